@@ -1,0 +1,224 @@
+"""batch and transaction Bundles posted to the base (http://hl7.org/fhir/R4/http.html#transaction).
+
+A transaction runs every entry in one unit of work, in the spec's order (DELETE, POST, PUT/PATCH,
+GET) after resolving ``urn:uuid:`` and conditional references; any failure rolls all of it back.
+A batch runs each entry on its own and reports each entry's outcome.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from fhir_server.bundles.build import bundle, full_url
+from fhir_server.bundles.references import is_conditional_reference, rewrite_references
+from fhir_server.errors import FhirError, Invalid, Issue, MultipleMatches, PreconditionFailed
+from fhir_server.interactions.common import check_type, criteria_pairs, match, match_one, new_id
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.interactions.create import create
+from fhir_server.interactions.router import Handler
+from fhir_server.store.base import UnitOfWork
+from fhir_server.structure import parse_json
+
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+
+@dataclass
+class Entry:
+    index: int
+    full_url: str | None
+    request: FhirRequest
+
+
+def _status(code: int) -> str:
+    return f"{code} {HTTPStatus(code).phrase}"
+
+
+def _entry_request(base: str, raw: Any, index: int) -> Entry:
+    where = f"Bundle.entry[{index}]"
+    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
+        raise Invalid(f"{where} has no request", [f"{where}.request"])
+    r = raw["request"]
+    method, url = r.get("method"), r.get("url")
+    if method not in _ORDER or not isinstance(url, str) or not url:
+        raise Invalid(f"{where}.request needs a method and a url", [f"{where}.request"])
+    if url.startswith(base):
+        url = url[len(base) :]
+    parts = urlsplit(url.lstrip("/"))
+    req = FhirRequest(
+        method=method,
+        path=[p for p in parts.path.split("/") if p],
+        params=parse_qsl(parts.query, keep_blank_values=True),
+        body=raw.get("resource"),
+        content_type="json",
+        if_match=r.get("ifMatch"),
+        if_none_match=r.get("ifNoneMatch"),
+        if_none_exist=r.get("ifNoneExist"),
+    )
+    return Entry(index, raw.get("fullUrl"), req)
+
+
+def _parse(ctx: Context, req: FhirRequest) -> tuple[str, list[Entry]]:
+    doc = parse_json(req.body) if isinstance(req.body, bytes | bytearray) else req.body
+    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
+        raise Invalid("POST to the base takes a Bundle of type batch or transaction")
+    kind = doc.get("type")
+    if kind not in ("batch", "transaction"):
+        raise Invalid(f"Bundle.type must be batch or transaction, not {kind!r}", ["Bundle.type"])
+    raw_entries = doc.get("entry", [])
+    if not isinstance(raw_entries, list):
+        raise Invalid("Bundle.entry must be a list", ["Bundle.entry"])
+    return kind, [_entry_request(ctx.base_url, e, i) for i, e in enumerate(raw_entries)]
+
+
+def _response_entry(ctx: Context, result: FhirResult, prefer: str | None) -> dict[str, Any]:
+    response: dict[str, Any] = {"status": _status(result.status)}
+    out: dict[str, Any] = {}
+    stored = result.stored
+    if stored is not None:
+        out["fullUrl"] = full_url(ctx.base_url, stored)
+        response["etag"] = stored.etag
+        response["lastModified"] = stored.last_updated
+        if result.location:
+            response["location"] = f"{stored.type}/{stored.id}/_history/{stored.version}"
+    if prefer != "minimal":
+        if result.body is not None:
+            out["resource"] = parse_json(result.body)
+        elif stored is not None and stored.content is not None and result.status != 204:
+            out["resource"] = parse_json(stored.content)
+    if prefer == "OperationOutcome" and result.issues:
+        response["outcome"] = {
+            "resourceType": "OperationOutcome",
+            "issue": [i.to_json() for i in result.issues],
+        }
+    out["response"] = response
+    return out
+
+
+def _error_entry(err: FhirError) -> dict[str, Any]:
+    return {"response": {"status": _status(err.status), "outcome": err.outcome()}}
+
+
+def _located(err: FhirError, index: int) -> FhirError:
+    """Prefix the failing entry to every issue so the client knows which entry failed."""
+    where = f"Bundle.entry[{index}]"
+    err.issues = [
+        Issue(i.code, f"{where}: {i.diagnostics}", i.expression or (where,), i.severity)
+        for i in err.issues
+    ]
+    return err
+
+
+async def process(ctx: Context, req: FhirRequest, *, dispatch: Handler) -> FhirResult:
+    kind, entries = _parse(ctx, req)
+    if kind == "batch":
+        return await _batch(ctx, entries, req.prefer_return, dispatch)
+    return await _transaction(ctx, entries, req.prefer_return, dispatch)
+
+
+async def _batch(
+    ctx: Context, entries: list[Entry], prefer: str | None, dispatch: Handler
+) -> FhirResult:
+    out = []
+    for entry in entries:
+        sub = Context(ctx.store, ctx.settings, ctx.principal, ctx.base_url)
+        try:
+            result = await dispatch(sub, entry.request)
+            out.append(_response_entry(ctx, result, prefer))
+        except FhirError as err:
+            out.append(_error_entry(err))
+    return FhirResult(200, body=bundle("batch-response", out, []))
+
+
+def _check_unique_targets(entries: list[Entry]) -> None:
+    seen: dict[str, int] = {}
+    for e in entries:
+        if e.request.method in ("PUT", "PATCH", "DELETE") and len(e.request.path) == 2:
+            key = "/".join(e.request.path)
+            if key in seen:
+                raise Invalid(
+                    f"Bundle.entry[{seen[key]}] and Bundle.entry[{e.index}] both change {key}",
+                    [f"Bundle.entry[{e.index}].request.url"],
+                )
+            seen[key] = e.index
+
+
+async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str], dict[int, Any]]:
+    """Ids for created resources (``fullUrl`` → ``Type/id``); conditional creates that match
+    an existing resource take its id and are answered 200 without writing."""
+    ids: dict[str, str] = {}
+    matched: dict[int, Any] = {}
+    for e in entries:
+        path = e.request.path
+        if e.request.method == "POST" and len(path) == 1:
+            type_ = check_type(path[0])
+            rid = new_id()
+            if e.request.if_none_exist:
+                found = await match_one(ctx, type_, criteria_pairs(e.request.if_none_exist))
+                if found is not None:
+                    matched[e.index] = found
+                    rid = found.id
+            if e.full_url:
+                ids[e.full_url] = f"{type_}/{rid}"
+            e.request.path = [type_, rid] if e.index not in matched else path
+        elif e.request.method == "PUT" and len(path) == 2 and e.full_url:
+            ids[e.full_url] = "/".join(path)
+    return ids, matched
+
+
+async def _transaction(
+    ctx: Context, entries: list[Entry], prefer: str | None, dispatch: Handler
+) -> FhirResult:
+    _check_unique_targets(entries)
+
+    async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+        todo = [Entry(e.index, e.full_url, copy.deepcopy(e.request)) for e in entries]
+        try:
+            ids, matched = await _assign_ids(ctx, todo)
+        except FhirError as err:
+            raise _located(
+                err, next((e.index for e in todo if e.request.if_none_exist), 0)
+            ) from None
+
+        async def resolve(ref: str) -> str | None:
+            if ref in ids:
+                return ids[ref]
+            if is_conditional_reference(ref):
+                return await _conditional_reference(ctx, ref)
+            return None
+
+        results: dict[int, dict[str, Any]] = {}
+        for e in sorted(todo, key=lambda e: _ORDER[e.request.method]):
+            try:
+                if isinstance(e.request.body, dict):
+                    await rewrite_references(e.request.body, resolve)
+                result = await _run(ctx, e, matched, dispatch)
+            except FhirError as err:
+                raise _located(err, e.index) from None
+            results[e.index] = _response_entry(ctx, result, prefer)
+        return [results[e.index] for e in todo]
+
+    out = await ctx.write(work)
+    return FhirResult(200, body=bundle("transaction-response", out, []))
+
+
+async def _run(ctx: Context, e: Entry, matched: dict[int, Any], dispatch: Handler) -> FhirResult:
+    if e.index in matched:
+        return FhirResult(200, matched[e.index], location=True)
+    if e.request.method == "POST" and len(e.request.path) == 2:  # a create with its id assigned
+        type_, rid = e.request.path
+        e.request.if_none_exist = None
+        return await create(ctx, e.request, type_, rid)
+    return await dispatch(ctx, e.request)
+
+
+async def _conditional_reference(ctx: Context, ref: str) -> str:
+    type_ = check_type(ref.split("?", 1)[0])
+    found = await match(ctx, type_, criteria_pairs(ref))
+    if len(found) != 1:
+        cls = MultipleMatches if found else PreconditionFailed
+        raise cls(f"The conditional reference {ref!r} matches {len(found)} resources, not one")
+    return f"{type_}/{found[0].id}"

@@ -1,0 +1,128 @@
+"""Every error the server reports, mapped to (HTTP status, issue code) in one table.
+
+Handlers raise these; the HTTP layer and the bundle processor turn them into an OperationOutcome,
+so a status code is never chosen ad hoc.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    code: str
+    diagnostics: str
+    expression: tuple[str, ...] = ()
+    severity: str = "error"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"severity": self.severity, "code": self.code}
+        out["diagnostics"] = self.diagnostics
+        if self.expression:
+            out["expression"] = list(self.expression)
+        return out
+
+
+@dataclass
+class FhirError(Exception):
+    """An error a client can act on. ``issues`` overrides the single-issue default."""
+
+    diagnostics: str
+    expression: tuple[str, ...] | list[str] = ()
+    issues: list[Issue] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    status = 400
+    code = "invalid"
+
+    def __post_init__(self) -> None:
+        super().__init__(self.diagnostics)
+        if not self.issues:
+            self.issues = [Issue(self.code, self.diagnostics, tuple(self.expression))]
+
+    def outcome(self) -> dict[str, Any]:
+        return operation_outcome(self.issues)
+
+
+def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": [i.to_json() for i in issues]}
+
+
+def outcome_bytes(issues: list[Issue]) -> bytes:
+    return orjson.dumps(operation_outcome(issues))
+
+
+class Invalid(FhirError):
+    """Malformed request or resource (400)."""
+
+
+class InvalidStructure(FhirError):
+    code = "structure"
+
+
+class NotSupported(FhirError):
+    code = "not-supported"
+
+
+class NotFound(FhirError):
+    status = 404
+    code = "not-found"
+
+
+class UnknownType(FhirError):
+    status = 404
+    code = "not-supported"
+
+
+class Gone(FhirError):
+    status = 410
+    code = "deleted"
+
+
+class MethodNotAllowed(FhirError):
+    status = 405
+    code = "not-supported"
+
+
+class NotAcceptable(FhirError):
+    status = 406
+    code = "not-supported"
+
+
+class Conflict(FhirError):
+    status = 409
+    code = "conflict"
+
+
+class PreconditionFailed(FhirError):
+    status = 412
+    code = "conflict"
+
+
+class MultipleMatches(FhirError):
+    status = 412
+    code = "multiple-matches"
+
+
+class TooLarge(FhirError):
+    status = 413
+    code = "too-long"
+
+
+class UnsupportedMediaType(FhirError):
+    status = 415
+    code = "not-supported"
+
+
+class Unprocessable(FhirError):
+    status = 422
+    code = "processing"
+
+
+class Forbidden(FhirError):
+    status = 403
+    code = "forbidden"

@@ -1,0 +1,149 @@
+"""The FHIR REST API as a pure ASGI app: HTTP in, FhirRequest to the router, FhirResult out.
+
+FHIR's URL grammar ([type]/[id]/_history/[vid]) is routed by splitting the path once; no
+framework routing, middleware or model parsing sits on the read path (docs/design/http.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from auth.principal import authenticate
+from fhir_server.config import Settings
+from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
+from fhir_server.http.negotiation import request_kind, response_type
+from fhir_server.http.render import render
+from fhir_server.interactions.context import Context, FhirRequest
+from fhir_server.interactions.router import dispatch
+from fhir_server.store.base import Store
+
+log = logging.getLogger("fhir_server.http")
+
+PREFIX = "/fhir"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+Scope = dict[str, Any]
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _if_modified_since(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    try:
+        return int(parsedate_to_datetime(raw).timestamp() * 1_000_000)
+    except (TypeError, ValueError):
+        return None  # RFC 9110: an invalid date is ignored
+
+
+def _prefer_return(raw: str | None) -> str | None:
+    for token in (raw or "").split(","):
+        for part in token.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == "return":
+                return value.strip('"')
+    return None
+
+
+class FhirApp:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    def base_url(self, scope: Scope, headers: dict[str, str]) -> str:
+        if self.settings.base_url:
+            return self.settings.base_url.rstrip("/")
+        host = headers.get("host", "localhost")
+        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{PREFIX}"
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        headers = _headers(scope)
+        base = self.base_url(scope, headers)
+        media = "application/fhir+json"
+        try:
+            params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            media = response_type(headers.get("accept"), _param(params, "_format"))
+            req = await self._request(scope, receive, headers, params)
+            ctx = Context(
+                self.store,
+                self.settings,
+                authenticate(self.settings.auth, headers.get("authorization")),
+                base,
+            )
+            status, out_headers, body = render(req, await dispatch(ctx, req), base)
+        except FhirError as err:
+            status, out_headers, body = (
+                err.status,
+                list(err.headers.items()),
+                outcome_bytes(err.issues),
+            )
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status, out_headers = 500, []
+            body = outcome_bytes([Issue("exception", "Internal server error")])
+        await _send(send, status, out_headers, body, media)
+
+    async def _request(
+        self, scope: Scope, receive: Any, headers: dict[str, str], params: list[tuple[str, str]]
+    ) -> FhirRequest:
+        method = scope["method"]
+        path = [unquote(p) for p in scope["path"][len(PREFIX) :].split("/") if p]
+        body = None
+        kind = None
+        if method in _BODY_METHODS:
+            body = await self._body(receive, headers)
+            if body:
+                kind = request_kind(
+                    headers.get("content-type"), method, bool(path) and path[-1] == "_search"
+                )
+        return FhirRequest(
+            method=method,
+            path=path,
+            params=params,
+            body=body,
+            content_type=kind,
+            if_match=headers.get("if-match"),
+            if_none_match=headers.get("if-none-match"),
+            if_modified_since=_if_modified_since(headers.get("if-modified-since")),
+            if_none_exist=headers.get("if-none-exist"),
+            prefer_return=_prefer_return(headers.get("prefer")),
+        )
+
+    async def _body(self, receive: Any, headers: dict[str, str]) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise Invalid("Content-Length is not a number")
+            if int(declared) > limit:
+                raise TooLarge(f"Request body of {declared} bytes exceeds the limit of {limit}")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"Request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _param(params: list[tuple[str, str]], name: str) -> str | None:
+    return next((v for k, v in params if k == name), None)
+
+
+async def _send(
+    send: Any, status: int, headers: list[tuple[str, str]], body: bytes | None, media: str
+) -> None:
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    if body is not None:
+        raw.append((b"content-type", f"{media}; charset=utf-8".encode()))
+    raw.append((b"content-length", str(len(body or b"")).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body or b""})

@@ -1,0 +1,97 @@
+"""The CapabilityStatement at ``/metadata``, generated from the route table and the search registry,
+so it cannot claim an interaction or parameter that is not routed."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import orjson
+
+from fhir_server import __version__
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.model import instant, now_us
+from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.search.registry import params_for
+
+_TYPE_INTERACTIONS = {
+    ("instance", "GET"): "read",
+    ("version", "GET"): "vread",
+    ("instance", "PUT"): "update",
+    ("instance", "PATCH"): "patch",
+    ("instance", "DELETE"): "delete",
+    ("instance-history", "GET"): "history-instance",
+    ("type-history", "GET"): "history-type",
+    ("type", "POST"): "create",
+    ("type", "GET"): "search-type",
+}
+_SYSTEM_INTERACTIONS = {("system-history", "GET"): "history-system"}
+_TOKEN_DEFS = {"_id": "http://hl7.org/fhir/SearchParameter/Resource-id"}
+
+
+def _routed(table: dict[tuple[str, str], str]) -> list[dict[str, str]]:
+    from fhir_server.interactions.router import ROUTES
+
+    return [{"code": code} for (shape, method), code in table.items() if method in ROUTES[shape]]
+
+
+def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "profile": f"http://hl7.org/fhir/StructureDefinition/{type_}",
+        "interaction": _routed(_TYPE_INTERACTIONS),
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalRead": "full-support",
+        "conditionalUpdate": True,
+        "conditionalDelete": "multiple" if multiple_delete else "single",
+        "searchParam": [
+            {
+                "name": p.name,
+                "definition": _TOKEN_DEFS.get(
+                    p.name, f"http://hl7.org/fhir/SearchParameter/{type_}-{p.name}"
+                ),
+                "type": "token",
+                "documentation": p.documentation,
+            }
+            for p in params_for(type_).values()
+        ],
+    }
+
+
+@cache
+def _statement(multiple_delete: bool, base_url: str) -> bytes:
+    from fhir_server.interactions.router import ROUTES
+
+    system = _routed(_SYSTEM_INTERACTIONS)
+    if "POST" in ROUTES["system"]:
+        system = [{"code": "transaction"}, {"code": "batch"}, *system]
+    doc = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": instant(now_us())[:10],
+        "publisher": "fhir-server",
+        "kind": "instance",
+        "software": {"name": "fhir-server", "version": __version__},
+        "implementation": {
+            "description": "FHIR R4 server for Danish cross-sector care",
+            "url": base_url,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "application/json"],
+        "patchFormat": ["application/json-patch+json", "application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [_resource(t, multiple_delete) for t in sorted(SERVED_TYPES)],
+                "interaction": system,
+            }
+        ],
+    }
+    return orjson.dumps(doc)
+
+
+async def capabilities(ctx: Context, req: FhirRequest) -> FhirResult:
+    return FhirResult(200, body=_statement(ctx.settings.allow_multiple_delete, ctx.base_url))

@@ -1,0 +1,82 @@
+"""Small pieces several interactions share: ids, bodies, conditional matching."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, UnknownType
+from fhir_server.interactions.context import Context, FhirRequest
+from fhir_server.model import StoredResource
+from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.search.parse import parse_search
+from fhir_server.structure import check_structure, parse_json
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def check_type(type_: str) -> str:
+    if type_ not in SERVED_TYPES:
+        raise UnknownType(f"Resource type {type_!r} is not served here", [type_])
+    return type_
+
+
+def check_id(id_: str) -> str:
+    if not _ID.fullmatch(id_):
+        raise Invalid(f"{id_!r} is not a valid resource id ([A-Za-z0-9-.]{{1,64}})", ["id"])
+    return id_
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def body_resource(req: FhirRequest, type_: str) -> dict[str, Any]:
+    """The request's resource, parsed (if raw) and structurally valid for ``type_``."""
+    if req.body is None or req.body == b"":
+        raise Invalid(f"A {type_} resource is required in the request body")
+    resource = parse_json(req.body) if isinstance(req.body, bytes | bytearray) else req.body
+    return check_structure(type_, resource)
+
+
+def live(stored: StoredResource | None, type_: str, id_: str) -> StoredResource:
+    """The current version, or 404 / 410 (deleted) — the read-side existence rule in one place."""
+    if stored is None:
+        raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
+    if stored.deleted:
+        raise Gone(f"{type_}/{id_} was deleted (version {stored.version})", [f"{type_}/{id_}"])
+    return stored
+
+
+def criteria_pairs(raw: str) -> list[tuple[str, str]]:
+    """``Patient?identifier=x`` or ``identifier=x`` → query pairs."""
+    return parse_qsl(raw.split("?", 1)[1] if "?" in raw else raw, keep_blank_values=True)
+
+
+async def match(
+    ctx: Context, type_: str, pairs: list[tuple[str, str]], limit: int = 2
+) -> list[StoredResource]:
+    """Resources matching conditional criteria, at most ``limit`` (enough to tell 0, 1 or many)."""
+    filters = [(k, v) for k, v in pairs if k not in ("_format", "_pretty")]
+    if not filters:
+        raise Invalid("A conditional interaction needs at least one search parameter")
+    query = parse_search(type_, filters, default_count=limit, max_count=limit)
+    query.count = limit
+    return (await ctx.search(query)).items
+
+
+async def match_one(
+    ctx: Context, type_: str, pairs: list[tuple[str, str]]
+) -> StoredResource | None:
+    found = await match(ctx, type_, pairs)
+    if len(found) > 1:
+        raise MultipleMatches(
+            f"The criteria {_qs(pairs)} match more than one {type_}", [f"{type_}?{_qs(pairs)}"]
+        )
+    return found[0] if found else None
+
+
+def _qs(pairs: list[tuple[str, str]]) -> str:
+    return "&".join(f"{k}={v}" for k, v in pairs)

@@ -1,0 +1,93 @@
+"""What an interaction receives and returns — FHIR terms only, nothing of HTTP.
+
+The HTTP layer and the batch/transaction processor both translate into a `FhirRequest` and out of
+a `FhirResult`, so a Bundle entry and an HTTP request run through exactly the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from auth.principal import Principal
+from fhir_server.config import Settings
+from fhir_server.errors import Invalid, Issue
+from fhir_server.model import StoredResource
+from fhir_server.search.model import SearchQuery
+from fhir_server.store.base import Page, Store, UnitOfWork, in_transaction
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class FhirRequest:
+    method: str
+    path: list[str]
+    """Segments after the FHIR base, e.g. ``["Patient", "1", "_history", "2"]``."""
+    params: list[tuple[str, str]] = field(default_factory=list)
+    body: Any = None
+    """Raw bytes from HTTP, or an already parsed resource from a Bundle entry."""
+    content_type: str | None = None
+    """``json`` (application/fhir+json, application/json), ``json-patch`` or ``form``."""
+    if_match: str | None = None
+    if_none_match: str | None = None
+    if_modified_since: int | None = None
+    """µs since the epoch."""
+    if_none_exist: str | None = None
+    prefer_return: str | None = None
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.params if k == name), None)
+
+
+@dataclass(slots=True)
+class FhirResult:
+    status: int
+    stored: StoredResource | None = None
+    """The version the result is about: ETag, Last-Modified and Location come from it."""
+    body: bytes | None = None
+    """A payload other than the stored resource (Bundle, OperationOutcome, CapabilityStatement)."""
+    location: bool = False
+    issues: list[Issue] = field(default_factory=list)
+    """Informational outcome, returned when the client prefers an OperationOutcome."""
+
+
+@dataclass(slots=True)
+class Context:
+    store: Store
+    settings: Settings
+    principal: Principal
+    base_url: str
+    uow: UnitOfWork | None = None
+    """Set while running inside a transaction Bundle: every read and write joins it."""
+
+    async def read(self, type_: str, id_: str) -> StoredResource | None:
+        return await (self.uow or self.store).read(type_, id_)
+
+    async def search(self, query: SearchQuery) -> Page:
+        return await (self.uow or self.store).search(query)
+
+    async def write(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run ``work`` in a unit of work (the transaction Bundle's, or a new one retried on
+        transient conflicts); while it runs, this context's reads and searches join it, so a
+        conditional match and the write it decides are one atomic step."""
+        if self.uow is not None:
+            return await work(self.uow)
+
+        async def joined(uow: UnitOfWork) -> T:
+            self.uow = uow
+            try:
+                return await work(uow)
+            finally:
+                self.uow = None
+
+        return await in_transaction(self.store, joined)
+
+
+def parse_version(etag: str, header: str) -> int:
+    """``W/"3"``, ``"3"`` or ``3`` → 3."""
+    raw = etag.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise Invalid(f'{header} must name a version as W/"<versionId>", not {etag!r}', [header])
+    return int(raw)

@@ -1,0 +1,50 @@
+"""delete and conditional delete (http://hl7.org/fhir/R4/http.html#delete).
+
+A delete writes a tombstone version; reads then answer 410 and history shows the deletion.
+"""
+
+from __future__ import annotations
+
+from fhir_server.errors import Issue, MultipleMatches, PreconditionFailed
+from fhir_server.interactions.common import check_id, match
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
+from fhir_server.store.base import UnitOfWork, VersionConflict
+
+
+async def delete(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
+    check_id(id_)
+    if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
+
+    async def work(uow: UnitOfWork) -> FhirResult:
+        tomb = await uow.delete(type_, id_, if_match=if_match)
+        note = f"Deleted {type_}/{id_}" if tomb else f"{type_}/{id_} was not present"
+        return FhirResult(204, tomb, issues=[Issue("informational", note, severity="information")])
+
+    try:
+        return await ctx.write(work)
+    except VersionConflict as err:
+        current = err.current.version if err.current else "none"
+        raise PreconditionFailed(
+            f"If-Match names version {if_match} but the current version of {type_}/{id_} is"
+            f" {current}",
+            [f"{type_}/{id_}"],
+        ) from err
+
+
+async def conditional_delete(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
+    limit = ctx.settings.max_conditional_delete if ctx.settings.allow_multiple_delete else 1
+
+    async def work(uow: UnitOfWork) -> FhirResult:
+        found = await match(ctx, type_, req.params, limit + 1)
+        if len(found) > limit:
+            raise MultipleMatches(
+                f"The criteria match more than {limit} {type_} resource(s);"
+                " refine them or delete by id",
+                [f"{type_}?"],
+            )
+        for stored in found:
+            await uow.delete(type_, stored.id)
+        note = f"Deleted {len(found)} {type_} resource(s)"
+        return FhirResult(204, issues=[Issue("informational", note, severity="information")])
+
+    return await ctx.write(work)

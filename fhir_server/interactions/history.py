@@ -1,0 +1,73 @@
+"""history for an instance, a type and the whole system (http://hl7.org/fhir/R4/http.html#history).
+
+Newest first; paged by an opaque keyset cursor from the store, so pages do not shift when new
+versions are written between requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
+from fhir_server.errors import Invalid
+from fhir_server.interactions.common import check_id
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.model import StoredResource
+from fhir_server.search.dates import date_range
+from fhir_server.store.base import HistoryQuery
+
+_ALLOWED = frozenset({"_since", "_at", "_count", "_cursor", "_format", "_pretty"})
+_STATUS = {"POST": "201 Created", "DELETE": "204 No Content"}
+
+
+def _query(ctx: Context, req: FhirRequest, type_: str | None, id_: str | None) -> HistoryQuery:
+    since = at = None
+    count = ctx.settings.default_page_size
+    cursor = None
+    for name, value in req.params:
+        if name not in _ALLOWED:
+            raise Invalid(f"Unknown or unsupported history parameter {name!r}", [name])
+        if name == "_since":
+            since = date_range(value, "_since")[0]
+        elif name == "_at":
+            at = date_range(value, "_at")
+        elif name == "_count":
+            if not value.isdigit():
+                raise Invalid(f"_count must be a non-negative integer, not {value!r}", ["_count"])
+            count = min(int(value), ctx.settings.max_page_size)
+        elif name == "_cursor":
+            cursor = value
+    return HistoryQuery(type_, id_, since, at, count, cursor)
+
+
+def _entry(base: str, stored: StoredResource) -> dict[str, Any]:
+    url = f"{stored.type}/{stored.id}"
+    entry: dict[str, Any] = {"fullUrl": full_url(base, stored)}
+    if not stored.deleted:
+        entry["resource"] = resource_fragment(stored)
+    status = _STATUS.get(stored.method, "201 Created" if stored.version == 1 else "200 OK")
+    entry["request"] = {
+        "method": stored.method,
+        "url": stored.type if stored.method == "POST" else url,
+    }
+    entry["response"] = {
+        "status": status,
+        "etag": stored.etag,
+        "lastModified": stored.last_updated,
+    }
+    return entry
+
+
+async def history(
+    ctx: Context, req: FhirRequest, type_: str | None = None, id_: str | None = None
+) -> FhirResult:
+    if id_ is not None:
+        check_id(id_)
+    query = _query(ctx, req, type_, id_)
+    page = await ctx.store.history(query)
+    here = "/".join(p for p in (ctx.base_url, type_, id_, "_history") if p)
+    links = [("self", page_url(here, req.params, query.cursor))]
+    if page.next_cursor:
+        links.append(("next", page_url(here, req.params, page.next_cursor)))
+    entries = [_entry(ctx.base_url, s) for s in page.items]
+    return FhirResult(200, body=bundle("history", entries, links))

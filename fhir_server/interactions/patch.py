@@ -1,0 +1,64 @@
+"""patch and conditional patch (http://hl7.org/fhir/R4/http.html#patch).
+
+JSON Patch (``application/json-patch+json``) or FHIRPath Patch (a Parameters body); the result
+must still be a structurally valid resource with the same type and id.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fhir_server.errors import Invalid, UnsupportedMediaType
+from fhir_server.interactions.common import check_id, live, match_one
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
+from fhir_server.interactions.update import write_version
+from fhir_server.patch.fhirpath_patch import apply_fhirpath_patch
+from fhir_server.patch.json_patch import apply_json_patch
+from fhir_server.store.base import UnitOfWork
+from fhir_server.structure import check_structure, parse_json
+
+
+def _patch_document(req: FhirRequest) -> tuple[str, Any]:
+    body = req.body
+    if isinstance(body, dict) and body.get("resourceType") == "Binary":  # in a Bundle entry
+        return "json-patch", parse_json(base64.b64decode(body.get("data", "")))
+    if isinstance(body, bytes | bytearray):
+        body = parse_json(body)
+    if req.content_type == "json-patch":
+        return "json-patch", body
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+        return "fhirpath", body
+    raise UnsupportedMediaType(
+        "PATCH takes application/json-patch+json or a FHIRPath Patch Parameters resource"
+    )
+
+
+def _apply(kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
+    if kind == "json-patch":
+        patched = apply_json_patch(resource, doc)
+    else:
+        patched = apply_fhirpath_patch(resource, doc)
+    type_, id_ = resource["resourceType"], resource["id"]
+    if patched.get("resourceType") != type_ or patched.get("id") != id_:
+        raise Invalid("A patch must not change the resource type or id", [f"{type_}.id"])
+    return check_structure(type_, patched)
+
+
+async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = None) -> FhirResult:
+    """Patch by id, or (``id_`` None) the single resource matching the request's criteria."""
+    kind, doc = _patch_document(req)
+    if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
+
+    async def work(uow: UnitOfWork) -> FhirResult:
+        if id_ is None:
+            found = await match_one(ctx, type_, req.params)
+            current = live(found, type_, "?" + "&".join(f"{k}={v}" for k, v in req.params))
+        else:
+            current = live(await uow.read(type_, check_id(id_)), type_, id_)
+        resource = parse_json(current.content or b"{}")
+        patched = _apply(kind, doc, resource)
+        expected = if_match if if_match is not None else current.version
+        return await write_version(ctx, type_, current.id, patched, expected, method="PATCH")
+
+    return await ctx.write(work)

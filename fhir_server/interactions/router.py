@@ -1,0 +1,85 @@
+"""Route a FhirRequest to its interaction by the shape of its path and its method.
+
+One table serves HTTP, Bundle entries and the CapabilityStatement (which is generated from it, so
+it can only claim what is routed here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fhir_server.errors import MethodNotAllowed, NotFound, NotSupported
+from fhir_server.interactions import create, delete, history, patch, read, search, update
+from fhir_server.interactions.common import check_type
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+
+Handler = Callable[..., Awaitable[FhirResult]]
+
+ROUTES: dict[str, dict[str, Handler]] = {
+    "type": {
+        "GET": search.search,
+        "POST": create.create,
+        "PUT": update.conditional_update,
+        "DELETE": delete.conditional_delete,
+        "PATCH": patch.patch,
+    },
+    "type-search": {"POST": search.search},
+    "type-history": {"GET": history.history},
+    "instance": {
+        "GET": read.read,
+        "PUT": update.update,
+        "DELETE": delete.delete,
+        "PATCH": patch.patch,
+    },
+    "instance-history": {"GET": history.history},
+    "version": {"GET": read.vread},
+    "system-history": {"GET": history.history},
+}
+
+
+def shape(path: list[str]) -> tuple[str, list[str]]:
+    """The route shape of a path and the arguments it carries (type, id, version)."""
+    n = len(path)
+    if n == 0:
+        return "system", []
+    if n == 1 and path[0] in ("_history", "metadata"):
+        return "system-history" if path[0] == "_history" else "metadata", []
+    if any(p.startswith("$") for p in path):
+        raise NotSupported(
+            f"Operation {next(p for p in path if p.startswith('$'))} is not supported"
+        )
+    if n == 1:
+        return "type", [check_type(path[0])]
+    if n == 2 and path[1] in ("_history", "_search"):
+        return f"type-{path[1][1:]}", [check_type(path[0])]
+    if n == 2:
+        return "instance", [check_type(path[0]), path[1]]
+    if n == 3 and path[2] == "_history":
+        return "instance-history", [check_type(path[0]), path[1]]
+    if n == 4 and path[2] == "_history":
+        return "version", [check_type(path[0]), path[1], path[3]]
+    raise NotFound(f"No FHIR interaction at /{'/'.join(path)}")
+
+
+async def dispatch(ctx: Context, req: FhirRequest) -> FhirResult:
+    kind, args = shape(req.path)
+    handler = ROUTES[kind].get(req.method)
+    if handler is None:
+        allowed = ", ".join(sorted(ROUTES[kind]))
+        raise MethodNotAllowed(
+            f"{req.method} is not allowed here (allowed: {allowed})", headers={"Allow": allowed}
+        )
+    return await handler(ctx, req, *args)
+
+
+def _system_routes() -> None:
+    from functools import partial
+
+    from fhir_server.bundles import processor
+    from fhir_server.interactions import capabilities
+
+    ROUTES["system"] = {"POST": partial(processor.process, dispatch=dispatch)}
+    ROUTES["metadata"] = {"GET": capabilities.capabilities}
+
+
+_system_routes()

@@ -1,0 +1,77 @@
+"""update, update-as-create and conditional update (http://hl7.org/fhir/R4/http.html#update)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_server.errors import Invalid, PreconditionFailed
+from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
+from fhir_server.store.base import UnitOfWork, VersionConflict
+
+
+async def update(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
+    check_id(id_)
+    resource = body_resource(req, type_)
+    if resource.get("id") != id_:
+        raise Invalid(
+            f"The id in the body ({resource.get('id')!r}) must equal the id in the URL ({id_!r})",
+            [f"{type_}.id"],
+        )
+    if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
+    create_only = (req.if_none_match or "").strip() == "*"
+    return await write_version(ctx, type_, id_, resource, if_match, create_only)
+
+
+async def write_version(
+    ctx: Context,
+    type_: str,
+    id_: str,
+    resource: dict[str, Any],
+    if_match: int | None,
+    create_only: bool = False,
+    method: str = "PUT",
+) -> FhirResult:
+    async def work(uow: UnitOfWork) -> FhirResult:
+        stored, created = await uow.write(
+            type_, id_, resource, method=method, if_match=if_match, must_not_exist=create_only
+        )
+        return FhirResult(201 if created else 200, stored, location=created)
+
+    try:
+        return await ctx.write(work)
+    except VersionConflict as err:
+        raise _precondition(type_, id_, if_match, err) from err
+
+
+def _precondition(type_: str, id_: str, if_match: int | None, err: VersionConflict) -> Exception:
+    cur = err.current
+    where = [f"{type_}/{id_}"]
+    if if_match is None:
+        return PreconditionFailed(f"{type_}/{id_} already exists (If-None-Match: *)", where)
+    if cur is None or cur.deleted:
+        return PreconditionFailed(f"If-Match: {type_}/{id_} does not exist", where)
+    return PreconditionFailed(
+        f"If-Match names version {if_match} but the current version of {type_}/{id_} is"
+        f" {cur.version}",
+        where,
+    )
+
+
+async def conditional_update(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
+    resource = body_resource(req, type_)
+    if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
+
+    async def work(uow: UnitOfWork) -> FhirResult:
+        found = await match_one(ctx, type_, req.params)
+        body_id = resource.get("id")
+        if found is not None and body_id is not None and body_id != found.id:
+            raise Invalid(
+                f"The id in the body ({body_id!r}) differs from the matched resource"
+                f" {type_}/{found.id}",
+                [f"{type_}.id"],
+            )
+        target = found.id if found else check_id(body_id) if body_id else new_id()
+        return await write_version(ctx, type_, target, resource, if_match)
+
+    return await ctx.write(work)

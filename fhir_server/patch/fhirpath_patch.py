@@ -1,0 +1,193 @@
+"""FHIRPath Patch (http://hl7.org/fhir/R4/fhirpatch.html): a Parameters resource of operations.
+
+Paths are navigated here (element names, ``[n]``, ``first()``, ``last()``, ``where(…)``) so that
+each operation knows *where* an element lives, which a FHIRPath engine (that returns values) cannot
+say; the criteria inside ``where(…)`` are evaluated by fhirpathpy.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import fhirpathpy
+
+from fhir_server.errors import Invalid, Unprocessable
+from fhir_server.structure import check_structure
+
+_STEP = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\((.*)\))?\s*(\[(\d+)\])?\s*$", re.S)
+
+
+@dataclass
+class Slot:
+    """Where one element lives: ``parent[key]`` or ``parent[key][index]``."""
+
+    parent: dict[str, Any]
+    key: str
+    index: int | None
+
+    def get(self) -> Any:
+        value = self.parent[self.key]
+        return value if self.index is None else value[self.index]
+
+
+def _split_path(path: str) -> list[str]:
+    """Split on dots outside parentheses and quotes."""
+    parts, depth, quote, cur = [], 0, False, []
+    for ch in path:
+        if ch == "'" and depth:
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+        if ch == "." and depth == 0 and not quote:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def _resolve(resource: dict[str, Any], path: str) -> list[Slot]:
+    steps = _split_path(path)
+    if steps and steps[0] == resource.get("resourceType"):
+        steps = steps[1:]
+    slots: list[Slot] | None = None  # None: the resource itself
+    for step in steps:
+        m = _STEP.match(step)
+        if not m:
+            raise Invalid(f"Unsupported FHIRPath step {step!r} in {path!r}", ["path"])
+        name, call, arg, _, idx = m.groups()
+        if call is None:
+            slots = _children([s.get() for s in slots] if slots is not None else [resource], name)
+        else:
+            slots = _function(slots or [], name, arg, path)
+        if idx is not None:
+            slots = slots[int(idx) : int(idx) + 1]
+    return slots or []
+
+
+def _children(nodes: list[Any], name: str) -> list[Slot]:
+    out = []
+    for node in nodes:
+        if isinstance(node, dict) and name in node:
+            value = node[name]
+            if isinstance(value, list):
+                out.extend(Slot(node, name, i) for i in range(len(value)))
+            else:
+                out.append(Slot(node, name, None))
+    return out
+
+
+def _function(slots: list[Slot], name: str, arg: str, path: str) -> list[Slot]:
+    if name == "first":
+        return slots[:1]
+    if name == "last":
+        return slots[-1:]
+    if name == "where":
+        return [s for s in slots if fhirpathpy.evaluate(s.get(), arg) == [True]]
+    raise Invalid(f"Unsupported FHIRPath function {name}() in {path!r}", ["path"])
+
+
+def _value(part: dict[str, Any]) -> Any:
+    """The value of a ``value`` part: ``value[x]``, or nested parts building a complex element."""
+    for key, val in part.items():
+        if key.startswith("value"):
+            return val
+    if "part" in part:
+        return {p["name"]: _value(p) for p in part["part"] if "name" in p}
+    raise Invalid(f"Operation part {part.get('name')!r} has no value", ["Parameters.parameter"])
+
+
+def _one(slots: list[Slot], op: str, path: str) -> Slot:
+    if len(slots) != 1:
+        raise Unprocessable(f"{op}: {path!r} matches {len(slots)} elements, not exactly one")
+    return slots[0]
+
+
+def _add(resource: dict[str, Any], target: dict[str, Any], name: str, value: Any) -> None:
+    """Add ``name`` to ``target``; a list element grows, a single one is set.
+
+    Whether an absent element repeats is decided by the R4 model: try the list form first.
+    """
+    existing = target.get(name)
+    if isinstance(existing, list):
+        existing.append(value)
+        return
+    if existing is not None:
+        raise Unprocessable(f"add: element {name!r} already has a value (use replace)")
+    target[name] = [value]
+    try:
+        check_structure(resource["resourceType"], resource)
+    except Exception:
+        target[name] = value
+
+
+def _delete(slot: Slot) -> None:
+    if slot.index is None:
+        del slot.parent[slot.key]
+        return
+    items = slot.parent[slot.key]
+    del items[slot.index]
+    if not items:
+        del slot.parent[slot.key]
+
+
+def _list_at(resource: dict[str, Any], path: str, op: str) -> list[Any]:
+    slots = _resolve(resource, path)
+    if not slots or any(s.index is None for s in slots):
+        raise Unprocessable(f"{op}: {path!r} is not a repeating element")
+    return slots[0].parent[slots[0].key]
+
+
+def _operation(resource: dict[str, Any], parts: dict[str, Any], raw: dict[str, Any]) -> None:
+    op, path = parts.get("type"), parts.get("path")
+    if not isinstance(path, str):
+        raise Invalid("Each operation needs a path", ["Parameters.parameter.part"])
+    if op == "add":
+        target = _one(_resolve(resource, path), op, path).get()
+        _add(resource, target, parts["name"], _value(raw["value"]))
+    elif op == "insert":
+        _list_at(resource, path, op).insert(int(parts["index"]), _value(raw["value"]))
+    elif op == "delete":
+        slots = _resolve(resource, path)
+        if len(slots) > 1:
+            raise Unprocessable(f"delete: {path!r} matches {len(slots)} elements")
+        if slots:
+            _delete(slots[0])
+    elif op == "replace":
+        slot = _one(_resolve(resource, path), op, path)
+        container = slot.parent[slot.key]
+        if slot.index is None:
+            slot.parent[slot.key] = _value(raw["value"])
+        else:
+            container[slot.index] = _value(raw["value"])
+    elif op == "move":
+        items = _list_at(resource, path, op)
+        items.insert(int(parts["destination"]), items.pop(int(parts["source"])))
+    else:
+        raise Invalid(f"Unknown FHIRPath Patch operation type {op!r}", ["type"])
+
+
+def apply_fhirpath_patch(resource: dict[str, Any], parameters: Any) -> dict[str, Any]:
+    if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
+        raise Invalid("A FHIRPath Patch is a Parameters resource")
+    out = copy.deepcopy(resource)
+    for param in parameters.get("parameter", []):
+        if param.get("name") != "operation":
+            raise Invalid(f"Unexpected parameter {param.get('name')!r}", ["Parameters.parameter"])
+        raw = {p.get("name"): p for p in param.get("part", [])}
+        parts = {k: _scalar(v) for k, v in raw.items() if k != "value"}
+        try:
+            _operation(out, parts, raw)
+        except (KeyError, ValueError, IndexError, TypeError) as err:
+            raise Unprocessable(f"FHIRPath Patch operation failed: {err!r}") from err
+    return out
+
+
+def _scalar(part: dict[str, Any]) -> Any:
+    return next((v for k, v in part.items() if k.startswith("value")), None)

@@ -1,0 +1,189 @@
+"""The storage protocol every backend implements, and the bookkeeping written once on top.
+
+A backend implements a handful of primitives; the unit of work (`transaction()`) is the only way to
+write, so a single create and a 500-entry transaction Bundle are the same code path. Version checks
+(If-Match, concurrent writers) happen inside the backend's transaction, never in Python memory.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar
+
+import orjson
+
+from fhir_server.model import StoredResource, instant, now_us
+from fhir_server.search.model import Index, SearchQuery
+
+T = TypeVar("T")
+
+Indexer = Callable[[str, dict[str, Any]], Index]
+
+
+class VersionConflict(Exception):
+    """The expected version is not the current one (If-Match), or the resource must not exist."""
+
+    def __init__(self, current: StoredResource | None) -> None:
+        super().__init__("version conflict")
+        self.current = current
+
+
+class RetryableConflict(Exception):
+    """Two transactions touched the same data; the caller may retry the whole unit of work."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    type: str | None = None
+    id: str | None = None
+    since: int | None = None
+    """Only versions written at or after this timestamp (µs)."""
+    at: tuple[int, int] | None = None
+    """Only versions current at some point during [start, end) (µs)."""
+    count: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[StoredResource]
+    next_cursor: str | None
+
+
+def stamp(resource: dict[str, Any], rid: str, version: int, ts: int) -> bytes:
+    """Set the server-owned id and meta, and serialize: the bytes stored are the bytes served."""
+    resource["id"] = rid
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = instant(ts)
+    resource["meta"] = meta
+    return orjson.dumps(resource)
+
+
+class UnitOfWork(abc.ABC):
+    """One atomic set of reads and writes; rolled back unless committed."""
+
+    async def __aenter__(self) -> UnitOfWork:
+        await self._begin()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if et is None:
+            await self._commit()
+        else:
+            await self._rollback()
+
+    @abc.abstractmethod
+    async def _begin(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    async def read(self, type_: str, id_: str) -> StoredResource | None:
+        """The current version, a tombstone included (``deleted=True``)."""
+
+    @abc.abstractmethod
+    async def search(self, query: SearchQuery) -> Page: ...
+
+    @abc.abstractmethod
+    async def _put(
+        self, current: StoredResource | None, new: StoredResource, index: Index | None
+    ) -> None:
+        """Write ``new`` as the next version after ``current``; raise RetryableConflict or
+        VersionConflict if ``current`` is no longer the current version."""
+
+    async def write(
+        self,
+        type_: str,
+        id_: str,
+        resource: dict[str, Any],
+        *,
+        method: str,
+        if_match: int | None = None,
+        must_not_exist: bool = False,
+    ) -> tuple[StoredResource, bool]:
+        """Store the next version of a resource; returns it and whether it was (re)created."""
+        current = await self.read(type_, id_)
+        _check_expected(current, if_match, must_not_exist)
+        version = current.version + 1 if current else 1
+        ts = now_us()
+        content = stamp(resource, id_, version, ts)
+        new = StoredResource(type_, id_, version, ts, False, method, content)
+        await self._put(current, new, self.indexer(type_, resource))
+        return new, current is None or current.deleted
+
+    async def delete(
+        self, type_: str, id_: str, *, if_match: int | None = None
+    ) -> StoredResource | None:
+        """Write a tombstone; deleting what is absent or already deleted changes nothing."""
+        current = await self.read(type_, id_)
+        _check_expected(current, if_match, False)
+        if current is None or current.deleted:
+            return None
+        tomb = StoredResource(type_, id_, current.version + 1, now_us(), True, "DELETE", None)
+        await self._put(current, tomb, None)
+        return tomb
+
+    indexer: Indexer
+
+
+def _check_expected(current: StoredResource | None, if_match: int | None, must_not: bool) -> None:
+    live = current is not None and not current.deleted
+    if must_not and live:
+        raise VersionConflict(current)
+    if if_match is not None and (not live or current is None or current.version != if_match):
+        raise VersionConflict(current)
+
+
+class Store(abc.ABC):
+    """A FHIR resource store: current versions, every past version, and the search index."""
+
+    indexer: Indexer
+
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def read(self, type_: str, id_: str) -> StoredResource | None: ...
+
+    @abc.abstractmethod
+    async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None: ...
+
+    @abc.abstractmethod
+    async def history(self, query: HistoryQuery) -> Page: ...
+
+    @abc.abstractmethod
+    async def search(self, query: SearchQuery) -> Page: ...
+
+    @abc.abstractmethod
+    def transaction(self) -> UnitOfWork: ...
+
+
+async def in_transaction(
+    store: Store, work: Callable[[UnitOfWork], Awaitable[T]], attempts: int = 10
+) -> T:
+    """Run ``work`` in one unit of work, retrying it whole when the backend reports a transient
+    write conflict (MongoDB's TransientTransactionError); SQLite never does."""
+    for attempt in range(attempts):
+        try:
+            async with store.transaction() as uow:
+                return await work(uow)
+        except RetryableConflict:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
+    raise AssertionError("unreachable")

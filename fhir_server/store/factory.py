@@ -1,0 +1,20 @@
+"""Choose the store from its URL (the one place that wires a backend)."""
+
+from __future__ import annotations
+
+from fhir_server.config import Settings
+from fhir_server.search.extract import index_resource
+from fhir_server.store.base import Store
+
+
+def make_store(settings: Settings) -> Store:
+    url = settings.store_url
+    if url.startswith("sqlite:"):
+        from fhir_server.store.sqlite.store import SqliteStore
+
+        return SqliteStore.from_url(url, index_resource, settings.sqlite_synchronous)
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        from fhir_server.store.mongo.store import MongoStore
+
+        return MongoStore.from_url(url, index_resource, settings.mongodb_database)
+    raise ValueError(f"FHIR_STORE_URL must start with sqlite:/// or mongodb://, not {url!r}")

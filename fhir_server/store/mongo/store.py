@@ -1,0 +1,220 @@
+"""The production store: MongoDB (a replica set, for multi-document transactions).
+
+A unit of work is one client session running one multi-document transaction. Version checks are
+conditional writes on the current-version document inside that transaction, so two writers that
+race on a resource cannot both succeed: the server reports a WriteConflict (labelled
+``TransientTransactionError``) to the loser, which surfaces as ``RetryableConflict`` and makes
+``in_transaction`` re-run the whole unit of work against the new current version.
+
+``client`` is a ``pymongo.AsyncMongoClient`` or anything with the same async API (the tests use an
+in-process stand-in); this module never branches on which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from fhir_server.model import StoredResource
+from fhir_server.search.model import Index, SearchQuery
+from fhir_server.store.base import (
+    HistoryQuery,
+    Indexer,
+    Page,
+    RetryableConflict,
+    Store,
+    UnitOfWork,
+    VersionConflict,
+)
+from fhir_server.store.mongo.query import compile_history, compile_search, encode_cursor
+from fhir_server.store.mongo.schema import (
+    RESOURCE_INDEXES,
+    RESOURCE_PROJECTION,
+    RESOURCES,
+    VERSION_PROJECTION,
+    VERSIONS,
+    VERSIONS_INDEXES,
+    resource_doc,
+    resource_key,
+    stored,
+    version_doc,
+)
+
+AsyncClient = Any
+"""``AsyncMongoClient`` or an object with the same async API (``tests/support/mongo_standin``)."""
+
+Session = Any
+"""The client's session type (``AsyncClientSession`` for the real client)."""
+
+_COMMIT_ATTEMPTS = 5
+
+
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """Translate the server's "someone else got there first" into the store protocol's terms."""
+    try:
+        yield
+    except DuplicateKeyError as e:  # a concurrent first version of the same resource
+        raise RetryableConflict(str(e)) from e
+    except PyMongoError as e:
+        if e.has_error_label("TransientTransactionError"):  # WriteConflict and friends
+            raise RetryableConflict(str(e)) from e
+        raise
+
+
+class MongoStore(Store):
+    def __init__(
+        self, client: AsyncClient, database: str, indexer: Indexer, drop_on_close: bool = False
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.indexer = indexer
+        self.drop_on_close = drop_on_close
+        db = client[database]
+        self.resources = db[RESOURCES]
+        self.versions = db[VERSIONS]
+
+    @classmethod
+    def from_url(cls, url: str, indexer: Indexer, database: str) -> MongoStore:
+        """The async client connects lazily, on the first operation, not here."""
+        return cls(AsyncMongoClient(url), database, indexer)
+
+    async def open(self) -> None:
+        """Creating the indexes also creates the collections, which transactions need up front."""
+        await self.resources.create_indexes(RESOURCE_INDEXES)
+        await self.versions.create_indexes(VERSIONS_INDEXES)
+
+    async def close(self) -> None:
+        try:
+            if self.drop_on_close:
+                await self.client.drop_database(self.database)
+        finally:
+            await self.client.close()
+
+    async def read(self, type_: str, id_: str) -> StoredResource | None:
+        return await _read(self, type_, id_, None)
+
+    async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
+        doc = await self.versions.find_one(
+            {"type": type_, "id": id_, "version": version}, VERSION_PROJECTION
+        )
+        return stored(doc) if doc else None
+
+    async def history(self, query: HistoryQuery) -> Page:
+        where, sort, limit = compile_history(query)
+        cursor = self.versions.find(where, VERSION_PROJECTION).sort(sort).limit(limit)
+        docs = await cursor.to_list(None)
+        more = len(docs) > query.count
+        docs = docs[: query.count]
+        return Page([stored(d) for d in docs], encode_cursor(docs[-1]) if more and docs else None)
+
+    async def search(self, query: SearchQuery) -> Page:
+        return await _search(self, query, None)
+
+    def transaction(self) -> UnitOfWork:
+        return MongoUnitOfWork(self)
+
+
+async def _read(store: MongoStore, type_: str, id_: str, session: Session) -> StoredResource | None:
+    doc = await store.resources.find_one(
+        {"_id": resource_key(type_, id_)}, RESOURCE_PROJECTION, session=session
+    )
+    return stored(doc) if doc else None
+
+
+async def _search(store: MongoStore, query: SearchQuery, session: Session) -> Page:
+    where, sort, limit = compile_search(query)
+    cursor = store.resources.find(where, RESOURCE_PROJECTION, session=session)
+    docs = await cursor.sort(sort).limit(limit).to_list(None)
+    items = [stored(d) for d in docs[: query.count]]
+    return Page(items, items[-1].id if len(docs) > query.count and items else None)
+
+
+class MongoUnitOfWork(UnitOfWork):
+    """One session, one transaction; every read and write passes ``session=``."""
+
+    def __init__(self, store: MongoStore) -> None:
+        self.store = store
+        self.indexer = store.indexer
+        self._session: Session = None
+
+    @property
+    def session(self) -> Session:
+        assert self._session is not None, "unit of work has not begun"
+        return self._session
+
+    async def _begin(self) -> None:
+        self._session = self.store.client.start_session()
+        try:
+            # snapshot reads: everything this unit of work reads is from one point in time
+            await self._session.start_transaction(
+                read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+            )
+        except BaseException:
+            await self._end()
+            raise
+
+    async def _commit(self) -> None:
+        """An unknown commit result is resolved by re-sending the commit (which is idempotent),
+        never by re-running the work: that could apply a unit of work twice."""
+        try:
+            for attempt in range(_COMMIT_ATTEMPTS):
+                try:
+                    with _conflicts():
+                        await self.session.commit_transaction()
+                    return
+                except PyMongoError as e:
+                    unknown = e.has_error_label("UnknownTransactionCommitResult")
+                    if not unknown or attempt == _COMMIT_ATTEMPTS - 1:
+                        raise
+        finally:
+            await self._end()
+
+    async def _rollback(self) -> None:
+        try:
+            if self.session.in_transaction:
+                await self.session.abort_transaction()
+        finally:
+            await self._end()
+
+    async def _end(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.end_session()
+
+    async def read(self, type_: str, id_: str) -> StoredResource | None:
+        with _conflicts():
+            return await _read(self.store, type_, id_, self.session)
+
+    async def search(self, query: SearchQuery) -> Page:
+        with _conflicts():
+            return await _search(self.store, query, self.session)
+
+    async def _put(
+        self, current: StoredResource | None, new: StoredResource, index: Index | None
+    ) -> None:
+        """Move the current-version pointer first (that is where writers collide), then record
+        the version and close the previous one's validity interval."""
+        session = self.session
+        doc = resource_doc(new, index)
+        with _conflicts():
+            if current is None:
+                await self.store.resources.insert_one(doc, session=session)
+            else:
+                moved = await self.store.resources.replace_one(
+                    {"_id": doc["_id"], "version": current.version}, doc, session=session
+                )
+                if moved.matched_count != 1:
+                    raise VersionConflict(await self.read(new.type, new.id))
+                await self.store.versions.update_one(
+                    {"type": new.type, "id": new.id, "version": current.version},
+                    {"$set": {"until_ts": new.ts}},
+                    session=session,
+                )
+            await self.store.versions.insert_one(version_doc(new), session=session)

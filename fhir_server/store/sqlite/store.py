@@ -1,0 +1,217 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Reads run on the event loop against a read connection (a primary-key lookup costs microseconds,
+less than a hop to a thread). Writes run on one writer connection owned by a single thread, one
+unit of work at a time per process; ``BEGIN IMMEDIATE`` serializes writers across processes, so
+version checks inside a unit of work cannot race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fhir_server.model import StoredResource
+from fhir_server.search.model import Index, SearchQuery
+from fhir_server.store.base import HistoryQuery, Indexer, Page, Store, UnitOfWork, VersionConflict
+from fhir_server.store.sqlite.query import compile_search
+from fhir_server.store.sqlite.schema import PRAGMAS, SCHEMA
+
+T = TypeVar("T")
+
+_COLUMNS = "type, id, version, ts, deleted, method, content"
+
+
+def _row(row: tuple[Any, ...]) -> StoredResource:
+    return StoredResource(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+
+def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
+
+
+def _read(conn: sqlite3.Connection, type_: str, id_: str) -> StoredResource | None:
+    row = conn.execute(
+        "SELECT v.type, v.id, v.version, v.ts, v.deleted, v.method, v.content"
+        " FROM resource r JOIN version v ON v.seq = r.seq WHERE r.type = ? AND r.id = ?",
+        (type_, id_),
+    ).fetchone()
+    return _row(row) if row else None
+
+
+def _search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
+    sql, args = compile_search(query)
+    rows = [_row(r) for r in conn.execute(sql, args).fetchall()]
+    more = len(rows) > query.count
+    rows = rows[: query.count]
+    return Page(rows, rows[-1].id if more and rows else None)
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str, indexer: Indexer, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.indexer = indexer
+        self.synchronous = synchronous
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, indexer: Indexer, synchronous: str = "FULL") -> SqliteStore:
+        path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
+        return cls(path or ":memory:", indexer, synchronous)
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._writer = await self._run(lambda: _connect(self.path, self.synchronous))
+        await self._run(lambda: self.writer.executescript(SCHEMA))
+        self._reader = _connect(self.path, self.synchronous)
+
+    async def close(self) -> None:
+        if self._reader:
+            self._reader.close()
+        if self._writer:
+            await self._run(self._writer.close)
+        if self._executor:
+            self._executor.shutdown(wait=True)
+        self._reader = self._writer = self._executor = None
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        assert self._reader is not None, "store is not open"
+        return self._reader
+
+    @property
+    def writer(self) -> sqlite3.Connection:
+        assert self._writer is not None, "store is not open"
+        return self._writer
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def read(self, type_: str, id_: str) -> StoredResource | None:
+        return _read(self.reader, type_, id_)
+
+    async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
+        row = self.reader.execute(
+            f"SELECT {_COLUMNS} FROM version WHERE type = ? AND id = ? AND version = ?",
+            (type_, id_, version),
+        ).fetchone()
+        return _row(row) if row else None
+
+    async def history(self, query: HistoryQuery) -> Page:
+        where: list[str] = ["1"]
+        args: list[Any] = []
+        for column, value in (("type", query.type), ("id", query.id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.since is not None:
+            where.append("ts >= ?")
+            args.append(query.since)
+        if query.at is not None:
+            where.append("ts < ? AND (until_ts IS NULL OR until_ts > ?)")
+            args.extend([query.at[1], query.at[0]])
+        if query.cursor is not None:
+            where.append("seq < ?")
+            args.append(int(query.cursor))
+        sql = (
+            f"SELECT {_COLUMNS}, seq FROM version WHERE {' AND '.join(where)}"
+            " ORDER BY seq DESC LIMIT ?"
+        )
+        rows = self.reader.execute(sql, [*args, query.count + 1]).fetchall()
+        more = len(rows) > query.count
+        rows = rows[: query.count]
+        return Page([_row(r) for r in rows], str(rows[-1][7]) if more and rows else None)
+
+    async def search(self, query: SearchQuery) -> Page:
+        return _search(self.reader, query)
+
+    def transaction(self) -> UnitOfWork:
+        return SqliteUnitOfWork(self)
+
+
+class SqliteUnitOfWork(UnitOfWork):
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.indexer = store.indexer
+
+    async def _begin(self) -> None:
+        await self.store._lock.acquire()
+        try:
+            await self.store._run(lambda: self.store.writer.execute("BEGIN IMMEDIATE"))
+        except BaseException:
+            self.store._lock.release()
+            raise
+
+    async def _commit(self) -> None:
+        try:
+            await self.store._run(lambda: self.store.writer.execute("COMMIT"))
+        except BaseException:
+            await self._rollback()
+            raise
+        self.store._lock.release()
+
+    async def _rollback(self) -> None:
+        def rollback() -> None:
+            if self.store.writer.in_transaction:
+                self.store.writer.execute("ROLLBACK")
+
+        try:
+            await asyncio.shield(self.store._run(rollback))
+        finally:
+            self.store._lock.release()
+
+    async def read(self, type_: str, id_: str) -> StoredResource | None:
+        return await self.store._run(lambda: _read(self.store.writer, type_, id_))
+
+    async def search(self, query: SearchQuery) -> Page:
+        return await self.store._run(lambda: _search(self.store.writer, query))
+
+    async def _put(
+        self, current: StoredResource | None, new: StoredResource, index: Index | None
+    ) -> None:
+        await self.store._run(lambda: self._put_sync(current, new, index))
+
+    def _put_sync(
+        self, current: StoredResource | None, new: StoredResource, index: Index | None
+    ) -> None:
+        db = self.store.writer
+        key = (new.type, new.id)
+        if current is not None:
+            cur = db.execute(
+                "UPDATE version SET until_ts = ? WHERE type = ? AND id = ? AND version = ?"
+                " AND until_ts IS NULL",
+                (new.ts, *key, current.version),
+            )
+            if cur.rowcount != 1:
+                raise VersionConflict(_read(db, *key))
+        seq = db.execute(
+            "INSERT INTO version (type, id, version, ts, method, deleted, content)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*key, new.version, new.ts, new.method, int(new.deleted), new.content),
+        ).lastrowid
+        db.execute(
+            "INSERT INTO resource (type, id, seq, version, deleted) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (type, id) DO UPDATE SET seq = excluded.seq,"
+            " version = excluded.version, deleted = excluded.deleted",
+            (*key, seq, new.version, int(new.deleted)),
+        )
+        if current is not None:
+            db.execute("DELETE FROM idx_token WHERE type = ? AND id = ?", key)
+        if index is not None and index.tokens:
+            db.executemany(
+                "INSERT INTO idx_token (type, id, param, system, code) VALUES (?, ?, ?, ?, ?)",
+                [(*key, p, s, c) for p, s, c in index.tokens],
+            )

@@ -1,0 +1,327 @@
+"""An in-process stand-in for ``pymongo.AsyncMongoClient``, built on mongomock.
+
+It implements exactly the subset of the async client API that ``MongoStore`` uses, with the same
+call shapes (``client[db][coll]``, ``await coll.find_one(...)``, ``coll.find(...)`` returning a
+cursor with ``sort``/``limit``/``to_list``/``async for``, ``client.start_session()`` used as an
+async context manager, ``await session.start_transaction()``...), so the store has no stand-in
+branches. mongomock supplies the query semantics and raises pymongo's own error classes.
+
+Transactions are emulated, because mongomock has none:
+
+* a transaction holds a per-client ``asyncio.Lock`` from ``start_transaction`` until commit or
+  abort, so transactions run one at a time (a real server runs them concurrently and reports
+  WriteConflict instead; the stand-in never produces ``TransientTransactionError``);
+* writes inside a transaction apply to mongomock immediately; the first write to a collection
+  snapshots it (deep copy), and abort restores those snapshots.
+
+Limitations: reads outside a transaction (and by other coroutines) can see uncommitted writes;
+writes outside a transaction are not blocked by one in progress, and an abort rolls them back too
+if they touched a collection the transaction wrote; a coroutine that starts a second transaction
+while its first is still open deadlocks. Every operation yields to the event loop
+(``asyncio.sleep(0)``) so concurrent callers really interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import mongomock
+from pymongo import IndexModel
+from pymongo.errors import InvalidOperation
+from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
+
+
+class StandInSession:
+    """Mirrors ``AsyncClientSession``: ``start_session()`` is sync, the rest is awaited."""
+
+    def __init__(self, client: AsyncMongoStandIn) -> None:
+        self.client = client
+        self._in_transaction = False
+        self._ended = False
+        self._snapshots: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.end_session()
+
+    def _check_ended(self) -> None:
+        if self._ended:
+            raise InvalidOperation("Cannot use ended session")
+
+    async def start_transaction(
+        self,
+        read_concern: Any = None,
+        write_concern: Any = None,
+        read_preference: Any = None,
+        max_commit_time_ms: int | None = None,
+    ) -> _TransactionContext:
+        self._check_ended()
+        if self._in_transaction:
+            raise InvalidOperation("Transaction already in progress")
+        await self.client._transaction_lock.acquire()
+        self._in_transaction = True
+        self._snapshots = {}
+        return _TransactionContext(self)
+
+    async def commit_transaction(self) -> None:
+        self._check_ended()
+        if not self._in_transaction:
+            raise InvalidOperation("No transaction started")
+        await asyncio.sleep(0)
+        self._finish()
+
+    async def abort_transaction(self) -> None:
+        """Restores before the first await, so a cancelled abort still leaves no trace."""
+        self._check_ended()
+        if not self._in_transaction:
+            raise InvalidOperation("No transaction started")
+        try:
+            for (db, coll), docs in self._snapshots.items():
+                target = self.client._sync[db][coll]
+                target.delete_many({})
+                if docs:
+                    target.insert_many(docs)
+        finally:
+            self._finish()
+        await asyncio.sleep(0)
+
+    async def end_session(self) -> None:
+        if self._ended:
+            return
+        if self._in_transaction:
+            await self.abort_transaction()
+        self._ended = True
+
+    def _finish(self) -> None:
+        self._in_transaction = False
+        self._snapshots = {}
+        self.client._transaction_lock.release()
+
+    def _before_write(self, coll: mongomock.Collection) -> None:
+        """Snapshot a collection the first time this transaction writes to it."""
+        key = (coll.database.name, coll.name)
+        if self._in_transaction and key not in self._snapshots:
+            self._snapshots[key] = copy.deepcopy(list(coll.find({})))
+
+
+class _TransactionContext:
+    """What ``start_transaction`` returns: commits on success, aborts on error."""
+
+    def __init__(self, session: StandInSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._session.in_transaction:
+            if e is None:
+                await self._session.commit_transaction()
+            else:
+                await self._session.abort_transaction()
+
+
+class StandInCursor:
+    """Lazy like pymongo's cursor: ``sort``/``limit`` chain, the query runs on first fetch."""
+
+    def __init__(
+        self, coll: mongomock.Collection, filter: Mapping[str, Any] | None, projection: Any
+    ) -> None:
+        self._coll = coll
+        self._filter = filter
+        self._projection = projection
+        self._sort: list[tuple[str, int]] | None = None
+        self._limit = 0
+        self._results: list[dict[str, Any]] | None = None
+
+    def sort(
+        self, key_or_list: str | Sequence[tuple[str, int]], direction: int | None = None
+    ) -> Self:
+        if isinstance(key_or_list, str):
+            self._sort = [(key_or_list, direction if direction is not None else 1)]
+        else:
+            self._sort = list(key_or_list)
+        return self
+
+    def limit(self, limit: int) -> Self:
+        self._limit = limit
+        return self
+
+    async def _fetch(self) -> list[dict[str, Any]]:
+        if self._results is None:
+            await asyncio.sleep(0)
+            cursor = self._coll.find(self._filter, self._projection)
+            if self._sort:
+                cursor = cursor.sort(self._sort)
+            if self._limit:
+                cursor = cursor.limit(self._limit)
+            self._results = list(cursor)
+        return self._results
+
+    async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
+        results = await self._fetch()
+        taken = results if length is None else results[:length]
+        self._results = results[len(taken) :]
+        return taken
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        results = await self._fetch()
+        if not results:
+            raise StopAsyncIteration
+        return results.pop(0)
+
+
+class StandInCollection:
+    def __init__(self, client: AsyncMongoStandIn, coll: mongomock.Collection) -> None:
+        self._client = client
+        self._coll = coll
+
+    @property
+    def name(self) -> str:
+        return str(self._coll.name)
+
+    async def _enter(self, session: StandInSession | None, write: bool) -> None:
+        """Every operation yields to the loop; writes in a transaction snapshot first."""
+        await asyncio.sleep(0)
+        if session is None:
+            return
+        if session.client is not self._client:
+            raise InvalidOperation("Can only use session with the client that created it")
+        session._check_ended()
+        if write:
+            session._before_write(self._coll)
+
+    async def find_one(
+        self,
+        filter: Mapping[str, Any] | None = None,
+        projection: Any = None,
+        *,
+        session: StandInSession | None = None,
+    ) -> dict[str, Any] | None:
+        await self._enter(session, write=False)
+        doc: dict[str, Any] | None = self._coll.find_one(filter, projection)
+        return doc
+
+    def find(
+        self,
+        filter: Mapping[str, Any] | None = None,
+        projection: Any = None,
+        *,
+        session: StandInSession | None = None,
+    ) -> StandInCursor:
+        if session is not None:
+            session._check_ended()
+        return StandInCursor(self._coll, filter, projection)
+
+    async def insert_one(
+        self, document: dict[str, Any], *, session: StandInSession | None = None
+    ) -> InsertOneResult:
+        await self._enter(session, write=True)
+        result: InsertOneResult = self._coll.insert_one(document)
+        return result
+
+    async def update_one(
+        self,
+        filter: Mapping[str, Any],
+        update: Mapping[str, Any],
+        upsert: bool = False,
+        *,
+        session: StandInSession | None = None,
+    ) -> UpdateResult:
+        await self._enter(session, write=True)
+        result: UpdateResult = self._coll.update_one(filter, update, upsert=upsert)
+        return result
+
+    async def replace_one(
+        self,
+        filter: Mapping[str, Any],
+        replacement: Mapping[str, Any],
+        upsert: bool = False,
+        *,
+        session: StandInSession | None = None,
+    ) -> UpdateResult:
+        await self._enter(session, write=True)
+        result: UpdateResult = self._coll.replace_one(filter, replacement, upsert=upsert)
+        return result
+
+    async def delete_many(
+        self, filter: Mapping[str, Any], *, session: StandInSession | None = None
+    ) -> DeleteResult:
+        await self._enter(session, write=True)
+        result: DeleteResult = self._coll.delete_many(filter)
+        return result
+
+    async def create_indexes(
+        self, indexes: Sequence[IndexModel], *, session: StandInSession | None = None
+    ) -> list[str]:
+        await self._enter(session, write=False)
+        names: list[str] = self._coll.create_indexes(list(indexes))
+        return names
+
+    async def create_index(
+        self, keys: Any, *, session: StandInSession | None = None, **kwargs: Any
+    ) -> str:
+        await self._enter(session, write=False)
+        name: str = self._coll.create_index(keys, **kwargs)
+        return name
+
+
+class StandInDatabase:
+    def __init__(self, client: AsyncMongoStandIn, name: str) -> None:
+        self._client = client
+        self.name = name
+
+    def __getitem__(self, name: str) -> StandInCollection:
+        return self.get_collection(name)
+
+    def get_collection(self, name: str) -> StandInCollection:
+        return StandInCollection(self._client, self._client._sync[self.name][name])
+
+
+class AsyncMongoStandIn:
+    """``AsyncMongoStandIn()`` where the code under test expects ``AsyncMongoClient(url)``."""
+
+    def __init__(self) -> None:
+        self._sync = mongomock.MongoClient()
+        self._transaction_lock = asyncio.Lock()
+        self._closed = False
+
+    def __getitem__(self, name: str) -> StandInDatabase:
+        return self.get_database(name)
+
+    def get_database(self, name: str) -> StandInDatabase:
+        return StandInDatabase(self, name)
+
+    def start_session(self, **kwargs: Any) -> StandInSession:
+        if self._closed:
+            raise InvalidOperation("Cannot use AsyncMongoClient after close")
+        return StandInSession(self)
+
+    async def drop_database(
+        self, name_or_database: str | StandInDatabase, *, session: StandInSession | None = None
+    ) -> None:
+        await asyncio.sleep(0)
+        name = name_or_database if isinstance(name_or_database, str) else name_or_database.name
+        self._sync.drop_database(name)
+
+    async def close(self) -> None:
+        await asyncio.sleep(0)
+        self._closed = True
+        self._sync.close()
