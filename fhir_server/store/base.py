@@ -96,6 +96,13 @@ class UnitOfWork(abc.ABC):
     @abc.abstractmethod
     async def search(self, query: SearchQuery) -> Page: ...
 
+    async def lock(self, key: str) -> None:
+        """Make concurrent units of work that lock the same key conflict (one of them retries).
+
+        A conditional create decides on a search ("no match yet"); under snapshot isolation two
+        writers could both decide so. Backends that serialize all writers (SQLite) need nothing.
+        """
+
     @abc.abstractmethod
     async def _put(
         self, current: StoredResource | None, new: StoredResource, index: Index | None

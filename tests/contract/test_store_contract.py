@@ -308,3 +308,20 @@ async def test_cancelled_unit_of_work_rolls_back_and_frees_the_store(store: Stor
     assert await store.read("Patient", "ghost") is None
     stored, _ = await asyncio.wait_for(put(store, "Patient", "after", patient("A")), 5)
     assert stored.version == 1
+
+
+async def test_conditional_create_pattern_is_race_free(store: Store) -> None:
+    """Search-then-create under a lock: racing writers create exactly one resource."""
+
+    async def conditional_create(n: int) -> None:
+        async def work(uow):  # type: ignore[no-untyped-def]
+            await uow.lock("Patient?identifier=0101014444")
+            found = await uow.search(SearchQuery("Patient", [_ident("0101014444")]))
+            if not found.items:
+                await uow.write("Patient", f"c{n}", patient("C", "0101014444"), method="POST")
+
+        await in_transaction(store, work)
+
+    await asyncio.gather(*(conditional_create(n) for n in range(8)))
+    page = await store.search(SearchQuery("Patient", [_ident("0101014444")]))
+    assert len(page.items) == 1

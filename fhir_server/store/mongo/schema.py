@@ -16,6 +16,8 @@ from fhir_server.search.model import Index
 
 RESOURCES = "resources"
 VERSIONS = "versions"
+LOCKS = "locks"
+"""One document per conditional-match key; writing it makes racing transactions conflict."""
 
 RESOURCE_INDEXES = [
     # search: equality on type/deleted, results ordered (and keyset-paged) by id

@@ -34,6 +34,7 @@ from fhir_server.store.base import (
 )
 from fhir_server.store.mongo.query import compile_history, compile_search, encode_cursor
 from fhir_server.store.mongo.schema import (
+    LOCKS,
     RESOURCE_INDEXES,
     RESOURCE_PROJECTION,
     RESOURCES,
@@ -79,6 +80,7 @@ class MongoStore(Store):
         db = client[database]
         self.resources = db[RESOURCES]
         self.versions = db[VERSIONS]
+        self.locks = db[LOCKS]
 
     @classmethod
     def from_url(cls, url: str, indexer: Indexer, database: str) -> MongoStore:
@@ -89,6 +91,7 @@ class MongoStore(Store):
         """Creating the indexes also creates the collections, which transactions need up front."""
         await self.resources.create_indexes(RESOURCE_INDEXES)
         await self.versions.create_indexes(VERSIONS_INDEXES)
+        await self.locks.update_one({"_id": "init"}, {"$set": {"n": 0}}, upsert=True)
 
     async def close(self) -> None:
         try:
@@ -195,6 +198,12 @@ class MongoUnitOfWork(UnitOfWork):
     async def search(self, query: SearchQuery) -> Page:
         with _conflicts():
             return await _search(self.store, query, self.session)
+
+    async def lock(self, key: str) -> None:
+        with _conflicts():
+            await self.store.locks.update_one(
+                {"_id": key}, {"$inc": {"n": 1}}, upsert=True, session=self.session
+            )
 
     async def _put(
         self, current: StoredResource | None, new: StoredResource, index: Index | None
