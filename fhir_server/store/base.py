@@ -96,6 +96,7 @@ class UnitOfWork(abc.ABC):
     @abc.abstractmethod
     async def search(self, query: SearchQuery) -> Page: ...
 
+    @abc.abstractmethod
     async def lock(self, key: str) -> None:
         """Make concurrent units of work that lock the same key conflict (one of them retries).
 

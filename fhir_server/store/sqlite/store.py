@@ -179,6 +179,9 @@ class SqliteUnitOfWork(UnitOfWork):
     async def search(self, query: SearchQuery) -> Page:
         return await self.store._run(lambda: _search(self.store.writer, query))
 
+    async def lock(self, key: str) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already serializes every writer."""
+
     async def _put(
         self, current: StoredResource | None, new: StoredResource, index: Index | None
     ) -> None:
