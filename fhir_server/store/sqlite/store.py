@@ -1,9 +1,11 @@
 """The embedded store: one SQLite file in WAL mode.
 
 Reads run on the event loop against a read connection (a primary-key lookup costs microseconds,
-less than a hop to a thread). Writes run on one writer connection owned by a single thread, one
-unit of work at a time per process; ``BEGIN IMMEDIATE`` serializes writers across processes, so
-version checks inside a unit of work cannot race.
+less than a hop to a thread). Writes use one writer connection, one unit of work at a time per
+process; ``BEGIN IMMEDIATE`` serializes writers across processes, so version checks inside a unit
+of work cannot race. Only the two statements that can block for long run on the writer thread:
+``BEGIN IMMEDIATE`` (waits for another process's write lock) and ``COMMIT`` (fsync). Once the
+write lock is held, the statements in between cost microseconds and run on the loop.
 """
 
 from __future__ import annotations
@@ -149,45 +151,49 @@ class SqliteUnitOfWork(UnitOfWork):
 
     async def _begin(self) -> None:
         await self.store._lock.acquire()
+        begun = asyncio.ensure_future(self.store._run(lambda: self._execute("BEGIN IMMEDIATE")))
         try:
-            await self.store._run(lambda: self.store.writer.execute("BEGIN IMMEDIATE"))
+            await asyncio.shield(begun)
         except BaseException:
-            self.store._lock.release()
+            # cancelled while waiting for the write lock: finish (and undo) in the background
+            begun.add_done_callback(lambda _: self._rollback_now())
             raise
 
     async def _commit(self) -> None:
-        try:
-            await self.store._run(lambda: self.store.writer.execute("COMMIT"))
-        except BaseException:
-            await self._rollback()
-            raise
-        self.store._lock.release()
+        committed = asyncio.ensure_future(self.store._run(lambda: self._execute("COMMIT")))
+        committed.add_done_callback(self._settle)
+        # a cancelled caller must not interrupt COMMIT half-way on the writer thread
+        await asyncio.shield(committed)
 
     async def _rollback(self) -> None:
-        def rollback() -> None:
+        self._rollback_now()
+
+    def _execute(self, sql: str) -> None:
+        self.store.writer.execute(sql)
+
+    def _settle(self, committed: asyncio.Future[None]) -> None:
+        if committed.cancelled() or committed.exception() is not None:
+            self._rollback_now()
+        else:
+            self.store._lock.release()
+
+    def _rollback_now(self) -> None:
+        try:
             if self.store.writer.in_transaction:
                 self.store.writer.execute("ROLLBACK")
-
-        try:
-            await asyncio.shield(self.store._run(rollback))
         finally:
             self.store._lock.release()
 
     async def read(self, type_: str, id_: str) -> StoredResource | None:
-        return await self.store._run(lambda: _read(self.store.writer, type_, id_))
+        return _read(self.store.writer, type_, id_)
 
     async def search(self, query: SearchQuery) -> Page:
-        return await self.store._run(lambda: _search(self.store.writer, query))
+        return _search(self.store.writer, query)
 
     async def lock(self, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already serializes every writer."""
 
     async def _put(
-        self, current: StoredResource | None, new: StoredResource, index: Index | None
-    ) -> None:
-        await self.store._run(lambda: self._put_sync(current, new, index))
-
-    def _put_sync(
         self, current: StoredResource | None, new: StoredResource, index: Index | None
     ) -> None:
         db = self.store.writer
