@@ -32,7 +32,7 @@ def summarize(resource: dict[str, Any], mode: str) -> dict[str, Any]:
         out = {k: v for k, v in resource.items() if k in keep or k.lstrip("_") in keep}
     elif mode == "text":
         keep = set(_ALWAYS) | {"text"} | required_elements(type_)
-        out = {k: v for k, v in resource.items() if k in keep}
+        out = {k: v for k, v in resource.items() if k in keep or k.lstrip("_") in keep}
     elif mode == "data":
         out = {k: v for k, v in resource.items() if k != "text"}
     else:

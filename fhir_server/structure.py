@@ -6,8 +6,9 @@ the client's JSON (with server-owned id/meta), never a re-serialization of the m
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
@@ -29,7 +30,11 @@ def summary_elements(type_: str) -> frozenset[str]:
 
 @cache
 def required_elements(type_: str) -> frozenset[str]:
-    return _flagged(type_, "element_required")
+    """Top-level elements with min cardinality 1: primitives carry ``element_required``, complex
+    elements (e.g. ``Observation.code``) are required fields of the model."""
+    fields = model_for(type_).model_fields
+    required = {f.alias or name for name, f in fields.items() if f.is_required()}
+    return _flagged(type_, "element_required") | frozenset(required)
 
 
 def _flagged(type_: str, flag: str) -> frozenset[str]:
@@ -58,6 +63,61 @@ def _expression(type_: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
+@cache
+def _fields(model: Any) -> dict[str, tuple[type | None, Any]]:
+    """Each element's JSON name → (the primitive type it must be a JSON boolean or number for, or
+    None; its model class if it is a complex element)."""
+    out: dict[str, tuple[type | None, Any]] = {}
+    for name, field in model.model_fields.items():
+        base, stack = None, [field.annotation]
+        while stack:  # unwrap Optional[List[Annotated[...]]] down to the element's type
+            t = stack.pop()
+            args = [a for a in get_args(t) if a is not type(None)]
+            if args:  # Optional/Union, List or Annotated
+                stack.extend(args[:1] if get_origin(t) is Annotated else args)
+            elif t is not None:
+                base = t
+        if base is bool or base is int or base is Decimal:
+            out[field.alias or name] = (base, None)
+        elif hasattr(base, "get_model_klass"):
+            out[field.alias or name] = (None, base.get_model_klass())
+    return out
+
+
+def _json_types(model: Any, node: dict[str, Any], where: str) -> list[Issue]:
+    """What the model lets through but FHIR JSON forbids (json.html): a boolean must be a JSON
+    boolean, an integer and a decimal a JSON number (``"yes"``, ``1`` or ``"3"`` are not), and a
+    property is never ``null``."""
+    issues = []
+    table = _fields(model)
+    for key, value in node.items():
+        if value is None:  # json.html: null only aligns primitive arrays with their extensions
+            issues.append(Issue("structure", "null is not allowed here", (f"{where}.{key}",)))
+            continue
+        primitive, complex_ = table.get(key, (None, None))
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            at = f"{where}.{key}" + (f"[{i}]" if isinstance(value, list) else "")
+            if primitive is not None:
+                ok = isinstance(item, bool) if primitive is bool else not isinstance(item, bool)
+                if primitive is int:
+                    ok = ok and isinstance(item, int)
+                elif primitive is Decimal:
+                    ok = ok and isinstance(item, int | float)
+                if not ok and item is not None:
+                    kind = {bool: "boolean", int: "integer", Decimal: "number"}[primitive]
+                    issues.append(Issue("structure", f"Must be a JSON {kind}", (at,)))
+            elif complex_ is not None and isinstance(item, dict):
+                inner, of = item.get("resourceType"), complex_
+                if isinstance(inner, str):  # a contained resource
+                    try:
+                        of = model_for(inner)
+                    except (KeyError, ValueError):
+                        continue
+                issues += _json_types(of, item, at)
+    return issues
+
+
 def check_structure(type_: str, resource: Any) -> dict[str, Any]:
     """The resource if it is a structurally valid ``type_``; else 400 naming every element."""
     if not isinstance(resource, dict):
@@ -68,14 +128,29 @@ def check_structure(type_: str, resource: Any) -> dict[str, Any]:
             f"resourceType {actual!r} does not match the expected type {type_!r}",
             [f"{type_}.resourceType"],
         )
+    json_issues = _json_types(model_for(type_), resource, type_)
     try:
         model_for(type_).model_validate(resource)
+        if json_issues:
+            raise InvalidStructure(json_issues[0].diagnostics, issues=json_issues)
     except ValidationError as err:
         issues = [
             Issue("structure", f"{e['msg']}", (_expression(type_, e["loc"]),))
             for e in err.errors(include_url=False)
         ]
+        named = {i.expression for i in issues}
+        issues += [i for i in json_issues if i.expression not in named]
+        # the model checks its mandatory primitives only once every field is valid: name the
+        # missing ones here too, so one response lists every failing element
+        named = {i.expression for i in issues}
+        for name in sorted(_flagged(type_, "element_required")):
+            where = (f"{type_}.{name}",)
+            if name not in resource and f"_{name}" not in resource and where not in named:
+                issues.append(
+                    Issue("structure", f"Value for the field {name!r} is required.", where)
+                )
         raise InvalidStructure(issues[0].diagnostics, issues=issues) from err
-    except (ValueError, TypeError) as err:  # fhir.resources raises these for some root checks
-        raise InvalidStructure(str(err), [type_]) from err
+    except (ValueError, TypeError, KeyError) as err:  # fhir.resources raises these for some
+        # root checks, and KeyError for a contained resource of an unknown type
+        raise InvalidStructure(f"Not a valid {type_}: {err!s}", [type_]) from err
     return resource

@@ -45,6 +45,11 @@ def _entry_request(base: str, raw: Any, index: int) -> Entry:
     method, url = r.get("method"), r.get("url")
     if method not in _ORDER or not isinstance(url, str) or not url:
         raise Invalid(f"{where}.request needs a method and a url", [f"{where}.request"])
+    for header in ("ifMatch", "ifNoneMatch", "ifNoneExist", "ifModifiedSince"):
+        if r.get(header) is not None and not isinstance(r[header], str):
+            raise Invalid(
+                f"{where}.request.{header} must be a string", [f"{where}.request.{header}"]
+            )
     if url.startswith(base):
         url = url[len(base) :]
     parts = urlsplit(url.lstrip("/"))
@@ -146,6 +151,17 @@ def _check_unique_targets(entries: list[Entry]) -> None:
             seen[key] = e.index
 
 
+def _check_overlap(changed: dict[str, int], reference: str, index: int) -> None:
+    """http.html#trules: "If any resource identities (including resolved identities from
+    conditional update/delete) overlap in steps 1-3, then the transaction SHALL fail"."""
+    if reference in changed:
+        raise Invalid(
+            f"Bundle.entry[{changed[reference]}] and Bundle.entry[{index}] both change {reference}",
+            [f"Bundle.entry[{index}].request.url"],
+        )
+    changed[reference] = index
+
+
 async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str], dict[int, Any]]:
     """Ids for created resources (``fullUrl`` → ``Type/id``); conditional creates that match
     an existing resource take its id and are answered 200 without writing."""
@@ -157,7 +173,10 @@ async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str
             type_ = check_type(path[0])
             rid = new_id()
             if e.request.if_none_exist:
-                found = await match_one(ctx, type_, criteria_pairs(e.request.if_none_exist))
+                try:
+                    found = await match_one(ctx, type_, criteria_pairs(e.request.if_none_exist))
+                except FhirError as err:
+                    raise _located(err, e.index) from None
                 if found is not None:
                     matched[e.index] = found
                     rid = found.id
@@ -166,6 +185,19 @@ async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str
             e.request.path = [type_, rid] if e.index not in matched else path
         elif e.request.method == "PUT" and len(path) == 2 and e.full_url:
             ids[e.full_url] = "/".join(path)
+        elif e.request.method == "PUT" and len(path) == 1 and e.full_url:
+            # a conditional update: its fullUrl maps to the match, or to the id it will create
+            type_ = check_type(path[0])
+            try:
+                found = await match_one(ctx, type_, e.request.params)
+            except FhirError as err:
+                raise _located(err, e.index) from None
+            body = e.request.body
+            if found is not None:
+                ids[e.full_url] = f"{type_}/{found.id}"
+            elif isinstance(body, dict):
+                body["id"] = body.get("id") or new_id()  # update-as-create with this id
+                ids[e.full_url] = f"{type_}/{body['id']}"
     return ids, matched
 
 
@@ -176,12 +208,8 @@ async def _transaction(
 
     async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
         todo = [Entry(e.index, e.full_url, copy.deepcopy(e.request)) for e in entries]
-        try:
-            ids, matched = await _assign_ids(ctx, todo)
-        except FhirError as err:
-            raise _located(
-                err, next((e.index for e in todo if e.request.if_none_exist), 0)
-            ) from None
+        ids: dict[str, str] = {}
+        matched: dict[int, Any] = {}
 
         async def resolve(ref: str) -> str | None:
             if ref in ids:
@@ -191,11 +219,21 @@ async def _transaction(
             return None
 
         results: dict[int, dict[str, Any]] = {}
+        changed: dict[str, int] = {}  # Type/id → the entry that wrote it (steps 1-3)
+        assigned = False
         for e in sorted(todo, key=lambda e: _ORDER[e.request.method]):
+            if e.request.method != "DELETE" and not assigned:
+                # after the DELETEs, so a conditional create does not match what they removed
+                new_ids, new_matched = await _assign_ids(ctx, todo)
+                ids.update(new_ids)
+                matched.update(new_matched)
+                assigned = True
             try:
                 if isinstance(e.request.body, dict):
                     await rewrite_references(e.request.body, resolve)
                 result = await _run(ctx, e, matched, dispatch)
+                if _ORDER[e.request.method] < 3 and result.stored is not None:
+                    _check_overlap(changed, result.stored.reference, e.index)
             except FhirError as err:
                 raise _located(err, e.index) from None
             results[e.index] = _response_entry(ctx, result, prefer)

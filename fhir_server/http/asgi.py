@@ -92,7 +92,7 @@ class FhirApp:
         self, scope: Scope, receive: Any, headers: dict[str, str], params: list[tuple[str, str]]
     ) -> FhirRequest:
         method = scope["method"]
-        path = [unquote(p) for p in scope["path"][len(PREFIX) :].split("/") if p]
+        path = _segments(scope)
         body = None
         kind = None
         if method in _BODY_METHODS:
@@ -132,6 +132,21 @@ class FhirApp:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _segments(scope: Scope) -> list[str]:
+    """The path segments after the FHIR base, each percent-decoded exactly once.
+
+    ASGI's ``path`` is already decoded (decoding it again would read ``Patient/%2541`` as
+    ``Patient/A``, and ``%2F`` would split a segment), so split ``raw_path`` and decode each
+    segment; without a usable ``raw_path``, split the decoded ``path`` as it is.
+    """
+    raw = scope.get("raw_path")
+    if raw is not None:
+        text = raw.decode("latin-1")
+        if unquote(text) == scope["path"]:
+            return [unquote(p) for p in text[len(PREFIX) :].split("/") if p]
+    return [p for p in scope["path"][len(PREFIX) :].split("/") if p]
 
 
 def _param(params: list[tuple[str, str]], name: str) -> str | None:

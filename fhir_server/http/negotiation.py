@@ -10,6 +10,8 @@ JSON = "application/json"
 _JSON_ALIASES = {FHIR_JSON: FHIR_JSON, JSON: JSON, "application/json+fhir": FHIR_JSON}
 _FORMAT_ALIASES = {"json": FHIR_JSON, "text/json": JSON, **_JSON_ALIASES}
 _WILDCARDS = {"*/*": FHIR_JSON, "application/*": FHIR_JSON}
+_ACCEPT_ALIASES = {**_JSON_ALIASES, "text/json": "text/json"}
+"""http.html#mime-type: a generic ``text/json`` in Accept is answered in that type."""
 
 
 def _mime(value: str) -> tuple[str, float]:
@@ -40,7 +42,7 @@ def response_type(accept: str | None, format_param: str | None) -> str:
     for mime, q in ranges:
         if q <= 0:
             continue
-        chosen = _JSON_ALIASES.get(mime) or _WILDCARDS.get(mime)
+        chosen = _ACCEPT_ALIASES.get(mime) or _WILDCARDS.get(mime)
         if chosen:
             return chosen
     raise NotAcceptable(f"Cannot answer {accept!r}: this server speaks {FHIR_JSON} and {JSON}")

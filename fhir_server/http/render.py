@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from fhir_server.errors import Issue, outcome_bytes
+from fhir_server.errors import Invalid, Issue, outcome_bytes
 from fhir_server.interactions.context import FhirRequest, FhirResult
 from fhir_server.model import http_date
 from fhir_server.representation import SUMMARY_MODES, parse_elements, select_elements, summarize
@@ -20,8 +20,12 @@ def _subset(req: FhirRequest, content: bytes) -> bytes:
     summary, elements = req.param("_summary"), req.param("_elements")
     if summary is None and elements is None:
         return content
+    if summary is not None and summary not in SUMMARY_MODES:
+        raise Invalid(
+            f"_summary={summary} is not one of {', '.join(sorted(SUMMARY_MODES))}", ["_summary"]
+        )
     resource: dict[str, Any] = orjson.loads(content)
-    if summary is not None and summary in SUMMARY_MODES and summary != "count":
+    if summary is not None and summary != "count":
         resource = summarize(resource, summary)
     if elements is not None:
         resource = select_elements(resource, parse_elements(elements))

@@ -60,10 +60,14 @@ async def match(
 ) -> list[StoredResource]:
     """Resources matching conditional criteria, at most ``limit`` (enough to tell 0, 1 or many)."""
     filters = [(k, v) for k, v in pairs if k not in ("_format", "_pretty")]
-    if not filters:
-        raise Invalid("A conditional interaction needs at least one search parameter")
     query = parse_search(type_, filters, default_count=limit, max_count=limit)
+    if not query.filters:  # `_count`/`_cursor` alone would match every resource of the type
+        raise Invalid(
+            "A conditional interaction needs at least one search parameter that filters",
+            [name for name, _ in filters][:1],
+        )
     query.count = limit
+    query.after_id = None
     return (await ctx.search(query)).items
 
 

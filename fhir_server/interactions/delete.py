@@ -40,11 +40,12 @@ async def conditional_delete(ctx: Context, req: FhirRequest, type_: str) -> Fhir
             raise MultipleMatches(
                 f"The criteria match more than {limit} {type_} resource(s);"
                 " refine them or delete by id",
-                [f"{type_}?"],
+                [f"{type_}?" + "&".join(f"{k}={v}" for k, v in req.params)],
             )
-        for stored in found:
-            await uow.delete(type_, stored.id)
+        tombs = [await uow.delete(type_, stored.id) for stored in found]
         note = f"Deleted {len(found)} {type_} resource(s)"
-        return FhirResult(204, issues=[Issue("informational", note, severity="information")])
+        info = [Issue("informational", note, severity="information")]
+        # a single deletion is reported like a delete by id (ETag of the tombstone)
+        return FhirResult(204, tombs[0] if len(tombs) == 1 else None, issues=info)
 
     return await ctx.write(work)

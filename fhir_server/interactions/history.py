@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
-from fhir_server.errors import Invalid
+from fhir_server.errors import Invalid, NotFound
 from fhir_server.interactions.common import check_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import StoredResource
@@ -17,6 +17,8 @@ from fhir_server.search.dates import date_range
 from fhir_server.store.base import HistoryQuery
 
 _ALLOWED = frozenset({"_since", "_at", "_count", "_cursor", "_format", "_pretty"})
+_ONCE = frozenset({"_since", "_at", "_count"})
+"""http.html#history: "Each of these parameters SHALL NOT appear more than once"."""
 _STATUS = {"POST": "201 Created", "DELETE": "204 No Content"}
 
 
@@ -24,13 +26,17 @@ def _query(ctx: Context, req: FhirRequest, type_: str | None, id_: str | None) -
     since = at = None
     count = ctx.settings.default_page_size
     cursor = None
+    seen: set[str] = set()
     for name, value in req.params:
         if name not in _ALLOWED:
             raise Invalid(f"Unknown or unsupported history parameter {name!r}", [name])
+        if name in seen and name in _ONCE:
+            raise Invalid(f"History parameter {name} may appear only once", [name])
+        seen.add(name)
         if name == "_since":
-            since = date_range(value, "_since")[0]
+            since = _range(value, name)[0]
         elif name == "_at":
-            at = date_range(value, "_at")
+            at = _range(value, name)
         elif name == "_count":
             if not value.isdigit():
                 raise Invalid(f"_count must be a non-negative integer, not {value!r}", ["_count"])
@@ -38,6 +44,13 @@ def _query(ctx: Context, req: FhirRequest, type_: str | None, id_: str | None) -
         elif name == "_cursor":
             cursor = value
     return HistoryQuery(type_, id_, since, at, count, cursor)
+
+
+def _range(value: str, param: str) -> tuple[int, int]:
+    try:
+        return date_range(value, param)
+    except (ValueError, OverflowError) as err:  # e.g. the end of year 9999 is past datetime.max
+        raise Invalid(f"{param}: {value!r} is out of range ({err})", [param]) from err
 
 
 def _entry(base: str, stored: StoredResource) -> dict[str, Any]:
@@ -64,7 +77,16 @@ async def history(
     if id_ is not None:
         check_id(id_)
     query = _query(ctx, req, type_, id_)
-    page = await ctx.store.history(query)
+    if type_ is not None and id_ is not None and await ctx.read(type_, id_) is None:
+        # http.html#history: a history that is not available is a 404 (a deleted one is not)
+        raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
+    try:
+        page = await ctx.store.history(query)
+    except ValueError as err:  # the stores reject a cursor they did not issue
+        if query.cursor is None:
+            raise
+        msg = f"_cursor {query.cursor!r} is not a cursor this server issued"
+        raise Invalid(msg, ["_cursor"]) from err
     here = "/".join(p for p in (ctx.base_url, type_, id_, "_history") if p)
     links = [("self", page_url(here, req.params, query.cursor))]
     if page.next_cursor:

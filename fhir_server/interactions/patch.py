@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fhir_server.errors import Invalid, UnsupportedMediaType
+from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, live, match_one
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
 from fhir_server.interactions.update import write_version
@@ -22,13 +22,22 @@ from fhir_server.structure import check_structure, parse_json
 def _patch_document(req: FhirRequest) -> tuple[str, Any]:
     body = req.body
     if isinstance(body, dict) and body.get("resourceType") == "Binary":  # in a Bundle entry
-        return "json-patch", parse_json(base64.b64decode(body.get("data", "")))
+        try:
+            raw = base64.b64decode(body.get("data", ""), validate=True)
+        except (ValueError, TypeError) as err:  # binascii.Error is a ValueError
+            raise Invalid(f"Binary.data is not base64: {err}", ["Binary.data"]) from err
+        return "json-patch", parse_json(raw)
     if isinstance(body, bytes | bytearray):
         body = parse_json(body)
     if req.content_type == "json-patch":
         return "json-patch", body
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":
         return "fhirpath", body
+    if req.content_type == "json":  # a FHIR media type, but not a FHIRPath Patch document
+        raise Invalid(
+            "A PATCH with a FHIR content type takes a FHIRPath Patch Parameters resource"
+            " (send a JSON Patch as application/json-patch+json)"
+        )
     raise UnsupportedMediaType(
         "PATCH takes application/json-patch+json or a FHIRPath Patch Parameters resource"
     )
@@ -53,7 +62,10 @@ async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = No
     async def work(uow: UnitOfWork) -> FhirResult:
         if id_ is None:
             found = await match_one(ctx, type_, req.params)
-            current = live(found, type_, "?" + "&".join(f"{k}={v}" for k, v in req.params))
+            if found is None:  # http.html#patch: conditional patch, no matches → 404
+                criteria = "&".join(f"{k}={v}" for k, v in req.params)
+                raise NotFound(f"No {type_} matches {criteria}", [f"{type_}?{criteria}"])
+            current = found
         else:
             current = live(await uow.read(type_, check_id(id_)), type_, id_)
         resource = parse_json(current.content or b"{}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
-from fhir_server.errors import UnsupportedMediaType
+from fhir_server.errors import Invalid, UnsupportedMediaType
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.search.parse import parse_search
 
@@ -18,7 +18,11 @@ def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:
         return []
     if req.content_type != "form":
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded")
-    return parse_qsl(bytes(req.body).decode(), keep_blank_values=True)
+    try:
+        text = bytes(req.body).decode()
+    except UnicodeDecodeError as err:
+        raise Invalid(f"The form body is not UTF-8: {err}") from err
+    return parse_qsl(text, keep_blank_values=True)
 
 
 async def search(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:

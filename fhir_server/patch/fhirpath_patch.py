@@ -18,6 +18,8 @@ from fhir_server.errors import Invalid, Unprocessable
 from fhir_server.structure import check_structure
 
 _STEP = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\((.*)\))?\s*(\[(\d+)\])?\s*$", re.S)
+_ROOT = "$resource"
+"""The key of the slot standing for the resource itself (a path such as ``Patient``)."""
 
 
 @dataclass
@@ -68,7 +70,9 @@ def _resolve(resource: dict[str, Any], path: str) -> list[Slot]:
             slots = _function(slots or [], name, arg, path)
         if idx is not None:
             slots = slots[int(idx) : int(idx) + 1]
-    return slots or []
+    if slots is None:  # the path names the resource itself: ``add`` targets it
+        return [Slot({_ROOT: resource}, _ROOT, None)]
+    return slots
 
 
 def _children(nodes: list[Any], name: str) -> list[Slot]:
@@ -89,7 +93,10 @@ def _function(slots: list[Slot], name: str, arg: str, path: str) -> list[Slot]:
     if name == "last":
         return slots[-1:]
     if name == "where":
-        return [s for s in slots if fhirpathpy.evaluate(s.get(), arg) == [True]]
+        try:
+            return [s for s in slots if fhirpathpy.evaluate(s.get(), arg) == [True]]
+        except Exception as err:  # fhirpathpy raises bare Exceptions for what it cannot run
+            raise Invalid(f"Cannot evaluate where({arg}) in {path!r}: {err}", ["path"]) from err
     raise Invalid(f"Unsupported FHIRPath function {name}() in {path!r}", ["path"])
 
 
@@ -105,7 +112,9 @@ def _value(part: dict[str, Any]) -> Any:
 
 def _one(slots: list[Slot], op: str, path: str) -> Slot:
     if len(slots) != 1:
-        raise Unprocessable(f"{op}: {path!r} matches {len(slots)} elements, not exactly one")
+        raise Unprocessable(
+            f"{op}: {path!r} matches {len(slots)} elements, not exactly one", [path]
+        )
     return slots[0]
 
 
@@ -140,8 +149,23 @@ def _delete(slot: Slot) -> None:
 def _list_at(resource: dict[str, Any], path: str, op: str) -> list[Any]:
     slots = _resolve(resource, path)
     if not slots or any(s.index is None for s in slots):
-        raise Unprocessable(f"{op}: {path!r} is not a repeating element")
+        raise Unprocessable(f"{op}: {path!r} is not a repeating element", [path])
     return slots[0].parent[slots[0].key]
+
+
+def _index(raw: Any, size: int, op: str, name: str) -> int:
+    """A list position for ``op``: 0 <= index <= size (an index past the end is an error, never
+    silently clamped as Python's ``list.insert`` would)."""
+    index = int(raw)
+    if not 0 <= index <= size:
+        raise Unprocessable(f"{op}: {name} {index} is outside the list (0..{size})")
+    return index
+
+
+def _not_root(slot: Slot, op: str, path: str) -> Slot:
+    if slot.key == _ROOT:
+        raise Invalid(f"{op}: {path!r} names the resource itself", ["path"])
+    return slot
 
 
 def _operation(resource: dict[str, Any], parts: dict[str, Any], raw: dict[str, Any]) -> None:
@@ -152,15 +176,16 @@ def _operation(resource: dict[str, Any], parts: dict[str, Any], raw: dict[str, A
         target = _one(_resolve(resource, path), op, path).get()
         _add(resource, target, parts["name"], _value(raw["value"]))
     elif op == "insert":
-        _list_at(resource, path, op).insert(int(parts["index"]), _value(raw["value"]))
+        items = _list_at(resource, path, op)
+        items.insert(_index(parts["index"], len(items), op, "index"), _value(raw["value"]))
     elif op == "delete":
         slots = _resolve(resource, path)
         if len(slots) > 1:
-            raise Unprocessable(f"delete: {path!r} matches {len(slots)} elements")
+            raise Unprocessable(f"delete: {path!r} matches {len(slots)} elements", [path])
         if slots:
-            _delete(slots[0])
+            _delete(_not_root(slots[0], op, path))
     elif op == "replace":
-        slot = _one(_resolve(resource, path), op, path)
+        slot = _not_root(_one(_resolve(resource, path), op, path), op, path)
         container = slot.parent[slot.key]
         if slot.index is None:
             slot.parent[slot.key] = _value(raw["value"])
@@ -168,7 +193,8 @@ def _operation(resource: dict[str, Any], parts: dict[str, Any], raw: dict[str, A
             container[slot.index] = _value(raw["value"])
     elif op == "move":
         items = _list_at(resource, path, op)
-        items.insert(int(parts["destination"]), items.pop(int(parts["source"])))
+        item = items.pop(_index(parts["source"], len(items) - 1, op, "source"))
+        items.insert(_index(parts["destination"], len(items), op, "destination"), item)
     else:
         raise Invalid(f"Unknown FHIRPath Patch operation type {op!r}", ["type"])
 
@@ -176,6 +202,7 @@ def _operation(resource: dict[str, Any], parts: dict[str, Any], raw: dict[str, A
 def apply_fhirpath_patch(resource: dict[str, Any], parameters: Any) -> dict[str, Any]:
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise Invalid("A FHIRPath Patch is a Parameters resource")
+    check_structure("Parameters", parameters)  # names what is malformed, e.g. a part not a list
     out = copy.deepcopy(resource)
     for param in parameters.get("parameter", []):
         if param.get("name") != "operation":

@@ -14,6 +14,13 @@ from fhir_server.errors import Invalid, Unprocessable
 def apply_json_patch(resource: dict[str, Any], operations: Any) -> dict[str, Any]:
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
         raise Invalid("A JSON Patch document is a JSON array of operation objects")
+    for op in operations:  # a malformed pointer is a malformed document (400), not a conflict
+        for key in ("path", "from"):
+            if isinstance(op.get(key), str):
+                try:
+                    jsonpointer.JsonPointer(op[key])
+                except jsonpointer.JsonPointerException as err:
+                    raise Invalid(f"Invalid JSON Patch: {key} {op[key]!r}: {err}") from err
     try:
         patch = jsonpatch.JsonPatch(operations)
         return patch.apply(copy.deepcopy(resource))

@@ -1,0 +1,124 @@
+"""Shared helpers for the API suite: minimal valid resources, writes, and outcome assertions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+BASE = "http://testserver/fhir"
+CPR = "urn:oid:1.2.208.176.1.2"
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+ETAG = re.compile(r'W/"(\d+)"')
+
+SUBJECT = {"reference": "Patient/example"}
+
+# A structurally valid instance of each served type: its mandatory elements only.
+MINIMAL: dict[str, dict[str, Any]] = {
+    "AuditEvent": {
+        "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+        "recorded": "2024-01-01T00:00:00Z",
+        "agent": [{"requestor": True}],
+        "source": {"observer": {"reference": "Device/d"}},
+    },
+    "CarePlan": {"status": "active", "intent": "plan", "subject": SUBJECT},
+    "CareTeam": {},
+    "Communication": {"status": "completed"},
+    "Condition": {"subject": SUBJECT},
+    "Consent": {
+        "status": "active",
+        "scope": {"coding": [{"code": "patient-privacy"}]},
+        "category": [{"coding": [{"code": "59284-0"}]}],
+    },
+    "Encounter": {"status": "finished", "class": {"code": "AMB"}},
+    "Goal": {"lifecycleStatus": "active", "description": {"text": "walk"}, "subject": SUBJECT},
+    "Medication": {},
+    "MedicationStatement": {
+        "status": "active",
+        "medicationCodeableConcept": {"text": "aspirin"},
+        "subject": SUBJECT,
+    },
+    "Observation": {"status": "final", "code": {"text": "pulse"}},
+    "Organization": {},
+    "Patient": {},
+    "Practitioner": {},
+    "PractitionerRole": {},
+    "Provenance": {
+        "recorded": "2024-01-01T00:00:00Z",
+        "agent": [{"who": {"reference": "Practitioner/p"}}],
+        "target": [SUBJECT],
+    },
+    "RelatedPerson": {"patient": SUBJECT},
+    "ServiceRequest": {"status": "active", "intent": "order", "subject": SUBJECT},
+    "Task": {"status": "requested", "intent": "order"},
+}
+
+
+def minimal(type_: str, **extra: Any) -> dict[str, Any]:
+    return {"resourceType": type_, **MINIMAL[type_], **extra}
+
+
+def patient(family: str = "Hansen", cpr: str | None = None, **extra: Any) -> dict[str, Any]:
+    res: dict[str, Any] = {"resourceType": "Patient", "name": [{"family": family}], **extra}
+    if cpr is not None:
+        res["identifier"] = [{"system": CPR, "value": cpr}]
+    return res
+
+
+def version_of(resp: httpx.Response) -> int:
+    """The version in a response's ETag (which must be a weak ETag)."""
+    m = ETAG.fullmatch(resp.headers["etag"])
+    assert m, resp.headers["etag"]
+    return int(m.group(1))
+
+
+async def create(client: httpx.AsyncClient, resource: dict[str, Any]) -> dict[str, Any]:
+    resp = await client.post(resource["resourceType"], json=resource)
+    assert resp.status_code == 201, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+async def put(client: httpx.AsyncClient, resource: dict[str, Any], **kw: Any) -> httpx.Response:
+    return await client.put(f"{resource['resourceType']}/{resource['id']}", json=resource, **kw)
+
+
+async def put_ok(client: httpx.AsyncClient, resource: dict[str, Any]) -> dict[str, Any]:
+    resp = await put(client, resource)
+    assert resp.status_code in (200, 201), resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def assert_outcome(
+    resp: httpx.Response,
+    status: int,
+    code: str,
+    expression: list[str] | None = None,
+) -> dict[str, Any]:
+    """The response is an error ``status`` whose OperationOutcome's first issue has ``code`` (and,
+    if given, exactly this ``expression``)."""
+    assert resp.status_code == status, (resp.status_code, resp.text)
+    assert resp.headers["content-type"] == FHIR_JSON
+    body: dict[str, Any] = resp.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    issue = body["issue"][0]
+    assert issue["severity"] == "error"
+    assert issue["code"] == code, body
+    assert issue["diagnostics"]
+    if expression is not None:
+        assert issue.get("expression") == expression, body
+    return body
+
+
+def expressions(outcome: dict[str, Any]) -> list[str]:
+    return [e for issue in outcome["issue"] for e in issue.get("expression", [])]
+
+
+def ids(bundle: dict[str, Any]) -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", [])]
+
+
+def url(path: str) -> str:
+    return f"{BASE}/{path}"
