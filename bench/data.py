@@ -19,13 +19,18 @@ SOR = "urn:oid:1.2.208.176.1.1"
 ATC = "http://www.whocc.no/atc"
 SNOMED = "http://snomed.info/sct"
 
-_FAMILY = (
-    "Jensen Nielsen Hansen Pedersen Andersen Christensen Larsen Sørensen Rasmussen Jørgensen"
-    " Petersen Madsen Kristensen Olsen Thomsen Christiansen Poulsen Johansen Møller Mortensen"
-).split()
-_GIVEN_F = "Anne Kirsten Mette Hanne Helle Anna Susanne Lene Maria Marianne Inge Ida Freja".split()
-_GIVEN_M = "Peter Jens Lars Michael Henrik Thomas Søren Jan Niels Christian Mads Rasmus Ole".split()
-_STREETS = "Vestergade Østergade Nørregade Søndergade Skolevej Kirkevej Birkevej Engvej".split()
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_FAMILY = _words(
+    "Jensen Nielsen Hansen Pedersen Andersen Christensen Larsen Sørensen Rasmussen"
+    " Jørgensen Petersen Madsen Kristensen Olsen Thomsen Christiansen Poulsen Johansen Møller"
+)
+_GIVEN_F = _words("Anne Kirsten Mette Hanne Helle Anna Susanne Lene Maria Marianne Ida")
+_GIVEN_M = _words("Peter Jens Lars Michael Henrik Thomas Søren Jan Niels Christian Mads")
+_STREETS = _words("Vestergade Østergade Nørregade Søndergade Skolevej Kirkevej Engvej")
 _CITIES = (
     ("8000", "Aarhus C", "751"),
     ("5000", "Odense C", "461"),
@@ -68,6 +73,7 @@ class Generator:
         serial = rng.randrange(0, 1000) * 10 + (rng.randrange(0, 10, 2) + (0 if female else 1))
         cpr = born.strftime("%d%m%y") + f"{serial:04d}"
         postal, city, municipality = rng.choice(_CITIES)
+        street = f"{rng.choice(_STREETS)} {rng.randrange(1, 120)}, {rng.randrange(5)}. th"
         phone = f"+45{rng.randrange(20_000_000, 99_999_999)}"
         name = f"{' '.join(given)} {family}"
         return {
@@ -89,7 +95,7 @@ class Generator:
             "address": [
                 {
                     "use": "home",
-                    "line": [f"{rng.choice(_STREETS)} {rng.randrange(1, 120)}, {rng.randrange(5)}. th"],
+                    "line": [street],
                     "city": city,
                     "postalCode": postal,
                     "country": "DK",
@@ -174,7 +180,7 @@ class Generator:
         ]
 
     def transaction(self, patients: int) -> bytes:
-        """A transaction Bundle: ``patients`` × (Patient + CarePlan + ServiceRequest +
+        """A transaction Bundle: ``patients`` x (Patient + CarePlan + ServiceRequest +
         MedicationStatement), the care resources referring to their Patient by ``urn:uuid``."""
         entries: list[Resource] = []
         for _ in range(patients):

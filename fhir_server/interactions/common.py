@@ -68,6 +68,8 @@ async def match(
         )
     query.count = limit
     query.after_id = None
+    if ctx.uow is not None:  # the match decides a write: racing deciders must conflict
+        await ctx.uow.lock(f"{type_}?{_qs(sorted(filters))}")
     return (await ctx.search(query)).items
 
 
