@@ -7,21 +7,22 @@ A batch runs each entry on its own and reports each entry's outcome.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 from fhir_server.bundles.build import bundle, full_url
-from fhir_server.bundles.references import is_conditional_reference, rewrite_references
+from fhir_server.bundles.references import is_conditional_reference, reference_holders
 from fhir_server.errors import FhirError, Invalid, Issue, MultipleMatches, PreconditionFailed
 from fhir_server.interactions.common import check_type, criteria_pairs, match, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.create import create
 from fhir_server.interactions.router import Handler
 from fhir_server.store.base import UnitOfWork
-from fhir_server.structure import parse_json
+from fhir_server.structure import check_structure, parse_json
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
@@ -91,9 +92,9 @@ def _response_entry(ctx: Context, result: FhirResult, prefer: str | None) -> dic
             response["location"] = f"{stored.type}/{stored.id}/_history/{stored.version}"
     if prefer != "minimal":
         if result.body is not None:
-            out["resource"] = parse_json(result.body)
+            out["resource"] = orjson.Fragment(result.body)
         elif stored is not None and stored.content is not None and result.status != 204:
-            out["resource"] = parse_json(stored.content)
+            out["resource"] = orjson.Fragment(stored.content)
     if prefer == "OperationOutcome" and result.issues:
         response["outcome"] = {
             "resourceType": "OperationOutcome",
@@ -201,22 +202,50 @@ async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str
     return ids, matched
 
 
+def _check_bodies(entries: list[Entry]) -> None:
+    """Validate every resource to be written before the unit of work begins: validation is the
+    costliest step and must not hold the store's write lock."""
+    for e in entries:
+        r = e.request
+        if r.method in ("POST", "PUT") and 1 <= len(r.path) <= 2 and isinstance(r.body, dict):
+            if r.path[0][:1] in ("_", "$") or r.path[-1][:1] in ("_", "$"):
+                continue
+            try:
+                check_structure(check_type(r.path[0]), r.body)
+            except FhirError as err:
+                raise _located(err, e.index) from None
+            r.body_checked = True
+
+
+def _fresh(e: Entry) -> Entry:
+    """A copy of the entry the unit of work may change (ids, references); retried work starts
+    again from the original."""
+    r = e.request
+    body = orjson.loads(orjson.dumps(r.body)) if isinstance(r.body, dict) else r.body
+    return Entry(
+        e.index, e.full_url, replace(r, path=list(r.path), params=list(r.params), body=body)
+    )
+
+
+async def _rewrite(body: dict[str, Any], ids: dict[str, str], ctx: Context) -> None:
+    for holder in reference_holders(body):
+        ref = holder["reference"]
+        if ref in ids:
+            holder["reference"] = ids[ref]
+        elif is_conditional_reference(ref):
+            ids[ref] = holder["reference"] = await _conditional_reference(ctx, ref)
+
+
 async def _transaction(
     ctx: Context, entries: list[Entry], prefer: str | None, dispatch: Handler
 ) -> FhirResult:
     _check_unique_targets(entries)
+    _check_bodies(entries)
 
     async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
-        todo = [Entry(e.index, e.full_url, copy.deepcopy(e.request)) for e in entries]
+        todo = [_fresh(e) for e in entries]
         ids: dict[str, str] = {}
         matched: dict[int, Any] = {}
-
-        async def resolve(ref: str) -> str | None:
-            if ref in ids:
-                return ids[ref]
-            if is_conditional_reference(ref):
-                return await _conditional_reference(ctx, ref)
-            return None
 
         results: dict[int, dict[str, Any]] = {}
         changed: dict[str, int] = {}  # Type/id → the entry that wrote it (steps 1-3)
@@ -230,7 +259,7 @@ async def _transaction(
                 assigned = True
             try:
                 if isinstance(e.request.body, dict):
-                    await rewrite_references(e.request.body, resolve)
+                    await _rewrite(e.request.body, ids, ctx)
                 result = await _run(ctx, e, matched, dispatch)
                 if _ORDER[e.request.method] < 3 and result.stored is not None:
                     _check_overlap(changed, result.stored.reference, e.index)

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-Resolver = Callable[[str], Awaitable[str | None]]
 
+def reference_holders(node: Any) -> list[dict[str, Any]]:
+    """Every element (Reference) with a string ``reference``, anywhere in the resource.
 
-async def rewrite_references(node: Any, resolve: Resolver) -> Any:
-    """Replace every ``reference`` the resolver knows, in place, anywhere in the resource."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                new = await resolve(value)
-                if new is not None:
-                    node[key] = new
-            elif isinstance(value, dict | list):
-                await rewrite_references(value, resolve)
-    elif isinstance(node, list):
-        for item in node:
-            await rewrite_references(item, resolve)
-    return node
+    A plain walk: the caller resolves the distinct references (some need a search) and rewrites
+    the holders in place.
+    """
+    out: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("reference"), str):
+                out.append(item)
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
+    return out
 
 
 def is_conditional_reference(ref: str) -> bool:

@@ -37,6 +37,8 @@ def body_resource(req: FhirRequest, type_: str) -> dict[str, Any]:
     """The request's resource, parsed (if raw) and structurally valid for ``type_``."""
     if req.body is None or req.body == b"":
         raise Invalid(f"A {type_} resource is required in the request body")
+    if req.body_checked:
+        return req.body  # type: ignore[no-any-return]
     resource = parse_json(req.body) if isinstance(req.body, bytes | bytearray) else req.body
     return check_structure(type_, resource)
 

@@ -36,6 +36,9 @@ class FhirRequest:
     """µs since the epoch."""
     if_none_exist: str | None = None
     prefer_return: str | None = None
+    body_checked: bool = False
+    """The body is a resource already validated structurally (a transaction validates every
+    entry before it takes the write lock, so validation never holds it)."""
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)
