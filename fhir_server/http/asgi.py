@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 from auth.principal import authenticate
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
-from fhir_server.http.negotiation import request_kind, response_type
+from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
 from fhir_server.http.render import render
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.interactions.router import dispatch
@@ -24,6 +24,7 @@ log = logging.getLogger("fhir_server.http")
 
 PREFIX = "/fhir"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_CONTENT_TYPES = {m: f"{m}; charset=utf-8".encode() for m in (FHIR_JSON, JSON, "text/json")}
 
 Scope = dict[str, Any]
 
@@ -66,7 +67,8 @@ class FhirApp:
         base = self.base_url(scope, headers)
         media = "application/fhir+json"
         try:
-            params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            qs = scope["query_string"]
+            params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
             media = response_type(headers.get("accept"), _param(params, "_format"))
             req = await self._request(scope, receive, headers, params)
             ctx = Context(
@@ -142,6 +144,8 @@ def _segments(scope: Scope) -> list[str]:
     segment; without a usable ``raw_path``, split the decoded ``path`` as it is.
     """
     raw = scope.get("raw_path")
+    if raw is not None and b"%" not in raw:
+        return [p for p in raw.decode("latin-1")[len(PREFIX) :].split("/") if p]
     if raw is not None:
         text = raw.decode("latin-1")
         if unquote(text) == scope["path"]:
@@ -158,7 +162,7 @@ async def _send(
 ) -> None:
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
     if body is not None:
-        raw.append((b"content-type", f"{media}; charset=utf-8".encode()))
+        raw.append((b"content-type", _CONTENT_TYPES[media]))
     raw.append((b"content-length", str(len(body or b"")).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body or b""})

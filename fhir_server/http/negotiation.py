@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fhir_server.errors import NotAcceptable, UnsupportedMediaType
 
 FHIR_JSON = "application/fhir+json"
@@ -27,8 +29,10 @@ def _mime(value: str) -> tuple[str, float]:
     return parts[0].lower(), q
 
 
+@lru_cache(maxsize=256)
 def response_type(accept: str | None, format_param: str | None) -> str:
-    """The media type to answer with; `_format` overrides Accept."""
+    """The media type to answer with; `_format` overrides Accept. Clients send the same few
+    Accept headers over and over, so the answer is cached (errors are not cached)."""
     if format_param is not None:
         chosen = _FORMAT_ALIASES.get(format_param.strip().lower())
         if chosen is None:

@@ -17,6 +17,8 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _subset(req: FhirRequest, content: bytes) -> bytes:
+    if not req.params:
+        return content
     summary, elements = req.param("_summary"), req.param("_elements")
     if summary is None and elements is None:
         return content
@@ -54,11 +56,12 @@ def render(
     if stored is not None:
         headers.append(("ETag", stored.etag))
         headers.append(("Last-Modified", http_date(stored.ts)))
-        versioned = f"{base_url}/{stored.type}/{stored.id}/_history/{stored.version}"
-        if result.location:
-            headers.append(("Location", versioned))
-        if req.method in _WRITE_METHODS and not stored.deleted:
-            headers.append(("Content-Location", versioned))
+        if result.location or req.method in _WRITE_METHODS:
+            versioned = f"{base_url}/{stored.type}/{stored.id}/_history/{stored.version}"
+            if result.location:
+                headers.append(("Location", versioned))
+            if req.method in _WRITE_METHODS and not stored.deleted:
+                headers.append(("Content-Location", versioned))
         if body is None and req.method in _WRITE_METHODS:
             status, body = _write_body(req, result)
         elif body is None and stored.content is not None:
@@ -67,6 +70,6 @@ def render(
         status, body = _write_body(req, result)
     if status == 304:
         body = None
-    if body is not None and req.param("_pretty") == "true":
+    if body is not None and req.params and req.param("_pretty") == "true":
         body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
     return status, headers, body
