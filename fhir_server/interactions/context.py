@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 from auth.principal import Principal
 from fhir_server.config import Settings
-from fhir_server.errors import Invalid, Issue
+from fhir_server.errors import Conflict, Invalid, Issue
 from fhir_server.model import StoredResource
 from fhir_server.search.model import SearchQuery
-from fhir_server.store.base import Page, Store, UnitOfWork, in_transaction
+from fhir_server.store.base import Page, RetryableConflict, Store, UnitOfWork, in_transaction
 
 T = TypeVar("T")
 
@@ -85,7 +85,12 @@ class Context:
             finally:
                 self.uow = None
 
-        return await in_transaction(self.store, joined)
+        try:
+            return await in_transaction(self.store, joined)
+        except RetryableConflict as err:
+            raise Conflict(
+                "The resources were changed concurrently by others too often; retry the request"
+            ) from err
 
 
 def parse_version(etag: str, header: str) -> int:
