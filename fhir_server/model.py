@@ -26,9 +26,10 @@ def now_us() -> int:
 
 
 def instant(ts_us: int) -> str:
-    """FHIR ``instant`` for a timestamp (millisecond precision is what clients expect to see)."""
-    dt = datetime.fromtimestamp(ts_us / 1_000_000, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_us // 1000 % 1000:03d}+00:00"
+    """FHIR ``instant`` at the store's own precision (µs), so successive versions of a resource
+    always differ and ``_since=<meta.lastUpdated>`` selects exactly that version onwards."""
+    dt = datetime.fromtimestamp(ts_us // 1_000_000, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_us % 1_000_000:06d}+00:00"
 
 
 def http_date(ts_us: int) -> str:

@@ -243,7 +243,7 @@ async def _transaction(
     _check_bodies(entries)
 
     async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
-        todo = [_fresh(e) for e in entries]
+        todo = [_fresh(e) for e in entries] if ctx.store.retries_work else entries
         ids: dict[str, str] = {}
         matched: dict[int, Any] = {}
 

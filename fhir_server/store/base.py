@@ -159,6 +159,10 @@ class Store(abc.ABC):
 
     indexer: Indexer
 
+    retries_work: bool = True
+    """Whether `in_transaction` may run a unit of work again (MongoDB's transient conflicts);
+    callers that mutate their input inside the work must then start each attempt from a copy."""
+
     @abc.abstractmethod
     async def open(self) -> None: ...
 

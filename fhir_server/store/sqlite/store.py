@@ -1,17 +1,23 @@
 """The embedded store: one SQLite file in WAL mode.
 
 Reads run on the event loop against a read connection (a primary-key lookup costs microseconds,
-less than a hop to a thread). Writes use one writer connection, one unit of work at a time per
-process; ``BEGIN IMMEDIATE`` serializes writers across processes, so version checks inside a unit
-of work cannot race. Only the two statements that can block for long run on the writer thread:
-``BEGIN IMMEDIATE`` (waits for another process's write lock) and ``COMMIT`` (fsync). Once the
-write lock is held, the statements in between cost microseconds and run on the loop.
+less than a hop to a thread). The reads of one event-loop iteration share one read transaction
+(`snapshot`), ended by the next iteration or by this process's next commit: taking and releasing
+SQLite's WAL read lock per statement costs two system calls, as much as the lookup itself.
+A client can only ask for its own write after the reply to it, which is sent after the commit, so
+a snapshot that short never hides a write from the client who made it.
+
+Writes use one writer connection, one unit of work at a time per process; ``BEGIN IMMEDIATE``
+serializes writers across processes, so version checks inside a unit of work cannot race. The
+statements of a unit of work run on the loop; only waiting for another process's write lock and
+``COMMIT`` (fsync) go to the writer thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,12 +38,34 @@ def _row(row: tuple[Any, ...]) -> StoredResource:
     return StoredResource(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
 
 
-def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+_LOCK_WAIT_SECONDS = 30.0
+
+
+def _connect(path: str, synchronous: str, busy_ms: int) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in PRAGMAS:
         conn.execute(pragma)
     conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     return conn
+
+
+def _busy(err: sqlite3.OperationalError) -> bool:
+    return getattr(err, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _begin_waiting(conn: sqlite3.Connection) -> None:
+    """On the writer thread: wait for another process to release the write lock."""
+    deadline, pause = time.monotonic() + _LOCK_WAIT_SECONDS, 0.0005
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as err:
+            if not _busy(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
 
 def _read(conn: sqlite3.Connection, type_: str, id_: str) -> StoredResource | None:
@@ -58,6 +86,7 @@ def _search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
 
 
 class SqliteStore(Store):
+    retries_work = False  # writers are serialized: no transient conflicts
     def __init__(self, path: str, indexer: Indexer, synchronous: str = "FULL") -> None:
         self.path = path
         self.indexer = indexer
@@ -66,6 +95,7 @@ class SqliteStore(Store):
         self._writer: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
+        self._in_snapshot = False
 
     @classmethod
     def from_url(cls, url: str, indexer: Indexer, synchronous: str = "FULL") -> SqliteStore:
@@ -76,11 +106,13 @@ class SqliteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        self._writer = await self._run(lambda: _connect(self.path, self.synchronous))
+        self._writer = await self._run(lambda: _connect(self.path, self.synchronous, 30_000))
         await self._run(lambda: self.writer.executescript(SCHEMA))
-        self._reader = _connect(self.path, self.synchronous)
+        self.writer.execute("PRAGMA busy_timeout=0")  # waiting happens in _begin_waiting
+        self._reader = _connect(self.path, self.synchronous, 30_000)
 
     async def close(self) -> None:
+        self.end_snapshot()
         if self._reader:
             self._reader.close()
         if self._writer:
@@ -99,14 +131,30 @@ class SqliteStore(Store):
         assert self._writer is not None, "store is not open"
         return self._writer
 
+    @property
+    def snapshot(self) -> sqlite3.Connection:
+        """The read connection inside this loop iteration's read transaction."""
+        reader = self.reader
+        if not self._in_snapshot:
+            reader.execute("BEGIN")
+            self._in_snapshot = True
+            asyncio.get_running_loop().call_soon(self.end_snapshot)
+        return reader
+
+    def end_snapshot(self) -> None:
+        if self._in_snapshot:
+            self._in_snapshot = False
+            if self._reader is not None and self._reader.in_transaction:
+                self._reader.execute("COMMIT")
+
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def read(self, type_: str, id_: str) -> StoredResource | None:
-        return _read(self.reader, type_, id_)
+        return _read(self.snapshot, type_, id_)
 
     async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
-        row = self.reader.execute(
+        row = self.snapshot.execute(
             f"SELECT {_COLUMNS} FROM version WHERE type = ? AND id = ? AND version = ?",
             (type_, id_, version),
         ).fetchone()
@@ -132,13 +180,13 @@ class SqliteStore(Store):
             f"SELECT {_COLUMNS}, seq FROM version WHERE {' AND '.join(where)}"
             " ORDER BY seq DESC LIMIT ?"
         )
-        rows = self.reader.execute(sql, [*args, query.count + 1]).fetchall()
+        rows = self.snapshot.execute(sql, [*args, query.count + 1]).fetchall()
         more = len(rows) > query.count
         rows = rows[: query.count]
         return Page([_row(r) for r in rows], str(rows[-1][7]) if more and rows else None)
 
     async def search(self, query: SearchQuery) -> Page:
-        return _search(self.reader, query)
+        return _search(self.snapshot, query)
 
     def transaction(self) -> UnitOfWork:
         return SqliteUnitOfWork(self)
@@ -151,7 +199,15 @@ class SqliteUnitOfWork(UnitOfWork):
 
     async def _begin(self) -> None:
         await self.store._lock.acquire()
-        begun = asyncio.ensure_future(self.store._run(lambda: self._execute("BEGIN IMMEDIATE")))
+        try:
+            self._execute("BEGIN IMMEDIATE")  # the write lock is usually free: take it here
+            return
+        except sqlite3.OperationalError as err:
+            if not _busy(err):
+                self.store._lock.release()
+                raise
+        # another process holds the write lock: wait for it on the writer thread
+        begun = asyncio.ensure_future(self.store._run(lambda: _begin_waiting(self.store.writer)))
         try:
             await asyncio.shield(begun)
         except BaseException:
@@ -175,6 +231,7 @@ class SqliteUnitOfWork(UnitOfWork):
         if committed.cancelled() or committed.exception() is not None:
             self._rollback_now()
         else:
+            self.store.end_snapshot()  # this process's later reads must see this commit
             self.store._lock.release()
 
     def _rollback_now(self) -> None:
