@@ -87,6 +87,7 @@ def _search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
 
 class SqliteStore(Store):
     retries_work = False  # writers are serialized: no transient conflicts
+
     def __init__(self, path: str, indexer: Indexer, synchronous: str = "FULL") -> None:
         self.path = path
         self.indexer = indexer
