@@ -1,0 +1,171 @@
+"""The results table, the machine description, and docs/performance.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+_HISTORY_START, _HISTORY_END = "<!-- history -->", "<!-- /history -->"
+_KEEP_HISTORY = 12
+
+
+@dataclass
+class Row:
+    name: str
+    rate: float
+    unit: str
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    server_cpu: float | None = None
+    """The server process's CPU seconds per second (all its threads)."""
+    server_core: float | None = None
+    """How busy the server's core was (its process plus kernel network work, softirq)."""
+    client_cpu: float | None = None
+    note: str = ""
+
+
+def _num(value: float | None, digits: int = 0, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f} %"
+
+
+def table(rows: list[Row]) -> str:
+    head = "| Measurement | Rate | p50 ms | p99 ms | Server CPU (core) | Client CPU | Note |"
+    lines = [head, "|---|--:|--:|--:|--:|--:|---|"]
+    for r in rows:
+        server = _pct(r.server_cpu) + (f" ({_pct(r.server_core)})" if r.server_core else "")
+        lines.append(
+            f"| {r.name} | {_num(r.rate)} {r.unit} | {_num(r.p50_ms, 2)} | {_num(r.p99_ms, 2)}"
+            f" | {server} | {_pct(r.client_cpu)} | {r.note} |"
+        )
+    return "\n".join(lines)
+
+
+def _cpuinfo() -> str:
+    model, mhz = "unknown CPU", ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return model
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and model == "unknown CPU":
+            model = value.strip()
+        elif key.strip() == "cpu MHz" and not mhz:
+            mhz = f" @ {float(value):.0f} MHz"
+    return model + mhz
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
+    except OSError:
+        pass
+    return "RAM unknown"
+
+
+def machine() -> str:
+    nproc = len(os.sched_getaffinity(0))
+    libs = ", ".join(f"{m} {version(m)}" for m in ("uvicorn", "uvloop", "httptools", "orjson"))
+    return (
+        f"{_cpuinfo()}; nproc {nproc}; {_memory()}; Linux {platform.release()}; "
+        f"Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; {libs}"
+    )
+
+
+def revision() -> str:
+    """The measured code: commit, and whether the work tree had changes beyond it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=DOC.parent.parent, capture_output=True)
+        return done.stdout.decode().strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return f"`{commit}`" + (" plus uncommitted changes" if dirty else "")
+
+
+def command() -> str:
+    args = " ".join(sys.argv[1:])
+    return f".venv/bin/python -m bench.run {args}".strip()
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _history(previous: str, line: str) -> str:
+    old: list[str] = []
+    if _HISTORY_START in previous and _HISTORY_END in previous:
+        block = previous.split(_HISTORY_START, 1)[1].split(_HISTORY_END, 1)[0]
+        old = [x for x in block.strip().splitlines() if x.startswith("| 20")]
+    keep = [line, *old][:_KEEP_HISTORY]
+    head = (
+        "| Date | Read req/s (% of ceiling) | Create req/s"
+        " | Transaction res/s (1 / 2 workers) | Load res/s |"
+    )
+    return "\n".join([_HISTORY_START, head, "|---|--:|--:|--:|--:|", *keep, _HISTORY_END])
+
+
+def write_doc(rows: list[Row], summary: str, history_line: str, method: str) -> Path:
+    previous = DOC.read_text() if DOC.exists() else ""
+    text = f"""# Performance
+
+Measured by `bench/` (never part of `make test`). Regenerate with `make bench`; the run takes
+about two minutes and rewrites this file (the history table below keeps earlier runs).
+
+## Latest run
+
+- **Date:** {now()}
+- **Machine:** {machine()} (a shared VM)
+- **Code:** {revision()}
+- **Command:** `{command()}`
+
+{table(rows)}
+
+{summary}
+
+## Method
+
+{method.rstrip()}
+
+## How to read the numbers
+
+- **Rate** is completed requests (or stored resources) per second of the measurement window;
+  **p50/p99** are per-request latencies seen by the client, from writing the request to the last
+  byte of the response, so they include queueing behind the other connections (closed loop: each
+  connection sends its next request when the previous answer is complete).
+- **Server CPU (core)** is the server process's CPU time (all threads) per wall second, and in
+  parentheses how busy its core was, including the kernel's network work (softirq) done there:
+  ~100 % means the one worker was saturated, which is the point of a throughput test. **Client
+  CPU** is the load generator's; well under 100 % means it was not the bottleneck.
+- **% of ceiling** compares read-by-id with a raw ASGI app answering the same URLs with the same
+  bytes under the same uvicorn settings: the rest is the cost of the FHIR server itself.
+- The machine is a shared 2-vCPU VM whose other tenants come and go: rounds of the same run
+  differ by up to a third, whole runs by 10-20 %. Compare runs in the history table, and trust
+  the ratio to the ceiling (measured alongside, round by round) over absolute numbers.
+- Writes are measured once each; with `synchronous=FULL` every acknowledged write survived an
+  fsync, with `NORMAL` only a process crash (not power loss).
+
+## History
+
+{_history(previous, history_line)}
+"""
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+    return DOC
