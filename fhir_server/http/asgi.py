@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -42,8 +43,15 @@ def _if_modified_since(raw: str | None) -> int | None:
         return None  # RFC 9110: an invalid date is ignored
 
 
+@lru_cache(maxsize=64)
+def _request_base(scheme: str, host: str, root_path: str) -> str:
+    return f"{scheme}://{host}{root_path}{PREFIX}"
+
+
 def _prefer_return(raw: str | None) -> str | None:
-    for token in (raw or "").split(","):
+    if not raw:
+        return None
+    for token in raw.split(","):
         for part in token.split(";"):
             key, _, value = part.strip().partition("=")
             if key == "return":
@@ -55,12 +63,16 @@ class FhirApp:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self._configured_base = settings.base_url.rstrip("/") if settings.base_url else None
 
     def base_url(self, scope: Scope, headers: dict[str, str]) -> str:
-        if self.settings.base_url:
-            return self.settings.base_url.rstrip("/")
-        host = headers.get("host", "localhost")
-        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{PREFIX}"
+        if self._configured_base:
+            return self._configured_base
+        return _request_base(
+            scope.get("scheme", "http"),
+            headers.get("host", "localhost"),
+            scope.get("root_path", ""),
+        )
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         headers = _headers(scope)
@@ -111,7 +123,9 @@ class FhirApp:
             content_type=kind,
             if_match=headers.get("if-match"),
             if_none_match=headers.get("if-none-match"),
-            if_modified_since=_if_modified_since(headers.get("if-modified-since")),
+            if_modified_since=_if_modified_since(headers.get("if-modified-since"))
+            if "if-modified-since" in headers
+            else None,
             if_none_exist=headers.get("if-none-exist"),
             prefer_return=_prefer_return(headers.get("prefer")),
         )

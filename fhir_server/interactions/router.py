@@ -44,10 +44,9 @@ def shape(path: list[str]) -> tuple[str, list[str]]:
         return "system", []
     if n == 1 and path[0] in ("_history", "metadata"):
         return "system-history" if path[0] == "_history" else "metadata", []
-    if any(p.startswith("$") for p in path):
-        raise NotSupported(
-            f"Operation {next(p for p in path if p.startswith('$'))} is not supported"
-        )
+    for p in path:
+        if p[:1] == "$":
+            raise NotSupported(f"Operation {p} is not supported", [p])
     if n == 1:
         return "type", [check_type(path[0])]
     if n == 2 and path[1] in ("_history", "_search"):
