@@ -26,7 +26,6 @@ _TYPE_INTERACTIONS = {
     ("type", "GET"): "search-type",
 }
 _SYSTEM_INTERACTIONS = {("system-history", "GET"): "history-system"}
-_TOKEN_DEFS = {"_id": "http://hl7.org/fhir/SearchParameter/Resource-id"}
 
 
 def _routed(table: dict[tuple[str, str], str]) -> list[dict[str, str]]:
@@ -50,11 +49,8 @@ def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
         "searchParam": [
             {
                 "name": p.name,
-                "definition": _TOKEN_DEFS.get(
-                    p.name, f"http://hl7.org/fhir/SearchParameter/{type_}-{p.name}"
-                ),
-                "type": "token",
-                "documentation": p.documentation,
+                "definition": p.url,
+                "type": "token" if p.type == "id" else p.type,
             }
             for p in params_for(type_).values()
         ],

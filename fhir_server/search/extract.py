@@ -1,25 +1,71 @@
-"""Index extraction at write time: what each resource contributes to the search index."""
+"""Index extraction at write time: what each resource contributes to the search index.
+
+For every supported parameter of the type, evaluate its expression (compiled, see `fhirpath`)
+and turn the values into rows with the parameter type's own normalizer (`params/<type>.py`), the
+same one the query side uses.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fhir_server.search.fhirpath import compile_expression
 from fhir_server.search.model import Index
+from fhir_server.search.params import date, number, reference, string, token, uri
 from fhir_server.search.registry import params_for
-
-
-def _identifier_tokens(values: Any) -> list[tuple[str, str | None, str]]:
-    out = []
-    for ident in values if isinstance(values, list) else [values]:
-        if isinstance(ident, dict) and isinstance(ident.get("value"), str):
-            system = ident.get("system")
-            out.append(("identifier", system if isinstance(system, str) else None, ident["value"]))
-    return out
 
 
 def index_resource(type_: str, resource: dict[str, Any]) -> Index:
     tokens: list[tuple[str, str | None, str]] = []
+    strings: list[tuple[str, str]] = []
+    exact: list[tuple[str, str]] = []
+    dates: list[tuple[str, int, int]] = []
+    numbers: list[tuple[str, float, float]] = []
+    quantities: list[tuple[str, str | None, str | None, float, float]] = []
+    references: list[tuple[str, str | None, str | None, str | None]] = []
+    uris: list[tuple[str, str]] = []
+    present: list[str] = []
     for param in params_for(type_).values():
-        if param.kind == "token" and param.path in resource:
-            tokens.extend(_identifier_tokens(resource[param.path]))
-    return Index(tokens=tuple(tokens))
+        if param.expression is None or param.type == "id":
+            continue
+        values = compile_expression(param.expression, type_)(resource)
+        if not values:
+            continue
+        name, kind = param.name, param.type
+        before = (len(tokens), len(strings), len(dates), len(numbers), len(quantities))
+        before += (len(references), len(uris))
+        if kind == "token":
+            rows, texts = token.index(name, values)
+            tokens += rows
+            strings += texts
+        elif kind == "string":
+            folded, written = string.index(name, values)
+            strings += folded
+            exact += written
+        elif kind == "date":
+            dates += date.index(name, values)
+        elif kind == "number":
+            numbers += number.index(name, values)
+        elif kind == "quantity":
+            quantities += number.index_quantities(name, values)
+        elif kind == "reference":
+            refs, idents = reference.index(name, values)
+            references += refs
+            tokens += idents
+        elif kind == "uri":
+            uris += uri.index(name, values)
+        after = (len(tokens), len(strings), len(dates), len(numbers), len(quantities))
+        after += (len(references), len(uris))
+        if after != before:
+            present.append(name)
+    return Index(
+        tuple(tokens),
+        tuple(strings),
+        tuple(exact),
+        tuple(dates),
+        tuple(numbers),
+        tuple(quantities),
+        tuple(references),
+        tuple(uris),
+        tuple(present),
+    )

@@ -1,4 +1,8 @@
-"""A parsed search: filters ANDed, each an OR of values — parsed once, compiled per store."""
+"""A parsed search: filters ANDed, each an OR of values — parsed once, compiled per store.
+
+Index rows and query values share their shapes per parameter type (Blaze's lesson): the write
+side and the query side call the same normalizer in `search/params/<type>.py`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Literal
 ANY = "*any*"
 """Token system wildcard: ``code`` alone matches a code in any system."""
 
+Kind = Literal["id", "token", "string", "date", "number", "quantity", "reference", "uri"]
+
 
 @dataclass(frozen=True, slots=True)
 class TokenValue:
@@ -16,10 +22,56 @@ class TokenValue:
 
 
 @dataclass(frozen=True, slots=True)
+class StringValue:
+    text: str
+    """Normalized (see `params/string.normalize`) unless ``mode`` is exact."""
+    mode: Literal["start", "exact", "contains"] = "start"
+
+
+@dataclass(frozen=True, slots=True)
+class RangeValue:
+    """A date (µs) or number as the half-open range [low, high) it denotes, with its prefix."""
+
+    prefix: str
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityValue:
+    prefix: str
+    low: float
+    high: float
+    system: str | None  # None: any system
+    code: str | None  # None: any unit
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceValue:
+    type: str | None
+    id: str | None
+    url: str | None = None
+    """An absolute or canonical URL that is not on this server."""
+
+
+@dataclass(frozen=True, slots=True)
+class UriValue:
+    uri: str
+    mode: Literal["exact", "above", "below"] = "exact"
+
+
+Value = TokenValue | StringValue | RangeValue | QuantityValue | ReferenceValue | UriValue
+
+
+@dataclass(frozen=True, slots=True)
 class Filter:
     param: str
-    kind: Literal["id", "token"]
-    values: tuple[TokenValue, ...]
+    kind: Kind
+    values: tuple[Value, ...]
+    modifier: str | None = None
+    """``not`` (token), ``missing`` (values are then empty; see ``missing``), …"""
+    missing: bool | None = None
+    """For ``:missing=true|false``: whether the resource must have no value for ``param``."""
 
 
 @dataclass(slots=True)
@@ -33,6 +85,24 @@ class SearchQuery:
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """What a resource version contributes to the search index (current versions only)."""
+    """What a resource version contributes to the search index (current versions only).
+
+    Every row starts with the parameter name; the rest is the per-type normalized value.
+    """
 
     tokens: tuple[tuple[str, str | None, str], ...] = ()
+    strings: tuple[tuple[str, str], ...] = ()
+    """(param, normalized text): case- and accent-folded, for starts-with and contains."""
+    exact: tuple[tuple[str, str], ...] = ()
+    """(param, text as written): for ``:exact``."""
+    dates: tuple[tuple[str, int, int], ...] = ()
+    """(param, start µs, end µs): the period the value denotes, half-open."""
+    numbers: tuple[tuple[str, float, float], ...] = ()
+    """(param, low, high): the value's implicit precision range."""
+    quantities: tuple[tuple[str, str | None, str | None, float, float], ...] = ()
+    """(param, system, code, low, high)."""
+    references: tuple[tuple[str, str | None, str | None, str | None], ...] = ()
+    """(param, type, id, url): a local reference has type and id; anything else only url."""
+    uris: tuple[tuple[str, str], ...] = ()
+    present: tuple[str, ...] = ()
+    """Every parameter with at least one value (for ``:missing``)."""

@@ -1,31 +1,55 @@
-"""Which search parameters each served type supports, and of which kind.
+"""Which search parameters each served type supports: the R4 definitions generated from the spec
+(`definitions/r4_search_parameters.json`, see scripts/generate_search_parameters.py).
 
-Today: `_id` and `identifier` — what conditional create/update/delete and conditional references
-need. The full R4 table (generated from the spec's SearchParameter definitions) replaces this.
+A parameter whose type the server cannot search yet (composite, special) is not listed, so it is
+refused as unknown instead of being silently ignored, and the CapabilityStatement never claims it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
 
-from fhir_server.resource_types import SERVED_TYPES, WITHOUT_IDENTIFIER_PARAM
+import orjson
+
+SUPPORTED = frozenset({"token", "string", "date", "number", "quantity", "reference", "uri"})
 
 
 @dataclass(frozen=True, slots=True)
 class SearchParam:
     name: str
-    kind: str  # "id" | "token"
-    path: str | None
-    documentation: str
+    type: str
+    """The spec's search type (token, string, …); ``id`` for ``_id``."""
+    expression: str | None
+    targets: tuple[str, ...]
+    url: str
+
+    @property
+    def kind(self) -> str:
+        return self.type
 
 
-_ID = SearchParam("_id", "id", None, "Logical id of this artifact")
+@cache
+def _definitions() -> dict[str, Any]:
+    raw = resources.files("fhir_server.search").joinpath("definitions/r4_search_parameters.json")
+    return orjson.loads(raw.read_bytes())["resources"]  # type: ignore[no-any-return]
 
 
+def _param(type_: str, d: dict[str, Any]) -> SearchParam:
+    expression = d.get("expression")
+    if isinstance(expression, str) and expression.startswith(("Resource.", "DomainResource.")):
+        expression = f"{type_}.{expression.split('.', 1)[1]}"
+    kind = "id" if d["name"] == "_id" else d["type"]
+    return SearchParam(d["name"], kind, expression, tuple(d.get("target", ())), d["url"])
+
+
+@cache
 def params_for(type_: str) -> dict[str, SearchParam]:
-    out = {"_id": _ID}
-    if type_ in SERVED_TYPES and type_ not in WITHOUT_IDENTIFIER_PARAM:
-        out["identifier"] = SearchParam(
-            "identifier", "token", "identifier", f"An identifier of the {type_}"
-        )
+    out = {}
+    for name, d in _definitions().get(type_, {}).items():
+        p = _param(type_, d)
+        if (p.type in SUPPORTED and p.expression) or p.type == "id":
+            out[name] = p
     return out

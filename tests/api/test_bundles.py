@@ -158,11 +158,11 @@ async def test_transaction_resolves_conditional_references(client: httpx.AsyncCl
             entry(
                 "POST",
                 "Observation",
-                minimal("Observation", subject={"reference": "Patient?name=x"}),
+                minimal("Observation", subject={"reference": "Patient?shoe-size=x"}),
             ),
         ),
     )
-    assert_outcome(resp, 400, "invalid", ["name"])
+    assert_outcome(resp, 400, "invalid", ["shoe-size"])
     assert len(await all_ids(client, "Observation")) == 1
     assert len(await all_ids(client, "Patient")) == 2
 

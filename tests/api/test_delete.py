@@ -124,7 +124,7 @@ async def test_conditional_delete_needs_filtering_criteria(client: httpx.AsyncCl
     made = await create(client, patient("A", "1111111111"))
     assert_outcome(await client.delete("Patient"), 400, "invalid")
     assert_outcome(
-        await client.delete("Patient", params={"family": "A"}), 400, "invalid", ["family"]
+        await client.delete("Patient", params={"shoe-size": "A"}), 400, "invalid", ["shoe-size"]
     )
     assert_outcome(
         await client.delete("Patient", params={"_count": "5"}), 400, "invalid", ["_count"]

@@ -9,6 +9,7 @@ import httpx
 import orjson
 
 from fhir_server.resource_types import SERVED_TYPES, WITHOUT_IDENTIFIER_PARAM
+from fhir_server.search.registry import params_for
 from fhir_server.structure import check_structure
 from tests.api.conftest import MakeClient
 from tests.api.support import (
@@ -22,6 +23,17 @@ from tests.api.support import (
     patient,
     put,
 )
+
+SAMPLE_VALUES = {
+    "token": "urn:oid:1.2.208.176.1.2|1",
+    "string": "x",
+    "date": "2020",
+    "number": "1",
+    "quantity": "1",
+    "reference": "Patient/1",
+    "uri": "http://example.org/x",
+}
+"""A well-formed value for each search type, to call every claimed parameter."""
 
 # --- content negotiation -----------------------------------------------------------------------
 
@@ -352,8 +364,9 @@ async def test_metadata_describes_what_is_served(client: httpx.AsyncClient) -> N
     for r in rest["resource"]:
         assert [i["code"] for i in r["interaction"]] == TYPE_INTERACTIONS, r["type"]
         names = [p["name"] for p in r["searchParam"]]
-        expected = ["_id"] if r["type"] in WITHOUT_IDENTIFIER_PARAM else ["_id", "identifier"]
+        expected = list(params_for(r["type"]))  # the R4 definitions the server can search
         assert names == expected, r["type"]
+        assert "_lastUpdated" in names and "code-value-quantity" not in names  # composite: not yet
         assert r["conditionalDelete"] == "single"
     assert sorted(i["code"] for i in rest["interaction"]) == [
         "batch",
@@ -389,10 +402,12 @@ async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> Non
         calls["history-type"] = await client.get(f"{type_}/_history")
         calls["search-type"] = await client.get(type_, params={"_id": made["id"]})
         for param in r["searchParam"]:
-            value = made["id"] if param["name"] == "_id" else f"{CPR}|1"
+            value = made["id"] if param["name"] == "_id" else SAMPLE_VALUES[param["type"]]
             found = await client.get(type_, params={param["name"]: value})
             assert found.status_code == 200, (type_, param["name"], found.text)
-            assert [e["resource"]["id"] for e in found.json()["entry"]] == [made["id"]]
+            ids = [e["resource"]["id"] for e in found.json()["entry"]]
+            assert ids == ([made["id"]] if param["name"] in ("_id", "identifier") else ids)
+            assert set(ids) <= {made["id"]}
         posted = await client.post(f"{type_}/_search", data={"_id": made["id"]})
         assert [e["resource"]["id"] for e in posted.json()["entry"]] == [made["id"]]
         calls["delete"] = await client.delete(url)

@@ -194,7 +194,10 @@ async def test_conditional_update_multiple_matches_is_412(client: httpx.AsyncCli
 async def test_conditional_update_needs_valid_criteria(client: httpx.AsyncClient) -> None:
     assert_outcome(await client.put("Patient", json=patient()), 400, "invalid")
     assert_outcome(
-        await client.put("Patient", params={"name": "x"}, json=patient()), 400, "invalid", ["name"]
+        await client.put("Patient", params={"shoe-size": "x"}, json=patient()),
+        400,
+        "invalid",
+        ["shoe-size"],
     )
     assert_outcome(
         await client.put("Patient", params={"_count": "1"}, json=patient()),

@@ -1,42 +1,136 @@
-"""Compile a SearchQuery into SQL over the ``resource`` and ``idx_token`` tables."""
+"""Compile a SearchQuery into SQL: each filter an EXISTS over its type's index table, joined
+with AND; a filter's values joined with OR. See docs/implementation/storage.md."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
+from fhir_server.search.model import (
+    ANY,
+    Filter,
+    QuantityValue,
+    RangeValue,
+    ReferenceValue,
+    SearchQuery,
+    StringValue,
+    TokenValue,
+    UriValue,
+    Value,
+)
+from fhir_server.search.params.prefixes import sql_args, sql_condition
+
+_TOP = "\U0010ffff"
+"""Above every character: ``value >= p AND value < p || _TOP`` is a starts-with range scan."""
+
+_TABLES = {
+    "token": "idx_token",
+    "string": "idx_string",
+    "date": "idx_date",
+    "number": "idx_number",
+    "quantity": "idx_quantity",
+    "reference": "idx_reference",
+    "uri": "idx_uri",
+}
 
 
-def _token_clause(value: TokenValue, args: list[Any]) -> str:
+def _token(v: TokenValue, args: list[Any]) -> str:
     parts = []
-    if value.code is not None:
+    if v.code is not None:
         parts.append("t.code = ?")
-        args.append(value.code)
-    if value.system is None:
+        args.append(v.code)
+    if v.system is None:
         parts.append("t.system IS NULL")
-    elif value.system != ANY:
+    elif v.system != ANY:
         parts.append("t.system = ?")
-        args.append(value.system)
-    return "(" + " AND ".join(parts) + ")"
+        args.append(v.system)
+    return " AND ".join(parts) or "1"
 
 
-def _filter_clause(f: Filter, args: list[Any]) -> str:
+def _string(v: StringValue, args: list[Any]) -> str:
+    if v.mode == "contains":
+        args.append(v.text)
+        return "instr(t.value, ?) > 0"
+    if v.mode == "exact":
+        args.append(v.text)
+        return "t.value = ?"
+    args.extend([v.text, v.text + _TOP])
+    return "t.value >= ? AND t.value < ?"
+
+
+def _range(v: RangeValue | QuantityValue, args: list[Any]) -> str:
+    cond, _ = sql_condition(v.prefix, "t.lo", "t.hi")
+    args.extend(sql_args(v.prefix, v.low, v.high))
+    if isinstance(v, QuantityValue):
+        for column, value in (("system", v.system), ("code", v.code)):
+            if value is not None:
+                cond += f" AND t.{column} = ?"
+                args.append(value)
+    return cond
+
+
+def _reference(v: ReferenceValue, args: list[Any]) -> str:
+    if v.id is None:
+        args.append(v.url)
+        return "t.url = ?"
+    args.append(v.id)
+    if v.type is None:
+        return "t.rid = ?"
+    args.append(v.type)
+    return "t.rid = ? AND t.rtype = ?"
+
+
+def _uri(v: UriValue, args: list[Any]) -> str:
+    if v.mode == "below":
+        args.extend([v.uri, v.uri + _TOP])
+        return "t.value >= ? AND t.value < ?"
+    args.append(v.uri)
+    if v.mode == "above":
+        return "substr(?, 1, length(t.value)) = t.value"
+    return "t.value = ?"
+
+
+def _value(v: Value, args: list[Any]) -> str:
+    if isinstance(v, TokenValue):
+        return _token(v, args)
+    if isinstance(v, StringValue):
+        return _string(v, args)
+    if isinstance(v, RangeValue | QuantityValue):
+        return _range(v, args)
+    if isinstance(v, ReferenceValue):
+        return _reference(v, args)
+    return _uri(v, args)
+
+
+def _filter(f: Filter, args: list[Any]) -> str:
+    if f.modifier == "missing":
+        args.append(f.param)
+        exists = (
+            "EXISTS (SELECT 1 FROM idx_present t WHERE t.type = r.type AND t.id = r.id"
+            " AND t.param = ?)"
+        )
+        return f"NOT {exists}" if f.missing else exists
     if f.kind == "id":
-        args.extend(v.code for v in f.values)
+        args.extend(v.code for v in f.values)  # type: ignore[union-attr]
         return "r.id IN (" + ",".join("?" * len(f.values)) + ")"
+    table = "idx_exact" if f.kind == "string" and _all_exact(f) else _TABLES[f.kind]
     args.append(f.param)
-    ors = " OR ".join(_token_clause(v, args) for v in f.values)
-    return (
-        "EXISTS (SELECT 1 FROM idx_token t WHERE t.type = r.type AND t.id = r.id"
+    ors = " OR ".join(f"({_value(v, args)})" for v in f.values)
+    exists = (
+        f"EXISTS (SELECT 1 FROM {table} t WHERE t.type = r.type AND t.id = r.id"
         f" AND t.param = ? AND ({ors}))"
     )
+    return f"NOT {exists}" if f.modifier == "not" else exists
+
+
+def _all_exact(f: Filter) -> bool:
+    return all(isinstance(v, StringValue) and v.mode == "exact" for v in f.values)
 
 
 def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
     args: list[Any] = [query.type]
     where = ["r.type = ?", "r.deleted = 0"]
     for f in query.filters:
-        where.append(_filter_clause(f, args))
+        where.append(_filter(f, args))
     if query.after_id is not None:
         where.append("r.id > ?")
         args.append(query.after_id)

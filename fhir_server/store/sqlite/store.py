@@ -27,7 +27,7 @@ from fhir_server.model import StoredResource
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import HistoryQuery, Indexer, Page, Store, UnitOfWork, VersionConflict
 from fhir_server.store.sqlite.query import compile_search
-from fhir_server.store.sqlite.schema import PRAGMAS, SCHEMA
+from fhir_server.store.sqlite.schema import INDEX_TABLES, PRAGMAS, SCHEMA
 
 T = TypeVar("T")
 
@@ -276,9 +276,27 @@ class SqliteUnitOfWork(UnitOfWork):
             (*key, seq, new.version, int(new.deleted)),
         )
         if current is not None:
-            db.execute("DELETE FROM idx_token WHERE type = ? AND id = ?", key)
-        if index is not None and index.tokens:
-            db.executemany(
-                "INSERT INTO idx_token (type, id, param, system, code) VALUES (?, ?, ?, ?, ?)",
-                [(*key, p, s, c) for p, s, c in index.tokens],
-            )
+            for table in _ALL_INDEX_TABLES:
+                db.execute(f"DELETE FROM {table} WHERE type = ? AND id = ?", key)
+        if index is not None:
+            _insert_index(db, key, index)
+
+
+_ALL_INDEX_TABLES = [t[0] for t in INDEX_TABLES.values()] + ["idx_present"]
+_INSERTS = {
+    field: f"INSERT INTO {cols[0]} (type, id, {', '.join(cols[1:])})"
+    f" VALUES (?, ?{', ?' * (len(cols) - 1)})"
+    for field, cols in INDEX_TABLES.items()
+}
+
+
+def _insert_index(db: sqlite3.Connection, key: tuple[str, str], index: Index) -> None:
+    for field, sql in _INSERTS.items():
+        rows = getattr(index, field)
+        if rows:
+            db.executemany(sql, [(*key, *row) for row in rows])
+    if index.present:
+        db.executemany(
+            "INSERT INTO idx_present (type, id, param) VALUES (?, ?, ?)",
+            [(*key, p) for p in index.present],
+        )

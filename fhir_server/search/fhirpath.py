@@ -1,0 +1,127 @@
+"""Evaluate search-parameter expressions at write time.
+
+The R4 expressions are mostly plain paths, unions of them, choice types (``Observation.effective``,
+``value.ofType(Quantity)``) and ``where(resolve() is Patient)``: those compile to plain Python
+walks. Anything else (e.g. ``Patient.deceased.exists() and …``) goes to fhirpathpy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import fhirpathpy
+from fhirpathpy.models import models
+
+Evaluator = Callable[[dict[str, Any]], list[Any]]
+
+_STEP = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\.ofType\(([A-Za-z]+)\))?$")
+_RESOLVE_IS = re.compile(r"^(.*)\.where\(resolve\(\) is ([A-Za-z]+)\)$")
+
+
+def _split_union(expr: str) -> list[str]:
+    parts, depth, cur = [], 0, []
+    for ch in expr:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "|" and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur).strip())
+    return parts
+
+
+def _strip_parens(expr: str) -> str:
+    while expr.startswith("(") and expr.endswith(")") and _split_union(expr[1:-1]) == [expr[1:-1]]:
+        expr = expr[1:-1].strip()
+    return expr
+
+
+def _child(node: Any, name: str, of_type: str | None, out: list[Any]) -> None:
+    if not isinstance(node, dict):
+        return
+    if of_type is not None:
+        keys = [name + of_type[0].upper() + of_type[1:]]
+    elif name in node:
+        keys = [name]
+    else:  # a choice element named without its type: effective → effectiveDateTime, …
+        keys = [k for k in node if k.startswith(name) and k[len(name) : len(name) + 1].isupper()]
+    for key in keys:
+        value = node.get(key)
+        if isinstance(value, list):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+
+
+def _path(steps: list[tuple[str, str | None]]) -> Evaluator:
+    def walk(resource: dict[str, Any]) -> list[Any]:
+        nodes: list[Any] = [resource]
+        for name, of_type in steps:
+            nxt: list[Any] = []
+            for node in nodes:
+                _child(node, name, of_type, nxt)
+            nodes = nxt
+        return nodes
+
+    return walk
+
+
+def _resolve_is(inner: Evaluator, target: str) -> Evaluator:
+    def run(resource: dict[str, Any]) -> list[Any]:
+        out = []
+        for ref in inner(resource):
+            text = ref.get("reference") if isinstance(ref, dict) else None
+            if isinstance(text, str) and (text.startswith(target + "/") or f"/{target}/" in text):
+                out.append(ref)
+        return out
+
+    return run
+
+
+def _simple(expr: str, type_: str) -> Evaluator | None:
+    m = _RESOLVE_IS.match(expr)
+    if m:
+        inner = _simple(m.group(1), type_)
+        return _resolve_is(inner, m.group(2)) if inner else None
+    parts = expr.split(".")
+    if parts[0] != type_:
+        return None
+    steps: list[tuple[str, str | None]] = []
+    rest = expr[len(type_) + 1 :]
+    for raw in re.split(r"\.(?![^()]*\))", rest):
+        step = _STEP.match(raw)
+        if not step:
+            return None
+        steps.append((step.group(1), step.group(2)))
+    return _path(steps)
+
+
+def _engine(expr: str) -> Evaluator:
+    compiled = fhirpathpy.compile(expr, models["r4"])
+
+    def run(resource: dict[str, Any]) -> list[Any]:
+        try:
+            return list(compiled(resource))
+        except Exception:  # an expression the data cannot satisfy yields no index entries
+            return []
+
+    return run
+
+
+@cache
+def compile_expression(expr: str, type_: str) -> Evaluator:
+    """An evaluator for ``expr`` on resources of ``type_``; each union part compiled alone."""
+    parts = [_strip_parens(p) for p in _split_union(expr)]
+    evaluators = [_simple(p, type_) or _engine(p) for p in parts]
+    if len(evaluators) == 1:
+        return evaluators[0]
+
+    def union(resource: dict[str, Any]) -> list[Any]:
+        return [v for e in evaluators for v in e(resource)]
+
+    return union

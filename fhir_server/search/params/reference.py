@@ -1,0 +1,62 @@
+"""Reference parameters: ``Type/id``, ``id`` (with ``:Type`` or a single target type), absolute
+URLs (local ones resolved against the server base), canonical URLs, and ``:identifier``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_server.errors import Invalid
+from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.search.model import Filter, ReferenceValue
+from fhir_server.search.params.token import token_value
+
+Row = tuple[str, str | None, str | None, str | None]
+
+
+def split_reference(ref: str) -> tuple[str | None, str | None, str | None]:
+    """(type, id, url): ``Patient/1`` and ``https://x/fhir/Patient/1/_history/2`` both give
+    Patient and 1; a URL keeps its url so it can also be matched as written."""
+    url = ref if "://" in ref or ref.startswith("urn:") else None
+    parts = ref.split("/_history/")[0].rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] in SERVED_TYPES and parts[-1]:
+        return parts[-2], parts[-1], url
+    return None, None, ref if url or "/" in ref else url
+
+
+def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str | None, str]]]:
+    rows: list[Row] = []
+    idents: list[tuple[str, str | None, str]] = []
+    for value in values:
+        ref = value.get("reference") if isinstance(value, dict) else value
+        if isinstance(ref, str) and not ref.startswith("#"):
+            rows.append((param, *split_reference(ref)))
+        ident = value.get("identifier") if isinstance(value, dict) else None
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+            system = ident.get("system") if isinstance(ident.get("system"), str) else None
+            idents.append((f"{param}:identifier", system, ident["value"]))
+    return rows, idents
+
+
+def parse(
+    param: str, modifier: str | None, values: list[str], targets: tuple[str, ...], base: str
+) -> Filter:
+    if modifier == "identifier":
+        return Filter(f"{param}:identifier", "token", tuple(token_value(v) for v in values))
+    if modifier is not None and modifier not in targets:
+        raise Invalid(
+            f"Modifier :{modifier} is not supported on reference parameter {param!r}"
+            f" (targets: {', '.join(targets)})",
+            [param],
+        )
+    out = []
+    for raw in values:
+        if raw.startswith(base + "/"):
+            raw = raw[len(base) + 1 :]
+        type_, id_, url = split_reference(raw)
+        if type_ is None and url is None:  # a bare id
+            type_ = modifier or (targets[0] if len(targets) == 1 else None)
+            id_ = raw
+        elif modifier and type_ and type_ != modifier:
+            raise Invalid(f"{param}:{modifier} cannot match a {type_} reference", [param])
+        out.append(ReferenceValue(type_, id_, url if type_ is None else None))
+    return Filter(param, "reference", tuple(out))

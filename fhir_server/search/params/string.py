@@ -1,0 +1,63 @@
+"""String parameters: case- and accent-insensitive starts-with by default, ``:exact`` and
+``:contains`` — with the Danish letters æ, ø and å kept as letters of their own."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from fhir_server.errors import Invalid
+from fhir_server.search.model import Filter, StringValue
+
+_RING = "\u030a"  # å = a + ring above: a letter of its own in Danish, not an accented a
+_FIELDS = (
+    "text",
+    "family",
+    "given",
+    "prefix",
+    "suffix",
+    "line",
+    "city",
+    "district",
+    "state",
+    "postalCode",
+    "country",
+    "display",
+    "value",
+    "name",
+)
+
+
+def normalize(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) or ch == _RING)
+    return unicodedata.normalize("NFC", kept)
+
+
+def strings_of(value: Any) -> list[str]:
+    """The searchable text of a value: a string, or the parts of a HumanName, Address, …"""
+    if isinstance(value, str):
+        return [value]
+    out: list[str] = []
+    if isinstance(value, dict):
+        for key in _FIELDS:
+            part = value.get(key)
+            for item in part if isinstance(part, list) else [part]:
+                if isinstance(item, str):
+                    out.append(item)
+    return out
+
+
+def index(param: str, values: list[Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    texts = [t for v in values for t in strings_of(v)]
+    return [(param, normalize(t)) for t in texts], [(param, t) for t in texts]
+
+
+def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
+    if modifier not in (None, "exact", "contains"):
+        raise Invalid(
+            f"Modifier :{modifier} is not supported on string parameter {param!r}", [param]
+        )
+    mode = modifier or "start"
+    out = tuple(StringValue(v if mode == "exact" else normalize(v), mode) for v in values)  # type: ignore[arg-type]
+    return Filter(param, "string", out, modifier)

@@ -1,0 +1,75 @@
+"""Token parameters: codes with their systems (Coding, CodeableConcept, Identifier, ContactPoint,
+code, boolean, …); ``:not``, ``:text`` (display and text), ``:of-type`` (Identifier.type)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_server.errors import Invalid
+from fhir_server.search.model import ANY, Filter, StringValue, TokenValue
+from fhir_server.search.params.string import normalize
+
+Row = tuple[str, str | None, str]
+
+
+def _codings(param: str, value: Any, rows: list[Row], texts: list[str]) -> None:
+    if isinstance(value, bool):
+        rows.append((param, None, "true" if value else "false"))
+    elif isinstance(value, str | int) and not isinstance(value, bool):
+        rows.append((param, None, str(value)))
+    elif isinstance(value, dict):
+        for coding in value.get("coding") or []:
+            _codings(param, coding, rows, texts)
+        if isinstance(value.get("text"), str):
+            texts.append(value["text"])
+        if isinstance(value.get("display"), str):
+            texts.append(value["display"])
+        system = value.get("system") if isinstance(value.get("system"), str) else None
+        code = value.get("code", value.get("value"))
+        if isinstance(code, str | int) and not isinstance(code, bool):
+            rows.append((param, system, str(code)))
+            _of_type(param, value, str(code), rows)
+
+
+def _of_type(param: str, identifier: dict[str, Any], value: str, rows: list[Row]) -> None:
+    """``identifier:of-type=typeSystem|typeCode|value`` rows: (param:of-type, typeSystem,
+    typeCode|value)."""
+    kind = identifier.get("type")
+    if isinstance(kind, dict):
+        for coding in kind.get("coding") or []:
+            if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+                system = coding.get("system") if isinstance(coding.get("system"), str) else None
+                rows.append((f"{param}:of-type", system, f"{coding['code']}|{value}"))
+
+
+def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str]]]:
+    rows: list[Row] = []
+    texts: list[str] = []
+    for value in values:
+        _codings(param, value, rows, texts)
+    return rows, [(f"{param}:text", normalize(t)) for t in texts]
+
+
+def token_value(raw: str) -> TokenValue:
+    if "|" not in raw:
+        return TokenValue(ANY, raw)
+    system, code = raw.split("|", 1)
+    return TokenValue(system or None, code or None)
+
+
+def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
+    if modifier == "text":
+        return Filter(f"{param}:text", "string", tuple(StringValue(normalize(v)) for v in values))
+    if modifier == "of-type":
+        out = []
+        for v in values:
+            parts = v.split("|")
+            if len(parts) != 3 or not all(parts[1:]):
+                raise Invalid(f"{param}:of-type takes system|code|value, not {v!r}", [param])
+            out.append(TokenValue(parts[0] or None, f"{parts[1]}|{parts[2]}"))
+        return Filter(f"{param}:of-type", "token", tuple(out))
+    if modifier not in (None, "not"):
+        raise Invalid(
+            f"Modifier :{modifier} is not supported on token parameter {param!r}", [param]
+        )
+    return Filter(param, "token", tuple(token_value(v) for v in values), modifier)

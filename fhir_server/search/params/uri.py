@@ -1,0 +1,19 @@
+"""URI parameters: exact match, ``:below`` (the value is a prefix of the stored URI) and
+``:above`` (the stored URI is a prefix of the value)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_server.errors import Invalid
+from fhir_server.search.model import Filter, UriValue
+
+
+def index(param: str, values: list[Any]) -> list[tuple[str, str]]:
+    return [(param, v) for v in values if isinstance(v, str)]
+
+
+def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
+    if modifier not in (None, "above", "below"):
+        raise Invalid(f"Modifier :{modifier} is not supported on uri parameter {param!r}", [param])
+    return Filter(param, "uri", tuple(UriValue(v, modifier or "exact") for v in values))  # type: ignore[arg-type]
