@@ -48,13 +48,14 @@ def _request_base(scheme: str, host: str, root_path: str) -> str:
     return f"{scheme}://{host}{root_path}{PREFIX}"
 
 
-def _prefer_return(raw: str | None) -> str | None:
+def _prefer(raw: str | None, wanted: str) -> str | None:
+    """The value of one preference (``return``, ``handling``) in a Prefer header."""
     if not raw:
         return None
     for token in raw.split(","):
         for part in token.split(";"):
             key, _, value = part.strip().partition("=")
-            if key == "return":
+            if key == wanted:
                 return value.strip('"')
     return None
 
@@ -127,7 +128,8 @@ class FhirApp:
             if "if-modified-since" in headers
             else None,
             if_none_exist=headers.get("if-none-exist"),
-            prefer_return=_prefer_return(headers.get("prefer")),
+            prefer_return=_prefer(headers.get("prefer"), "return"),
+            prefer_handling=_prefer(headers.get("prefer"), "handling"),
         )
 
     async def _body(self, receive: Any, headers: dict[str, str]) -> bytes:

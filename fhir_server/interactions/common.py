@@ -11,7 +11,8 @@ from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, Unknown
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.model import StoredResource
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.parse import parse_search
+from fhir_server.search.model import SearchQuery
+from fhir_server.search.resolve import build_query
 from fhir_server.structure import check_structure, parse_json
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -62,7 +63,9 @@ async def match(
 ) -> list[StoredResource]:
     """Resources matching conditional criteria, at most ``limit`` (enough to tell 0, 1 or many)."""
     filters = [(k, v) for k, v in pairs if k not in ("_format", "_pretty")]
-    query = parse_search(type_, filters, default_count=limit, max_count=limit)
+    query = await build_query(
+        searcher(ctx), type_, filters, default_count=limit, max_count=limit, base=ctx.base_url
+    )
     if not query.filters:  # `_count`/`_cursor` alone would match every resource of the type
         raise Invalid(
             "A conditional interaction needs at least one search parameter that filters",
@@ -88,3 +91,18 @@ async def match_one(
 
 def _qs(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def searcher(ctx: Context):  # type: ignore[no-untyped-def]
+    """Every match of a query, page after page (for inner searches and includes)."""
+
+    async def search_all(query: SearchQuery) -> list[StoredResource]:
+        out: list[StoredResource] = []
+        while True:
+            page = await ctx.search(query)
+            out += page.items
+            if page.next_cursor is None or len(out) >= query.count:
+                return out
+            query.after_id = page.next_cursor
+
+    return search_all

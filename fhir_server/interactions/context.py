@@ -36,6 +36,8 @@ class FhirRequest:
     """µs since the epoch."""
     if_none_exist: str | None = None
     prefer_return: str | None = None
+    prefer_handling: str | None = None
+    """``lenient``: unknown search parameters are ignored (and reported) instead of refused."""
     body_checked: bool = False
     """The body is a resource already validated structurally (a transaction validates every
     entry before it takes the write lock, so validation never holds it)."""

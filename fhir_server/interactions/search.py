@@ -1,16 +1,25 @@
 """search at type level (http://hl7.org/fhir/R4/http.html#search), GET or POST ``_search``.
 
-Only the parameters the registry declares are accepted; anything else is a 400, never ignored.
+Only the parameters the registry declares are accepted; anything else is a 400, never ignored
+(unless the client prefers ``handling=lenient``; the Bundle then says what was ignored).
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
+
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
-from fhir_server.errors import Invalid, UnsupportedMediaType
+from fhir_server.errors import Invalid, Issue, UnsupportedMediaType
+from fhir_server.interactions.common import searcher
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.search.parse import parse_search
+from fhir_server.model import StoredResource
+from fhir_server.representation import select_elements, summarize
+from fhir_server.search.includes import included
+from fhir_server.search.model import SearchQuery
+from fhir_server.search.resolve import build_query
 
 
 def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:
@@ -25,25 +34,70 @@ def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:
     return parse_qsl(text, keep_blank_values=True)
 
 
-async def search(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
-    pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
-    query = parse_search(
+async def query_for(
+    ctx: Context, type_: str, pairs: list[tuple[str, str]], lenient: bool = False
+) -> SearchQuery:
+    return await build_query(
+        searcher(ctx),
         type_,
         pairs,
         default_count=ctx.settings.default_page_size,
         max_count=ctx.settings.max_page_size,
+        base=ctx.base_url,
+        lenient=lenient,
     )
-    page = await ctx.search(query)
+
+
+def _resource(query: SearchQuery, stored: StoredResource) -> Any:
+    if query.summary in (None, "false") and query.elements is None:
+        return resource_fragment(stored)
+    resource = orjson.loads(stored.content or b"{}")
+    if query.summary not in (None, "false"):
+        resource = summarize(resource, query.summary)
+    if query.elements is not None:
+        resource = select_elements(resource, query.elements)
+    return resource
+
+
+def _entry(ctx: Context, query: SearchQuery, stored: StoredResource, mode: str) -> dict[str, Any]:
+    return {
+        "fullUrl": full_url(ctx.base_url, stored),
+        "resource": _resource(query, stored),
+        "search": {"mode": mode},
+    }
+
+
+async def search(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
+    pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
+    query = await query_for(ctx, type_, pairs, req.prefer_handling == "lenient")
+    extra: dict[str, Any] = {}
+    if query.total in ("accurate", "estimate") or query.summary == "count":
+        extra["total"] = await ctx.store.count(query)
     here = f"{ctx.base_url}/{type_}"
-    links = [("self", page_url(here, pairs, query.after_id))]
-    if page.next_cursor:
-        links.append(("next", page_url(here, pairs, page.next_cursor)))
-    entries = [
-        {
-            "fullUrl": full_url(ctx.base_url, s),
-            "resource": resource_fragment(s),
-            "search": {"mode": "match"},
-        }
-        for s in page.items
-    ]
-    return FhirResult(200, body=bundle("searchset", entries, links))
+    shown = [(k, v) for k, v in pairs if k not in query.ignored]
+    links = [("self", page_url(here, shown, query.after_id))]
+    entries: list[dict[str, Any]] = []
+    if query.summary != "count":
+        page = await ctx.search(query)
+        if page.next_cursor:
+            links.append(("next", page_url(here, shown, page.next_cursor)))
+        entries = [_entry(ctx, query, s, "match") for s in page.items]
+        if query.includes or query.revincludes:
+            more = await included(
+                ctx.read, searcher(ctx), page.items, query.includes, query.revincludes
+            )
+            entries += [_entry(ctx, query, s, "include") for s in more]
+    if query.ignored:
+        note = f"Ignored unknown search parameters: {', '.join(query.ignored)}"
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        Issue("not-supported", note, tuple(query.ignored), "warning").to_json()
+                    ],
+                },
+                "search": {"mode": "outcome"},
+            }
+        )
+    return FhirResult(200, body=bundle("searchset", entries, links, **extra))

@@ -74,6 +74,30 @@ class Filter:
     """For ``:missing=true|false``: whether the resource must have no value for ``param``."""
 
 
+@dataclass(frozen=True, slots=True)
+class Include:
+    """``_include=Source:param[:Target]`` / ``_revinclude=…``; ``*`` for every parameter."""
+
+    source: str
+    param: str
+    target: str | None = None
+    iterate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A criterion answered by an inner search: ``subject:Patient.name=x`` (chain: ``param`` is
+    the outer reference parameter) or ``_has:Observation:patient:code=x`` (reverse chain:
+    ``param`` is ``_has``, ``target`` the referring type, ``via`` its reference parameter)."""
+
+    param: str
+    target: str | None
+    via: str | None
+    inner: tuple[tuple[str, str], ...]
+    written: str
+    """The parameter as the client wrote it, for error messages."""
+
+
 @dataclass(slots=True)
 class SearchQuery:
     type: str
@@ -81,6 +105,14 @@ class SearchQuery:
     count: int = 50
     after_id: str | None = None
     """Keyset cursor: results are ordered by id; the next page starts after this id."""
+    total: str = "none"
+    summary: str | None = None
+    elements: list[str] | None = None
+    includes: list[Include] = field(default_factory=list)
+    revincludes: list[Include] = field(default_factory=list)
+    chains: list[Chain] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    """Parameters ignored under ``Prefer: handling=lenient``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from fhir_server.errors import Invalid
-from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
+from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.search.model import ANY, Chain, Filter, Include, SearchQuery, TokenValue
 from fhir_server.search.params import date, number, reference, string, token, uri
 from fhir_server.search.registry import SearchParam, params_for
 
@@ -60,6 +61,77 @@ def _filter(param: SearchParam, modifier: str | None, values: list[str], base: s
     return uri.parse(name, modifier, values)
 
 
+_SUMMARY = frozenset({"true", "text", "data", "count", "false"})
+_TOTAL = frozenset({"none", "estimate", "accurate"})
+
+
+def _include(raw: str, name: str, iterate: bool) -> Include:
+    parts = raw.split(":")
+    if raw == "*":
+        return Include("*", "*", None, iterate)
+    if len(parts) not in (2, 3) or not all(parts):
+        raise Invalid(f"{name} takes Type:parameter[:TargetType], not {raw!r}", [name])
+    source, param = parts[0], parts[1]
+    if source != "*" and source not in SERVED_TYPES:
+        raise Invalid(f"{name}: unknown resource type {source!r}", [name])
+    if param != "*" and (source == "*" or param not in params_for(source)):
+        raise Invalid(f"{name}: {source} has no search parameter {param!r}", [name])
+    if source != "*" and param != "*" and params_for(source)[param].type != "reference":
+        raise Invalid(f"{name}: {source}:{param} is not a reference parameter", [name])
+    target = parts[2] if len(parts) == 3 else None
+    if target is not None and target not in SERVED_TYPES:
+        raise Invalid(f"{name}: unknown target type {target!r}", [name])
+    return Include(source, param, target, iterate)
+
+
+def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bool:
+    """Handle a result parameter; False if ``name`` is not one."""
+    base, _, modifier = name.partition(":")
+    if name == "_count":
+        if not raw.isdigit():
+            raise Invalid(f"_count must be a non-negative integer, not {raw!r}", ["_count"])
+        query.count = min(int(raw), max_count)
+    elif name == "_cursor":
+        query.after_id = raw
+    elif name == "_total":
+        if raw not in _TOTAL:
+            raise Invalid(f"_total must be none, estimate or accurate, not {raw!r}", [name])
+        query.total = raw
+    elif name == "_summary":
+        if raw not in _SUMMARY:
+            raise Invalid(f"_summary must be one of {', '.join(sorted(_SUMMARY))}", [name])
+        query.summary = raw
+    elif name == "_elements":
+        query.elements = [e.strip() for e in raw.split(",") if e.strip()]
+    elif base in ("_include", "_revinclude") and modifier in ("", "iterate"):
+        target = query.includes if base == "_include" else query.revincludes
+        target.append(_include(raw, name, modifier == "iterate"))
+    elif name in RESULT_PARAMS:
+        pass
+    else:
+        return False
+    return True
+
+
+def _chain(type_: str, name: str, raw: str, known: dict[str, SearchParam]) -> Chain:
+    if name.startswith("_has:"):
+        parts = name.split(":", 3)
+        if len(parts) != 4 or parts[1] not in SERVED_TYPES:
+            raise Invalid(f"{name}: _has takes _has:Type:parameter:criterion", [name])
+        via = params_for(parts[1]).get(parts[2])
+        if via is None or via.type != "reference":
+            raise Invalid(f"{name}: {parts[1]} has no reference parameter {parts[2]!r}", [name])
+        return Chain("_has", parts[1], parts[2], ((parts[3], raw),), name)
+    head, rest = name.split(".", 1)
+    param_name, _, target = head.partition(":")
+    param = known.get(param_name)
+    if param is None or param.type != "reference":
+        raise Invalid(f"{name}: {param_name!r} is not a reference parameter of {type_}", [name])
+    if target and target not in param.targets:
+        raise Invalid(f"{name}: {param_name} cannot refer to {target!r}", [name])
+    return Chain(param_name, target or None, None, ((rest, raw),), name)
+
+
 def parse_search(
     type_: str,
     pairs: list[tuple[str, str]],
@@ -67,23 +139,26 @@ def parse_search(
     default_count: int,
     max_count: int,
     base: str = "",
+    lenient: bool = False,
 ) -> SearchQuery:
     known = params_for(type_)
     query = SearchQuery(type_, count=default_count)
     for name, raw in pairs:
-        if name == "_count":
-            if not raw.isdigit():
-                raise Invalid(f"_count must be a non-negative integer, not {raw!r}", ["_count"])
-            query.count = min(int(raw), max_count)
+        if _result_param(query, name, raw, max_count):
             continue
-        if name == "_cursor":
-            query.after_id = raw
-            continue
-        if name in RESULT_PARAMS:
+        if (
+            name.startswith("_has:")
+            or "." in name.split(":", 1)[0]
+            or (":" in name and "." in name.split(":", 1)[1])
+        ):
+            query.chains.append(_chain(type_, name, raw, known))
             continue
         base_name, _, modifier = name.partition(":")
         param = known.get(base_name)
         if param is None:
+            if lenient:
+                query.ignored.append(name)
+                continue
             raise Invalid(f"Unknown search parameter {base_name!r} for type {type_}", [name])
         values = [v for v in _split_or(raw) if v != ""]
         if not values:

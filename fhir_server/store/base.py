@@ -181,6 +181,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def search(self, query: SearchQuery) -> Page: ...
 
+    async def count(self, query: SearchQuery) -> int:
+        """How many resources match (``_total=accurate``); backends override with a count query."""
+        total, page = 0, SearchQuery(query.type, query.filters, count=1000)
+        while True:
+            found = await self.search(page)
+            total += len(found.items)
+            if found.next_cursor is None:
+                return total
+            page.after_id = found.next_cursor
+
     @abc.abstractmethod
     def transaction(self) -> UnitOfWork: ...
 

@@ -1,5 +1,8 @@
 """Compile a SearchQuery or HistoryQuery into a MongoDB filter, sort and limit.
 
+A search filter is an ``$elemMatch`` on its kind's index array (see `schema`) per value, ORed;
+filters are ANDed. Each compiles the same way as the SQLite store's (`store/sqlite/query.py`).
+
 History is keyset-paged on (ts, type, id, version) descending rather than on a global sequence
 number: a counter document would serialize every writer in the cluster.
 """
@@ -7,38 +10,167 @@ number: a counter document would serialize every writer in the cluster.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import orjson
 from pymongo import ASCENDING, DESCENDING
 
-from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
+from fhir_server.errors import Invalid
+from fhir_server.search.model import (
+    ANY,
+    Filter,
+    QuantityValue,
+    RangeValue,
+    ReferenceValue,
+    SearchQuery,
+    StringValue,
+    TokenValue,
+    UriValue,
+    Value,
+)
 from fhir_server.store.base import HistoryQuery
+from fhir_server.store.mongo.schema import PRESENT
 
 Sort = list[tuple[str, int]]
+Clause = dict[str, Any]
 
 _HISTORY_KEY = ("ts", "type", "id", "version")
 
+_TOP = "\U0010ffff"
+"""Above every character: ``v >= p AND v < p + _TOP`` is a starts-with range scan (MongoDB
+compares strings as UTF-8 bytes, which orders them by code point)."""
 
-def _token_match(param: str, value: TokenValue) -> dict[str, Any]:
-    match: dict[str, Any] = {"p": param}
-    if value.code is not None:
-        match["c"] = value.code
-    if value.system != ANY:
-        match["s"] = value.system  # None matches a null system (``|code``)
-    return {"tok": {"$elemMatch": match}}
+_NOTHING: Clause = {"_id": {"$in": []}}
+"""Matches no document."""
+
+MAX_ABOVE_LENGTH = 2048
+"""``uri:above`` matches the stored URIs among the value's prefixes, all sent in one ``$in``
+(about length²/2 bytes); longer values are refused rather than risk the 16 MB query limit."""
+
+_ARRAYS = {
+    "token": "tok",
+    "string": "str",
+    "date": "dt",
+    "number": "num",
+    "quantity": "qty",
+    "reference": "ref",
+    "uri": "uri",
+}
 
 
-def _filter_clause(f: Filter) -> dict[str, Any]:
+def range_condition(prefix: str, low: float, high: float) -> Clause:
+    """An index entry's [lo, hi) compared with the search range [low, high): the same semantics
+    as `prefixes.sql_condition`/`sql_args` (``ap`` bounds are already widened by the parser)."""
+    eq: Clause = {"lo": {"$gte": low}, "hi": {"$lte": high}}
+    if prefix == "eq":
+        return eq
+    if prefix == "ne":  # NOT eq: lo and hi are never null
+        return {"$or": [{"lo": {"$lt": low}}, {"hi": {"$gt": high}}]}
+    if prefix == "gt":
+        return {"hi": {"$gt": high}}
+    if prefix == "lt":
+        return {"lo": {"$lt": low}}
+    if prefix == "ge":
+        return {"$or": [{"hi": {"$gt": high}}, eq]}
+    if prefix == "le":
+        return {"$or": [{"lo": {"$lt": low}}, eq]}
+    if prefix == "sa":
+        return {"lo": {"$gte": high}}
+    if prefix == "eb":
+        return {"hi": {"$lte": low}}
+    if prefix == "ap":
+        return {"lo": {"$lt": high}, "hi": {"$gt": low}}
+    raise ValueError(f"unknown comparison prefix {prefix!r}")
+
+
+def _token(v: TokenValue) -> Clause:
+    match: Clause = {}
+    if v.code is not None:
+        match["c"] = v.code
+    if v.system != ANY:
+        match["s"] = v.system  # None matches a null system (``|code``)
+    return match
+
+
+def _string(v: StringValue) -> Clause:
+    if v.mode == "contains":
+        return {"v": {"$regex": re.escape(v.text)}}
+    if v.mode == "exact":
+        return {"v": v.text}
+    return {"v": {"$gte": v.text, "$lt": v.text + _TOP}}
+
+
+def _range(v: RangeValue | QuantityValue) -> Clause:
+    match = range_condition(v.prefix, v.low, v.high)
+    if isinstance(v, QuantityValue):
+        if v.system is not None:
+            match["s"] = v.system
+        if v.code is not None:
+            match["c"] = v.code
+    return match
+
+
+def _reference(v: ReferenceValue) -> Clause | None:
+    if v.id is None:
+        return {"u": v.url} if v.url is not None else None
+    if v.type is None:
+        return {"i": v.id}
+    return {"i": v.id, "t": v.type}
+
+
+def _uri(v: UriValue, param: str) -> Clause:
+    if v.mode == "below":
+        return {"v": {"$gte": v.uri, "$lt": v.uri + _TOP}}
+    if v.mode == "above":  # the stored URI is a prefix of the value (the empty one included)
+        if len(v.uri) > MAX_ABOVE_LENGTH:
+            raise Invalid(
+                f"{param}:above takes at most {MAX_ABOVE_LENGTH} characters", [f"{param}:above"]
+            )
+        return {"v": {"$in": [v.uri[:i] for i in range(len(v.uri) + 1)]}}
+    return {"v": v.uri}
+
+
+def _value(v: Value, param: str) -> Clause | None:
+    """The conditions one index entry must meet, besides its parameter name; None: none can."""
+    if isinstance(v, TokenValue):
+        return _token(v)
+    if isinstance(v, StringValue):
+        return _string(v)
+    if isinstance(v, RangeValue | QuantityValue):
+        return _range(v)
+    if isinstance(v, ReferenceValue):
+        return _reference(v)
+    return _uri(v, param)
+
+
+def _filter_clause(f: Filter) -> Clause:
+    if f.modifier == "missing":
+        return {PRESENT: {"$ne": f.param}} if f.missing else {PRESENT: f.param}
     if f.kind == "id":
-        return {"id": {"$in": [v.code for v in f.values if v.code is not None]}}
-    return {"$or": [_token_match(f.param, v) for v in f.values]}
+        ids = [v.code for v in f.values if isinstance(v, TokenValue) and v.code is not None]
+        return {"id": {"$in": ids}}
+    array = "ex" if f.kind == "string" and _all_exact(f) else _ARRAYS[f.kind]
+    matches = [
+        {array: {"$elemMatch": {"p": f.param, **cond}}}
+        for v in f.values
+        if (cond := _value(v, f.param)) is not None
+    ]
+    if f.modifier == "not":
+        return {"$nor": matches} if matches else {}
+    if not matches:
+        return _NOTHING
+    return matches[0] if len(matches) == 1 else {"$or": matches}
+
+
+def _all_exact(f: Filter) -> bool:
+    return all(isinstance(v, StringValue) and v.mode == "exact" for v in f.values)
 
 
 def compile_search(query: SearchQuery) -> tuple[dict[str, Any], Sort, int]:
     """Current, non-deleted resources of one type matching every filter, in id order."""
     clauses: list[dict[str, Any]] = [{"type": query.type}, {"deleted": False}]
-    clauses.extend(_filter_clause(f) for f in query.filters)
+    clauses.extend(c for f in query.filters if (c := _filter_clause(f)))
     if query.after_id is not None:
         clauses.append({"id": {"$gt": query.after_id}})
     return {"$and": clauses}, [("id", ASCENDING)], query.count + 1

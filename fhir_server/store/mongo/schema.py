@@ -1,8 +1,28 @@
 """MongoDB document shapes and indexes: every version once (``versions``), the current version of
 each resource with its search index embedded (``resources``). See docs/implementation/storage.md.
 
-Embedding the token index in the current document means an update replaces the index with the
+Embedding the search index in the current document means an update replaces the index with the
 same single-document write that moves the version pointer, so index and version cannot disagree.
+
+The index is one array per kind, each entry starting with the parameter name ``p``:
+
+=========  ==========================  ============================================================
+field      entries                     from `Index`
+=========  ==========================  ============================================================
+``tok``    ``{p, s, c}``               tokens: system (null: none), code
+``str``    ``{p, v}``                  strings: case- and accent-folded text (and ``param:text``)
+``ex``     ``{p, v}``                  exact: text as written (``:exact``)
+``dt``     ``{p, lo, hi}``             dates: [lo, hi) in µs
+``num``    ``{p, lo, hi}``             numbers: a point, lo == hi
+``qty``    ``{p, s, c, lo, hi}``       quantities: system, code (null: none), value as lo == hi
+``ref``    ``{p, t, i, u}``            references: local type and id, or only url
+``uri``    ``{p, v}``                  uris
+``has``    ``[param, …]``              present: every parameter with a value (``:missing``)
+=========  ==========================  ============================================================
+
+All are empty for a tombstone. Each array has a multikey index led by ``type`` and ``<array>.p``
+(`RESOURCE_INDEXES`); a query matches one entry with ``$elemMatch`` so that the parameter and
+its value conditions hold for the same entry and bound the same index scan.
 """
 
 from __future__ import annotations
@@ -19,14 +39,44 @@ VERSIONS = "versions"
 LOCKS = "locks"
 """One document per conditional-match key; writing it makes racing transactions conflict."""
 
+INDEX_FIELDS: dict[str, tuple[str, ...]] = {
+    "tokens": ("tok", "s", "c"),
+    "strings": ("str", "v"),
+    "exact": ("ex", "v"),
+    "dates": ("dt", "lo", "hi"),
+    "numbers": ("num", "lo", "hi"),
+    "quantities": ("qty", "s", "c", "lo", "hi"),
+    "references": ("ref", "t", "i", "u"),
+    "uris": ("uri", "v"),
+}
+"""`Index` field → (array, entry fields after ``p``), in the order of the `Index` rows."""
+
+PRESENT = "has"
+
+INDEX_ARRAYS = (*(f[0] for f in INDEX_FIELDS.values()), PRESENT)
+
+
+def _array_index(name: str, array: str, *fields: str) -> IndexModel:
+    keys = [("type", ASCENDING), (f"{array}.p", ASCENDING)]
+    keys.extend((f"{array}.{f}", ASCENDING) for f in fields)
+    return IndexModel(keys, name=name)
+
+
 RESOURCE_INDEXES = [
     # search: equality on type/deleted, results ordered (and keyset-paged) by id
     IndexModel([("type", ASCENDING), ("deleted", ASCENDING), ("id", ASCENDING)], name="by_type_id"),
-    # token search: multikey over the embedded index entries
-    IndexModel(
-        [("type", ASCENDING), ("tok.p", ASCENDING), ("tok.c", ASCENDING), ("tok.s", ASCENDING)],
-        name="by_token",
-    ),
+    # search: one multikey index per embedded index array, led by type and parameter name
+    _array_index("by_token", "tok", "c", "s"),
+    _array_index("by_string", "str", "v"),
+    _array_index("by_exact", "ex", "v"),
+    _array_index("by_date", "dt", "lo", "hi"),
+    _array_index("by_number", "num", "lo", "hi"),
+    _array_index("by_quantity", "qty", "lo", "hi"),
+    _array_index("by_reference", "ref", "i", "t"),
+    _array_index("by_reference_url", "ref", "u"),
+    _array_index("by_uri", "uri", "v"),
+    # :missing
+    IndexModel([("type", ASCENDING), ("has", ASCENDING)], name="by_present"),
 ]
 
 VERSIONS_INDEXES = [
@@ -53,7 +103,7 @@ VERSIONS_INDEXES = [
     ),
 ]
 
-RESOURCE_PROJECTION = {"tok": 0}
+RESOURCE_PROJECTION = dict.fromkeys(INDEX_ARRAYS, 0)
 """The index entries are never needed to answer a read or a search."""
 
 VERSION_PROJECTION = {"_id": 0, "until_ts": 0}
@@ -66,8 +116,9 @@ def resource_key(type_: str, id_: str) -> str:
 
 def resource_doc(new: StoredResource, index: Index | None) -> dict[str, Any]:
     """The current-version document, search index included (empty for a tombstone)."""
-    tokens = index.tokens if index is not None and not new.deleted else ()
-    return {
+    if new.deleted or index is None:
+        index = Index()
+    doc: dict[str, Any] = {
         "_id": resource_key(new.type, new.id),
         "type": new.type,
         "id": new.id,
@@ -76,8 +127,12 @@ def resource_doc(new: StoredResource, index: Index | None) -> dict[str, Any]:
         "deleted": new.deleted,
         "method": new.method,
         "content": new.content,
-        "tok": [{"p": p, "s": s, "c": c} for p, s, c in tokens],
     }
+    for field, (array, *names) in INDEX_FIELDS.items():
+        keys = ("p", *names)
+        doc[array] = [dict(zip(keys, row, strict=True)) for row in getattr(index, field)]
+    doc[PRESENT] = list(index.present)
+    return doc
 
 
 def version_doc(new: StoredResource) -> dict[str, Any]:

@@ -126,11 +126,22 @@ def _all_exact(f: Filter) -> bool:
     return all(isinstance(v, StringValue) and v.mode == "exact" for v in f.values)
 
 
-def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
-    args: list[Any] = [query.type]
+def _where(query: SearchQuery, args: list[Any]) -> list[str]:
     where = ["r.type = ?", "r.deleted = 0"]
+    args.append(query.type)
     for f in query.filters:
         where.append(_filter(f, args))
+    return where
+
+
+def compile_count(query: SearchQuery) -> tuple[str, list[Any]]:
+    args: list[Any] = []
+    return "SELECT count(*) FROM resource r WHERE " + " AND ".join(_where(query, args)), args
+
+
+def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
+    args: list[Any] = []
+    where = _where(query, args)
     if query.after_id is not None:
         where.append("r.id > ?")
         args.append(query.after_id)

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from fhir_server.model import StoredResource
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import HistoryQuery, Indexer, Page, Store, UnitOfWork, VersionConflict
-from fhir_server.store.sqlite.query import compile_search
+from fhir_server.store.sqlite.query import compile_count, compile_search
 from fhir_server.store.sqlite.schema import INDEX_TABLES, PRAGMAS, SCHEMA
 
 T = TypeVar("T")
@@ -188,6 +188,10 @@ class SqliteStore(Store):
 
     async def search(self, query: SearchQuery) -> Page:
         return _search(self.snapshot, query)
+
+    async def count(self, query: SearchQuery) -> int:
+        sql, args = compile_count(query)
+        return int(self.snapshot.execute(sql, args).fetchone()[0])
 
     def transaction(self) -> UnitOfWork:
         return SqliteUnitOfWork(self)

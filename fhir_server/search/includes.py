@@ -1,0 +1,101 @@
+"""``_include`` and ``_revinclude`` (with ``:iterate`` and ``*``), through the store's public
+read and search, so every store supports them alike."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from fhir_server.model import StoredResource
+from fhir_server.search.fhirpath import compile_expression
+from fhir_server.search.model import Filter, Include, ReferenceValue, SearchQuery
+from fhir_server.search.params.reference import split_reference
+from fhir_server.search.registry import SearchParam, params_for
+
+MAX_ITERATIONS = 4
+CHUNK = 100
+
+Read = Callable[[str, str], Awaitable[StoredResource | None]]
+Search = Callable[[SearchQuery], Awaitable[list[StoredResource]]]
+
+
+def _params(source: str, name: str) -> list[SearchParam]:
+    found = params_for(source)
+    if name == "*":
+        return [p for p in found.values() if p.type == "reference"]
+    return [found[name]] if name in found else []
+
+
+def _targets(resource: dict[str, Any], inc: Include) -> list[tuple[str, str]]:
+    type_ = resource["resourceType"]
+    out = []
+    for param in _params(type_, inc.param):
+        for ref in compile_expression(param.expression or "", type_)(resource):
+            text = ref.get("reference") if isinstance(ref, dict) else None
+            if isinstance(text, str):
+                ref_type, ref_id, _ = split_reference(text)
+                if ref_type and ref_id and (inc.target is None or inc.target == ref_type):
+                    out.append((ref_type, ref_id))
+    return out
+
+
+async def _include(
+    read: Read, inc: Include, sources: list[StoredResource], seen: set[tuple[str, str]]
+) -> list[StoredResource]:
+    out = []
+    for s in sources:
+        if inc.source != "*" and s.type != inc.source:
+            continue
+        for key in _targets(orjson.loads(s.content or b"{}"), inc):
+            if key not in seen:
+                seen.add(key)
+                found = await read(*key)
+                if found is not None and not found.deleted:
+                    out.append(found)
+    return out
+
+
+async def _revinclude(
+    search: Search, inc: Include, targets: list[StoredResource], seen: set[tuple[str, str]]
+) -> list[StoredResource]:
+    out: list[StoredResource] = []
+    if inc.source == "*":
+        return out
+    for param in _params(inc.source, inc.param):
+        wanted = [t for t in targets if inc.target is None or t.type == inc.target]
+        for i in range(0, len(wanted), CHUNK):
+            values = tuple(ReferenceValue(t.type, t.id) for t in wanted[i : i + CHUNK])
+            query = SearchQuery(inc.source, [Filter(param.name, "reference", values)], count=1000)
+            for found in await search(query):
+                if (found.type, found.id) not in seen:
+                    seen.add((found.type, found.id))
+                    out.append(found)
+    return out
+
+
+async def included(
+    read: Read,
+    search: Search,
+    matches: list[StoredResource],
+    includes: list[Include],
+    revincludes: list[Include],
+) -> list[StoredResource]:
+    """The resources the includes add to ``matches`` (each once, never a match again)."""
+    seen = {(m.type, m.id) for m in matches}
+    out: list[StoredResource] = []
+    frontier = matches
+    for round_ in range(MAX_ITERATIONS):
+        new: list[StoredResource] = []
+        for inc in includes:
+            if round_ == 0 or inc.iterate:
+                new += await _include(read, inc, frontier, seen)
+        for inc in revincludes:
+            if round_ == 0 or inc.iterate:
+                new += await _revinclude(search, inc, frontier, seen)
+        if not new:
+            break
+        out += new
+        frontier = new
+    return out

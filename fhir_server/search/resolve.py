@@ -1,0 +1,92 @@
+"""Chained parameters and ``_has``, answered by inner searches through the store's public search.
+
+``subject:Patient.name=x`` becomes ``subject`` ∈ {the Patients named x}; ``_has:Observation:
+patient:code=y`` becomes ``_id`` ∈ {the targets of the matching Observations' ``patient``}.
+Inner searches nest (``subject.organization.name=x``). Written once for every store; an inner
+search matching more than `INNER_LIMIT` resources is refused as too costly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import orjson
+
+from fhir_server.errors import FhirError, Invalid
+from fhir_server.model import StoredResource
+from fhir_server.search.fhirpath import compile_expression
+from fhir_server.search.model import ANY, Chain, Filter, ReferenceValue, SearchQuery, TokenValue
+from fhir_server.search.params.reference import split_reference
+from fhir_server.search.parse import parse_search
+from fhir_server.search.registry import params_for
+
+INNER_LIMIT = 10_000
+
+Search = Callable[[SearchQuery], Awaitable[list[StoredResource]]]
+
+
+class TooCostly(FhirError):
+    code = "too-costly"
+
+
+async def build_query(
+    search: Search, type_: str, pairs: list[tuple[str, str]], **options: object
+) -> SearchQuery:
+    """Parse ``pairs`` and turn every chain into a plain filter (by running its inner search)."""
+    query = parse_search(type_, pairs, **options)  # type: ignore[arg-type]
+    for chain in query.chains:
+        query.filters.append(await _resolve(search, type_, chain))
+    query.chains = []
+    return query
+
+
+async def _inner(search: Search, type_: str, chain: Chain) -> list[StoredResource]:
+    query = await build_query(
+        search, type_, list(chain.inner), default_count=INNER_LIMIT + 1, max_count=INNER_LIMIT + 1
+    )
+    query.count = INNER_LIMIT + 1
+    found = await search(query)
+    if len(found) > INNER_LIMIT:
+        raise TooCostly(
+            f"{chain.written} matches more than {INNER_LIMIT} {type_} resources; narrow it",
+            [chain.written],
+        )
+    return found
+
+
+def _first_name(chain: Chain) -> str:
+    name = chain.inner[0][0]
+    return name if name.startswith("_has:") else name.split(".", 1)[0].split(":", 1)[0]
+
+
+async def _resolve(search: Search, type_: str, chain: Chain) -> Filter:
+    if chain.param == "_has":
+        assert chain.target is not None and chain.via is not None
+        via = params_for(chain.target)[chain.via]
+        evaluate = compile_expression(via.expression or "", chain.target)
+        ids: set[str] = set()
+        for found in await _inner(search, chain.target, chain):
+            for ref in evaluate(orjson.loads(found.content or b"{}")):
+                text = ref.get("reference") if isinstance(ref, dict) else None
+                if isinstance(text, str):
+                    ref_type, ref_id, _ = split_reference(text)
+                    if ref_type == type_ and ref_id:
+                        ids.add(ref_id)
+        return Filter("_id", "id", tuple(TokenValue(ANY, i) for i in sorted(ids)) or _NOTHING_ID)
+    param = params_for(type_)[chain.param]
+    inner_name = _first_name(chain)
+    targets = [chain.target] if chain.target else list(param.targets)
+    targets = [t for t in targets if inner_name.startswith("_has:") or inner_name in params_for(t)]
+    if not targets:
+        raise Invalid(
+            f"{chain.written}: no target of {type_}.{chain.param} has a parameter {inner_name!r}",
+            [chain.written],
+        )
+    values = [
+        ReferenceValue(t, found.id) for t in targets for found in await _inner(search, t, chain)
+    ]
+    return Filter(chain.param, "reference", tuple(values) or (ReferenceValue(None, ""),))
+
+
+_NOTHING_ID = (TokenValue(ANY, ""),)
+"""An id no resource has: the filter then matches nothing, on every store."""
