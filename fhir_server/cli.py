@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -15,6 +16,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings()
+    # one paging-cursor secret per start, shared by every worker (search/cursor.py)
+    os.environ.setdefault("FHIR_CURSOR_SECRET", secrets.token_hex(32))
     print(f"FHIR base: http://{args.host}:{args.port}/fhir  (store: {settings.store_url})")
     uvicorn.run(
         "fhir_server.app:create_app",

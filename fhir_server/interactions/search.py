@@ -6,6 +6,7 @@ Only the parameters the registry declares are accepted; anything else is a 400, 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,9 +18,11 @@ from fhir_server.interactions.common import searcher
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import StoredResource
 from fhir_server.representation import select_elements, summarize
+from fhir_server.search import cursor
 from fhir_server.search.includes import included
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.resolve import build_query
+from fhir_server.store.base import InvalidCursor
 
 
 def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:
@@ -67,20 +70,37 @@ def _entry(ctx: Context, query: SearchQuery, stored: StoredResource, mode: str) 
     }
 
 
+def _binding(type_: str, pairs: list[tuple[str, str]]) -> str:
+    """What a cursor is bound to: the type and the query without the cursor itself."""
+    kept = sorted((k, v) for k, v in pairs if k != "_cursor")
+    return hashlib.sha256(repr((type_, kept)).encode()).hexdigest()[:16]
+
+
 async def search(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
     query = await query_for(ctx, type_, pairs, req.prefer_handling == "lenient")
+    binding = _binding(type_, pairs)
+    signed_here = query.after_id
+    if signed_here is not None:
+        bound, _, position = cursor.verify(signed_here).partition(":")
+        if bound != binding:
+            raise Invalid("_cursor belongs to another search", ["_cursor"])
+        query.after_id = position
     extra: dict[str, Any] = {}
     if query.total in ("accurate", "estimate") or query.summary == "count":
         extra["total"] = await ctx.store.count(query)
     here = f"{ctx.base_url}/{type_}"
     shown = [(k, v) for k, v in pairs if k not in query.ignored]
-    links = [("self", page_url(here, shown, query.after_id))]
+    links = [("self", page_url(here, shown, signed_here))]
     entries: list[dict[str, Any]] = []
     if query.summary != "count":
-        page = await ctx.search(query)
+        try:
+            page = await ctx.search(query)
+        except InvalidCursor as err:
+            raise Invalid("_cursor does not fit this search", ["_cursor"]) from err
         if page.next_cursor:
-            links.append(("next", page_url(here, shown, page.next_cursor)))
+            signed = cursor.sign(f"{binding}:{page.next_cursor}")
+            links.append(("next", page_url(here, shown, signed)))
         entries = [_entry(ctx, query, s, "match") for s in page.items]
         if query.includes or query.revincludes:
             more = await included(

@@ -93,7 +93,7 @@ def _simple(expr: str, type_: str) -> Evaluator | None:
         return None
     steps: list[tuple[str, str | None]] = []
     rest = expr[len(type_) + 1 :]
-    for raw in re.split(r"\.(?![^()]*\))", rest):
+    for raw in re.split(r"\.(?!ofType\()(?![^()]*\))", rest):  # ``x.ofType(T)`` is one step
         step = _STEP.match(raw)
         if not step:
             return None

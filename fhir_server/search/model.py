@@ -98,13 +98,23 @@ class Chain:
     """The parameter as the client wrote it, for error messages."""
 
 
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    param: str
+    kind: str
+    """The parameter's search type (``id`` for ``_id``): which index holds its values."""
+    descending: bool = False
+
+
 @dataclass(slots=True)
 class SearchQuery:
     type: str
     filters: list[Filter] = field(default_factory=list)
     count: int = 50
     after_id: str | None = None
-    """Keyset cursor: results are ordered by id; the next page starts after this id."""
+    """The store's keyset cursor: the next page starts after the row it names (the last id,
+    or with ``sort`` the last row's sort values and id)."""
+    sort: list[SortKey] = field(default_factory=list)
     total: str = "none"
     summary: str | None = None
     elements: list[str] | None = None

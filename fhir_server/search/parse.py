@@ -10,7 +10,15 @@ from dataclasses import replace
 
 from fhir_server.errors import Invalid
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.model import ANY, Chain, Filter, Include, SearchQuery, TokenValue
+from fhir_server.search.model import (
+    ANY,
+    Chain,
+    Filter,
+    Include,
+    SearchQuery,
+    SortKey,
+    TokenValue,
+)
 from fhir_server.search.params import date, number, reference, string, token, uri
 from fhir_server.search.registry import SearchParam, params_for
 
@@ -101,6 +109,8 @@ def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bo
         if raw not in _SUMMARY:
             raise Invalid(f"_summary must be one of {', '.join(sorted(_SUMMARY))}", [name])
         query.summary = raw
+    elif name == "_sort":
+        query.sort = _sort(query.type, raw)
     elif name == "_elements":
         query.elements = [e.strip() for e in raw.split(",") if e.strip()]
     elif base in ("_include", "_revinclude") and modifier in ("", "iterate"):
@@ -111,6 +121,20 @@ def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bo
     else:
         return False
     return True
+
+
+_SORTABLE = frozenset({"id", "token", "string", "date", "number", "quantity", "reference", "uri"})
+
+
+def _sort(type_: str, raw: str) -> list[SortKey]:
+    keys = []
+    for item in (x.strip() for x in raw.split(",")):
+        name = item.removeprefix("-")
+        param = params_for(type_).get(name)
+        if not name or param is None or param.type not in _SORTABLE:
+            raise Invalid(f"_sort: {type_} has no sortable parameter {name!r}", ["_sort"])
+        keys.append(SortKey(name, param.type, item.startswith("-")))
+    return keys
 
 
 def _chain(type_: str, name: str, raw: str, known: dict[str, SearchParam]) -> Chain:

@@ -33,6 +33,10 @@ class VersionConflict(Exception):
         self.current = current
 
 
+class InvalidCursor(Exception):
+    """A paging position the store cannot continue from (it belongs to another query)."""
+
+
 class RetryableConflict(Exception):
     """Two transactions touched the same data; the caller may retry the whole unit of work."""
 

@@ -110,7 +110,7 @@ async def test_search_parameter_errors(client: httpx.AsyncClient) -> None:
         ({"identifier:exact": "x"}, "identifier:exact"),
         ({"identifier": ""}, "identifier"),
         ({"_count": "many"}, "_count"),
-        ({"_sort": "_id"}, "_sort"),
+        ({"_sort": "shoe-size"}, "_sort"),
     ):
         assert_outcome(await client.get("Patient", params=params), 400, "invalid", [where])
     # Provenance and AuditEvent define no `identifier` parameter in R4

@@ -26,9 +26,9 @@ def precision_range(text: str, param: str) -> tuple[float, float, float]:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):  # fhirpathpy yields decimals as Decimal
         return float(value)
-    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
+    if isinstance(value, dict) and isinstance(value.get("value"), int | float | Decimal):
         return float(value["value"])
     return None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from fhir_server.search.model import (
     ANY,
     Filter,
@@ -12,6 +14,7 @@ from fhir_server.search.model import (
     RangeValue,
     ReferenceValue,
     SearchQuery,
+    SortKey,
     StringValue,
     TokenValue,
     UriValue,
@@ -139,17 +142,73 @@ def compile_count(query: SearchQuery) -> tuple[str, list[Any]]:
     return "SELECT count(*) FROM resource r WHERE " + " AND ".join(_where(query, args)), args
 
 
+_SORT_SOURCES = {
+    "date": ("idx_date", "lo", "hi"),
+    "number": ("idx_number", "lo", "hi"),
+    "quantity": ("idx_quantity", "lo", "hi"),
+    "string": ("idx_string", "value", "value"),
+    "token": ("idx_token", "code", "code"),
+    "reference": ("idx_reference", "rid", "rid"),
+    "uri": ("idx_uri", "value", "value"),
+}
+
+
+def _sort_expr(key: SortKey) -> str:
+    """A resource's sort value: its lowest value ascending, its highest descending (search.html
+    #sort); the parameter name comes from the registry, never from the client."""
+    if key.kind == "id":
+        return "r.id"
+    table, low, high = _SORT_SOURCES[key.kind]
+    agg = f"MAX(s.{high})" if key.descending else f"MIN(s.{low})"
+    param = key.param.replace("'", "''")
+    return (
+        f"(SELECT {agg} FROM {table} s WHERE s.type = r.type AND s.id = r.id"
+        f" AND s.param = '{param}')"
+    )
+
+
+def _keyset(keys: list[tuple[str, bool]], values: list[Any], last_id: Any, args: list[Any]) -> str:
+    """Rows after the cursor's row in ``ORDER BY e IS NULL, e [DESC], …, r.id``: for some key,
+    all earlier keys equal and this one beyond (missing values sort last either way)."""
+    if len(values) != len(keys) or not isinstance(last_id, str):
+        raise ValueError("cursor does not fit the sort")
+    ors: list[str] = []
+    equal: list[tuple[str, list[Any]]] = []
+    for (expr, descending), value in zip(keys, values, strict=True):
+        if value is not None:
+            beyond = f"({expr} {'<' if descending else '>'} ? OR {expr} IS NULL)"
+            ors.append("(" + " AND ".join([*(c for c, _ in equal), beyond]) + ")")
+            for _, a in equal:
+                args.extend(a)
+            args.append(value)
+        equal.append((f"{expr} IS NULL", []) if value is None else (f"{expr} = ?", [value]))
+    ors.append("(" + " AND ".join([*(c for c, _ in equal), "r.id > ?"]) + ")")
+    for _, a in equal:
+        args.extend(a)
+    args.append(last_id)
+    return "(" + " OR ".join(ors) + ")"
+
+
 def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
     args: list[Any] = []
     where = _where(query, args)
+    keys = [(_sort_expr(k), k.descending) for k in query.sort]
     if query.after_id is not None:
-        where.append("r.id > ?")
-        args.append(query.after_id)
+        if keys:
+            *values, last_id = orjson.loads(query.after_id)
+            where.append(_keyset(keys, values, last_id, args))
+        else:
+            where.append("r.id > ?")
+            args.append(query.after_id)
+    order = [f"{e} IS NULL, {e}{' DESC' if d else ''}" for e, d in keys]
     sql = (
         "SELECT v.type, v.id, v.version, v.ts, v.deleted, v.method, v.content"
-        " FROM resource r JOIN version v ON v.seq = r.seq WHERE "
+        + "".join(f", {e}" for e, _ in keys)
+        + " FROM resource r JOIN version v ON v.seq = r.seq WHERE "
         + " AND ".join(where)
-        + " ORDER BY r.id LIMIT ?"
+        + " ORDER BY "
+        + ", ".join([*order, "r.id"])
+        + " LIMIT ?"
     )
     args.append(query.count + 1)
     return sql, args

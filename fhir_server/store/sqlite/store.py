@@ -23,9 +23,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from fhir_server.model import StoredResource
 from fhir_server.search.model import Index, SearchQuery
-from fhir_server.store.base import HistoryQuery, Indexer, Page, Store, UnitOfWork, VersionConflict
+from fhir_server.store.base import (
+    HistoryQuery,
+    Indexer,
+    InvalidCursor,
+    Page,
+    Store,
+    UnitOfWork,
+    VersionConflict,
+)
 from fhir_server.store.sqlite.query import compile_count, compile_search
 from fhir_server.store.sqlite.schema import INDEX_TABLES, PRAGMAS, SCHEMA
 
@@ -78,11 +88,18 @@ def _read(conn: sqlite3.Connection, type_: str, id_: str) -> StoredResource | No
 
 
 def _search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
-    sql, args = compile_search(query)
-    rows = [_row(r) for r in conn.execute(sql, args).fetchall()]
-    more = len(rows) > query.count
-    rows = rows[: query.count]
-    return Page(rows, rows[-1].id if more and rows else None)
+    try:
+        sql, args = compile_search(query)
+    except (ValueError, TypeError) as err:  # a cursor from another sort or a forged one
+        raise InvalidCursor(str(err)) from err
+    raw = conn.execute(sql, args).fetchall()
+    more = len(raw) > query.count
+    raw = raw[: query.count]
+    cursor = None
+    if more and raw:  # the last row's position: its sort values and id
+        last = raw[-1]
+        cursor = orjson.dumps([*last[7:], last[1]]).decode() if query.sort else last[1]
+    return Page([_row(r) for r in raw], cursor)
 
 
 class SqliteStore(Store):
