@@ -47,6 +47,9 @@ def index_quantities(
             system = v.get("system") if isinstance(v.get("system"), str) else None
             code = v.get("code") if isinstance(v.get("code"), str) else v.get("unit")
             rows.append((param, system, code if isinstance(code, str) else None, n, n))
+            unit = v.get("unit")
+            if isinstance(unit, str) and unit != code:  # ``5.4||mg`` matches code or unit
+                rows.append((param, None, unit, n, n))
     return rows
 
 

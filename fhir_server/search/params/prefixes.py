@@ -27,9 +27,12 @@ def sql_condition(prefix: str, lo: str, hi: str) -> tuple[str, int]:
     """A SQL condition on target columns ``lo``/``hi`` and the number of (low, high) argument
     pairs it consumes, in order."""
     eq = f"({lo} >= ? AND {hi} <= ?)"
+    # eq/ne also need ``lo < high``: a stored number is the point [n, n], and the search range is
+    # half-open, so 5.45 is not in ``5.4`` = [5.35, 5.45). Implied for non-empty (date) ranges.
+    eq_half_open = f"({lo} >= ? AND {hi} <= ? AND {lo} < ?)"
     return {
-        "eq": (eq, 1),
-        "ne": (f"NOT {eq}", 1),
+        "eq": (eq_half_open, 1),
+        "ne": (f"NOT {eq_half_open}", 1),
         "gt": (f"{hi} > ?", 0),
         "lt": (f"{lo} < ?", 0),
         "ge": (f"({hi} > ? OR {eq})", 1),
@@ -43,7 +46,7 @@ def sql_condition(prefix: str, lo: str, hi: str) -> tuple[str, int]:
 def sql_args(prefix: str, low: float, high: float) -> list[float]:
     """The arguments for `sql_condition`'s placeholders, in order."""
     if prefix in ("eq", "ne"):
-        return [low, high]
+        return [low, high, high]
     if prefix == "gt":
         return [high]
     if prefix == "lt":

@@ -3,14 +3,24 @@ URLs (local ones resolved against the server base), canonical URLs, and ``:ident
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from fhir_server.errors import Invalid
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import Filter, ReferenceValue
 from fhir_server.search.params.token import token_value
+from fhir_server.search.registry import params_for
 
 Row = tuple[str, str | None, str | None, str | None]
+
+
+@cache
+def resource_types() -> frozenset[str]:
+    """Every R4 resource type, served or not (``Group/g1`` is a reference to a Group even though
+    this server serves no Groups): the targets of the R4 reference parameters name them all."""
+    targets = {t for type_ in SERVED_TYPES for p in params_for(type_).values() for t in p.targets}
+    return frozenset(targets | SERVED_TYPES)
 
 
 def split_reference(ref: str) -> tuple[str | None, str | None, str | None]:
@@ -18,7 +28,7 @@ def split_reference(ref: str) -> tuple[str | None, str | None, str | None]:
     Patient and 1; a URL keeps its url so it can also be matched as written."""
     url = ref if "://" in ref or ref.startswith("urn:") else None
     parts = ref.split("/_history/")[0].rstrip("/").split("/")
-    if len(parts) >= 2 and parts[-2] in SERVED_TYPES and parts[-1]:
+    if len(parts) >= 2 and parts[-2] in resource_types() and parts[-1]:
         return parts[-2], parts[-1], url
     return None, None, ref if url or "/" in ref else url
 
@@ -52,6 +62,9 @@ def parse(
     for raw in values:
         if raw.startswith(base + "/"):
             raw = raw[len(base) + 1 :]
+        elif base and "://" in raw:  # another server's resource: only its URL can match
+            out.append(ReferenceValue(None, None, raw))
+            continue
         type_, id_, url = split_reference(raw)
         if type_ is None and url is None:  # a bare id
             type_ = modifier or (targets[0] if len(targets) == 1 else None)

@@ -28,14 +28,18 @@ def _codings(param: str, value: Any, rows: list[Row], texts: list[str]) -> None:
         code = value.get("code", value.get("value"))
         if isinstance(code, str | int) and not isinstance(code, bool):
             rows.append((param, system, str(code)))
-            _of_type(param, value, str(code), rows)
+            _of_type(param, value, str(code), rows, texts)
 
 
-def _of_type(param: str, identifier: dict[str, Any], value: str, rows: list[Row]) -> None:
+def _of_type(
+    param: str, identifier: dict[str, Any], value: str, rows: list[Row], texts: list[str]
+) -> None:
     """``identifier:of-type=typeSystem|typeCode|value`` rows: (param:of-type, typeSystem,
-    typeCode|value)."""
+    typeCode|value); and ``Identifier.type.text`` for ``:text``."""
     kind = identifier.get("type")
     if isinstance(kind, dict):
+        if isinstance(kind.get("text"), str):
+            texts.append(kind["text"])
         for coding in kind.get("coding") or []:
             if isinstance(coding, dict) and isinstance(coding.get("code"), str):
                 system = coding.get("system") if isinstance(coding.get("system"), str) else None

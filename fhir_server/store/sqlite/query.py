@@ -106,6 +106,8 @@ def _value(v: Value, args: list[Any]) -> str:
 
 def _filter(f: Filter, args: list[Any]) -> str:
     if f.modifier == "missing":
+        if f.kind == "id":  # every resource has an id (and _id has no index rows)
+            return "0" if f.missing else "1"
         args.append(f.param)
         exists = (
             "EXISTS (SELECT 1 FROM idx_present t WHERE t.type = r.type AND t.id = r.id"
