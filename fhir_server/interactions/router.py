@@ -12,6 +12,7 @@ from fhir_server.errors import MethodNotAllowed, NotFound, NotSupported
 from fhir_server.interactions import create, delete, history, patch, read, search, update
 from fhir_server.interactions.common import check_type
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.resource_types import SERVED_TYPES
 
 Handler = Callable[..., Awaitable[FhirResult]]
 
@@ -34,6 +35,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "instance-history": {"GET": history.history},
     "version": {"GET": read.vread},
     "system-history": {"GET": history.history},
+    "compartment": {"GET": search.compartment_search},
 }
 
 
@@ -55,6 +57,8 @@ def shape(path: list[str]) -> tuple[str, list[str]]:
         return "instance", [check_type(path[0]), path[1]]
     if n == 3 and path[2] == "_history":
         return "instance-history", [check_type(path[0]), path[1]]
+    if n == 3 and path[2] in SERVED_TYPES:
+        return "compartment", [check_type(path[0]), path[1], path[2]]
     if n == 4 and path[2] == "_history":
         return "version", [check_type(path[0]), path[1], path[3]]
     raise NotFound(f"No FHIR interaction at /{'/'.join(path)}")

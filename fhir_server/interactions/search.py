@@ -13,15 +13,16 @@ from urllib.parse import parse_qsl
 import orjson
 
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
-from fhir_server.errors import Invalid, Issue, UnsupportedMediaType
-from fhir_server.interactions.common import searcher
+from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
+from fhir_server.interactions.common import check_id, searcher
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import StoredResource
 from fhir_server.representation import select_elements, summarize
 from fhir_server.search import cursor
 from fhir_server.search.includes import included
 from fhir_server.search.model import SearchQuery
-from fhir_server.search.resolve import build_query
+from fhir_server.search.registry import patient_compartment
+from fhir_server.search.resolve import INNER_LIMIT, build_query
 from fhir_server.store.base import InvalidCursor
 
 
@@ -76,10 +77,38 @@ def _binding(type_: str, pairs: list[tuple[str, str]]) -> str:
     return hashlib.sha256(repr((type_, kept)).encode()).hexdigest()[:16]
 
 
-async def search(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
+async def compartment_search(
+    ctx: Context, req: FhirRequest, owner: str, owner_id: str, type_: str
+) -> FhirResult:
+    """``Patient/123/CarePlan``: the search, limited to resources in that patient's compartment
+    (any of the compartment's parameters refers to the patient)."""
+    params = patient_compartment().get(type_) if owner == "Patient" else None
+    if not params:
+        raise NotFound(
+            f"{type_} is not in the {owner} compartment", [f"{owner}/{owner_id}/{type_}"]
+        )
+    check_id(owner_id)
+    ids: set[str] = {owner_id} if type_ == owner else set()
+    for param in params:
+        query = await query_for(ctx, type_, [(param, f"{owner}/{owner_id}")])
+        query.count = INNER_LIMIT + 1
+        ids |= {s.id for s in await searcher(ctx)(query)}
+    if len(ids) > INNER_LIMIT:
+        raise Invalid(f"The {owner}/{owner_id} compartment holds too many {type_} resources")
+    members = ",".join(sorted(ids)) or "$"  # "$" is never an id: an empty compartment
+    return await search(ctx, req, type_, [("_id", members)], f"{owner}/{owner_id}/{type_}")
+
+
+async def search(
+    ctx: Context,
+    req: FhirRequest,
+    type_: str,
+    scope: list[tuple[str, str]] | None = None,
+    here: str | None = None,
+) -> FhirResult:
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
-    query = await query_for(ctx, type_, pairs, req.prefer_handling == "lenient")
-    binding = _binding(type_, pairs)
+    query = await query_for(ctx, type_, pairs + (scope or []), req.prefer_handling == "lenient")
+    binding = _binding(here or type_, pairs)
     signed_here = query.after_id
     if signed_here is not None:
         bound, _, position = cursor.verify(signed_here).partition(":")
@@ -89,7 +118,7 @@ async def search(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
     extra: dict[str, Any] = {}
     if query.total in ("accurate", "estimate") or query.summary == "count":
         extra["total"] = await ctx.store.count(query)
-    here = f"{ctx.base_url}/{type_}"
+    here = f"{ctx.base_url}/{here or type_}"
     shown = [(k, v) for k, v in pairs if k not in query.ignored]
     links = [("self", page_url(here, shown, signed_here))]
     entries: list[dict[str, Any]] = []

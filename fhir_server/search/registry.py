@@ -53,3 +53,11 @@ def params_for(type_: str) -> dict[str, SearchParam]:
         if (p.type in SUPPORTED and p.expression) or p.type == "id":
             out[name] = p
     return out
+
+
+@cache
+def patient_compartment() -> dict[str, tuple[str, ...]]:
+    """Type → the parameters that put a resource in a Patient's compartment (R4
+    CompartmentDefinition/patient, generated into `definitions/patient_compartment.json`)."""
+    raw = resources.files("fhir_server.search").joinpath("definitions/patient_compartment.json")
+    return {t: tuple(p) for t, p in orjson.loads(raw.read_bytes())["resources"].items()}

@@ -171,3 +171,16 @@ async def test_cursors_are_signed_and_bound_to_their_search(data: httpx.AsyncCli
     )
     assert_outcome(await data.get(nxt[:-4] + "AAAA"), 400, "invalid", ["_cursor"])
     assert_outcome(await data.get("Patient?_cursor=p2"), 400, "invalid", ["_cursor"])
+
+
+async def test_compartment_search(data: httpx.AsyncClient) -> None:
+    assert _ids(await _get(data, "Patient/p1/CarePlan")) == ["c1"]
+    assert _ids(await _get(data, "Patient/p2/CarePlan?status=draft")) == ["c2"]
+    assert _ids(await _get(data, "Patient/p2/CarePlan?status=active")) == []
+    assert _ids(await _get(data, "Patient/p2/Observation")) == ["ob1"]
+    assert _ids(await _get(data, "Patient/p9/CarePlan")) == []
+    assert _ids(await _get(data, "Patient/p1/Patient")) == ["p1"]
+    found = await _get(data, "Patient/p1/CarePlan?_include=CarePlan:subject")
+    assert _ids(found, "include") == ["p1"]
+    assert found["link"][0]["url"].endswith("/Patient/p1/CarePlan?_include=CarePlan%3Asubject")
+    assert_outcome(await data.get("Patient/p1/Organization"), 404, "not-found")
