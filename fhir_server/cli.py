@@ -48,6 +48,28 @@ async def _load(paths: list[Path], progress: bool) -> int:
     return 1 if report.failures else 0
 
 
+async def _reindex(progress: bool) -> int:
+    from tqdm import tqdm
+
+    from fhir_server.resource_types import SERVED_TYPES
+    from fhir_server.store.factory import make_store
+
+    store = make_store(Settings())
+    await store.open()
+    total = 0
+    try:
+        with tqdm(unit=" resources", disable=not progress, dynamic_ncols=True) as bar:
+            for type_ in sorted(SERVED_TYPES):
+                bar.set_description(type_)
+                async for done in store.reindex_type(type_):
+                    total += done
+                    bar.update(done)
+    finally:
+        await store.close()
+    print(f"reindexed {total} resources")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fhir-server", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,9 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("paths", nargs="+", type=Path)
     load.add_argument("--no-progress", dest="progress", action="store_false")
 
+    reindex = sub.add_parser("reindex", help="rebuild the search index of every resource")
+    reindex.add_argument("--no-progress", dest="progress", action="store_false")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "reindex":
+        return asyncio.run(_reindex(args.progress))
     return asyncio.run(_load(args.paths, args.progress))
 
 

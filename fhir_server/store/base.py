@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -99,6 +99,10 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     async def search(self, query: SearchQuery) -> Page: ...
+
+    @abc.abstractmethod
+    async def reindex(self, current: StoredResource, index: Index) -> None:
+        """Replace the search index entries of a current version (``fhir-server reindex``)."""
 
     @abc.abstractmethod
     async def lock(self, key: str) -> None:
@@ -197,6 +201,25 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def transaction(self) -> UnitOfWork: ...
+
+    async def reindex_type(self, type_: str, batch: int = 500) -> AsyncIterator[int]:
+        """Rebuild the search index of every current ``type_`` resource, a batch per unit of
+        work; yields how many were done after each batch (for a progress bar)."""
+        query = SearchQuery(type_, count=batch)
+        while True:
+            page = await self.search(query)
+            if page.items:
+
+                async def work(uow: UnitOfWork, items: list[StoredResource] = page.items) -> None:
+                    for stored in items:
+                        resource = orjson.loads(stored.content or b"{}")
+                        await uow.reindex(stored, self.indexer(type_, resource))
+
+                await in_transaction(self, work)
+                yield len(page.items)
+            if page.next_cursor is None:
+                return
+            query.after_id = page.next_cursor
 
 
 async def in_transaction(

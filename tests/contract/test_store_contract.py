@@ -325,3 +325,20 @@ async def test_conditional_create_pattern_is_race_free(store: Store) -> None:
     await asyncio.gather(*(conditional_create(n) for n in range(8)))
     page = await store.search(SearchQuery("Patient", [_ident("0101014444")]))
     assert len(page.items) == 1
+
+
+async def test_reindex_rebuilds_index_entries(store: Store) -> None:
+    from fhir_server.search.model import Index
+
+    for i in range(3):
+        await put(store, "Patient", f"r{i}", patient("R", f"010101000{i}"))
+    async with store.transaction() as uow:  # as if written by a server that indexed nothing
+        for i in range(3):
+            current = await uow.read("Patient", f"r{i}")
+            assert current is not None
+            await uow.reindex(current, Index())
+    assert (await store.search(SearchQuery("Patient", [_ident("0101010001")]))).items == []
+    done = [n async for n in store.reindex_type("Patient", batch=2)]
+    assert done == [2, 1]
+    found = await store.search(SearchQuery("Patient", [_ident("0101010001")]))
+    assert [r.id for r in found.items] == ["r1"]

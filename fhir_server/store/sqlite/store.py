@@ -272,6 +272,13 @@ class SqliteUnitOfWork(UnitOfWork):
     async def lock(self, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already serializes every writer."""
 
+    async def reindex(self, current: StoredResource, index: Index) -> None:
+        db = self.store.writer
+        key = (current.type, current.id)
+        for table in _ALL_INDEX_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE type = ? AND id = ?", key)
+        _insert_index(db, key, index)
+
     async def _put(
         self, current: StoredResource | None, new: StoredResource, index: Index | None
     ) -> None:
