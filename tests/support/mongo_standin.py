@@ -35,6 +35,12 @@ from pymongo.errors import InvalidOperation
 from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
 
 
+def _copy(projection: Any) -> Any:
+    """mongomock adds ``_id`` to a projection dict in place; pymongo never changes its arguments
+    (and a shared exclusion projection with ``_id: 1`` added is invalid in ``$project``)."""
+    return dict(projection) if isinstance(projection, Mapping) else projection
+
+
 class StandInSession:
     """Mirrors ``AsyncClientSession``: ``start_session()`` is sync, the rest is awaited."""
 
@@ -164,7 +170,7 @@ class StandInCursor:
     async def _fetch(self) -> list[dict[str, Any]]:
         if self._results is None:
             await asyncio.sleep(0)
-            cursor = self._coll.find(self._filter, self._projection)
+            cursor = self._coll.find(self._filter, _copy(self._projection))
             if self._sort:
                 cursor = cursor.sort(self._sort)
             if self._limit:
@@ -186,6 +192,28 @@ class StandInCursor:
         if not results:
             raise StopAsyncIteration
         return results.pop(0)
+
+
+class StandInCommandCursor:
+    """What ``await coll.aggregate(...)`` returns (``AsyncCommandCursor``): ``to_list`` and
+    ``async for``; the pipeline has already run."""
+
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        self._results = results
+
+    async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
+        await asyncio.sleep(0)
+        taken = self._results if length is None else self._results[:length]
+        self._results = self._results[len(taken) :]
+        return taken
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if not self._results:
+            raise StopAsyncIteration
+        return self._results.pop(0)
 
 
 class StandInCollection:
@@ -216,7 +244,7 @@ class StandInCollection:
         session: StandInSession | None = None,
     ) -> dict[str, Any] | None:
         await self._enter(session, write=False)
-        doc: dict[str, Any] | None = self._coll.find_one(filter, projection)
+        doc: dict[str, Any] | None = self._coll.find_one(filter, _copy(projection))
         return doc
 
     def find(
@@ -229,6 +257,23 @@ class StandInCollection:
         if session is not None:
             session._check_ended()
         return StandInCursor(self._coll, filter, projection)
+
+    async def aggregate(
+        self,
+        pipeline: Sequence[Mapping[str, Any]],
+        session: StandInSession | None = None,
+        **kwargs: Any,
+    ) -> StandInCommandCursor:
+        """Options (``allowDiskUse``, ``let``, …) change nothing here."""
+        await self._enter(session, write=False)
+        return StandInCommandCursor(list(self._coll.aggregate(list(pipeline))))
+
+    async def count_documents(
+        self, filter: Mapping[str, Any], session: StandInSession | None = None, **kwargs: Any
+    ) -> int:
+        await self._enter(session, write=False)
+        count: int = self._coll.count_documents(filter)
+        return count
 
     async def insert_one(
         self, document: dict[str, Any], *, session: StandInSession | None = None

@@ -2,6 +2,8 @@
 
 A search filter is an ``$elemMatch`` on its kind's index array (see `schema`) per value, ORed;
 filters are ANDed. Each compiles the same way as the SQLite store's (`store/sqlite/query.py`).
+A search with ``_sort`` is an aggregation pipeline (`compile_sorted_search`) that computes each
+resource's sort values from the same arrays and orders and keyset-pages like the SQLite store.
 
 History is keyset-paged on (ts, type, id, version) descending rather than on a global sequence
 number: a counter document would serialize every writer in the cluster.
@@ -24,6 +26,7 @@ from fhir_server.search.model import (
     RangeValue,
     ReferenceValue,
     SearchQuery,
+    SortKey,
     StringValue,
     TokenValue,
     UriValue,
@@ -41,8 +44,11 @@ _TOP = "\U0010ffff"
 """Above every character: ``v >= p AND v < p + _TOP`` is a starts-with range scan (MongoDB
 compares strings as UTF-8 bytes, which orders them by code point)."""
 
-_NOTHING: Clause = {"_id": {"$in": []}}
-"""Matches no document."""
+
+def _nothing() -> Clause:
+    """Matches no document."""
+    return {"_id": {"$in": []}}
+
 
 MAX_ABOVE_LENGTH = 2048
 """``uri:above`` matches the stored URIs among the value's prefixes, all sent in one ``$in``
@@ -63,10 +69,10 @@ def range_condition(prefix: str, low: float, high: float) -> Clause:
     """An index entry's [lo, hi) compared with the search range [low, high): the same semantics
     as `prefixes.sql_condition`/`sql_args` (``ap`` bounds are already widened by the parser)."""
     eq: Clause = {"lo": {"$gte": low}, "hi": {"$lte": high}}
-    if prefix == "eq":
-        return eq
-    if prefix == "ne":  # NOT eq: lo and hi are never null
-        return {"$or": [{"lo": {"$lt": low}}, {"hi": {"$gt": high}}]}
+    if prefix == "eq":  # also lo < high: a stored number is the point [n, n], [low, high) is open
+        return {"lo": {"$gte": low, "$lt": high}, "hi": {"$lte": high}}
+    if prefix == "ne":  # NOT eq (lo and hi are never null)
+        return {"$or": [{"lo": {"$lt": low}}, {"lo": {"$gte": high}}, {"hi": {"$gt": high}}]}
     if prefix == "gt":
         return {"hi": {"$gt": high}}
     if prefix == "lt":
@@ -146,6 +152,8 @@ def _value(v: Value, param: str) -> Clause | None:
 
 def _filter_clause(f: Filter) -> Clause:
     if f.modifier == "missing":
+        if f.kind == "id":  # every resource has an id (and _id has no index entries)
+            return _nothing() if f.missing else {}
         return {PRESENT: {"$ne": f.param}} if f.missing else {PRESENT: f.param}
     if f.kind == "id":
         ids = [v.code for v in f.values if isinstance(v, TokenValue) and v.code is not None]
@@ -159,7 +167,7 @@ def _filter_clause(f: Filter) -> Clause:
     if f.modifier == "not":
         return {"$nor": matches} if matches else {}
     if not matches:
-        return _NOTHING
+        return _nothing()
     return matches[0] if len(matches) == 1 else {"$or": matches}
 
 
@@ -167,13 +175,123 @@ def _all_exact(f: Filter) -> bool:
     return all(isinstance(v, StringValue) and v.mode == "exact" for v in f.values)
 
 
-def compile_search(query: SearchQuery) -> tuple[dict[str, Any], Sort, int]:
-    """Current, non-deleted resources of one type matching every filter, in id order."""
-    clauses: list[dict[str, Any]] = [{"type": query.type}, {"deleted": False}]
+def compile_where(query: SearchQuery) -> Clause:
+    """Current, non-deleted resources of one type matching every filter."""
+    clauses: list[Clause] = [{"type": query.type}, {"deleted": False}]
     clauses.extend(c for f in query.filters if (c := _filter_clause(f)))
+    return {"$and": clauses}
+
+
+def compile_search(query: SearchQuery) -> tuple[Clause, Sort, int]:
+    """`compile_where` in id order (a query without ``sort``), after the ``after_id`` cursor."""
+    where = compile_where(query)
     if query.after_id is not None:
-        clauses.append({"id": {"$gt": query.after_id}})
-    return {"$and": clauses}, [("id", ASCENDING)], query.count + 1
+        where["$and"].append({"id": {"$gt": query.after_id}})
+    return where, [("id", ASCENDING)], query.count + 1
+
+
+_SORT_SOURCES = {
+    "date": ("dt", "lo", "hi"),
+    "number": ("num", "lo", "hi"),
+    "quantity": ("qty", "lo", "hi"),
+    "string": ("str", "v", "v"),
+    "token": ("tok", "c", "c"),
+    "reference": ("ref", "i", "i"),
+    "uri": ("uri", "v", "v"),
+}
+"""Sort parameter kind → (array, field whose lowest value sorts ascending, field whose highest
+value sorts descending): the same sources as the SQLite store's ``_SORT_SOURCES``."""
+
+
+def _sort_field(i: int) -> str:
+    return f"_s{i}"
+
+
+def _null_field(i: int) -> str:
+    return f"_n{i}"
+
+
+def _entry_values(key: SortKey) -> Any:
+    """The resource's values of the sort parameter: an array expression over its index array."""
+    array, low, high = _SORT_SOURCES[key.kind]
+    entries = {
+        "$filter": {
+            "input": {"$ifNull": [f"${array}", []]},
+            "as": "e",
+            "cond": {"$eq": ["$$e.p", {"$literal": key.param}]},
+        }
+    }
+    return {"$map": {"input": entries, "as": "e", "in": f"$$e.{high if key.descending else low}"}}
+
+
+_CURSOR_TYPES = (str, int, float, type(None))
+
+
+def _keyset(keys: list[SortKey], cursor: str) -> Clause:
+    """Rows after the cursor's row in the sort order: for some key, all earlier keys equal and
+    this one beyond (missing values sort last either way); or all equal and a greater id."""
+    try:
+        *values, last_id = orjson.loads(cursor)
+    except (orjson.JSONDecodeError, TypeError, ValueError) as e:
+        raise ValueError("cursor does not fit the sort") from e
+    if (
+        len(values) != len(keys)
+        or not isinstance(last_id, str)
+        or not all(isinstance(v, _CURSOR_TYPES) and not isinstance(v, bool) for v in values)
+    ):
+        raise ValueError("cursor does not fit the sort")
+    ors: list[Clause] = []
+    equal: list[Clause] = []
+    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
+        field, null = _sort_field(i), _null_field(i)
+        if value is not None:
+            beyond = {"$or": [{field: {"$lt" if key.descending else "$gt": value}}, {null: 1}]}
+            ors.append({"$and": [*equal, beyond]})
+        equal.append({null: 1} if value is None else {null: 0, field: value})
+    ors.append({"$and": [*equal, {"id": {"$gt": last_id}}]})
+    return {"$or": ors}
+
+
+def compile_sorted_search(query: SearchQuery, projection: Clause) -> list[Clause]:
+    """An aggregation pipeline for a query with ``sort``: each key's value is the resource's
+    lowest value of the parameter ascending, its highest descending, null when it has none;
+    ordered by (key is null, key [desc], …, id), like the SQLite store. Each result carries its
+    sort values as ``_s0, _s1, …`` for `sorted_cursor`."""
+    keys = query.sort
+    values = {
+        _sort_field(i): "$id" if k.kind == "id" else _entry_values(k) for i, k in enumerate(keys)
+    }
+    reduced = {
+        _sort_field(i): {"$max" if k.descending else "$min": f"${_sort_field(i)}"}
+        for i, k in enumerate(keys)
+        if k.kind != "id"
+    }
+    nulls = {
+        _null_field(i): {
+            "$cond": [{"$eq": [{"$ifNull": [f"${_sort_field(i)}", None]}, None]}, 1, 0]
+        }
+        for i in range(len(keys))
+    }
+    pipeline: list[Clause] = [{"$match": compile_where(query)}, {"$addFields": values}]
+    if reduced:
+        pipeline.append({"$addFields": reduced})
+    pipeline.append({"$addFields": nulls})
+    if query.after_id is not None:
+        pipeline.append({"$match": _keyset(keys, query.after_id)})
+    order: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        order[_null_field(i)] = ASCENDING
+        order[_sort_field(i)] = DESCENDING if k.descending else ASCENDING
+    order["id"] = ASCENDING
+    pipeline += [{"$project": dict(projection)}, {"$sort": order}, {"$limit": query.count + 1}]
+    return pipeline
+
+
+def sorted_cursor(doc: Clause, query: SearchQuery) -> str:
+    """The keyset of a row from `compile_sorted_search`: its sort values and id."""
+    return orjson.dumps(
+        [*(doc[_sort_field(i)] for i in range(len(query.sort))), doc["id"]]
+    ).decode()
 
 
 def encode_cursor(doc: dict[str, Any]) -> str:

@@ -26,14 +26,23 @@ from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import (
     HistoryQuery,
     Indexer,
+    InvalidCursor,
     Page,
     RetryableConflict,
     Store,
     UnitOfWork,
     VersionConflict,
 )
-from fhir_server.store.mongo.query import compile_history, compile_search, encode_cursor
+from fhir_server.store.mongo.query import (
+    compile_history,
+    compile_search,
+    compile_sorted_search,
+    compile_where,
+    encode_cursor,
+    sorted_cursor,
+)
 from fhir_server.store.mongo.schema import (
+    INDEX_ARRAYS,
     LOCKS,
     RESOURCE_INDEXES,
     RESOURCE_PROJECTION,
@@ -120,6 +129,9 @@ class MongoStore(Store):
     async def search(self, query: SearchQuery) -> Page:
         return await _search(self, query, None)
 
+    async def count(self, query: SearchQuery) -> int:
+        return int(await self.resources.count_documents(compile_where(query)))
+
     def transaction(self) -> UnitOfWork:
         return MongoUnitOfWork(self)
 
@@ -132,11 +144,28 @@ async def _read(store: MongoStore, type_: str, id_: str, session: Session) -> St
 
 
 async def _search(store: MongoStore, query: SearchQuery, session: Session) -> Page:
+    if query.sort:
+        return await _sorted_search(store, query, session)
     where, sort, limit = compile_search(query)
     cursor = store.resources.find(where, RESOURCE_PROJECTION, session=session)
     docs = await cursor.sort(sort).limit(limit).to_list(None)
     items = [stored(d) for d in docs[: query.count]]
     return Page(items, items[-1].id if len(docs) > query.count and items else None)
+
+
+async def _sorted_search(store: MongoStore, query: SearchQuery, session: Session) -> Page:
+    try:
+        pipeline = compile_sorted_search(query, RESOURCE_PROJECTION)
+    except ValueError as err:  # a cursor from another sort or a forged one
+        raise InvalidCursor(str(err)) from err
+    # $sort then $limit: a top-k sort holding at most count + 1 documents in memory
+    cursor = await store.resources.aggregate(pipeline, session=session)
+    docs = await cursor.to_list(None)
+    more = len(docs) > query.count
+    docs = docs[: query.count]
+    return Page(
+        [stored(d) for d in docs], sorted_cursor(docs[-1], query) if more and docs else None
+    )
 
 
 class MongoUnitOfWork(UnitOfWork):
@@ -198,6 +227,16 @@ class MongoUnitOfWork(UnitOfWork):
     async def search(self, query: SearchQuery) -> Page:
         with _conflicts():
             return await _search(self.store, query, self.session)
+
+    async def reindex(self, current: StoredResource, index: Index) -> None:
+        doc = resource_doc(current, index)
+        arrays = {k: doc[k] for k in INDEX_ARRAYS}
+        with _conflicts():
+            await self.store.resources.update_one(
+                {"_id": doc["_id"], "version": current.version},
+                {"$set": arrays},
+                session=self.session,
+            )
 
     async def lock(self, key: str) -> None:
         with _conflicts():
