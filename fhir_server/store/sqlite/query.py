@@ -104,13 +104,17 @@ def _value(v: Value, args: list[Any]) -> str:
     return _uri(v, args)
 
 
-def _filter(f: Filter, args: list[Any]) -> str:
+def _filter(f: Filter, args: list[Any], drive: str | None = None) -> str:
+    """One filter as a condition on ``r``. The driving filter is ``r.id IN (SELECT …)``, so
+    SQLite starts from that parameter's index; the others are probes per candidate row.
+    ``drive`` is the searched type when this filter drives."""
     if f.modifier == "missing":
         if f.kind == "id":  # every resource has an id (and _id has no index rows)
             return "0" if f.missing else "1"
         args.append(f.param)
         exists = (
-            "EXISTS (SELECT 1 FROM idx_present t WHERE t.type = r.type AND t.id = r.id"
+            "EXISTS (SELECT 1 FROM idx_present t INDEXED BY idx_present_by_resource"
+            " WHERE t.type = r.type AND t.id = r.id"
             " AND t.param = ?)"
         )
         return f"NOT {exists}" if f.missing else exists
@@ -118,10 +122,15 @@ def _filter(f: Filter, args: list[Any]) -> str:
         args.extend(v.code for v in f.values)  # type: ignore[union-attr]
         return "r.id IN (" + ",".join("?" * len(f.values)) + ")"
     table = "idx_exact" if f.kind == "string" and _all_exact(f) else _TABLES[f.kind]
+    if drive is not None:
+        args.extend([drive, f.param])
+        ors = " OR ".join(f"({_value(v, args)})" for v in f.values)
+        return f"r.id IN (SELECT t.id FROM {table} t WHERE t.type = ? AND t.param = ? AND ({ors}))"
     args.append(f.param)
     ors = " OR ".join(f"({_value(v, args)})" for v in f.values)
     exists = (
-        f"EXISTS (SELECT 1 FROM {table} t WHERE t.type = r.type AND t.id = r.id"
+        f"EXISTS (SELECT 1 FROM {table} t INDEXED BY {table}_by_resource"
+        " WHERE t.type = r.type AND t.id = r.id"
         f" AND t.param = ? AND ({ors}))"
     )
     return f"NOT {exists}" if f.modifier == "not" else exists
@@ -131,11 +140,23 @@ def _all_exact(f: Filter) -> bool:
     return all(isinstance(v, StringValue) and v.mode == "exact" for v in f.values)
 
 
+_SELECTIVITY = {"reference": 0, "token": 1, "uri": 2, "string": 3, "quantity": 4, "number": 5}
+"""Which kind of filter to start from: references and tokens usually single out few resources."""
+
+
+def _driver(query: SearchQuery) -> Filter | None:
+    candidates = [
+        f for f in query.filters if f.kind != "id" and f.modifier not in ("not", "missing")
+    ]
+    return min(candidates, key=lambda f: _SELECTIVITY.get(f.kind, 6), default=None)
+
+
 def _where(query: SearchQuery, args: list[Any]) -> list[str]:
     where = ["r.type = ?", "r.deleted = 0"]
     args.append(query.type)
+    driver = _driver(query)
     for f in query.filters:
-        where.append(_filter(f, args))
+        where.append(_filter(f, args, drive=query.type if f is driver else None))
     return where
 
 

@@ -43,44 +43,44 @@ CREATE TABLE IF NOT EXISTS idx_token (
     code   TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_token_by_code ON idx_token (type, param, code, system, id);
-CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token (type, id);
+CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_string (type TEXT, id TEXT, param TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string (type, param, value, id);
-CREATE INDEX IF NOT EXISTS idx_string_by_resource ON idx_string (type, id);
+CREATE INDEX IF NOT EXISTS idx_string_by_resource ON idx_string (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_exact (type TEXT, id TEXT, param TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS idx_exact_by_value ON idx_exact (type, param, value, id);
-CREATE INDEX IF NOT EXISTS idx_exact_by_resource ON idx_exact (type, id);
+CREATE INDEX IF NOT EXISTS idx_exact_by_resource ON idx_exact (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_date (type TEXT, id TEXT, param TEXT, lo INTEGER, hi INTEGER);
 CREATE INDEX IF NOT EXISTS idx_date_by_value ON idx_date (type, param, lo, hi, id);
-CREATE INDEX IF NOT EXISTS idx_date_by_resource ON idx_date (type, id);
+CREATE INDEX IF NOT EXISTS idx_date_by_resource ON idx_date (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_number (type TEXT, id TEXT, param TEXT, lo REAL, hi REAL);
 CREATE INDEX IF NOT EXISTS idx_number_by_value ON idx_number (type, param, lo, hi, id);
-CREATE INDEX IF NOT EXISTS idx_number_by_resource ON idx_number (type, id);
+CREATE INDEX IF NOT EXISTS idx_number_by_resource ON idx_number (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
     type TEXT, id TEXT, param TEXT, system TEXT, code TEXT, lo REAL, hi REAL
 );
 CREATE INDEX IF NOT EXISTS idx_quantity_by_value ON idx_quantity (type, param, lo, hi, id);
-CREATE INDEX IF NOT EXISTS idx_quantity_by_resource ON idx_quantity (type, id);
+CREATE INDEX IF NOT EXISTS idx_quantity_by_resource ON idx_quantity (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_reference (
     type TEXT, id TEXT, param TEXT, rtype TEXT, rid TEXT, url TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_reference_by_target ON idx_reference (type, param, rid, rtype, id);
 CREATE INDEX IF NOT EXISTS idx_reference_by_url ON idx_reference (type, param, url, id);
-CREATE INDEX IF NOT EXISTS idx_reference_by_resource ON idx_reference (type, id);
+CREATE INDEX IF NOT EXISTS idx_reference_by_resource ON idx_reference (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_uri (type TEXT, id TEXT, param TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri (type, param, value, id);
-CREATE INDEX IF NOT EXISTS idx_uri_by_resource ON idx_uri (type, id);
+CREATE INDEX IF NOT EXISTS idx_uri_by_resource ON idx_uri (type, id, param);
 
 CREATE TABLE IF NOT EXISTS idx_present (type TEXT, id TEXT, param TEXT);
 CREATE INDEX IF NOT EXISTS idx_present_by_param ON idx_present (type, param, id);
-CREATE INDEX IF NOT EXISTS idx_present_by_resource ON idx_present (type, id);
+CREATE INDEX IF NOT EXISTS idx_present_by_resource ON idx_present (type, id, param);
 """
 
 INDEX_TABLES: dict[str, tuple[str, ...]] = {
