@@ -25,7 +25,10 @@ _TYPE_INTERACTIONS = {
     ("type", "POST"): "create",
     ("type", "GET"): "search-type",
 }
-_SYSTEM_INTERACTIONS = {("system-history", "GET"): "history-system"}
+_SYSTEM_INTERACTIONS = {
+    ("system-history", "GET"): "history-system",
+    ("system", "GET"): "search-system",
+}
 
 
 def _routed(table: dict[tuple[str, str], str]) -> list[dict[str, str]]:

@@ -81,7 +81,10 @@ def _system_routes() -> None:
     from fhir_server.bundles import processor
     from fhir_server.interactions import capabilities
 
-    ROUTES["system"] = {"POST": partial(processor.process, dispatch=dispatch)}
+    ROUTES["system"] = {
+        "POST": partial(processor.process, dispatch=dispatch),
+        "GET": search.system_search,
+    }
     ROUTES["metadata"] = {"GET": capabilities.capabilities}
 
 

@@ -18,6 +18,7 @@ from fhir_server.interactions.common import check_id, searcher
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import StoredResource
 from fhir_server.representation import select_elements, summarize
+from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import cursor
 from fhir_server.search.includes import included
 from fhir_server.search.model import SearchQuery
@@ -150,3 +151,67 @@ async def search(
             }
         )
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
+
+
+async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
+    """``GET [base]?…``: the common parameters across every served type (or those in ``_type``),
+    ordered by type then id and paged with one signed cursor across types."""
+    pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
+    types, rest = _types(pairs)
+    if any(k == "_sort" for k, _ in rest):
+        raise Invalid("_sort is not supported in a search across types", ["_sort"])
+    binding = _binding("", pairs)
+    after: tuple[str, str] | None = None
+    raw_cursor = next((v for k, v in rest if k == "_cursor"), None)
+    if raw_cursor is not None:
+        bound, _, position = cursor.verify(raw_cursor).partition(":")
+        after_type, _, after_id = position.partition("/")
+        if bound != binding or after_type not in types:
+            raise Invalid("_cursor belongs to another search", ["_cursor"])
+        after = (after_type, after_id)
+    rest = [(k, v) for k, v in rest if k != "_cursor"]
+    queries = {t: await query_for(ctx, t, rest) for t in types}
+    first = queries[types[0]]
+    extra: dict[str, Any] = {}
+    if first.total in ("accurate", "estimate") or first.summary == "count":
+        extra["total"] = sum([await ctx.store.count(q) for q in queries.values()])
+    matches: list[StoredResource] = []
+    more = False
+    for type_ in types:
+        if after is not None and type_ < after[0]:
+            continue
+        query = queries[type_]
+        query.count = first.count - len(matches)
+        query.after_id = after[1] if after is not None and type_ == after[0] else None
+        if first.summary == "count" or query.count <= 0:
+            more = more or query.count <= 0
+            break
+        page = await ctx.search(query)
+        matches += page.items
+        if page.next_cursor is not None:
+            more = True
+            break
+    links = [("self", page_url(ctx.base_url, pairs, None))]
+    if more and matches:
+        last = matches[-1]
+        signed = cursor.sign(f"{binding}:{last.type}/{last.id}")
+        links.append(("next", page_url(ctx.base_url, pairs, signed)))
+    entries = [_entry(ctx, first, s, "match") for s in matches]
+    if first.includes or first.revincludes:
+        more_resources = await included(
+            ctx.read, searcher(ctx), matches, first.includes, first.revincludes
+        )
+        entries += [_entry(ctx, first, s, "include") for s in more_resources]
+    return FhirResult(200, body=bundle("searchset", entries, links, **extra))
+
+
+def _types(pairs: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str]]]:
+    wanted = [v for k, v in pairs if k == "_type"]
+    rest = [(k, v) for k, v in pairs if k != "_type"]
+    if not wanted:
+        return sorted(SERVED_TYPES), rest
+    types = sorted({t.strip() for v in wanted for t in v.split(",") if t.strip()})
+    unknown = [t for t in types if t not in SERVED_TYPES]
+    if unknown or not types:
+        raise Invalid(f"_type names types this server does not serve: {unknown}", ["_type"])
+    return types, rest

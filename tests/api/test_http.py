@@ -247,8 +247,8 @@ async def test_wrong_method_is_405_with_allow(client: httpx.AsyncClient) -> None
         ("GET", "Patient/_search", "POST"),
         ("PUT", "metadata", "GET"),
         ("DELETE", "_history", "GET"),
-        ("GET", "", "POST"),
-        ("DELETE", "", "POST"),
+        ("PUT", "", "GET, POST"),
+        ("DELETE", "", "GET, POST"),
     ]
     for method, path, allow in cases:
         resp = await client.request(method, path)
@@ -371,6 +371,7 @@ async def test_metadata_describes_what_is_served(client: httpx.AsyncClient) -> N
     assert sorted(i["code"] for i in rest["interaction"]) == [
         "batch",
         "history-system",
+        "search-system",
         "transaction",
     ]
 
@@ -424,7 +425,7 @@ async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> Non
         assert (await client.get(url)).status_code == 410
 
     system = {i["code"] for i in cs["rest"][0]["interaction"]}
-    assert system == {"transaction", "batch", "history-system"}
+    assert system == {"transaction", "batch", "history-system", "search-system"}
     for kind in ("transaction", "batch"):
         resp = await client.post("", json={"resourceType": "Bundle", "type": kind, "entry": []})
         assert resp.status_code == 200
@@ -432,8 +433,10 @@ async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> Non
     resp = await client.get("_history", params={"_count": "100"})
     assert resp.status_code == 200
     assert len(resp.json()["entry"]) == 19 * 4
-    # and what is not claimed is not routed: system-level search
-    assert (await client.get("")).status_code == 405
+    await create(client, minimal("Patient"))
+    found = await client.get("", params={"_type": "Patient,CarePlan", "_count": "100"})
+    assert found.status_code == 200  # everything else was deleted above
+    assert [e["resource"]["resourceType"] for e in found.json()["entry"]] == ["Patient"]
 
 
 async def test_every_response_body_is_valid_fhir(client: httpx.AsyncClient) -> None:

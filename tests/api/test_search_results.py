@@ -184,3 +184,26 @@ async def test_compartment_search(data: httpx.AsyncClient) -> None:
     assert _ids(found, "include") == ["p1"]
     assert found["link"][0]["url"].endswith("/Patient/p1/CarePlan?_include=CarePlan%3Asubject")
     assert_outcome(await data.get("Patient/p1/Organization"), 404, "not-found")
+
+
+async def test_system_search_across_types(data: httpx.AsyncClient) -> None:
+    found = await _get(data, "?_type=CarePlan,Organization&_total=accurate")
+    assert found["total"] == 4
+    assert [(e["resource"]["resourceType"], e["resource"]["id"]) for e in found["entry"]] == [
+        ("CarePlan", "c1"),
+        ("CarePlan", "c2"),
+        ("CarePlan", "c3"),
+        ("Organization", "o1"),
+    ]
+    walked: list[str] = []
+    url: str | None = "?_type=CarePlan,Organization,Patient&_count=3"
+    while url:
+        page = await _get(data, url)
+        walked += [e["resource"]["id"] for e in page["entry"]]
+        url = next((x["url"] for x in page["link"] if x["relation"] == "next"), None)
+    assert walked == ["c1", "c2", "c3", "o1", "p1", "p2", "p3", "p4"]
+    assert _ids(await _get(data, "?_id=p2,c2")) == ["c2", "p2"]
+    assert_outcome(await data.get("?_type=Spaceship"), 400, "invalid", ["_type"])
+    assert _ids(await _get(data, "?_type=Patient&family=hans")) == ["p2"]
+    assert_outcome(await data.get("?_type=Patient,CarePlan&family=x"), 400, "invalid", ["family"])
+    assert_outcome(await data.get("?_sort=_id"), 400, "invalid", ["_sort"])
