@@ -7,12 +7,23 @@ same one the query side uses.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from fhir_server.search.fhirpath import compile_expression
+from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import Index
 from fhir_server.search.params import date, number, reference, string, token, uri
 from fhir_server.search.registry import params_for
+
+
+@cache
+def _plan(type_: str) -> tuple[tuple[str, str, Evaluator], ...]:
+    """(name, type, evaluator) of every indexed parameter of ``type_``, compiled once."""
+    return tuple(
+        (p.name, p.type, compile_expression(p.expression, type_))
+        for p in params_for(type_).values()
+        if p.expression is not None and p.type != "id"
+    )
 
 
 def index_resource(type_: str, resource: dict[str, Any]) -> Index:
@@ -25,13 +36,10 @@ def index_resource(type_: str, resource: dict[str, Any]) -> Index:
     references: list[tuple[str, str | None, str | None, str | None]] = []
     uris: list[tuple[str, str]] = []
     present: list[str] = []
-    for param in params_for(type_).values():
-        if param.expression is None or param.type == "id":
-            continue
-        values = compile_expression(param.expression, type_)(resource)
+    for name, kind, evaluate in _plan(type_):
+        values = evaluate(resource)
         if not values:
             continue
-        name, kind = param.name, param.type
         before = (len(tokens), len(strings), len(dates), len(numbers), len(quantities))
         before += (len(references), len(uris))
         if kind == "token":

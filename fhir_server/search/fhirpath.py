@@ -19,6 +19,9 @@ Evaluator = Callable[[dict[str, Any]], list[Any]]
 
 _STEP = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\.ofType\(([A-Za-z]+)\))?$")
 _RESOLVE_IS = re.compile(r"^(.*)\.where\(resolve\(\) is ([A-Za-z]+)\)$")
+_WHERE_EQUALS = re.compile(r"^(.*)\.where\(([A-Za-z]+)\s*=\s*'([^']*)'\)$")
+_THEN_STEP = re.compile(r"^\((.*)\)\.([A-Za-z][A-Za-z0-9]*)$")
+_EXISTS_NOT_FALSE = re.compile(r"^(.*)\.exists\(\) and (.*) != false$")
 
 
 def _split_union(expr: str) -> list[str]:
@@ -83,11 +86,50 @@ def _resolve_is(inner: Evaluator, target: str) -> Evaluator:
     return run
 
 
+def _where_equals(inner: Evaluator, field: str, value: str) -> Evaluator:
+    def run(resource: dict[str, Any]) -> list[Any]:
+        return [n for n in inner(resource) if isinstance(n, dict) and n.get(field) == value]
+
+    return run
+
+
+def _then_step(inner: Evaluator, name: str) -> Evaluator:
+    def run(resource: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        for node in inner(resource):
+            _child(node, name, None, out)
+        return out
+
+    return run
+
+
+def _exists_not_false(inner: Evaluator) -> Evaluator:
+    """``X.exists() and X != false``: X has a value other than false (Patient.deceased)."""
+
+    def run(resource: dict[str, Any]) -> list[Any]:
+        values = inner(resource)
+        return [bool(values) and values != [False]]
+
+    return run
+
+
 def _simple(expr: str, type_: str) -> Evaluator | None:
     m = _RESOLVE_IS.match(expr)
     if m:
         inner = _simple(m.group(1), type_)
         return _resolve_is(inner, m.group(2)) if inner else None
+    m = _WHERE_EQUALS.match(expr)
+    if m:
+        inner = _simple(m.group(1), type_)
+        return _where_equals(inner, m.group(2), m.group(3)) if inner else None
+    m = _THEN_STEP.match(expr)
+    if m:
+        inner = _simple(_strip_parens("(" + m.group(1) + ")"), type_)
+        return _then_step(inner, m.group(2)) if inner else None
+    m = _EXISTS_NOT_FALSE.match(expr)
+    if m and m.group(1) == m.group(2):
+        inner = _simple(m.group(1), type_)
+        return _exists_not_false(inner) if inner else None
     parts = expr.split(".")
     if parts[0] != type_:
         return None
