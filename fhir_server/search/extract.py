@@ -7,6 +7,7 @@ same one the query side uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -26,54 +27,46 @@ def _plan(type_: str) -> tuple[tuple[str, str, Evaluator], ...]:
     )
 
 
+Rows = dict[str, list[Any]]
+
+
+def _token(name: str, values: list[Any]) -> Rows:
+    rows, texts = token.index(name, values)
+    return {"tokens": rows, "strings": texts}
+
+
+def _string(name: str, values: list[Any]) -> Rows:
+    folded, written = string.index(name, values)
+    return {"strings": folded, "exact": written}
+
+
+def _reference(name: str, values: list[Any]) -> Rows:
+    refs, idents = reference.index(name, values)
+    return {"references": refs, "tokens": idents}
+
+
+_INDEXERS: dict[str, Callable[[str, list[Any]], Rows]] = {
+    "token": _token,
+    "string": _string,
+    "date": lambda name, values: {"dates": date.index(name, values)},
+    "number": lambda name, values: {"numbers": number.index(name, values)},
+    "quantity": lambda name, values: {"quantities": number.index_quantities(name, values)},
+    "reference": _reference,
+    "uri": lambda name, values: {"uris": uri.index(name, values)},
+}
+_FIELDS = ("tokens", "strings", "exact", "dates", "numbers", "quantities", "references", "uris")
+
+
 def index_resource(type_: str, resource: dict[str, Any]) -> Index:
-    tokens: list[tuple[str, str | None, str]] = []
-    strings: list[tuple[str, str]] = []
-    exact: list[tuple[str, str]] = []
-    dates: list[tuple[str, int, int]] = []
-    numbers: list[tuple[str, float, float]] = []
-    quantities: list[tuple[str, str | None, str | None, float, float]] = []
-    references: list[tuple[str, str | None, str | None, str | None]] = []
-    uris: list[tuple[str, str]] = []
+    out: Rows = {field: [] for field in _FIELDS}
     present: list[str] = []
     for name, kind, evaluate in _plan(type_):
         values = evaluate(resource)
         if not values:
             continue
-        before = (len(tokens), len(strings), len(dates), len(numbers), len(quantities))
-        before += (len(references), len(uris))
-        if kind == "token":
-            rows, texts = token.index(name, values)
-            tokens += rows
-            strings += texts
-        elif kind == "string":
-            folded, written = string.index(name, values)
-            strings += folded
-            exact += written
-        elif kind == "date":
-            dates += date.index(name, values)
-        elif kind == "number":
-            numbers += number.index(name, values)
-        elif kind == "quantity":
-            quantities += number.index_quantities(name, values)
-        elif kind == "reference":
-            refs, idents = reference.index(name, values)
-            references += refs
-            tokens += idents
-        elif kind == "uri":
-            uris += uri.index(name, values)
-        after = (len(tokens), len(strings), len(dates), len(numbers), len(quantities))
-        after += (len(references), len(uris))
-        if after != before:
+        produced = _INDEXERS[kind](name, values)
+        if any(produced.values()):
             present.append(name)
-    return Index(
-        tuple(tokens),
-        tuple(strings),
-        tuple(exact),
-        tuple(dates),
-        tuple(numbers),
-        tuple(quantities),
-        tuple(references),
-        tuple(uris),
-        tuple(present),
-    )
+            for field, rows in produced.items():
+                out[field] += rows
+    return Index(**{field: tuple(rows) for field, rows in out.items()}, present=tuple(present))

@@ -8,6 +8,7 @@ from fhir_server.errors import Invalid
 from fhir_server.model import now_us
 from fhir_server.search.dates import date_range
 from fhir_server.search.model import Filter, RangeValue
+from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.prefixes import split_prefix
 
 LOWEST, HIGHEST = -(2**62), 2**62
@@ -44,8 +45,7 @@ def index(param: str, values: list[Any]) -> list[tuple[str, int, int]]:
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
-    if modifier is not None:
-        raise Invalid(f"Modifier :{modifier} is not supported on date parameter {param!r}", [param])
+    check_modifier("date", param, modifier)
     out = []
     for raw in values:
         prefix, text = split_prefix(raw, param)

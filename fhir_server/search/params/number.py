@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_server.errors import Invalid
 from fhir_server.search.model import Filter, QuantityValue, RangeValue
+from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.prefixes import split_prefix
 
 
@@ -63,10 +64,7 @@ def _bounds(prefix: str, value: float, low: float, high: float) -> tuple[float, 
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
-    if modifier is not None:
-        raise Invalid(
-            f"Modifier :{modifier} is not supported on number parameter {param!r}", [param]
-        )
+    check_modifier("number", param, modifier)
     out = []
     for raw in values:
         prefix, text = split_prefix(raw, param)
@@ -76,10 +74,7 @@ def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
 
 
 def parse_quantity(param: str, modifier: str | None, values: list[str]) -> Filter:
-    if modifier is not None:
-        raise Invalid(
-            f"Modifier :{modifier} is not supported on quantity parameter {param!r}", [param]
-        )
+    check_modifier("quantity", param, modifier)
     out = []
     for raw in values:
         parts = raw.split("|")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from fhir_server.errors import Invalid
 from fhir_server.search.model import Filter, StringValue
+from fhir_server.search.params.modifiers import check_modifier
 
 _RING = "\u030a"  # å = a + ring above: a letter of its own in Danish, not an accented a
 _FIELDS = (
@@ -54,10 +54,7 @@ def index(param: str, values: list[Any]) -> tuple[list[tuple[str, str]], list[tu
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
-    if modifier not in (None, "exact", "contains"):
-        raise Invalid(
-            f"Modifier :{modifier} is not supported on string parameter {param!r}", [param]
-        )
+    check_modifier("string", param, modifier, ("exact", "contains"))
     mode = modifier or "start"
     out = tuple(StringValue(v if mode == "exact" else normalize(v), mode) for v in values)  # type: ignore[arg-type]
     return Filter(param, "string", out, modifier)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fhir_server.errors import Invalid
 from fhir_server.search.model import ANY, Filter, StringValue, TokenValue
+from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.string import normalize
 
 Row = tuple[str, str | None, str]
@@ -72,8 +73,5 @@ def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
                 raise Invalid(f"{param}:of-type takes system|code|value, not {v!r}", [param])
             out.append(TokenValue(parts[0] or None, f"{parts[1]}|{parts[2]}"))
         return Filter(f"{param}:of-type", "token", tuple(out))
-    if modifier not in (None, "not"):
-        raise Invalid(
-            f"Modifier :{modifier} is not supported on token parameter {param!r}", [param]
-        )
+    check_modifier("token", param, modifier, ("not",))
     return Filter(param, "token", tuple(token_value(v) for v in values), modifier)

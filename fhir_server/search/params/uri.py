@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_server.errors import Invalid
 from fhir_server.search.model import Filter, UriValue
+from fhir_server.search.params.modifiers import check_modifier
 
 
 def index(param: str, values: list[Any]) -> list[tuple[str, str]]:
@@ -14,6 +14,5 @@ def index(param: str, values: list[Any]) -> list[tuple[str, str]]:
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
-    if modifier not in (None, "above", "below"):
-        raise Invalid(f"Modifier :{modifier} is not supported on uri parameter {param!r}", [param])
+    check_modifier("uri", param, modifier, ("above", "below"))
     return Filter(param, "uri", tuple(UriValue(v, modifier or "exact") for v in values))  # type: ignore[arg-type]
