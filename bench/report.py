@@ -164,6 +164,10 @@ about two minutes and rewrites this file (the history table below keeps earlier 
 
 ## History
 
+## Search at scale
+
+See [performance-search.md](performance-search.md) (`.venv/bin/python -m bench.search`).
+
 {_history(previous, history_line)}
 """
     DOC.parent.mkdir(parents=True, exist_ok=True)

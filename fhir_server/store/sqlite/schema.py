@@ -7,7 +7,7 @@ PRAGMAS = (
     "PRAGMA busy_timeout=30000",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",
-    "PRAGMA mmap_size=268435456",
+    "PRAGMA mmap_size=2147418112",  # SQLite's compiled maximum: big files need no read() copies
 )
 
 SCHEMA = """
