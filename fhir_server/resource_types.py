@@ -23,6 +23,3 @@ SERVED_TYPES: frozenset[str] = frozenset(
         "AuditEvent",
     }
 )
-
-# R4 defines an `identifier` search parameter on every served type but these.
-WITHOUT_IDENTIFIER_PARAM: frozenset[str] = frozenset({"Provenance", "AuditEvent"})
