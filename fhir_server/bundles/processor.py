@@ -217,6 +217,38 @@ def _check_bodies(entries: list[Entry]) -> None:
             r.body_checked = True
 
 
+def _prepare(ctx: Context, entries: list[Entry]) -> dict[str, str]:
+    """Before the write lock: give plain creates their ids, point references to them and to
+    PUT targets at their ``Type/id``, and extract the search index of every body that is then
+    final — so neither holds the lock. What depends on the store's state (conditional creates,
+    updates and references) is resolved inside the unit of work, and a body changed there
+    loses its early index."""
+    ids: dict[str, str] = {}
+    for e in entries:
+        r = e.request
+        if r.method == "POST" and len(r.path) == 1 and not r.if_none_exist:
+            r.path = [check_type(r.path[0]), new_id()]
+            if e.full_url:
+                ids[e.full_url] = "/".join(r.path)
+        elif r.method == "PUT" and len(r.path) == 2 and e.full_url:
+            ids[e.full_url] = "/".join(r.path)
+    pending = {e.full_url for e in entries if e.full_url and e.full_url not in ids}
+    for e in entries:
+        r = e.request
+        if not (r.body_checked and isinstance(r.body, dict) and len(r.path) == 2):
+            continue
+        final = True
+        for holder in reference_holders(r.body):
+            ref = holder["reference"]
+            if ref in ids:
+                holder["reference"] = ids[ref]
+            elif ref in pending or is_conditional_reference(ref):
+                final = False
+        if final:
+            r.index = ctx.store.indexer(r.path[0], r.body)
+    return ids
+
+
 def _fresh(e: Entry) -> Entry:
     """A copy of the entry the unit of work may change (ids, references); retried work starts
     again from the original."""
@@ -227,13 +259,17 @@ def _fresh(e: Entry) -> Entry:
     )
 
 
-async def _rewrite(body: dict[str, Any], ids: dict[str, str], ctx: Context) -> None:
+async def _rewrite(body: dict[str, Any], ids: dict[str, str], ctx: Context) -> bool:
+    changed = False
     for holder in reference_holders(body):
         ref = holder["reference"]
         if ref in ids:
             holder["reference"] = ids[ref]
+            changed = True
         elif is_conditional_reference(ref):
             ids[ref] = holder["reference"] = await _conditional_reference(ctx, ref)
+            changed = True
+    return changed
 
 
 async def _transaction(
@@ -241,10 +277,11 @@ async def _transaction(
 ) -> FhirResult:
     _check_unique_targets(entries)
     _check_bodies(entries)
+    early_ids = _prepare(ctx, entries)
 
     async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
         todo = [_fresh(e) for e in entries] if ctx.store.retries_work else entries
-        ids: dict[str, str] = {}
+        ids: dict[str, str] = dict(early_ids)
         matched: dict[int, Any] = {}
 
         results: dict[int, dict[str, Any]] = {}
@@ -258,8 +295,10 @@ async def _transaction(
                 matched.update(new_matched)
                 assigned = True
             try:
-                if isinstance(e.request.body, dict):
-                    await _rewrite(e.request.body, ids, ctx)
+                final = e.request.index is not None  # its references were resolved early
+                body = e.request.body
+                if not final and isinstance(body, dict) and await _rewrite(body, ids, ctx):
+                    e.request.index = None
                 result = await _run(ctx, e, matched, dispatch)
                 if _ORDER[e.request.method] < 3 and result.stored is not None:
                     _check_overlap(changed, result.stored.reference, e.index)

@@ -14,7 +14,7 @@ from auth.principal import Principal
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict, Invalid, Issue
 from fhir_server.model import StoredResource
-from fhir_server.search.model import SearchQuery
+from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import Page, RetryableConflict, Store, UnitOfWork, in_transaction
 
 T = TypeVar("T")
@@ -41,6 +41,8 @@ class FhirRequest:
     body_checked: bool = False
     """The body is a resource already validated structurally (a transaction validates every
     entry before it takes the write lock, so validation never holds it)."""
+    index: Index | None = None
+    """The body's search index, extracted before the write lock; dropped if the body changes."""
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)

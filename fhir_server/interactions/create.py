@@ -6,6 +6,7 @@ from typing import Any
 
 from fhir_server.interactions.common import body_resource, criteria_pairs, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.search.model import Index
 from fhir_server.store.base import UnitOfWork
 
 
@@ -15,7 +16,8 @@ async def create(ctx: Context, req: FhirRequest, type_: str, id_: str | None = N
     ``id_`` is given only by a transaction Bundle that already resolved a ``urn:uuid`` to it.
     """
     resource = body_resource(req, type_)
-    return await create_resource(ctx, type_, resource, req.if_none_exist, id_)
+    index = req.index or ctx.store.indexer(type_, resource)
+    return await create_resource(ctx, type_, resource, req.if_none_exist, id_, index)
 
 
 async def create_resource(
@@ -24,6 +26,7 @@ async def create_resource(
     resource: dict[str, Any],
     if_none_exist: str | None,
     id_: str | None = None,
+    index: Index | None = None,
 ) -> FhirResult:
     async def work(uow: UnitOfWork) -> FhirResult:
         if if_none_exist:
@@ -31,7 +34,7 @@ async def create_resource(
             if existing is not None:
                 return FhirResult(200, existing, location=True)
         stored, _ = await uow.write(
-            type_, id_ or new_id(), resource, method="POST", must_not_exist=True
+            type_, id_ or new_id(), resource, method="POST", must_not_exist=True, index=index
         )
         return FhirResult(201, stored, location=True)
 

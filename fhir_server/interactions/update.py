@@ -7,6 +7,7 @@ from typing import Any
 from fhir_server.errors import Invalid, PreconditionFailed
 from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
+from fhir_server.search.model import Index
 from fhir_server.store.base import UnitOfWork, VersionConflict
 
 
@@ -20,7 +21,8 @@ async def update(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirRe
         )
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
     create_only = (req.if_none_match or "").strip() == "*"
-    return await write_version(ctx, type_, id_, resource, if_match, create_only)
+    index = req.index or ctx.store.indexer(type_, resource)
+    return await write_version(ctx, type_, id_, resource, if_match, create_only, index=index)
 
 
 async def write_version(
@@ -31,10 +33,17 @@ async def write_version(
     if_match: int | None,
     create_only: bool = False,
     method: str = "PUT",
+    index: Index | None = None,
 ) -> FhirResult:
     async def work(uow: UnitOfWork) -> FhirResult:
         stored, created = await uow.write(
-            type_, id_, resource, method=method, if_match=if_match, must_not_exist=create_only
+            type_,
+            id_,
+            resource,
+            method=method,
+            if_match=if_match,
+            must_not_exist=create_only,
+            index=index,
         )
         return FhirResult(201 if created else 200, stored, location=created)
 

@@ -8,6 +8,7 @@ same one the query side uses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -23,8 +24,15 @@ def _plan(type_: str) -> tuple[tuple[str, str, Evaluator], ...]:
     return tuple(
         (p.name, p.type, compile_expression(p.expression, type_))
         for p in params_for(type_).values()
-        if p.expression is not None and p.type != "id"
+        if p.expression is not None and p.type != "id" and p.name != "_lastUpdated"
     )
+
+
+def with_last_updated(index: Index, ts: int) -> Index:
+    """``_lastUpdated`` is the one parameter whose value the store chooses (inside its unit of
+    work), so it is added to an index extracted earlier, outside the write lock."""
+    row = ("_lastUpdated", ts, ts + 1)  # an instant in µs: the range of its last digit
+    return replace(index, dates=(*index.dates, row), present=(*index.present, "_lastUpdated"))
 
 
 Rows = dict[str, list[Any]]
@@ -35,11 +43,6 @@ def _token(name: str, values: list[Any]) -> Rows:
     return {"tokens": rows, "strings": texts}
 
 
-def _string(name: str, values: list[Any]) -> Rows:
-    folded, written = string.index(name, values)
-    return {"strings": folded, "exact": written}
-
-
 def _reference(name: str, values: list[Any]) -> Rows:
     refs, idents = reference.index(name, values)
     return {"references": refs, "tokens": idents}
@@ -47,17 +50,18 @@ def _reference(name: str, values: list[Any]) -> Rows:
 
 _INDEXERS: dict[str, Callable[[str, list[Any]], Rows]] = {
     "token": _token,
-    "string": _string,
+    "string": lambda name, values: {"strings": string.index(name, values)},
     "date": lambda name, values: {"dates": date.index(name, values)},
     "number": lambda name, values: {"numbers": number.index(name, values)},
     "quantity": lambda name, values: {"quantities": number.index_quantities(name, values)},
     "reference": _reference,
     "uri": lambda name, values: {"uris": uri.index(name, values)},
 }
-_FIELDS = ("tokens", "strings", "exact", "dates", "numbers", "quantities", "references", "uris")
+_FIELDS = ("tokens", "strings", "dates", "numbers", "quantities", "references", "uris")
 
 
 def index_resource(type_: str, resource: dict[str, Any]) -> Index:
+    """Everything but ``_lastUpdated`` (see `with_last_updated`)."""
     out: Rows = {field: [] for field in _FIELDS}
     present: list[str] = []
     for name, kind, evaluate in _plan(type_):

@@ -133,10 +133,9 @@ class Index:
     """
 
     tokens: tuple[tuple[str, str | None, str], ...] = ()
-    strings: tuple[tuple[str, str], ...] = ()
-    """(param, normalized text): case- and accent-folded, for starts-with and contains."""
-    exact: tuple[tuple[str, str], ...] = ()
-    """(param, text as written): for ``:exact``."""
+    strings: tuple[tuple[str, str, str], ...] = ()
+    """(param, normalized text, text as written): the first case- and accent-folded, for
+    starts-with and contains; the second for ``:exact``."""
     dates: tuple[tuple[str, int, int], ...] = ()
     """(param, start µs, end µs): the period the value denotes, half-open."""
     numbers: tuple[tuple[str, float, float], ...] = ()

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import orjson
 
 from fhir_server.model import StoredResource, instant, now_us
+from fhir_server.search.extract import with_last_updated
 from fhir_server.search.model import Index, SearchQuery
 
 T = TypeVar("T")
@@ -128,15 +129,21 @@ class UnitOfWork(abc.ABC):
         method: str,
         if_match: int | None = None,
         must_not_exist: bool = False,
+        index: Index | None = None,
     ) -> tuple[StoredResource, bool]:
-        """Store the next version of a resource; returns it and whether it was (re)created."""
+        """Store the next version of a resource; returns it and whether it was (re)created.
+
+        ``index`` is the resource's search index if the caller extracted it already, before
+        the unit of work began: extraction then does not hold the store's write lock."""
         current = await self.read(type_, id_)
         _check_expected(current, if_match, must_not_exist)
         version = current.version + 1 if current else 1
         ts = now_us()
         content = stamp(resource, id_, version, ts)
         new = StoredResource(type_, id_, version, ts, False, method, content)
-        await self._put(current, new, self.indexer(type_, resource))
+        if index is None:
+            index = self.indexer(type_, resource)
+        await self._put(current, new, with_last_updated(index, ts))
         return new, current is None or current.deleted
 
     async def delete(
@@ -213,7 +220,8 @@ class Store(abc.ABC):
                 async def work(uow: UnitOfWork, items: list[StoredResource] = page.items) -> None:
                     for stored in items:
                         resource = orjson.loads(stored.content or b"{}")
-                        await uow.reindex(stored, self.indexer(type_, resource))
+                        index = self.indexer(type_, resource)
+                        await uow.reindex(stored, with_last_updated(index, stored.ts))
 
                 await in_transaction(self, work)
                 yield len(page.items)

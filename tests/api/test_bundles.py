@@ -639,3 +639,36 @@ async def test_patch_entries_in_a_batch(client: httpx.AsyncClient) -> None:
     assert final["active"] is True
     assert final["gender"] == "female"
     assert final["meta"]["versionId"] == "3"
+
+
+async def search_ids(client: httpx.AsyncClient, type_: str, **params: str) -> list[str]:
+    found = (await client.get(type_, params=params)).json()
+    return sorted(e["resource"]["id"] for e in found.get("entry", []))
+
+
+async def test_transaction_indexes_references_as_resolved(client: httpx.AsyncClient) -> None:
+    """The search index of each entry holds its references as finally resolved: to plain
+    creates (known before the write lock), to conditional creates and by conditional
+    reference (known only inside it)."""
+    existing = await create(client, patient("Known", "0101010101"))
+    out = await transaction(
+        client,
+        with_url(P1, entry("POST", "Patient", patient("Plain"))),
+        with_url(
+            P2,
+            entry("POST", "Patient", patient("Dup"), ifNoneExist=f"identifier={CPR}|0101010101"),
+        ),
+        entry("POST", "Observation", minimal("Observation", subject={"reference": P1})),
+        entry("POST", "Observation", minimal("Observation", subject={"reference": P2})),
+        entry(
+            "POST",
+            "Observation",
+            minimal("Observation", subject={"reference": f"Patient?identifier={CPR}|0101010101"}),
+        ),
+    )
+    plain, _, to_plain, to_matched, by_criteria = (rid(e) for e in out["entry"])
+    assert await search_ids(client, "Observation", subject=f"Patient/{plain}") == [to_plain]
+    assert await search_ids(client, "Observation", subject=f"Patient/{existing['id']}") == sorted(
+        [to_matched, by_criteria]
+    )
+    assert await search_ids(client, "Observation", subject=P2) == []

@@ -342,3 +342,41 @@ async def test_reindex_rebuilds_index_entries(store: Store) -> None:
     assert done == [2, 1]
     found = await store.search(SearchQuery("Patient", [_ident("0101010001")]))
     assert [r.id for r in found.items] == ["r1"]
+
+
+def _family(name: str) -> Filter:
+    from fhir_server.search.model import StringValue
+
+    return Filter("family", "string", (StringValue(name.lower()),))
+
+
+async def _ids(store: Store, *filters: Filter) -> list[str]:
+    return [r.id for r in (await store.search(SearchQuery("Patient", list(filters)))).items]
+
+
+async def test_updates_and_deletes_keep_the_index_exact(store: Store) -> None:
+    """Only the current version is indexed: values an update removes stop matching, values it
+    keeps still match, a tombstone matches nothing and a re-create matches again."""
+    await put(store, "Patient", "u1", patient("Holm", "0101010001"))
+    await put(store, "Patient", "u1", patient("Holm", "0101010002"))
+    assert await _ids(store, _ident("0101010001")) == []
+    assert await _ids(store, _ident("0101010002")) == ["u1"]
+    assert await _ids(store, _family("Holm")) == ["u1"]
+    async with store.transaction() as uow:
+        await uow.delete("Patient", "u1")
+    assert await _ids(store, _ident("0101010002")) == []
+    assert await _ids(store, _family("Holm")) == []
+    await put(store, "Patient", "u1", patient("Berg", "0101010002"))
+    assert await _ids(store, _ident("0101010002")) == ["u1"]
+    assert await _ids(store, _family("Holm")) == []
+    assert await _ids(store, _family("Berg")) == ["u1"]
+
+
+async def test_writes_of_one_resource_within_one_unit_of_work(store: Store) -> None:
+    async with store.transaction() as uow:
+        await uow.write("Patient", "w1", patient("Lund", "0101010003"), method="PUT")
+        await uow.write("Patient", "w1", patient("Lund", "0101010004"), method="PUT")
+        await uow.write("Patient", "w2", patient("Lund", "0101010003"), method="PUT")
+    assert await _ids(store, _ident("0101010003")) == ["w2"]
+    assert await _ids(store, _ident("0101010004")) == ["w1"]
+    assert await _ids(store, _family("Lund")) == ["w1", "w2"]

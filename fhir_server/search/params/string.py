@@ -48,9 +48,8 @@ def strings_of(value: Any) -> list[str]:
     return out
 
 
-def index(param: str, values: list[Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    texts = [t for v in values for t in strings_of(v)]
-    return [(param, normalize(t)) for t in texts], [(param, t) for t in texts]
+def index(param: str, values: list[Any]) -> list[tuple[str, str, str]]:
+    return [(param, normalize(t), t) for v in values for t in strings_of(v)]
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:

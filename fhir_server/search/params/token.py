@@ -47,12 +47,12 @@ def _of_type(
                 rows.append((f"{param}:of-type", system, f"{coding['code']}|{value}"))
 
 
-def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str]]]:
+def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str, str]]]:
     rows: list[Row] = []
     texts: list[str] = []
     for value in values:
         _codings(param, value, rows, texts)
-    return rows, [(f"{param}:text", normalize(t)) for t in texts]
+    return rows, [(f"{param}:text", normalize(t), t) for t in texts]
 
 
 def token_value(raw: str) -> TokenValue:

@@ -42,7 +42,6 @@ LOCKS = "locks"
 INDEX_FIELDS: dict[str, tuple[str, ...]] = {
     "tokens": ("tok", "s", "c"),
     "strings": ("str", "v"),
-    "exact": ("ex", "v"),
     "dates": ("dt", "lo", "hi"),
     "numbers": ("num", "lo", "hi"),
     "quantities": ("qty", "s", "c", "lo", "hi"),
@@ -53,7 +52,9 @@ INDEX_FIELDS: dict[str, tuple[str, ...]] = {
 
 PRESENT = "has"
 
-INDEX_ARRAYS = (*(f[0] for f in INDEX_FIELDS.values()), PRESENT)
+EXACT = "ex"
+
+INDEX_ARRAYS = (*(f[0] for f in INDEX_FIELDS.values()), EXACT, PRESENT)
 
 
 def _array_index(name: str, array: str, *fields: str) -> IndexModel:
@@ -130,7 +131,10 @@ def resource_doc(new: StoredResource, index: Index | None) -> dict[str, Any]:
     }
     for field, (array, *names) in INDEX_FIELDS.items():
         keys = ("p", *names)
-        doc[array] = [dict(zip(keys, row, strict=True)) for row in getattr(index, field)]
+        doc[array] = [
+            dict(zip(keys, row[: len(keys)], strict=True)) for row in getattr(index, field)
+        ]
+    doc[EXACT] = [{"p": p, "v": written} for p, _, written in index.strings if ":" not in p]
     doc[PRESENT] = list(index.present)
     return doc
 

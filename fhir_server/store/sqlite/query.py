@@ -1,5 +1,7 @@
-"""Compile a SearchQuery into SQL: each filter an EXISTS over its type's index table, joined
-with AND; a filter's values joined with OR. See docs/implementation/storage.md."""
+"""Compile a SearchQuery into SQL: the most selective filter drives (``r.rk IN`` its index
+rows), each other filter is an EXISTS probe on the candidate's own rows (the index tables are
+clustered by ``rk``); filters joined with AND, a filter's values with OR. See
+docs/implementation/storage.md."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from fhir_server.search.model import (
     Value,
 )
 from fhir_server.search.params.prefixes import sql_args, sql_condition
+from fhir_server.search.params.string import normalize
+from fhir_server.store.sqlite.schema import param_key
 
 _TOP = "\U0010ffff"
 """Above every character: ``value >= p AND value < p || _TOP`` is a starts-with range scan."""
@@ -42,7 +46,7 @@ def _token(v: TokenValue, args: list[Any]) -> str:
         parts.append("t.code = ?")
         args.append(v.code)
     if v.system is None:
-        parts.append("t.system IS NULL")
+        parts.append("t.system = ''")
     elif v.system != ANY:
         parts.append("t.system = ?")
         args.append(v.system)
@@ -53,9 +57,9 @@ def _string(v: StringValue, args: list[Any]) -> str:
     if v.mode == "contains":
         args.append(v.text)
         return "instr(t.value, ?) > 0"
-    if v.mode == "exact":
-        args.append(v.text)
-        return "t.value = ?"
+    if v.mode == "exact":  # the folded value narrows the index scan
+        args.extend([normalize(v.text), v.text])
+        return "t.value = ? AND t.exact = ?"
     args.extend([v.text, v.text + _TOP])
     return "t.value >= ? AND t.value < ?"
 
@@ -72,14 +76,14 @@ def _range(v: RangeValue | QuantityValue, args: list[Any]) -> str:
 
 
 def _reference(v: ReferenceValue, args: list[Any]) -> str:
-    if v.id is None:
+    if v.id is None:  # the partial index on url needs the url <> '' term
         args.append(v.url)
-        return "t.url = ?"
+        return "t.url = ? AND t.url <> ''"
     args.append(v.id)
     if v.type is None:
-        return "t.rid = ?"
+        return "t.rid = ? AND t.rid <> ''"
     args.append(v.type)
-    return "t.rid = ? AND t.rtype = ?"
+    return "t.rid = ? AND t.rid <> '' AND t.rtype = ?"
 
 
 def _uri(v: UriValue, args: list[Any]) -> str:
@@ -104,40 +108,41 @@ def _value(v: Value, args: list[Any]) -> str:
     return _uri(v, args)
 
 
-def _filter(f: Filter, args: list[Any], drive: str | None = None) -> str:
-    """One filter as a condition on ``r``. The driving filter is ``r.id IN (SELECT …)``, so
-    SQLite starts from that parameter's index; the others are probes per candidate row.
-    ``drive`` is the searched type when this filter drives."""
+_MISSING_SOURCES = {
+    "token": (("idx_token", ""), ("idx_string", ":text")),
+    "reference": (("idx_reference", ""), ("idx_token", ":identifier")),
+}
+"""Where a parameter's values may be: a CodeableConcept with only text is still a value."""
+
+
+def _missing(f: Filter, type_: str) -> str:
+    if f.kind == "id":  # every resource has an id (and _id has no index rows)
+        return "0" if f.missing else "1"
+    sources = _MISSING_SOURCES.get(f.kind, ((_TABLES[f.kind], ""),))
+    exists = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {table} t WHERE t.rk = r.rk"
+        f" AND t.p = {param_key(type_, f.param + suffix)})"
+        for table, suffix in sources
+    )
+    return f"NOT ({exists})" if f.missing else f"({exists})"
+
+
+def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:
+    """One filter as a condition on ``r``. The driving filter is ``r.rk IN (SELECT …)``, so
+    SQLite starts from that parameter's value index; the others are probes per candidate row.
+    Parameter keys are integers computed here, never text from the client."""
     if f.modifier == "missing":
-        if f.kind == "id":  # every resource has an id (and _id has no index rows)
-            return "0" if f.missing else "1"
-        args.append(f.param)
-        exists = (
-            "EXISTS (SELECT 1 FROM idx_present t INDEXED BY idx_present_by_resource"
-            " WHERE t.type = r.type AND t.id = r.id"
-            " AND t.param = ?)"
-        )
-        return f"NOT {exists}" if f.missing else exists
+        return _missing(f, type_)
     if f.kind == "id":
         args.extend(v.code for v in f.values)  # type: ignore[union-attr]
         return "r.id IN (" + ",".join("?" * len(f.values)) + ")"
-    table = "idx_exact" if f.kind == "string" and _all_exact(f) else _TABLES[f.kind]
-    if drive is not None:
-        args.extend([drive, f.param])
-        ors = " OR ".join(f"({_value(v, args)})" for v in f.values)
-        return f"r.id IN (SELECT t.id FROM {table} t WHERE t.type = ? AND t.param = ? AND ({ors}))"
-    args.append(f.param)
+    table = _TABLES[f.kind]
     ors = " OR ".join(f"({_value(v, args)})" for v in f.values)
-    exists = (
-        f"EXISTS (SELECT 1 FROM {table} t INDEXED BY {table}_by_resource"
-        " WHERE t.type = r.type AND t.id = r.id"
-        f" AND t.param = ? AND ({ors}))"
-    )
+    p = param_key(type_, f.param)
+    if drive:
+        return f"r.rk IN (SELECT t.rk FROM {table} t WHERE t.p = {p} AND ({ors}))"
+    exists = f"EXISTS (SELECT 1 FROM {table} t WHERE t.rk = r.rk AND t.p = {p} AND ({ors}))"
     return f"NOT {exists}" if f.modifier == "not" else exists
-
-
-def _all_exact(f: Filter) -> bool:
-    return all(isinstance(v, StringValue) and v.mode == "exact" for v in f.values)
 
 
 _SELECTIVITY = {"reference": 0, "token": 1, "uri": 2, "string": 3, "quantity": 4, "number": 5}
@@ -156,7 +161,7 @@ def _where(query: SearchQuery, args: list[Any]) -> list[str]:
     args.append(query.type)
     driver = _driver(query)
     for f in query.filters:
-        where.append(_filter(f, args, drive=query.type if f is driver else None))
+        where.append(_filter(f, query.type, args, drive=f is driver))
     return where
 
 
@@ -171,23 +176,22 @@ _SORT_SOURCES = {
     "quantity": ("idx_quantity", "lo", "hi"),
     "string": ("idx_string", "value", "value"),
     "token": ("idx_token", "code", "code"),
-    "reference": ("idx_reference", "rid", "rid"),
+    "reference": ("idx_reference", "NULLIF(s.rid, '')", "NULLIF(s.rid, '')"),
     "uri": ("idx_uri", "value", "value"),
 }
 
 
-def _sort_expr(key: SortKey) -> str:
+def _sort_expr(key: SortKey, type_: str) -> str:
     """A resource's sort value: its lowest value ascending, its highest descending (search.html
-    #sort); the parameter name comes from the registry, never from the client."""
+    #sort)."""
     if key.kind == "id":
         return "r.id"
     table, low, high = _SORT_SOURCES[key.kind]
-    agg = f"MAX(s.{high})" if key.descending else f"MIN(s.{low})"
-    param = key.param.replace("'", "''")
-    return (
-        f"(SELECT {agg} FROM {table} s WHERE s.type = r.type AND s.id = r.id"
-        f" AND s.param = '{param}')"
-    )
+    column = high if key.descending else low
+    column = column if "(" in column else f"s.{column}"
+    agg = f"MAX({column})" if key.descending else f"MIN({column})"
+    p = param_key(type_, key.param)
+    return f"(SELECT {agg} FROM {table} s WHERE s.rk = r.rk AND s.p = {p})"
 
 
 def _keyset(keys: list[tuple[str, bool]], values: list[Any], last_id: Any, args: list[Any]) -> str:
@@ -215,7 +219,7 @@ def _keyset(keys: list[tuple[str, bool]], values: list[Any], last_id: Any, args:
 def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
     args: list[Any] = []
     where = _where(query, args)
-    keys = [(_sort_expr(k), k.descending) for k in query.sort]
+    keys = [(_sort_expr(k, query.type), k.descending) for k in query.sort]
     if query.after_id is not None:
         if keys:
             *values, last_id = orjson.loads(query.after_id)

@@ -1,5 +1,18 @@
 """SQLite schema: every version once (``version``), a pointer to the current one (``resource``),
-and the search index of current versions (``idx_token``). See docs/implementation/storage.md."""
+and the search index of current versions (``idx_*``). See docs/implementation/storage.md.
+
+The index tables are clustered by resource key (``rk``, the ``seq`` of a resource's first
+version), so a new resource's rows are appended at the end of each table's B-tree and a write
+dirties a few pages, not one page per row; each table has one secondary index by value. A
+parameter is a 31-bit key of ``Type.name`` (`param_key`): short rows, integer comparisons.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from hashlib import blake2b
+
+SCHEMA_VERSION = 2
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -7,6 +20,7 @@ PRAGMAS = (
     "PRAGMA busy_timeout=30000",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",
+    "PRAGMA wal_autocheckpoint=10000",
     "PRAGMA mmap_size=2147418112",  # SQLite's compiled maximum: big files need no read() copies
 )
 
@@ -32,65 +46,86 @@ CREATE TABLE IF NOT EXISTS resource (
     seq     INTEGER NOT NULL,
     version INTEGER NOT NULL,
     deleted INTEGER NOT NULL,
+    rk      INTEGER NOT NULL,
     PRIMARY KEY (type, id)
 ) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS resource_by_rk ON resource (rk);
 
 CREATE TABLE IF NOT EXISTS idx_token (
-    type   TEXT NOT NULL,
-    id     TEXT NOT NULL,
-    param  TEXT NOT NULL,
-    system TEXT,
-    code   TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_token_by_code ON idx_token (type, param, code, system, id);
-CREATE INDEX IF NOT EXISTS idx_token_by_resource ON idx_token (type, id, param);
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL,
+    PRIMARY KEY (rk, p, code, system)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_token_by_value ON idx_token (p, code, system);
 
-CREATE TABLE IF NOT EXISTS idx_string (type TEXT, id TEXT, param TEXT, value TEXT);
-CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string (type, param, value, id);
-CREATE INDEX IF NOT EXISTS idx_string_by_resource ON idx_string (type, id, param);
+CREATE TABLE IF NOT EXISTS idx_string (
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, value TEXT NOT NULL, exact TEXT NOT NULL,
+    PRIMARY KEY (rk, p, value, exact)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_string_by_value ON idx_string (p, value);
 
-CREATE TABLE IF NOT EXISTS idx_exact (type TEXT, id TEXT, param TEXT, value TEXT);
-CREATE INDEX IF NOT EXISTS idx_exact_by_value ON idx_exact (type, param, value, id);
-CREATE INDEX IF NOT EXISTS idx_exact_by_resource ON idx_exact (type, id, param);
+CREATE TABLE IF NOT EXISTS idx_date (
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
+    PRIMARY KEY (rk, p, lo, hi)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_date_by_value ON idx_date (p, lo, hi);
 
-CREATE TABLE IF NOT EXISTS idx_date (type TEXT, id TEXT, param TEXT, lo INTEGER, hi INTEGER);
-CREATE INDEX IF NOT EXISTS idx_date_by_value ON idx_date (type, param, lo, hi, id);
-CREATE INDEX IF NOT EXISTS idx_date_by_resource ON idx_date (type, id, param);
-
-CREATE TABLE IF NOT EXISTS idx_number (type TEXT, id TEXT, param TEXT, lo REAL, hi REAL);
-CREATE INDEX IF NOT EXISTS idx_number_by_value ON idx_number (type, param, lo, hi, id);
-CREATE INDEX IF NOT EXISTS idx_number_by_resource ON idx_number (type, id, param);
+CREATE TABLE IF NOT EXISTS idx_number (
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL,
+    PRIMARY KEY (rk, p, lo, hi)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_number_by_value ON idx_number (p, lo, hi);
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
-    type TEXT, id TEXT, param TEXT, system TEXT, code TEXT, lo REAL, hi REAL
-);
-CREATE INDEX IF NOT EXISTS idx_quantity_by_value ON idx_quantity (type, param, lo, hi, id);
-CREATE INDEX IF NOT EXISTS idx_quantity_by_resource ON idx_quantity (type, id, param);
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL,
+    system TEXT NOT NULL, code TEXT NOT NULL,
+    PRIMARY KEY (rk, p, lo, hi, system, code)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_quantity_by_value ON idx_quantity (p, lo, hi);
 
 CREATE TABLE IF NOT EXISTS idx_reference (
-    type TEXT, id TEXT, param TEXT, rtype TEXT, rid TEXT, url TEXT
-);
-CREATE INDEX IF NOT EXISTS idx_reference_by_target ON idx_reference (type, param, rid, rtype, id);
-CREATE INDEX IF NOT EXISTS idx_reference_by_url ON idx_reference (type, param, url, id);
-CREATE INDEX IF NOT EXISTS idx_reference_by_resource ON idx_reference (type, id, param);
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, rid TEXT NOT NULL, rtype TEXT NOT NULL,
+    url TEXT NOT NULL,
+    PRIMARY KEY (rk, p, rid, rtype, url)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_reference_by_target ON idx_reference (p, rid, rtype)
+    WHERE rid <> '';
+CREATE INDEX IF NOT EXISTS idx_reference_by_url ON idx_reference (p, url) WHERE url <> '';
 
-CREATE TABLE IF NOT EXISTS idx_uri (type TEXT, id TEXT, param TEXT, value TEXT);
-CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri (type, param, value, id);
-CREATE INDEX IF NOT EXISTS idx_uri_by_resource ON idx_uri (type, id, param);
-
-CREATE TABLE IF NOT EXISTS idx_present (type TEXT, id TEXT, param TEXT);
-CREATE INDEX IF NOT EXISTS idx_present_by_param ON idx_present (type, param, id);
-CREATE INDEX IF NOT EXISTS idx_present_by_resource ON idx_present (type, id, param);
+CREATE TABLE IF NOT EXISTS idx_uri (
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (rk, p, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri (p, value);
 """
 
 INDEX_TABLES: dict[str, tuple[str, ...]] = {
-    "tokens": ("idx_token", "param", "system", "code"),
-    "strings": ("idx_string", "param", "value"),
-    "exact": ("idx_exact", "param", "value"),
-    "dates": ("idx_date", "param", "lo", "hi"),
-    "numbers": ("idx_number", "param", "lo", "hi"),
-    "quantities": ("idx_quantity", "param", "system", "code", "lo", "hi"),
-    "references": ("idx_reference", "param", "rtype", "rid", "url"),
-    "uris": ("idx_uri", "param", "value"),
+    "tokens": ("idx_token", "code", "system"),
+    "strings": ("idx_string", "value", "exact"),
+    "dates": ("idx_date", "lo", "hi"),
+    "numbers": ("idx_number", "lo", "hi"),
+    "quantities": ("idx_quantity", "lo", "hi", "system", "code"),
+    "references": ("idx_reference", "rid", "rtype", "url"),
+    "uris": ("idx_uri", "value"),
 }
-"""Index field → (table, columns after type and id)."""
+"""Index field → (table, value columns after ``rk`` and ``p``)."""
+
+OLD_TABLES = (
+    "idx_token",
+    "idx_string",
+    "idx_exact",
+    "idx_date",
+    "idx_number",
+    "idx_quantity",
+    "idx_reference",
+    "idx_uri",
+    "idx_present",
+)
+"""Index tables of schema version 1 (before ``rk``), dropped by the migration."""
+
+
+@cache
+def param_key(type_: str, param: str) -> int:
+    """A stable 31-bit key for a parameter of a type (``tests/unit`` checks that no two
+    parameters the server knows share one)."""
+    digest = blake2b(f"{type_}.{param}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF

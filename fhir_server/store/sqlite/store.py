@@ -16,6 +16,7 @@ statements of a unit of work run on the loop; only waiting for another process's
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -37,9 +38,17 @@ from fhir_server.store.base import (
     VersionConflict,
 )
 from fhir_server.store.sqlite.query import compile_count, compile_search
-from fhir_server.store.sqlite.schema import INDEX_TABLES, PRAGMAS, SCHEMA
+from fhir_server.store.sqlite.schema import (
+    INDEX_TABLES,
+    OLD_TABLES,
+    PRAGMAS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    param_key,
+)
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 _COLUMNS = "type, id, version, ts, deleted, method, content"
 
@@ -75,7 +84,44 @@ def _begin_waiting(conn: sqlite3.Connection) -> None:
             if not _busy(err) or time.monotonic() > deadline:
                 raise
             time.sleep(pause)
-            pause = min(pause * 2, 0.02)
+            pause = min(pause * 2, 0.002)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";\n") if s.strip()]
+
+
+def _create_or_migrate(conn: sqlite3.Connection) -> bool:
+    """Create the schema, or bring a version-1 file (index keyed by type and id) to the current
+    one; True when the search index must then be rebuilt. Runs in one write transaction, so
+    concurrent server processes starting on the same file migrate it once."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        old = (
+            found == 0
+            and conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resource'"
+            ).fetchone()
+        )
+        if found not in (0, SCHEMA_VERSION):
+            raise RuntimeError(f"{found=}: this server knows SQLite schema {SCHEMA_VERSION}")
+        if old:
+            for table in OLD_TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute("ALTER TABLE resource ADD COLUMN rk INTEGER NOT NULL DEFAULT 0")
+            conn.execute(
+                "UPDATE resource SET rk = (SELECT min(v.seq) FROM version v"
+                " WHERE v.type = resource.type AND v.id = resource.id)"
+            )
+        for statement in _statements(SCHEMA):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return bool(old)
 
 
 def _read(conn: sqlite3.Connection, type_: str, id_: str) -> StoredResource | None:
@@ -125,9 +171,21 @@ class SqliteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._writer = await self._run(lambda: _connect(self.path, self.synchronous, 30_000))
-        await self._run(lambda: self.writer.executescript(SCHEMA))
+        migrated = await self._run(lambda: _create_or_migrate(self.writer))
         self.writer.execute("PRAGMA busy_timeout=0")  # waiting happens in _begin_waiting
         self._reader = _connect(self.path, self.synchronous, 30_000)
+        if migrated:
+            await self._rebuild_index()
+
+    async def _rebuild_index(self) -> None:
+        from fhir_server.resource_types import SERVED_TYPES
+
+        _log.warning(
+            "SQLite schema upgraded to version %d: rebuilding the search index", SCHEMA_VERSION
+        )
+        for type_ in sorted(SERVED_TYPES):
+            async for _ in self.reindex_type(type_):
+                pass
 
     async def close(self) -> None:
         self.end_snapshot()
@@ -216,18 +274,26 @@ class SqliteStore(Store):
 
 class SqliteUnitOfWork(UnitOfWork):
     """Index rows are buffered per table and written in one ``executemany`` each: before the
-    unit of work searches, deletes index rows, or commits (a 100-entry Bundle makes 8 inserts,
-    not 500)."""
+    unit of work searches, reads a buffered resource's rows back, or commits (a 100-entry
+    Bundle makes 7 inserts, not 2,500)."""
 
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
         self.indexer = store.indexer
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
+        self._pending_rks: set[int] = set()
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, {}
-        for sql, rows in pending.items():
-            self.store.writer.executemany(sql, rows)
+        self._pending_rks.clear()
+        for table, rows in pending.items():
+            self.store.writer.executemany(_INSERTS[table], rows)
+
+    def _buffer(self, rk: int, rows: dict[str, set[tuple[Any, ...]]]) -> None:
+        for table, values in rows.items():
+            if values:
+                self._pending.setdefault(table, []).extend((rk, *v) for v in values)
+                self._pending_rks.add(rk)
 
     async def _begin(self) -> None:
         await self.store._lock.acquire()
@@ -289,11 +355,11 @@ class SqliteUnitOfWork(UnitOfWork):
         """Nothing to do: ``BEGIN IMMEDIATE`` already serializes every writer."""
 
     async def reindex(self, current: StoredResource, index: Index) -> None:
-        self._flush()
-        key = (current.type, current.id)
-        for table in _ALL_INDEX_TABLES:
-            self.store.writer.execute(f"DELETE FROM {table} WHERE type = ? AND id = ?", key)
-        _buffer_index(self._pending, key, index)
+        row = self.store.writer.execute(
+            "SELECT rk FROM resource WHERE type = ? AND id = ?", (current.type, current.id)
+        ).fetchone()
+        if row is not None:
+            self._replace_rows(row[0], _rows(current.type, index))
 
     async def _put(
         self, current: StoredResource | None, new: StoredResource, index: Index | None
@@ -313,35 +379,77 @@ class SqliteUnitOfWork(UnitOfWork):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (*key, new.version, new.ts, new.method, int(new.deleted), new.content),
         ).lastrowid
-        db.execute(
-            "INSERT INTO resource (type, id, seq, version, deleted) VALUES (?, ?, ?, ?, ?)"
+        rk = db.execute(
+            "INSERT INTO resource (type, id, seq, version, deleted, rk) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (type, id) DO UPDATE SET seq = excluded.seq,"
-            " version = excluded.version, deleted = excluded.deleted",
-            (*key, seq, new.version, int(new.deleted)),
-        )
-        if current is not None:
+            " version = excluded.version, deleted = excluded.deleted RETURNING rk",
+            (*key, seq, new.version, int(new.deleted), seq),
+        ).fetchone()[0]
+        rows = _rows(new.type, index) if index is not None else {}
+        if current is None or current.deleted:
+            self._buffer(rk, rows)  # a new (or re-created) resource has no index rows yet
+        else:
+            self._replace_rows(rk, rows)
+
+    def _replace_rows(self, rk: int, rows: dict[str, set[tuple[Any, ...]]]) -> None:
+        """Write only what changed: an update that keeps most values (a status change) leaves
+        their rows, and the value indexes' pages, alone."""
+        if rk in self._pending_rks:
             self._flush()
-            for table in _ALL_INDEX_TABLES:
-                db.execute(f"DELETE FROM {table} WHERE type = ? AND id = ?", key)
-        if index is not None:
-            _buffer_index(self._pending, key, index)
+        db = self.store.writer
+        added: dict[str, set[tuple[Any, ...]]] = {}
+        for table, columns in _TABLE_COLUMNS.items():
+            new = rows.get(table, set())
+            old = set(db.execute(f"SELECT {columns} FROM {table} WHERE rk = ?", (rk,)))
+            if old and not new:
+                db.execute(f"DELETE FROM {table} WHERE rk = ?", (rk,))
+            elif old - new:
+                db.executemany(_DELETES[table], [(rk, *v) for v in old - new])
+            added[table] = new - old
+        self._buffer(rk, added)
 
 
-_ALL_INDEX_TABLES = [t[0] for t in INDEX_TABLES.values()] + ["idx_present"]
+_TABLE_COLUMNS = {cols[0]: ", ".join(("p", *cols[1:])) for cols in INDEX_TABLES.values()}
 _INSERTS = {
-    field: f"INSERT INTO {cols[0]} (type, id, {', '.join(cols[1:])})"
-    f" VALUES (?, ?{', ?' * (len(cols) - 1)})"
-    for field, cols in INDEX_TABLES.items()
+    table: f"INSERT INTO {table} (rk, {columns}) VALUES (?{', ?' * (columns.count(',') + 1)})"
+    for table, columns in _TABLE_COLUMNS.items()
 }
-_INSERT_PRESENT = "INSERT INTO idx_present (type, id, param) VALUES (?, ?, ?)"
+_DELETES = {
+    table: f"DELETE FROM {table} WHERE rk = ? AND "
+    + " AND ".join(f"{c} = ?" for c in columns.split(", "))
+    for table, columns in _TABLE_COLUMNS.items()
+}
 
 
-def _buffer_index(
-    pending: dict[str, list[tuple[Any, ...]]], key: tuple[str, str], index: Index
-) -> None:
-    for field, sql in _INSERTS.items():
-        rows = getattr(index, field)
-        if rows:
-            pending.setdefault(sql, []).extend((*key, *row) for row in rows)
-    if index.present:
-        pending.setdefault(_INSERT_PRESENT, []).extend((*key, p) for p in index.present)
+def _token(p: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    _, system, code = row
+    return (p, code, system or "")
+
+
+def _quantity(p: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    _, system, code, lo, hi = row
+    return (p, lo, hi, system or "", code or "")
+
+
+def _reference(p: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    _, rtype, rid, url = row
+    return (p, rid or "", rtype or "", url or "")
+
+
+def _plain(p: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (p, *row[1:])
+
+
+_CONVERT = {"tokens": _token, "quantities": _quantity, "references": _reference}
+
+
+def _rows(type_: str, index: Index) -> dict[str, set[tuple[Any, ...]]]:
+    """The index rows of a resource per table, without ``rk``; a set, so a value that occurs
+    twice in a resource (the same code in two codings) is one row."""
+    out: dict[str, set[tuple[Any, ...]]] = {}
+    for field, (table, *_) in INDEX_TABLES.items():
+        convert = _CONVERT.get(field, _plain)
+        values = getattr(index, field)
+        if values:
+            out[table] = {convert(param_key(type_, row[0]), row) for row in values}
+    return out

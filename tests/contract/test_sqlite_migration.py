@@ -1,0 +1,73 @@
+"""A file written by schema version 1 (index keyed by type and id, no ``rk``) opens with the
+current server: the schema is upgraded in place and the search index rebuilt."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from fhir_server.search.extract import index_resource
+from fhir_server.search.model import Filter, SearchQuery, TokenValue
+from fhir_server.store.sqlite.schema import SCHEMA_VERSION
+from fhir_server.store.sqlite.store import SqliteStore
+
+V1 = """
+CREATE TABLE version (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
+    id TEXT NOT NULL, version INTEGER NOT NULL, ts INTEGER NOT NULL, until_ts INTEGER,
+    method TEXT NOT NULL, deleted INTEGER NOT NULL, content BLOB);
+CREATE UNIQUE INDEX version_by_resource ON version (type, id, version);
+CREATE TABLE resource (type TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
+    version INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID;
+CREATE TABLE idx_token (type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL, system TEXT,
+    code TEXT NOT NULL);
+CREATE TABLE idx_present (type TEXT, id TEXT, param TEXT);
+"""
+
+
+def _v1_file(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(V1)
+    for seq, (id_, version, deleted) in enumerate([("a", 1, 0), ("a", 2, 0), ("b", 1, 0)], 1):
+        body = {
+            "resourceType": "Patient",
+            "id": id_,
+            "identifier": [{"system": "urn:oid:1.2.208.176.1.2", "value": f"{id_}-{version}"}],
+        }
+        conn.execute(
+            "INSERT INTO version VALUES (?, 'Patient', ?, ?, ?, NULL, 'PUT', ?, ?)",
+            (seq, id_, version, seq, deleted, orjson.dumps(body)),
+        )
+    conn.executemany(
+        "INSERT INTO resource VALUES ('Patient', ?, ?, ?, 0)", [("a", 2, 2), ("b", 3, 1)]
+    )
+    conn.execute("INSERT INTO idx_token VALUES ('Patient', 'a', 'identifier', NULL, 'stale')")
+    conn.commit()
+    conn.close()
+
+
+async def test_version_1_file_is_upgraded_and_reindexed(tmp_path: Path) -> None:
+    path = tmp_path / "fhir.db"
+    _v1_file(path)
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    try:
+        for code, ids in (("a-2", ["a"]), ("b-1", ["b"]), ("a-1", []), ("stale", [])):
+            value = TokenValue("urn:oid:1.2.208.176.1.2", code)
+            query = SearchQuery("Patient", [Filter("identifier", "token", (value,))])
+            assert [r.id for r in (await store.search(query)).items] == ids, code
+        async with store.transaction() as uow:  # new resources get keys after the old ones
+            await uow.write("Patient", "c", {"resourceType": "Patient"}, method="PUT")
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("SELECT id, rk FROM resource ORDER BY rk").fetchall() == [
+        ("a", 1),
+        ("b", 3),
+        ("c", 4),
+    ]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "idx_present" not in tables and "idx_exact" not in tables
+    conn.close()
