@@ -21,5 +21,10 @@ SERVED_TYPES: frozenset[str] = frozenset(
         "Observation",
         "Provenance",
         "AuditEvent",
+        # conformance resources: the Danish profiles and terminology, custom search parameters
+        "SearchParameter",
+        "StructureDefinition",
+        "ValueSet",
+        "CodeSystem",
     }
 )

@@ -45,6 +45,7 @@ SERVED_TYPES: tuple[str, ...] = (
     "AuditEvent",
     "CarePlan",
     "CareTeam",
+    "CodeSystem",
     "Communication",
     "Condition",
     "Consent",
@@ -59,8 +60,11 @@ SERVED_TYPES: tuple[str, ...] = (
     "PractitionerRole",
     "Provenance",
     "RelatedPerson",
+    "SearchParameter",
     "ServiceRequest",
+    "StructureDefinition",
     "Task",
+    "ValueSet",
 )
 
 # Abstract bases whose parameters apply to every served type (all served types are

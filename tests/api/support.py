@@ -52,6 +52,26 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "RelatedPerson": {"patient": SUBJECT},
     "ServiceRequest": {"status": "active", "intent": "order", "subject": SUBJECT},
     "Task": {"status": "requested", "intent": "order"},
+    "CodeSystem": {"status": "draft", "content": "not-present"},
+    "ValueSet": {"status": "draft"},
+    "StructureDefinition": {
+        "url": "http://example.org/StructureDefinition/x",
+        "name": "X",
+        "status": "draft",
+        "kind": "resource",
+        "abstract": False,
+        "type": "Patient",
+    },
+    "SearchParameter": {
+        "url": "http://example.org/SearchParameter/x",
+        "name": "x",
+        "status": "active",
+        "description": "a test parameter",
+        "code": "test-x",
+        "base": ["Patient"],
+        "type": "token",
+        "expression": "Patient.gender",
+    },
 }
 
 
