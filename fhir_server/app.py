@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fhir_server import __version__
 from fhir_server.config import Settings
 from fhir_server.http.asgi import PREFIX, FhirApp
+from fhir_server.search.custom import CUSTOM
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
 
@@ -42,6 +43,7 @@ class ServerApp:
 
     async def startup(self) -> None:
         await self.store.open()
+        await CUSTOM.sync(self.store)
         if self.settings.auth == "off":
             log.warning(
                 "FHIR_AUTH=off: authorization is switched OFF — every caller may read and write"
@@ -49,6 +51,7 @@ class ServerApp:
             )
 
     async def shutdown(self) -> None:
+        await CUSTOM.close()
         await self.store.close()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

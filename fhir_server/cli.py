@@ -33,11 +33,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _load(paths: list[Path], progress: bool) -> int:
     from fhir_server.loader import Loader
+    from fhir_server.search.custom import CUSTOM
     from fhir_server.store.factory import make_store
 
     settings = Settings()
     store = make_store(settings)
     await store.open()
+    await CUSTOM.sync(store)  # the server's own SearchParameters are indexed too
     try:
         report = await Loader(store, settings).load(paths, progress)
     finally:
@@ -52,10 +54,12 @@ async def _reindex(progress: bool) -> int:
     from tqdm import tqdm
 
     from fhir_server.resource_types import SERVED_TYPES
+    from fhir_server.search.custom import CUSTOM
     from fhir_server.store.factory import make_store
 
     store = make_store(Settings())
     await store.open()
+    await CUSTOM.sync(store)
     total = 0
     try:
         with tqdm(unit=" resources", disable=not progress, dynamic_ncols=True) as bar:

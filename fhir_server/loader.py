@@ -16,13 +16,13 @@ import orjson
 from tqdm import tqdm
 
 from auth.principal import ANONYMOUS_UNRESTRICTED
+from fhir_server.checks import check_resource
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError
 from fhir_server.interactions.common import check_type, new_id
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.interactions.router import dispatch
 from fhir_server.store.base import Store, UnitOfWork, in_transaction
-from fhir_server.structure import check_structure
 
 CHUNK = 500
 
@@ -84,7 +84,7 @@ class Loader:
             return
         try:
             type_ = check_type(doc.get("resourceType", "") if isinstance(doc, dict) else "")
-            self._pending.append((where, check_structure(type_, doc)))
+            self._pending.append((where, check_resource(type_, doc)))
         except FhirError as err:
             self.report.failures.append(f"{where}: {_describe(err)}")
             return

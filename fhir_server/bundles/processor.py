@@ -16,13 +16,14 @@ import orjson
 
 from fhir_server.bundles.build import bundle, full_url
 from fhir_server.bundles.references import is_conditional_reference, reference_holders
+from fhir_server.checks import check_resource
 from fhir_server.errors import FhirError, Invalid, Issue, MultipleMatches, PreconditionFailed
 from fhir_server.interactions.common import check_type, criteria_pairs, match, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.create import create
 from fhir_server.interactions.router import Handler
 from fhir_server.store.base import UnitOfWork
-from fhir_server.structure import check_structure, parse_json
+from fhir_server.structure import parse_json
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
@@ -211,7 +212,7 @@ def _check_bodies(entries: list[Entry]) -> None:
             if r.path[0][:1] in ("_", "$") or r.path[-1][:1] in ("_", "$"):
                 continue
             try:
-                check_structure(check_type(r.path[0]), r.body)
+                check_resource(check_type(r.path[0]), r.body)
             except FhirError as err:
                 raise _located(err, e.index) from None
             r.body_checked = True

@@ -12,7 +12,7 @@ from fhir_server import __version__
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import instant, now_us
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.registry import params_for
+from fhir_server.search.registry import on_change, params_for
 
 _TYPE_INTERACTIONS = {
     ("instance", "GET"): "read",
@@ -90,6 +90,9 @@ def _statement(multiple_delete: bool, base_url: str) -> bytes:
         ],
     }
     return orjson.dumps(doc)
+
+
+on_change(_statement.cache_clear)  # custom search parameters are listed too
 
 
 async def capabilities(ctx: Context, req: FhirRequest) -> FhirResult:

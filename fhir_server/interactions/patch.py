@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from fhir_server.checks import check_resource
 from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, live, match_one
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
@@ -16,7 +17,7 @@ from fhir_server.interactions.update import write_version
 from fhir_server.patch.fhirpath_patch import apply_fhirpath_patch
 from fhir_server.patch.json_patch import apply_json_patch
 from fhir_server.store.base import UnitOfWork
-from fhir_server.structure import check_structure, parse_json
+from fhir_server.structure import parse_json
 
 
 def _patch_document(req: FhirRequest) -> tuple[str, Any]:
@@ -51,7 +52,7 @@ def _apply(kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
     type_, id_ = resource["resourceType"], resource["id"]
     if patched.get("resourceType") != type_ or patched.get("id") != id_:
         raise Invalid("A patch must not change the resource type or id", [f"{type_}.id"])
-    return check_structure(type_, patched)
+    return check_resource(type_, patched)
 
 
 async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = None) -> FhirResult:

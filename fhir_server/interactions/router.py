@@ -13,6 +13,7 @@ from fhir_server.interactions import create, delete, history, patch, read, searc
 from fhir_server.interactions.common import check_type
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.search.custom import CUSTOM
 
 Handler = Callable[..., Awaitable[FhirResult]]
 
@@ -72,7 +73,14 @@ async def dispatch(ctx: Context, req: FhirRequest) -> FhirResult:
         raise MethodNotAllowed(
             f"{req.method} is not allowed here (allowed: {allowed})", headers={"Allow": allowed}
         )
-    return await handler(ctx, req, *args)
+    if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs
+        return await handler(ctx, req, *args)
+    await CUSTOM.sync(ctx.store)
+    try:
+        return await handler(ctx, req, *args)
+    finally:
+        if req.method != "GET" and (not req.path or req.path[0] == "SearchParameter"):
+            await CUSTOM.sync(ctx.store, written=True)
 
 
 def _system_routes() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import Index
 from fhir_server.search.params import date, number, reference, string, token, uri
-from fhir_server.search.registry import params_for
+from fhir_server.search.registry import on_change, params_for
 
 
 @cache
@@ -26,6 +26,9 @@ def _plan(type_: str) -> tuple[tuple[str, str, Evaluator], ...]:
         for p in params_for(type_).values()
         if p.expression is not None and p.type != "id" and p.name != "_lastUpdated"
     )
+
+
+on_change(_plan.cache_clear)
 
 
 def with_last_updated(index: Index, ts: int) -> Index:

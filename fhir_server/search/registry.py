@@ -7,6 +7,7 @@ refused as unknown instead of being silently ignored, and the CapabilityStatemen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -46,13 +47,38 @@ def _param(type_: str, d: dict[str, Any]) -> SearchParam:
 
 
 @cache
-def params_for(type_: str) -> dict[str, SearchParam]:
+def builtin_params(type_: str) -> dict[str, SearchParam]:
+    """The R4 specification's parameters of ``type_`` that the server can search."""
     out = {}
     for name, d in _definitions().get(type_, {}).items():
         p = _param(type_, d)
         if (p.type in SUPPORTED and p.expression) or p.type == "id":
             out[name] = p
     return out
+
+
+_custom: dict[str, dict[str, SearchParam]] = {}
+"""Parameters defined by SearchParameter resources stored on the server (`search.custom`)."""
+_listeners: list[Callable[[], None]] = []
+
+
+@cache
+def params_for(type_: str) -> dict[str, SearchParam]:
+    """Every parameter of ``type_``: the specification's and the server's custom ones."""
+    return {**builtin_params(type_), **_custom.get(type_, {})}
+
+
+def set_custom(params: dict[str, dict[str, SearchParam]]) -> None:
+    """Replace the custom parameters; what cached anything derived from them starts over."""
+    _custom.clear()
+    _custom.update(params)
+    params_for.cache_clear()
+    for listener in _listeners:
+        listener()
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    _listeners.append(listener)
 
 
 @cache

@@ -10,7 +10,7 @@ from fhir_server.errors import Invalid
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import Filter, ReferenceValue
 from fhir_server.search.params.token import token_value
-from fhir_server.search.registry import params_for
+from fhir_server.search.registry import builtin_params
 
 Row = tuple[str, str | None, str | None, str | None]
 
@@ -19,7 +19,9 @@ Row = tuple[str, str | None, str | None, str | None]
 def resource_types() -> frozenset[str]:
     """Every R4 resource type, served or not (``Group/g1`` is a reference to a Group even though
     this server serves no Groups): the targets of the R4 reference parameters name them all."""
-    targets = {t for type_ in SERVED_TYPES for p in params_for(type_).values() for t in p.targets}
+    targets = {
+        t for type_ in SERVED_TYPES for p in builtin_params(type_).values() for t in p.targets
+    }
     return frozenset(targets | SERVED_TYPES)
 
 
