@@ -317,7 +317,10 @@ def generate(
         if element_id in normalised:
             raise SnapshotError(f"{diff['id']}: element given twice in the differential")
         builder.apply(index, diff)
-        normalised[element_id] = {**diff, "id": element_id, "path": path_of(element_id)}
+        entry = {**diff, "id": element_id, "path": path_of(element_id)}
+        if "constraint" in diff:
+            entry["constraint"] = [{**c, "source": structure["url"]} for c in diff["constraint"]]
+        normalised[element_id] = entry
     for element_id, code in builder.implied_types.items():
         entry = normalised.setdefault(element_id, {"id": element_id, "path": path_of(element_id)})
         entry.setdefault("type", [{"code": code}])

@@ -41,7 +41,7 @@ def _category_rule() -> Json:
 ACTIVITY_CONTENT_RULE = inv(
     "ff-careplan-2",
     "Each activity should say what is to be done (detail.code or detail.description)",
-    "activity.all(detail.code.exists() or detail.description.exists())",
+    "activity.detail.all(code.exists() or description.exists())",
     severity="warning",
 )
 
