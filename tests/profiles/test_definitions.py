@@ -265,3 +265,14 @@ def test_search_parameters_find_what_the_examples_hold() -> None:
     assert values(
         "ff-careplan-activity-status", "ff-careplan-valid-severe-mental-illness.json"
     ) == ["scheduled", "not-started", "in-progress"]
+
+
+def test_docs_describe_every_profile_invariant_and_search_parameter() -> None:
+    docs = (support.REPO / "docs" / "profiles.md").read_text(encoding="utf-8")
+    for sd in support.structure_definitions():
+        assert f"`{sd['id']}`" in docs or f"### {sd['id']} " in docs, sd["id"]
+        for element in sd["differential"]["element"]:
+            for constraint in element.get("constraint", []):
+                assert f"`{constraint['key']}`" in docs, constraint["key"]
+    for sp in SEARCH_PARAMETERS:
+        assert f"| {sp['id']} |" in docs, sp["id"]
