@@ -9,6 +9,7 @@ meaning of their own, which keeps the authored text reviewable against the FHIR 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,8 +262,7 @@ def value_set(
 
 
 def _expansion_id(url: str, version: str) -> str:
-    import uuid
-
+    """A stable expansion identifier, so rebuilding does not change the file."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{url}|{version}"))
 
 

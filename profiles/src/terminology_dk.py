@@ -109,12 +109,11 @@ def municipalities() -> list[Json]:
         "the Danish address register, plus 0411 Christiansø. Each code carries the ISO 3166-2 "
         "code of the region the municipality lies in.",
         concepts,
-        value_set=MUNICIPALITY_VS,
         properties=[
             {
                 "code": "region",
-                "uri": canon.REGION,
-                "description": "ISO 3166-2 code of the Danish region (DK-81..DK-85)",
+                "description": "ISO 3166-2 code of the region the municipality lies in "
+                "(DK-81..DK-85)",
                 "type": "code",
             }
         ],
