@@ -181,28 +181,36 @@ class _Builder:
         if index + 1 < len(self.elements) and self.elements[index + 1]["id"].startswith(eid + "."):
             return
         root, source = self.children_source(element)
+        root_path = path_of(root)
         children = []
         for child in source:
             copied = copy.deepcopy(child)
             copied["id"] = eid + child["id"][len(root) :]
-            copied["path"] = element["path"] + child["path"][len(root) :]
+            copied["path"] = element["path"] + child["path"][len(root_path) :]
             children.append(copied)
             self.pristine[copied["id"]] = copy.deepcopy(copied)
         self.elements[index + 1 : index + 1] = children
 
     def children_source(self, element: Json) -> tuple[str, list[Json]]:
+        """Where an element's children come from: the element a ``contentReference`` names, the
+        unsliced element for a slice of a backbone element, else the snapshot of its one type."""
         reference = element.get("contentReference")
         codes = sorted({t["code"] for t in element.get("type", [])})
         if reference:
             root = reference.lstrip("#")
-        elif codes in (["BackboneElement"], ["Element"]):
-            root = element["path"]  # a slice of a backbone element: its children from the base
+        elif codes in (["BackboneElement"], ["Element"]) and "sliceName" in element:
+            root = element["id"].rsplit(":", 1)[0]
         elif len(codes) == 1:
             elements = self.type_snapshot(codes[0])
             return elements[0]["id"], elements[1:]
         else:
             raise SnapshotError(f"{element['id']}: constrain to one type before its children")
-        return root, [e for e in self.base if e["id"].startswith(root + ".") and ":" not in e["id"]]
+        children = [
+            e
+            for eid, e in self.pristine.items()
+            if eid.startswith(root + ".") and ":" not in eid[len(root) :]
+        ]
+        return root, children
 
     def add_slice(self, index: int, slice_name: str) -> int:
         sliced = self.elements[index]

@@ -27,6 +27,7 @@ BASE = [
     _el("Thing.part", 0, "*", "BackboneElement"),
     _el("Thing.part.name", 0, "1", "string"),
     _el("Thing.part.part", 0, "*", contentReference="#Thing.part"),
+    _el("Thing.dose", 0, "1", "Dose"),
 ]
 BASE[4]["type"][0]["targetProfile"] = [R4 + "Patient", R4 + "Group"]
 TYPES = {
@@ -34,6 +35,11 @@ TYPES = {
         _el("Identifier", 0, "*"),
         _el("Identifier.system", 0, "1", "uri"),
         _el("Identifier.value", 0, "1", "string"),
+    ],
+    "Dose": [
+        _el("Dose", 0, "*"),
+        _el("Dose.rate", 0, "*", "Element"),
+        _el("Dose.rate.value", 0, "1", "string"),
     ],
     "CodeableConcept": [
         _el("CodeableConcept", 0, "*"),
@@ -134,6 +140,23 @@ def test_backbone_slices_and_content_references_get_their_children() -> None:
     assert element(sd, "Thing.part:first.name")["min"] == 1
     assert element(sd, "Thing.part.part.name")["max"] == "0"
     assert element(sd, "Thing.part.part.name")["path"] == "Thing.part.part.name"
+
+
+def test_a_slice_of_an_element_inside_a_data_type_gets_that_element_s_children() -> None:
+    slicing = {"discriminator": [{"type": "value", "path": "value"}], "rules": "open"}
+    sd = build(
+        {"id": "Thing.dose.rate", "slicing": slicing},
+        {"id": "Thing.dose.rate:fast", "sliceName": "fast", "min": 0, "max": "1"},
+        {"id": "Thing.dose.rate:fast.value", "min": 1, "fixedString": "fast"},
+    )
+    assert ids(sd)[-4:] == [
+        "Thing.dose.rate",
+        "Thing.dose.rate.value",
+        "Thing.dose.rate:fast",
+        "Thing.dose.rate:fast.value",
+    ]
+    assert element(sd, "Thing.dose.rate:fast.value")["path"] == "Thing.dose.rate.value"
+    assert element(sd, "Thing.dose.rate.value")["min"] == 0
 
 
 def test_reference_targets_narrow_to_profiles_of_allowed_types() -> None:
