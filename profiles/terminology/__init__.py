@@ -1,0 +1,1 @@
+"""Terminology over the bundled CodeSystems and ValueSets (stdlib only)."""
