@@ -1,0 +1,665 @@
+"""Compile a FHIRPath expression (fhirpathpy's parse tree) into nested Python closures.
+
+Each closure takes the input collection and an :class:`Env` and returns a collection. What the
+compiler does not know raises :class:`Unsupported` (at compile time, or at run time for type tests
+it cannot decide on plain JSON); the caller then uses fhirpathpy for that expression.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fhirpathpy.parser import parse
+
+from profiles.validation.fhirpath.functions import VALUE_FUNCTIONS
+from profiles.validation.fhirpath.values import (
+    EvaluationError,
+    NoValue,
+    Unsupported,
+    compare,
+    contains_item,
+    distinct,
+    equal,
+    equivalent,
+    singleton,
+    to_bool,
+    to_string,
+)
+
+Items = list[Any]
+Node = dict[str, Any]
+
+
+class Env:
+    """The evaluation context: %resource, %rootResource, %context and $this/$index."""
+
+    __slots__ = ("context", "index", "resource", "root", "this")
+
+    def __init__(self, resource: Any, root: Any, context: Any, this: Any = None, index: int = 0):
+        self.resource = resource
+        self.root = root
+        self.context = context
+        self.this = context if this is None else this
+        self.index = index
+
+    def at(self, item: Any, index: int) -> Env:
+        return Env(self.resource, self.root, self.context, item, index)
+
+
+Fn = Callable[[Items, Env], Items]
+
+
+@dataclass(frozen=True, slots=True)
+class UserFunction:
+    """A function added to FHIRPath (``dkCprValid()``): input collection, argument values."""
+
+    impl: Callable[..., Items]
+    arity: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """What navigation needs to know of FHIR: choice elements and their type suffixes."""
+
+    choice_names: frozenset[str]
+    type_suffixes: frozenset[str]
+
+
+CONSTANTS = {
+    "ucum": "http://unitsofmeasure.org",
+    "sct": "http://snomed.info/sct",
+    "loinc": "http://loinc.org",
+}
+_ESCAPES = {"'": "'", '"': '"', "`": "`", "\\": "\\", "/": "/", "f": "\f", "n": "\n", "r": "\r"}
+_ESCAPES["t"] = "\t"
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+
+
+def _unescape(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        s = m.group(1)
+        if s.startswith("u") and len(s) == 5:
+            return chr(int(s[1:], 16))
+        return _ESCAPES.get(s, "\\" + s)
+
+    return _ESCAPE.sub(one, text)
+
+
+def _identifier(node: Node) -> str:
+    return node["terminalNodeText"][0].strip("`")
+
+
+def _type_name(node: Node) -> str:
+    """The name of a TypeSpecifier or of an identifier used as one (``ofType(FHIR.Quantity)``)."""
+    names = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n["type"] == "Identifier":
+            names.append(_identifier(n))
+        stack.extend(reversed(n.get("children", [])))
+    if not names:
+        raise Unsupported("type specifier without a name")
+    if names[0] in ("FHIR", "System") and len(names) > 1:
+        return names[-1]
+    return ".".join(names)
+
+
+class Compiler:
+    def __init__(self, model: Model, functions: Mapping[str, UserFunction] | None = None):
+        self._model = model
+        self._functions = dict(functions or {})
+
+    def compile(self, expression: str) -> Fn:
+        try:
+            tree = parse(expression)
+        except Exception as exc:  # the ANTLR parser raises plain Exceptions
+            raise Unsupported(f"cannot parse {expression!r}: {exc}") from exc
+        return self._node(tree["children"][0])
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def _node(self, node: Node) -> Fn:
+        kind = node["type"]
+        handler = getattr(self, f"_c_{kind}", None)
+        if handler is None:
+            raise Unsupported(f"{kind} is not supported")
+        return handler(node)
+
+    def _c_TermExpression(self, node: Node) -> Fn:
+        return self._node(node["children"][0])
+
+    _c_InvocationTerm = _c_TermExpression
+    _c_ParenthesizedTerm = _c_TermExpression
+    _c_LiteralTerm = _c_TermExpression
+
+    def _c_InvocationExpression(self, node: Node) -> Fn:
+        left_node, right_node = node["children"]
+        typed = self._typed_choice(left_node, right_node)
+        if typed is not None:
+            return typed
+        left, right = self._node(left_node), self._node(right_node)
+        return lambda items, env: right(left(items, env), env)
+
+    def _c_MemberInvocation(self, node: Node) -> Fn:
+        name = _identifier(node["children"][0])
+        choice = name in self._model.choice_names
+        suffixes = self._model.type_suffixes
+        if name[:1].isupper():
+            return lambda items, env: _type_or_member(items, name, choice, suffixes)
+        return lambda items, env: navigate(items, name, choice, suffixes)
+
+    def _c_ThisInvocation(self, node: Node) -> Fn:
+        return lambda items, env: [env.this] if env.this is not None else []
+
+    def _c_IndexInvocation(self, node: Node) -> Fn:
+        return lambda items, env: [env.index]
+
+    def _c_ExternalConstantTerm(self, node: Node) -> Fn:
+        name = _identifier(node["children"][0]["children"][0])
+        if name == "resource":
+            return lambda items, env: [env.resource]
+        if name == "rootResource":
+            return lambda items, env: [env.root]
+        if name == "context":
+            return lambda items, env: [env.context]
+        if name in CONSTANTS:
+            value = CONSTANTS[name]
+            return lambda items, env: [value]
+        if name.startswith(("vs-", "ext-")):
+            prefix = "ValueSet" if name.startswith("vs-") else "StructureDefinition"
+            url = f"http://hl7.org/fhir/{prefix}/{name.split('-', 1)[1]}"
+            return lambda items, env: [url]
+        raise Unsupported(f"%{name} is not supported")
+
+    # -- literals ---------------------------------------------------------------------------
+
+    def _constant(self, value: Any) -> Fn:
+        result = [value]
+        return lambda items, env: result
+
+    def _c_StringLiteral(self, node: Node) -> Fn:
+        return self._constant(_unescape(node["terminalNodeText"][0][1:-1]))
+
+    def _c_NumberLiteral(self, node: Node) -> Fn:
+        text = node["terminalNodeText"][0]
+        return self._constant(float(text) if "." in text else int(text))
+
+    def _c_BooleanLiteral(self, node: Node) -> Fn:
+        return self._constant(node["terminalNodeText"][0] == "true")
+
+    def _c_DateTimeLiteral(self, node: Node) -> Fn:
+        return self._constant(node["terminalNodeText"][0].lstrip("@"))
+
+    def _c_TimeLiteral(self, node: Node) -> Fn:
+        return self._constant(node["terminalNodeText"][0].lstrip("@T"))
+
+    def _c_NullLiteral(self, node: Node) -> Fn:
+        return lambda items, env: []
+
+    # -- operators --------------------------------------------------------------------------
+
+    def _operands(self, node: Node) -> tuple[Fn, Fn, str]:
+        left, right = node["children"]
+        return self._node(left), self._node(right), node["terminalNodeText"][0]
+
+    def _c_UnionExpression(self, node: Node) -> Fn:
+        left, right, _ = self._operands(node)
+        return lambda items, env: distinct(left(items, env) + right(items, env))
+
+    def _c_EqualityExpression(self, node: Node) -> Fn:
+        left, right, op = self._operands(node)
+        negate = op.startswith("!")
+        test = equivalent if "~" in op else equal
+
+        def run(items: Items, env: Env) -> Items:
+            a, b = left(items, env), right(items, env)
+            if test is equivalent:
+                same = len(a) == len(b) and all(equivalent(x, y) for x, y in zip(a, b, strict=True))
+                return [same != negate]
+            if not a or not b:
+                return []
+            if len(a) != len(b):
+                return [negate]
+            verdicts = [equal(x, y) for x, y in zip(a, b, strict=True)]
+            if False in verdicts:
+                return [negate]
+            if None in verdicts:
+                return []
+            return [not negate]
+
+        return run
+
+    def _c_InequalityExpression(self, node: Node) -> Fn:
+        left, right, op = self._operands(node)
+        accept = {"<": (-1,), ">": (1,), "<=": (-1, 0), ">=": (0, 1)}[op]
+
+        def run(items: Items, env: Env) -> Items:
+            a, b = singleton(left(items, env)), singleton(right(items, env))
+            if a is None or b is None:
+                return []
+            order = compare(a, b)
+            return [] if order is None else [order in accept]
+
+        return run
+
+    def _c_MembershipExpression(self, node: Node) -> Fn:
+        left, right, op = self._operands(node)
+        if op == "contains":
+            left, right = right, left
+
+        def run(items: Items, env: Env) -> Items:
+            needle = left(items, env)
+            if not needle:
+                return []
+            return [contains_item(right(items, env), singleton(needle))]
+
+        return run
+
+    def _c_AndExpression(self, node: Node) -> Fn:
+        left, right, _ = self._operands(node)
+
+        def run(items: Items, env: Env) -> Items:
+            a = to_bool(left(items, env))
+            if a is False:
+                return [False]
+            b = to_bool(right(items, env))
+            if b is False:
+                return [False]
+            return [True] if a and b else []
+
+        return run
+
+    def _c_OrExpression(self, node: Node) -> Fn:
+        left, right, op = self._operands(node)
+        if op == "xor":
+            return self._xor(left, right)
+
+        def run(items: Items, env: Env) -> Items:
+            a = to_bool(left(items, env))
+            if a is True:
+                return [True]
+            b = to_bool(right(items, env))
+            if b is True:
+                return [True]
+            return [False] if a is False and b is False else []
+
+        return run
+
+    def _c_XorExpression(self, node: Node) -> Fn:
+        left, right, _ = self._operands(node)
+        return self._xor(left, right)
+
+    @staticmethod
+    def _xor(left: Fn, right: Fn) -> Fn:
+        def run(items: Items, env: Env) -> Items:
+            a, b = to_bool(left(items, env)), to_bool(right(items, env))
+            return [] if a is None or b is None else [a != b]
+
+        return run
+
+    def _c_ImpliesExpression(self, node: Node) -> Fn:
+        left, right, _ = self._operands(node)
+
+        def run(items: Items, env: Env) -> Items:
+            a = to_bool(left(items, env))
+            if a is False:
+                return [True]
+            b = to_bool(right(items, env))
+            if b is True:
+                return [True]
+            return [False] if a is True and b is False else []
+
+        return run
+
+    def _c_AdditiveExpression(self, node: Node) -> Fn:
+        left, right, op = self._operands(node)
+
+        def run(items: Items, env: Env) -> Items:
+            a, b = singleton(left(items, env)), singleton(right(items, env))
+            if op == "&":
+                return [("" if a is None else to_string(a)) + ("" if b is None else to_string(b))]
+            if a is None or b is None:
+                return []
+            if isinstance(a, str) and isinstance(b, str) and op == "+":
+                return [a + b]
+            if _number(a) and _number(b):
+                return [a + b if op == "+" else a - b]
+            raise Unsupported(f"{op} on {type(a).__name__} and {type(b).__name__}")
+
+        return run
+
+    def _c_MultiplicativeExpression(self, node: Node) -> Fn:
+        left, right, op = self._operands(node)
+
+        def run(items: Items, env: Env) -> Items:
+            a, b = singleton(left(items, env)), singleton(right(items, env))
+            if a is None or b is None:
+                return []
+            if not (_number(a) and _number(b)):
+                raise Unsupported(f"{op} on {type(a).__name__}")
+            if op == "*":
+                return [a * b]
+            if b == 0:
+                return []
+            if op == "/":
+                return [a / b]
+            return [int(a // b)] if op == "div" else [a % b]
+
+        return run
+
+    def _c_PolarityExpression(self, node: Node) -> Fn:
+        operand = self._node(node["children"][0])
+        sign = -1 if node["terminalNodeText"][0] == "-" else 1
+
+        def run(items: Items, env: Env) -> Items:
+            value = singleton(operand(items, env))
+            if value is None:
+                return []
+            if not _number(value):
+                raise EvaluationError("unary sign on a non-number")
+            return [sign * value]
+
+        return run
+
+    def _c_IndexerExpression(self, node: Node) -> Fn:
+        left, index, _ = self._operands(node)
+
+        def run(items: Items, env: Env) -> Items:
+            found = left(items, env)
+            i = singleton(index(items, env))
+            return [found[i]] if isinstance(i, int) and 0 <= i < len(found) else []
+
+        return run
+
+    def _c_TypeExpression(self, node: Node) -> Fn:
+        operand = self._node(node["children"][0])
+        type_name = _type_name(node["children"][1])
+        op = node["terminalNodeText"][0]
+        typed = self._typed_choice(node["children"][0], None, type_name, op)
+        if typed is not None:
+            return typed
+
+        def run(items: Items, env: Env) -> Items:
+            value = singleton(operand(items, env))
+            if value is None:
+                return []
+            matches = is_type(value, type_name)
+            if op == "is":
+                return [matches]
+            return [value] if matches else []
+
+        return run
+
+    # -- functions --------------------------------------------------------------------------
+
+    def _c_FunctionInvocation(self, node: Node) -> Fn:
+        functn = node["children"][0]
+        name = _identifier(functn["children"][0])
+        params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
+        special = getattr(self, f"_f_{name}", None)
+        if special is not None:
+            return special(params)
+        if name in self._functions:
+            fn = self._functions[name]
+            return self._value_call(name, fn.impl, fn.arity, params)
+        if name in VALUE_FUNCTIONS:
+            impl, arity = VALUE_FUNCTIONS[name]
+            return self._value_call(name, impl, arity, params)
+        raise Unsupported(f"function {name}() is not supported")
+
+    def _value_call(
+        self, name: str, impl: Callable[..., Items], arity: tuple[int, ...], params: list[Node]
+    ) -> Fn:
+        if len(params) not in arity:
+            raise Unsupported(f"{name}() takes {arity} arguments, not {len(params)}")
+        if name == "exists" and params:
+            return self._f_exists(params)
+        args = [self._node(p) for p in params]
+        if not args:
+            return lambda items, env: impl(items)
+
+        def run(items: Items, env: Env) -> Items:
+            focus = [env.this] if env.this is not None else []
+            return impl(items, *(a(focus, env) for a in args))
+
+        return run
+
+    def _per_item(self, params: list[Node], name: str) -> Fn:
+        if len(params) != 1:
+            raise Unsupported(f"{name}() needs one argument")
+        return self._node(params[0])
+
+    def _f_where(self, params: list[Node]) -> Fn:
+        criterion = self._per_item(params, "where")
+
+        def run(items: Items, env: Env) -> Items:
+            return [
+                item
+                for i, item in enumerate(items)
+                if to_bool(criterion([item], env.at(item, i))) is True
+            ]
+
+        return run
+
+    def _f_select(self, params: list[Node]) -> Fn:
+        projection = self._per_item(params, "select")
+
+        def run(items: Items, env: Env) -> Items:
+            out: Items = []
+            for i, item in enumerate(items):
+                out.extend(projection([item], env.at(item, i)))
+            return out
+
+        return run
+
+    def _f_exists(self, params: list[Node]) -> Fn:
+        if not params:
+            return lambda items, env: [bool(items)]
+        where = self._f_where(params)
+        return lambda items, env: [bool(where(items, env))]
+
+    def _f_all(self, params: list[Node]) -> Fn:
+        criterion = self._per_item(params, "all")
+
+        def run(items: Items, env: Env) -> Items:
+            return [
+                all(
+                    to_bool(criterion([item], env.at(item, i))) is True
+                    for i, item in enumerate(items)
+                )
+            ]
+
+        return run
+
+    def _f_repeat(self, params: list[Node]) -> Fn:
+        projection = self._per_item(params, "repeat")
+
+        def run(items: Items, env: Env) -> Items:
+            out: Items = []
+            level = items
+            while level:
+                nxt: Items = []
+                for i, item in enumerate(level):
+                    for found in projection([item], env.at(item, i)):
+                        if not contains_item(out, found):
+                            out.append(found)
+                            nxt.append(found)
+                level = nxt
+            return out
+
+        return run
+
+    def _f_iif(self, params: list[Node]) -> Fn:
+        if len(params) not in (2, 3):
+            raise Unsupported("iif() takes 2 or 3 arguments")
+        criterion, yes = self._node(params[0]), self._node(params[1])
+        no = self._node(params[2]) if len(params) == 3 else None
+
+        def run(items: Items, env: Env) -> Items:
+            if to_bool(criterion(items, env)) is True:
+                return yes(items, env)
+            return no(items, env) if no is not None else []
+
+        return run
+
+    def _f_trace(self, params: list[Node]) -> Fn:
+        return lambda items, env: items
+
+    def _f_ofType(self, params: list[Node]) -> Fn:
+        if len(params) != 1:
+            raise Unsupported("ofType() takes one argument")
+        type_name = _type_name(params[0])
+        return lambda items, env: [i for i in items if is_type(i, type_name)]
+
+    def _f_is(self, params: list[Node]) -> Fn:
+        type_name = _type_name(params[0])
+
+        def run(items: Items, env: Env) -> Items:
+            value = singleton(items)
+            return [] if value is None else [is_type(value, type_name)]
+
+        return run
+
+    def _f_as(self, params: list[Node]) -> Fn:
+        type_name = _type_name(params[0])
+
+        def run(items: Items, env: Env) -> Items:
+            value = singleton(items)
+            return [value] if value is not None and is_type(value, type_name) else []
+
+        return run
+
+    def _f_resolve(self, params: list[Node]) -> Fn:
+        return lambda items, env: [r for i in items if (r := resolve(i, env)) is not None]
+
+    # -- typed access to choice elements ----------------------------------------------------
+
+    def _typed_choice(
+        self, left: Node, right: Node | None, type_name: str | None = None, op: str = "ofType"
+    ) -> Fn | None:
+        """``value.ofType(Quantity)`` / ``value as Quantity`` / ``value is Quantity`` on a choice
+        element compile to the JSON name ``valueQuantity`` (the type is in the name)."""
+        if right is not None:
+            if right["type"] != "FunctionInvocation":
+                return None
+            functn = right["children"][0]
+            op = _identifier(functn["children"][0])
+            params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
+            if op not in ("ofType", "as", "is") or len(params) != 1:
+                return None
+            type_name = _type_name(params[0])
+        prefix, name = self._member_tail(left)
+        if name is None or name not in self._model.choice_names or type_name is None:
+            return None
+        key = name + type_name[0].upper() + type_name[1:]
+        suffixes = self._model.type_suffixes
+        if op != "is":
+            return lambda items, env: navigate(prefix(items, env), key, False, suffixes)
+
+        def run(items: Items, env: Env) -> Items:
+            parents = prefix(items, env)
+            if not navigate(parents, name, True, suffixes):
+                return []
+            return [bool(navigate(parents, key, False, suffixes))]
+
+        return run
+
+    def _member_tail(self, node: Node) -> tuple[Fn, str | None]:
+        """(the path before, the member name) when ``node`` ends in a member invocation."""
+        if node["type"] == "TermExpression":
+            inner = node["children"][0]
+            if inner["type"] == "InvocationTerm":
+                member = inner["children"][0]
+                if member["type"] == "MemberInvocation":
+                    return (lambda items, env: items), _identifier(member["children"][0])
+        if node["type"] == "InvocationExpression":
+            left, right = node["children"]
+            if right["type"] == "MemberInvocation":
+                return self._node(left), _identifier(right["children"][0])
+        return (lambda items, env: items), None
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def navigate(items: Items, name: str, choice: bool, suffixes: frozenset[str]) -> Items:
+    """The children called ``name`` of every item (choice ``name[x]`` matched by suffix)."""
+    out: Items = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        value = item.get(name)
+        if value is None:
+            ext = item.get("_" + name)
+            if isinstance(ext, dict):
+                out.append(NoValue(ext))
+            elif isinstance(ext, list):
+                out.extend(NoValue(e) for e in ext if isinstance(e, dict))
+            elif choice:
+                for key, typed in item.items():
+                    if key.startswith(name) and key[len(name) :] in suffixes:
+                        out.extend(typed if isinstance(typed, list) else [typed])
+        elif isinstance(value, list):
+            if None in value:
+                ext = item.get("_" + name) or []
+                for i, v in enumerate(value):
+                    if v is not None:
+                        out.append(v)
+                    elif i < len(ext) and isinstance(ext[i], dict):
+                        out.append(NoValue(ext[i]))
+            else:
+                out.extend(value)
+        else:
+            out.append(value)
+    return out
+
+
+def _type_or_member(items: Items, name: str, choice: bool, suffixes: frozenset[str]) -> Items:
+    """A leading type name (``Patient.name``) selects resources of that type."""
+    typed = [i for i in items if isinstance(i, dict) and i.get("resourceType") == name]
+    return typed or navigate(items, name, choice, suffixes)
+
+
+_NOT_DOMAIN = frozenset({"Bundle", "Binary", "Parameters"})
+
+
+def is_type(value: Any, type_name: str) -> bool:
+    """Type tests decidable on plain JSON: resources by resourceType, booleans; else Unsupported."""
+    if isinstance(value, dict) and "resourceType" in value:
+        actual = value["resourceType"]
+        if type_name == "Resource":
+            return True
+        if type_name == "DomainResource":
+            return actual not in _NOT_DOMAIN
+        return bool(actual == type_name)
+    if isinstance(value, bool):
+        return type_name in ("boolean", "Boolean")
+    raise Unsupported(f"type test {type_name} on {type(value).__name__}")
+
+
+_LITERAL = re.compile(r"(?:.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
+
+
+def resolve(item: Any, env: Env) -> Any:
+    """``resolve()`` without I/O: ``#id`` finds the contained resource; ``Type/id`` gives a stand-in
+    holding only ``resourceType`` and ``id`` (enough for type tests); anything else is empty."""
+    ref = item.get("reference") if isinstance(item, dict) else item
+    if not isinstance(ref, str):
+        return None
+    if ref.startswith("#"):
+        root = env.root if isinstance(env.root, dict) else {}
+        if ref == "#":
+            return root
+        for contained in root.get("contained", []):
+            if isinstance(contained, dict) and contained.get("id") == ref[1:]:
+                return contained
+        return None
+    m = _LITERAL.fullmatch(ref)
+    if m is None:
+        return None
+    return {"resourceType": m.group(1), "id": m.group(2)}

@@ -1,0 +1,201 @@
+"""FHIRPath value semantics over plain FHIR JSON (fhirpath.html §6.1-6.3, §4.5 booleans).
+
+Values are what ``orjson`` gives: dict (complex element or resource), str (every string-like
+primitive, dates included), bool, int, float. A primitive that has only extensions is a
+:class:`NoValue` (it exists, but has no value to compare).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+
+class Unsupported(Exception):
+    """A construct this compiler does not handle; the caller falls back to fhirpathpy."""
+
+
+class EvaluationError(Exception):
+    """The expression is wrong for this input (e.g. a collection where one item is needed)."""
+
+
+class NoValue(dict):  # type: ignore[type-arg]
+    """A primitive element with extensions (``_birthDate``) but no value."""
+
+
+def to_bool(items: list[Any]) -> bool | None:
+    """Singleton evaluation of collections (fhirpath.html §4.5): None for empty."""
+    if not items:
+        return None
+    if len(items) > 1:
+        raise EvaluationError(f"expected a single boolean, got {len(items)} items")
+    item = items[0]
+    return item if isinstance(item, bool) else True
+
+
+def singleton(items: list[Any]) -> Any:
+    if len(items) > 1:
+        raise EvaluationError(f"expected a single item, got {len(items)}")
+    return items[0] if items else None
+
+
+def has_value(item: Any) -> bool:
+    return not isinstance(item, dict)
+
+
+_DATE = re.compile(
+    r"(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<h>\d{2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+_TIME = re.compile(r"T?(?P<h>\d{2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?)?")
+
+
+def _date_parts(text: str) -> tuple[list[int], str | None] | None:
+    """Components present (year, month, day, hour, minute, second, microsecond) and tz."""
+    m = _DATE.fullmatch(text)
+    if m is None:
+        return None
+    parts = []
+    for key in ("y", "mo", "d", "h", "mi", "s"):
+        if m.group(key) is None:
+            break
+        parts.append(int(m.group(key)))
+    if m.group("f") is not None and len(parts) == 6:
+        parts.append(int((m.group("f") + "000000")[:6]))
+    return parts, m.group("tz")
+
+
+def _time_parts(text: str) -> list[int] | None:
+    m = _TIME.fullmatch(text)
+    if m is None or ":" not in text:
+        return None
+    return [int(v) for v in m.group("h", "mi", "s") if v is not None]
+
+
+def _as_utc(parts: list[int], tz: str) -> list[int]:
+    """Shift a date-time with a time zone to UTC, keeping its precision."""
+    full = parts + [0] * (7 - len(parts))
+    offset = timedelta(0)
+    if tz != "Z":
+        sign = -1 if tz[0] == "-" else 1
+        offset = sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+    moment = datetime(*full[:6], full[6], tzinfo=timezone(offset)).astimezone(UTC)
+    shifted = [
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    ]
+    return shifted[: len(parts)]
+
+
+def _compare_parts(a: list[int], b: list[int]) -> int | None:
+    """-1/0/1, or None when they agree as far as the less precise one goes (§6.3 precision).
+    Seconds and their fraction are one precision (fhirpath.html §2.1.20)."""
+    la, lb = min(len(a), 6), min(len(b), 6)
+    for x, y in zip(a[: min(la, lb)], b[: min(la, lb)], strict=True):
+        if x != y:
+            return -1 if x < y else 1
+    if la != lb:
+        return None
+    fa, fb = (a[6] if len(a) > 6 else 0), (b[6] if len(b) > 6 else 0)
+    return (fa > fb) - (fa < fb)
+
+
+def compare_temporal(a: str, b: str) -> int | type[NotImplemented] | None:  # type: ignore[valid-type]
+    """Compare two date/time strings; NotImplemented if they are not both temporal."""
+    pa, pb = _date_parts(a), _date_parts(b)
+    if pa is not None and pb is not None:
+        (da, ta), (db, tb) = pa, pb
+        if ta and tb and len(da) > 3 and len(db) > 3:
+            da, db = _as_utc(da, ta), _as_utc(db, tb)
+        return _compare_parts(da, db)
+    qa, qb = _time_parts(a), _time_parts(b)
+    if qa is not None and qb is not None:
+        return _compare_parts(qa, qb)
+    return NotImplemented
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def equal(a: Any, b: Any) -> bool | None:
+    """FHIRPath ``=`` on two items; None when the answer is unknown (precision)."""
+    if isinstance(a, NoValue) or isinstance(b, NoValue):
+        return None
+    if _is_number(a) and _is_number(b):
+        return bool(a == b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, str) and isinstance(b, str):
+        if a == b:
+            return True
+        order = compare_temporal(a, b) if a[:1].isdigit() and b[:1].isdigit() else NotImplemented
+        if order is NotImplemented:
+            return False
+        return None if order is None else order == 0
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a == b
+    return False
+
+
+def equivalent(a: Any, b: Any) -> bool:
+    """FHIRPath ``~``: strings ignore case and whitespace differences; else ``=``."""
+    if isinstance(a, str) and isinstance(b, str):
+        return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(
+            equivalent(a[k], b[k]) or a[k] == b[k] for k in a if k != "id"
+        )
+    return bool(equal(a, b))
+
+
+def compare(a: Any, b: Any) -> int | None:
+    """Order of two items for ``< > <= >=``; None when unknown."""
+    if _is_number(a) and _is_number(b):
+        return (a > b) - (a < b)
+    if isinstance(a, str) and isinstance(b, str):
+        order = compare_temporal(a, b)
+        if order is NotImplemented:
+            return (a > b) - (a < b)
+        return order
+    if isinstance(a, dict) and isinstance(b, dict) and "value" in a and "value" in b:
+        return _compare_quantities(a, b)
+    if isinstance(a, NoValue) or isinstance(b, NoValue):
+        return None
+    raise EvaluationError(f"cannot compare {type(a).__name__} with {type(b).__name__}")
+
+
+def _compare_quantities(a: dict[str, Any], b: dict[str, Any]) -> int | None:
+    """Quantities compare only in the same unit (no UCUM conversion here)."""
+    unit_a = (a.get("system"), a.get("code")) if a.get("code") else (None, a.get("unit"))
+    unit_b = (b.get("system"), b.get("code")) if b.get("code") else (None, b.get("unit"))
+    if unit_a != unit_b:
+        return None
+    return compare(a["value"], b["value"])
+
+
+def distinct(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if not any(equal(item, seen) for seen in out):
+            out.append(item)
+    return out
+
+
+def contains_item(items: list[Any], item: Any) -> bool:
+    return any(equal(item, other) for other in items)
+
+
+def to_string(item: Any) -> str:
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, float) and item.is_integer() and abs(item) < 1e15:
+        return f"{item:.1f}"
+    return str(item)

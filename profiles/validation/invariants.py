@@ -1,0 +1,152 @@
+"""Invariants (ElementDefinition.constraint) compiled once, a few of them natively.
+
+- ``ele-1`` (every element has a value or children) is checked by the walker itself, which sees
+  every element anyway: an empty object, an empty array or ``null`` is reported as structure.
+- ``dom-3`` (every contained resource is referenced) needs ``descendants()`` over the whole
+  resource and ``as(canonical)``; natively it is one scan for ``#id`` strings, and only when
+  there are contained resources.
+- ``txt-1``/``txt-2`` are both written ``htmlChecks()`` in R4; natively they are the two checks in
+  :mod:`profiles.validation.narrative`.
+- ``ref-1`` (a ``#id`` reference finds its contained resource) and ``dom-6`` (narrative present)
+  are one-liners natively; they run for every Reference and every resource.
+- GUARDS lists R4 invariants that hold trivially when a property is absent (``per-1`` without
+  ``start`` or ``end``); the walker then skips them.
+Everything else goes through :class:`FhirPathEngine` (compiled closures, fhirpathpy fallback).
+Natives apply only when key *and* expression are the R4 ones, so a profile reusing a key with a
+different expression gets its own expression evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from profiles.validation.fhirpath import FhirPathEngine, UserFunction
+from profiles.validation.narrative import has_content, xhtml_problem
+from profiles.validation.rules import Invariant
+
+if TYPE_CHECKING:
+    from profiles.validation.walker import Context
+
+STRUCTURAL = frozenset({"ele-1"})
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _contained_referenced(resource: Any, ctx: Context) -> bool:
+    contained = resource.get("contained") if isinstance(resource, dict) else None
+    if not contained:
+        return True
+    found = set(_strings({k: v for k, v in resource.items() if k != "contained"}))
+    for item in contained:
+        found.update(_strings(item))
+    for item in contained:
+        if not isinstance(item, dict) or "id" not in item:
+            continue
+        if f"#{item['id']}" not in found and "#" not in set(_strings(item)):
+            return False
+    return True
+
+
+def _local_reference_resolves(reference: Any, ctx: Context) -> bool:
+    """ref-1; ``#`` alone points at the containing resource (references.html#contained)."""
+    ref = reference.get("reference") if isinstance(reference, dict) else None
+    if not isinstance(ref, str) or not ref.startswith("#") or ref == "#":
+        return True
+    contained = ctx.root.get("contained") if isinstance(ctx.root, dict) else None
+    return any(isinstance(c, dict) and c.get("id") == ref[1:] for c in contained or [])
+
+
+def _has_narrative(resource: Any, ctx: Context) -> bool:
+    text = resource.get("text") if isinstance(resource, dict) else None
+    return isinstance(text, dict) and ("div" in text or "_div" in text)
+
+
+def _narrative_valid(div: Any, ctx: Context) -> bool:
+    return not isinstance(div, str) or xhtml_problem(div) is None
+
+
+def _narrative_has_content(div: Any, ctx: Context) -> bool:
+    return not isinstance(div, str) or has_content(div)
+
+
+DOM_3 = (
+    "contained.where((('#'+id in (%resource.descendants().reference | "
+    "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
+    "%resource.descendants().as(url))) or descendants().where(reference = '#').exists() or "
+    "descendants().where(as(canonical) = '#').exists() or "
+    "descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()"
+)
+REF_1 = (
+    "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+    "%rootResource.contained.id.trace('ids'))"
+)
+NATIVE: dict[tuple[str, str], Callable[[Any, Context], bool]] = {
+    ("dom-3", DOM_3): _contained_referenced,
+    ("dom-6", "text.`div`.exists()"): _has_narrative,
+    ("ref-1", REF_1): _local_reference_resolves,
+    ("txt-1", "htmlChecks()"): _narrative_valid,
+    ("txt-2", "htmlChecks()"): _narrative_has_content,
+}
+
+
+# R4 invariants that hold whenever one of these properties is absent: skipping the evaluation
+# then changes no verdict, and they sit on the most common data types and every resource.
+GUARDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("dom-2", "contained.contained.empty()"): ("contained",),
+    (
+        "dom-4",
+        "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+    ): ("contained",),
+    ("dom-5", "contained.meta.security.empty()"): ("contained",),
+    (
+        "per-1",
+        "start.hasValue().not() or end.hasValue().not() or (start <= end)",
+    ): ("start", "end"),
+    ("cpt-2", "value.empty() or system.exists()"): ("value",),
+    ("qty-3", "code.empty() or system.exists()"): ("code",),
+    ("rng-2", "low.empty() or high.empty() or (low <= high)"): ("low", "high"),
+    ("att-1", "data.empty() or contentType.exists()"): ("data",),
+}
+
+
+def _html_checks(items: list[Any]) -> list[bool]:
+    if not items:
+        return []
+    return [all(isinstance(i, str) and xhtml_problem(i) is None and has_content(i) for i in items)]
+
+
+HTML_CHECKS = UserFunction(_html_checks, (0,))
+
+
+def compile_invariants(
+    constraints: list[dict[str, Any]],
+    engine: FhirPathEngine,
+    base: str | None,
+    profile: str | None,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[Invariant, ...]:
+    """Invariants for ``constraints`` minus ``skip`` keys (already checked elsewhere).
+    ``base`` is the focus type for the fhirpathpy fallback."""
+    out = []
+    for c in constraints:
+        key, expression = c.get("key", ""), c.get("expression")
+        if key in STRUCTURAL or key in skip or not expression:
+            continue
+        severity = "warning" if c.get("severity") == "warning" else "error"
+        native = NATIVE.get((key, expression))
+        invariant = Invariant(key, severity, c.get("human", key), profile, native=native)
+        invariant.guard = GUARDS.get((key, expression), ())
+        if native is None:
+            invariant.expression = engine.compile(expression, base)
+        out.append(invariant)
+    return tuple(out)

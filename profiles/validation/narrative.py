@@ -1,0 +1,75 @@
+"""The narrative rules behind ``htmlChecks()`` (R4 narrative.html §2.4.0.1; txt-1 and txt-2).
+
+R4 writes both invariants as ``htmlChecks()``, a function only the reference validator defines;
+here it is two checks: txt-1, the XHTML is a ``<div>`` in the XHTML namespace using only the basic
+formatting elements, links, images and style attributes (no scripts, forms, frames, objects, event
+handler attributes); txt-2, it has some non-whitespace content. A tag scanner rather than an XML
+parser: it runs on every write, and HTML entities (``&nbsp;``) are allowed in narrative.
+"""
+
+from __future__ import annotations
+
+import re
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+_ALLOWED_NAMES = (
+    "a abbr acronym b big blockquote br caption cite code col colgroup dd del dfn div dl dt "
+    "em h1 h2 h3 h4 h5 h6 hr i img ins kbd li ol p pre q samp small span strong sub sup "
+    "table tbody td tfoot th thead tr tt u ul var"
+)
+ALLOWED = frozenset(_ALLOWED_NAMES.split())
+VOID = frozenset({"br", "hr", "img", "col"})
+_TOKEN = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9:_-]*)(\s[^<>]*?)?(/?)>|<", re.DOTALL)
+_ATTRIBUTE = re.compile(r"""([A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*("[^"]*"|'[^']*')""")
+_ATTRIBUTE_NAME = re.compile(r"""([A-Za-z_:][-A-Za-z0-9_:.]*)\s*=""")
+_REFERENCE = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def xhtml_problem(div: str) -> str | None:
+    """Why ``div`` breaks txt-1, or None when it keeps it."""
+    if not div.startswith("<div"):
+        return "the narrative must be a <div> element"
+    stack: list[str] = []
+    for m in _TOKEN.finditer(div):
+        if m.group(0).startswith("<!--"):
+            continue
+        if m.group(2) is None:
+            return "markup that is not an element (processing instruction, CDATA or stray '<')"
+        closing, name, attributes, empty = (
+            m.group(1),
+            m.group(2).lower(),
+            m.group(3) or "",
+            m.group(4),
+        )
+        if name not in ALLOWED:
+            return f"element <{name}> is not allowed in narrative"
+        if closing:
+            if not stack or stack.pop() != name:
+                return f"</{name}> does not close the open element"
+            if not stack and m.end() != len(div.rstrip()):
+                return "content after the closing </div>"
+            continue
+        problem = _attribute_problem(name, attributes, not stack)
+        if problem:
+            return problem
+        if not empty and name not in VOID:
+            stack.append(name)
+    return f"<{stack[-1]}> is not closed" if stack else None
+
+
+def _attribute_problem(name: str, attributes: str, root: bool) -> str | None:
+    pairs = dict(_ATTRIBUTE.findall(attributes))
+    if len(pairs) != len(_ATTRIBUTE_NAME.findall(attributes)):
+        return f"<{name}> has a malformed attribute"
+    for attr in pairs:
+        if attr.lower().startswith("on"):
+            return f"event attribute {attr} is not allowed in narrative"
+    if root and pairs.get("xmlns", "").strip("\"'") != XHTML_NS:
+        return f'the <div> must declare xmlns="{XHTML_NS}"'
+    return None
+
+
+def has_content(div: str) -> bool:
+    """txt-2: some text (an entity counts) or an image."""
+    text = _TOKEN.sub(lambda m: " <img> " if (m.group(2) or "").lower() == "img" else " ", div)
+    return "<img>" in text or bool(_REFERENCE.sub("x", text).strip())

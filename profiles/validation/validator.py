@@ -1,0 +1,209 @@
+"""The Validator: a resource against its R4 base definition and the profiles it claims.
+
+Built once per process (``Validator.default()``); rules compile on first use and are cached, after
+which ``validate`` is synchronous, does no I/O and keeps all per-call state in a
+:class:`~profiles.validation.walker.Context`, so the write path may call it from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from profiles.library import DEFINITIONS_DIR, R4_DIR, Library
+from profiles.terminology import Terminology, TerminologyError
+from profiles.validation.compile_base import R4, BaseCompiler, Definitions
+from profiles.validation.compile_profile import ProfileCompiler
+from profiles.validation.fhirpath import FhirPathEngine, Model, UserFunction
+from profiles.validation.identifiers import FHIRPATH_FUNCTIONS
+from profiles.validation.invariants import HTML_CHECKS
+from profiles.validation.issues import NOT_SUPPORTED, PROCESSING, STRUCTURE, ValidationIssue
+from profiles.validation.rules import ComplexRule
+from profiles.validation.snapshot import ProfileError
+from profiles.validation.walker import Context, walk
+
+_default: Validator | None = None
+_default_lock = threading.Lock()
+
+
+def fhir_model(library: Library) -> Model:
+    """Choice element names and the type suffixes their JSON names use, from the R4 base."""
+    names, suffixes = set(), set()
+    for sd in library.structure_definitions.values():
+        if sd.get("derivation") == "constraint":
+            continue
+        for element in sd.get("snapshot", {}).get("element", []):
+            if element["path"].endswith("[x]"):
+                names.add(element["path"].rsplit(".", 1)[-1][:-3])
+                suffixes.update(t["code"][:1].upper() + t["code"][1:] for t in element["type"])
+    return Model(frozenset(names), frozenset(suffixes))
+
+
+def member_of(terminology: Terminology) -> UserFunction:
+    """FHIRPath ``memberOf(valueset)``: empty when the ValueSet is unknown or not checkable."""
+
+    def run(items: list[Any], value_set: list[Any]) -> list[bool]:
+        if not items or not value_set or not isinstance(value_set[0], str):
+            return []
+        try:
+            content = terminology.content(value_set[0])
+        except TerminologyError:
+            return []
+        verdicts = []
+        for item in items:
+            if isinstance(item, str):
+                verdicts.append(content.contains(item))
+            elif isinstance(item, dict):
+                codings = item.get("coding", [item])
+                verdicts.append(
+                    any(
+                        isinstance(c, dict)
+                        and isinstance(c.get("code"), str)
+                        and content.contains(c["code"], c.get("system")) is True
+                        for c in codings
+                    )
+                )
+        if None in verdicts:
+            return []
+        return [all(verdicts)]
+
+    return UserFunction(run, (1,))
+
+
+class Validator:
+    def __init__(self, library: Library, terminology: Terminology | None = None):
+        self.library = library
+        self.terminology = terminology or Terminology(library.code_systems, library.value_sets)
+        model = fhir_model(library)
+        functions = {
+            **FHIRPATH_FUNCTIONS,
+            "htmlChecks": HTML_CHECKS,
+            "memberOf": member_of(self.terminology),
+        }
+        self.fhirpath = FhirPathEngine(model, functions)
+        self._definitions = Definitions(library, self.terminology, self.fhirpath)
+        self._profile_compiler = ProfileCompiler(self._definitions, model.type_suffixes)
+        self._base: dict[str, ComplexRule] | None = None
+        self._profiles: dict[str, ComplexRule | ProfileError | None] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def default(cls) -> Validator:
+        """The process-wide validator over profiles/r4 and profiles/definitions."""
+        global _default
+        if _default is None:
+            with _default_lock:
+                if _default is None:
+                    _default = cls.from_directories([R4_DIR, DEFINITIONS_DIR])
+        return _default
+
+    @classmethod
+    def from_directories(cls, directories: Iterable[Path]) -> Validator:
+        return cls(Library.load(directories))
+
+    # -- compiled rules -------------------------------------------------------------------
+
+    def base_rule(self, type_name: str) -> ComplexRule | None:
+        base = self._base
+        if base is None:
+            with self._lock:
+                if self._base is None:
+                    self._base = dict(BaseCompiler(self._definitions).compile_all())
+                base = self._base
+        return base.get(type_name)
+
+    def _profile(self, url: str) -> ComplexRule | ProfileError | None:
+        if url in self._profiles:
+            return self._profiles[url]
+        with self._lock:
+            if url not in self._profiles:
+                sd = self.library.structure_definition(url)
+                result: ComplexRule | ProfileError | None = None
+                if sd is not None and sd.get("derivation") == "constraint":
+                    self.base_rule(sd["type"])
+                    try:
+                        result = self._profile_compiler.compile(sd)
+                    except ProfileError as exc:
+                        result = exc
+                self._profiles[url] = result
+            return self._profiles[url]
+
+    def profile_rule(self, url: str) -> ComplexRule | None:
+        """The compiled rules of a profile; None when unknown, a base type, or broken."""
+        found = self._profile(url)
+        return found if isinstance(found, ComplexRule) else None
+
+    def extension_rule(self, url: str) -> ComplexRule | None:
+        if url not in self.library.structure_definitions:
+            return None
+        return self.profile_rule(url)
+
+    def compile_all(self) -> list[str]:
+        """Compile every profile now; the problems found (empty when all compile)."""
+        self.base_rule("Resource")
+        problems = []
+        for url, sd in sorted(self.library.structure_definitions.items()):
+            if sd.get("derivation") == "constraint":
+                found = self._profile(url)
+                if isinstance(found, ProfileError):
+                    problems.append(f"{url}: {found}")
+        return problems
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate(self, resource: Any, profiles: Sequence[str] = ()) -> list[ValidationIssue]:
+        """Every problem of ``resource`` against its R4 type, ``profiles`` and ``meta.profile``."""
+        if not isinstance(resource, dict):
+            return [ValidationIssue("error", STRUCTURE, "a resource must be a JSON object", "")]
+        kind = resource.get("resourceType")
+        rule = self.base_rule(kind) if isinstance(kind, str) else None
+        if rule is None or not rule.is_resource:
+            message = f"unknown resource type {kind!r}"
+            return [ValidationIssue("error", NOT_SUPPORTED, message, "resourceType")]
+        ctx = Context(self, resource)
+        walk(rule, resource, kind, ctx)
+        for url, where in _claimed(resource, kind, profiles):
+            self._against_profile(url, where, kind, resource, ctx)
+        return _unique(ctx.issues)
+
+    def _against_profile(
+        self, url: str, where: str, kind: str, resource: dict[str, Any], ctx: Context
+    ) -> None:
+        sd = self.library.structure_definition(url)
+        if sd is None:
+            ctx.report(NOT_SUPPORTED, f"unknown profile {url}", where, url)
+            return
+        if sd.get("type") != kind:
+            ctx.report(PROCESSING, f"profile {url} is for {sd.get('type')}, not {kind}", where, url)
+            return
+        if sd["url"] == R4 + kind:
+            return  # the base pass has checked it
+        found = self._profile(sd["url"])
+        if isinstance(found, ComplexRule):
+            walk(found, resource, kind, ctx)
+        else:
+            ctx.report(PROCESSING, f"profile {url} cannot be used: {found}", where, url)
+
+
+def _claimed(resource: dict[str, Any], kind: str, profiles: Sequence[str]) -> list[tuple[str, str]]:
+    """(profile URL, expression naming where it came from), each URL once."""
+    out: list[tuple[str, str]] = [(url, kind) for url in profiles]
+    meta = resource.get("meta")
+    claimed = meta.get("profile") if isinstance(meta, dict) else None
+    if isinstance(claimed, list):
+        out += [
+            (u, f"{kind}.meta.profile[{i}]") for i, u in enumerate(claimed) if isinstance(u, str)
+        ]
+    seen: set[str] = set()
+    unique = []
+    for url, where in out:
+        if url not in seen:
+            seen.add(url)
+            unique.append((url, where))
+    return unique
+
+
+def _unique(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    return list(dict.fromkeys(issues))

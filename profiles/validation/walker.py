@@ -1,0 +1,436 @@
+"""Walk a resource's JSON along compiled rules and collect issues.
+
+One pass per rule set: the strict R4 base pass sees every property; a profile pass only the
+properties its profile constrains. Expressions are built while walking (``Patient.identifier[0]
+.value``), using JSON names so a choice element reads ``Observation.valueQuantity``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from profiles.validation.fhirpath import EvaluationError
+from profiles.validation.fhirpath.values import to_bool
+from profiles.validation.issues import (
+    INVARIANT,
+    NOT_SUPPORTED,
+    PROCESSING,
+    REQUIRED,
+    STRUCTURE,
+    ValidationIssue,
+)
+from profiles.validation.rules import ComplexRule, ElementRule, Invariant, Slicing, TypeRule
+
+if TYPE_CHECKING:
+    from profiles.validation.validator import Validator
+
+
+class Context:
+    """Per-validation state: the issues so far and the resources %resource/%rootResource name."""
+
+    __slots__ = ("issues", "resource", "root", "validator")
+
+    def __init__(self, validator: Validator, resource: Any):
+        self.validator = validator
+        self.resource = resource
+        self.root = resource
+        self.issues: list[ValidationIssue] = []
+
+    def report(
+        self, code: str, message: str, path: str, profile: str | None, severity: str = "error"
+    ) -> None:
+        self.issues.append(ValidationIssue(severity, code, message, path, profile))
+
+
+def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> None:
+    keys = rule.keys
+    strict = rule.strict
+    choices: set[str] | None = None
+    for key, value in obj.items():
+        hit = keys.get(key)
+        if hit is None:
+            if strict and not (key == "resourceType" and rule.is_resource):
+                ctx.report(STRUCTURE, f"Unknown element '{key}'", f"{path}.{key}", rule.profile)
+            continue
+        element, type_rule, underscore = hit
+        if underscore:
+            if key[1:] not in obj:
+                _element(element, type_rule, key[1:], None, value, path, ctx, strict)
+            continue
+        if element.choice and strict:
+            choices = choices or set()
+            if element.name in choices:
+                ctx.report(
+                    STRUCTURE,
+                    f"{element.path} has more than one value (only one of its types may be used)",
+                    f"{path}.{key}",
+                    rule.profile,
+                )
+            choices.add(element.name)
+        extras = obj.get("_" + key) if type_rule and type_rule.primitive else None
+        _element(element, type_rule, key, value, extras, path, ctx, strict)
+    for element in rule.required:
+        for present in element.presence_keys:
+            if present in obj:
+                break
+        else:
+            _missing(element, path, ctx)
+        if element.required_keys:
+            _required_keys(element, obj, path, ctx)
+    for invariant in rule.invariants:
+        check_invariant(invariant, obj, path, ctx)
+
+
+def _element(
+    element: ElementRule,
+    type_rule: TypeRule | None,
+    key: str,
+    value: Any,
+    extras: Any,
+    path: str,
+    ctx: Context,
+    strict: bool,
+) -> None:
+    """One JSON property: ``value`` (None when only ``_key`` is there) and ``extras`` (``_key``)."""
+    epath = f"{path}.{key}"
+    if type_rule is None:
+        code = element.disallowed.get(key, key)
+        ctx.report(
+            STRUCTURE, f"type {code} is not allowed for {element.path}", epath, element.profile
+        )
+        return
+    if extras is None and value is not None:  # the common case: no primitive extensions
+        _plain(element, type_rule, key, value, epath, ctx, strict)
+        return
+    listed = isinstance(value, list) if value is not None else isinstance(extras, list)
+    items = _items(value, extras, listed)
+    if strict:
+        _shape(element, listed, items, value, extras, epath, ctx)
+    if element.check_max or element.check_min:
+        _count(element, len(items), epath, ctx)
+    for i, (item, extra) in enumerate(items):
+        ipath = f"{epath}[{i}]" if listed else epath
+        if item is not None:
+            check_value(element, type_rule, item, ipath, ctx, strict)
+        if extra is not None and strict:
+            _primitive_extras(extra, ipath, ctx)
+    if element.slicing is not None:
+        _apply_slicing(element, key, items, epath, listed, ctx)
+
+
+def _plain(
+    element: ElementRule,
+    type_rule: TypeRule,
+    key: str,
+    value: Any,
+    epath: str,
+    ctx: Context,
+    strict: bool,
+) -> None:
+    """A property without a ``_key`` companion (most of them): no pairing needed."""
+    if type(value) is list:
+        if strict and (not element.array or not value or None in value):
+            _shape(element, True, [(v, None) for v in value], value, None, epath, ctx)
+        if element.check_max or element.check_min:
+            _count(element, len(value), epath, ctx)
+        for i, item in enumerate(value):
+            if item is not None:
+                check_value(element, type_rule, item, f"{epath}[{i}]", ctx, strict)
+        if element.slicing is not None:
+            _apply_slicing(element, key, [(v, None) for v in value], epath, True, ctx)
+        return
+    if strict and element.array:
+        _shape(element, False, [(value, None)], value, None, epath, ctx)
+    if element.check_max or element.check_min:
+        _count(element, 1, epath, ctx)
+    check_value(element, type_rule, value, epath, ctx, strict)
+    if element.slicing is not None:
+        _apply_slicing(element, key, [(value, None)], epath, False, ctx)
+
+
+def _count(element: ElementRule, count: int, epath: str, ctx: Context) -> None:
+    if element.check_max and element.max is not None and count > element.max:
+        ctx.report(
+            STRUCTURE,
+            f"{element.path}: at most {element.max} allowed, found {count}",
+            epath,
+            element.profile,
+        )
+    if element.check_min and count < element.min:
+        ctx.report(
+            REQUIRED,
+            f"{element.path}: at least {element.min} required, found {count}",
+            epath,
+            element.profile,
+        )
+
+
+def _items(value: Any, extras: Any, listed: bool) -> list[tuple[Any, Any]]:
+    """(value, its ``_`` companion) pairs; primitive arrays align with their ``_name`` array."""
+    if not listed:
+        return [(value, extras)]
+    values = value if isinstance(value, list) else []
+    companions = extras if isinstance(extras, list) else []
+    size = max(len(values), len(companions))
+    return [
+        (values[i] if i < len(values) else None, companions[i] if i < len(companions) else None)
+        for i in range(size)
+    ]
+
+
+def _shape(
+    element: ElementRule,
+    listed: bool,
+    items: list[tuple[Any, Any]],
+    value: Any,
+    extras: Any,
+    epath: str,
+    ctx: Context,
+) -> None:
+    """JSON shape of a property (json.html): arrays exactly for repeating elements, no empty
+    arrays, no nulls except to align a primitive array with its ``_name`` companion."""
+    profile = element.profile
+    if listed != element.array:
+        if listed:
+            message = f"{element.path} is not a repeating element (no array)"
+        else:
+            message = f"{element.path} repeats: its value must be an array"
+        ctx.report(STRUCTURE, message, epath, profile)
+    if listed and not items:
+        ctx.report(STRUCTURE, "an array must not be empty", epath, profile)
+    if (
+        extras is not None
+        and value is not None
+        and isinstance(value, list) != isinstance(extras, list)
+    ):
+        ctx.report(STRUCTURE, "the value and its '_' companion disagree in shape", epath, profile)
+    for i, (item, extra) in enumerate(items):
+        if item is None and extra is None:
+            where = f"{epath}[{i}]" if listed else epath
+            ctx.report(STRUCTURE, "null is not allowed here", where, profile)
+
+
+def _primitive_extras(extra: Any, ipath: str, ctx: Context) -> None:
+    """The ``_name`` object of a primitive: only id and extension (the Element type)."""
+    rule = ctx.validator.base_rule("Element")
+    if not isinstance(extra, dict):
+        ctx.report(STRUCTURE, "a primitive's '_' companion must be an object", ipath, None)
+    elif not (extra.keys() - {"id"}) and rule is not None:
+        ctx.report(
+            STRUCTURE, "ele-1: All FHIR elements must have a @value or children", ipath, None
+        )
+    elif rule is not None:
+        walk(rule, extra, ipath, ctx)
+
+
+def check_value(
+    element: ElementRule,
+    type_rule: TypeRule,
+    item: Any,
+    ipath: str,
+    ctx: Context,
+    strict: bool,
+) -> None:
+    primitive = type_rule.primitive
+    if primitive is not None:
+        problem = primitive(item)
+        if problem is not None:
+            ctx.report(problem[0], f"{element.path}: {problem[1]}", ipath, element.profile)
+            return
+    elif strict or type_rule.complex is not None or type_rule.profiles:
+        if not isinstance(item, dict):
+            if strict:
+                ctx.report(
+                    STRUCTURE, f"{element.path} must be a JSON object", ipath, element.profile
+                )
+            return
+        if strict and not (item.keys() - {"id"}):
+            ctx.report(
+                STRUCTURE, "ele-1: All FHIR elements must have a @value or children", ipath, None
+            )
+            return
+        _complex(type_rule, item, ipath, ctx)
+    if element.checks or type_rule.checks or element.invariants or type_rule.invariants:
+        _value_rules(element, type_rule, item, ipath, ctx)
+
+
+def _value_rules(
+    element: ElementRule, type_rule: TypeRule, item: Any, ipath: str, ctx: Context
+) -> None:
+    for checks in (element.checks, type_rule.checks):
+        for check in checks:
+            problem = check(item, ctx)
+            if problem is not None:
+                ctx.report(problem[0], f"{element.path}: {problem[1]}", ipath, element.profile)
+    for invariants in (element.invariants, type_rule.invariants):
+        for invariant in invariants:
+            check_invariant(invariant, item, ipath, ctx)
+
+
+def _complex(type_rule: TypeRule, item: dict[str, Any], ipath: str, ctx: Context) -> None:
+    if type_rule.resource:
+        _contained(item, ipath, ctx)
+        return
+    if type_rule.complex is not None:
+        walk(type_rule.complex, item, ipath, ctx)
+    if type_rule.extension:
+        url = item.get("url")
+        rule = ctx.validator.extension_rule(url) if isinstance(url, str) else None
+        if rule is not None:
+            walk(rule, item, ipath, ctx)
+    for url in type_rule.profiles:
+        rule = ctx.validator.profile_rule(url)
+        if rule is not None:
+            walk(rule, item, ipath, ctx)
+
+
+def _contained(item: dict[str, Any], ipath: str, ctx: Context) -> None:
+    kind = item.get("resourceType")
+    rule = ctx.validator.base_rule(kind) if isinstance(kind, str) else None
+    if rule is None or not rule.is_resource:
+        ctx.report(
+            NOT_SUPPORTED,
+            f"a contained resource of type {kind!r} cannot be validated here",
+            ipath,
+            None,
+            "warning",
+        )
+        return
+    outer = ctx.resource
+    ctx.resource = item
+    try:
+        walk(rule, item, ipath, ctx)
+    finally:
+        ctx.resource = outer
+
+
+def _missing(element: ElementRule, path: str, ctx: Context) -> None:
+    """None of the element's JSON names is present: its minimum and its slices' minimums."""
+    at = f"{path}.{element.name}"
+    if element.check_min and element.min > 0:
+        ctx.report(
+            REQUIRED,
+            f"{element.path}: at least {element.min} required, found 0",
+            at,
+            element.profile,
+        )
+    if element.slicing is not None:
+        for s in element.slicing.slices:
+            if s.rule.min > 0:
+                ctx.report(
+                    REQUIRED,
+                    f"{element.path}: slice '{s.name}' requires at least {s.rule.min}, found 0",
+                    at,
+                    s.rule.profile,
+                )
+
+
+def _required_keys(element: ElementRule, obj: dict[str, Any], path: str, ctx: Context) -> None:
+    """Type slices with a minimum (``value[x]:valueQuantity`` 1..1) need that JSON name."""
+    for key in element.required_keys:
+        if key not in obj:
+            ctx.report(
+                REQUIRED, f"{element.path}: {key} is required", f"{path}.{key}", element.profile
+            )
+
+
+def check_invariant(invariant: Invariant, focus: Any, path: str, ctx: Context) -> None:
+    guard = invariant.guard
+    if guard and type(focus) is dict:
+        for key in guard:
+            if key not in focus and "_" + key not in focus:
+                return  # the invariant holds trivially without this element
+    try:
+        if invariant.native is not None:
+            ok = invariant.native(focus, ctx)
+        else:
+            assert invariant.expression is not None
+            result = invariant.expression.evaluate(focus, ctx.resource, ctx.root)
+            ok = to_bool(result) is True
+    except EvaluationError as exc:
+        ctx.report(
+            PROCESSING,
+            f"{invariant.key}: the rule could not be evaluated ({exc})",
+            path,
+            invariant.profile,
+        )
+        return
+    if not ok:
+        ctx.report(
+            INVARIANT,
+            f"{invariant.key}: {invariant.human}",
+            path,
+            invariant.profile,
+            invariant.severity,
+        )
+
+
+def _apply_slicing(
+    element: ElementRule,
+    key: str,
+    items: list[tuple[Any, Any]],
+    epath: str,
+    listed: bool,
+    ctx: Context,
+) -> None:
+    slicing = element.slicing
+    assert slicing is not None
+    counts = [0] * len(slicing.slices)
+    last, unmatched = -1, False
+    for i, (item, _) in enumerate(items):
+        if item is None:
+            continue
+        ipath = f"{epath}[{i}]" if listed else epath
+        index = _slice_of(slicing, item, key, ctx)
+        if index is None:
+            if slicing.closed:
+                ctx.report(
+                    STRUCTURE,
+                    f"{element.path}: the value matches no slice ({slicing.description}) and "
+                    "the slicing is closed",
+                    ipath,
+                    element.profile,
+                )
+            unmatched = True
+            continue
+        if (slicing.open_at_end and unmatched) or (slicing.ordered and index < last):
+            ctx.report(
+                STRUCTURE,
+                f"{element.path}: the slices are not in the order the profile defines",
+                ipath,
+                element.profile,
+            )
+        last = max(last, index)
+        counts[index] += 1
+        rule = slicing.slices[index].rule
+        type_rule = rule.types.get(key) or next(iter(rule.types.values()), None)
+        if type_rule is not None:
+            check_value(rule, type_rule, item, ipath, ctx, False)
+    _slice_counts(element, slicing, counts, epath, ctx)
+
+
+def _slice_of(slicing: Slicing, item: Any, key: str, ctx: Context) -> int | None:
+    for index, s in enumerate(slicing.slices):
+        if s.matcher(item, key, ctx):
+            return index
+    return None
+
+
+def _slice_counts(
+    element: ElementRule, slicing: Slicing, counts: list[int], epath: str, ctx: Context
+) -> None:
+    for s, n in zip(slicing.slices, counts, strict=True):
+        if n < s.rule.min:
+            ctx.report(
+                REQUIRED,
+                f"{element.path}: slice '{s.name}' requires at least {s.rule.min}, found {n}",
+                epath,
+                s.rule.profile,
+            )
+        if s.rule.max is not None and n > s.rule.max:
+            ctx.report(
+                STRUCTURE,
+                f"{element.path}: slice '{s.name}' allows at most {s.rule.max}, found {n}",
+                epath,
+                s.rule.profile,
+            )
