@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from fhir_server import __version__
+from fhir_server import __version__, conformance
+from fhir_server.checks import configure
 from fhir_server.config import Settings
 from fhir_server.http.asgi import PREFIX, FhirApp
 from fhir_server.search.custom import CUSTOM
@@ -43,6 +44,11 @@ class ServerApp:
 
     async def startup(self) -> None:
         await self.store.open()
+        configure(self.settings)
+        if self.settings.install_conformance:
+            installed = await conformance.install(self.store)
+            if installed:
+                log.info("installed %d bundled conformance resources", installed)
         await CUSTOM.sync(self.store)
         if self.settings.auth == "off":
             log.warning(

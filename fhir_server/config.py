@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DK_CORE = "http://hl7.dk/fhir/core/StructureDefinition"
+FF = "http://faellesforloeb.dk/fhir/StructureDefinition"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FHIR_", extra="ignore")
@@ -36,3 +39,25 @@ class Settings(BaseSettings):
     """FULL: an acknowledged write survives power loss; NORMAL: survives a process crash only."""
 
     mongodb_database: str = "fhir"
+
+    install_conformance: bool = True
+    """Install the bundled Danish profiles, terminology and SearchParameters into the store at
+    start (only what is missing or changed)."""
+
+    validate_profiles: bool = True
+    """Validate every write against the R4 definition of its type (required bindings,
+    invariants, …) and the profiles it claims in ``meta.profile``; refused with 422."""
+
+    required_profiles: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Patient": f"{DK_CORE}/dk-core-patient",
+            "ServiceRequest": f"{DK_CORE}/dk-core-person-servicerequest",
+            "CarePlan": f"{FF}/ff-careplan",
+            "CareTeam": f"{FF}/ff-careteam",
+            "MedicationStatement": f"{FF}/ff-medicationstatement",
+            "Consent": f"{FF}/ff-consent",
+        }
+    )
+    """Type → the profile every write of that type must conform to (the Danish profiles by
+    default); set to ``{}`` to require none. JSON in the environment:
+    ``FHIR_REQUIRED_PROFILES='{"Patient": "http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"}'``."""

@@ -15,7 +15,11 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from fhir_server.bundles.build import bundle, full_url
-from fhir_server.bundles.references import is_conditional_reference, reference_holders
+from fhir_server.bundles.references import (
+    as_resolved,
+    is_conditional_reference,
+    reference_holders,
+)
 from fhir_server.checks import check_resource
 from fhir_server.errors import FhirError, Invalid, Issue, MultipleMatches, PreconditionFailed
 from fhir_server.interactions.common import check_type, criteria_pairs, match, match_one, new_id
@@ -212,7 +216,7 @@ def _check_bodies(entries: list[Entry]) -> None:
             if r.path[0][:1] in ("_", "$") or r.path[-1][:1] in ("_", "$"):
                 continue
             try:
-                check_resource(check_type(r.path[0]), r.body)
+                check_resource(check_type(r.path[0]), as_resolved(r.body))
             except FhirError as err:
                 raise _located(err, e.index) from None
             r.body_checked = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 
 def reference_holders(node: Any) -> list[dict[str, Any]]:
     """Every element (Reference) with a string ``reference``, anywhere in the resource.
@@ -22,6 +24,18 @@ def reference_holders(node: Any) -> list[dict[str, Any]]:
         elif isinstance(item, list):
             stack.extend(v for v in item if isinstance(v, dict | list))
     return out
+
+
+def as_resolved(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as it will be once its conditional references are resolved, for validation
+    before they are: ``Patient?identifier=…`` stands in as a ``Patient`` reference."""
+    if not any(is_conditional_reference(h["reference"]) for h in reference_holders(body)):
+        return body
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(body))
+    for holder in reference_holders(copy):
+        if is_conditional_reference(holder["reference"]):
+            holder["reference"] = holder["reference"].partition("?")[0] + "/unresolved"
+    return copy
 
 
 def is_conditional_reference(ref: str) -> bool:

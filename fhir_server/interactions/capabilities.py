@@ -9,8 +9,10 @@ from typing import Any
 import orjson
 
 from fhir_server import __version__
+from fhir_server.conformance import supported_profiles
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import instant, now_us
+from fhir_server.operations import OPERATIONS
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import on_change, params_for
 
@@ -38,7 +40,7 @@ def _routed(table: dict[tuple[str, str], str]) -> list[dict[str, str]]:
 
 
 def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
-    return {
+    out = {
         "type": type_,
         "profile": f"http://hl7.org/fhir/StructureDefinition/{type_}",
         "interaction": _routed(_TYPE_INTERACTIONS),
@@ -49,6 +51,12 @@ def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
         "conditionalRead": "full-support",
         "conditionalUpdate": True,
         "conditionalDelete": "multiple" if multiple_delete else "single",
+        "supportedProfile": supported_profiles(type_),
+        "operation": [
+            {"name": op.name, "definition": op.definition}
+            for op in sorted(OPERATIONS.values(), key=lambda o: o.name)
+            if op.types is None or type_ in op.types
+        ],
         "searchParam": [
             {
                 "name": p.name,
@@ -58,6 +66,7 @@ def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
             for p in params_for(type_).values()
         ],
     }
+    return {k: v for k, v in out.items() if v != []}  # FHIR JSON has no empty arrays
 
 
 @cache

@@ -47,6 +47,9 @@ def shape(path: list[str]) -> tuple[str, list[str]]:
         return "system", []
     if n == 1 and path[0] in ("_history", "metadata"):
         return "system-history" if path[0] == "_history" else "metadata", []
+    if path[-1][:1] == "$" and n <= 3:
+        level = ("system", "type", "instance")[n - 1]
+        return "operation", [level, *path]
     for p in path:
         if p[:1] == "$":
             raise NotSupported(f"Operation {p} is not supported", [p])
@@ -88,12 +91,30 @@ def _system_routes() -> None:
 
     from fhir_server.bundles import processor
     from fhir_server.interactions import capabilities
+    from fhir_server.operations import terminology, validate  # noqa: F401 (they register)
 
     ROUTES["system"] = {
         "POST": partial(processor.process, dispatch=dispatch),
         "GET": search.system_search,
     }
     ROUTES["metadata"] = {"GET": capabilities.capabilities}
+    ROUTES["operation"] = {"GET": operation, "POST": operation}
+
+
+async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> FhirResult:
+    from fhir_server.operations import find
+    from fhir_server.operations.inputs import Inputs
+
+    name = path[-1][1:]
+    type_ = check_type(path[0]) if level != "system" else None
+    op = find(name, level, type_)
+    if op is None:
+        where = "/".join(path)
+        raise NotSupported(f"Operation ${name} is not supported at {where}", [f"${name}"])
+    if req.method == "GET" and op.affects_state:
+        raise MethodNotAllowed(f"${name} changes data: use POST", headers={"Allow": "POST"})
+    id_ = path[1] if level == "instance" else None
+    return await op.handler(ctx, Inputs.from_request(req, f"${name}"), type_, id_)
 
 
 _system_routes()

@@ -1,0 +1,45 @@
+"""FHIR operations (``$name``): one module per operation, registered here by name and level.
+
+An operation is called with GET (simple parameters in the query) or POST (a Parameters resource,
+or for some operations the resource itself); `inputs.Inputs` gives handlers one view of both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fhir_server.interactions.context import Context, FhirResult
+from fhir_server.operations.inputs import Inputs
+
+Handler = Callable[[Context, Inputs, str | None, str | None], Awaitable[FhirResult]]
+"""(context, inputs, type, id) → result; type and id are None at the levels above them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str
+    levels: frozenset[str]
+    """``system``, ``type``, ``instance``."""
+    types: frozenset[str] | None
+    """The types it applies to (None: every served type)."""
+    handler: Handler
+    affects_state: bool = False
+    definition: str | None = None
+    """Canonical URL of the OperationDefinition (for the CapabilityStatement)."""
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def register(op: Operation) -> None:
+    OPERATIONS[op.name] = op
+
+
+def find(name: str, level: str, type_: str | None) -> Operation | None:
+    op = OPERATIONS.get(name)
+    if op is None or level not in op.levels:
+        return None
+    if type_ is not None and op.types is not None and type_ not in op.types:
+        return None
+    return op

@@ -298,6 +298,8 @@ def search_parameter(
             "type": type_,
             "expression": expression,
             "xpathUsage": "normal",
+            # this server's own parameters: active, so they take effect when installed
+            "status": "active",
         }
     )
     if target:

@@ -49,6 +49,9 @@ async def make_client(backend: str, tmp_path: Path) -> AsyncIterator[MakeClient]
 
         async def make(**overrides: Any) -> httpx.AsyncClient:
             db = tmp_path / f"fhir-{uuid.uuid4().hex[:8]}.db"
+            # the REST core's tests use minimal resources; profile tests ask for profiles
+            overrides.setdefault("required_profiles", {})
+            overrides.setdefault("install_conformance", False)
             settings = Settings(store_url=f"sqlite:///{db}", **overrides)
             app = ServerApp(settings, store=_store(backend))
             await app.startup()

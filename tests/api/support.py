@@ -30,6 +30,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "status": "active",
         "scope": {"coding": [{"code": "patient-privacy"}]},
         "category": [{"coding": [{"code": "59284-0"}]}],
+        "policyRule": {"coding": [{"code": "OPTOUT"}]},
     },
     "Encounter": {"status": "finished", "class": {"code": "AMB"}},
     "Goal": {"lifecycleStatus": "active", "description": {"text": "walk"}, "subject": SUBJECT},
@@ -61,6 +62,9 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "kind": "resource",
         "abstract": False,
         "type": "Patient",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "derivation": "constraint",
+        "differential": {"element": [{"id": "Patient", "path": "Patient"}]},
     },
     "SearchParameter": {
         "url": "http://example.org/SearchParameter/x",

@@ -58,7 +58,7 @@ async def test_create_ignores_the_id_and_meta_in_the_body(client: httpx.AsyncCli
 
 
 async def test_create_keeps_profile_tags_of_the_client(client: httpx.AsyncClient) -> None:
-    meta = {"profile": ["http://example.org/StructureDefinition/p"], "tag": [{"code": "t"}]}
+    meta = {"profile": ["http://hl7.org/fhir/StructureDefinition/Patient"], "tag": [{"code": "t"}]}
     body = await create(client, patient(meta=meta))
     assert body["meta"]["profile"] == meta["profile"]
     assert body["meta"]["tag"] == meta["tag"]

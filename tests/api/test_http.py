@@ -189,7 +189,9 @@ async def test_json_primitive_types_are_not_coerced(client: httpx.AsyncClient) -
         "structure",
         ["Observation.valueQuantity.value"],
     )
-    good = patient(active=True, multipleBirthInteger=2, telecom=[{"value": "1", "rank": 1}])
+    good = patient(
+        active=True, multipleBirthInteger=2, telecom=[{"system": "phone", "value": "1", "rank": 1}]
+    )
     assert (await client.post("Patient", json=good)).status_code == 201
     obs = minimal("Observation", valueQuantity={"value": 98.6})
     assert (await client.post("Observation", json=obs)).status_code == 201

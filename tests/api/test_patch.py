@@ -166,7 +166,12 @@ async def test_fhirpath_patch_add(client: httpx.AsyncClient) -> None:
         url,
         op("add", "Patient", name="birthDate", value={"valueDate": "1930-01-01"}),
         op("add", "Patient.name[0]", name="given", value={"valueString": "Dan"}),
-        op("add", "Patient", name="telecom", value={"valueContactPoint": {"value": "1234"}}),
+        op(
+            "add",
+            "Patient",
+            name="telecom",
+            value={"valueContactPoint": {"system": "phone", "value": "1234"}},
+        ),
         op(
             "add",
             "Patient",
@@ -178,7 +183,7 @@ async def test_fhirpath_patch_add(client: httpx.AsyncClient) -> None:
     body = resp.json()
     assert body["birthDate"] == "1930-01-01"
     assert body["name"][0]["given"] == ["Anna", "Bo", "Cim", "Dan"]
-    assert body["telecom"] == [{"value": "1234"}]
+    assert body["telecom"] == [{"system": "phone", "value": "1234"}]
     assert body["contact"] == [{"name": {"text": "a name"}}]
     assert body["meta"]["versionId"] == "2"
     # add to a single element that has a value already

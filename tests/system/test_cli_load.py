@@ -73,7 +73,7 @@ def test_load_directory_with_bundles(
                 "request": {"method": "POST", "url": "Patient"},
             },
             {
-                "resource": {"resourceType": "Organization", "id": "org1"},
+                "resource": {"resourceType": "Organization", "id": "org1", "name": "A"},
                 "request": {"method": "PUT", "url": "Organization/org1"},
             },
         ],
@@ -83,7 +83,7 @@ def test_load_directory_with_bundles(
         "type": "transaction",
         "entry": [
             {
-                "resource": {"resourceType": "Organization", "id": "org2"},
+                "resource": {"resourceType": "Organization", "id": "org2", "name": "B"},
                 "request": {"method": "PUT", "url": "Organization/org2"},
             },
             {

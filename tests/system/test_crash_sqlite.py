@@ -95,7 +95,7 @@ async def _count(store: SqliteStore, k: int) -> int:
 async def test_kill_during_transactions_loses_nothing_acknowledged(tmp_path: Path) -> None:
     db = tmp_path / "fhir.db"
     port = _free_port()
-    env = {**os.environ, "FHIR_STORE_URL": f"sqlite:///{db}"}
+    env = {**os.environ, "FHIR_STORE_URL": f"sqlite:///{db}", "FHIR_REQUIRED_PROFILES": "{}"}
     cmd = [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port)]
     proc = subprocess.Popen(
         [*cmd, "--no-access-log", "--log-level", "warning"],

@@ -1,0 +1,11 @@
+"""The system tests load generic resources through the real CLI and server processes: they run
+without the Danish profiles the server requires by default (tests/profiles covers those)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_required_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FHIR_REQUIRED_PROFILES", "{}")
