@@ -21,6 +21,7 @@ from pymongo import ASCENDING, DESCENDING
 from fhir_server.errors import Invalid
 from fhir_server.search.model import (
     ANY,
+    CompositeValue,
     Filter,
     QuantityValue,
     RangeValue,
@@ -62,6 +63,7 @@ _ARRAYS = {
     "quantity": "qty",
     "reference": "ref",
     "uri": "uri",
+    "composite": "cmp",
 }
 
 
@@ -137,8 +139,39 @@ def _uri(v: UriValue, param: str) -> Clause:
     return {"v": v.uri}
 
 
+def _composite_second(v: Value) -> Clause:
+    """The second component on ``v``/``vs`` and ``lo``/``hi``; a value without a range also
+    asks for null ``lo``/``hi``, so the ``by_composite`` index narrows on ``v`` too."""
+    if isinstance(v, RangeValue | QuantityValue):
+        match = range_condition(v.prefix, v.low, v.high)
+        if isinstance(v, QuantityValue):
+            if v.code is not None:
+                match["v"] = v.code
+            if v.system is not None:
+                match["vs"] = v.system
+        return match
+    match = {"lo": None, "hi": None}
+    if isinstance(v, StringValue):
+        match["v"] = {"$gte": v.text, "$lt": v.text + _TOP}
+    elif isinstance(v, UriValue):
+        match["v"] = v.uri
+    elif isinstance(v, TokenValue):
+        if v.code is not None:
+            match["v"] = v.code
+        if v.system != ANY:
+            match["vs"] = v.system  # None matches a null system (``|code``)
+    return match
+
+
+def _composite(v: CompositeValue) -> Clause:
+    """Both components in one entry: one element of the resource."""
+    return {**_token(v.first), **_composite_second(v.second)}
+
+
 def _value(v: Value, param: str) -> Clause | None:
     """The conditions one index entry must meet, besides its parameter name; None: none can."""
+    if isinstance(v, CompositeValue):
+        return _composite(v)
     if isinstance(v, TokenValue):
         return _token(v)
     if isinstance(v, StringValue):

@@ -11,6 +11,7 @@ import orjson
 
 from fhir_server.search.model import (
     ANY,
+    CompositeValue,
     Filter,
     QuantityValue,
     RangeValue,
@@ -37,6 +38,7 @@ _TABLES = {
     "quantity": "idx_quantity",
     "reference": "idx_reference",
     "uri": "idx_uri",
+    "composite": "idx_composite",
 }
 
 
@@ -96,7 +98,46 @@ def _uri(v: UriValue, args: list[Any]) -> str:
     return "t.value = ?"
 
 
+def _composite_second(v: Value, args: list[Any]) -> str:
+    """The second component on ``v``/``vs`` and ``lo``/``hi`` (see ``store._composite``). A
+    value without a range says ``lo = 0 AND hi = 0`` so the value index
+    ``(p, code, lo, hi, v)`` narrows on ``v`` too."""
+    if isinstance(v, RangeValue | QuantityValue):
+        cond, _ = sql_condition(v.prefix, "t.lo", "t.hi")
+        args.extend(sql_args(v.prefix, v.low, v.high))
+        if isinstance(v, QuantityValue):
+            for column, value in (("v", v.code), ("vs", v.system)):
+                if value is not None:
+                    cond += f" AND t.{column} = ?"
+                    args.append(value)
+        return cond
+    cond = "t.lo = 0 AND t.hi = 0"
+    if isinstance(v, StringValue):  # starts-with on the folded text
+        args.extend([v.text, v.text + _TOP])
+        return cond + " AND t.v >= ? AND t.v < ?"
+    if isinstance(v, UriValue):
+        args.append(v.uri)
+        return cond + " AND t.v = ?"
+    assert isinstance(v, TokenValue)
+    if v.code is not None:
+        cond += " AND t.v = ?"
+        args.append(v.code)
+    if v.system is None:
+        cond += " AND t.vs = ''"
+    elif v.system != ANY:
+        cond += " AND t.vs = ?"
+        args.append(v.system)
+    return cond
+
+
+def _composite(v: CompositeValue, args: list[Any]) -> str:
+    """Both components on one row: one element of the resource."""
+    return f"{_token(v.first, args)} AND {_composite_second(v.second, args)}"
+
+
 def _value(v: Value, args: list[Any]) -> str:
+    if isinstance(v, CompositeValue):
+        return _composite(v, args)
     if isinstance(v, TokenValue):
         return _token(v, args)
     if isinstance(v, StringValue):
@@ -145,8 +186,17 @@ def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:
     return f"NOT {exists}" if f.modifier == "not" else exists
 
 
-_SELECTIVITY = {"reference": 0, "token": 1, "uri": 2, "string": 3, "quantity": 4, "number": 5}
-"""Which kind of filter to start from: references and tokens usually single out few resources."""
+_SELECTIVITY = {
+    "reference": 0,
+    "composite": 1,
+    "token": 1,
+    "uri": 2,
+    "string": 3,
+    "quantity": 4,
+    "number": 5,
+}
+"""Which kind of filter to start from: references, composites (a code and a value) and tokens
+usually single out few resources."""
 
 
 def _driver(query: SearchQuery) -> Filter | None:
