@@ -127,6 +127,9 @@ class SearchQuery:
     after_id: str | None = None
     """The store's keyset cursor: the next page starts after the row it names (the last id,
     or with ``sort`` the last row's sort values and id)."""
+    backward: bool = False
+    """Page backwards: the ``count`` rows just before the row ``after_id`` names (the last
+    ``count`` rows when it is None), still returned in the query's order."""
     sort: list[SortKey] = field(default_factory=list)
     total: str = "none"
     summary: str | None = None

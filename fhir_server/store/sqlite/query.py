@@ -249,47 +249,72 @@ def _sort_expr(key: SortKey, type_: str) -> str:
     return f"(SELECT {agg} FROM {table} s WHERE s.rk = r.rk AND s.p = {p})"
 
 
-def _keyset(keys: list[tuple[str, bool]], values: list[Any], last_id: Any, args: list[Any]) -> str:
-    """Rows after the cursor's row in ``ORDER BY e IS NULL, e [DESC], …, r.id``: for some key,
-    all earlier keys equal and this one beyond (missing values sort last either way)."""
+def _keyset(
+    keys: list[tuple[str, bool]],
+    values: list[Any],
+    last_id: Any,
+    args: list[Any],
+    backward: bool = False,
+) -> str:
+    """Rows after (``backward``: before) the cursor's row in ``ORDER BY e IS NULL, e [DESC], …,
+    r.id``: for some key, all earlier keys equal and this one beyond (before) the cursor's;
+    or all keys equal and the id beyond (before). Missing values sort last either way."""
     if len(values) != len(keys) or not isinstance(last_id, str):
         raise ValueError("cursor does not fit the sort")
     ors: list[str] = []
     equal: list[tuple[str, list[Any]]] = []
     for (expr, descending), value in zip(keys, values, strict=True):
-        if value is not None:
-            beyond = f"({expr} {'<' if descending else '>'} ? OR {expr} IS NULL)"
-            ors.append("(" + " AND ".join([*(c for c, _ in equal), beyond]) + ")")
+        step = _step(expr, descending, value, backward)
+        if step is not None:
+            ors.append("(" + " AND ".join([*(c for c, _ in equal), step]) + ")")
             for _, a in equal:
                 args.extend(a)
-            args.append(value)
+            if value is not None:
+                args.append(value)
         equal.append((f"{expr} IS NULL", []) if value is None else (f"{expr} = ?", [value]))
-    ors.append("(" + " AND ".join([*(c for c, _ in equal), "r.id > ?"]) + ")")
+    ors.append(
+        "(" + " AND ".join([*(c for c, _ in equal), f"r.id {'<' if backward else '>'} ?"]) + ")"
+    )
     for _, a in equal:
         args.extend(a)
     args.append(last_id)
     return "(" + " OR ".join(ors) + ")"
 
 
+def _step(expr: str, descending: bool, value: Any, backward: bool) -> str | None:
+    """One sort key beyond (before) the cursor's value; None when no value can be."""
+    if not backward:  # later: further in the key's direction, or missing
+        if value is None:
+            return None
+        return f"({expr} {'<' if descending else '>'} ? OR {expr} IS NULL)"
+    if value is None:  # earlier than a missing value: any value
+        return f"{expr} IS NOT NULL"
+    return f"{expr} {'>' if descending else '<'} ?"  # NULL compares false: never earlier
+
+
 def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
+    """The page's rows in the query's order; paging backwards, in the reverse order from the
+    cursor (the store turns them around)."""
     args: list[Any] = []
     source, where = _where(query, args)
     keys = [(_sort_expr(k, query.type), k.descending) for k in query.sort]
+    back = query.backward
     if query.after_id is not None:
         if keys:
             *values, last_id = orjson.loads(query.after_id)
-            where.append(_keyset(keys, values, last_id, args))
+            where.append(_keyset(keys, values, last_id, args, back))
         else:
-            where.append("r.id > ?")
+            where.append(f"r.id {'<' if back else '>'} ?")
             args.append(query.after_id)
-    order = [f"{e} IS NULL, {e}{' DESC' if d else ''}" for e, d in keys]
+    nulls, asc, desc = (" DESC", " DESC", "") if back else ("", "", " DESC")
+    order = [f"{e} IS NULL{nulls}, {e}{desc if d else asc}" for e, d in keys]
     sql = (
         "SELECT v.type, v.id, v.version, v.ts, v.deleted, v.method, v.content"
         + "".join(f", {e}" for e, _ in keys)
         + f" FROM {source} JOIN version v ON v.seq = r.seq WHERE "
         + " AND ".join(where)
         + " ORDER BY "
-        + ", ".join([*order, "r.id"])
+        + ", ".join([*order, f"r.id{asc}"])
         + " LIMIT ?"
     )
     args.append(query.count + 1)

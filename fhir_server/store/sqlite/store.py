@@ -36,6 +36,7 @@ from fhir_server.store.base import (
     Store,
     UnitOfWork,
     VersionConflict,
+    keyset_page,
 )
 from fhir_server.store.sqlite.query import compile_count, compile_search
 from fhir_server.store.sqlite.schema import (
@@ -140,13 +141,16 @@ def _search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
     except (ValueError, TypeError) as err:  # a cursor from another sort or a forged one
         raise InvalidCursor(str(err)) from err
     raw = conn.execute(sql, args).fetchall()
-    more = len(raw) > query.count
-    raw = raw[: query.count]
-    cursor = None
-    if more and raw:  # the last row's position: its sort values and id
-        last = raw[-1]
-        cursor = orjson.dumps([*last[7:], last[1]]).decode() if query.sort else last[1]
-    return Page([_row(r) for r in raw], cursor)
+    return keyset_page(raw, query, _row, _position if query.sort else _row_id)
+
+
+def _position(row: tuple[Any, ...]) -> str:
+    """A row's keyset position with ``_sort``: its sort values and id."""
+    return orjson.dumps([*row[7:], row[1]]).decode()
+
+
+def _row_id(row: tuple[Any, ...]) -> str:
+    return str(row[1])
 
 
 class SqliteStore(Store):
