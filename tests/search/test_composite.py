@@ -139,3 +139,14 @@ async def test_composite_modifiers(search: Searcher) -> None:
         "Observation", "code-value-quantity:exact=1$5", ["code-value-quantity:exact"]
     )
     await search.error("Observation", "code-value-date:missing=1", ["code-value-date:missing"])
+
+
+async def test_composite_in_chains_and_not_sortable(search: Searcher) -> None:
+    has = "_has:Observation:subject:component-code-value-quantity"
+    assert await search.ids("Patient", [(has, "8480-6$gt100")]) == ["p2"]
+    assert await search.ids("Patient", [(has, "8480-6$lt100")]) == []
+    assert await search.ids(
+        "CarePlan",
+        [("subject:Patient._has:Observation:subject:code-value-quantity", "15074-8$5.45")],
+    ) == ["cp2"]
+    await search.error("Observation", "_sort=code-value-quantity", ["_sort"])
