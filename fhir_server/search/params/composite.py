@@ -63,13 +63,13 @@ def indexer(components: tuple[Component, ...]) -> Indexer:
     second_parts = _SECONDS[second.type]
 
     def index(param: str, elements: list[Any]) -> list[Row]:
-        rows: set[Row] = set()
+        rows: dict[Row, None] = {}  # no duplicates, in a stable order
         for element in elements:
             tokens = _tokens(first.name, first_of(element))
             if not tokens:
                 continue
             for part in second_parts(second.name, second_of(element)):
-                rows.update((param, system, code, *part) for system, code in tokens)
+                rows.update(dict.fromkeys((param, system, code, *part) for system, code in tokens))
         return list(rows)
 
     return index
