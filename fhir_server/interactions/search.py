@@ -24,7 +24,7 @@ from fhir_server.search.includes import included
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import patient_compartment
 from fhir_server.search.resolve import INNER_LIMIT, build_query
-from fhir_server.store.base import InvalidCursor
+from fhir_server.store.base import InvalidCursor, Page, edge_page
 
 
 def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:
@@ -112,10 +112,7 @@ async def search(
     binding = _binding(here or type_, pairs)
     signed_here = query.after_id
     if signed_here is not None:
-        bound, _, position = cursor.verify(signed_here).partition(":")
-        if bound != binding:
-            raise Invalid("_cursor belongs to another search", ["_cursor"])
-        query.after_id = position
+        query.backward, query.after_id = cursor.read_page_token(signed_here, binding)
     extra: dict[str, Any] = {}
     if query.total in ("accurate", "estimate") or query.summary == "count":
         extra["total"] = await ctx.store.count(query)
@@ -128,9 +125,7 @@ async def search(
             page = await ctx.search(query)
         except InvalidCursor as err:
             raise Invalid("_cursor does not fit this search", ["_cursor"]) from err
-        if page.next_cursor:
-            signed = cursor.sign(f"{binding}:{page.next_cursor}")
-            links.append(("next", page_url(here, shown, signed)))
+        links += _paging_links(here, shown, binding, signed_here, page)
         entries = [_entry(ctx, query, s, "match") for s in page.items]
         if query.includes or query.revincludes:
             more = await included(
@@ -153,49 +148,50 @@ async def search(
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
 
 
+def _paging_links(
+    url: str, shown: list[tuple[str, str]], binding: str, signed_here: str | None, page: Page
+) -> list[tuple[str, str]]:
+    """``first`` (on any page reached with a cursor), ``previous`` (the page before the first
+    item), ``next`` (after the last) and ``last`` (before the end): keyset positions, so pages
+    do not shift when data changes in between (search.html#paging)."""
+
+    def link(relation: str, direction: str, position: str) -> tuple[str, str]:
+        return relation, page_url(url, shown, cursor.page_token(binding, direction, position))
+
+    links = [("first", page_url(url, shown, None))] if signed_here is not None else []
+    if page.prev_cursor is not None:
+        links.append(link("previous", cursor.BEFORE, page.prev_cursor))
+    if page.next_cursor is not None:
+        links += [link("next", cursor.AFTER, page.next_cursor), link("last", cursor.BEFORE, "")]
+    return links
+
+
 async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     """``GET [base]?…``: the common parameters across every served type (or those in ``_type``),
-    ordered by type then id and paged with one signed cursor across types."""
+    ordered by type then id and paged with one signed cursor across types (its position is the
+    ``Type/id`` of a row)."""
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
     types, rest = _types(pairs)
     if any(k == "_sort" for k, _ in rest):
         raise Invalid("_sort is not supported in a search across types", ["_sort"])
     binding = _binding("", pairs)
-    after: tuple[str, str] | None = None
-    raw_cursor = next((v for k, v in rest if k == "_cursor"), None)
-    if raw_cursor is not None:
-        bound, _, position = cursor.verify(raw_cursor).partition(":")
-        after_type, _, after_id = position.partition("/")
-        if bound != binding or after_type not in types:
-            raise Invalid("_cursor belongs to another search", ["_cursor"])
-        after = (after_type, after_id)
+    backward, after = False, None
+    signed_here = next((v for k, v in rest if k == "_cursor"), None)
+    if signed_here is not None:
+        backward, position = cursor.read_page_token(signed_here, binding)
+        after = _type_position(position, types)
     rest = [(k, v) for k, v in rest if k != "_cursor"]
     queries = {t: await query_for(ctx, t, rest) for t in types}
     first = queries[types[0]]
     extra: dict[str, Any] = {}
     if first.total in ("accurate", "estimate") or first.summary == "count":
         extra["total"] = sum([await ctx.store.count(q) for q in queries.values()])
+    links = [("self", page_url(ctx.base_url, pairs, signed_here))]
     matches: list[StoredResource] = []
-    more = False
-    for type_ in types:
-        if after is not None and type_ < after[0]:
-            continue
-        query = queries[type_]
-        query.count = first.count - len(matches)
-        query.after_id = after[1] if after is not None and type_ == after[0] else None
-        if first.summary == "count" or query.count <= 0:
-            more = more or query.count <= 0
-            break
-        page = await ctx.search(query)
-        matches += page.items
-        if page.next_cursor is not None:
-            more = True
-            break
-    links = [("self", page_url(ctx.base_url, pairs, None))]
-    if more and matches:
-        last = matches[-1]
-        signed = cursor.sign(f"{binding}:{last.type}/{last.id}")
-        links.append(("next", page_url(ctx.base_url, pairs, signed)))
+    if first.summary != "count" and first.count > 0:
+        matches, more = await _across_types(ctx, queries, types, first.count, after, backward)
+        page = edge_page(matches, lambda s: s, _key, more, after is not None, backward)
+        links += _paging_links(ctx.base_url, pairs, binding, signed_here, page)
     entries = [_entry(ctx, first, s, "match") for s in matches]
     if first.includes or first.revincludes:
         more_resources = await included(
@@ -203,6 +199,56 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
         )
         entries += [_entry(ctx, first, s, "include") for s in more_resources]
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
+
+
+def _key(stored: StoredResource) -> str:
+    return f"{stored.type}/{stored.id}"
+
+
+def _type_position(position: str | None, types: list[str]) -> tuple[str, str] | None:
+    if position is None:  # ``last``: before the end
+        return None
+    after_type, _, after_id = position.partition("/")
+    if after_type not in types or not after_id:
+        raise Invalid("_cursor belongs to another search", ["_cursor"])
+    return after_type, after_id
+
+
+async def _across_types(
+    ctx: Context,
+    queries: dict[str, SearchQuery],
+    types: list[str],
+    count: int,
+    after: tuple[str, str] | None,
+    backward: bool,
+) -> tuple[list[StoredResource], bool]:
+    """A page in (type, id) order from a ``Type/id`` position, walking the types forwards or
+    backwards from the position's type; and whether more matches lie beyond it in that
+    direction."""
+    if backward:
+        order = [t for t in reversed(types) if after is None or t <= after[0]]
+    else:
+        order = [t for t in types if after is None or t >= after[0]]
+    items: list[StoredResource] = []
+    for i, type_ in enumerate(order):
+        query = queries[type_]
+        query.count, query.backward = count - len(items), backward
+        query.after_id = after[1] if after is not None and type_ == after[0] else None
+        page = await ctx.search(query)
+        items = page.items + items if backward else items + page.items
+        if (page.prev_cursor if backward else page.next_cursor) is not None:
+            return items, True
+        if len(items) >= count:
+            return items, await _any_match(ctx, [queries[t] for t in order[i + 1 :]])
+    return items, False
+
+
+async def _any_match(ctx: Context, queries: list[SearchQuery]) -> bool:
+    for query in queries:
+        query.count, query.after_id, query.backward = 1, None, False
+        if (await ctx.search(query)).items:
+            return True
+    return False
 
 
 def _types(pairs: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str]]]:

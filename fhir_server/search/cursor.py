@@ -1,5 +1,6 @@
-"""Signed, stateless paging cursors: the store's keyset position, authenticated with HMAC so a
-client cannot forge one, readable by any server process that shares the secret.
+"""Signed, stateless paging cursors: the store's keyset position and the direction to page in
+from it, bound to one search and authenticated with HMAC so a client cannot forge one, readable by
+any server process that shares the secret.
 
 `fhir-server serve` makes one secret per start and hands it to its workers
 (``FHIR_CURSOR_SECRET``); set it explicitly when several servers sit behind one load balancer.
@@ -44,3 +45,24 @@ def verify(token: str) -> str:
     if not mac or not hmac.compare_digest(mac, _mac(payload)):
         raise Invalid("_cursor is not a cursor this server issued", ["_cursor"])
     return payload.decode()
+
+
+AFTER, BEFORE = ">", "<"
+"""Directions: the page after a position (``next``), or before it (``previous``; ``last`` is the
+page before the end, an empty position)."""
+
+
+def page_token(binding: str, direction: str, position: str) -> str:
+    """A signed cursor for the page ``direction`` of ``position`` in the search ``binding``."""
+    return sign(f"{binding}:{direction}{position}")
+
+
+def read_page_token(token: str, binding: str) -> tuple[bool, str | None]:
+    """(backward, position) of a cursor `page_token` made for the search ``binding``."""
+    bound, _, rest = verify(token).partition(":")
+    if bound != binding:
+        raise Invalid("_cursor belongs to another search", ["_cursor"])
+    direction, position = rest[:1], rest[1:]
+    if direction not in (AFTER, BEFORE) or (direction == AFTER and not position):
+        raise Invalid("_cursor is not a cursor this server issued", ["_cursor"])
+    return direction == BEFORE, position or None

@@ -2,7 +2,8 @@
 
 For every supported parameter of the type, evaluate its expression (compiled, see `fhirpath`)
 and turn the values into rows with the parameter type's own normalizer (`params/<type>.py`), the
-same one the query side uses.
+same one the query side uses. A composite's expression selects elements; its components are
+evaluated on each of them (`params/composite.py`).
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from typing import Any
 
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import Index
-from fhir_server.search.params import date, number, reference, string, token, uri
-from fhir_server.search.registry import on_change, params_for
+from fhir_server.search.params import composite, date, number, reference, string, token, uri
+from fhir_server.search.registry import SearchParam, on_change, params_for
+
+Rows = dict[str, list[Any]]
+Indexer = Callable[[str, list[Any]], Rows]
 
 
 @cache
-def _plan(type_: str) -> tuple[tuple[str, str, Evaluator], ...]:
-    """(name, type, evaluator) of every indexed parameter of ``type_``, compiled once."""
+def _plan(type_: str) -> tuple[tuple[str, Evaluator, Indexer], ...]:
+    """(name, evaluator, indexer) of every indexed parameter of ``type_``, compiled once."""
     return tuple(
-        (p.name, p.type, compile_expression(p.expression, type_))
+        (p.name, compile_expression(p.expression, type_), _indexer(p))
         for p in params_for(type_).values()
         if p.expression is not None and p.type != "id" and p.name != "_lastUpdated"
     )
@@ -31,14 +35,18 @@ def _plan(type_: str) -> tuple[tuple[str, str, Evaluator], ...]:
 on_change(_plan.cache_clear)
 
 
+def _indexer(param: SearchParam) -> Indexer:
+    if param.type != "composite":
+        return _INDEXERS[param.type]
+    rows_of = composite.indexer(param.components)
+    return lambda name, elements: {"composites": rows_of(name, elements)}
+
+
 def with_last_updated(index: Index, ts: int) -> Index:
     """``_lastUpdated`` is the one parameter whose value the store chooses (inside its unit of
     work), so it is added to an index extracted earlier, outside the write lock."""
     row = ("_lastUpdated", ts, ts + 1)  # an instant in µs: the range of its last digit
     return replace(index, dates=(*index.dates, row), present=(*index.present, "_lastUpdated"))
-
-
-Rows = dict[str, list[Any]]
 
 
 def _token(name: str, values: list[Any]) -> Rows:
@@ -51,7 +59,7 @@ def _reference(name: str, values: list[Any]) -> Rows:
     return {"references": refs, "tokens": idents}
 
 
-_INDEXERS: dict[str, Callable[[str, list[Any]], Rows]] = {
+_INDEXERS: dict[str, Indexer] = {
     "token": _token,
     "string": lambda name, values: {"strings": string.index(name, values)},
     "date": lambda name, values: {"dates": date.index(name, values)},
@@ -60,18 +68,27 @@ _INDEXERS: dict[str, Callable[[str, list[Any]], Rows]] = {
     "reference": _reference,
     "uri": lambda name, values: {"uris": uri.index(name, values)},
 }
-_FIELDS = ("tokens", "strings", "dates", "numbers", "quantities", "references", "uris")
+_FIELDS = (
+    "tokens",
+    "strings",
+    "dates",
+    "numbers",
+    "quantities",
+    "references",
+    "uris",
+    "composites",
+)
 
 
 def index_resource(type_: str, resource: dict[str, Any]) -> Index:
     """Everything but ``_lastUpdated`` (see `with_last_updated`)."""
     out: Rows = {field: [] for field in _FIELDS}
     present: list[str] = []
-    for name, kind, evaluate in _plan(type_):
+    for name, evaluate, indexer in _plan(type_):
         values = evaluate(resource)
         if not values:
             continue
-        produced = _INDEXERS[kind](name, values)
+        produced = indexer(name, values)
         if any(produced.values()):
             present.append(name)
             for field, rows in produced.items():

@@ -133,6 +133,8 @@ def _simple(expr: str, type_: str) -> Evaluator | None:
     parts = expr.split(".")
     if parts[0] != type_:
         return None
+    if expr == type_:  # the resource itself (composites: ``Observation | Observation.component``)
+        return lambda resource: [resource]
     steps: list[tuple[str, str | None]] = []
     rest = expr[len(type_) + 1 :]
     for raw in re.split(r"\.(?!ofType\()(?![^()]*\))", rest):  # ``x.ofType(T)`` is one step
@@ -155,11 +157,26 @@ def _engine(expr: str) -> Evaluator:
     return run
 
 
+_ELEMENT = "Element"
+"""The root a relative expression is compiled under: any name works, the walk ignores it."""
+
+
 @cache
 def compile_expression(expr: str, type_: str) -> Evaluator:
     """An evaluator for ``expr`` on resources of ``type_``; each union part compiled alone."""
     parts = [_strip_parens(p) for p in _split_union(expr)]
-    evaluators = [_simple(p, type_) or _engine(p) for p in parts]
+    return _union([_simple(p, type_) or _engine(p) for p in parts])
+
+
+@cache
+def compile_relative(expr: str) -> Evaluator:
+    """An evaluator for an expression relative to an element (a composite's component:
+    ``value.ofType(Quantity)`` on an ``Observation.component``)."""
+    parts = [_strip_parens(p) for p in _split_union(expr)]
+    return _union([_simple(f"{_ELEMENT}.{p}", _ELEMENT) or _engine(p) for p in parts])
+
+
+def _union(evaluators: list[Evaluator]) -> Evaluator:
     if len(evaluators) == 1:
         return evaluators[0]
 

@@ -12,7 +12,9 @@ from typing import Literal
 ANY = "*any*"
 """Token system wildcard: ``code`` alone matches a code in any system."""
 
-Kind = Literal["id", "token", "string", "date", "number", "quantity", "reference", "uri"]
+Kind = Literal[
+    "id", "token", "string", "date", "number", "quantity", "reference", "uri", "composite"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,18 @@ class UriValue:
     mode: Literal["exact", "above", "below"] = "exact"
 
 
-Value = TokenValue | StringValue | RangeValue | QuantityValue | ReferenceValue | UriValue
+SimpleValue = TokenValue | StringValue | RangeValue | QuantityValue | ReferenceValue | UriValue
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeValue:
+    """``code$value``: both must hold for the same element (one composite index row)."""
+
+    first: TokenValue
+    second: TokenValue | StringValue | RangeValue | QuantityValue | UriValue
+
+
+Value = SimpleValue | CompositeValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,9 @@ class SearchQuery:
     after_id: str | None = None
     """The store's keyset cursor: the next page starts after the row it names (the last id,
     or with ``sort`` the last row's sort values and id)."""
+    backward: bool = False
+    """Page backwards: the ``count`` rows just before the row ``after_id`` names (the last
+    ``count`` rows when it is None), still returned in the query's order."""
     sort: list[SortKey] = field(default_factory=list)
     total: str = "none"
     summary: str | None = None
@@ -145,5 +161,13 @@ class Index:
     references: tuple[tuple[str, str | None, str | None, str | None], ...] = ()
     """(param, type, id, url): a local reference has type and id; anything else only url."""
     uris: tuple[tuple[str, str], ...] = ()
+    composites: tuple[
+        tuple[str, str | None, str, str | None, str | None, float | None, float | None], ...
+    ] = ()
+    """(param, system, code, v, vs, lo, hi): per element the composite's expression selects,
+    the first component's token and the second component's value — ``v``/``vs`` its code and
+    system (token, quantity), folded text and text as written (string) or uri; ``lo``/``hi``
+    its range (quantity, date, number). None where the second component's type has no such
+    part."""
     present: tuple[str, ...] = ()
     """Every parameter with at least one value (for ``:missing``)."""

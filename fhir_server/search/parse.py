@@ -19,29 +19,11 @@ from fhir_server.search.model import (
     SortKey,
     TokenValue,
 )
-from fhir_server.search.params import date, number, reference, string, token, uri
+from fhir_server.search.params import composite, date, number, reference, string, token, uri
+from fhir_server.search.params.escapes import split_escaped, unescape
 from fhir_server.search.registry import SearchParam, params_for
 
 RESULT_PARAMS = frozenset({"_count", "_format", "_pretty", "_cursor"})
-
-
-def _split_or(raw: str) -> list[str]:
-    """Split an OR list on unescaped commas (``\\,`` is a literal comma)."""
-    out, cur, i = [], [], 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch == "\\" and i + 1 < len(raw):
-            cur.append(raw[i + 1])
-            i += 2
-            continue
-        if ch == ",":
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-        i += 1
-    out.append("".join(cur))
-    return out
 
 
 def _filter(param: SearchParam, modifier: str | None, values: list[str], base: str) -> Filter:
@@ -66,7 +48,16 @@ def _filter(param: SearchParam, modifier: str | None, values: list[str], base: s
         return number.parse_quantity(name, modifier, values)
     if param.type == "reference":
         return reference.parse(name, modifier, values, param.targets, base)
+    if param.type == "composite":
+        return composite.parse(name, modifier, values, param.components)
     return uri.parse(name, modifier, values)
+
+
+def _values(raw: str, param: SearchParam) -> list[str]:
+    """An OR list split on unescaped commas; a composite's values keep their escapes until
+    they are split on ``$``."""
+    parts = split_escaped(raw, ",")
+    return parts if param.type == "composite" else [unescape(p) for p in parts]
 
 
 _SUMMARY = frozenset({"true", "text", "data", "count", "false"})
@@ -184,7 +175,7 @@ def parse_search(
                 query.ignored.append(name)
                 continue
             raise Invalid(f"Unknown search parameter {base_name!r} for type {type_}", [name])
-        values = [v for v in _split_or(raw) if v != ""]
+        values = [v for v in _values(raw, param) if v != ""]
         if not values:
             raise Invalid(f"Search parameter {base_name!r} has no value", [name])
         try:

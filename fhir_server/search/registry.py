@@ -1,8 +1,9 @@
 """Which search parameters each served type supports: the R4 definitions generated from the spec
 (`definitions/r4_search_parameters.json`, see scripts/generate_search_parameters.py).
 
-A parameter whose type the server cannot search yet (composite, special) is not listed, so it is
-refused as unknown instead of being silently ignored, and the CapabilityStatement never claims it.
+A parameter whose type the server cannot search (special, or a composite of a shape the index has
+no room for) is not listed, so it is refused as unknown instead of being silently ignored, and the
+CapabilityStatement never claims it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,20 @@ import orjson
 
 SUPPORTED = frozenset({"token", "string", "date", "number", "quantity", "reference", "uri"})
 
+COMPOSITE_SECONDS = frozenset({"token", "string", "date", "number", "quantity", "uri"})
+"""What the second component of a composite may be: the composite index row holds one token (the
+first component) and one value of these types (see `params/composite.py`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One part of a composite parameter: its own search type, and its expression relative to
+    the element the composite's expression selects (``code`` of an ``Observation.component``)."""
+
+    name: str
+    type: str
+    expression: str
+
 
 @dataclass(frozen=True, slots=True)
 class SearchParam:
@@ -26,6 +41,7 @@ class SearchParam:
     expression: str | None
     targets: tuple[str, ...]
     url: str
+    components: tuple[Component, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -43,7 +59,25 @@ def _param(type_: str, d: dict[str, Any]) -> SearchParam:
     if isinstance(expression, str) and expression.startswith(("Resource.", "DomainResource.")):
         expression = f"{type_}.{expression.split('.', 1)[1]}"
     kind = "id" if d["name"] == "_id" else d["type"]
-    return SearchParam(d["name"], kind, expression, tuple(d.get("target", ())), d["url"])
+    components = tuple(
+        Component(c["name"], c["type"], c["expression"]) for c in d.get("component", ())
+    )
+    return SearchParam(
+        d["name"], kind, expression, tuple(d.get("target", ())), d["url"], components
+    )
+
+
+def _searchable(p: SearchParam) -> bool:
+    if p.type == "id":
+        return True
+    if p.type == "composite":
+        return (
+            bool(p.expression)
+            and len(p.components) == 2
+            and p.components[0].type == "token"
+            and p.components[1].type in COMPOSITE_SECONDS
+        )
+    return p.type in SUPPORTED and bool(p.expression)
 
 
 @cache
@@ -52,7 +86,7 @@ def builtin_params(type_: str) -> dict[str, SearchParam]:
     out = {}
     for name, d in _definitions().get(type_, {}).items():
         p = _param(type_, d)
-        if (p.type in SUPPORTED and p.expression) or p.type == "id":
+        if _searchable(p):
             out[name] = p
     return out
 

@@ -58,6 +58,45 @@ class HistoryQuery:
 class Page:
     items: list[StoredResource]
     next_cursor: str | None
+    """The position of the last item, when more rows follow it."""
+    prev_cursor: str | None = None
+    """The position of the first item, when rows precede it (search pages only)."""
+
+
+def keyset_page(
+    rows: list[T],
+    query: SearchQuery,
+    item: Callable[[T], StoredResource],
+    position: Callable[[T], str],
+) -> Page:
+    """A search page from the store's ``count + 1`` rows, fetched in the query's order or, when
+    paging backwards, in the reverse order (the extra row says whether more lie that way)."""
+    more = len(rows) > query.count
+    rows = rows[: query.count]
+    if query.backward:
+        rows.reverse()
+    return edge_page(rows, item, position, more, query.after_id is not None, query.backward)
+
+
+def edge_page(
+    rows: list[T],
+    item: Callable[[T], StoredResource],
+    position: Callable[[T], str],
+    more: bool,
+    from_position: bool,
+    backward: bool,
+) -> Page:
+    """A page of ``rows`` (in order) and its edges: in the direction fetched there are more
+    rows when the store found ``more``; on the other side when the search started from a
+    position (the page it came from), none when it started from an end."""
+    if not rows:
+        return Page([], None)
+    after, before = (from_position, more) if backward else (more, from_position)
+    return Page(
+        [item(r) for r in rows],
+        position(rows[-1]) if after else None,
+        position(rows[0]) if before else None,
+    )
 
 
 def stamp(resource: dict[str, Any], rid: str, version: int, ts: int) -> bytes:

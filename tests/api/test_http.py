@@ -35,6 +35,14 @@ SAMPLE_VALUES = {
 }
 """A well-formed value for each search type, to call every claimed parameter."""
 
+
+def _sample(type_: str, name: str) -> str:
+    param = params_for(type_)[name]
+    if param.type == "composite":  # code$value: each component's own syntax
+        return "$".join(SAMPLE_VALUES[c.type] for c in param.components)
+    return SAMPLE_VALUES[param.type]
+
+
 # --- content negotiation -----------------------------------------------------------------------
 
 
@@ -368,7 +376,14 @@ async def test_metadata_describes_what_is_served(client: httpx.AsyncClient) -> N
         names = [p["name"] for p in r["searchParam"]]
         expected = list(params_for(r["type"]))  # the R4 definitions the server can search
         assert names == expected, r["type"]
-        assert "_lastUpdated" in names and "code-value-quantity" not in names  # composite: not yet
+        assert "_lastUpdated" in names
+        if r["type"] == "Observation":
+            composite = next(p for p in r["searchParam"] if p["name"] == "code-value-quantity")
+            assert composite == {
+                "name": "code-value-quantity",
+                "definition": "http://hl7.org/fhir/SearchParameter/Observation-code-value-quantity",
+                "type": "composite",
+            }
         assert r["conditionalDelete"] == "single"
     assert sorted(i["code"] for i in rest["interaction"]) == [
         "batch",
@@ -405,7 +420,7 @@ async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> Non
         calls["history-type"] = await client.get(f"{type_}/_history")
         calls["search-type"] = await client.get(type_, params={"_id": made["id"]})
         for param in r["searchParam"]:
-            value = made["id"] if param["name"] == "_id" else SAMPLE_VALUES[param["type"]]
+            value = made["id"] if param["name"] == "_id" else _sample(type_, param["name"])
             found = await client.get(type_, params={param["name"]: value})
             assert found.status_code == 200, (type_, param["name"], found.text)
             ids = [e["resource"]["id"] for e in found.json()["entry"]]

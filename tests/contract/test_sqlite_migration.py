@@ -1,5 +1,6 @@
-"""A file written by schema version 1 (index keyed by type and id, no ``rk``) opens with the
-current server: the schema is upgraded in place and the search index rebuilt."""
+"""Files written by older schema versions open with the current server: the schema is upgraded
+in place and the search index rebuilt. Version 1: index keyed by type and id, no ``rk``;
+version 2: no ``idx_composite``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import orjson
+import pytest
 
 from fhir_server.search.extract import index_resource
 from fhir_server.search.model import Filter, SearchQuery, TokenValue
+from fhir_server.search.parse import parse_search
 from fhir_server.store.sqlite.schema import SCHEMA_VERSION
 from fhir_server.store.sqlite.store import SqliteStore
 
@@ -71,3 +74,70 @@ async def test_version_1_file_is_upgraded_and_reindexed(tmp_path: Path) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "idx_present" not in tables and "idx_exact" not in tables
     conn.close()
+
+
+BP = {
+    "resourceType": "Observation",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+    "component": [
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+            "valueQuantity": {"value": 120, "system": "http://unitsofmeasure.org", "code": "mm"},
+        },
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+            "valueQuantity": {"value": 80, "system": "http://unitsofmeasure.org", "code": "mm"},
+        },
+    ],
+}
+
+
+def _systolic_above(value: float) -> SearchQuery:
+    return parse_search(
+        "Observation",
+        [("component-code-value-quantity", f"http://loinc.org|8480-6$gt{value}")],
+        default_count=10,
+        max_count=10,
+    )
+
+
+async def test_version_2_file_gets_the_composite_index(tmp_path: Path) -> None:
+    """Version 2 had no ``idx_composite``: opening such a file adds it and fills it from the
+    stored resources, leaving the other index rows as they were."""
+    path = tmp_path / "fhir.db"
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    async with store.transaction() as uow:
+        await uow.write("Observation", "bp", dict(BP), method="PUT")
+    await store.close()
+    conn = sqlite3.connect(path)  # what a version-2 server left behind
+    tokens = conn.execute("SELECT * FROM idx_token ORDER BY rk, p, code").fetchall()
+    conn.execute("DROP TABLE idx_composite")
+    conn.execute("PRAGMA user_version=2")
+    conn.commit()
+    conn.close()
+
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    try:
+        assert [r.id for r in (await store.search(_systolic_above(100))).items] == ["bp"]
+        assert (await store.search(_systolic_above(120))).items == []
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("SELECT * FROM idx_token ORDER BY rk, p, code").fetchall() == tokens
+    assert conn.execute("SELECT count(*) FROM idx_composite").fetchone()[0] == 4  # 2 params
+    conn.close()
+
+
+async def test_a_newer_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fhir.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    store = SqliteStore(str(path), index_resource)
+    with pytest.raises(RuntimeError, match="schema"):
+        await store.open()
+    await store.close()

@@ -9,7 +9,7 @@ import pytest
 
 from fhir_server.model import now_us
 from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
-from fhir_server.store.base import HistoryQuery, Store, VersionConflict, in_transaction
+from fhir_server.store.base import HistoryQuery, Page, Store, VersionConflict, in_transaction
 
 CPR = "urn:oid:1.2.208.176.1.2"
 
@@ -149,6 +149,29 @@ async def test_search_pages_by_keyset(store: Store) -> None:
     assert [r.id for r in second.items] == ["p2", "p3"]
     third = await store.search(SearchQuery("Patient", count=2, after_id=second.next_cursor))
     assert [r.id for r in third.items] == ["p4"] and third.next_cursor is None
+    assert first.prev_cursor is None and second.prev_cursor and third.prev_cursor
+
+
+async def test_search_pages_backwards_by_keyset(store: Store) -> None:
+    for i in range(5):
+        await put(store, "Patient", f"p{i}", patient(str(i)))
+
+    async def before(position: str | None, count: int = 2) -> Page:
+        return await store.search(
+            SearchQuery("Patient", count=count, after_id=position, backward=True)
+        )
+
+    last = await before(None)  # the last page: before the end
+    assert [r.id for r in last.items] == ["p3", "p4"]
+    assert last.next_cursor is None and last.prev_cursor
+    middle = await before(last.prev_cursor)
+    assert [r.id for r in middle.items] == ["p1", "p2"]  # still in id order
+    assert middle.next_cursor and middle.prev_cursor
+    start = await before(middle.prev_cursor)
+    assert [r.id for r in start.items] == ["p0"] and start.prev_cursor is None
+    forward = await store.search(SearchQuery("Patient", count=2, after_id=start.next_cursor))
+    assert [r.id for r in forward.items] == ["p1", "p2"]
+    assert (await before("p0")).items == []
 
 
 async def test_history_levels_newest_first_with_paging(store: Store) -> None:

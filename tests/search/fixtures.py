@@ -338,7 +338,12 @@ OBSERVATIONS: list[dict[str, Any]] = [
         "subject": {"reference": "Patient/p2"},
         "component": [
             {
-                "code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+                "code": {
+                    "coding": [
+                        {"system": LOINC, "code": "8480-6"},
+                        {"system": SCT, "code": "271649006", "display": "Systolic"},
+                    ]
+                },
                 "valueQuantity": _quantity(120, "mm[Hg]"),
             },
             {
@@ -359,7 +364,7 @@ OBSERVATIONS: list[dict[str, Any]] = [
         "resourceType": "Observation",
         "id": "obs6",
         "status": "final",
-        "code": {"text": "Notat"},
+        "code": {"coding": [{"system": LOINC, "code": "48767-8"}], "text": "Notat"},
         "subject": {"reference": "Patient/p1"},
         "valueString": "Patienten har det godt, spiser æbler",
     },
@@ -380,6 +385,14 @@ OBSERVATIONS: list[dict[str, Any]] = [
         "status": "final",
         "code": GLUCOSE,
         "valueQuantity": {"value": 5.4, "unit": "mmol/l"},
+    },
+    {  # a dateTime value: first day of the last menstrual period
+        "resourceType": "Observation",
+        "id": "obs9",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "8665-2"}]},
+        "subject": {"reference": "Patient/p5"},
+        "valueDateTime": "2024-02-20",
     },
 ]
 

@@ -47,7 +47,7 @@ CASES = [
     ("CarePlan", "subject:missing=true", []),
     ("ServiceRequest", "requester:missing=true", []),  # sr3's holds only an identifier
     # quantity
-    ("Observation", "value-quantity:missing=true", ["obs4", "obs6", "obs7"]),
+    ("Observation", "value-quantity:missing=true", ["obs4", "obs6", "obs7", "obs9"]),
     ("Observation", "value-quantity:missing=false", ["obs1", "obs2", "obs3", "obs5", "obs8"]),
     ("Observation", "component-value-quantity:missing=false", ["obs4"]),
     ("Encounter", "length:missing=true", ["enc2"]),

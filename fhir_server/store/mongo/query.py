@@ -21,6 +21,7 @@ from pymongo import ASCENDING, DESCENDING
 from fhir_server.errors import Invalid
 from fhir_server.search.model import (
     ANY,
+    CompositeValue,
     Filter,
     QuantityValue,
     RangeValue,
@@ -62,6 +63,7 @@ _ARRAYS = {
     "quantity": "qty",
     "reference": "ref",
     "uri": "uri",
+    "composite": "cmp",
 }
 
 
@@ -137,8 +139,39 @@ def _uri(v: UriValue, param: str) -> Clause:
     return {"v": v.uri}
 
 
+def _composite_second(v: Value) -> Clause:
+    """The second component on ``v``/``vs`` and ``lo``/``hi``; a value without a range also
+    asks for null ``lo``/``hi``, so the ``by_composite`` index narrows on ``v`` too."""
+    if isinstance(v, RangeValue | QuantityValue):
+        match = range_condition(v.prefix, v.low, v.high)
+        if isinstance(v, QuantityValue):
+            if v.code is not None:
+                match["v"] = v.code
+            if v.system is not None:
+                match["vs"] = v.system
+        return match
+    match = {"lo": None, "hi": None}
+    if isinstance(v, StringValue):
+        match["v"] = {"$gte": v.text, "$lt": v.text + _TOP}
+    elif isinstance(v, UriValue):
+        match["v"] = v.uri
+    elif isinstance(v, TokenValue):
+        if v.code is not None:
+            match["v"] = v.code
+        if v.system != ANY:
+            match["vs"] = v.system  # None matches a null system (``|code``)
+    return match
+
+
+def _composite(v: CompositeValue) -> Clause:
+    """Both components in one entry: one element of the resource."""
+    return {**_token(v.first), **_composite_second(v.second)}
+
+
 def _value(v: Value, param: str) -> Clause | None:
     """The conditions one index entry must meet, besides its parameter name; None: none can."""
+    if isinstance(v, CompositeValue):
+        return _composite(v)
     if isinstance(v, TokenValue):
         return _token(v)
     if isinstance(v, StringValue):
@@ -183,11 +216,13 @@ def compile_where(query: SearchQuery) -> Clause:
 
 
 def compile_search(query: SearchQuery) -> tuple[Clause, Sort, int]:
-    """`compile_where` in id order (a query without ``sort``), after the ``after_id`` cursor."""
+    """`compile_where` in id order (a query without ``sort``), after the ``after_id`` cursor;
+    paging backwards, before it in descending id order (the store turns the page around)."""
     where = compile_where(query)
+    back = query.backward
     if query.after_id is not None:
-        where["$and"].append({"id": {"$gt": query.after_id}})
-    return where, [("id", ASCENDING)], query.count + 1
+        where["$and"].append({"id": {"$lt" if back else "$gt": query.after_id}})
+    return where, [("id", DESCENDING if back else ASCENDING)], query.count + 1
 
 
 _SORT_SOURCES = {
@@ -227,9 +262,10 @@ def _entry_values(key: SortKey) -> Any:
 _CURSOR_TYPES = (str, int, float, type(None))
 
 
-def _keyset(keys: list[SortKey], cursor: str) -> Clause:
-    """Rows after the cursor's row in the sort order: for some key, all earlier keys equal and
-    this one beyond (missing values sort last either way); or all equal and a greater id."""
+def _keyset(keys: list[SortKey], cursor: str, backward: bool) -> Clause:
+    """Rows after (``backward``: before) the cursor's row in the sort order: for some key, all
+    earlier keys equal and this one beyond (before) the cursor's; or all equal and the id beyond
+    (before). Missing values sort last either way."""
     try:
         *values, last_id = orjson.loads(cursor)
     except (orjson.JSONDecodeError, TypeError, ValueError) as e:
@@ -243,13 +279,26 @@ def _keyset(keys: list[SortKey], cursor: str) -> Clause:
     ors: list[Clause] = []
     equal: list[Clause] = []
     for i, (key, value) in enumerate(zip(keys, values, strict=True)):
-        field, null = _sort_field(i), _null_field(i)
-        if value is not None:
-            beyond = {"$or": [{field: {"$lt" if key.descending else "$gt": value}}, {null: 1}]}
-            ors.append({"$and": [*equal, beyond]})
-        equal.append({null: 1} if value is None else {null: 0, field: value})
-    ors.append({"$and": [*equal, {"id": {"$gt": last_id}}]})
+        step = _step(i, key.descending, value, backward)
+        if step is not None:
+            ors.append({"$and": [*equal, step]})
+        equal.append(
+            {_null_field(i): 1} if value is None else {_null_field(i): 0, _sort_field(i): value}
+        )
+    ors.append({"$and": [*equal, {"id": {"$lt" if backward else "$gt": last_id}}]})
     return {"$or": ors}
+
+
+def _step(i: int, descending: bool, value: Any, backward: bool) -> Clause | None:
+    """Sort key ``i`` beyond (before) the cursor's value; None when no value can be."""
+    field, null = _sort_field(i), _null_field(i)
+    if not backward:  # later: further in the key's direction, or missing
+        if value is None:
+            return None
+        return {"$or": [{field: {"$lt" if descending else "$gt": value}}, {null: 1}]}
+    if value is None:  # earlier than a missing value: any value
+        return {null: 0}
+    return {null: 0, field: {"$gt" if descending else "$lt": value}}
 
 
 def compile_sorted_search(query: SearchQuery, projection: Clause) -> list[Clause]:
@@ -277,12 +326,13 @@ def compile_sorted_search(query: SearchQuery, projection: Clause) -> list[Clause
         pipeline.append({"$addFields": reduced})
     pipeline.append({"$addFields": nulls})
     if query.after_id is not None:
-        pipeline.append({"$match": _keyset(keys, query.after_id)})
+        pipeline.append({"$match": _keyset(keys, query.after_id, query.backward)})
+    flip = -1 if query.backward else 1  # backwards: the reverse order, turned around by the store
     order: dict[str, int] = {}
     for i, k in enumerate(keys):
-        order[_null_field(i)] = ASCENDING
-        order[_sort_field(i)] = DESCENDING if k.descending else ASCENDING
-    order["id"] = ASCENDING
+        order[_null_field(i)] = ASCENDING * flip
+        order[_sort_field(i)] = (DESCENDING if k.descending else ASCENDING) * flip
+    order["id"] = ASCENDING * flip
     pipeline += [{"$project": dict(projection)}, {"$sort": order}, {"$limit": query.count + 1}]
     return pipeline
 

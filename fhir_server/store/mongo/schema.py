@@ -17,6 +17,8 @@ field      entries                     from `Index`
 ``qty``    ``{p, s, c, lo, hi}``       quantities: system, code (null: none), value as lo == hi
 ``ref``    ``{p, t, i, u}``            references: local type and id, or only url
 ``uri``    ``{p, v}``                  uris
+``cmp``    ``{p, s, c, v, vs, lo, hi}`` composites: per element, the first component's token and
+                                       the second's value (code/system or text; range)
 ``has``    ``[param, …]``              present: every parameter with a value (``:missing``)
 =========  ==========================  ============================================================
 
@@ -47,6 +49,7 @@ INDEX_FIELDS: dict[str, tuple[str, ...]] = {
     "quantities": ("qty", "s", "c", "lo", "hi"),
     "references": ("ref", "t", "i", "u"),
     "uris": ("uri", "v"),
+    "composites": ("cmp", "s", "c", "v", "vs", "lo", "hi"),
 }
 """`Index` field → (array, entry fields after ``p``), in the order of the `Index` rows."""
 
@@ -76,6 +79,7 @@ RESOURCE_INDEXES = [
     _array_index("by_reference", "ref", "i", "t"),
     _array_index("by_reference_url", "ref", "u"),
     _array_index("by_uri", "uri", "v"),
+    _array_index("by_composite", "cmp", "c", "lo", "hi", "v"),
     # :missing
     IndexModel([("type", ASCENDING), ("has", ASCENDING)], name="by_present"),
 ]

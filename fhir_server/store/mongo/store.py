@@ -32,6 +32,7 @@ from fhir_server.store.base import (
     Store,
     UnitOfWork,
     VersionConflict,
+    keyset_page,
 )
 from fhir_server.store.mongo.query import (
     compile_history,
@@ -149,8 +150,7 @@ async def _search(store: MongoStore, query: SearchQuery, session: Session) -> Pa
     where, sort, limit = compile_search(query)
     cursor = store.resources.find(where, RESOURCE_PROJECTION, session=session)
     docs = await cursor.sort(sort).limit(limit).to_list(None)
-    items = [stored(d) for d in docs[: query.count]]
-    return Page(items, items[-1].id if len(docs) > query.count and items else None)
+    return keyset_page(docs, query, stored, lambda doc: str(doc["id"]))
 
 
 async def _sorted_search(store: MongoStore, query: SearchQuery, session: Session) -> Page:
@@ -161,11 +161,7 @@ async def _sorted_search(store: MongoStore, query: SearchQuery, session: Session
     # $sort then $limit: a top-k sort holding at most count + 1 documents in memory
     cursor = await store.resources.aggregate(pipeline, session=session)
     docs = await cursor.to_list(None)
-    more = len(docs) > query.count
-    docs = docs[: query.count]
-    return Page(
-        [stored(d) for d in docs], sorted_cursor(docs[-1], query) if more and docs else None
-    )
+    return keyset_page(docs, query, stored, lambda doc: sorted_cursor(doc, query))
 
 
 class MongoUnitOfWork(UnitOfWork):

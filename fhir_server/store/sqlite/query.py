@@ -11,6 +11,7 @@ import orjson
 
 from fhir_server.search.model import (
     ANY,
+    CompositeValue,
     Filter,
     QuantityValue,
     RangeValue,
@@ -37,6 +38,7 @@ _TABLES = {
     "quantity": "idx_quantity",
     "reference": "idx_reference",
     "uri": "idx_uri",
+    "composite": "idx_composite",
 }
 
 
@@ -96,7 +98,46 @@ def _uri(v: UriValue, args: list[Any]) -> str:
     return "t.value = ?"
 
 
+def _composite_second(v: Value, args: list[Any]) -> str:
+    """The second component on ``v``/``vs`` and ``lo``/``hi`` (see ``store._composite``). A
+    value without a range says ``lo = 0 AND hi = 0`` so the value index
+    ``(p, code, lo, hi, v)`` narrows on ``v`` too."""
+    if isinstance(v, RangeValue | QuantityValue):
+        cond, _ = sql_condition(v.prefix, "t.lo", "t.hi")
+        args.extend(sql_args(v.prefix, v.low, v.high))
+        if isinstance(v, QuantityValue):
+            for column, value in (("v", v.code), ("vs", v.system)):
+                if value is not None:
+                    cond += f" AND t.{column} = ?"
+                    args.append(value)
+        return cond
+    cond = "t.lo = 0 AND t.hi = 0"
+    if isinstance(v, StringValue):  # starts-with on the folded text
+        args.extend([v.text, v.text + _TOP])
+        return cond + " AND t.v >= ? AND t.v < ?"
+    if isinstance(v, UriValue):
+        args.append(v.uri)
+        return cond + " AND t.v = ?"
+    assert isinstance(v, TokenValue)
+    if v.code is not None:
+        cond += " AND t.v = ?"
+        args.append(v.code)
+    if v.system is None:
+        cond += " AND t.vs = ''"
+    elif v.system != ANY:
+        cond += " AND t.vs = ?"
+        args.append(v.system)
+    return cond
+
+
+def _composite(v: CompositeValue, args: list[Any]) -> str:
+    """Both components on one row: one element of the resource."""
+    return f"{_token(v.first, args)} AND {_composite_second(v.second, args)}"
+
+
 def _value(v: Value, args: list[Any]) -> str:
+    if isinstance(v, CompositeValue):
+        return _composite(v, args)
     if isinstance(v, TokenValue):
         return _token(v, args)
     if isinstance(v, StringValue):
@@ -145,8 +186,17 @@ def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:
     return f"NOT {exists}" if f.modifier == "not" else exists
 
 
-_SELECTIVITY = {"reference": 0, "token": 1, "uri": 2, "string": 3, "quantity": 4, "number": 5}
-"""Which kind of filter to start from: references and tokens usually single out few resources."""
+_SELECTIVITY = {
+    "reference": 0,
+    "composite": 1,
+    "token": 1,
+    "uri": 2,
+    "string": 3,
+    "quantity": 4,
+    "number": 5,
+}
+"""Which kind of filter to start from: references, composites (a code and a value) and tokens
+usually single out few resources."""
 
 
 def _driver(query: SearchQuery) -> Filter | None:
@@ -199,47 +249,72 @@ def _sort_expr(key: SortKey, type_: str) -> str:
     return f"(SELECT {agg} FROM {table} s WHERE s.rk = r.rk AND s.p = {p})"
 
 
-def _keyset(keys: list[tuple[str, bool]], values: list[Any], last_id: Any, args: list[Any]) -> str:
-    """Rows after the cursor's row in ``ORDER BY e IS NULL, e [DESC], …, r.id``: for some key,
-    all earlier keys equal and this one beyond (missing values sort last either way)."""
+def _keyset(
+    keys: list[tuple[str, bool]],
+    values: list[Any],
+    last_id: Any,
+    args: list[Any],
+    backward: bool = False,
+) -> str:
+    """Rows after (``backward``: before) the cursor's row in ``ORDER BY e IS NULL, e [DESC], …,
+    r.id``: for some key, all earlier keys equal and this one beyond (before) the cursor's;
+    or all keys equal and the id beyond (before). Missing values sort last either way."""
     if len(values) != len(keys) or not isinstance(last_id, str):
         raise ValueError("cursor does not fit the sort")
     ors: list[str] = []
     equal: list[tuple[str, list[Any]]] = []
     for (expr, descending), value in zip(keys, values, strict=True):
-        if value is not None:
-            beyond = f"({expr} {'<' if descending else '>'} ? OR {expr} IS NULL)"
-            ors.append("(" + " AND ".join([*(c for c, _ in equal), beyond]) + ")")
+        step = _step(expr, descending, value, backward)
+        if step is not None:
+            ors.append("(" + " AND ".join([*(c for c, _ in equal), step]) + ")")
             for _, a in equal:
                 args.extend(a)
-            args.append(value)
+            if value is not None:
+                args.append(value)
         equal.append((f"{expr} IS NULL", []) if value is None else (f"{expr} = ?", [value]))
-    ors.append("(" + " AND ".join([*(c for c, _ in equal), "r.id > ?"]) + ")")
+    ors.append(
+        "(" + " AND ".join([*(c for c, _ in equal), f"r.id {'<' if backward else '>'} ?"]) + ")"
+    )
     for _, a in equal:
         args.extend(a)
     args.append(last_id)
     return "(" + " OR ".join(ors) + ")"
 
 
+def _step(expr: str, descending: bool, value: Any, backward: bool) -> str | None:
+    """One sort key beyond (before) the cursor's value; None when no value can be."""
+    if not backward:  # later: further in the key's direction, or missing
+        if value is None:
+            return None
+        return f"({expr} {'<' if descending else '>'} ? OR {expr} IS NULL)"
+    if value is None:  # earlier than a missing value: any value
+        return f"{expr} IS NOT NULL"
+    return f"{expr} {'>' if descending else '<'} ?"  # NULL compares false: never earlier
+
+
 def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
+    """The page's rows in the query's order; paging backwards, in the reverse order from the
+    cursor (the store turns them around)."""
     args: list[Any] = []
     source, where = _where(query, args)
     keys = [(_sort_expr(k, query.type), k.descending) for k in query.sort]
+    back = query.backward
     if query.after_id is not None:
         if keys:
             *values, last_id = orjson.loads(query.after_id)
-            where.append(_keyset(keys, values, last_id, args))
+            where.append(_keyset(keys, values, last_id, args, back))
         else:
-            where.append("r.id > ?")
+            where.append(f"r.id {'<' if back else '>'} ?")
             args.append(query.after_id)
-    order = [f"{e} IS NULL, {e}{' DESC' if d else ''}" for e, d in keys]
+    nulls, asc, desc = (" DESC", " DESC", "") if back else ("", "", " DESC")
+    order = [f"{e} IS NULL{nulls}, {e}{desc if d else asc}" for e, d in keys]
     sql = (
         "SELECT v.type, v.id, v.version, v.ts, v.deleted, v.method, v.content"
         + "".join(f", {e}" for e, _ in keys)
         + f" FROM {source} JOIN version v ON v.seq = r.seq WHERE "
         + " AND ".join(where)
         + " ORDER BY "
-        + ", ".join([*order, "r.id"])
+        + ", ".join([*order, f"r.id{asc}"])
         + " LIMIT ?"
     )
     args.append(query.count + 1)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from functools import cache
 from hashlib import blake2b
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""In ``PRAGMA user_version``. 1: index keyed by type and id; 2: clustered by ``rk``; 3: adds
+``idx_composite``. Opening an older file upgrades it and rebuilds the search index."""
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -96,6 +98,13 @@ CREATE TABLE IF NOT EXISTS idx_uri (
     PRIMARY KEY (rk, p, value)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_uri_by_value ON idx_uri (p, value);
+
+CREATE TABLE IF NOT EXISTS idx_composite (
+    rk INTEGER NOT NULL, p INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL,
+    v TEXT NOT NULL, vs TEXT NOT NULL, lo NUMERIC NOT NULL, hi NUMERIC NOT NULL,
+    PRIMARY KEY (rk, p, code, system, v, vs, lo, hi)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_composite_by_value ON idx_composite (p, code, lo, hi, v);
 """
 
 INDEX_TABLES: dict[str, tuple[str, ...]] = {
@@ -106,6 +115,7 @@ INDEX_TABLES: dict[str, tuple[str, ...]] = {
     "quantities": ("idx_quantity", "lo", "hi", "system", "code"),
     "references": ("idx_reference", "rid", "rtype", "url"),
     "uris": ("idx_uri", "value"),
+    "composites": ("idx_composite", "code", "system", "v", "vs", "lo", "hi"),
 }
 """Index field → (table, value columns after ``rk`` and ``p``)."""
 

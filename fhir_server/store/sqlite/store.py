@@ -36,6 +36,7 @@ from fhir_server.store.base import (
     Store,
     UnitOfWork,
     VersionConflict,
+    keyset_page,
 )
 from fhir_server.store.sqlite.query import compile_count, compile_search
 from fhir_server.store.sqlite.schema import (
@@ -92,9 +93,10 @@ def _statements(script: str) -> list[str]:
 
 
 def _create_or_migrate(conn: sqlite3.Connection) -> bool:
-    """Create the schema, or bring a version-1 file (index keyed by type and id) to the current
-    one; True when the search index must then be rebuilt. Runs in one write transaction, so
-    concurrent server processes starting on the same file migrate it once."""
+    """Create the schema, or bring an older file to the current one (version 1: index keyed by
+    type and id; version 2: no ``idx_composite``); True when the search index must then be
+    rebuilt. Runs in one write transaction, so concurrent server processes starting on the same
+    file migrate it once."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -104,7 +106,7 @@ def _create_or_migrate(conn: sqlite3.Connection) -> bool:
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resource'"
             ).fetchone()
         )
-        if found not in (0, SCHEMA_VERSION):
+        if found not in (0, 2, SCHEMA_VERSION):
             raise RuntimeError(f"{found=}: this server knows SQLite schema {SCHEMA_VERSION}")
         if old:
             for table in OLD_TABLES:
@@ -121,7 +123,7 @@ def _create_or_migrate(conn: sqlite3.Connection) -> bool:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return bool(old)
+    return bool(old) or 0 < found < SCHEMA_VERSION
 
 
 def _read(conn: sqlite3.Connection, type_: str, id_: str) -> StoredResource | None:
@@ -139,13 +141,16 @@ def _search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
     except (ValueError, TypeError) as err:  # a cursor from another sort or a forged one
         raise InvalidCursor(str(err)) from err
     raw = conn.execute(sql, args).fetchall()
-    more = len(raw) > query.count
-    raw = raw[: query.count]
-    cursor = None
-    if more and raw:  # the last row's position: its sort values and id
-        last = raw[-1]
-        cursor = orjson.dumps([*last[7:], last[1]]).decode() if query.sort else last[1]
-    return Page([_row(r) for r in raw], cursor)
+    return keyset_page(raw, query, _row, _position if query.sort else _row_id)
+
+
+def _position(row: tuple[Any, ...]) -> str:
+    """A row's keyset position with ``_sort``: its sort values and id."""
+    return orjson.dumps([*row[7:], row[1]]).decode()
+
+
+def _row_id(row: tuple[Any, ...]) -> str:
+    return str(row[1])
 
 
 class SqliteStore(Store):
@@ -436,11 +441,23 @@ def _reference(p: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
     return (p, rid or "", rtype or "", url or "")
 
 
+def _composite(p: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """No value part is ``''``, no range ``0``: a parameter's second component has one type,
+    so an unused part never meets a condition (see ``query._composite``)."""
+    _, system, code, v, vs, lo, hi = row
+    return (p, code, system or "", v or "", vs or "", lo or 0, hi or 0)
+
+
 def _plain(p: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
     return (p, *row[1:])
 
 
-_CONVERT = {"tokens": _token, "quantities": _quantity, "references": _reference}
+_CONVERT = {
+    "tokens": _token,
+    "quantities": _quantity,
+    "references": _reference,
+    "composites": _composite,
+}
 
 
 def _rows(type_: str, index: Index) -> dict[str, set[tuple[Any, ...]]]:
