@@ -35,6 +35,7 @@ MEDCOM_CATEGORY = (
 FF_CODES = "http://faellesforloeb.dk/fhir/CodeSystem/"
 FF_CAREPLAN_CATEGORY = FF_CODES + "ff-careplan-category"
 FF_CARETEAM_ROLE = FF_CODES + "ff-careteam-role"
+FF_CONSENT_POLICY = FF_CODES + "ff-consent-policy"
 MEDICATION_CHANGE = "http://faellesforloeb.dk/fhir/StructureDefinition/ff-medication-change"
 
 # Danish SNOMED CT ServiceRequest categories (dk-core's examples)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 from fhir_server.dataset import identifiers as ids
 from fhir_server.dataset.build import PROFILES
+from fhir_server.dataset.scenarios.scene import years_before
 
 Json = dict[str, Any]
 Lookup = dict[str, Json]
@@ -35,6 +37,7 @@ CAREPLAN_CATEGORIES = {
     "iv-treatment-at-home",
     "preventive-sick-visit",
 }
+POLICY_TYPES = {"block": "deny", "treatment-permit": "permit", "disclosure-permit": "permit"}
 CHANGE_TYPES = {"new", "changed", "paused", "discontinued", "unchanged"}
 MEDICATION_CHANGE = "http://faellesforloeb.dk/fhir/StructureDefinition/ff-medication-change"
 ATC = "http://www.whocc.no/atc"
@@ -183,6 +186,15 @@ def _careteam(r: Json, lookup: Lookup) -> list[str]:
         out.append("subject Patient and status 1..1")
     if not r.get("participant"):
         out.append("participant 1..*")
+    every_role = [
+        c
+        for p in r.get("participant", [])
+        for role in p.get("role", [])
+        for c in _codes(role, FF + "ff-careteam-role")
+    ]
+    for one in ("coordinator", "patient-responsible-doctor"):
+        if every_role.count(one) != 1:
+            out.append(f"exactly one {one} (ff-careteam warning), has {every_role.count(one)}")
     for n, p in enumerate(r.get("participant", [])):
         roles = [c for role in p.get("role", []) for c in _codes(role, FF + "ff-careteam-role")]
         if not roles or not set(roles) <= CARETEAM_ROLES:
@@ -252,11 +264,12 @@ def _consent(r: Json, lookup: Lookup) -> list[str]:
         out.append("scope patient-privacy")
     if _type(r.get("patient")) != "Patient" or not r.get("dateTime"):
         out.append("patient and dateTime 1..1")
-    if not (r.get("policy") or r.get("policyRule")):
-        out.append("ppc-1: policy or policyRule")
     provision = r.get("provision") or {}
-    if provision.get("type") not in ("permit", "deny"):
-        out.append("provision.type 1..1")
+    policy = _codes(r.get("policyRule"), FF + "ff-consent-policy")
+    if len(policy) != 1 or POLICY_TYPES.get(policy[0]) != provision.get("type"):
+        out.append(f"policyRule (ff-consent-policy) {policy} must match provision.type")
+    elif policy == ["disclosure-permit"] and not _within_a_year(provision.get("period", {})):
+        out.append("a disclosure permit lasts at most a year (period start and end)")
     if provision.get("type") == "deny" and not provision.get("period", {}).get("start"):
         out.append("a deny provision needs period.start")
     for actor in provision.get("actor", []):
@@ -264,6 +277,13 @@ def _consent(r: Json, lookup: Lookup) -> list[str]:
         if target["resourceType"] == "Practitioner" and not _practitioner_authorised(target):
             out.append("a Practitioner actor needs an authorisation id")
     return out
+
+
+def _within_a_year(period: Json) -> bool:
+    if not (period.get("start") and period.get("end")):
+        return False
+    start, end = date.fromisoformat(period["start"][:10]), date.fromisoformat(period["end"][:10])
+    return start <= end <= years_before(start, -1)
 
 
 def _practitioner_authorised(r: Json) -> bool:

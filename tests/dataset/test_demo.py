@@ -86,6 +86,9 @@ def test_conformance_checks_catch_broken_resources(demo: list[Json]) -> None:
     keys["Consent/demo-s3-block"]["provision"]["period"] = {}
     keys["Organization/demo-midt-bua"]["identifier"][0]["value"] = "1234567890"
     keys["Goal/demo-s2-goal-child"]["subject"]["reference"] = "Patient/nobody"
+    keys["CareTeam/demo-s5-careteam"]["participant"][1]["role"][0]["coding"][0]["code"] = "member"
+    keys["Consent/demo-s2-consent"]["provision"]["period"]["end"] = "2030-01-01"
+    keys["Consent/demo-s7-consent"]["policyRule"]["coding"][0]["code"] = "block"
     problems = check_all(broken)
     for expected in (
         "CareTeam/demo-s2-careteam: name 1..1",
@@ -96,6 +99,10 @@ def test_conformance_checks_catch_broken_resources(demo: list[Json]) -> None:
         "Consent/demo-s3-block: a deny provision needs period.start",
         "Organization/demo-midt-bua: invalid urn:oid:1.2.208.176.1.1 identifier '1234567890'",
         "Goal/demo-s2-goal-child: unresolved reference Patient/nobody",
+        "CareTeam/demo-s5-careteam: exactly one coordinator (ff-careteam warning), has 0",
+        "Consent/demo-s2-consent: a disclosure permit lasts at most a year (period start and end)",
+        "Consent/demo-s7-consent: policyRule (ff-consent-policy) ['block'] must match "
+        "provision.type",
     ):
         assert expected in problems, (expected, problems)
 

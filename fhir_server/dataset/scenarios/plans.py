@@ -127,9 +127,10 @@ IRCP = b.concept(
     "Modtager af oplysninger",
     b.coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP"),
 )
-POLICY = {
-    "permit": b.concept("Samtykke", b.coding(c.ACT_CODE, "OPTIN")),
-    "deny": b.concept("Spærring", b.coding(c.ACT_CODE, "OPTOUT")),
+POLICIES = {  # ff-consent-policy code → (provision type, Danish wording)
+    "block": ("deny", "Spærring"),
+    "treatment-permit": ("permit", "Samtykke til indhentning i behandlingsøjemed"),
+    "disclosure-permit": ("permit", "Samtykke til videregivelse til andre formål"),
 }
 
 
@@ -137,7 +138,7 @@ def consent(
     scene: Scene,
     local: str,
     subject: Json,
-    kind: str,
+    policy: str,
     by: list[Json],
     actors: list[Json],
     start: int,
@@ -146,9 +147,11 @@ def consent(
     classes: tuple[str, ...] = (),
     data_period: Json | None = None,
 ) -> Json:
-    """A permit (positive consent) or deny (a block, 'spærring') for ``actors`` (everyone if
+    """A block ('spærring', a deny provision) or a permit, by its Danish legal basis ``policy``
+    (ff-consent-policy: block, treatment-permit, disclosure-permit), for ``actors`` (everyone if
     none), from ``start`` (days from now) until ``end`` if given, on the resource types in
     ``classes`` and the data of ``data_period`` if given."""
+    kind, wording = POLICIES[policy]
     provision: Json = {
         "type": kind,
         "period": b.period(scene.day(start), scene.day(end) if end is not None else None),
@@ -172,7 +175,7 @@ def consent(
             patient=subject,
             dateTime=scene.at(start, 12),
             performer=by,
-            policyRule=POLICY[kind],
+            policyRule=b.concept(wording, b.coding(c.FF_CONSENT_POLICY, policy)),
             provision=provision,
         )
     )

@@ -100,7 +100,7 @@ def build(scene: Scene, child: Person) -> None:
         )  # fmt: skip
     by = [subject] if age >= 15 else parents
     plans.consent(
-        scene, "consent", subject, "permit", by, [m.ppr.ref(), m.family.ref()], start,
+        scene, "consent", subject, "disclosure-permit", by, [m.ppr.ref(), m.family.ref()], start,
         start + 365,
         f"Samtykke fra {'den unge' if age >= 15 else 'forældrene'}: PPR og Familieafdelingen må "
         "se handleplan, team og mål i et år.",

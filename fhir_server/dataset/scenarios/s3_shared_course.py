@@ -91,7 +91,7 @@ def build(scene: Scene, person: Person) -> None:
         valueQuantity=events.quantity(rng.randrange(600, 1200) / 10, "kg", "kg"),
     )  # fmt: skip
     plans.consent(
-        scene, "consent", subject, "permit", [subject],
+        scene, "consent", subject, "disclosure-permit", [subject],
         [m.social_psychiatry.ref(), m.job_centre.ref()], start, start + 365,
         "Borgerens samtykke: Socialpsykiatrien og Jobcentret må se handleplan, team og mål "
         "i et år.",
@@ -102,10 +102,12 @@ def build(scene: Scene, person: Person) -> None:
 
 
 def _block(scene: Scene, subject: Json, start: int) -> None:
-    """A block: a named clinician (by authorisation id), a treatment site (SOR) or a period."""
+    """A block of a named clinician (by authorisation id), of a treatment site (SOR) — with a
+    positive consent for one named doctor there, which overrides the block for that doctor — or
+    of the data of a period."""
     medical = scene.home.region.medical
-    kind = scene.rng.choice(("clinician", "site", "period"))
-    data_period = None
+    kind = "site" if scene.complete else scene.rng.choice(("clinician", "site", "period"))
+    data_period, actors = None, []
     if kind == "clinician":
         doctor = medical.of("doctor", scene.rng)
         actors, text = [doctor.practitioner_ref()], f"Lægen {doctor.name.text} må ikke se"
@@ -113,9 +115,16 @@ def _block(scene: Scene, subject: Json, start: int) -> None:
         actors, text = [medical.ref()], f"{medical.name} må ikke se"
     else:
         data_period = period(scene.day(start - 400), scene.day(start - 300))
-        actors = []
         text = f"Ingen må se oplysninger fra {data_period['start']} til {data_period['end']} af"
     plans.consent(
-        scene, "block", subject, "deny", [subject], actors, start - 30, None,
+        scene, "block", subject, "block", [subject], actors, start - 30, None,
         f"Spærring: {text} borgerens oplysninger.", data_period=data_period,
     )  # fmt: skip
+    if kind == "site":
+        doctor = medical.of("doctor", scene.rng)
+        plans.consent(
+            scene, "permit-doctor", subject, "treatment-permit", [subject],
+            [doctor.practitioner_ref()], start - 10, None,
+            f"Samtykke: lægen {doctor.name.text} må trods spærringen af {medical.name} se "
+            "borgerens oplysninger i behandlingsøjemed.",
+        )  # fmt: skip

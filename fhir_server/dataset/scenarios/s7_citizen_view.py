@@ -78,8 +78,10 @@ def build(scene: Scene, person: Person) -> None:
         scene.at(-rng.randrange(1, 20), 11),
         reasonReference=[ref_of(problem, diagnosis.text)],
     )  # fmt: skip
+    signed = -rng.randrange(5, 300)  # a disclosure consent lasts at most a year
     plans.consent(
-        scene, "consent", subject, "permit", [subject], [daughter_ref], start, None,
+        scene, "consent", subject, "disclosure-permit", [subject], [daughter_ref], signed,
+        signed + 365,
         "Borgerens samtykke: datteren (fuldmagt) må se plan, team, mål, medicin og anmodninger.",
         ("CarePlan", "CareTeam", "Goal", "MedicationStatement", "ServiceRequest"),
     )  # fmt: skip
