@@ -59,9 +59,17 @@ class Unit:
     id: str
     name: str
     staff: tuple[Staff, ...] = ()
+    sor: str | None = None
 
     def ref(self) -> Json:
         return b.ref("Organization", self.id, self.name)
+
+    def sor_ref(self) -> Json:
+        """A reference that also names the unit by its SOR id (dk-core's referencedSORUnit)."""
+        out = self.ref()
+        if self.sor:
+            out["identifier"] = b.sor(self.sor)
+        return out
 
     def of(self, kind: str, rng: random.Random | None = None) -> Staff:
         """A staff member of this kind: the first, or one drawn with ``rng``."""
@@ -156,7 +164,8 @@ class DirectoryBuilder:
         for spec in staff:  # ids number each kind of staff: doctor-1, doctor-2, nurse-1, …
             counts[spec[0]] = counts.get(spec[0], 0) + 1
             members.append(self._staff(uid, name, spec, counts[spec[0]]))
-        return Unit(uid, name, tuple(members))
+        sor = next((i["value"] for i in identifiers if i["system"] == ids.SOR_SYSTEM), None)
+        return Unit(uid, name, tuple(members), sor)
 
     def _staff(self, unit_id: str, unit_name: str, spec: tuple[str, str], n: int) -> Staff:
         kind, title = spec

@@ -105,4 +105,4 @@ def write(out: Path, patients: int, seed: int) -> dict[str, int]:
                 fh = files[type_] = stack.enter_context((out / file_name(type_)).open("wb"))
             fh.write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
             counts[type_] = counts.get(type_, 0) + 1
-    return counts
+    return {t: counts[t] for t in TYPE_ORDER if t in counts}

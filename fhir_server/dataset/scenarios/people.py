@@ -53,7 +53,7 @@ def patient(scene: Scene, local: str, person: Person, *about: str) -> Json:
             gender=person.gender,
             birthDate=person.birth.isoformat(),
             address=[_address(scene)],
-            generalPractitioner=[gp.ref(), gp.of("doctor").ref()],
+            generalPractitioner=[gp.sor_ref(), gp.of("doctor").ref()],
         )
     )
 

@@ -58,7 +58,7 @@ def build(scene: Scene, person: Person) -> None:
         [
             plans.activity("Besøg af demenskoordinator", "in-progress", [coordinator.ref()],
                            "Hver 3. uge"),
-            plans.activity("Medicindispensering og øjendrypning", "in-progress",
+            plans.activity("Medicindispensering og observation af trivsel", "in-progress",
                            [home_nurse.ref()], "Dagligt"),
             plans.activity("Årskontrol og medicingennemgang hos egen læge", "scheduled",
                            [gp_doctor.ref()], scene.day(rng.randrange(10, 90))),
