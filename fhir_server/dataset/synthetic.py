@@ -102,7 +102,8 @@ def write(out: Path, patients: int, seed: int) -> dict[str, int]:
             type_ = resource["resourceType"]
             fh = files.get(type_)
             if fh is None:
-                fh = files[type_] = stack.enter_context((out / file_name(type_)).open("wb"))
+                path = out / file_name(type_)
+                fh = files[type_] = stack.enter_context(path.open("wb", buffering=1 << 20))
             fh.write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
             counts[type_] = counts.get(type_, 0) + 1
     return {t: counts[t] for t in TYPE_ORDER if t in counts}
