@@ -97,9 +97,6 @@ class Scene:
     def at(self, offset: int, hour: int, minute: int = 0) -> str:
         return f"{self.day(offset)}T{hour:02d}:{minute:02d}:00+01:00"
 
-    def pick(self, options: tuple[object, ...] | list[object]) -> object:
-        return self.rng.choice(options)
-
     def chance(self, p: float) -> bool:
         """Whether to build an optional part (always, in a complete scene)."""
         return self.rng.random() < p or self.complete
