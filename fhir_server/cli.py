@@ -1,4 +1,4 @@
-"""The ``fhir-server`` command: serve, load."""
+"""The ``fhir-server`` command: serve, load, reindex, demo, generate."""
 
 from __future__ import annotations
 
@@ -76,6 +76,56 @@ async def _reindex(progress: bool) -> int:
     return 0
 
 
+async def _demo(progress: bool) -> int:
+    from fhir_server.dataset.demo import EXAMPLES, load_demo
+    from fhir_server.store.factory import make_store
+
+    settings = Settings()
+    store = make_store(settings)
+    await store.open()
+    try:
+        report = await load_demo(store, settings, progress)
+    finally:
+        await store.close()
+    for failure in report.failures:
+        print(f"FAILED {failure}", file=sys.stderr)
+    print(
+        f"demo data set (scenarios S1-S7, 7 citizens): {report.total} resources, "
+        f"{report.written} written, {report.unchanged} already loaded unchanged"
+    )
+    print(", ".join(f"{n} {t}" for t, n in report.types.items()))
+    base = settings.base_url or f"http://127.0.0.1:{os.environ.get('PORT', '8080')}/fhir"
+    print("Try (with `fhir-server serve` running):")
+    for title, query in EXAMPLES:
+        print(f"  {title}:\n    {base}/{query}")
+    return 1 if report.failures else 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import time
+
+    from fhir_server.dataset.synthetic import write
+
+    started = time.perf_counter()
+    counts = write(args.out, args.patients, args.seed)
+    seconds = time.perf_counter() - started
+    total = sum(counts.values())
+    print(
+        f"wrote {total} resources for {args.patients} citizens (seed {args.seed}) to {args.out} "
+        f"in {seconds:.1f} s ({total / seconds:,.0f} resources/s)"
+    )
+    print(", ".join(f"{n} {t}" for t, n in counts.items()))
+    print(f"load them with: fhir-server load {args.out}")
+    return 0
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fhir-server", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,11 +144,23 @@ def main(argv: list[str] | None = None) -> int:
     reindex = sub.add_parser("reindex", help="rebuild the search index of every resource")
     reindex.add_argument("--no-progress", dest="progress", action="store_false")
 
+    demo = sub.add_parser("demo", help="load the demo data set (scenarios S1-S7) into the store")
+    demo.add_argument("--no-progress", dest="progress", action="store_false")
+
+    generate = sub.add_parser("generate", help="write a synthetic data set as ndjson files")
+    generate.add_argument("--patients", type=_positive, required=True)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--out", type=Path, default=Path("synthetic"))
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "reindex":
         return asyncio.run(_reindex(args.progress))
+    if args.command == "demo":
+        return asyncio.run(_demo(args.progress))
+    if args.command == "generate":
+        return _generate(args)
     return asyncio.run(_load(args.paths, args.progress))
 
 
