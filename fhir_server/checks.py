@@ -13,13 +13,20 @@ from fhir_server.errors import Issue, Unprocessable
 from fhir_server.search import custom
 from fhir_server.structure import check_structure
 
-_policy: dict[str, Any] = {"validate": False, "required": {}}
+_policy: dict[str, Any] = {}
 
 
 def configure(settings: Settings) -> None:
-    """Called once a process knows its settings (server start, CLI)."""
+    """Called once a process knows its settings (server start); a process that never calls it
+    (a CLI command) gets the settings of its environment on its first write."""
     _policy["validate"] = settings.validate_profiles
     _policy["required"] = dict(settings.required_profiles)
+
+
+def _configured() -> dict[str, Any]:
+    if not _policy:
+        configure(Settings())
+    return _policy
 
 
 def check_resource(type_: str, resource: Any) -> dict[str, Any]:
@@ -27,7 +34,7 @@ def check_resource(type_: str, resource: Any) -> dict[str, Any]:
     checked = check_structure(type_, resource)
     if type_ == "SearchParameter":
         custom.check(checked)
-    if _policy["validate"]:
+    if _configured()["validate"]:
         required = required_profile(type_)
         issues = conformance_issues(checked, [required] if required else [])
         errors = [i for i in issues if i.severity in ("error", "fatal")]
@@ -37,7 +44,7 @@ def check_resource(type_: str, resource: Any) -> dict[str, Any]:
 
 
 def required_profile(type_: str) -> str | None:
-    required: str | None = _policy["required"].get(type_)
+    required: str | None = _configured()["required"].get(type_)
     return required
 
 

@@ -32,13 +32,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _load(paths: list[Path], progress: bool) -> int:
-    from fhir_server.checks import configure
     from fhir_server.loader import Loader
     from fhir_server.search.custom import CUSTOM
     from fhir_server.store.factory import make_store
 
     settings = Settings()
-    configure(settings)  # the same checks as the server's writes
     store = make_store(settings)
     await store.open()
     await CUSTOM.sync(store)  # the server's own SearchParameters are indexed too
@@ -153,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--out", type=Path, default=Path("synthetic"))
 
     args = parser.parse_args(argv)
+    from fhir_server.checks import configure
+
+    configure(Settings())  # every command writes with the checks its environment asks for
     if args.command == "serve":
         return _serve(args)
     if args.command == "reindex":
