@@ -206,13 +206,14 @@ def _driver(query: SearchQuery) -> Filter | None:
     return min(candidates, key=lambda f: _SELECTIVITY.get(f.kind, 6), default=None)
 
 
-def _where(query: SearchQuery, args: list[Any]) -> tuple[str, list[str]]:
+def _where(query: SearchQuery, args: list[Any], drive: bool = True) -> tuple[str, list[str]]:
     """The resource table's source and the conditions. With a driving filter, the resource
     rows are looked up by key from its matches (``INDEXED BY``: without statistics SQLite may
-    otherwise walk every resource of the type in id order and test each against the list)."""
+    otherwise walk every resource of the type in id order and test each against the list).
+    Without one (``drive=False``), resources are walked in result order and each is probed."""
     where = ["r.type = ?", "r.deleted = 0"]
     args.append(query.type)
-    driver = _driver(query)
+    driver = _driver(query) if drive else None
     for f in query.filters:
         where.append(_filter(f, query.type, args, drive=f is driver))
     source = "resource r INDEXED BY resource_by_rk" if driver else "resource r"
@@ -292,11 +293,28 @@ def _step(expr: str, descending: bool, value: Any, backward: bool) -> str | None
     return f"{expr} {'>' if descending else '<'} ?"  # NULL compares false: never earlier
 
 
-def compile_search(query: SearchQuery) -> tuple[str, list[Any]]:
+WIDE = 1000
+"""A driving filter with at least this many matches is better probed than driven: walking the
+resources in id order finds a page after count / selectivity probes, while driving looks up
+and sorts every match."""
+
+
+def compile_width(query: SearchQuery) -> tuple[str, list[Any]] | None:
+    """How many rows the driving filter matches, counted up to `WIDE` (None: no driver, or a
+    sorted search, which must see every match anyway)."""
+    driver = _driver(query)
+    if driver is None or query.sort:
+        return None
+    args: list[Any] = []
+    inner = _filter(driver, query.type, args, drive=True).removeprefix("r.rk IN (")[:-1]
+    return f"SELECT count(*) FROM ({inner} LIMIT {WIDE})", args
+
+
+def compile_search(query: SearchQuery, drive: bool = True) -> tuple[str, list[Any]]:
     """The page's rows in the query's order; paging backwards, in the reverse order from the
     cursor (the store turns them around)."""
     args: list[Any] = []
-    source, where = _where(query, args)
+    source, where = _where(query, args, drive)
     keys = [(_sort_expr(k, query.type), k.descending) for k in query.sort]
     back = query.backward
     if query.after_id is not None:

@@ -38,7 +38,7 @@ from fhir_server.store.base import (
     VersionConflict,
     keyset_page,
 )
-from fhir_server.store.sqlite.query import compile_count, compile_search
+from fhir_server.store.sqlite.query import WIDE, compile_count, compile_search, compile_width
 from fhir_server.store.sqlite.schema import (
     INDEX_TABLES,
     OLD_TABLES,
@@ -136,8 +136,10 @@ def _read(conn: sqlite3.Connection, type_: str, id_: str) -> StoredResource | No
 
 
 def _search(conn: sqlite3.Connection, query: SearchQuery) -> Page:
+    width = compile_width(query)
+    drive = width is None or conn.execute(*width).fetchone()[0] < WIDE
     try:
-        sql, args = compile_search(query)
+        sql, args = compile_search(query, drive)
     except (ValueError, TypeError) as err:  # a cursor from another sort or a forged one
         raise InvalidCursor(str(err)) from err
     raw = conn.execute(sql, args).fetchall()
