@@ -55,7 +55,7 @@ def _options() -> Options:
         "--citizens", type=int, default=2000, help="Danish citizens to create and ingest"
     )
     parser.add_argument(
-        "--write-rounds", type=int, default=2, help="validation on/off alternations (best kept)"
+        "--write-rounds", type=int, default=3, help="validation on/off alternations (best kept)"
     )
     parser.add_argument(
         "--load-patients", type=int, default=1000, help="fhir-server generate --patients (x ~11)"
@@ -216,44 +216,51 @@ def _measure(opts: Options) -> None:
 def _report(
     opts: Options, rows: list[Row], ratio: float, data: WriteData, files: LoadFiles
 ) -> None:
-    rate = {r.name: r.rate for r in rows}
+    by_name = {r.name: r for r in rows}
 
-    def tx(workers: int, validate: bool = True, sync: str = "FULL") -> float:
-        return rate[f"Transaction ingest ({_label(sync, workers, validate)})"]
+    def tx(workers: int, validate: bool = True, sync: str = "FULL") -> Row:
+        return by_name[f"Transaction ingest ({_label(sync, workers, validate)})"]
 
-    def cli(validate: bool) -> float:
-        return rate[f"`fhir-server load` ndjson (FULL{'' if validate else ', validation off'})"]
+    def cli(validate: bool) -> Row:
+        return by_name[f"`fhir-server load` ndjson (FULL{'' if validate else ', validation off'})"]
 
-    cost = {
-        "ingest, 1 worker": 1 - tx(1) / tx(1, False),
-        "ingest, 2 workers": 1 - tx(2) / tx(2, False),
-        "`fhir-server load`": 1 - cli(True) / cli(False),
+    def create(validate: bool) -> Row:
+        return by_name[f"Create Patient ({_label('FULL', 1, validate)})"]
+
+    pairs = {
+        "transaction ingest on 1 worker": (tx(1), tx(1, False)),
+        "transaction ingest on 2 workers": (tx(2), tx(2, False)),
+        "`fhir-server load`": (cli(True), cli(False)),
+        "create Patient": (create(True), create(False)),
     }
-    create_cost = (
-        1
-        - rate["Create Patient (FULL, 1 worker)"]
-        / rate["Create Patient (FULL, 1 worker, validation off)"]
-    )
-    best = max(tx(1), tx(2), tx(1, sync="NORMAL"), tx(2, sync="NORMAL"))
-    verdict = "meets" if max(cost.values()) <= VALIDATION_BUDGET else "misses"
+    cost = {k: 1 - on.rate / off.rate for k, (on, off) in pairs.items()}
+    cpu_cost = {
+        k: 1 - off.cpu_us / on.cpu_us for k, (on, off) in pairs.items() if on.cpu_us and off.cpu_us
+    }
+    writes = list(cost)[:3]  # the three; create is shown for completeness
+    best = max(tx(1).rate, tx(2).rate, tx(1, sync="NORMAL").rate, tx(2, sync="NORMAL").rate)
+    verdict = "meets" if max(cost[k] for k in writes) <= VALIDATION_BUDGET else "misses"
     summary = (
         f"Read-by-id reaches **{ratio:.0%}** of the raw-ASGI ceiling"
         f" ({'meets' if ratio >= READ_TARGET else 'misses'} the {READ_TARGET:.0%} target)."
-        f" Transaction ingest with full validation stores **{tx(1):,.0f} resources/s** with"
-        f" synchronous=FULL on one worker and **{tx(2):,.0f}** on two (NORMAL:"
-        f" {tx(1, sync='NORMAL'):,.0f} / {tx(2, sync='NORMAL'):,.0f});"
+        f" Transaction ingest with full validation stores **{tx(1).rate:,.0f} resources/s**"
+        f" with synchronous=FULL on one worker and **{tx(2).rate:,.0f}** on two (NORMAL:"
+        f" {tx(1, sync='NORMAL').rate:,.0f} / {tx(2, sync='NORMAL').rate:,.0f});"
         f" {'meets' if best >= INGEST_TARGET else 'misses'} the {INGEST_TARGET:,}/s target"
-        f" (best {best / INGEST_TARGET:.0%} of it). `fhir-server load`: {cli(True):,.0f}"
+        f" (best {best / INGEST_TARGET:.0%} of it). `fhir-server load`: {cli(True).rate:,.0f}"
         f" resources/s.\n\nProfile validation (on by default) costs "
-        + ", ".join(f"**{v:.0%}** of {k} throughput" for k, v in cost.items())
-        + f" ({verdict} the {VALIDATION_BUDGET:.0%} budget; create Patient: {create_cost:.0%})."
-        f" Cost = 1 - rate with validation / rate with `FHIR_VALIDATE_PROFILES=false`, same run."
+        + ", ".join(f"**{cost[k]:.0%}** of {k} throughput" for k in writes)
+        + f" ({verdict} the {VALIDATION_BUDGET:.0%} budget;"
+        f" create Patient {cost['create Patient']:.0%})"
+        f": 1 - rate with validation / rate with `FHIR_VALIDATE_PROFILES=false`, same run, best"
+        f" rounds. Counted in server CPU per resource instead (what other tenants disturb"
+        f" least): " + ", ".join(f"{v:.0%} ({k})" for k, v in cpu_cost.items()) + "."
     )
     history = (
         f"| {time.strftime('%Y-%m-%d %H:%M')} | {rows[0].rate:,.0f} ({ratio:.0%})"
-        f" | {rate['Create Patient (FULL, 1 worker)']:,.0f} | {tx(1):,.0f}"
-        f" / {tx(2):,.0f} | {cli(True):,.0f} | "
-        + " / ".join(f"{v:.0%}" for v in cost.values())
+        f" | {create(True).rate:,.0f} | {tx(1).rate:,.0f}"
+        f" / {tx(2).rate:,.0f} | {cli(True).rate:,.0f} | "
+        + " / ".join(f"{cost[k]:.0%}" for k in writes)
         + " |"
     )
     print()
@@ -306,7 +313,8 @@ def _method(o: Options, data: WriteData, files: LoadFiles) -> str:
 - **Validation on/off:** the same measurements against servers started with
   `FHIR_VALIDATE_PROFILES=false` (the structural check alone); on and off alternate
   {o.write_rounds} times, each on a fresh server and database, and the best round of each is
-  kept. Validation cost = 1 - (rate on / rate off).
+  kept. Validation cost = 1 - (rate on / rate off); also given as 1 - (server CPU µs per
+  resource off / on).
 - Every load has a {o.warmup:g} s warm-up, then a {o.duration:g} s window. Writes run with
   `FHIR_SQLITE_SYNCHRONOUS=FULL` (the default: fsync on every commit) and again with
   `NORMAL`, each on a fresh database.

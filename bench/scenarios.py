@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import resource
 import subprocess
 import sys
 import time
@@ -79,6 +80,8 @@ def row(
     core = r.cores.get(f"cpu{opts.server_cpu}", {}).get("busy")
     out = Row(name, r.rps * scale, unit, r.p50_ms, r.p99_ms, r.server_cpu, core, r.client_cpu)
     out.note = note
+    if r.server_cpu and r.rps:
+        out.cpu_us = r.server_cpu / (r.rps * scale) * 1e6
     say(
         f"  {name}: {out.rate:,.0f} {unit}, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms,"
         f" server CPU {r.server_cpu or 0:.0%} (core {core or 0:.0%}), client {r.client_cpu:.0%}"
@@ -209,21 +212,30 @@ def load_cli(opts: Options, files: LoadFiles, sync: str, validate: bool = True) 
     label = sync + ("" if validate else ", validation off")
     tag = f"{sync}-{'on' if validate else 'off'}"
 
-    def timed(name: str, path: Path) -> float:
+    def timed(name: str, path: Path) -> tuple[float, float]:
+        """Wall and CPU seconds of one ``fhir-server load``."""
         env = {**os.environ, **db_env(opts, name, sync, validate)}
         cmd = [str(BIN / "fhir-server"), "load", str(path), "--no-progress"]
-        start = time.perf_counter()
+        cpu0, start = _children_cpu(), time.perf_counter()
         pin = pinned(opts.server_cpu)
         done = subprocess.run(cmd, env=env, capture_output=True, preexec_fn=pin)
+        wall = time.perf_counter() - start
         if done.returncode != 0 or b"failed 0" not in done.stdout:
             out = (done.stdout + done.stderr).decode()[-3000:]
             raise RuntimeError(f"fhir-server load failed:\n{out}")
-        return float(time.perf_counter() - start)
+        return wall, _children_cpu() - cpu0
 
-    startup = min(timed(f"load-one-{tag}-{i}", files.one) for i in range(2))
-    wall = timed(f"load-{tag}", files.directory)
+    startup, startup_cpu = min(timed(f"load-one-{tag}-{i}", files.one) for i in range(2))
+    wall, cpu = timed(f"load-{tag}", files.directory)
     rate = files.resources / (wall - startup)
-    out = Row(f"`fhir-server load` ndjson ({label})", rate, "resources/s")
+    out = Row(f"`fhir-server load` ndjson ({label})", rate, "resources/s", server_cpu=cpu / wall)
+    out.cpu_us = (cpu - startup_cpu) / files.resources * 1e6
     out.note = f"{files.resources:,} resources in {wall:.1f} s, minus {startup:.1f} s start-up"
-    say(f"  {out.name}: {out.rate:,.0f} resources/s ({out.note})")
+    say(f"  {out.name}: {out.rate:,.0f} resources/s, {out.cpu_us:,.0f} CPU µs each ({out.note})")
     return out
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
