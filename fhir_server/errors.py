@@ -60,6 +60,12 @@ class Invalid(FhirError):
     """Malformed request or resource (400)."""
 
 
+class TooCostly(FhirError):
+    """A search the server will not run (too many rows to chain through, a huge ValueSet)."""
+
+    code = "too-costly"
+
+
 class InvalidStructure(FhirError):
     code = "structure"
 

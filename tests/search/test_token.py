@@ -8,6 +8,9 @@ import pytest
 from tests.search.fixtures import ATC, CPR, SCT, SOR, TAG, V2_0203
 from tests.search.support import Searcher
 
+GENDERS = "http://hl7.org/fhir/ValueSet/administrative-gender"
+DK_PRIORITIES = "http://hl7.dk/fhir/core/ValueSet/dk-core-priority-codes"
+
 CASES = [
     # identifier: code alone (any system), system|code, |code (no system), system| (any code)
     ("Patient", "identifier=1503501234", ["p1"]),
@@ -38,6 +41,11 @@ CASES = [
     ("Observation", f"value-concept={SCT}|260385009", ["obs7"]),
     ("Organization", "type=22232009", ["o2"]),
     ("ServiceRequest", "priority=asap", ["sr2"]),
+    # :in / :not-in a ValueSet of the server's terminology (R4 required bindings, Danish sets)
+    ("Patient", f"gender:in={GENDERS}", ["p1", "p2", "p3", "p4", "p5"]),
+    ("ServiceRequest", f"priority:in={DK_PRIORITIES}", ["sr1", "sr2"]),
+    ("ServiceRequest", f"priority:not-in={DK_PRIORITIES}", ["sr3"]),
+    ("ServiceRequest", f"priority:in={DK_PRIORITIES}&status=active", ["sr1", "sr2"]),
     ("Task", "status=requested", ["t1"]),
     # meta.tag
     ("Patient", f"_tag={TAG}|test", ["p2"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_server.errors import Invalid
+from fhir_server.errors import Invalid, TooCostly
 from fhir_server.search.model import ANY, Filter, StringValue, TokenValue
 from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.string import normalize
@@ -73,5 +73,46 @@ def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
                 raise Invalid(f"{param}:of-type takes system|code|value, not {v!r}", [param])
             out.append(TokenValue(parts[0] or None, f"{parts[1]}|{parts[2]}"))
         return Filter(f"{param}:of-type", "token", tuple(out))
+    if modifier in ("in", "not-in"):
+        codes = tuple(c for url in values for c in _value_set_codes(param, url))
+        return Filter(param, "token", codes, "not" if modifier == "not-in" else None)
     check_modifier("token", param, modifier, ("not",))
     return Filter(param, "token", tuple(token_value(v) for v in values), modifier)
+
+
+MAX_VALUE_SET_CODES = 500
+"""``:in`` becomes an OR of the ValueSet's codes; a larger ValueSet is refused as too costly."""
+
+
+def _value_set_codes(param: str, url: str) -> list[TokenValue]:
+    """The codes of a ValueSet the server's terminology knows (the bundled R4 and Danish
+    ones), for ``:in`` and ``:not-in``."""
+    from profiles.terminology import TerminologyError
+    from profiles.validation import Validator
+
+    try:
+        expansion = Validator.default().terminology.expand(url)
+    except TerminologyError as err:
+        raise Invalid(f"{param}:in — {err}", [param]) from None
+    contains = _flatten(expansion["expansion"].get("contains", []))
+    if len(contains) > MAX_VALUE_SET_CODES:
+        raise TooCostly(
+            f"{param}:in — ValueSet {url} has {len(contains)} codes"
+            f" (at most {MAX_VALUE_SET_CODES})",
+            [param],
+        )
+    # a plain ``code`` element (Patient.gender) is indexed without a system: match it too
+    return [
+        TokenValue(system, c["code"])
+        for c in contains
+        if "code" in c
+        for system in dict.fromkeys((c.get("system"), None))
+    ]
+
+
+def _flatten(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in entries:
+        out.append(e)
+        out += _flatten(e.get("contains", []))
+    return out
