@@ -247,7 +247,7 @@ def _pick(keys: KeySet, kid: Any) -> Any:
     if isinstance(kid, str):
         try:
             return keys.get_by_kid(kid)
-        except (ValueError, KeyError):
+        except (JoseError, ValueError, KeyError):
             return None
     return keys.keys[0] if len(keys.keys) == 1 else None
 
