@@ -145,7 +145,7 @@ async def test_writes_must_stay_in_the_compartment(server: Server, p1: str) -> N
     unchanged = (await server.get("CarePlan/cp2", ADMIN)).json()
     assert unchanged["meta"]["versionId"] == "1"
     assert unchanged["subject"] == {"reference": "Patient/p2"}
-    mine = await server.get(f"CarePlan?subject=Patient/p2&_total=accurate", ADMIN)
+    mine = await server.get("CarePlan?subject=Patient/p2&_total=accurate", ADMIN)
     assert mine.json()["total"] == 1  # the refused create left nothing behind
 
 
