@@ -79,7 +79,19 @@ def in_compartment(type_: str, resource: dict[str, Any], patient: str) -> bool:
 
 
 def clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
-    """None: every ``type_`` resource is permitted; else the clauses (none: nothing is)."""
+    """None: every ``type_`` resource is permitted; else the clauses (none: nothing is).
+    Remembered on the principal, which lives as long as its token is in use."""
+    key = (type_, letters)
+    known = principal.decisions.get(key, _UNKNOWN)
+    if known is _UNKNOWN:
+        known = principal.decisions[key] = _clauses(principal, type_, letters)
+    return known  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
+
+
+def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
     citizen = (principal.fhir_user or "").startswith(_CITIZENS)
     has_compartment = _compartment(type_) is not None
     out: list[Clause] = []
@@ -165,7 +177,23 @@ async def _permitted(
 
 
 async def visible(ctx: Context, letters: str, stored: StoredResource) -> bool:
-    return bool(await keep(ctx, letters, [stored]))
+    """`keep` for one resource, without the bookkeeping (this is on every read's path)."""
+    if ctx.principal.unrestricted:
+        return True
+    found = clauses(ctx.principal, stored.type, letters)
+    if found is None or not found:
+        return found is None
+    own_patient = stored.type == "Patient" and not stored.deleted
+    content: dict[str, Any] | None = None
+    for clause in found:
+        if clause.patient is not None and not (own_patient and stored.id == clause.patient):
+            if content is None:
+                content = await _content(ctx, stored)
+            if content is None or not in_compartment(stored.type, content, clause.patient):
+                continue
+        if not clause.query or await _matching(ctx, stored.type, {stored.id}, clause.query):
+            return True
+    return False
 
 
 async def check(ctx: Context, letters: str, stored: StoredResource) -> None:

@@ -59,6 +59,8 @@ class Principal:
     """``region``, ``municipality-health``, ``municipality-social``, ``general-practice``."""
     token_id: str | None = None
     """The access token's ``jti`` (for audit)."""
+    decisions: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """`auth.policy`'s answers per (type, permission), worked out once per principal."""
 
     def may(self, interaction: str, type_: str | None) -> bool:
         """Whether some scope lets the caller perform ``interaction`` (``read``,
