@@ -52,7 +52,9 @@ Clock = Callable[[], float]
 
 class KeySource(Protocol):
     """What the embedded authorization server's key store offers (``auth.keys.KeyStore``):
-    the public signing keys, current and recently rotated, as a JWKS document."""
+    the public signing keys, current and recently rotated, as a JWKS document. A store that
+    also has ``refresh_for(kid)`` (reload when another process rotated the keys) is asked
+    before a token with an unknown ``kid`` is refused."""
 
     def public_jwks(self) -> Jwks | Awaitable[Jwks]: ...
 
@@ -76,6 +78,9 @@ class Issuer:
     audience: str = SELF
     claims: Mapping[str, str] = field(default_factory=dict)
     """Our claim name → the issuer's (``{"client_id": "azp", "scope": "scp"}``)."""
+    algorithms: tuple[str, ...] = ALGORITHMS
+    refresh: Callable[[str], Awaitable[Any]] | None = None
+    """Asked to reload the keys when a token names an unknown ``kid``."""
 
 
 def own_issuer(keys: KeySource) -> Issuer:
@@ -85,11 +90,18 @@ def own_issuer(keys: KeySource) -> Issuer:
         found = keys.public_jwks()
         return await found if inspect.isawaitable(found) else found
 
-    return Issuer(SELF, jwks)
+    return Issuer(SELF, jwks, refresh=getattr(keys, "refresh_for", None))
 
 
-def external_issuer(config: Mapping[str, Any]) -> Issuer:
-    """An issuer from ``FHIR_AUTH_ISSUERS``: ``{"issuer", "jwks_uri", "audience"?, "claims"?}``."""
+_CLAIM_NAMES = {"subject": "sub", "fhir_user": "fhirUser"}
+"""Settings' claim-mapping field names that differ from the claim names they stand for."""
+
+
+def external_issuer(config: Any) -> Issuer:
+    """An issuer from ``FHIR_AUTH_ISSUERS`` (a settings model or its JSON): ``issuer``,
+    ``jwks_uri``, optional ``audience``, ``algorithms`` and ``claims`` (our name → theirs)."""
+    if hasattr(config, "model_dump"):
+        config = config.model_dump()
     missing = [k for k in ("issuer", "jwks_uri") if not isinstance(config.get(k), str)]
     if missing:
         raise ValueError(f"FHIR_AUTH_ISSUERS entry {config!r} lacks {', '.join(missing)}")
@@ -98,11 +110,18 @@ def external_issuer(config: Mapping[str, Any]) -> Issuer:
     async def jwks() -> Jwks:
         return await asyncio.to_thread(_fetch_json, uri)
 
+    claims = {
+        _CLAIM_NAMES.get(ours, ours): theirs
+        for ours, theirs in (config.get("claims") or {}).items()
+        if isinstance(theirs, str)
+    }
+    wanted = config.get("algorithms") or ALGORITHMS
     return Issuer(
         config["issuer"].rstrip("/"),
         jwks,
         str(config.get("audience") or SELF),
-        dict(config.get("claims") or {}),
+        claims,
+        tuple(a for a in wanted if a in ALGORITHMS),
     )
 
 
@@ -160,9 +179,9 @@ class TokenVerifier:
     async def _verify_signed(self, token: str, base: str, now: float) -> Verified:
         header, payload = _unverified(token)
         alg = header.get("alg")
-        if alg not in ALGORITHMS:
-            raise TokenError("invalid", f"Tokens signed with alg {alg!r} are not accepted")
         issuer = self._issuer(payload.get("iss"), base)
+        if alg not in issuer.algorithms:
+            raise TokenError("invalid", f"Tokens signed with alg {alg!r} are not accepted")
         key = await self._key(issuer, header.get("kid"), now)
         try:
             jws.deserialize_compact(token, key, algorithms=[alg])
@@ -188,7 +207,10 @@ class TokenVerifier:
         if cached is None or now - cached.fetched > JWKS_TTL:
             cached = await self._fetch(issuer, now)
         key = _pick(cached.keys, kid)
-        if key is None and now - cached.fetched > JWKS_RETRY:  # perhaps a rotated key
+        if key is None and issuer.refresh is not None and isinstance(kid, str):
+            await issuer.refresh(kid)  # the key store reloads (rate-limited on its side)
+            key = _pick((await self._fetch(issuer, now)).keys, kid)
+        elif key is None and now - cached.fetched > JWKS_RETRY:  # perhaps a rotated key
             key = _pick((await self._fetch(issuer, now)).keys, kid)
         if key is None:
             raise TokenError("invalid", f"The token's signing key {kid!r} is not known")

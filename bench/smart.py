@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -40,9 +42,9 @@ TARGET = 0.10
 
 def _options() -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.smart", description=__doc__)
-    parser.add_argument("--duration", type=float, default=6.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
@@ -105,13 +107,16 @@ def main() -> None:
             system = [_token(key, "system/*.rs")] * len(ids)
             patients = [_token(key, "patient/*.rs", patient=i) for i in ids]
             results: dict[str, list[Result]] = {"off": [], "system": [], "patient": []}
+            runs = [
+                ("off", off_port, off.pid, system),
+                ("system", smart_port, smart.pid, system),
+                ("patient", smart_port, smart.pid, patients),
+            ]
+            order = random.Random(5)
             for n in range(opts.rounds):
                 say(f"round {n + 1}/{opts.rounds}")
-                for name, port, pid, tokens in (
-                    ("off", off_port, off.pid, system),
-                    ("system", smart_port, smart.pid, system),
-                    ("patient", smart_port, smart.pid, patients),
-                ):
+                order.shuffle(runs)  # no configuration always runs first or last
+                for name, port, pid, tokens in runs:
                     r = load(
                         opts, port, pid, _reads(port, ids, tokens), connections=opts.connections
                     )
@@ -125,6 +130,7 @@ def main() -> None:
 
 
 def _overheads(results: dict[str, list[Result]], name: str) -> list[float]:
+    """Per round, how much slower than ``off`` (negative: faster, i.e. noise won)."""
     return sorted(1 - s.rps / o.rps for o, s in zip(results["off"], results[name], strict=True))
 
 
@@ -143,11 +149,11 @@ def _write(opts: Options, results: dict[str, list[Result]], micros: dict[str, fl
         note = ""
         if name != "off":
             per_round = _overheads(results, name)
-            cost = 1 - r.rps / best["off"].rps
             extra = micros[name] - micros["off"]
             note = (
-                f"{cost:+.1%} (best rounds; per round {per_round[0]:+.1%} to"
-                f" {per_round[-1]:+.1%}); in process **+{extra:.1f} µs per read**"
+                f"HTTP: median of per-round ratios {statistics.median(per_round):+.1%}"
+                f" (rounds {per_round[0]:+.1%} to {per_round[-1]:+.1%});"
+                f" in process **+{extra:.1f} µs per read**"
                 f" = **{extra / http_us:.1%}** of the {http_us:.0f} µs an HTTP read costs"
             )
         lines.append(
@@ -171,17 +177,20 @@ def _write(opts: Options, results: dict[str, list[Result]], micros: dict[str, fl
 
 Token checking costs at most **{worst:.1%}** of a read by id ({verdict} the {TARGET:.0%}
 target): the extra microseconds per read measured in process, against the time one HTTP read
-takes the server (one worker, one core: 1 / the best req/s of any round). HTTP figures: two
-`uvicorn` processes of the same code on the same SQLite file, one with `FHIR_AUTH=off`, one with
-`FHIR_AUTH=smart` (RS256 tokens signed by a key the benchmark generates), both pinned to CPU 0
-and measured in alternating rounds by `bench/loadgen.py` on CPU 1; every request carries the
-same `Authorization` header. On this shared VM whole rounds swing by a factor of two or more
-(other tenants), which buries a few-percent difference — hence the in-process figure: the
-same two configurations called as ASGI apps directly, {smart_inproc.BATCH:,} random reads per
-batch, 7 alternating batches each, fastest batch counted. A token's signature is verified
-once and then remembered until it expires (auth/verify.py); each request still checks `exp`,
-the revocation answer (cached ≤ 5 s per `jti`), the scopes and, for a patient token, that the
-Patient read is in its compartment.
+takes the server (one worker, one core: 1 / the best req/s of any round).
+
+HTTP figures: two `uvicorn` processes of the same code on the same SQLite file, one with
+`FHIR_AUTH=off`, one with `FHIR_AUTH=smart` (RS256 tokens signed by a key the benchmark
+generates), both pinned to CPU 0 and measured in alternating rounds (shuffled order) by
+`bench/loadgen.py` on CPU 1; every request carries the same `Authorization` header. On this
+shared VM whole rounds swing by a factor of two or more (other tenants), which buries a
+few-percent difference; hence the in-process figure: the same two configurations called as
+ASGI apps directly, {smart_inproc.BATCH:,} random reads per batch, 7 alternating batches
+each, fastest batch counted.
+
+A token's signature is verified once and then remembered until it expires (auth/verify.py);
+each request still checks `exp`, the revocation answer (cached at most 5 s per `jti`), the
+scopes and, for a patient token, that the Patient read is in its compartment.
 {END}"""
     text = DOC.read_text() if DOC.exists() else "# Performance\n"
     if START in text and END in text:

@@ -8,11 +8,12 @@ import time
 import orjson
 import pytest
 
-from auth.verify import REVOCATION_TTL, TokenError, TokenVerifier, own_issuer
+from auth.verify import REVOCATION_TTL, TokenError, TokenVerifier, external_issuer, own_issuer
 from tests.api.support import BASE
 from tests.auth.conftest import OTHER_KEY, Revocations, Server, TestKeys, issue, mint
 
 READ = "user/*.rs"
+OTHER_KEY_PUBLIC = {**OTHER_KEY.as_dict(private=False), "kid": "old-1"}
 
 
 async def _refused(server: Server, token: str | None, code: str = "security") -> str:
@@ -167,3 +168,42 @@ async def test_the_capability_statement_is_public(server: Server) -> None:
     resp = await server.get("metadata", None)
     assert resp.status_code == 200
     assert resp.json()["resourceType"] == "CapabilityStatement"
+
+
+async def test_a_rotated_key_is_fetched_from_the_key_store() -> None:
+    """A token signed with a key this process has not seen yet (another process rotated):
+    the key store is asked to reload (``refresh_for``) before the token is refused."""
+
+    class Rotating:
+        def __init__(self) -> None:
+            self.jwks: dict[str, object] = {"keys": [OTHER_KEY_PUBLIC]}
+            self.asked: list[str] = []
+
+        def public_jwks(self) -> dict[str, object]:
+            return self.jwks
+
+        async def refresh_for(self, kid: str) -> bool:
+            self.asked.append(kid)
+            self.jwks = TestKeys().public_jwks()
+            return True
+
+    keys = Rotating()
+    verifier = TokenVerifier([own_issuer(keys)])
+    claims = await verifier.verify(mint(READ, header={"alg": "RS256", "kid": "test-1"}), BASE)
+    assert claims["scope"] == READ and keys.asked == ["test-1"]
+
+
+def test_issuer_settings_claim_names() -> None:
+    issuer = external_issuer(
+        {
+            "issuer": "https://idp.example.dk/",
+            "jwks_uri": "https://idp.example.dk/jwks",
+            "algorithms": ["RS256", "HS256"],
+            "claims": {"subject": "oid", "fhir_user": "fhir_user", "scope": "scp"},
+        }
+    )
+    assert issuer.issuer == "https://idp.example.dk"
+    assert issuer.claims == {"sub": "oid", "fhirUser": "fhir_user", "scope": "scp"}
+    assert issuer.algorithms == ("RS256",)  # HMAC is never accepted
+    with pytest.raises(ValueError, match="jwks_uri"):
+        external_issuer({"issuer": "https://idp.example.dk"})
