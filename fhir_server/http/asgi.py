@@ -66,6 +66,8 @@ class FhirApp:
     ) -> None:
         self.settings = settings
         self.store = store
+        if authenticator is None and settings.auth != "off":  # never silently unprotected
+            raise ValueError(f"FHIR_AUTH={settings.auth} needs an authenticator")
         self.authenticator = authenticator or Authenticator("off")
         self._configured_base = settings.base_url.rstrip("/") if settings.base_url else None
 
