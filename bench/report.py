@@ -122,6 +122,13 @@ def _history(previous: str, line: str) -> str:
     return "\n".join([_HISTORY_START, head, "|---|--:|--:|--:|--:|", *keep, _HISTORY_END])
 
 
+def _carried(previous: str, start: str = "<!-- smart -->", end: str = "<!-- /smart -->") -> str:
+    """A section another benchmark writes (bench/smart.py), kept as it was."""
+    if start in previous and end in previous:
+        return start + previous.split(start, 1)[1].split(end, 1)[0] + end + "\n\n"
+    return ""
+
+
 def write_doc(rows: list[Row], summary: str, history_line: str, method: str) -> Path:
     previous = DOC.read_text() if DOC.exists() else ""
     text = f"""# Performance
@@ -162,7 +169,7 @@ about two minutes and rewrites this file (the history table below keeps earlier 
 - Writes are measured once each; with `synchronous=FULL` every acknowledged write survived an
   fsync, with `NORMAL` only a process crash (not power loss).
 
-## History
+{_carried(previous)}## History
 
 ## Search at scale
 

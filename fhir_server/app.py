@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from auth.principal import authenticator_for
+from auth.verify import KeySource, Revoked
 from fhir_server import __version__, conformance
 from fhir_server.checks import configure
 from fhir_server.config import Settings
@@ -36,10 +38,19 @@ def _service_api(settings: Settings) -> FastAPI:
 class ServerApp:
     """ASGI entry point; ``startup``/``shutdown`` are also called directly by tests."""
 
-    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        store: Store | None = None,
+        keys: KeySource | None = None,
+        is_revoked: Revoked | None = None,
+    ) -> None:
+        """``keys`` and ``is_revoked``: the embedded authorization server's key store and
+        revocation check, which ``FHIR_AUTH=smart`` verifies access tokens with."""
         self.settings = settings or Settings()
         self.store = store or make_store(self.settings)
-        self.fhir = FhirApp(self.settings, self.store)
+        auth = authenticator_for(self.settings, self.store, keys, is_revoked)
+        self.fhir = FhirApp(self.settings, self.store, auth)
         self.api = _service_api(self.settings)
 
     async def startup(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,8 +21,16 @@ class Settings(BaseSettings):
     """The public FHIR base (e.g. ``https://fhir.example.dk/fhir``) for Location headers, fullUrls
     and paging links; unset, it is taken from each request's Host header."""
 
-    auth: Literal["off"] = "off"
-    """Authorization mode. Only ``off`` exists today; SMART-on-FHIR becomes the default later."""
+    auth: Literal["smart", "resource-server", "off"] = "off"
+    """Authorization mode: ``smart`` (the embedded SMART authorization server issues the access
+    tokens), ``resource-server`` (tokens of the external issuers in ``auth_issuers``), ``off``
+    (no authorization: local experiments only)."""
+
+    auth_issuers: list[dict[str, Any]] = Field(default_factory=list)
+    """For ``resource-server``: the trusted issuers, JSON in the environment:
+    ``FHIR_AUTH_ISSUERS='[{"issuer": "https://idp.example.dk", "jwks_uri":
+    "https://idp.example.dk/jwks", "audience": "https://fhir.example.dk/fhir",
+    "claims": {"client_id": "azp", "scope": "scp"}}]'`` (see docs/authorization.md)."""
 
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Request bodies over this size are refused with 413."""
