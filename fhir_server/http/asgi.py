@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from auth.principal import authenticate
+from auth.principal import ANONYMOUS_UNRESTRICTED, authenticate
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
@@ -84,12 +84,12 @@ class FhirApp:
             params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
             media = response_type(headers.get("accept"), _param(params, "_format"))
             req = await self._request(scope, receive, headers, params)
-            ctx = Context(
-                self.store,
-                self.settings,
-                authenticate(self.settings.auth, headers.get("authorization")),
-                base,
+            principal = (  # the CapabilityStatement is public: SMART discovery starts there
+                ANONYMOUS_UNRESTRICTED
+                if req.path == ["metadata"]
+                else authenticate(self.settings.auth, headers.get("authorization"))
             )
+            ctx = Context(self.store, self.settings, principal, base)
             status, out_headers, body = render(req, await dispatch(ctx, req), base)
         except FhirError as err:
             status, out_headers, body = (
