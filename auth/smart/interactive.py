@@ -78,7 +78,7 @@ class Flow:
             await self.smart.run(self.smart.oauth.get_consent_grant, req, None)
         except OAuth2Error as err:
             return self.oauth_error(req, err, lang)
-        browser = secrets.token_urlsafe(32)
+        browser = request.cookies.get(COOKIE) or secrets.token_urlsafe(32)  # one per browser
         request_id = new_id()
         doc = {
             "pairs": pairs,
