@@ -14,6 +14,8 @@ user         fhirUser             role
 
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+import auth.keys
 import auth.users
 from auth.clients import Registration
 from auth.smart.server import SmartServer
@@ -93,6 +96,18 @@ def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth.users, "SCRYPT_COST", 2**10)
 
 
+_SERVER_KEYS = [auth.keys._new_key() for _ in range(3)]
+_CLIENT_KEYS = (Keys.rsa("RS384"), Keys.rsa("RS384"))
+
+
+@pytest.fixture(autouse=True)
+def _premade_signing_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2048-bit RSA key takes ~0.1 s to make; every test's fresh database takes keys from a
+    few made once (still a different one on each rotation)."""
+    turn = itertools.cycle(_SERVER_KEYS)
+    monkeypatch.setattr(auth.keys, "_new_key", lambda: {**next(turn), "created": time.time()})
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -143,7 +158,7 @@ async def make_smart(backend: str, tmp_path: Path, **overrides: Any) -> AsyncIte
     await app.startup()
     try:
         await seed(app.store)
-        asym, backend_rs = Keys.rsa("RS384"), Keys.rsa("RS384")
+        asym, backend_rs = _CLIENT_KEYS
         assert app.smart is not None
         await register(app.smart, asym, backend_rs)
         transport = httpx.ASGITransport(app=app)
