@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     online_refresh_hours: int = Field(default=12, ge=1, le=24)
     """Lifetime of refresh tokens issued for ``online_access``."""
 
+    auth_frame_ancestors: list[str] = Field(default_factory=list)
+    """Origins (``https://ehr.example.dk``) that may show the login and approval pages in a
+    frame — an EHR that opens apps inside itself; by default no site may frame them."""
+
     launch_seconds: int = Field(default=3600, ge=60, le=86400)
     """How long an EHR launch context (``launch`` parameter) stays usable."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749 import InsecureTransportError, OAuth2Error
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -31,15 +31,25 @@ if TYPE_CHECKING:
     from auth.smart.server import SmartServer
     from auth.users import User
 
+INSECURE = (
+    "OAuth needs HTTPS: serve the FHIR base over https (FHIR_BASE_URL=https://...) or on"
+    " localhost / a loopback address"
+)
 PENDING = "pending"
 PENDING_SECONDS = 900
 MAX_FAILURES = 5
 COOKIE = "fhir_authz"
-_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "X-Frame-Options": "DENY"}
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status, headers=_NO_STORE)
+def page_headers(frame_ancestors: list[str]) -> dict[str, str]:
+    """Never cached; shown in a frame only by the origins configured for it (an EHR that
+    embeds apps), so another site cannot frame the approval page and trick a click."""
+    ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
+    headers = {**_NO_STORE, "Content-Security-Policy": f"frame-ancestors {ancestors}"}
+    if not frame_ancestors:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
 
 
 async def form_pairs(request: Request) -> list[tuple[str, str]]:
@@ -54,6 +64,10 @@ class Flow:
         self.smart = smart
         self.base = base
         self.path = f"{base}/auth"
+        self.headers = page_headers(smart.settings.auth_frame_ancestors)
+
+    def page(self, body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(body, status, headers=self.headers)
 
     def oauth_request(self, pairs: list[tuple[str, str]], headers: Any = None) -> SmartRequest:
         return SmartRequest("GET", f"{self.path}/authorize", headers or {}, pairs, self.base)
@@ -62,7 +76,7 @@ class Flow:
         status, _, headers = self.smart.oauth.handle_error_response(req, err)
         if status == 302:
             return RedirectResponse(dict(headers)["Location"], 302, headers=_NO_STORE)
-        return html(pages.error(lang, err.get_error_description(), err.error), 400)
+        return self.page(pages.error(lang, err.get_error_description(), err.error), 400)
 
     # authorize
     async def authorize(self, request: Request) -> Response:
@@ -70,7 +84,10 @@ class Flow:
             pairs = await form_pairs(request)
         else:
             pairs = parse_qsl(request.url.query, keep_blank_values=True)
-        req = self.oauth_request(pairs, request.headers)
+        try:
+            req = self.oauth_request(pairs, request.headers)
+        except InsecureTransportError:
+            return self.page(pages.error("en", INSECURE, "insecure_transport"), 400)
         lang = pages.pick_language(
             req.payload.data.get("ui_locales"), request.headers.get("accept-language")
         )
@@ -93,7 +110,7 @@ class Flow:
         await self.smart.records.put(
             PENDING, request_id, doc, expires=time.time() + PENDING_SECONDS
         )
-        response = html(pages.login(f"{self.path}/login", lang, request_id, doc["app"], False))
+        response = self.page(pages.login(f"{self.path}/login", lang, request_id, doc["app"], False))
         response.set_cookie(
             COOKIE,
             browser,
@@ -118,7 +135,7 @@ class Flow:
         )
 
     def expired(self, lang: str, key: str = "expired") -> Response:
-        return html(pages.error(lang, pages.TEXT[lang][key]), 400)
+        return self.page(pages.error(lang, pages.TEXT[lang][key]), 400)
 
     # login
     async def login(self, request: Request) -> Response:
@@ -130,7 +147,7 @@ class Flow:
                 return self.expired(lang)
             doc["lang"] = lang
             await self.save(params["request"], doc)
-            return html(
+            return self.page(
                 pages.login(f"{self.path}/login", lang, params["request"], doc["app"], False)
             )
         form = dict(await form_pairs(request))
@@ -153,7 +170,7 @@ class Flow:
                 True,
                 form.get("username", ""),
             )
-            return html(page)
+            return self.page(page)
         doc.update(user=user.username, auth_time=time.time(), patient=None)
         await self.save(request_id, doc)
         return await self.next_page(request_id, doc, user)
@@ -170,7 +187,7 @@ class Flow:
     async def next_page(self, request_id: str, doc: dict[str, Any], user: User) -> Response:
         if self.needs_picker(doc, user):
             found = await self.patients("")
-            return html(
+            return self.page(
                 pages.picker(f"{self.path}/patient", doc["lang"], request_id, doc["app"], found, "")
             )
         context = await self.context(doc, user, doc["scope"])
@@ -179,7 +196,7 @@ class Flow:
             f"{self.path}/approve", doc["lang"], request_id, doc["app"],
             user.name or user.username, patient, doc["scope"],
         )  # fmt: skip
-        return html(page)
+        return self.page(page)
 
     # patient picker
     async def patients(self, name: str) -> list[tuple[str, str, str]]:
@@ -211,7 +228,7 @@ class Flow:
             stored = await self.smart.fhir_store.read("Patient", chosen) if chosen else None
             if stored is None or stored.deleted:
                 found = await self.patients("")
-                return html(
+                return self.page(
                     pages.picker(action, doc["lang"], request_id, doc["app"], found, "", True)
                 )
             doc["patient"] = chosen
@@ -219,7 +236,7 @@ class Flow:
             return await self.next_page(request_id, doc, user)
         name = form.get("name", "")
         found = await self.patients(name)
-        return html(pages.picker(action, doc["lang"], request_id, doc["app"], found, name))
+        return self.page(pages.picker(action, doc["lang"], request_id, doc["app"], found, name))
 
     # approval
     async def context(self, doc: dict[str, Any], user: User, scope: list[str]) -> Context:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from authlib.oauth2.rfc6749 import InsecureTransportError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +31,7 @@ from starlette.routing import Route
 
 from auth.smart.cors import public_cors
 from auth.smart.discovery import openid_configuration, smart_configuration
-from auth.smart.interactive import Flow, form_pairs
+from auth.smart.interactive import INSECURE, Flow, form_pairs
 from auth.smart.launch import LaunchError, caller, create_launch
 from auth.smart.request import SmartRequest
 from auth.smart.server import SmartServer
@@ -140,7 +141,10 @@ class AuthRoutes:
             return _oauth_error("invalid_request", "Send application/x-www-form-urlencoded")
         base = fhir_base(self.settings, request)
         url = f"{base}{request.url.path.removeprefix('/fhir')}"
-        return SmartRequest("POST", url, request.headers, await form_pairs(request), base)
+        try:
+            return SmartRequest("POST", url, request.headers, await form_pairs(request), base)
+        except InsecureTransportError:
+            return _oauth_error("insecure_transport", INSECURE)
 
     async def _endpoint(
         self, request: Request, run: Any, *args: Any

@@ -5,6 +5,7 @@ flow: each refused with the OAuth error and status, and nothing issued."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from auth.smart.grants import CODE
 from auth.tokens import digest
-from tests.smart.conftest import Smart
+from tests.smart.conftest import Smart, make_smart
 from tests.smart.support import (
     BASE,
     REDIRECT,
@@ -256,3 +257,29 @@ async def test_revocation_of_unknown_tokens_and_other_clients_tokens(smart: Smar
     assert (await introspect(smart, body["access_token"]))["active"] is True
     anonymous = await smart.client.post("auth/revoke", data={"token": body["access_token"]})
     assert anonymous.status_code in (400, 401) and anonymous.json()["error"] == "invalid_client"
+
+
+async def test_plain_http_to_a_non_loopback_host_is_refused(smart: Smart) -> None:
+    host = {"Host": "fhir.example.dk"}
+    page = await smart.client.get(
+        "auth/authorize", params=Authorization("public-app", SCOPE).params(), headers=host
+    )
+    assert page.status_code == 400 and "insecure_transport" in page.text
+    token = await smart.client.post(
+        "auth/token", data={"grant_type": "client_credentials"}, headers=host
+    )
+    assert token.status_code == 400 and token.json()["error"] == "insecure_transport"
+
+
+async def test_pages_cannot_be_framed_by_other_sites(smart: Smart) -> None:
+    page = await smart.browser.start(Authorization("public-app", SCOPE))
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+async def test_an_ehr_may_be_allowed_to_frame_the_pages(backend: str, tmp_path: Path) -> None:
+    ehr = "https://ehr.example.dk"
+    async for framed in make_smart(backend, tmp_path, auth_frame_ancestors=[ehr]):
+        page = await framed.browser.start(Authorization("public-app", SCOPE))
+        assert page.headers["content-security-policy"] == f"frame-ancestors {ehr}"
+        assert "x-frame-options" not in page.headers
