@@ -200,14 +200,15 @@ class Flow:
 
     # patient picker
     async def patients(self, name: str) -> list[tuple[str, str, str]]:
-        pairs = [("name", name)] if name.strip() else []
+        """The first 25 patients by family name, those matching ``name`` when given."""
+        pairs = [("_sort", "family,given")] + ([("name", name)] if name.strip() else [])
         query = parse_search("Patient", pairs, default_count=25, max_count=25)
         page = await self.smart.fhir_store.search(query)
         out = []
         for stored in page.items:
             resource = orjson.loads(stored.content or b"{}")
             out.append((stored.id, _display(resource), resource.get("birthDate", "?")))
-        return sorted(out, key=lambda p: p[1])
+        return out
 
     async def patient_name(self, patient_id: str) -> str:
         stored = await self.smart.fhir_store.read("Patient", patient_id)
