@@ -171,18 +171,31 @@ class Flow:
                 form.get("username", ""),
             )
             return self.page(page)
+        if not await self.launch_allowed(doc, user):
+            return await self.finish(request_id, doc, None, [])
         doc.update(user=user.username, auth_time=time.time(), patient=None)
         await self.save(request_id, doc)
         return await self.next_page(request_id, doc, user)
 
-    def needs_picker(self, doc: dict[str, Any], user: User) -> bool:
+    async def launch_allowed(self, doc: dict[str, Any], user: User) -> bool:
+        """An EHR launch serves the user it names, else any clinician; a citizen or a relative
+        only for their own patient (a launch id that leaks opens no one else's record)."""
+        launch = doc.get("launch")
+        if launch is None:
+            return True
+        if launch.get("user") not in (None, user.username):
+            return False
+        if user.role == "clinician" or launch.get("patient") is None:
+            return True
+        return await self.own_patient(user) == launch["patient"]
+
+    def picks_patient(self, doc: dict[str, Any], user: User) -> bool:
+        """A clinician's standalone ``launch/patient``: the patient is chosen on the picker."""
         ehr_patient = (doc.get("launch") or {}).get("patient")
-        return (
-            "launch/patient" in doc["scope"]
-            and ehr_patient is None
-            and user.role == "clinician"
-            and doc.get("patient") is None
-        )
+        return "launch/patient" in doc["scope"] and ehr_patient is None and user.role == "clinician"
+
+    def needs_picker(self, doc: dict[str, Any], user: User) -> bool:
+        return self.picks_patient(doc, user) and doc.get("patient") is None
 
     async def next_page(self, request_id: str, doc: dict[str, Any], user: User) -> Response:
         if self.needs_picker(doc, user):
@@ -221,7 +234,7 @@ class Flow:
         request_id = form.get("request", "")
         doc = await self.pending(request, request_id)
         user = await self.smart.users.get(doc["user"]) if doc and doc.get("user") else None
-        if doc is None or user is None:
+        if doc is None or user is None or not self.picks_patient(doc, user):
             return self.expired(doc["lang"] if doc else "da")
         action = f"{self.path}/patient"
         if form.get("action") == "select":
@@ -276,19 +289,27 @@ class Flow:
         user = await self.smart.users.get(doc["user"]) if doc and doc.get("user") else None
         if doc is None or user is None or self.needs_picker(doc, user):
             return self.expired(doc["lang"] if doc else "da")
+        chosen = [v for k, v in pairs if k == "scope" and v in doc["scope"]]
+        granted = [s for s in doc["scope"] if s in chosen]
+        approved = form.get("decision") == "approve" and granted
+        return await self.finish(request_id, doc, user if approved else None, granted)
+
+    async def finish(
+        self, request_id: str, doc: dict[str, Any], user: User | None, granted: list[str]
+    ) -> Response:
+        """Redirect to the app: with a code for ``user`` (the approved scopes), or, without a
+        user, ``access_denied``."""
         await self.smart.records.delete(PENDING, request_id)
         req = self.oauth_request(doc["pairs"])
         try:
             grant = await self.smart.run(self.smart.oauth.get_consent_grant, req, user)
         except OAuth2Error as err:
             return self.oauth_error(req, err, doc["lang"])
-        chosen = [v for k, v in pairs if k == "scope" and v in doc["scope"]]
-        granted = [s for s in doc["scope"] if s in chosen]
-        grant_user = user if form.get("decision") == "approve" and granted else None
-        context = await self.context(doc, user, granted)
-        req.smart["approval"] = approval(granted, context, doc["auth_time"])
+        if user is not None:
+            context = await self.context(doc, user, granted)
+            req.smart["approval"] = approval(granted, context, doc["auth_time"])
         status, _, headers = await self.smart.run(
-            self.smart.oauth.create_authorization_response, req, grant_user, grant
+            self.smart.oauth.create_authorization_response, req, user, grant
         )
         return RedirectResponse(dict(headers)["Location"], status, headers=_NO_STORE)
 

@@ -5,13 +5,14 @@ and the tokens carry the context.
 
 ``POST {base}/auth/launch`` with a JSON body::
 
-    {"patient": "123", "encounter": "e1", "client_id": "the-app",
+    {"patient": "123", "encounter": "e1", "client_id": "the-app", "user": "anne",
      "need_patient_banner": false, "smart_style_url": "https://ehr.example/style.json"}
 
 authenticated with the EHR's HTTP Basic client secret or a bearer access token issued to it.
 The answer (201) holds ``launch``, ``iss``, ``expires_in`` and, when the app registered a
-``launch_uri``, the ``launch_url`` to open. A launch names existing resources (400 otherwise) and,
-with ``client_id``, serves only that app; it is usable until it expires
+``launch_uri``, the ``launch_url`` to open. A launch names existing resources (400 otherwise);
+with ``client_id`` it serves only that app, with ``user`` only that user (otherwise any
+clinician, and a citizen or relative only for their own patient); it is usable until it expires
 (``FHIR_LAUNCH_SECONDS``), so an app reloaded inside the EHR can authorize again.
 """
 
@@ -95,9 +96,13 @@ async def _context(smart: SmartServer, body: dict[str, Any]) -> dict[str, Any]:
     banner = body.get("need_patient_banner", True)
     if not isinstance(banner, bool):
         raise LaunchError(400, "invalid_request", "'need_patient_banner' must be true or false")
+    user = _text(body, "user")
+    if user is not None and await smart.users.get(user) is None:
+        raise LaunchError(400, "invalid_request", f"No user {user!r}")
     return {
         "patient": patient,
         "encounter": encounter,
+        "user": user,
         "client_id": _text(body, "client_id"),
         "need_patient_banner": banner,
         "smart_style_url": _text(body, "smart_style_url"),

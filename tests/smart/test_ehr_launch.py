@@ -136,3 +136,19 @@ async def test_launch_errors_go_back_to_the_app(smart: Smart) -> None:
         params = redirect_params(await smart.browser.start(auth))
         assert params["error"] == "invalid_request", extra
         assert params["state"] == auth.state and "code" not in params
+
+
+async def test_a_launch_opens_no_one_elses_record(smart: Smart) -> None:
+    for_p2 = (await launch(smart, {"patient": "p2"})).json()["launch"]
+    for_doctor = (await launch(smart, {"patient": "p1", "user": "doctor"})).json()["launch"]
+    for launch_id, user in ((for_p2, "citizen"), (for_doctor, "citizen")):
+        auth = Authorization("public-app", SCOPE, extra={"launch": launch_id})
+        page = await smart.browser.login(await smart.browser.start(auth), user)
+        params = redirect_params(page)
+        assert params["error"] == "access_denied" and "code" not in params, user
+    for launch_id, user in ((for_p2, "mother"), (for_doctor, "doctor")):
+        auth = Authorization("public-app", SCOPE, extra={"launch": launch_id})
+        params = await smart.browser.code(auth, user)
+        assert params["code"], user
+    unknown = await launch(smart, {"patient": "p1", "user": "nobody"})
+    assert unknown.status_code == 400 and unknown.json()["error_description"] == "No user 'nobody'"

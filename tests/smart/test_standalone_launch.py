@@ -241,3 +241,24 @@ async def test_token_endpoint_cors_for_a_public_clients_registered_origin(smart:
     resp = await smart.token(exchange, Origin="https://evil.example")
     assert resp.status_code == 200
     assert "access-control-allow-origin" not in resp.headers
+
+
+async def test_a_clinician_may_change_the_chosen_patient(smart: Smart) -> None:
+    auth = Authorization("public-app", SCOPE)
+    picker = await smart.browser.login(await smart.browser.start(auth), "doctor")
+    await smart.browser.pick(picker, "p1")
+    approval = await smart.browser.pick(picker, "p2")
+    assert "Bo Nielsen" in approval.text
+    params = redirect_params(await smart.browser.approve(approval))
+    resp = await smart.token(
+        {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": REDIRECT,
+         "client_id": "public-app", "code_verifier": auth.verifier}
+    )  # fmt: skip
+    assert resp.json()["patient"] == "p2"
+
+
+async def test_only_a_clinician_picks(smart: Smart) -> None:
+    auth = Authorization("public-app", SCOPE)
+    approval = await smart.browser.login(await smart.browser.start(auth), "citizen")
+    picked = await smart.browser.pick(approval, "p2")
+    assert picked.status_code == 400
