@@ -25,7 +25,6 @@ CAPABILITIES = [
     "context-banner",
     "context-style",
     "permission-offline",
-    "permission-online",
     "permission-patient",
     "permission-user",
     "permission-v1",

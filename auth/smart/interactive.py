@@ -111,6 +111,11 @@ class Flow:
             PENDING, request_id, doc, expires=time.time() + PENDING_SECONDS
         )
         response = self.page(pages.login(f"{self.path}/login", lang, request_id, doc["app"], False))
+        self.remember(response, browser)
+        return response
+
+    def remember(self, response: Response, browser: str) -> None:
+        """The cookie that binds pending requests to this browser."""
         response.set_cookie(
             COOKIE,
             browser,
@@ -120,7 +125,6 @@ class Flow:
             httponly=True,
             samesite="lax",
         )
-        return response
 
     async def pending(self, request: Request, request_id: str) -> dict[str, Any] | None:
         found = await self.smart.records.get(PENDING, request_id)
