@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from authlib.oauth2.rfc6749 import AuthorizationServer
@@ -75,6 +76,7 @@ class SmartServer:
         self.revocations = Revocations(records)
         self.oauth = SmartAuthorizationServer(self)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authlib")
         self._store: Any = None
 
     def bind_fhir_store(self, store: Any) -> None:
@@ -97,12 +99,14 @@ class SmartServer:
         register(self)
 
     async def close(self) -> None:
+        self._executor.shutdown(wait=True)
         await self.records.close()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run authlib (synchronous) on a worker thread."""
+        """Run authlib (synchronous) on one of this server's worker threads (its own pool, so
+        work it waits for on the event loop never queues behind it in the default pool)."""
         self._loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(fn, *args)
+        return await self._loop.run_in_executor(self._executor, fn, *args)
 
     def wait(self, work: Awaitable[T]) -> T:
         """From authlib's worker thread: run ``work`` on the event loop and wait for it."""

@@ -4,6 +4,7 @@ and with a client secret (HTTP Basic); every malformed assertion refused with no
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -210,3 +211,12 @@ async def test_invalid_grant_type_and_assertion_type(smart: Smart) -> None:
     assert kind.status_code in (400, 401) and kind.json()["error"] == "invalid_client"
     form_encoded = await smart.client.post("auth/token", json={"grant_type": "client_credentials"})
     assert form_encoded.status_code == 400 and form_encoded.json()["error"] == "invalid_request"
+
+
+async def test_concurrent_requests_and_one_jti_raced(smart: Smart) -> None:
+    forms = [smart.backend_rs.form("backend-rs") for _ in range(20)]
+    answers = await asyncio.gather(*(request(smart, form) for form in forms))
+    assert [a.status_code for a in answers] == [200] * 20
+    same = smart.backend_rs.form("backend-rs", jti="raced")
+    raced = await asyncio.gather(*(request(smart, same) for _ in range(6)))
+    assert sorted(a.status_code for a in raced) == [200] + [400] * 5
