@@ -9,8 +9,9 @@ audience and claim mapping; their JWKS fetched over HTTPS and cached).
 Verifying an RS256 signature costs ~60 µs, far more than serving a read, so a verified token is
 remembered (by the whole token string, never by its signature alone: a forged payload under a
 copied signature must miss) until it expires; each hit re-checks ``exp`` and asks whether the
-``jti`` was revoked — that answer is cached per process for at most `REVOCATION_TTL` seconds, so
-a revocation takes effect on every process within that time.
+``jti`` was revoked (the revocation source answers from memory and syncs with the database
+every few seconds: a revocation counts at once in the process that made it and within seconds
+on the others).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "ES256", "ES384")
 """Asymmetric algorithms only: ``none`` and the HMAC family (whose key would be public) never."""
 LEEWAY = 5
 """Seconds of clock skew tolerated on ``exp`` and ``nbf``."""
-REVOCATION_TTL = 5.0
 JWKS_TTL = 300.0
 """How long fetched JWKS are used before they are fetched again."""
 JWKS_RETRY = 30.0
@@ -160,7 +160,6 @@ class TokenVerifier:
         self.clock = clock
         self._keys: dict[str, _Keys] = {}
         self._tokens: dict[str, Verified] = {}
-        self._revocations: dict[str, tuple[float, bool]] = {}
 
     async def verify(self, token: str, base: str) -> dict[str, Any]:
         """The token's claims, or `TokenError`; ``base`` is the FHIR base of the request."""
@@ -225,17 +224,13 @@ class TokenVerifier:
         return fetched
 
     async def _revoked(self, jti: str, now: float) -> bool:
+        """Asked on every use: the revocation source keeps its own short cache (the embedded
+        server's `auth.tokens.Revocations`: a set in memory, synced with the database every few
+        seconds), so a revocation made by this process counts at once."""
         if self.is_revoked is None:
             return False
-        known = self._revocations.get(jti)
-        if known is not None and (known[1] or now - known[0] < REVOCATION_TTL):
-            return known[1]
         answer = self.is_revoked(jti)
-        revoked = bool(await answer if inspect.isawaitable(answer) else answer)
-        if len(self._revocations) >= CACHE_SIZE:
-            self._revocations.clear()
-        self._revocations[jti] = (now, revoked)
-        return revoked
+        return bool(await answer if inspect.isawaitable(answer) else answer)
 
     def _remember(self, token: str, verified: Verified, now: float) -> None:
         if len(self._tokens) >= CACHE_SIZE:
