@@ -189,7 +189,7 @@ ASGI apps directly, {smart_inproc.BATCH:,} random reads per batch, 7 alternating
 each, fastest batch counted.
 
 A token's signature is verified once and then remembered until it expires (auth/verify.py);
-each request still checks `exp`, the revocation answer (cached at most 5 s per `jti`), the
+each request still checks `exp`, the revocation list (in memory, reloaded every 5 s), the
 scopes and, for a patient token, that the Patient read is in its compartment.
 {END}"""
     text = DOC.read_text() if DOC.exists() else "# Performance\n"
