@@ -1,33 +1,196 @@
 """Who is calling: the one seam through which identity and permissions enter every interaction.
 
-Today the only mode is ``FHIR_AUTH=off``: every caller is the anonymous, all-permitted principal.
-SMART-on-FHIR tokens and the cross-sector consent policy will build richer principals here, and
-interactions ask the principal (never HTTP headers) what the caller may do.
+`Authenticator.authenticate` turns a request's ``Authorization`` header into a `Principal`:
+with ``FHIR_AUTH=off`` the anonymous, all-permitted one; otherwise the verified access token's
+client, user (``fhirUser``, resolved to organization and sector, see `auth.identity`), patient
+context and parsed scopes. Interactions ask the principal — through `auth.policy` — never HTTP
+headers, what the caller may do; the cross-sector consent policy narrows it through the same
+seam later.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Any
+
+from auth.identity import Directory, UserContext
+from auth.scopes import Grant, parse_scopes
+from auth.verify import KeySource, Revoked, TokenError, TokenVerifier, external_issuer, own_issuer
+from fhir_server.config import Settings
+from fhir_server.errors import Issue, Unauthorized
+from fhir_server.store.base import Store
+
+INTERACTION_LETTERS = {
+    "create": "c",
+    "read": "r",
+    "vread": "r",
+    "history-instance": "r",
+    "update": "u",
+    "patch": "u",
+    "delete": "d",
+    "search-type": "s",
+    "history-type": "s",
+    "search-system": "s",
+    "history-system": "s",
+}
+"""The SMART permission letter of each interaction (scopes-and-launch-context, v2 table)."""
+
+PRINCIPAL_TTL = 60.0
+"""A principal (with its resolved organization) is reused for at most this long per token."""
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     subject: str
-    """Stable id of the caller (client id, user) — for audit, never a token or a CPR number."""
-    scopes: frozenset[str] = field(default_factory=frozenset)
+    """Stable id of the caller (user or client id) — for audit, never a token or a CPR number."""
+    scopes: Grant = field(default_factory=Grant)
     unrestricted: bool = False
     """True only when authorization is switched off."""
+    client_id: str | None = None
+    patient: str | None = None
+    """The patient in context (launch or standalone patient, or the citizen themself): what a
+    ``patient/`` scope limits access to."""
+    encounter: str | None = None
+    fhir_user: str | None = None
+    """``Practitioner/…``, ``PractitionerRole/…``, ``Patient/…`` or ``RelatedPerson/…``."""
+    organization: str | None = None
+    sector: str | None = None
+    """``region``, ``municipality-health``, ``municipality-social``, ``general-practice``."""
+    token_id: str | None = None
+    """The access token's ``jti`` (for audit)."""
+    decisions: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """`auth.policy`'s answers per (type, permission), worked out once per principal."""
 
     def may(self, interaction: str, type_: str | None) -> bool:
-        """Whether the caller may perform ``interaction`` (read/create/…) on ``type_``."""
-        return self.unrestricted
+        """Whether some scope lets the caller perform ``interaction`` (``read``,
+        ``search-type``, …) on ``type_`` at all; which instances is `auth.policy`'s question."""
+        if self.unrestricted:
+            return True
+        letter = INTERACTION_LETTERS.get(interaction)
+        return letter is not None and type_ is not None and bool(usable(self, type_, letter))
+
+
+def usable(principal: Principal, type_: str, letters: str) -> tuple[Any, ...]:
+    """The principal's scopes granting any of ``letters`` on ``type_`` that it can use: a
+    ``patient/`` scope needs a patient in context."""
+    found = principal.scopes.for_type(type_, letters)
+    if principal.patient is None:
+        found = tuple(s for s in found if s.context != "patient")
+    return found
 
 
 ANONYMOUS_UNRESTRICTED = Principal(subject="anonymous (FHIR_AUTH=off)", unrestricted=True)
 
+REALM = 'Bearer realm="fhir"'
 
-def authenticate(mode: str, authorization: str | None) -> Principal:
-    """Build the principal for a request; ``authorization`` is the raw Authorization header."""
-    if mode == "off":
-        return ANONYMOUS_UNRESTRICTED
-    raise NotImplementedError(f"FHIR_AUTH={mode}")
+
+def _unauthorized(err: TokenError) -> Unauthorized:
+    code = "expired" if err.code == "expired" else "security"
+    description = err.description.replace('"', "'")
+    header = f'{REALM}, error="invalid_token", error_description="{description}"'
+    issue = Issue(code, err.description)
+    return Unauthorized(err.description, issues=[issue], headers={"WWW-Authenticate": header})
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer …`` header, or 401."""
+    if not authorization:
+        raise Unauthorized(
+            "This server requires an access token (Authorization: Bearer …)",
+            headers={"WWW-Authenticate": REALM},
+        )
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized(TokenError("invalid", "Authorization must be 'Bearer <token>'"))
+    return token
+
+
+class Authenticator:
+    """One per app: the verifier (with its token cache), the directory (with its cache) and
+    the principals already built, per token."""
+
+    def __init__(
+        self,
+        mode: str,
+        verifier: TokenVerifier | None = None,
+        directory: Directory | None = None,
+        clock: Any = time.time,
+    ) -> None:
+        if mode != "off" and (verifier is None or directory is None):
+            raise ValueError(f"FHIR_AUTH={mode} needs a token verifier and a directory")
+        self.mode = mode
+        self.verifier = verifier
+        self.directory = directory
+        self.clock = clock
+        self._principals: dict[str, tuple[float, Principal]] = {}
+
+    async def authenticate(self, authorization: str | None, base: str) -> Principal:
+        if self.mode == "off":
+            return ANONYMOUS_UNRESTRICTED
+        assert self.verifier is not None
+        token = bearer_token(authorization)
+        try:
+            claims = await self.verifier.verify(token, base)
+        except TokenError as err:
+            raise _unauthorized(err) from None
+        now = self.clock()
+        known = self._principals.get(token)
+        if known is not None and now < known[0]:
+            return known[1]
+        principal = await self._build(claims)
+        if len(self._principals) > 20_000:
+            self._principals.clear()
+        until = min(now + PRINCIPAL_TTL, float(claims.get("exp") or now))
+        self._principals[token] = (until, principal)
+        return principal
+
+    async def _build(self, claims: dict[str, Any]) -> Principal:
+        assert self.directory is not None
+        fhir_user = _text(claims.get("fhirUser"))
+        user: UserContext = await self.directory.resolve(fhir_user)
+        client_id = _text(claims.get("client_id")) or _text(claims.get("azp"))
+        scope = claims.get("scope")
+        return Principal(
+            subject=_text(claims.get("sub")) or client_id or "unknown",
+            scopes=parse_scopes(scope if isinstance(scope, str) else ""),
+            client_id=client_id,
+            patient=_text(claims.get("patient")) or user.patient,
+            encounter=_text(claims.get("encounter")),
+            fhir_user=fhir_user,
+            organization=user.organization,
+            sector=user.sector,
+            token_id=_text(claims.get("jti")),
+        )
+
+
+def authenticator_for(
+    settings: Settings,
+    store: Store,
+    keys: KeySource | None = None,
+    is_revoked: Revoked | None = None,
+) -> Authenticator:
+    """The authenticator of ``settings.auth``: ``smart`` verifies the embedded authorization
+    server's tokens with ``keys`` (its key store) and ``is_revoked`` (its revocation list);
+    ``resource-server`` the configured issuers' tokens by their published JWKS."""
+    if settings.auth == "off":
+        return Authenticator("off")
+    if settings.auth == "smart":
+        if keys is None:
+            raise ValueError("FHIR_AUTH=smart needs the authorization server's key store")
+        issuers = [own_issuer(keys)]
+    else:
+        issuers = [external_issuer(c) for c in settings.auth_issuers]
+        if not issuers:
+            raise ValueError("FHIR_AUTH=resource-server needs FHIR_AUTH_ISSUERS")
+    verifier = TokenVerifier(issuers, is_revoked)
+    return Authenticator(settings.auth, verifier, Directory(store))
+
+
+PUBLIC = Principal(subject="anonymous")
+"""A caller without a token where none is needed (the CapabilityStatement): no scopes."""
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -12,11 +12,13 @@ def request_bytes(
     host: str,
     body: bytes = b"",
     content_type: str = "application/fhir+json",
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> bytes:
     lines = [
         f"{method} {path} HTTP/1.1",
         f"Host: {host}",
         "Accept: application/fhir+json",
+        *(f"{k}: {v}" for k, v in headers),
     ]
     if body or method in ("POST", "PUT"):
         lines += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]

@@ -1,5 +1,6 @@
-"""The application: the FHIR API under /fhir (pure ASGI) beside a FastAPI app for everything else
-(service info today; SMART endpoints later). The lifespan opens and closes the store."""
+"""The application: the FHIR API under /fhir (pure ASGI), the SMART authorization server under
+/fhir/auth and /fhir/.well-known (auth/smart), and a FastAPI app for everything else (service
+info). The lifespan opens and closes the store and the authorization server's state."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from auth.principal import authenticator_for
+from auth.smart.cors import public_cors
+from auth.smart.routes import AuthRoutes
+from auth.smart.server import SmartServer
+from auth.storage import auth_store_for
+from auth.verify import KeySource, Revoked
 from fhir_server import __version__, conformance
 from fhir_server.checks import configure
 from fhir_server.config import Settings
@@ -17,6 +24,15 @@ from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
 
 log = logging.getLogger("fhir_server")
+
+_AUTH_PATHS = (f"{PREFIX}/auth/", f"{PREFIX}/.well-known/")
+_METADATA = f"{PREFIX}/metadata"
+OFF_WARNING = (
+    "\n" + "!" * 78 + "\n"
+    "!!  FHIR_AUTH=off: AUTHORIZATION IS SWITCHED OFF. Every caller may read and write\n"
+    "!!  everything, without a token. For local experiments only — never with real data.\n"
+    "!!  Unset FHIR_AUTH (SMART on FHIR is the default) for anything else.\n" + "!" * 78
+)
 
 
 def _service_api(settings: Settings) -> FastAPI:
@@ -36,11 +52,30 @@ def _service_api(settings: Settings) -> FastAPI:
 class ServerApp:
     """ASGI entry point; ``startup``/``shutdown`` are also called directly by tests."""
 
-    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        store: Store | None = None,
+        keys: KeySource | None = None,
+        is_revoked: Revoked | None = None,
+    ) -> None:
+        """``keys`` and ``is_revoked``: the embedded authorization server's key store and
+        revocation check, which ``FHIR_AUTH=smart`` verifies access tokens with."""
         self.settings = settings or Settings()
         self.store = store or make_store(self.settings)
-        self.fhir = FhirApp(self.settings, self.store)
+        self.smart: SmartServer | None = None
+        if self.settings.auth == "smart":
+            self.smart = SmartServer(self.settings, auth_store_for(self.store))
+            self.smart.bind_fhir_store(self.store)
+        auth = authenticator_for(
+            self.settings,
+            self.store,
+            keys=keys or (self.smart.keys if self.smart else None),
+            is_revoked=is_revoked or (self.smart.revocations.is_revoked if self.smart else None),
+        )
+        self.fhir = FhirApp(self.settings, self.store, auth)
         self.api = _service_api(self.settings)
+        self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
 
     async def startup(self) -> None:
         await self.store.open()
@@ -50,19 +85,26 @@ class ServerApp:
             if installed:
                 log.info("installed %d bundled conformance resources", installed)
         await CUSTOM.sync(self.store)
+        if self.smart is not None:
+            await self.smart.open()
         if self.settings.auth == "off":
-            log.warning(
-                "FHIR_AUTH=off: authorization is switched OFF — every caller may read and write"
-                " everything. For local experiments only."
-            )
+            log.warning(OFF_WARNING)
 
     async def shutdown(self) -> None:
         await CUSTOM.close()
+        if self.smart is not None:
+            await self.smart.close()
         await self.store.close()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             path = scope["path"]
+            if self.auth is not None and path.startswith(_AUTH_PATHS):
+                await self.auth(scope, receive, send)
+                return
+            if path == _METADATA:
+                await public_cors(self.fhir, scope, receive, send)
+                return
             if path == PREFIX or path.startswith(PREFIX + "/"):
                 await self.fhir(scope, receive, send)
                 return

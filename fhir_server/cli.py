@@ -1,4 +1,5 @@
-"""The ``fhir-server`` command: serve, load, reindex, demo, generate."""
+"""The ``fhir-server`` command: serve, load, reindex, demo, generate, and the authorization
+server's clients, users and keys (``auth/cli.py``)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,29 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fhir_server.config import Settings
+
+if TYPE_CHECKING:
+    from auth.demo import DemoCredentials
+    from fhir_server.store.base import Store
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings()
+    if settings.auth == "off":
+        from fhir_server.app import OFF_WARNING
+
+        print(OFF_WARNING, file=sys.stderr)
     # one paging-cursor secret per start, shared by every worker (search/cursor.py)
     os.environ.setdefault("FHIR_CURSOR_SECRET", secrets.token_hex(32))
-    print(f"FHIR base: http://{args.host}:{args.port}/fhir  (store: {settings.store_url})")
+    print(
+        f"FHIR base: http://{args.host}:{args.port}/fhir  (store: {settings.store_url},"
+        f" authorization: {settings.auth})"
+    )
     uvicorn.run(
         "fhir_server.app:create_app",
         factory=True,
@@ -81,8 +94,11 @@ async def _demo(progress: bool) -> int:
     settings = Settings()
     store = make_store(settings)
     await store.open()
+    credentials = None
     try:
         report = await load_demo(store, settings, progress)
+        if settings.auth == "smart":
+            credentials = await _register_demo(store)
     finally:
         await store.close()
     for failure in report.failures:
@@ -96,7 +112,23 @@ async def _demo(progress: bool) -> int:
     print("Try (with `fhir-server serve` running):")
     for title, query in EXAMPLES:
         print(f"  {title}:\n    {base}/{query}")
+    if credentials is not None:
+        from auth.demo import usage
+
+        print("\n".join(usage(base, credentials)))
     return 1 if report.failures else 0
+
+
+async def _register_demo(store: Store) -> DemoCredentials:
+    from auth.demo import register_demo
+    from auth.storage import auth_store_for
+
+    records = auth_store_for(store)
+    await records.open()
+    try:
+        return await register_demo(records)
+    finally:
+        await records.close()
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -150,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--out", type=Path, default=Path("synthetic"))
 
+    from auth.cli import add_parsers
+
+    add_parsers(sub)
     args = parser.parse_args(argv)
     from fhir_server.checks import configure
 
@@ -162,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_demo(args.progress))
     if args.command == "generate":
         return _generate(args)
+    if args.command in ("clients", "users", "keys"):
+        from auth.cli import run
+
+        return run(args)
     return asyncio.run(_load(args.paths, args.progress))
 
 

@@ -4,11 +4,42 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DK_CORE = "http://hl7.dk/fhir/core/StructureDefinition"
 FF = "http://faellesforloeb.dk/fhir/StructureDefinition"
+
+
+class ClaimMapping(BaseModel):
+    """Which claim of an external issuer's access token carries what the principal needs (resource
+    server mode); each names a top-level claim. ``scope`` may hold a space-separated string or a
+    list of strings."""
+
+    subject: str = "sub"
+    client_id: str = "client_id"
+    scope: str = "scope"
+    patient: str = "patient"
+    encounter: str = "encounter"
+    fhir_user: str = "fhirUser"
+
+
+class ExternalIssuer(BaseModel):
+    """An identity provider whose access tokens the FHIR API accepts
+    (``FHIR_AUTH=resource-server``)."""
+
+    issuer: str
+    """Must equal the token's ``iss`` exactly."""
+    jwks_uri: str
+    """Where the issuer publishes its signing keys (fetched and cached; refetched for an unknown
+    ``kid``)."""
+    audience: str | None = None
+    """The ``aud`` the tokens must carry; unset, the FHIR base URL."""
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "RS384", "ES256", "ES384"])
+    claims: ClaimMapping = Field(default_factory=ClaimMapping)
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    """Published in this server's smart-configuration so apps find the issuer's endpoints."""
 
 
 class Settings(BaseSettings):
@@ -21,8 +52,34 @@ class Settings(BaseSettings):
     """The public FHIR base (e.g. ``https://fhir.example.dk/fhir``) for Location headers, fullUrls
     and paging links; unset, it is taken from each request's Host header."""
 
-    auth: Literal["off"] = "off"
-    """Authorization mode. Only ``off`` exists today; SMART-on-FHIR becomes the default later."""
+    auth: Literal["smart", "resource-server", "off"] = "smart"
+    """Authorization mode (docs/security.md). ``smart``: the embedded SMART-on-FHIR authorization
+    server issues the tokens the FHIR API requires. ``resource-server``: tokens from the
+    ``auth_issuers`` are accepted, no embedded login. ``off``: anyone may do anything — for local
+    experiments only, announced loudly at start."""
+
+    auth_issuers: list[ExternalIssuer] = Field(default_factory=list)
+    """``FHIR_AUTH=resource-server``: the trusted issuers, as JSON in the environment
+    (``FHIR_AUTH_ISSUERS='[{"issuer": "https://idp.example.dk", "jwks_uri": "…"}]'``)."""
+
+    access_token_seconds: int = Field(default=3600, ge=60, le=3600)
+    """Lifetime of access tokens from the authorization code and refresh grants (at most 1 h)."""
+
+    backend_token_seconds: int = Field(default=300, ge=30, le=300)
+    """Lifetime of access tokens from ``client_credentials`` (backend services; at most 5 min)."""
+
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    """Lifetime of refresh tokens issued for ``offline_access``."""
+
+    online_refresh_hours: int = Field(default=12, ge=1, le=24)
+    """Lifetime of refresh tokens issued for ``online_access``."""
+
+    auth_frame_ancestors: list[str] = Field(default_factory=list)
+    """Origins (``https://ehr.example.dk``) that may show the login and approval pages in a
+    frame — an EHR that opens apps inside itself; by default no site may frame them."""
+
+    launch_seconds: int = Field(default=3600, ge=60, le=86400)
+    """How long an EHR launch context (``launch`` parameter) stays usable."""
 
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Request bodies over this size are refused with 413."""

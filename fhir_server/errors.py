@@ -132,3 +132,10 @@ class Unprocessable(FhirError):
 class Forbidden(FhirError):
     status = 403
     code = "forbidden"
+
+
+class Unauthorized(FhirError):
+    """No access token, or one that is not valid (401); ``WWW-Authenticate`` says which."""
+
+    status = 401
+    code = "login"

@@ -195,7 +195,7 @@ async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str
             # a conditional update: its fullUrl maps to the match, or to the id it will create
             type_ = check_type(path[0])
             try:
-                found = await match_one(ctx, type_, e.request.params)
+                found = await match_one(ctx, type_, e.request.params, letters="u")
             except FhirError as err:
                 raise _located(err, e.index) from None
             body = e.request.body

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from auth.principal import authenticate
+from auth.principal import PUBLIC, Authenticator, Principal
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
@@ -61,9 +61,14 @@ def _prefer(raw: str | None, wanted: str) -> str | None:
 
 
 class FhirApp:
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, authenticator: Authenticator | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
+        if authenticator is None and settings.auth != "off":  # never silently unprotected
+            raise ValueError(f"FHIR_AUTH={settings.auth} needs an authenticator")
+        self.authenticator = authenticator or Authenticator("off")
         self._configured_base = settings.base_url.rstrip("/") if settings.base_url else None
 
     def base_url(self, scope: Scope, headers: dict[str, str]) -> str:
@@ -83,13 +88,9 @@ class FhirApp:
             qs = scope["query_string"]
             params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
             media = response_type(headers.get("accept"), _param(params, "_format"))
+            principal = await self._principal(scope, headers, base)
             req = await self._request(scope, receive, headers, params)
-            ctx = Context(
-                self.store,
-                self.settings,
-                authenticate(self.settings.auth, headers.get("authorization")),
-                base,
-            )
+            ctx = Context(self.store, self.settings, principal, base)
             status, out_headers, body = render(req, await dispatch(ctx, req), base)
         except FhirError as err:
             status, out_headers, body = (
@@ -102,6 +103,13 @@ class FhirApp:
             status, out_headers = 500, []
             body = outcome_bytes([Issue("exception", "Internal server error")])
         await _send(send, status, out_headers, body, media)
+
+    async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Principal:
+        """Who calls (before the body is read: a request without a valid token costs nothing);
+        the CapabilityStatement is public, as SMART clients discover the server through it."""
+        if scope["path"] == f"{PREFIX}/metadata" and self.authenticator.mode != "off":
+            return PUBLIC
+        return await self.authenticator.authenticate(headers.get("authorization"), base)
 
     async def _request(
         self, scope: Scope, receive: Any, headers: dict[str, str], params: list[tuple[str, str]]

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from auth.smart.discovery import capability_security
 from fhir_server import __version__
 from fhir_server.conformance import supported_profiles
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
@@ -70,10 +71,13 @@ def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
 
 
 @cache
-def _statement(multiple_delete: bool, base_url: str) -> bytes:
+def _statement(multiple_delete: bool, base_url: str, security: bytes | None) -> bytes:
     from fhir_server.interactions.router import ROUTES
 
     system = _routed(_SYSTEM_INTERACTIONS)
+    rest: dict[str, Any] = {"mode": "server"}
+    if security is not None:  # SMART: discovery of the OAuth endpoints (docs/security.md)
+        rest["security"] = orjson.loads(security)
     if "POST" in ROUTES["system"]:
         system = [{"code": "transaction"}, {"code": "batch"}, *system]
     doc = {
@@ -92,7 +96,7 @@ def _statement(multiple_delete: bool, base_url: str) -> bytes:
         "patchFormat": ["application/json-patch+json", "application/fhir+json"],
         "rest": [
             {
-                "mode": "server",
+                **rest,
                 "resource": [_resource(t, multiple_delete) for t in sorted(SERVED_TYPES)],
                 "interaction": system,
             }
@@ -105,4 +109,10 @@ on_change(_statement.cache_clear)  # custom search parameters are listed too
 
 
 async def capabilities(ctx: Context, req: FhirRequest) -> FhirResult:
-    return FhirResult(200, body=_statement(ctx.settings.allow_multiple_delete, ctx.base_url))
+    security = capability_security(ctx.settings, ctx.base_url)
+    body = _statement(
+        ctx.settings.allow_multiple_delete,
+        ctx.base_url,
+        orjson.dumps(security) if security is not None else None,
+    )
+    return FhirResult(200, body=body)

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
+from auth import policy
 from fhir_server.checks import check_resource
 from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, UnknownType
 from fhir_server.interactions.context import Context, FhirRequest
@@ -71,9 +72,16 @@ def criteria_pairs(raw: str) -> list[tuple[str, str]]:
 
 
 async def match(
-    ctx: Context, type_: str, pairs: list[tuple[str, str]], limit: int = 2
+    ctx: Context,
+    type_: str,
+    pairs: list[tuple[str, str]],
+    limit: int = 2,
+    letters: str = policy.VISIBLE,
 ) -> list[StoredResource]:
-    """Resources matching conditional criteria, at most ``limit`` (enough to tell 0, 1 or many)."""
+    """Resources matching conditional criteria, at most ``limit`` (enough to tell 0, 1 or many).
+
+    Only resources the principal may see (or act on: ``letters``) can match: a conditional
+    operation must not reveal that others exist."""
     filters = [(k, v) for k, v in pairs if k not in ("_format", "_pretty")]
     query = await build_query(
         searcher(ctx), type_, filters, default_count=limit, max_count=limit, base=ctx.base_url
@@ -85,15 +93,16 @@ async def match(
         )
     query.count = limit
     query.after_id = None
+    await policy.restrict(ctx, query, letters, quiet=True)
     if ctx.uow is not None:  # the match decides a write: racing deciders must conflict
         await ctx.uow.lock(f"{type_}?{_qs(sorted(filters))}")
     return (await ctx.search(query)).items
 
 
 async def match_one(
-    ctx: Context, type_: str, pairs: list[tuple[str, str]]
+    ctx: Context, type_: str, pairs: list[tuple[str, str]], letters: str = policy.VISIBLE
 ) -> StoredResource | None:
-    found = await match(ctx, type_, pairs)
+    found = await match(ctx, type_, pairs, letters=letters)
     if len(found) > 1:
         raise MultipleMatches(
             f"The criteria {_qs(pairs)} match more than one {type_}", [f"{type_}?{_qs(pairs)}"]
@@ -106,9 +115,11 @@ def _qs(pairs: list[tuple[str, str]]) -> str:
 
 
 def searcher(ctx: Context):  # type: ignore[no-untyped-def]
-    """Every match of a query, page after page (for inner searches and includes)."""
+    """Every match of a query, page after page (for inner searches and includes), among the
+    resources the principal may see: a chain, ``_has`` or ``_revinclude`` never reaches more."""
 
     async def search_all(query: SearchQuery) -> list[StoredResource]:
+        await policy.restrict(ctx, query, policy.VISIBLE, quiet=True)
         out: list[StoredResource] = []
         while True:
             page = await ctx.search(query)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auth import policy
 from fhir_server.interactions.common import body_resource, criteria_pairs, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.search.model import Index
@@ -15,6 +16,7 @@ async def create(ctx: Context, req: FhirRequest, type_: str, id_: str | None = N
 
     ``id_`` is given only by a transaction Bundle that already resolved a ``urn:uuid`` to it.
     """
+    policy.require(ctx.principal, type_, "c")
     resource = body_resource(req, type_)
     index = req.index or ctx.store.indexer(type_, resource)
     return await create_resource(ctx, type_, resource, req.if_none_exist, id_, index)
@@ -36,6 +38,7 @@ async def create_resource(
         stored, _ = await uow.write(
             type_, id_ or new_id(), resource, method="POST", must_not_exist=True, index=index
         )
+        await policy.check(ctx, "c", stored)  # as written: a refusal rolls the write back
         return FhirResult(201, stored, location=True)
 
     return await ctx.write(work)

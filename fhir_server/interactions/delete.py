@@ -5,6 +5,7 @@ A delete writes a tombstone version; reads then answer 410 and history shows the
 
 from __future__ import annotations
 
+from auth import policy
 from fhir_server.errors import Issue, MultipleMatches, PreconditionFailed
 from fhir_server.interactions.common import check_id, match
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
@@ -13,9 +14,13 @@ from fhir_server.store.base import UnitOfWork, VersionConflict
 
 async def delete(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
     check_id(id_)
+    policy.require(ctx.principal, type_, "d")
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 
     async def work(uow: UnitOfWork) -> FhirResult:
+        current = await uow.read(type_, id_)
+        if current is not None and not current.deleted:
+            await policy.check(ctx, "d", current)
         tomb = await uow.delete(type_, id_, if_match=if_match)
         note = f"Deleted {type_}/{id_}" if tomb else f"{type_}/{id_} was not present"
         return FhirResult(204, tomb, issues=[Issue("informational", note, severity="information")])
@@ -32,10 +37,11 @@ async def delete(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirRe
 
 
 async def conditional_delete(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
+    policy.require(ctx.principal, type_, "d")
     limit = ctx.settings.max_conditional_delete if ctx.settings.allow_multiple_delete else 1
 
     async def work(uow: UnitOfWork) -> FhirResult:
-        found = await match(ctx, type_, req.params, limit + 1)
+        found = await match(ctx, type_, req.params, limit + 1, letters="d")
         if len(found) > limit:
             raise MultipleMatches(
                 f"The criteria match more than {limit} {type_} resource(s);"

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from auth import policy
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, NotFound
 from fhir_server.interactions.common import check_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import StoredResource
+from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.dates import date_range
 from fhir_server.store.base import HistoryQuery
 
@@ -76,8 +78,13 @@ async def history(
 ) -> FhirResult:
     if id_ is not None:
         check_id(id_)
+    letters = "r" if id_ is not None else "s"  # instance history is a read, the others searches
+    if type_ is not None:
+        policy.require(ctx.principal, type_, letters)
+    elif not any(policy.permits_any(ctx.principal, t, "s") for t in SERVED_TYPES):
+        policy.require(ctx.principal, "Resource", "s")
     query = _query(ctx, req, type_, id_)
-    if type_ is not None and id_ is not None and await ctx.read(type_, id_) is None:
+    if type_ is not None and id_ is not None and await _current(ctx, type_, id_) is None:
         # http.html#history: a history that is not available is a 404 (a deleted one is not)
         raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
     try:
@@ -91,5 +98,11 @@ async def history(
     links = [("self", page_url(here, req.params, query.cursor))]
     if page.next_cursor:
         links.append(("next", page_url(here, req.params, page.next_cursor)))
-    entries = [_entry(ctx.base_url, s) for s in page.items]
+    shown = await policy.keep(ctx, letters, page.items)  # the others are left out
+    entries = [_entry(ctx.base_url, s) for s in shown]
     return FhirResult(200, body=bundle("history", entries, links))
+
+
+async def _current(ctx: Context, type_: str, id_: str) -> StoredResource | None:
+    """The current version, if the principal may see the resource (else as if unknown)."""
+    return await policy.shown(ctx, await ctx.read(type_, id_))

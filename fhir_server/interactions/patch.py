@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from auth import policy
 from fhir_server.checks import check_resource
 from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, live, match_one
@@ -57,18 +58,20 @@ def _apply(kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
 
 async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = None) -> FhirResult:
     """Patch by id, or (``id_`` None) the single resource matching the request's criteria."""
+    policy.require(ctx.principal, type_, "u")
     kind, doc = _patch_document(req)
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 
     async def work(uow: UnitOfWork) -> FhirResult:
         if id_ is None:
-            found = await match_one(ctx, type_, req.params)
+            found = await match_one(ctx, type_, req.params, letters="u")
             if found is None:  # http.html#patch: conditional patch, no matches → 404
                 criteria = "&".join(f"{k}={v}" for k, v in req.params)
                 raise NotFound(f"No {type_} matches {criteria}", [f"{type_}?{criteria}"])
             current = found
         else:
             current = live(await uow.read(type_, check_id(id_)), type_, id_)
+            await policy.check(ctx, "u", current)  # before the patch could reveal anything
         resource = parse_json(current.content or b"{}")
         patched = _apply(kind, doc, resource)
         expected = if_match if if_match is not None else current.version

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from auth import policy
 from fhir_server.errors import MethodNotAllowed, NotFound, NotSupported
 from fhir_server.interactions import create, delete, history, patch, read, search, update
 from fhir_server.interactions.common import check_type
@@ -114,7 +115,20 @@ async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> F
     if req.method == "GET" and op.affects_state:
         raise MethodNotAllowed(f"${name} changes data: use POST", headers={"Allow": "POST"})
     id_ = path[1] if level == "instance" else None
+    await _check_operation(ctx, op.scope_letters, type_, id_)
     return await op.handler(ctx, Inputs.from_request(req, f"${name}"), type_, id_)
+
+
+async def _check_operation(ctx: Context, letters: str, type_: str | None, id_: str | None) -> None:
+    """An operation on a type needs one of its permissions there; on an instance, the instance
+    must be one the principal may see (else it is answered as unknown)."""
+    if ctx.principal.unrestricted or type_ is None:
+        return
+    policy.require(ctx.principal, type_, letters)
+    if id_ is not None:
+        stored = await ctx.read(type_, id_)
+        if stored is not None and await policy.shown(ctx, stored, "r" + letters) is None:
+            raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
 
 
 _system_routes()

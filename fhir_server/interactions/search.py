@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from auth import policy
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, searcher
@@ -83,6 +84,7 @@ async def compartment_search(
 ) -> FhirResult:
     """``Patient/123/CarePlan``: the search, limited to resources in that patient's compartment
     (any of the compartment's parameters refers to the patient)."""
+    policy.require(ctx.principal, type_, "s")
     params = patient_compartment().get(type_) if owner == "Patient" else None
     if not params:
         raise NotFound(
@@ -107,8 +109,10 @@ async def search(
     scope: list[tuple[str, str]] | None = None,
     here: str | None = None,
 ) -> FhirResult:
+    policy.require(ctx.principal, type_, "s")
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
     query = await query_for(ctx, type_, pairs + (scope or []), req.prefer_handling == "lenient")
+    await policy.restrict(ctx, query, "s")
     binding = _binding(here or type_, pairs)
     signed_here = query.after_id
     if signed_here is not None:
@@ -129,7 +133,7 @@ async def search(
         entries = [_entry(ctx, query, s, "match") for s in page.items]
         if query.includes or query.revincludes:
             more = await included(
-                ctx.read, searcher(ctx), page.items, query.includes, query.revincludes
+                policy.reader(ctx), searcher(ctx), page.items, query.includes, query.revincludes
             )
             entries += [_entry(ctx, query, s, "include") for s in more]
     if query.ignored:
@@ -171,7 +175,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     ordered by type then id and paged with one signed cursor across types (its position is the
     ``Type/id`` of a row)."""
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
-    types, rest = _types(pairs)
+    types, rest = _types(pairs, ctx)
     if any(k == "_sort" for k, _ in rest):
         raise Invalid("_sort is not supported in a search across types", ["_sort"])
     binding = _binding("", pairs)
@@ -182,6 +186,8 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
         after = _type_position(position, types)
     rest = [(k, v) for k, v in rest if k != "_cursor"]
     queries = {t: await query_for(ctx, t, rest) for t in types}
+    for query in queries.values():
+        await policy.restrict(ctx, query, "s")
     first = queries[types[0]]
     extra: dict[str, Any] = {}
     if first.total in ("accurate", "estimate") or first.summary == "count":
@@ -195,7 +201,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     entries = [_entry(ctx, first, s, "match") for s in matches]
     if first.includes or first.revincludes:
         more_resources = await included(
-            ctx.read, searcher(ctx), matches, first.includes, first.revincludes
+            policy.reader(ctx), searcher(ctx), matches, first.includes, first.revincludes
         )
         entries += [_entry(ctx, first, s, "include") for s in more_resources]
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
@@ -251,13 +257,20 @@ async def _any_match(ctx: Context, queries: list[SearchQuery]) -> bool:
     return False
 
 
-def _types(pairs: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str]]]:
+def _types(pairs: list[tuple[str, str]], ctx: Context) -> tuple[list[str], list[tuple[str, str]]]:
+    """The types searched: those ``_type`` names (each must be searchable with the token), or
+    every served type the token may search."""
     wanted = [v for k, v in pairs if k == "_type"]
     rest = [(k, v) for k, v in pairs if k != "_type"]
     if not wanted:
-        return sorted(SERVED_TYPES), rest
+        types = sorted(t for t in SERVED_TYPES if policy.permits_any(ctx.principal, t, "s"))
+        if not types:
+            policy.require(ctx.principal, "Resource", "s")
+        return types, rest
     types = sorted({t.strip() for v in wanted for t in v.split(",") if t.strip()})
     unknown = [t for t in types if t not in SERVED_TYPES]
     if unknown or not types:
         raise Invalid(f"_type names types this server does not serve: {unknown}", ["_type"])
+    for type_ in types:
+        policy.require(ctx.principal, type_, "s")
     return types, rest

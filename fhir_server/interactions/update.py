@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from auth import policy
 from fhir_server.errors import Invalid, PreconditionFailed
 from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
+from fhir_server.model import StoredResource
 from fhir_server.search.model import Index
 from fhir_server.store.base import UnitOfWork, VersionConflict
 
 
 async def update(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
     check_id(id_)
+    policy.require(ctx.principal, type_, "cu")
     resource = body_resource(req, type_)
     if resource.get("id") != id_:
         raise Invalid(
@@ -36,6 +39,8 @@ async def write_version(
     index: Index | None = None,
 ) -> FhirResult:
     async def work(uow: UnitOfWork) -> FhirResult:
+        if not ctx.principal.unrestricted:
+            await _check_replaced(ctx, await uow.read(type_, id_))
         stored, created = await uow.write(
             type_,
             id_,
@@ -45,12 +50,20 @@ async def write_version(
             must_not_exist=create_only,
             index=index,
         )
+        await policy.check(ctx, "c" if created else "u", stored)  # the resource as written
         return FhirResult(201 if created else 200, stored, location=created)
 
     try:
         return await ctx.write(work)
     except VersionConflict as err:
         raise _precondition(type_, id_, if_match, err) from err
+
+
+async def _check_replaced(ctx: Context, current: StoredResource | None) -> None:
+    """The version an update replaces must be one the principal may update (a patient-scoped
+    token cannot take over another patient's resource by writing it into its compartment)."""
+    if current is not None and not current.deleted:
+        await policy.check(ctx, "u", current)
 
 
 def _precondition(type_: str, id_: str, if_match: int | None, err: VersionConflict) -> Exception:
@@ -68,11 +81,12 @@ def _precondition(type_: str, id_: str, if_match: int | None, err: VersionConfli
 
 
 async def conditional_update(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
+    policy.require(ctx.principal, type_, "cu")
     resource = body_resource(req, type_)
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 
     async def work(uow: UnitOfWork) -> FhirResult:
-        found = await match_one(ctx, type_, req.params)
+        found = await match_one(ctx, type_, req.params, letters="u")
         body_id = resource.get("id")
         if found is not None and body_id is not None and body_id != found.id:
             raise Invalid(

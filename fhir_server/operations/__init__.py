@@ -27,6 +27,8 @@ class Operation:
     affects_state: bool = False
     definition: str | None = None
     """Canonical URL of the OperationDefinition (for the CapabilityStatement)."""
+    scope_letters: str = "r"
+    """The SMART permissions (any of them) on the type that let a caller run it."""
 
 
 OPERATIONS: dict[str, Operation] = {}

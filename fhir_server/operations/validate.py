@@ -90,5 +90,6 @@ register(
         frozenset(SERVED_TYPES),
         validate,
         definition="http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        scope_letters="cru",  # a client that may read, create or update the type may check one
     )
 )

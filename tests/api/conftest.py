@@ -52,6 +52,7 @@ async def make_client(backend: str, tmp_path: Path) -> AsyncIterator[MakeClient]
             # the REST core's tests use minimal resources; profile tests ask for profiles
             overrides.setdefault("required_profiles", {})
             overrides.setdefault("install_conformance", False)
+            overrides.setdefault("auth", "off")  # the auth suites (tests/auth) turn it on
             settings = Settings(store_url=f"sqlite:///{db}", **overrides)
             app = ServerApp(settings, store=_store(backend))
             await app.startup()

@@ -115,7 +115,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def _get(db: Path, *paths: str) -> list[httpx.Response]:
-    app = ServerApp(Settings(store_url=f"sqlite:///{db}"))
+    app = ServerApp(Settings(store_url=f"sqlite:///{db}", auth="off"))
     await app.startup()
     try:
         transport = httpx.ASGITransport(app=app)
@@ -179,7 +179,7 @@ def test_every_example_the_demo_prints_finds_something(db: Path) -> None:
 async def test_the_server_accepts_every_demo_resource_over_http(
     tmp_path: Path, demo: list[Json]
 ) -> None:
-    app = ServerApp(Settings(store_url=f"sqlite:///{tmp_path / 'put.db'}"))
+    app = ServerApp(Settings(store_url=f"sqlite:///{tmp_path / 'put.db'}", auth="off"))
     await app.startup()
     try:
         transport = httpx.ASGITransport(app=app)

@@ -48,7 +48,7 @@ async def seeded(
     backend = str(request.param)
     db: Path = tmp_path_factory.mktemp("search") / f"fhir-{uuid.uuid4().hex[:8]}.db"
     settings = Settings(
-        store_url=f"sqlite:///{db}", validate_profiles=False, install_conformance=False
+        store_url=f"sqlite:///{db}", validate_profiles=False, install_conformance=False, auth="off"
     )
     app = ServerApp(settings, store=_store(backend))  # search semantics only: no profiles
     await app.startup()

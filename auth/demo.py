@@ -1,0 +1,127 @@
+"""Demo clients and test users for the demo data set (``fhir-server demo``): clinicians in the
+region, the municipality and general practice, a citizen and a relative, each bound to the demo
+resource they are; an app of each SMART client kind; an EHR that may launch apps; a backend
+service. Every run makes new passwords, secrets and keys and prints them (they are stored only
+as hashes, and the backend's private key not at all).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from joserfc.jwk import ECKey
+
+from auth.clients import Clients, Registration
+from auth.storage import AuthStore
+from auth.users import Users
+
+APP_REDIRECT = "http://localhost:8000/callback"
+APP_LAUNCH = "http://localhost:8000/launch"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    fhir_user: str
+    name: str
+    about: str
+
+
+USERS = (
+    DemoUser("nanna", "PractitionerRole/demo-midt-bua-doctor-1-role", "Nanna Østergaard",
+             "doctor, child and adolescent psychiatry (region, S2)"),
+    DemoUser("karen", "PractitionerRole/demo-aarhus-home-nursing-nurse-1-role", "Karen Hansen",
+             "home nurse (municipality, S4/S5)"),
+    DemoUser("laura", "PractitionerRole/demo-aarhus-gp-1-doctor-1-role", "Laura Larsen",
+             "general practitioner"),
+    DemoUser("else", "Patient/demo-s7-citizen", "Else Vestergaard", "citizen (S7)"),
+    DemoUser("ella", "RelatedPerson/demo-s2-mother", "Ella Kjær", "mother of Emil (S2)"),
+)  # fmt: skip
+
+
+@dataclass
+class DemoCredentials:
+    passwords: dict[str, str]
+    confidential_secret: str
+    ehr_secret: str
+    backend_key: dict[str, object]
+
+
+async def register_demo(records: AuthStore) -> DemoCredentials:
+    users, clients = Users(records), Clients(records)
+    passwords = {}
+    for u in USERS:
+        passwords[u.username] = secrets.token_urlsafe(9)
+        await users.add(u.username, u.fhir_user, passwords[u.username], u.name, replace=True)
+    app = {"redirect_uris": [APP_REDIRECT], "launch_uri": APP_LAUNCH}
+    await clients.add(Registration("demo-app", "public", "Demo app (public)", **app), True)
+    _, confidential = await clients.add(
+        Registration(
+            "demo-confidential", "confidential-symmetric", "Demo app (confidential)", **app
+        ),
+        True,
+    )
+    _, ehr = await clients.add(
+        Registration(
+            "demo-ehr", "confidential-symmetric", "Demo EHR", backend=True,
+            scope="system/*.rs", may_launch=True, may_introspect=True,
+        ),
+        True,
+    )  # fmt: skip
+    key = ECKey.generate_key("P-384", {"alg": "ES384", "use": "sig"}, private=True, auto_kid=True)
+    await clients.add(
+        Registration(
+            "demo-backend", "confidential-asymmetric", "Demo backend service", backend=True,
+            scope="system/*.rs", jwks={"keys": [key.as_dict(private=False)]},
+        ),
+        True,
+    )  # fmt: skip
+    assert confidential is not None and ehr is not None
+    return DemoCredentials(passwords, confidential, ehr, key.as_dict(private=True))
+
+
+def usage(base: str, creds: DemoCredentials) -> list[str]:
+    """How to use the demo clients and users, for the console."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    authorize = {
+        "response_type": "code",
+        "client_id": "demo-app",
+        "redirect_uri": APP_REDIRECT,
+        "scope": "openid fhirUser launch/patient offline_access patient/*.rs",
+        "state": secrets.token_urlsafe(8),
+        "aud": base,
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    lines = [
+        "SMART on FHIR (FHIR_AUTH=smart): discovery at",
+        f"  {base}/.well-known/smart-configuration",
+        "Test users (new passwords on every `fhir-server demo`):",
+        *(
+            f"  {u.username:6} {creds.passwords[u.username]:14} {u.fhir_user} — {u.name}, {u.about}"
+            for u in USERS
+        ),
+        "Clients:",
+        f"  demo-app           public app, redirect {APP_REDIRECT}",
+        f"  demo-confidential  confidential app, secret {creds.confidential_secret}",
+        f"  demo-ehr           EHR (launch API, introspection), secret {creds.ehr_secret}",
+        "  demo-backend       backend service, private_key_jwt ES384; its private key (JWK):",
+        "    " + _compact(creds.backend_key),
+        f"Standalone launch (sign in as nanna, choose a patient; PKCE verifier {verifier}):",
+        f"  {base}/auth/authorize?{urlencode(authorize)}",
+        "EHR launch for demo-app with Emil (S2) as the patient:",
+        f"  curl -u demo-ehr:{creds.ehr_secret} -H 'Content-Type: application/json' \\",
+        f'    -d \'{{"patient": "demo-s2-child", "client_id": "demo-app"}}\' {base}/auth/launch',
+    ]
+    return lines
+
+
+def _compact(doc: dict[str, object]) -> str:
+    import json
+
+    return json.dumps(doc, separators=(",", ":"))

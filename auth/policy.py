@@ -1,0 +1,325 @@
+"""Access decisions from SMART scopes: the questions the interaction layer asks.
+
+- `require`: may the principal do this kind of interaction on this type at all (else 403)?
+- `visible` / `keep`: may it see (or change) these resources — each in the patient's
+  compartment where a ``patient/`` scope applies, and matching a query-filtered scope's query?
+- `restrict`: the same decision as filters pushed into a search, so counts (``_total``) and
+  pages stay exact: the patient's compartment as an ``_id`` filter (the union of searches on the
+  compartment's parameters, as the compartment search does), a scope's query as its filters.
+
+How scopes combine: a resource is permitted when *any* scope granting the letter permits it.
+A ``patient/`` scope limits to the patient's compartment (R4 CompartmentDefinition/patient) only
+for types that have one; ``patient/Medication.rs``, ``patient/Practitioner.rs`` and the like
+grant those shared resources outright (as SMART apps expect). A ``user/`` scope of a citizen
+(``fhirUser`` a Patient or RelatedPerson) is limited to their patient's compartment too.
+
+A query-filtered scope is matched by the store (``_id`` plus the scope's query), so it means
+exactly what the same search means; the store indexes current versions, so a past version (vread,
+history) is judged by its resource's current version for the query part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import orjson
+
+from auth.principal import Principal, usable
+from fhir_server.errors import Forbidden
+from fhir_server.interactions.context import Context
+from fhir_server.model import StoredResource
+from fhir_server.search.fhirpath import Evaluator, compile_expression
+from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
+from fhir_server.search.params.reference import split_reference
+from fhir_server.search.registry import builtin_params, patient_compartment
+from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
+
+VISIBLE = "rs"
+"""What lets a resource appear as a search's include or a conditional operation's match."""
+_NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
+_CITIZENS = ("Patient/", "RelatedPerson/")
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One way to be permitted: in this patient's compartment (if set) and matching the query."""
+
+    patient: str | None
+    query: tuple[tuple[str, str], ...]
+
+
+@cache
+def _compartment(type_: str) -> tuple[Evaluator, ...] | None:
+    """Evaluators of the reference parameters that put a ``type_`` in a patient's compartment;
+    None when the type has no patient compartment."""
+    params = patient_compartment().get(type_)
+    if not params and type_ != "Patient":
+        return None
+    known = builtin_params(type_)
+    return tuple(
+        compile_expression(known[p].expression or "", type_)
+        for p in params or ()
+        if p in known and known[p].expression
+    )
+
+
+def in_compartment(type_: str, resource: dict[str, Any], patient: str) -> bool:
+    """Whether ``resource`` is in ``Patient/patient``'s compartment (the Patient itself, or a
+    compartment parameter refers to it) — read the way the search index reads references."""
+    if type_ == "Patient" and resource.get("id") == patient:
+        return True
+    for evaluate in _compartment(type_) or ():
+        for ref in evaluate(resource):
+            text = ref.get("reference") if isinstance(ref, dict) else None
+            if isinstance(text, str) and split_reference(text)[:2] == ("Patient", patient):
+                return True
+    return False
+
+
+def clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
+    """None: every ``type_`` resource is permitted; else the clauses (none: nothing is).
+    Remembered on the principal, which lives as long as its token is in use."""
+    key = (type_, letters)
+    known = principal.decisions.get(key, _UNKNOWN)
+    if known is _UNKNOWN:
+        known = principal.decisions[key] = _clauses(principal, type_, letters)
+    return known  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
+
+
+def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
+    citizen = (principal.fhir_user or "").startswith(_CITIZENS)
+    has_compartment = _compartment(type_) is not None
+    out: list[Clause] = []
+    for scope in usable(principal, type_, letters):
+        limited = scope.context == "patient" or (scope.context == "user" and citizen)
+        if limited and principal.patient is None:
+            continue  # a citizen without a known patient may see nobody's data
+        patient = principal.patient if limited and has_compartment else None
+        clause = Clause(patient, scope.query)
+        if patient is None and not clause.query:
+            return None
+        if clause not in out:
+            out.append(clause)
+    return out
+
+
+def _letters(letters: str) -> str:
+    return " or ".join(f"{_NAMES[c]} ({c})" for c in letters)
+
+
+def require(principal: Principal, type_: str, letters: str) -> None:
+    """403 unless some scope grants one of ``letters`` on ``type_``."""
+    if principal.unrestricted:
+        return
+    if clauses(principal, type_, letters) == []:
+        raise Forbidden(
+            f"The access token grants no {_letters(letters)} access to {type_}"
+            f" (scopes granted: {' '.join(principal.scopes.raw) or 'none'})",
+            [type_],
+        )
+
+
+def permits_any(principal: Principal, type_: str, letters: str) -> bool:
+    return principal.unrestricted or clauses(principal, type_, letters) != []
+
+
+# ---- single resources and lists ------------------------------------------------------------
+
+
+async def _content(ctx: Context, stored: StoredResource) -> dict[str, Any] | None:
+    """The resource a version shows; a deletion is judged by the version it deleted."""
+    if not stored.deleted:
+        return orjson.loads(stored.content or b"{}")  # type: ignore[no-any-return]
+    if stored.version <= 1:
+        return None
+    before = await ctx.store.vread(stored.type, stored.id, stored.version - 1)
+    return await _content(ctx, before) if before is not None else None
+
+
+async def keep(ctx: Context, letters: str, items: list[StoredResource]) -> list[StoredResource]:
+    """The items the principal may see (or change) with ``letters``, in their order."""
+    if ctx.principal.unrestricted or not items:
+        return items
+    allowed: set[int] = set()
+    for type_ in {s.type for s in items}:
+        group = [s for s in items if s.type == type_]
+        found = clauses(ctx.principal, type_, letters)
+        if found is None:
+            allowed |= {id(s) for s in group}
+        elif found:
+            allowed |= await _permitted(ctx, type_, group, found)
+    return [s for s in items if id(s) in allowed]
+
+
+async def _permitted(
+    ctx: Context, type_: str, group: list[StoredResource], found: list[Clause]
+) -> set[int]:
+    contents = {id(s): await _content(ctx, s) for s in group}
+    pending = [s for s in group if contents[id(s)] is not None]
+    out: set[int] = set()
+    for clause in found:
+        if clause.patient is not None:
+            patient = clause.patient
+            hits = [s for s in pending if in_compartment(type_, contents[id(s)] or {}, patient)]
+        else:
+            hits = list(pending)
+        if clause.query and hits:
+            matching = await _matching(ctx, type_, {s.id for s in hits}, clause.query)
+            hits = [s for s in hits if s.id in matching]
+        out |= {id(s) for s in hits}
+        pending = [s for s in pending if id(s) not in out]
+    return out
+
+
+async def visible(ctx: Context, letters: str, stored: StoredResource) -> bool:
+    """`keep` for one resource, without the bookkeeping (this is on every read's path)."""
+    if ctx.principal.unrestricted:
+        return True
+    found = clauses(ctx.principal, stored.type, letters)
+    if found is None or not found:
+        return found is None
+    own_patient = stored.type == "Patient" and not stored.deleted
+    content: dict[str, Any] | None = None
+    for clause in found:
+        if clause.patient is not None and not (own_patient and stored.id == clause.patient):
+            if content is None:
+                content = await _content(ctx, stored)
+            if content is None or not in_compartment(stored.type, content, clause.patient):
+                continue
+        if not clause.query or await _matching(ctx, stored.type, {stored.id}, clause.query):
+            return True
+    return False
+
+
+async def check(ctx: Context, letters: str, stored: StoredResource) -> None:
+    """403 unless the principal may act (``letters``) on this resource (as stored)."""
+    if not await visible(ctx, letters, stored):
+        raise Forbidden(
+            f"The access token does not permit {_letters(letters)} of {stored.reference}"
+            + (
+                f" (outside Patient/{ctx.principal.patient}'s compartment or the scopes' queries)"
+                if ctx.principal.patient
+                else " (outside the scopes' queries)"
+            ),
+            [stored.reference],
+        )
+
+
+async def shown(
+    ctx: Context, stored: StoredResource | None, letters: str = "r"
+) -> StoredResource | None:
+    """``stored``, or None when the principal may not see it: a read answers such a resource
+    as if it did not exist, so nothing reveals that it does (nor that it was deleted)."""
+    if stored is None or ctx.principal.unrestricted:
+        return stored
+    return stored if await visible(ctx, letters, stored) else None
+
+
+def reader(ctx: Context, letters: str = VISIBLE) -> Any:
+    """``read(type, id)`` that answers None for what the principal may not see (for
+    ``_include``: a resource the token may not see is left out)."""
+
+    async def read(type_: str, id_: str) -> StoredResource | None:
+        return await shown(ctx, await ctx.read(type_, id_), letters)
+
+    return read
+
+
+# ---- searches ------------------------------------------------------------------------------
+
+_NOTHING = Filter("_id", "id", (TokenValue(ANY, ""),))
+"""An id no resource has: the search then finds nothing, on every store."""
+
+
+def _id_filter(ids: set[str]) -> Filter:
+    if not ids:
+        return _NOTHING
+    return Filter("_id", "id", tuple(TokenValue(ANY, i) for i in sorted(ids)))
+
+
+async def restrict(ctx: Context, query: SearchQuery, letters: str, quiet: bool = False) -> None:
+    """Narrow ``query`` to what the principal may see with ``letters``. Without any such scope:
+    403, or (``quiet``, for inner searches and includes) a query that finds nothing."""
+    principal = ctx.principal
+    if principal.unrestricted:
+        return
+    found = clauses(principal, query.type, letters)
+    if found is None:
+        return
+    if not found:
+        if not quiet:
+            require(principal, query.type, letters)
+        query.filters.append(_NOTHING)
+    elif len(found) == 1 and found[0].patient is None:
+        query.filters += await _filters(ctx, query.type, list(found[0].query))
+    else:
+        ids: set[str] = set()
+        for clause in found:
+            ids |= await _clause_ids(ctx, query.type, clause)
+        query.filters.append(_id_filter(ids))
+
+
+async def _all(ctx: Context, query: SearchQuery) -> list[StoredResource]:
+    """Every match, unrestricted (the policy's own look-ups), at most INNER_LIMIT + 1."""
+    query.count = INNER_LIMIT + 1
+    out: list[StoredResource] = []
+    while True:
+        page = await ctx.search(query)
+        out += page.items
+        if page.next_cursor is None or len(out) > INNER_LIMIT:
+            return out
+        query.after_id = page.next_cursor
+
+
+async def _query(ctx: Context, type_: str, pairs: list[tuple[str, str]]) -> SearchQuery:
+    async def search(query: SearchQuery) -> list[StoredResource]:
+        return await _all(ctx, query)
+
+    limit = INNER_LIMIT + 1
+    return await build_query(
+        search, type_, pairs, default_count=limit, max_count=limit, base=ctx.base_url
+    )
+
+
+async def _filters(ctx: Context, type_: str, pairs: list[tuple[str, str]]) -> list[Filter]:
+    return (await _query(ctx, type_, pairs)).filters
+
+
+async def _ids(ctx: Context, type_: str, pairs: list[tuple[str, str]]) -> set[str]:
+    found = await _all(ctx, await _query(ctx, type_, pairs))
+    if len(found) > INNER_LIMIT:
+        raise TooCostly(
+            f"The access token's scopes on {type_} admit more than {INNER_LIMIT} resources"
+            " to one search; narrow the search",
+            [type_],
+        )
+    return {s.id for s in found}
+
+
+async def _clause_ids(ctx: Context, type_: str, clause: Clause) -> set[str]:
+    query = list(clause.query)
+    if clause.patient is None:
+        return await _ids(ctx, type_, query)
+    ids: set[str] = set()
+    if type_ == "Patient":
+        ids |= await _ids(ctx, type_, [("_id", clause.patient), *query])
+    for param in patient_compartment().get(type_, ()):
+        ids |= await _ids(ctx, type_, [(param, f"Patient/{clause.patient}"), *query])
+    return ids
+
+
+async def _matching(
+    ctx: Context, type_: str, ids: set[str], query: tuple[tuple[str, str], ...]
+) -> set[str]:
+    """Which of ``ids`` match a scope's query, asked of the store (chunked)."""
+    out: set[str] = set()
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), 100):
+        chunk = ",".join(ordered[i : i + 100])
+        out |= await _ids(ctx, type_, [("_id", chunk), *query])
+    return out

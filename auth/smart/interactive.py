@@ -1,0 +1,327 @@
+"""The browser side of the authorization code flow: authorize → login → (patient picker) →
+approval → redirect to the app with a code.
+
+The validated authorization request waits in the database as a *pending* record (15 minutes),
+named by an unguessable id carried in the forms and bound to the browser by an HttpOnly cookie
+(only its SHA-256 is stored), so a form posted from another browser or replayed later does
+nothing. Errors the app can handle (once the client and redirect URI are known to be good) go
+back to its redirect URI as RFC 6749 errors with ``state``; the rest are shown as a page.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+from authlib.oauth2.rfc6749 import InsecureTransportError, OAuth2Error
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from auth.scope_grants import patient_scopes
+from auth.smart import pages
+from auth.smart.grants import approval
+from auth.smart.request import SmartRequest
+from auth.tokens import Context, digest, new_id
+from fhir_server.search.parse import parse_search
+
+if TYPE_CHECKING:
+    from auth.smart.server import SmartServer
+    from auth.users import User
+
+INSECURE = (
+    "OAuth needs HTTPS: serve the FHIR base over https (FHIR_BASE_URL=https://...) or on"
+    " localhost / a loopback address"
+)
+PENDING = "pending"
+PENDING_SECONDS = 900
+MAX_FAILURES = 5
+COOKIE = "fhir_authz"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def page_headers(frame_ancestors: list[str]) -> dict[str, str]:
+    """Never cached; shown in a frame only by the origins configured for it (an EHR that
+    embeds apps), so another site cannot frame the approval page and trick a click."""
+    ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
+    headers = {**_NO_STORE, "Content-Security-Policy": f"frame-ancestors {ancestors}"}
+    if not frame_ancestors:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
+    body = await request.body()
+    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+class Flow:
+    """The interactive endpoints for one request's FHIR base."""
+
+    def __init__(self, smart: SmartServer, base: str) -> None:
+        self.smart = smart
+        self.base = base
+        self.path = f"{base}/auth"
+        self.headers = page_headers(smart.settings.auth_frame_ancestors)
+
+    def page(self, body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(body, status, headers=self.headers)
+
+    def oauth_request(self, pairs: list[tuple[str, str]], headers: Any = None) -> SmartRequest:
+        return SmartRequest("GET", f"{self.path}/authorize", headers or {}, pairs, self.base)
+
+    def oauth_error(self, req: SmartRequest, err: OAuth2Error, lang: str) -> Response:
+        status, _, headers = self.smart.oauth.handle_error_response(req, err)
+        if status == 302:
+            return RedirectResponse(dict(headers)["Location"], 302, headers=_NO_STORE)
+        return self.page(pages.error(lang, err.get_error_description(), err.error), 400)
+
+    # authorize
+    async def authorize(self, request: Request) -> Response:
+        if request.method == "POST":
+            pairs = await form_pairs(request)
+        else:
+            pairs = parse_qsl(request.url.query, keep_blank_values=True)
+        try:
+            req = self.oauth_request(pairs, request.headers)
+        except InsecureTransportError:
+            return self.page(pages.error("en", INSECURE, "insecure_transport"), 400)
+        lang = pages.pick_language(
+            req.payload.data.get("ui_locales"), request.headers.get("accept-language")
+        )
+        try:
+            await self.smart.run(self.smart.oauth.get_consent_grant, req, None)
+        except OAuth2Error as err:
+            return self.oauth_error(req, err, lang)
+        browser = request.cookies.get(COOKIE) or secrets.token_urlsafe(32)  # one per browser
+        request_id = new_id()
+        doc = {
+            "pairs": pairs,
+            "browser": digest(browser),
+            "lang": lang,
+            "client_id": req.client.client_id,
+            "app": req.client.name,
+            "scope": (req.scope or "").split(),
+            "launch": req.smart.get("launch"),
+            "failures": 0,
+        }
+        await self.smart.records.put(
+            PENDING, request_id, doc, expires=time.time() + PENDING_SECONDS
+        )
+        response = self.page(pages.login(f"{self.path}/login", lang, request_id, doc["app"], False))
+        self.remember(response, browser)
+        return response
+
+    def remember(self, response: Response, browser: str) -> None:
+        """The cookie that binds pending requests to this browser."""
+        response.set_cookie(
+            COOKIE,
+            browser,
+            max_age=PENDING_SECONDS,
+            path=urlsplit(self.path).path or "/",
+            secure=self.path.startswith("https:"),
+            httponly=True,
+            samesite="lax",
+        )
+
+    async def pending(self, request: Request, request_id: str) -> dict[str, Any] | None:
+        found = await self.smart.records.get(PENDING, request_id)
+        browser = request.cookies.get(COOKIE)
+        if found is None or browser is None or digest(browser) != found.doc["browser"]:
+            return None
+        return found.doc
+
+    async def save(self, request_id: str, doc: dict[str, Any]) -> None:
+        await self.smart.records.put(
+            PENDING, request_id, doc, expires=time.time() + PENDING_SECONDS
+        )
+
+    def expired(self, lang: str, key: str = "expired") -> Response:
+        return self.page(pages.error(lang, pages.TEXT[lang][key]), 400)
+
+    # login
+    async def login(self, request: Request) -> Response:
+        if request.method == "GET":  # the language switch
+            params = dict(request.query_params)
+            doc = await self.pending(request, params.get("request", ""))
+            lang = params.get("lang") if params.get("lang") in pages.LANGS else "da"
+            if doc is None:
+                return self.expired(lang)
+            doc["lang"] = lang
+            await self.save(params["request"], doc)
+            return self.page(
+                pages.login(f"{self.path}/login", lang, params["request"], doc["app"], False)
+            )
+        form = dict(await form_pairs(request))
+        request_id = form.get("request", "")
+        doc = await self.pending(request, request_id)
+        if doc is None:
+            return self.expired(form.get("lang") if form.get("lang") in pages.LANGS else "da")
+        user = await self.smart.users.login(form.get("username", ""), form.get("password", ""))
+        if user is None:
+            doc["failures"] += 1
+            if doc["failures"] >= MAX_FAILURES:
+                await self.smart.records.delete(PENDING, request_id)
+                return self.expired(doc["lang"], "too_many")
+            await self.save(request_id, doc)
+            page = pages.login(
+                f"{self.path}/login",
+                doc["lang"],
+                request_id,
+                doc["app"],
+                True,
+                form.get("username", ""),
+            )
+            return self.page(page)
+        if not await self.launch_allowed(doc, user):
+            return await self.finish(request_id, doc, None, [])
+        doc.update(user=user.username, auth_time=time.time(), patient=None)
+        await self.save(request_id, doc)
+        return await self.next_page(request_id, doc, user)
+
+    async def launch_allowed(self, doc: dict[str, Any], user: User) -> bool:
+        """An EHR launch serves the user it names, else any clinician; a citizen or a relative
+        only for their own patient (a launch id that leaks opens no one else's record)."""
+        launch = doc.get("launch")
+        if launch is None:
+            return True
+        if launch.get("user") not in (None, user.username):
+            return False
+        if user.role == "clinician" or launch.get("patient") is None:
+            return True
+        return await self.own_patient(user) == launch["patient"]
+
+    def picks_patient(self, doc: dict[str, Any], user: User) -> bool:
+        """A clinician's standalone ``launch/patient``: the patient is chosen on the picker."""
+        ehr_patient = (doc.get("launch") or {}).get("patient")
+        return "launch/patient" in doc["scope"] and ehr_patient is None and user.role == "clinician"
+
+    def needs_picker(self, doc: dict[str, Any], user: User) -> bool:
+        return self.picks_patient(doc, user) and doc.get("patient") is None
+
+    async def next_page(self, request_id: str, doc: dict[str, Any], user: User) -> Response:
+        if self.needs_picker(doc, user):
+            found = await self.patients("")
+            return self.page(
+                pages.picker(f"{self.path}/patient", doc["lang"], request_id, doc["app"], found, "")
+            )
+        context = await self.context(doc, user, doc["scope"])
+        patient = await self.patient_name(context.patient) if context.patient else None
+        page = pages.approval(
+            f"{self.path}/approve", doc["lang"], request_id, doc["app"],
+            user.name or user.username, patient, doc["scope"],
+        )  # fmt: skip
+        return self.page(page)
+
+    # patient picker
+    async def patients(self, name: str) -> list[tuple[str, str, str]]:
+        """The first 25 patients by family name, those matching ``name`` when given."""
+        pairs = [("_sort", "family,given")] + ([("name", name)] if name.strip() else [])
+        query = parse_search("Patient", pairs, default_count=25, max_count=25)
+        page = await self.smart.fhir_store.search(query)
+        out = []
+        for stored in page.items:
+            resource = orjson.loads(stored.content or b"{}")
+            out.append((stored.id, _display(resource), resource.get("birthDate", "?")))
+        return out
+
+    async def patient_name(self, patient_id: str) -> str:
+        stored = await self.smart.fhir_store.read("Patient", patient_id)
+        if stored is None or stored.content is None:
+            return patient_id
+        return _display(orjson.loads(stored.content)) or patient_id
+
+    async def pick(self, request: Request) -> Response:
+        form = dict(await form_pairs(request))
+        request_id = form.get("request", "")
+        doc = await self.pending(request, request_id)
+        user = await self.smart.users.get(doc["user"]) if doc and doc.get("user") else None
+        if doc is None or user is None or not self.picks_patient(doc, user):
+            return self.expired(doc["lang"] if doc else "da")
+        action = f"{self.path}/patient"
+        if form.get("action") == "select":
+            chosen = form.get("patient", "")
+            stored = await self.smart.fhir_store.read("Patient", chosen) if chosen else None
+            if stored is None or stored.deleted:
+                found = await self.patients("")
+                return self.page(
+                    pages.picker(action, doc["lang"], request_id, doc["app"], found, "", True)
+                )
+            doc["patient"] = chosen
+            await self.save(request_id, doc)
+            return await self.next_page(request_id, doc, user)
+        name = form.get("name", "")
+        found = await self.patients(name)
+        return self.page(pages.picker(action, doc["lang"], request_id, doc["app"], found, name))
+
+    # approval
+    async def context(self, doc: dict[str, Any], user: User, scope: list[str]) -> Context:
+        style = f"{self.path}/smart-style.json"
+        launch = doc.get("launch")
+        if launch is not None and "launch" in scope:
+            return Context(
+                launch.get("patient"),
+                launch.get("encounter"),
+                user.fhir_user,
+                launch.get("need_patient_banner", True),
+                launch.get("smart_style_url") or style,
+            )
+        patient = None
+        if "launch/patient" in scope or patient_scopes(scope):
+            patient = (
+                await self.own_patient(user) if user.role != "clinician" else doc.get("patient")
+            )
+        return Context(patient, None, user.fhir_user, True if patient else None, style)
+
+    async def own_patient(self, user: User) -> str | None:
+        kind, _, id_ = user.fhir_user.partition("/")
+        if kind == "Patient":
+            return id_
+        stored = await self.smart.fhir_store.read("RelatedPerson", id_)
+        if stored is None or stored.content is None:
+            return None
+        ref = (orjson.loads(stored.content).get("patient") or {}).get("reference", "")
+        return ref.removeprefix("Patient/") if ref.startswith("Patient/") else None
+
+    async def approve(self, request: Request) -> Response:
+        pairs = await form_pairs(request)
+        form = dict(pairs)
+        request_id = form.get("request", "")
+        doc = await self.pending(request, request_id)
+        user = await self.smart.users.get(doc["user"]) if doc and doc.get("user") else None
+        if doc is None or user is None or self.needs_picker(doc, user):
+            return self.expired(doc["lang"] if doc else "da")
+        chosen = [v for k, v in pairs if k == "scope" and v in doc["scope"]]
+        granted = [s for s in doc["scope"] if s in chosen]
+        approved = form.get("decision") == "approve" and granted
+        return await self.finish(request_id, doc, user if approved else None, granted)
+
+    async def finish(
+        self, request_id: str, doc: dict[str, Any], user: User | None, granted: list[str]
+    ) -> Response:
+        """Redirect to the app: with a code for ``user`` (the approved scopes), or, without a
+        user, ``access_denied``."""
+        await self.smart.records.delete(PENDING, request_id)
+        req = self.oauth_request(doc["pairs"])
+        try:
+            grant = await self.smart.run(self.smart.oauth.get_consent_grant, req, user)
+        except OAuth2Error as err:
+            return self.oauth_error(req, err, doc["lang"])
+        if user is not None:
+            context = await self.context(doc, user, granted)
+            req.smart["approval"] = approval(granted, context, doc["auth_time"])
+        status, _, headers = await self.smart.run(
+            self.smart.oauth.create_authorization_response, req, user, grant
+        )
+        return RedirectResponse(dict(headers)["Location"], status, headers=_NO_STORE)
+
+
+def _display(resource: dict[str, Any]) -> str:
+    for name in resource.get("name") or []:
+        given = " ".join(name.get("given") or [])
+        text = name.get("text") or f"{given} {name.get('family', '')}".strip()
+        if text:
+            return text
+    return resource.get("id", "")

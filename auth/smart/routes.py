@@ -1,0 +1,194 @@
+"""The authorization server's HTTP endpoints, under the FHIR base:
+
+======================================  =================================================
+``GET  .well-known/smart-configuration``  SMART discovery (any Accept; CORS for any origin)
+``GET  .well-known/openid-configuration`` OpenID Connect discovery
+``GET  .well-known/jwks.json``            the signing keys
+``GET|POST auth/authorize``               authorization request → login page
+``GET|POST auth/login``                   login (GET: switch language)
+``POST auth/patient``                     patient picker (clinicians, standalone launch)
+``POST auth/approve``                     approval → redirect with the code
+``POST auth/token``                       token endpoint (code, refresh, client credentials)
+``POST auth/introspect``                  RFC 7662
+``POST auth/revoke``                      RFC 7009
+``POST auth/launch``                      EHR launch contexts (for the EHR)
+``GET  auth/smart-style.json``            the default ``smart_style_url``
+======================================  =================================================
+
+OAuth responses carry ``Cache-Control: no-store`` and ``Pragma: no-cache``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from authlib.oauth2.rfc6749 import InsecureTransportError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from auth.smart.cors import public_cors
+from auth.smart.discovery import openid_configuration, smart_configuration
+from auth.smart.interactive import INSECURE, Flow, form_pairs
+from auth.smart.launch import LaunchError, caller, create_launch
+from auth.smart.request import SmartRequest
+from auth.smart.server import SmartServer
+from fhir_server.config import Settings
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_MAX_BODY = 64 * 1024
+STYLE = {
+    "color_background": "#f4f6f8",
+    "color_error": "#a40000",
+    "color_highlight": "#00598a",
+    "color_modal_backdrop": "",
+    "color_success": "#2e7d32",
+    "color_text": "#1d2b36",
+    "dim_border_radius": "4px",
+    "dim_font_size": "14px",
+    "dim_spacing_size": "16px",
+    "font_family_body": "system-ui, sans-serif",
+    "font_family_heading": "system-ui, sans-serif",
+}
+
+
+def json_response(body: Any, status: int = 200, headers: Any = None) -> Response:
+    return Response(
+        orjson.dumps(body), status, headers=dict(headers or {}), media_type="application/json"
+    )
+
+
+def fhir_base(settings: Settings, request: Request) -> str:
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    host = request.headers.get("host", "localhost")
+    return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}/fhir"
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> Response:
+    return json_response({"error": error, "error_description": description}, status, _NO_STORE)
+
+
+class AuthRoutes:
+    def __init__(self, settings: Settings, smart: SmartServer | None) -> None:
+        self.settings = settings
+        self.smart = smart
+        routes = [Route("/fhir/.well-known/smart-configuration", self.smart_configuration)]
+        if smart is not None:
+            routes += [
+                Route("/fhir/.well-known/openid-configuration", self.openid_configuration),
+                Route("/fhir/.well-known/jwks.json", self.jwks),
+                Route("/fhir/auth/authorize", self.authorize, methods=["GET", "POST"]),
+                Route("/fhir/auth/login", self.login, methods=["GET", "POST"]),
+                Route("/fhir/auth/patient", self.patient, methods=["POST"]),
+                Route("/fhir/auth/approve", self.approve, methods=["POST"]),
+                Route("/fhir/auth/token", self.token, methods=["POST"]),
+                Route("/fhir/auth/introspect", self.introspect, methods=["POST"]),
+                Route("/fhir/auth/revoke", self.revoke, methods=["POST"]),
+                Route("/fhir/auth/launch", self.launch, methods=["POST"]),
+                Route("/fhir/auth/smart-style.json", self.style),
+            ]
+        self.app = Starlette(routes=routes)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["path"].startswith("/fhir/.well-known/"):
+            await public_cors(self.app, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def flow(self, request: Request) -> Flow:
+        assert self.smart is not None
+        return Flow(self.smart, fhir_base(self.settings, request))
+
+    # discovery
+    async def smart_configuration(self, request: Request) -> Response:
+        config = smart_configuration(self.settings, fhir_base(self.settings, request))
+        if config is None:
+            return json_response({"error": "not_found"}, 404)
+        return json_response(config)
+
+    async def openid_configuration(self, request: Request) -> Response:
+        return json_response(openid_configuration(fhir_base(self.settings, request)))
+
+    async def jwks(self, request: Request) -> Response:
+        assert self.smart is not None
+        return json_response(self.smart.keys.public_jwks())
+
+    async def style(self, request: Request) -> Response:
+        return json_response(STYLE)
+
+    # the browser flow
+    async def authorize(self, request: Request) -> Response:
+        return await self.flow(request).authorize(request)
+
+    async def login(self, request: Request) -> Response:
+        return await self.flow(request).login(request)
+
+    async def patient(self, request: Request) -> Response:
+        return await self.flow(request).pick(request)
+
+    async def approve(self, request: Request) -> Response:
+        return await self.flow(request).approve(request)
+
+    # OAuth endpoints
+    async def _oauth_request(self, request: Request) -> SmartRequest | Response:
+        if int(request.headers.get("content-length") or 0) > _MAX_BODY:
+            return _oauth_error("invalid_request", "Request body too large", 413)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/x-www-form-urlencoded":
+            return _oauth_error("invalid_request", "Send application/x-www-form-urlencoded")
+        base = fhir_base(self.settings, request)
+        url = f"{base}{request.url.path.removeprefix('/fhir')}"
+        try:
+            return SmartRequest("POST", url, request.headers, await form_pairs(request), base)
+        except InsecureTransportError:
+            return _oauth_error("insecure_transport", INSECURE)
+
+    async def _endpoint(
+        self, request: Request, run: Any, *args: Any
+    ) -> tuple[SmartRequest | None, Response]:
+        """Run an authlib endpoint on the request's form; its JSON answer, never cached."""
+        assert self.smart is not None
+        req = await self._oauth_request(request)
+        if isinstance(req, Response):
+            return None, req
+        status, body, headers = await self.smart.run(run, *args, req)
+        response = json_response(body, status, headers)
+        response.headers.update(_NO_STORE)
+        return req, response
+
+    async def token(self, request: Request) -> Response:
+        assert self.smart is not None
+        req, response = await self._endpoint(request, self.smart.oauth.create_token_response)
+        origin = request.headers.get("origin")
+        client = req.client if req is not None else None
+        if origin and client is not None and client.public and origin in client.origins():
+            response.headers["Access-Control-Allow-Origin"] = origin  # SMART: registered origins
+            response.headers["Vary"] = "Origin"
+        return response
+
+    async def introspect(self, request: Request) -> Response:
+        assert self.smart is not None
+        run = self.smart.oauth.create_endpoint_response
+        return (await self._endpoint(request, run, "introspection"))[1]
+
+    async def revoke(self, request: Request) -> Response:
+        assert self.smart is not None
+        run = self.smart.oauth.create_endpoint_response
+        return (await self._endpoint(request, run, "revocation"))[1]
+
+    async def launch(self, request: Request) -> Response:
+        assert self.smart is not None
+        base = fhir_base(self.settings, request)
+        try:
+            ehr = await caller(self.smart, request.headers)
+            try:
+                body = orjson.loads(await request.body())
+            except orjson.JSONDecodeError as err:
+                raise LaunchError(400, "invalid_request", "The body must be JSON") from err
+            created = await create_launch(self.smart, ehr, body, base)
+        except LaunchError as err:
+            return _oauth_error(err.error, err.description, err.status)
+        return json_response(created, 201, _NO_STORE)
