@@ -177,7 +177,8 @@ MedicationStatements use {len(drawn.atc_codes)} ATC codes (skewed); Observations
 Each size is loaded with `fhir-server load` (`FHIR_SQLITE_SYNCHRONOUS=NORMAL`,
 `FHIR_VALIDATE_PROFILES=false`: the generator's files need no validation to be searched, and
 the write path is measured in [performance.md](performance.md)) into a fresh database, the
-loader pinned to CPU 0; the server then runs with the default settings. Load time includes the
+loader pinned to CPU 0; the server then runs with the default settings but `FHIR_AUTH=off`
+(the store's latency; token checking is measured by `bench.smart`). Load time includes the
 command's start-up.
 
 | Size | Citizens | Resources | Load time | Resources/s | DB size |
