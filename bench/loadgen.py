@@ -52,7 +52,8 @@ class Result:
     client_cpu: float = 0.0
     """Client CPU seconds per wall second during the measurement (1.0 = one core saturated)."""
     server_cpu: float | None = None
-    """The server process's CPU seconds per wall second (all threads; softirq work not included)."""
+    """The server's CPU seconds per wall second (all its threads and worker processes; softirq
+    work not included)."""
     cores: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per CPU: share of the window spent busy, in softirq, and stolen by the hypervisor."""
 
@@ -85,10 +86,17 @@ def core_shares(
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of a whole process (all threads), from /proc."""
-    with open(f"/proc/{pid}/stat", "rb") as fh:
-        fields = fh.read().rsplit(b")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    """utime + stime of a process (all threads) and of its live children (uvicorn's workers
+    when it runs several), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as fh:
+            children = [int(c) for c in fh.read().split()]
+    except FileNotFoundError:  # it exited in between
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return own + sum(process_cpu_seconds(c) for c in children)
 
 
 class _Run:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import resource
 import subprocess
 import sys
 import time
@@ -13,13 +14,15 @@ from pathlib import Path
 
 import orjson
 
+from bench.danish import Citizens
 from bench.data import Generator
 from bench.http import Client, request_bytes
 from bench.loadgen import Result, Spec
 from bench.report import Row
 from bench.server import BIN, HOST, pinned
 
-BUNDLE_PATIENTS = 25  # x 4 resources = 100 entries per transaction Bundle
+BUNDLE_ENTRIES = 100  # whole citizens per transaction Bundle until it holds at least this many
+BUNDLES = 20
 CEILING_HEADERS = ("etag", "last-modified", "content-type", "content-length")
 Answers = dict[str, tuple[int, list[tuple[bytes, bytes]], bytes]]
 
@@ -32,6 +35,8 @@ class Options:
     patients: int
     connections: int
     load_patients: int
+    citizens: int
+    write_rounds: int
     workdir: Path
     server_cpu: int | None
     client_cpu: int | None
@@ -42,11 +47,14 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def db_env(opts: Options, name: str, synchronous: str) -> dict[str, str]:
+def db_env(opts: Options, name: str, synchronous: str, validate: bool = True) -> dict[str, str]:
+    """A fresh database; ``validate=False`` switches profile validation off
+    (``FHIR_VALIDATE_PROFILES=false``: the structural check alone, as before issue 4)."""
     db = opts.workdir / name / "fhir.db"
     return {
         "FHIR_STORE_URL": f"sqlite:///{db}",
         "FHIR_SQLITE_SYNCHRONOUS": synchronous,
+        "FHIR_VALIDATE_PROFILES": "true" if validate else "false",
         "FHIR_AUTH": "off",  # the REST core's throughput; token checking is measured apart
     }
 
@@ -73,6 +81,8 @@ def row(
     core = r.cores.get(f"cpu{opts.server_cpu}", {}).get("busy")
     out = Row(name, r.rps * scale, unit, r.p50_ms, r.p99_ms, r.server_cpu, core, r.client_cpu)
     out.note = note
+    if r.server_cpu and r.rps:
+        out.cpu_us = r.server_cpu / (r.rps * scale) * 1e6
     say(
         f"  {name}: {out.rate:,.0f} {unit}, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms,"
         f" server CPU {r.server_cpu or 0:.0%} (core {core or 0:.0%}), client {r.client_cpu:.0%}"
@@ -122,56 +132,115 @@ def reads(port: int, paths: list[str]) -> list[bytes]:
     return [request_bytes("GET", p, f"{HOST}:{port}") for p in paths]
 
 
-def _bundles(port: int, gen: Generator) -> list[bytes]:
-    host = f"{HOST}:{port}"
-    return [
-        request_bytes("POST", "/fhir", host, gen.transaction(BUNDLE_PATIENTS)) for _ in range(20)
-    ]
+@dataclass
+class WriteData:
+    """What the write measurements send (Danish, profile-conformant: `bench.danish`)."""
+
+    directory: bytes
+    """The shared organizations, practitioners and roles: one transaction of PUTs."""
+    patients: list[bytes]
+    """Distinct Patients for ``POST /Patient``."""
+    bundles: list[bytes]
+    """Transaction Bundles of whole citizens, ~100 entries each."""
+    entries: float
+    """Mean entries per Bundle."""
 
 
-def ingest(opts: Options, port: int, pid: int, gen: Generator, label: str) -> Row:
+def write_data(citizens: int, bundles: int = BUNDLES) -> WriteData:
+    data = Citizens(citizens)
+    made = data.transactions(bundles, BUNDLE_ENTRIES)
+    entries = sum(len(orjson.loads(b)["entry"]) for b in made) / len(made)
+    patients = [orjson.dumps(p) for p in data.patients_to_create()]
+    return WriteData(data.directory_bundle(), patients, made, entries)
+
+
+def post_directory(port: int, data: WriteData) -> None:
+    """Load the directory the citizens refer to (before any measured write)."""
+
+    async def post() -> None:
+        client = Client(HOST, port)
+        resp = await client.request("POST", "/fhir", data.directory)
+        await client.close()
+        if resp.status != 200:
+            raise RuntimeError(f"loading the directory failed: {resp.status} {resp.body[:500]!r}")
+
+    asyncio.run(post())
+
+
+def ingest(opts: Options, port: int, pid: int, data: WriteData, label: str) -> Row:
     """Transaction ingest alone (4 connections), e.g. against a server with several workers."""
-    entries = BUNDLE_PATIENTS * 4
-    result = load(opts, port, pid, _bundles(port, gen), connections=4, order="cycle", expect=200)
-    note = f"{entries}-entry Bundles, {result.rps:.1f}/s; latency per Bundle; 4 connections"
-    return row(opts, f"Transaction ingest ({label})", result, "resources/s", entries, note)
-
-
-def writes(opts: Options, port: int, pid: int, gen: Generator, sync: str) -> list[Row]:
-    """Create (16 connections) and transaction ingest (4 connections) against one server."""
     host = f"{HOST}:{port}"
-    creates = [
-        request_bytes("POST", "/fhir/Patient", host, orjson.dumps(gen.patient()))
-        for _ in range(2000)
-    ]
-    create = load(opts, port, pid, creates, connections=16, order="cycle", expect=201)
-    out = [row(opts, f"Create Patient ({sync})", create, note="16 connections")]
-    out.append(ingest(opts, port, pid, gen, sync))
-    return out
+    bundles = [request_bytes("POST", "/fhir", host, b) for b in data.bundles]
+    result = load(opts, port, pid, bundles, connections=4, order="cycle", expect=200)
+    note = (
+        f"{data.entries:.0f}-entry Bundles, {result.rps:.1f}/s; latency per Bundle; 4 connections"
+    )
+    return row(opts, f"Transaction ingest ({label})", result, "resources/s", data.entries, note)
 
 
-def load_cli(opts: Options, gen: Generator, sync: str) -> Row:
-    """``fhir-server load`` of an ndjson file into a fresh database; its start-up (imports,
-    opening the store), timed with a one-line file, is subtracted."""
-    data, one = opts.workdir / "load.ndjson", opts.workdir / "one.ndjson"
-    if not data.exists():
-        data.write_bytes(gen.ndjson(opts.load_patients))
-        one.write_bytes(gen.ndjson(1).split(b"\n", 1)[0] + b"\n")
-    count = opts.load_patients * 4
+def create(opts: Options, port: int, pid: int, data: WriteData, label: str) -> Row:
+    """``POST /Patient`` of distinct Patients (cycled) on 16 connections."""
+    host = f"{HOST}:{port}"
+    creates = [request_bytes("POST", "/fhir/Patient", host, body) for body in data.patients]
+    result = load(opts, port, pid, creates, connections=16, order="cycle", expect=201)
+    return row(opts, f"Create Patient ({label})", result, note="16 connections")
 
-    def timed(name: str, path: Path) -> float:
-        env = {**os.environ, **db_env(opts, name, sync)}
+
+@dataclass
+class LoadFiles:
+    """``fhir-server generate`` output, and the first resource of each of its files to time the
+    command's start-up (which includes compiling the validator's rules for each type)."""
+
+    directory: Path
+    one: Path
+    resources: int
+
+
+def generate(opts: Options) -> LoadFiles:
+    out, one = opts.workdir / "generated", opts.workdir / "one.ndjson"
+    cmd = [str(BIN / "fhir-server"), "generate", "--patients", str(opts.load_patients)]
+    subprocess.run([*cmd, "--seed", "1", "--out", str(out)], check=True, capture_output=True)
+    files = sorted(out.glob("*.ndjson"))
+    firsts = []
+    for path in files:
+        with path.open("rb") as fh:
+            firsts.append(fh.readline())
+    one.write_bytes(b"".join(firsts))
+    count = sum(sum(1 for line in f.open("rb") if line.strip()) for f in files)
+    return LoadFiles(out, one, count)
+
+
+def load_cli(opts: Options, files: LoadFiles, sync: str, validate: bool = True) -> Row:
+    """``fhir-server load`` of the generated directory into a fresh database; its start-up
+    (imports, opening the store, installing the conformance resources, compiling the validator's
+    rules for each type once), timed with one resource of each type, is subtracted."""
+    label = sync + ("" if validate else ", validation off")
+    tag = f"{sync}-{'on' if validate else 'off'}"
+
+    def timed(name: str, path: Path) -> tuple[float, float]:
+        """Wall and CPU seconds of one ``fhir-server load``."""
+        env = {**os.environ, **db_env(opts, name, sync, validate)}
         cmd = [str(BIN / "fhir-server"), "load", str(path), "--no-progress"]
-        start = time.perf_counter()
+        cpu0, start = _children_cpu(), time.perf_counter()
         pin = pinned(opts.server_cpu)
         done = subprocess.run(cmd, env=env, capture_output=True, preexec_fn=pin)
-        if done.returncode != 0:
-            raise RuntimeError(f"fhir-server load failed:\n{done.stderr.decode()[-3000:]}")
-        return float(time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        if done.returncode != 0 or b"failed 0" not in done.stdout:
+            out = (done.stdout + done.stderr).decode()[-3000:]
+            raise RuntimeError(f"fhir-server load failed:\n{out}")
+        return wall, _children_cpu() - cpu0
 
-    startup = min(timed(f"load-one-{sync}-{i}", one) for i in range(2))
-    wall = timed(f"load-{sync}", data)
-    out = Row(f"`fhir-server load` ndjson ({sync})", count / (wall - startup), "resources/s")
-    out.note = f"{count:,} resources in {wall:.1f} s, minus {startup:.1f} s start-up"
-    say(f"  {out.name}: {out.rate:,.0f} resources/s ({out.note})")
+    startup, startup_cpu = min(timed(f"load-one-{tag}-{i}", files.one) for i in range(2))
+    wall, cpu = timed(f"load-{tag}", files.directory)
+    rate = files.resources / (wall - startup)
+    out = Row(f"`fhir-server load` ndjson ({label})", rate, "resources/s", server_cpu=cpu / wall)
+    out.cpu_us = (cpu - startup_cpu) / files.resources * 1e6
+    out.note = f"{files.resources:,} resources in {wall:.1f} s, minus {startup:.1f} s start-up"
+    say(f"  {out.name}: {out.rate:,.0f} resources/s, {out.cpu_us:,.0f} CPU µs each ({out.note})")
     return out
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
