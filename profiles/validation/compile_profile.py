@@ -226,8 +226,8 @@ class ProfileCompiler:
         rule = self._element(s, url, sd, is_slice=True)
         assert rule is not None
         if max_of(s.definition.get("max", "*")) == 0:
-            element.types.pop(key, None)
-            element.disallowed[key] = key[len(element.name) :]
+            dropped = element.types.pop(key, None)
+            element.disallowed[key] = dropped.code if dropped else key[len(element.name) :]
             return
         typed = element.types[key]
         own = rule.types.get(key)

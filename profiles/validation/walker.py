@@ -342,7 +342,7 @@ def check_invariant(invariant: Invariant, focus: Any, path: str, ctx: Context) -
                 return  # the invariant holds trivially without this element
     try:
         if invariant.native is not None:
-            ok = invariant.native(focus, ctx)
+            ok: bool | str = invariant.native(focus, ctx)
         else:
             assert invariant.expression is not None
             result = invariant.expression.evaluate(focus, ctx.resource, ctx.root)
@@ -355,10 +355,11 @@ def check_invariant(invariant: Invariant, focus: Any, path: str, ctx: Context) -
             invariant.profile,
         )
         return
-    if not ok:
+    if ok is not True:
+        reason = f" ({ok})" if isinstance(ok, str) else ""
         ctx.report(
             INVARIANT,
-            f"{invariant.key}: {invariant.human}",
+            f"{invariant.key}: {invariant.human}{reason}",
             path,
             invariant.profile,
             invariant.severity,
