@@ -11,12 +11,11 @@ time. A value goes to the first slice whose discriminators all match.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from profiles.terminology import Terminology, TerminologyError
 from profiles.validation.checks import matches_pattern
-from profiles.validation.fhirpath.compiler import navigate
+from profiles.validation.fhirpath.navigation import navigate
 from profiles.validation.rules import Matcher
 from profiles.validation.snapshot import ElementNode, ProfileError
 from profiles.validation.walker import Context, walk
@@ -77,19 +76,18 @@ def collect(value: Any, steps: list[Step], suffixes: frozenset[str]) -> list[Any
 
 
 def _node_at(node: ElementNode, steps: list[Step]) -> tuple[ElementNode | None, Any, str]:
-    """The slice's element at ``steps``, or the fixed/pattern value above it that covers it:
-    (node, value, kind) where kind is fixed | pattern | node."""
+    """The slice's element at ``steps`` — (node, None, "node") — or the fixed/pattern value of an
+    element above it that covers the path — (None, value, "fixed" | "pattern") — or nothing —
+    (None, None, "missing")."""
     for i, (kind, arg) in enumerate(steps):
         for prefix in ("fixed", "pattern"):
             found = typed_value(node.definition, prefix)
             if found is not None:
                 return None, _dig(found, steps[i:]), prefix
         if kind == "extension":
-            child = (
-                next((s for s in node.child("extension").slices if _extension_url(s) == arg), None)
-                if node.child("extension")
-                else None
-            )
+            extensions = node.child("extension")
+            slices = extensions.slices if extensions is not None else []
+            child = next((s for s in slices if _extension_url(s) == arg), None)
         else:
             child = node.child(arg if kind == "name" else _choice_name(node, arg))
         if child is None:
@@ -184,27 +182,22 @@ def _value_matcher(
     terminology: Terminology,
     suffixes: frozenset[str],
 ) -> Matcher:
-    node, value, found = _node_at(slice_node, steps)
+    node, value, kind = _node_at(slice_node, steps)
     if node is not None:
         for prefix in ("fixed", "pattern"):
-            typed = typed_value(node.definition, prefix)
-            if typed is not None:
-                value, found = typed, prefix
+            value, kind = typed_value(node.definition, prefix), prefix
+            if value is not None:
                 break
         else:
             binding = node.definition.get("binding") or {}
             if binding.get("strength") == "required" and binding.get("valueSet"):
                 return _binding_matcher(binding["valueSet"], steps, terminology, suffixes, where)
-            if steps and steps[-1] == ("name", "url") and slice_node.definition.get("type"):
-                value, found = _extension_url(slice_node), "fixed"
-    elif not steps and found == "missing":
-        value = None
     if value is None and steps == [("name", "url")]:
-        value, found = _extension_url(slice_node), "fixed"
+        value, kind = _extension_url(slice_node), "fixed"  # an extension slice: its profile
     if value is None:
         raise ProfileError(f"{where}: the slice has no fixed or pattern value at the path")
     expected = value
-    if found == "fixed":
+    if kind == "fixed":
         return lambda item, key, ctx: any(v == expected for v in collect(item, steps, suffixes))
     return lambda item, key, ctx: any(
         matches_pattern(v, expected) for v in collect(item, steps, suffixes)
@@ -245,8 +238,6 @@ def _type_matcher(slice_node: ElementNode, steps: list[Step], where: str) -> Mat
     if steps:
         raise ProfileError(f"{where}: type discriminators are supported on $this only")
     wanted = {t["code"] for t in slice_node.definition.get("type", [])}
-    if slice_node.slice_name and slice_node.choice_base is None and slice_node.name.endswith("]"):
-        wanted = wanted or {slice_node.slice_name}
 
     def test(item: Any, key: str, ctx: Context) -> bool:
         if isinstance(item, dict) and "resourceType" in item:
@@ -282,7 +273,7 @@ def _profile_matcher(
                 return True
         return False
 
-    test: Callable[[Any, str, Context], bool] = lambda item, key, ctx: any(  # noqa: E731
-        conforms(v, ctx) for v in collect(item, steps, suffixes)
-    )
+    def test(item: Any, key: str, ctx: Context) -> bool:
+        return any(conforms(v, ctx) for v in collect(item, steps, suffixes))
+
     return test
