@@ -97,8 +97,7 @@ class ProfileCompiler:
         )
         if node.slices:
             self._slices(element, node, url, sd)
-        keys = [*element.types, *element.disallowed]
-        element.presence_keys = tuple(k for key in keys for k in (key, "_" + key))
+        element.seal()
         return element if is_slice or element.active() else None
 
     def _children(self, node: ElementNode, url: str, sd: dict[str, Any]) -> ComplexRule | None:

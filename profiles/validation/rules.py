@@ -80,6 +80,17 @@ class ElementRule:
     slicing: Slicing | None = None
     required_keys: tuple[str, ...] = ()
     presence_keys: tuple[str, ...] = ()
+    count_check: bool = False
+
+    def seal(self) -> None:
+        """Derive what the walker reads on every value: the JSON names that make the element
+        present, and whether counting values can find anything (a single value always meets
+        min 1 and max 1; the JSON shape check covers a second value of a non-repeating one)."""
+        keys = [*self.types, *self.disallowed]
+        self.presence_keys = tuple(k for key in keys for k in (key, "_" + key))
+        self.count_check = (self.check_min and self.min > 1) or (
+            self.check_max and self.max is not None and (self.array or self.max == 0)
+        )
 
     def active(self) -> bool:
         return bool(

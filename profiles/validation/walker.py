@@ -68,7 +68,10 @@ def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> Non
                 )
             choices.add(element.name)
         extras = obj.get("_" + key) if type_rule and type_rule.primitive else None
-        _element(element, type_rule, key, value, extras, path, ctx, strict)
+        if extras is None and value is not None and type_rule is not None:
+            _plain(element, type_rule, key, value, f"{path}.{key}", ctx, strict)
+        else:
+            _element(element, type_rule, key, value, extras, path, ctx, strict)
     for element in rule.required:
         for present in element.presence_keys:
             if present in obj:
@@ -99,14 +102,11 @@ def _element(
             STRUCTURE, f"type {code} is not allowed for {element.path}", epath, element.profile
         )
         return
-    if extras is None and value is not None:  # the common case: no primitive extensions
-        _plain(element, type_rule, key, value, epath, ctx, strict)
-        return
     listed = isinstance(value, list) if value is not None else isinstance(extras, list)
     items = _items(value, extras, listed)
     if strict:
         _shape(element, listed, items, value, extras, epath, ctx)
-    if element.check_max or element.check_min:
+    if element.count_check:
         _count(element, len(items), epath, ctx)
     for i, (item, extra) in enumerate(items):
         ipath = f"{epath}[{i}]" if listed else epath
@@ -131,7 +131,7 @@ def _plain(
     if type(value) is list:
         if strict and (not element.array or not value or None in value):
             _shape(element, True, [(v, None) for v in value], value, None, epath, ctx)
-        if element.check_max or element.check_min:
+        if element.count_check:
             _count(element, len(value), epath, ctx)
         for i, item in enumerate(value):
             if item is not None:
@@ -141,7 +141,7 @@ def _plain(
         return
     if strict and element.array:
         _shape(element, False, [(value, None)], value, None, epath, ctx)
-    if element.check_max or element.check_min:
+    if element.count_check:
         _count(element, 1, epath, ctx)
     check_value(element, type_rule, value, epath, ctx, strict)
     if element.slicing is not None:

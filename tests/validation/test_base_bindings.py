@@ -200,3 +200,13 @@ def test_codes_of_data_types_and_grammar_bound_codes(validator: Validator) -> No
         ("code-invalid", "Patient.identifier[0].use"),
         ("code-invalid", "Patient.photo[0].contentType"),  # not a mime type at all
     }
+
+
+def test_extensible_and_preferred_bindings_are_not_errors(validator: Validator) -> None:
+    patient = resource(
+        "Patient",
+        maritalStatus={"coding": [{"system": "http://example.org/status", "code": "x"}]},
+        language="xx-YY",
+        communication=[{"language": {"text": "dansk"}}],
+    )
+    assert validator.validate(patient) == []

@@ -212,6 +212,20 @@ def test_medicationstatement_profile(validator: Validator) -> None:
     assert validator.validate(fine, [EX + "test-medicationstatement"]) == []
 
 
+def test_choice_element_minimum_from_the_profile(validator: Validator) -> None:
+    statement = resource(
+        "MedicationStatement",
+        status="active",
+        subject={"reference": "Patient/1"},
+        medicationCodeableConcept={"coding": [{"system": "http://www.whocc.no/atc", "code": "A"}]},
+        informationSource={"reference": "Patient/1"},
+        dosage=[{"text": "x"}],
+    )
+    assert issues(validator, statement, "test-medicationstatement") == {
+        ("error", "required", "MedicationStatement.effective", "test-medicationstatement")
+    }
+
+
 def test_consent_profile_fixed_scope_and_deny_needs_start(validator: Validator) -> None:
     consent = resource(
         "Consent",
