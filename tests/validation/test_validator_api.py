@@ -71,3 +71,24 @@ def test_a_broken_profile_is_reported_not_raised(validator: Validator) -> None:
     assert fresh.compile_all() == [
         f"{EX}broken: {EX}broken: slice Patient.identifier:cpr of an undeclared element"
     ]
+
+
+def test_compile_all_names_profiles_nobody_can_check(validator: Validator) -> None:
+    library = validator.library
+    sd = dict(library.structure_definitions[EX + "test-careplan"])
+    sd["url"] = EX + "careplan-with-unknown-target"
+    elements = [dict(e) for e in sd["snapshot"]["element"]]
+    for element in elements:
+        if element["id"] == "CarePlan.subject":
+            element["type"] = [
+                {"code": "Reference", "targetProfile": ["http://example.org/unknown-patient"]}
+            ]
+    sd["snapshot"] = {"element": elements}
+    fresh = Validator(
+        type(library)(dict(library.structure_definitions), library.value_sets, library.code_systems)
+    )
+    fresh.library.add(sd)
+    assert fresh.compile_all() == [
+        f"{EX}careplan-with-unknown-target: CarePlan.subject names unknown "
+        "http://example.org/unknown-patient"
+    ]
