@@ -54,8 +54,7 @@ def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> Non
             continue
         element, type_rule, underscore = hit
         if underscore:
-            if key[1:] not in obj:
-                _element(element, type_rule, key[1:], None, value, path, ctx, strict)
+            _underscore(element, type_rule, key[1:], obj, value, path, ctx, strict)
             continue
         if element.choice and strict:
             choices = choices or set()
@@ -67,11 +66,13 @@ def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> Non
                     rule.profile,
                 )
             choices.add(element.name)
-        extras = obj.get("_" + key) if type_rule and type_rule.primitive else None
-        if extras is None and value is not None and type_rule is not None:
-            _plain(element, type_rule, key, value, f"{path}.{key}", ctx, strict)
-        else:
+        if value is None and strict:
+            ctx.report(STRUCTURE, "null is not allowed here", f"{path}.{key}", rule.profile)
+        if type_rule is None or value is None or (type(value) is list and None in value):
+            extras = obj.get("_" + key) if type_rule and type_rule.primitive else None
             _element(element, type_rule, key, value, extras, path, ctx, strict)
+        else:  # the common case; a ``_key`` companion is checked when the loop reaches it
+            _plain(element, type_rule, key, value, f"{path}.{key}", ctx, strict)
     for element in rule.required:
         for present in element.presence_keys:
             if present in obj:
@@ -82,6 +83,39 @@ def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> Non
             _required_keys(element, obj, path, ctx)
     for invariant in rule.invariants:
         check_invariant(invariant, obj, path, ctx)
+
+
+def _underscore(
+    element: ElementRule,
+    type_rule: TypeRule | None,
+    key: str,
+    obj: dict[str, Any],
+    extras: Any,
+    path: str,
+    ctx: Context,
+    strict: bool,
+) -> None:
+    """A primitive's ``_key`` companion: alone (a value-less primitive), or beside its value."""
+    if key not in obj:
+        _element(element, type_rule, key, None, extras, path, ctx, strict)
+        return
+    value = obj[key]
+    if value is None or (type(value) is list and None in value):
+        return  # the value's own turn walks both (null entries pair up with the companion)
+    if not strict:
+        return
+    epath = f"{path}.{key}"
+    if isinstance(value, list) != isinstance(extras, list):
+        ctx.report(STRUCTURE, "the value and its '_' companion disagree in shape", epath, None)
+        return
+    if not isinstance(extras, list):
+        _primitive_extras(extras, epath, ctx)
+        return
+    if len(extras) != len(value):
+        ctx.report(STRUCTURE, "the '_' array must be as long as the value array", epath, None)
+    for i, extra in enumerate(extras):
+        if extra is not None:
+            _primitive_extras(extra, f"{epath}[{i}]", ctx)
 
 
 def _element(

@@ -185,6 +185,23 @@ def test_primitive_extensions(validator: Validator) -> None:
     }
 
 
+def test_primitive_companions_must_align(validator: Validator) -> None:
+    ext = {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}
+    patient = resource(
+        "Patient",
+        gender="male",
+        _gender=[ext],  # a list beside a single value
+        name=[{"given": ["a"], "_given": [None, ext]}],  # longer than the value array
+        birthDate=None,
+        _birthDate=ext,  # an explicit null is still not allowed
+    )
+    assert issues(validator, patient) == {
+        ("error", "structure", "Patient.gender", None),
+        ("error", "structure", "Patient.name[0].given", None),
+        ("error", "structure", "Patient.birthDate", None),
+    }
+
+
 def test_contained_resources_are_validated_as_their_type(validator: Validator) -> None:
     statement = resource(
         "MedicationStatement",
