@@ -1,6 +1,7 @@
 """What validation costs per resource, in process: the bench's typical Danish resources
 (bench/data.py) against their R4 base definition, and against the profiles they claim once
-profiles/definitions holds them.
+profiles/definitions holds them. For scale, the same resources through the write path's current
+structural check (``fhir_server.structure.check_structure``, fhir.resources' pydantic models).
 
 ``.venv/bin/python -m bench.validation`` prints CPU microseconds per resource (the best of
 several rounds, ``time.process_time``, so other processes on a shared machine count less).
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.data import Generator
+from fhir_server.structure import check_structure
 from profiles.validation import Validator
 
 Resource = dict[str, Any]
@@ -49,10 +51,10 @@ def _cost(run: Callable[[], None], per_round: int, rounds: int) -> float:
     return best / per_round * 1e6
 
 
-def measure(count: int = 200, rounds: int = 7) -> list[tuple[str, str, float, int]]:
+def measure(count: int = 200, rounds: int = 7) -> list[tuple[str, str, float, int | None]]:
     validator = Validator.default()
     validator.compile_all()
-    rows = []
+    rows: list[tuple[str, str, float, int | None]] = []
     for kind, resources in _samples(count).items():
         claimed = [r.get("meta", {}).get("profile", []) for r in resources]
         known = [
@@ -73,6 +75,13 @@ def measure(count: int = 200, rounds: int = 7) -> list[tuple[str, str, float, in
                     validator.validate(r)
 
             rows.append((kind, label, _cost(run, len(batch), rounds), errors))
+        bare = [_without_profiles(r) for r in resources]
+
+        def pydantic(batch: list[Resource] = bare) -> None:
+            for r in batch:
+                check_structure(r["resourceType"], r)
+
+        rows.append((kind, "pydantic (scale)", _cost(pydantic, len(bare), rounds), None))
     return rows
 
 
@@ -83,7 +92,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'type':<22}{'against':<18}{'µs/resource':>12}{'errors':>8}")
     for kind, label, micros, errors in measure(args.count, args.rounds):
-        print(f"{kind:<22}{label:<18}{micros:>12.1f}{errors:>8}")
+        shown = "" if errors is None else str(errors)
+        print(f"{kind:<22}{label:<18}{micros:>12.1f}{shown:>8}")
 
 
 if __name__ == "__main__":
