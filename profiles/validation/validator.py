@@ -157,6 +157,12 @@ class Validator:
     def _unresolved(self, sd: dict[str, Any]) -> list[str]:
         out = []
         for element in sd.get("snapshot", {}).get("element", []):
+            binding = element.get("binding") or {}
+            value_set = binding.get("valueSet")
+            required = binding.get("strength") == "required" and value_set
+            if required and self.terminology.value_set(value_set) is None:
+                where = element.get("id", element["path"])
+                out.append(f"{where} binds unknown ValueSet {value_set}")
             for type_ in element.get("type", []):
                 for key in ("profile", "targetProfile"):
                     for ref in type_.get(key, []):

@@ -92,3 +92,38 @@ def test_compile_all_names_profiles_nobody_can_check(validator: Validator) -> No
         f"{EX}careplan-with-unknown-target: CarePlan.subject names unknown "
         "http://example.org/unknown-patient"
     ]
+
+
+def test_required_binding_to_a_value_set_we_cannot_check(validator: Validator) -> None:
+    """Over a code system we do not hold: skipped, not an error; an unknown one is reported."""
+    library = validator.library
+    sd = dict(library.structure_definitions[EX + "test-servicerequest"])
+    sd["url"] = EX + "servicerequest-snomed"
+    elements = [dict(e) for e in sd["snapshot"]["element"]]
+    for element in elements:
+        if element["id"] == "ServiceRequest.code":
+            element["binding"] = {
+                "strength": "required",
+                "valueSet": "http://example.org/fhir/ValueSet/test-snomed",
+            }
+        if element["id"] == "ServiceRequest.reasonCode":
+            element["binding"] = {"strength": "required", "valueSet": "http://example.org/nope"}
+    sd["snapshot"] = {"element": elements}
+    fresh = Validator(
+        type(library)(dict(library.structure_definitions), library.value_sets, library.code_systems)
+    )
+    fresh.library.add(sd)
+    assert fresh.compile_all() == [
+        f"{EX}servicerequest-snomed: ServiceRequest.reasonCode binds unknown ValueSet "
+        "http://example.org/nope"
+    ]
+    request = resource(
+        "ServiceRequest",
+        status="active",
+        intent="order",
+        priority="routine",
+        subject={"reference": "Patient/1"},
+        code={"coding": [{"system": "http://snomed.info/sct", "code": "1"}]},
+        reasonCode=[{"text": "x"}],
+    )
+    assert fresh.validate(request, [EX + "servicerequest-snomed"]) == []
