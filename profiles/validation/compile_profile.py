@@ -24,14 +24,22 @@ from profiles.validation.checks import (
 from profiles.validation.compile_base import INLINE, R4, Definitions, cap, max_of, type_code
 from profiles.validation.invariants import compile_invariants
 from profiles.validation.rules import ComplexRule, ElementRule, Slice, Slicing, TypeRule
-from profiles.validation.slicing import build_matcher, typed_value
+from profiles.validation.slicing import SliceEnv, build_matcher, typed_value
 from profiles.validation.snapshot import ElementNode, ProfileError, parse_snapshot
 
 
 class ProfileCompiler:
     def __init__(self, definitions: Definitions, suffixes: frozenset[str]):
         self._d = definitions
-        self._suffixes = suffixes
+        self._slice_env = SliceEnv(definitions.terminology, suffixes, self._snapshot_root)
+        self._roots: dict[str, ElementNode | None] = {}
+
+    def _snapshot_root(self, url: str) -> ElementNode | None:
+        """The parsed snapshot of a loaded StructureDefinition (type profiles of slices)."""
+        if url not in self._roots:
+            sd = self._d.library.structure_definition(url)
+            self._roots[url] = parse_snapshot(sd) if sd is not None else None
+        return self._roots[url]
 
     def compile(self, sd: dict[str, Any]) -> ComplexRule:
         if sd.get("derivation") != "constraint":
@@ -205,7 +213,7 @@ class ProfileCompiler:
         for s in others:
             rule = self._element(s, url, sd, is_slice=True)
             assert rule is not None
-            matcher = build_matcher(discriminators, s, self._d.terminology, self._suffixes)
+            matcher = build_matcher(discriminators, s, self._slice_env)
             slices.append(Slice(s.slice_name or "", rule, matcher))
         element.slicing = Slicing(
             tuple(slices),

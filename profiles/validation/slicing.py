@@ -11,6 +11,8 @@ time. A value goes to the first slice whose discriminators all match.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from profiles.terminology import Terminology, TerminologyError
@@ -21,6 +23,19 @@ from profiles.validation.snapshot import ElementNode, ProfileError
 from profiles.validation.walker import Context, walk
 
 Step = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEnv:
+    """What compiling discriminators needs besides the slice: terminology (for bindings), the
+    choice type suffixes (for navigation), and the snapshot of a type profile by URL (a slice
+    typed with a profile may leave the fixed value at the path to that profile)."""
+
+    terminology: Terminology
+    suffixes: frozenset[str]
+    type_profile: Callable[[str], ElementNode | None]
+
+
 _EXTENSION_STEP = re.compile(r"extension\(\s*'([^']*)'\s*\)")
 _TYPE_STEP = re.compile(r"ofType\(\s*([A-Za-z.]+)\s*\)")
 _NAME_STEP = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\[x\])?")
@@ -136,30 +151,23 @@ def _extension_url(node: ElementNode) -> str | None:
 
 
 def build_matcher(
-    discriminators: list[dict[str, Any]],
-    slice_node: ElementNode,
-    terminology: Terminology,
-    suffixes: frozenset[str],
+    discriminators: list[dict[str, Any]], slice_node: ElementNode, env: SliceEnv
 ) -> Matcher:
     if not discriminators:
         raise ProfileError(f"{slice_node.id}: slicing without a discriminator is not supported")
-    tests = [_one(d, slice_node, terminology, suffixes) for d in discriminators]
+    tests = [_one(d, slice_node, env) for d in discriminators]
     if len(tests) == 1:
         return tests[0]
     return lambda item, key, ctx: all(t(item, key, ctx) for t in tests)
 
 
-def _one(
-    discriminator: dict[str, Any],
-    slice_node: ElementNode,
-    terminology: Terminology,
-    suffixes: frozenset[str],
-) -> Matcher:
+def _one(discriminator: dict[str, Any], slice_node: ElementNode, env: SliceEnv) -> Matcher:
+    suffixes = env.suffixes
     kind, path = discriminator.get("type"), discriminator.get("path", "$this")
     steps = parse_path(path)
     where = f"{slice_node.id} (discriminator {kind} {path})"
     if kind in ("value", "pattern"):
-        return _value_matcher(slice_node, steps, where, terminology, suffixes)
+        return _value_matcher(slice_node, steps, where, env)
     if kind == "exists":
         node, _, found = _node_at(slice_node, steps)
         if node is None or found != "node":
@@ -176,32 +184,53 @@ def _one(
 
 
 def _value_matcher(
-    slice_node: ElementNode,
-    steps: list[Step],
-    where: str,
-    terminology: Terminology,
-    suffixes: frozenset[str],
+    slice_node: ElementNode, steps: list[Step], where: str, env: SliceEnv
 ) -> Matcher:
-    node, value, kind = _node_at(slice_node, steps)
-    if node is not None:
-        for prefix in ("fixed", "pattern"):
-            value, kind = typed_value(node.definition, prefix), prefix
-            if value is not None:
-                break
-        else:
-            binding = node.definition.get("binding") or {}
-            if binding.get("strength") == "required" and binding.get("valueSet"):
-                return _binding_matcher(binding["valueSet"], steps, terminology, suffixes, where)
+    value, kind, binding = _expected(slice_node, steps)
+    if value is None and binding is None:
+        for url in _type_profiles(slice_node):
+            root = env.type_profile(url)
+            if root is not None:
+                value, kind, binding = _expected(root, steps)
+                if value is not None or binding is not None:
+                    break
+    if binding is not None:
+        return _binding_matcher(binding, steps, env.terminology, env.suffixes, where)
     if value is None and steps == [("name", "url")]:
         value, kind = _extension_url(slice_node), "fixed"  # an extension slice: its profile
     if value is None:
         raise ProfileError(f"{where}: the slice has no fixed or pattern value at the path")
-    expected = value
+    expected, suffixes = value, env.suffixes
     if kind == "fixed":
         return lambda item, key, ctx: any(v == expected for v in collect(item, steps, suffixes))
     return lambda item, key, ctx: any(
         matches_pattern(v, expected) for v in collect(item, steps, suffixes)
     )
+
+
+def _expected(node: ElementNode, steps: list[Step]) -> tuple[Any, str, str | None]:
+    """(the value the slice fixes or patterns at the path, fixed | pattern, or the ValueSet it
+    binds there ``required``)."""
+    found, value, kind = _node_at(node, steps)
+    if found is None:
+        return value, kind, None
+    for prefix in ("fixed", "pattern"):
+        typed = typed_value(found.definition, prefix)
+        if typed is not None:
+            return typed, prefix, None
+    binding = found.definition.get("binding") or {}
+    if binding.get("strength") == "required" and binding.get("valueSet"):
+        return None, "", str(binding["valueSet"])
+    return None, "", None
+
+
+def _type_profiles(node: ElementNode) -> list[str]:
+    return [
+        str(p)
+        for t in node.definition.get("type", [])
+        if t.get("code") != "Extension"
+        for p in t.get("profile", [])
+    ]
 
 
 def _binding_matcher(

@@ -136,7 +136,9 @@ class Validator:
         return found if isinstance(found, ComplexRule) else None
 
     def extension_rule(self, url: str) -> ComplexRule | None:
-        if url not in self.library.structure_definitions:
+        """The rules of the extension definition ``url`` names; None for any other URL."""
+        sd = self.library.structure_definitions.get(url)
+        if sd is None or sd.get("type") != "Extension":
             return None
         return self.profile_rule(url)
 

@@ -269,3 +269,27 @@ def test_profile_discriminator(validator: Validator) -> None:
     assert issues(validator, practitioner("0101011234", "0202021234"), "test-practitioner") == {
         ("error", "structure", "Practitioner.identifier", "test-practitioner")  # cpr 0..1
     }
+
+
+def test_slice_whose_discriminating_value_is_in_its_type_profile(validator: Validator) -> None:
+    """``identifier:cpr`` only names a type profile; the CPR system it fixes picks the slice,
+    and the profile's rules apply to the values in it."""
+    cpr = "urn:oid:1.2.208.176.1.2"
+    person = resource(
+        "RelatedPerson",
+        patient={"reference": "Patient/1"},
+        identifier=[
+            {"system": cpr, "value": "3102011234"},
+            {"system": "urn:oid:1.2.208.176.1.6.1.1", "value": "X-eCPR"},
+        ],
+    )
+    assert issues(validator, person, "test-relatedperson") == {
+        ("error", "invariant", "RelatedPerson.identifier[0].value", "test-identifier-cpr")
+    }
+    person["identifier"] = [
+        {"system": cpr, "value": "0101011234"},
+        {"system": cpr, "value": "0202021234"},
+    ]
+    assert issues(validator, person, "test-relatedperson") == {
+        ("error", "structure", "RelatedPerson.identifier", "test-relatedperson")
+    }
