@@ -13,7 +13,7 @@ from profiles.validation.issues import CODE_INVALID, STRUCTURE, VALUE
 from profiles.validation.rules import ValueCheck
 
 if TYPE_CHECKING:
-    from profiles.validation.walker import Context
+    from profiles.validation.context import Context
 
 Problem = tuple[str, str] | None
 

@@ -26,7 +26,7 @@ from profiles.validation.narrative import has_content, xhtml_problem
 from profiles.validation.rules import Invariant
 
 if TYPE_CHECKING:
-    from profiles.validation.walker import Context
+    from profiles.validation.context import Context
 
 STRUCTURAL = frozenset({"ele-1"})
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from profiles.validation.context import Context
     from profiles.validation.fhirpath import Expression
-    from profiles.validation.walker import Context
 
 # A check on one value: None when fine, else (issue code, message)
 ValueCheck = Callable[[Any, "Context"], "tuple[str, str] | None"]

@@ -172,8 +172,8 @@ def test_evaluation_errors(validator: Validator) -> None:
 
 
 def test_invariant_that_cannot_be_evaluated_is_a_processing_error(validator: Validator) -> None:
+    from profiles.validation.context import Context, check_invariant
     from profiles.validation.invariants import compile_invariants
-    from profiles.validation.walker import Context, check_invariant
 
     [invariant] = compile_invariants(
         [
