@@ -49,6 +49,8 @@ class TypeRule:
     profiles: tuple[str, ...] = ()
     checks: tuple[ValueCheck, ...] = ()
     invariants: tuple[Invariant, ...] = ()
+    # a primitive with nothing but its format to check (set by ElementRule.seal)
+    bare: bool = False
 
     def active(self) -> bool:
         return bool(
@@ -91,6 +93,9 @@ class ElementRule:
         self.count_check = (self.check_min and self.min > 1) or (
             self.check_max and self.max is not None and (self.array or self.max == 0)
         )
+        for t in self.types.values():
+            rules = self.checks or self.invariants or t.checks or t.invariants
+            t.bare = t.primitive is not None and not rules
 
     def active(self) -> bool:
         return bool(

@@ -149,8 +149,11 @@ def _plain(
             json_shape(element, True, [(v, None) for v in value], value, None, epath, ctx)
         if element.count_check:
             count_values(element, len(value), epath, ctx)
+        bare = type_rule.bare
         for i, item in enumerate(value):
-            if item is not None:
+            if bare:
+                _primitive(element, type_rule, item, f"{epath}[{i}]", ctx)
+            else:
                 check_value(element, type_rule, item, f"{epath}[{i}]", ctx, strict)
         if element.slicing is not None:
             _apply_slicing(element, key, [(v, None) for v in value], epath, True, ctx)
@@ -159,9 +162,21 @@ def _plain(
         json_shape(element, False, [(value, None)], value, None, epath, ctx)
     if element.count_check:
         count_values(element, 1, epath, ctx)
-    check_value(element, type_rule, value, epath, ctx, strict)
+    if type_rule.bare:
+        _primitive(element, type_rule, value, epath, ctx)
+    else:
+        check_value(element, type_rule, value, epath, ctx, strict)
     if element.slicing is not None:
         _apply_slicing(element, key, [(value, None)], epath, False, ctx)
+
+
+def _primitive(
+    element: ElementRule, type_rule: TypeRule, item: Any, ipath: str, ctx: Context
+) -> None:
+    """A primitive whose only rule is its format (most of them)."""
+    problem = type_rule.primitive(item)  # type: ignore[misc]
+    if problem is not None:
+        ctx.report(problem[0], f"{element.path}: {problem[1]}", ipath, element.profile)
 
 
 def _items(value: Any, extras: Any, listed: bool) -> list[tuple[Any, Any]]:

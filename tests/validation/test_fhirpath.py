@@ -192,3 +192,12 @@ def test_invariant_that_cannot_be_evaluated_is_a_processing_error(validator: Val
     ctx = Context(validator, patient)
     check_invariant(invariant, patient, "Patient", ctx)
     assert [(i.code, i.expression) for i in ctx.issues] == [("processing", "Patient")]
+
+
+def test_member_of(validator: Validator) -> None:
+    vs = "'http://hl7.org/fhir/ValueSet/request-priority'"
+    request = {"priority": "asap", "code": {"coding": [{"system": "http://x", "code": "y"}]}}
+    assert validator.fhirpath.compile(f"priority.memberOf({vs})").evaluate(request) == [True]
+    assert validator.fhirpath.compile(f"code.memberOf({vs})").evaluate(request) == [False]
+    snomed = "'http://example.org/fhir/ValueSet/test-snomed'"  # not checkable: empty
+    assert validator.fhirpath.compile(f"priority.memberOf({snomed})").evaluate(request) == []
