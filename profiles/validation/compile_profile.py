@@ -53,7 +53,7 @@ class ProfileCompiler:
         base = self._d.r4_element(tree.definition)
         fallback = None if rule.is_resource else sd["type"]
         rule.invariants = compile_invariants(
-            tree.definition.get("constraint", []),
+            _own_constraints(tree.definition),
             self._d.engine,
             fallback,
             url,
@@ -101,7 +101,7 @@ class ProfileCompiler:
         element.checks = self._value_checks(d, base_d)
         fallback = self._fallback(element, d)
         element.invariants = compile_invariants(
-            d.get("constraint", []), self._d.engine, fallback, url, _constraint_keys(base)
+            _own_constraints(d), self._d.engine, fallback, url, _constraint_keys(base)
         )
         if node.slices:
             self._slices(element, node, url, sd)
@@ -248,6 +248,14 @@ class ProfileCompiler:
 
 def _keys(element: ElementRule) -> set[str]:
     return set(element.types) | set(element.disallowed)
+
+
+def _own_constraints(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Constraints a profile adds: those whose ``source`` is an R4 base definition (a snapshot
+    generator may copy a data type's invariants onto the element) are the base pass's job."""
+    return [
+        c for c in definition.get("constraint", []) if not str(c.get("source", "")).startswith(R4)
+    ]
 
 
 def _constraint_keys(base: dict[str, Any] | None) -> frozenset[str]:

@@ -329,3 +329,46 @@ def test_issue_as_operation_outcome_issue(validator: Validator) -> None:
         "diagnostics": f"test-cpr: CPR number has no valid birth date (profile {EX}test-patient)",
         "expression": ["Patient.identifier[0].value"],
     }
+
+
+def test_base_invariants_copied_into_a_profile_are_not_reported_twice(
+    validator: Validator,
+) -> None:
+    library = validator.library
+    sd = dict(library.structure_definitions[EX + "test-consent"])
+    sd["url"] = EX + "consent-copied-invariants"
+    elements = [dict(e) for e in sd["snapshot"]["element"]]
+    for element in elements:
+        if element["id"] == "Consent.provision":
+            per_1 = {
+                "key": "per-1",
+                "severity": "error",
+                "human": "If present, start SHALL have a lower value than end",
+                "expression": "period.start <= period.end",
+                "source": "http://hl7.org/fhir/StructureDefinition/Period",
+            }
+            element["constraint"] = [*element.get("constraint", []), per_1]
+    sd["snapshot"] = {"element": elements}
+    fresh = Validator(
+        type(library)(dict(library.structure_definitions), library.value_sets, library.code_systems)
+    )
+    fresh.library.add(sd)
+    consent = resource(
+        "Consent",
+        status="active",
+        scope={
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        category=[{"text": "x"}],
+        patient={"reference": "Patient/1"},
+        dateTime="2024-01-01",
+        policyRule={"text": "x"},
+        provision={"type": "permit", "period": {"start": "2024-02-01", "end": "2024-01-01"}},
+    )
+    found = [(i.code, i.expression, i.profile) for i in fresh.validate(consent, [sd["url"]])]
+    assert found == [("invariant", "Consent.provision.period", None)]
