@@ -85,20 +85,20 @@ def test_what_cannot_be_expanded(terminology: Terminology) -> None:
 
 def test_validate_code(terminology: Terminology) -> None:
     url = EX + "ValueSet/test-category"
-    ok = terminology.validate_code(url, "discharge", CATEGORY)
+    ok = terminology.validate_code(url, CATEGORY, "discharge")
     assert (ok.result, ok.display) == (True, "Discharge follow-up")
-    assert terminology.validate_code(url, "discharge").result is True  # system optional
-    wrong_system = terminology.validate_code(url, "discharge", "http://other")
+    assert terminology.validate_code(url, None, "discharge").result is True  # system optional
+    wrong_system = terminology.validate_code(url, "http://other", "discharge")
     assert wrong_system.result is False
     assert "is not in the value set" in (wrong_system.message or "")
-    assert terminology.validate_code(url, "nope", CATEGORY).result is False
+    assert terminology.validate_code(url, CATEGORY, "nope").result is False
 
 
 def test_validate_code_display(terminology: Terminology) -> None:
     url = EX + "ValueSet/test-category"
-    assert terminology.validate_code(url, "course", CATEGORY, "cross-sector  COURSE").result
-    assert terminology.validate_code(url, "course", CATEGORY, "Tværsektorielt forløb").result
-    wrong = terminology.validate_code(url, "course", CATEGORY, "Something else")
+    assert terminology.validate_code(url, CATEGORY, "course", "cross-sector  COURSE").result
+    assert terminology.validate_code(url, CATEGORY, "course", "Tværsektorielt forløb").result
+    wrong = terminology.validate_code(url, CATEGORY, "course", "Something else")
     assert (wrong.result, wrong.display) == (False, "Cross-sector course")
 
 
@@ -106,12 +106,12 @@ def test_validate_code_where_only_syntax_or_nothing_can_be_checked(
     terminology: Terminology,
 ) -> None:
     mime = "http://hl7.org/fhir/ValueSet/mimetypes"
-    assert terminology.validate_code(mime, "text/plain; charset=UTF-8").result is True
-    assert terminology.validate_code(mime, "pdf").result is False
+    assert terminology.validate_code(mime, None, "text/plain; charset=UTF-8").result is True
+    assert terminology.validate_code(mime, "urn:ietf:bcp:13", "pdf").result is False
     currencies = "http://hl7.org/fhir/ValueSet/currencies"
-    assert terminology.validate_code(currencies, "DKK").result is True
-    assert terminology.validate_code(currencies, "kroner").result is False
-    unknown = terminology.validate_code(EX + "ValueSet/test-snomed", "123")
+    assert terminology.validate_code(currencies, "urn:iso:std:iso:4217", "DKK").result is True
+    assert terminology.validate_code(currencies, None, "kroner").result is False
+    unknown = terminology.validate_code(EX + "ValueSet/test-snomed", None, "123")
     assert unknown.result is None
 
 
