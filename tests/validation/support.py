@@ -13,9 +13,9 @@ NARRATIVE = {
 }
 
 
-def resource(kind: str, **elements: Any) -> dict[str, Any]:
+def resource(resource_type: str, /, **elements: Any) -> dict[str, Any]:
     """A resource with narrative (so dom-6 stays quiet) and the given elements."""
-    return {"resourceType": kind, "text": NARRATIVE, **elements}
+    return {"resourceType": resource_type, "text": NARRATIVE, **elements}
 
 
 def issues(

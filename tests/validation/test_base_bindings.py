@@ -123,6 +123,49 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "AuditEvent.action",
         "audit-event-action",
     ),
+    (
+        "SearchParameter",
+        {
+            "url": "http://example.org/SearchParameter/x",
+            "name": "X",
+            "status": "bogus",
+            "description": "a parameter",
+            "code": "x",
+            "base": ["Patient"],
+            "type": "token",
+            "expression": "Patient.gender",
+        },
+        "SearchParameter.status",
+        "publication-status",
+    ),
+    (
+        "StructureDefinition",
+        {
+            "url": "http://example.org/StructureDefinition/x",
+            "name": "X",
+            "status": "draft",
+            "kind": "bogus",
+            "abstract": False,
+            "type": "Patient",
+            "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+            "derivation": "constraint",
+            "differential": {"element": [{"id": "Patient", "path": "Patient"}]},
+        },
+        "StructureDefinition.kind",
+        "structure-definition-kind",
+    ),
+    (
+        "ValueSet",
+        {"name": "X", "status": "bogus"},
+        "ValueSet.status",
+        "publication-status",
+    ),
+    (
+        "CodeSystem",
+        {"name": "X", "status": "draft", "content": "bogus"},
+        "CodeSystem.content",
+        "codesystem-content-mode",
+    ),
 ]
 
 
