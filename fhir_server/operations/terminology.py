@@ -94,7 +94,7 @@ async def validate_code(
 ) -> FhirResult:
     url = await _canonical(ctx, "ValueSet", id_, inputs, "url")
     code, system, display = _coding(inputs)
-    verdict = _terminology_call(_terminology().validate_code, url, code, system, display)
+    verdict = _terminology_call(_terminology().validate_code, url, system, code, display)
     params: list[dict[str, Any]] = [{"name": "result", "valueBoolean": bool(verdict.result)}]
     if verdict.message:
         params.append({"name": "message", "valueString": verdict.message})

@@ -207,9 +207,10 @@ class Terminology:
         return out
 
     def validate_code(
-        self, url: str, code: str, system: str | None = None, display: str | None = None
+        self, url: str, system: str | None, code: str, display: str | None = None
     ) -> CodeValidation:
-        """``ValueSet/$validate-code`` for one code (and optionally its system and display)."""
+        """``ValueSet/$validate-code`` for one code; ``system`` None matches any system (a bare
+        ``code`` parameter), a ``display`` must be the concept's or one of its designations."""
         content = self.content(url)
         where = f"{system}#{code}" if system else code
         if content.concepts is None:

@@ -13,7 +13,7 @@ from profiles.validation.issues import CODE_INVALID, STRUCTURE, VALUE
 from profiles.validation.rules import ValueCheck
 
 if TYPE_CHECKING:
-    from profiles.validation.walker import Context
+    from profiles.validation.context import Context
 
 Problem = tuple[str, str] | None
 
@@ -96,6 +96,10 @@ def binding_check(terminology: Terminology, value_set: str, type_code: str) -> V
     def missing(what: str) -> Problem:
         return CODE_INVALID, f"{what} is not in the required value set {url}"
 
+    def none_of(codings: list[Any]) -> Problem:
+        shown = ", ".join(_show_coding(c) for c in codings)
+        return CODE_INVALID, f"none of the codings ({shown}) is in the required value set {url}"
+
     def coding_ok(coding: Any) -> bool:
         return (
             isinstance(coding, dict)
@@ -109,11 +113,10 @@ def binding_check(terminology: Terminology, value_set: str, type_code: str) -> V
         def check(value: Any, ctx: Context) -> Problem:
             codings = value.get("coding") if isinstance(value, dict) else None
             if not isinstance(codings, list) or not codings:
-                return missing("no coding was given, so the concept")
+                return CODE_INVALID, f"a coding from the required value set {url} is needed"
             if any(coding_ok(c) for c in codings):
                 return None
-            shown = ", ".join(_show_coding(c) for c in codings)
-            return missing(f"none of the codings ({shown})")
+            return none_of(codings)
 
         return check
     if type_code in ("Coding", "Quantity"):

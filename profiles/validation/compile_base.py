@@ -205,7 +205,7 @@ class BaseCompiler:
         element.invariants = compile_invariants(
             d.get("constraint", []), self._d.engine, fallback, None, skip
         )
-        element.presence_keys = tuple(k for key in element.types for k in (key, "_" + key))
+        element.seal()
         return element
 
     @staticmethod

@@ -24,14 +24,22 @@ from profiles.validation.checks import (
 from profiles.validation.compile_base import INLINE, R4, Definitions, cap, max_of, type_code
 from profiles.validation.invariants import compile_invariants
 from profiles.validation.rules import ComplexRule, ElementRule, Slice, Slicing, TypeRule
-from profiles.validation.slicing import build_matcher, typed_value
+from profiles.validation.slicing import SliceEnv, build_matcher, typed_value
 from profiles.validation.snapshot import ElementNode, ProfileError, parse_snapshot
 
 
 class ProfileCompiler:
     def __init__(self, definitions: Definitions, suffixes: frozenset[str]):
         self._d = definitions
-        self._suffixes = suffixes
+        self._slice_env = SliceEnv(definitions.terminology, suffixes, self._snapshot_root)
+        self._roots: dict[str, ElementNode | None] = {}
+
+    def _snapshot_root(self, url: str) -> ElementNode | None:
+        """The parsed snapshot of a loaded StructureDefinition (type profiles of slices)."""
+        if url not in self._roots:
+            sd = self._d.library.structure_definition(url)
+            self._roots[url] = parse_snapshot(sd) if sd is not None else None
+        return self._roots[url]
 
     def compile(self, sd: dict[str, Any]) -> ComplexRule:
         if sd.get("derivation") != "constraint":
@@ -45,7 +53,7 @@ class ProfileCompiler:
         base = self._d.r4_element(tree.definition)
         fallback = None if rule.is_resource else sd["type"]
         rule.invariants = compile_invariants(
-            tree.definition.get("constraint", []),
+            _own_constraints(tree.definition),
             self._d.engine,
             fallback,
             url,
@@ -93,12 +101,11 @@ class ProfileCompiler:
         element.checks = self._value_checks(d, base_d)
         fallback = self._fallback(element, d)
         element.invariants = compile_invariants(
-            d.get("constraint", []), self._d.engine, fallback, url, _constraint_keys(base)
+            _own_constraints(d), self._d.engine, fallback, url, _constraint_keys(base)
         )
         if node.slices:
             self._slices(element, node, url, sd)
-        keys = [*element.types, *element.disallowed]
-        element.presence_keys = tuple(k for key in keys for k in (key, "_" + key))
+        element.seal()
         return element if is_slice or element.active() else None
 
     def _children(self, node: ElementNode, url: str, sd: dict[str, Any]) -> ComplexRule | None:
@@ -156,13 +163,11 @@ class ProfileCompiler:
             == (binding.get("valueSet") or "").partition("|")[0]
         )
         if binding.get("strength") == "required" and binding.get("valueSet") and not same:
+            # None: a ValueSet over codes we do not hold (not checkable, documented); an
+            # unknown ValueSet is reported by Validator.compile_all
             check = binding_check(self._d.terminology, binding["valueSet"], code)
-            if check is None:
-                raise ProfileError(
-                    f"{d.get('id', d['path'])}: required ValueSet {binding['valueSet']} "
-                    "is unknown or cannot be checked here"
-                )
-            checks.append(check)
+            if check is not None:
+                checks.append(check)
         return tuple(checks)
 
     @staticmethod
@@ -208,7 +213,7 @@ class ProfileCompiler:
         for s in others:
             rule = self._element(s, url, sd, is_slice=True)
             assert rule is not None
-            matcher = build_matcher(discriminators, s, self._d.terminology, self._suffixes)
+            matcher = build_matcher(discriminators, s, self._slice_env)
             slices.append(Slice(s.slice_name or "", rule, matcher))
         element.slicing = Slicing(
             tuple(slices),
@@ -226,8 +231,8 @@ class ProfileCompiler:
         rule = self._element(s, url, sd, is_slice=True)
         assert rule is not None
         if max_of(s.definition.get("max", "*")) == 0:
-            element.types.pop(key, None)
-            element.disallowed[key] = key[len(element.name) :]
+            dropped = element.types.pop(key, None)
+            element.disallowed[key] = dropped.code if dropped else key[len(element.name) :]
             return
         typed = element.types[key]
         own = rule.types.get(key)
@@ -243,6 +248,14 @@ class ProfileCompiler:
 
 def _keys(element: ElementRule) -> set[str]:
     return set(element.types) | set(element.disallowed)
+
+
+def _own_constraints(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Constraints a profile adds: those whose ``source`` is an R4 base definition (a snapshot
+    generator may copy a data type's invariants onto the element) are the base pass's job."""
+    return [
+        c for c in definition.get("constraint", []) if not str(c.get("source", "")).startswith(R4)
+    ]
 
 
 def _constraint_keys(base: dict[str, Any] | None) -> frozenset[str]:

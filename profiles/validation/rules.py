@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from profiles.validation.context import Context
     from profiles.validation.fhirpath import Expression
-    from profiles.validation.walker import Context
 
 # A check on one value: None when fine, else (issue code, message)
 ValueCheck = Callable[[Any, "Context"], "tuple[str, str] | None"]
@@ -31,7 +31,7 @@ class Invariant:
     human: str
     profile: str | None
     expression: Expression | None = None
-    native: Callable[[Any, Context], bool] | None = None
+    native: Callable[[Any, Context], bool | str] | None = None
     # holds trivially when any of these properties is absent from the focus object
     guard: tuple[str, ...] = ()
 
@@ -49,6 +49,8 @@ class TypeRule:
     profiles: tuple[str, ...] = ()
     checks: tuple[ValueCheck, ...] = ()
     invariants: tuple[Invariant, ...] = ()
+    # a primitive with nothing but its format to check (set by ElementRule.seal)
+    bare: bool = False
 
     def active(self) -> bool:
         return bool(
@@ -80,6 +82,20 @@ class ElementRule:
     slicing: Slicing | None = None
     required_keys: tuple[str, ...] = ()
     presence_keys: tuple[str, ...] = ()
+    count_check: bool = False
+
+    def seal(self) -> None:
+        """Derive what the walker reads on every value: the JSON names that make the element
+        present, and whether counting values can find anything (a single value always meets
+        min 1 and max 1; the JSON shape check covers a second value of a non-repeating one)."""
+        keys = [*self.types, *self.disallowed]
+        self.presence_keys = tuple(k for key in keys for k in (key, "_" + key))
+        self.count_check = (self.check_min and self.min > 1) or (
+            self.check_max and self.max is not None and (self.array or self.max == 0)
+        )
+        for t in self.types.values():
+            rules = self.checks or self.invariants or t.checks or t.invariants
+            t.bare = t.primitive is not None and not rules
 
     def active(self) -> bool:
         return bool(

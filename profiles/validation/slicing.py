@@ -12,16 +12,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from profiles.terminology import Terminology, TerminologyError
 from profiles.validation.checks import matches_pattern
-from profiles.validation.fhirpath.compiler import navigate
+from profiles.validation.fhirpath.navigation import navigate
 from profiles.validation.rules import Matcher
 from profiles.validation.snapshot import ElementNode, ProfileError
 from profiles.validation.walker import Context, walk
 
 Step = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEnv:
+    """What compiling discriminators needs besides the slice: terminology (for bindings), the
+    choice type suffixes (for navigation), and the snapshot of a type profile by URL (a slice
+    typed with a profile may leave the fixed value at the path to that profile)."""
+
+    terminology: Terminology
+    suffixes: frozenset[str]
+    type_profile: Callable[[str], ElementNode | None]
+
+
 _EXTENSION_STEP = re.compile(r"extension\(\s*'([^']*)'\s*\)")
 _TYPE_STEP = re.compile(r"ofType\(\s*([A-Za-z.]+)\s*\)")
 _NAME_STEP = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\[x\])?")
@@ -77,19 +91,18 @@ def collect(value: Any, steps: list[Step], suffixes: frozenset[str]) -> list[Any
 
 
 def _node_at(node: ElementNode, steps: list[Step]) -> tuple[ElementNode | None, Any, str]:
-    """The slice's element at ``steps``, or the fixed/pattern value above it that covers it:
-    (node, value, kind) where kind is fixed | pattern | node."""
+    """The slice's element at ``steps`` — (node, None, "node") — or the fixed/pattern value of an
+    element above it that covers the path — (None, value, "fixed" | "pattern") — or nothing —
+    (None, None, "missing")."""
     for i, (kind, arg) in enumerate(steps):
         for prefix in ("fixed", "pattern"):
             found = typed_value(node.definition, prefix)
             if found is not None:
                 return None, _dig(found, steps[i:]), prefix
         if kind == "extension":
-            child = (
-                next((s for s in node.child("extension").slices if _extension_url(s) == arg), None)
-                if node.child("extension")
-                else None
-            )
+            extensions = node.child("extension")
+            slices = extensions.slices if extensions is not None else []
+            child = next((s for s in slices if _extension_url(s) == arg), None)
         else:
             child = node.child(arg if kind == "name" else _choice_name(node, arg))
         if child is None:
@@ -138,30 +151,23 @@ def _extension_url(node: ElementNode) -> str | None:
 
 
 def build_matcher(
-    discriminators: list[dict[str, Any]],
-    slice_node: ElementNode,
-    terminology: Terminology,
-    suffixes: frozenset[str],
+    discriminators: list[dict[str, Any]], slice_node: ElementNode, env: SliceEnv
 ) -> Matcher:
     if not discriminators:
         raise ProfileError(f"{slice_node.id}: slicing without a discriminator is not supported")
-    tests = [_one(d, slice_node, terminology, suffixes) for d in discriminators]
+    tests = [_one(d, slice_node, env) for d in discriminators]
     if len(tests) == 1:
         return tests[0]
     return lambda item, key, ctx: all(t(item, key, ctx) for t in tests)
 
 
-def _one(
-    discriminator: dict[str, Any],
-    slice_node: ElementNode,
-    terminology: Terminology,
-    suffixes: frozenset[str],
-) -> Matcher:
+def _one(discriminator: dict[str, Any], slice_node: ElementNode, env: SliceEnv) -> Matcher:
+    suffixes = env.suffixes
     kind, path = discriminator.get("type"), discriminator.get("path", "$this")
     steps = parse_path(path)
     where = f"{slice_node.id} (discriminator {kind} {path})"
     if kind in ("value", "pattern"):
-        return _value_matcher(slice_node, steps, where, terminology, suffixes)
+        return _value_matcher(slice_node, steps, where, env)
     if kind == "exists":
         node, _, found = _node_at(slice_node, steps)
         if node is None or found != "node":
@@ -178,37 +184,53 @@ def _one(
 
 
 def _value_matcher(
-    slice_node: ElementNode,
-    steps: list[Step],
-    where: str,
-    terminology: Terminology,
-    suffixes: frozenset[str],
+    slice_node: ElementNode, steps: list[Step], where: str, env: SliceEnv
 ) -> Matcher:
-    node, value, found = _node_at(slice_node, steps)
-    if node is not None:
-        for prefix in ("fixed", "pattern"):
-            typed = typed_value(node.definition, prefix)
-            if typed is not None:
-                value, found = typed, prefix
-                break
-        else:
-            binding = node.definition.get("binding") or {}
-            if binding.get("strength") == "required" and binding.get("valueSet"):
-                return _binding_matcher(binding["valueSet"], steps, terminology, suffixes, where)
-            if steps and steps[-1] == ("name", "url") and slice_node.definition.get("type"):
-                value, found = _extension_url(slice_node), "fixed"
-    elif not steps and found == "missing":
-        value = None
+    value, kind, binding = _expected(slice_node, steps)
+    if value is None and binding is None:
+        for url in _type_profiles(slice_node):
+            root = env.type_profile(url)
+            if root is not None:
+                value, kind, binding = _expected(root, steps)
+                if value is not None or binding is not None:
+                    break
+    if binding is not None:
+        return _binding_matcher(binding, steps, env.terminology, env.suffixes, where)
     if value is None and steps == [("name", "url")]:
-        value, found = _extension_url(slice_node), "fixed"
+        value, kind = _extension_url(slice_node), "fixed"  # an extension slice: its profile
     if value is None:
         raise ProfileError(f"{where}: the slice has no fixed or pattern value at the path")
-    expected = value
-    if found == "fixed":
+    expected, suffixes = value, env.suffixes
+    if kind == "fixed":
         return lambda item, key, ctx: any(v == expected for v in collect(item, steps, suffixes))
     return lambda item, key, ctx: any(
         matches_pattern(v, expected) for v in collect(item, steps, suffixes)
     )
+
+
+def _expected(node: ElementNode, steps: list[Step]) -> tuple[Any, str, str | None]:
+    """(the value the slice fixes or patterns at the path, fixed | pattern, or the ValueSet it
+    binds there ``required``)."""
+    found, value, kind = _node_at(node, steps)
+    if found is None:
+        return value, kind, None
+    for prefix in ("fixed", "pattern"):
+        typed = typed_value(found.definition, prefix)
+        if typed is not None:
+            return typed, prefix, None
+    binding = found.definition.get("binding") or {}
+    if binding.get("strength") == "required" and binding.get("valueSet"):
+        return None, "", str(binding["valueSet"])
+    return None, "", None
+
+
+def _type_profiles(node: ElementNode) -> list[str]:
+    return [
+        str(p)
+        for t in node.definition.get("type", [])
+        if t.get("code") != "Extension"
+        for p in t.get("profile", [])
+    ]
 
 
 def _binding_matcher(
@@ -245,8 +267,6 @@ def _type_matcher(slice_node: ElementNode, steps: list[Step], where: str) -> Mat
     if steps:
         raise ProfileError(f"{where}: type discriminators are supported on $this only")
     wanted = {t["code"] for t in slice_node.definition.get("type", [])}
-    if slice_node.slice_name and slice_node.choice_base is None and slice_node.name.endswith("]"):
-        wanted = wanted or {slice_node.slice_name}
 
     def test(item: Any, key: str, ctx: Context) -> bool:
         if isinstance(item, dict) and "resourceType" in item:
@@ -282,7 +302,7 @@ def _profile_matcher(
                 return True
         return False
 
-    test: Callable[[Any, str, Context], bool] = lambda item, key, ctx: any(  # noqa: E731
-        conforms(v, ctx) for v in collect(item, steps, suffixes)
-    )
+    def test(item: Any, key: str, ctx: Context) -> bool:
+        return any(conforms(v, ctx) for v in collect(item, steps, suffixes))
+
     return test

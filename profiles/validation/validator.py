@@ -136,12 +136,16 @@ class Validator:
         return found if isinstance(found, ComplexRule) else None
 
     def extension_rule(self, url: str) -> ComplexRule | None:
-        if url not in self.library.structure_definitions:
+        """The rules of the extension definition ``url`` names; None for any other URL."""
+        sd = self.library.structure_definitions.get(url)
+        if sd is None or sd.get("type") != "Extension":
             return None
         return self.profile_rule(url)
 
     def compile_all(self) -> list[str]:
-        """Compile every profile now; the problems found (empty when all compile)."""
+        """Compile every profile now (at start-up, or in a test of the profiles): the problems
+        found — profiles that do not compile, and profiles they name that are not loaded (a
+        type, target or extension profile nobody can check) — empty when all is well."""
         self.base_rule("Resource")
         problems = []
         for url, sd in sorted(self.library.structure_definitions.items()):
@@ -149,7 +153,26 @@ class Validator:
                 found = self._profile(url)
                 if isinstance(found, ProfileError):
                     problems.append(f"{url}: {found}")
+                problems += [f"{url}: {p}" for p in self._unresolved(sd)]
         return problems
+
+    def _unresolved(self, sd: dict[str, Any]) -> list[str]:
+        out = []
+        for element in sd.get("snapshot", {}).get("element", []):
+            binding = element.get("binding") or {}
+            value_set = binding.get("valueSet")
+            required = binding.get("strength") == "required" and value_set
+            if required and self.terminology.value_set(value_set) is None:
+                where = element.get("id", element["path"])
+                out.append(f"{where} binds unknown ValueSet {value_set}")
+            for type_ in element.get("type", []):
+                for key in ("profile", "targetProfile"):
+                    for ref in type_.get(key, []):
+                        base = ref.partition("|")[0]
+                        if base.startswith(R4) or self.library.structure_definition(ref):
+                            continue
+                        out.append(f"{element.get('id', element['path'])} names unknown {ref}")
+        return out
 
     # -- validation -----------------------------------------------------------------------
 

@@ -7,39 +7,21 @@ properties its profile constrains. Expressions are built while walking (``Patien
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from profiles.validation.fhirpath import EvaluationError
-from profiles.validation.fhirpath.values import to_bool
-from profiles.validation.issues import (
-    INVARIANT,
-    NOT_SUPPORTED,
-    PROCESSING,
-    REQUIRED,
-    STRUCTURE,
-    ValidationIssue,
+from profiles.validation.context import (
+    Context,
+    check_invariant,
+    count_values,
+    json_shape,
+    missing,
+    required_keys,
+    slice_counts,
 )
-from profiles.validation.rules import ComplexRule, ElementRule, Invariant, Slicing, TypeRule
+from profiles.validation.issues import NOT_SUPPORTED, STRUCTURE
+from profiles.validation.rules import ComplexRule, ElementRule, Slicing, TypeRule
 
-if TYPE_CHECKING:
-    from profiles.validation.validator import Validator
-
-
-class Context:
-    """Per-validation state: the issues so far and the resources %resource/%rootResource name."""
-
-    __slots__ = ("issues", "resource", "root", "validator")
-
-    def __init__(self, validator: Validator, resource: Any):
-        self.validator = validator
-        self.resource = resource
-        self.root = resource
-        self.issues: list[ValidationIssue] = []
-
-    def report(
-        self, code: str, message: str, path: str, profile: str | None, severity: str = "error"
-    ) -> None:
-        self.issues.append(ValidationIssue(severity, code, message, path, profile))
+__all__ = ["Context", "check_invariant", "check_value", "walk"]
 
 
 def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> None:
@@ -54,8 +36,7 @@ def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> Non
             continue
         element, type_rule, underscore = hit
         if underscore:
-            if key[1:] not in obj:
-                _element(element, type_rule, key[1:], None, value, path, ctx, strict)
+            _underscore(element, type_rule, key[1:], obj, value, path, ctx, strict)
             continue
         if element.choice and strict:
             choices = choices or set()
@@ -67,18 +48,56 @@ def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> Non
                     rule.profile,
                 )
             choices.add(element.name)
-        extras = obj.get("_" + key) if type_rule and type_rule.primitive else None
-        _element(element, type_rule, key, value, extras, path, ctx, strict)
+        if value is None and strict:
+            ctx.report(STRUCTURE, "null is not allowed here", f"{path}.{key}", rule.profile)
+        if type_rule is None or value is None or (type(value) is list and None in value):
+            extras = obj.get("_" + key) if type_rule and type_rule.primitive else None
+            _element(element, type_rule, key, value, extras, path, ctx, strict)
+        else:  # the common case; a ``_key`` companion is checked when the loop reaches it
+            _plain(element, type_rule, key, value, f"{path}.{key}", ctx, strict)
     for element in rule.required:
         for present in element.presence_keys:
             if present in obj:
                 break
         else:
-            _missing(element, path, ctx)
+            missing(element, path, ctx)
         if element.required_keys:
-            _required_keys(element, obj, path, ctx)
+            required_keys(element, obj, path, ctx)
     for invariant in rule.invariants:
         check_invariant(invariant, obj, path, ctx)
+
+
+def _underscore(
+    element: ElementRule,
+    type_rule: TypeRule | None,
+    key: str,
+    obj: dict[str, Any],
+    extras: Any,
+    path: str,
+    ctx: Context,
+    strict: bool,
+) -> None:
+    """A primitive's ``_key`` companion: alone (a value-less primitive), or beside its value."""
+    if key not in obj:
+        _element(element, type_rule, key, None, extras, path, ctx, strict)
+        return
+    value = obj[key]
+    if value is None or (type(value) is list and None in value):
+        return  # the value's own turn walks both (null entries pair up with the companion)
+    if not strict:
+        return
+    epath = f"{path}.{key}"
+    if isinstance(value, list) != isinstance(extras, list):
+        ctx.report(STRUCTURE, "the value and its '_' companion disagree in shape", epath, None)
+        return
+    if not isinstance(extras, list):
+        _primitive_extras(extras, epath, ctx)
+        return
+    if len(extras) != len(value):
+        ctx.report(STRUCTURE, "the '_' array must be as long as the value array", epath, None)
+    for i, extra in enumerate(extras):
+        if extra is not None:
+            _primitive_extras(extra, f"{epath}[{i}]", ctx)
 
 
 def _element(
@@ -99,15 +118,12 @@ def _element(
             STRUCTURE, f"type {code} is not allowed for {element.path}", epath, element.profile
         )
         return
-    if extras is None and value is not None:  # the common case: no primitive extensions
-        _plain(element, type_rule, key, value, epath, ctx, strict)
-        return
     listed = isinstance(value, list) if value is not None else isinstance(extras, list)
     items = _items(value, extras, listed)
     if strict:
-        _shape(element, listed, items, value, extras, epath, ctx)
-    if element.check_max or element.check_min:
-        _count(element, len(items), epath, ctx)
+        json_shape(element, listed, items, value, extras, epath, ctx)
+    if element.count_check:
+        count_values(element, len(items), epath, ctx)
     for i, (item, extra) in enumerate(items):
         ipath = f"{epath}[{i}]" if listed else epath
         if item is not None:
@@ -130,39 +146,37 @@ def _plain(
     """A property without a ``_key`` companion (most of them): no pairing needed."""
     if type(value) is list:
         if strict and (not element.array or not value or None in value):
-            _shape(element, True, [(v, None) for v in value], value, None, epath, ctx)
-        if element.check_max or element.check_min:
-            _count(element, len(value), epath, ctx)
+            json_shape(element, True, [(v, None) for v in value], value, None, epath, ctx)
+        if element.count_check:
+            count_values(element, len(value), epath, ctx)
+        bare = type_rule.bare
         for i, item in enumerate(value):
-            if item is not None:
+            if bare:
+                _primitive(element, type_rule, item, f"{epath}[{i}]", ctx)
+            else:
                 check_value(element, type_rule, item, f"{epath}[{i}]", ctx, strict)
         if element.slicing is not None:
             _apply_slicing(element, key, [(v, None) for v in value], epath, True, ctx)
         return
     if strict and element.array:
-        _shape(element, False, [(value, None)], value, None, epath, ctx)
-    if element.check_max or element.check_min:
-        _count(element, 1, epath, ctx)
-    check_value(element, type_rule, value, epath, ctx, strict)
+        json_shape(element, False, [(value, None)], value, None, epath, ctx)
+    if element.count_check:
+        count_values(element, 1, epath, ctx)
+    if type_rule.bare:
+        _primitive(element, type_rule, value, epath, ctx)
+    else:
+        check_value(element, type_rule, value, epath, ctx, strict)
     if element.slicing is not None:
         _apply_slicing(element, key, [(value, None)], epath, False, ctx)
 
 
-def _count(element: ElementRule, count: int, epath: str, ctx: Context) -> None:
-    if element.check_max and element.max is not None and count > element.max:
-        ctx.report(
-            STRUCTURE,
-            f"{element.path}: at most {element.max} allowed, found {count}",
-            epath,
-            element.profile,
-        )
-    if element.check_min and count < element.min:
-        ctx.report(
-            REQUIRED,
-            f"{element.path}: at least {element.min} required, found {count}",
-            epath,
-            element.profile,
-        )
+def _primitive(
+    element: ElementRule, type_rule: TypeRule, item: Any, ipath: str, ctx: Context
+) -> None:
+    """A primitive whose only rule is its format (most of them)."""
+    problem = type_rule.primitive(item)  # type: ignore[misc]
+    if problem is not None:
+        ctx.report(problem[0], f"{element.path}: {problem[1]}", ipath, element.profile)
 
 
 def _items(value: Any, extras: Any, listed: bool) -> list[tuple[Any, Any]]:
@@ -176,38 +190,6 @@ def _items(value: Any, extras: Any, listed: bool) -> list[tuple[Any, Any]]:
         (values[i] if i < len(values) else None, companions[i] if i < len(companions) else None)
         for i in range(size)
     ]
-
-
-def _shape(
-    element: ElementRule,
-    listed: bool,
-    items: list[tuple[Any, Any]],
-    value: Any,
-    extras: Any,
-    epath: str,
-    ctx: Context,
-) -> None:
-    """JSON shape of a property (json.html): arrays exactly for repeating elements, no empty
-    arrays, no nulls except to align a primitive array with its ``_name`` companion."""
-    profile = element.profile
-    if listed != element.array:
-        if listed:
-            message = f"{element.path} is not a repeating element (no array)"
-        else:
-            message = f"{element.path} repeats: its value must be an array"
-        ctx.report(STRUCTURE, message, epath, profile)
-    if listed and not items:
-        ctx.report(STRUCTURE, "an array must not be empty", epath, profile)
-    if (
-        extras is not None
-        and value is not None
-        and isinstance(value, list) != isinstance(extras, list)
-    ):
-        ctx.report(STRUCTURE, "the value and its '_' companion disagree in shape", epath, profile)
-    for i, (item, extra) in enumerate(items):
-        if item is None and extra is None:
-            where = f"{epath}[{i}]" if listed else epath
-            ctx.report(STRUCTURE, "null is not allowed here", where, profile)
 
 
 def _primitive_extras(extra: Any, ipath: str, ctx: Context) -> None:
@@ -304,67 +286,6 @@ def _contained(item: dict[str, Any], ipath: str, ctx: Context) -> None:
         ctx.resource = outer
 
 
-def _missing(element: ElementRule, path: str, ctx: Context) -> None:
-    """None of the element's JSON names is present: its minimum and its slices' minimums."""
-    at = f"{path}.{element.name}"
-    if element.check_min and element.min > 0:
-        ctx.report(
-            REQUIRED,
-            f"{element.path}: at least {element.min} required, found 0",
-            at,
-            element.profile,
-        )
-    if element.slicing is not None:
-        for s in element.slicing.slices:
-            if s.rule.min > 0:
-                ctx.report(
-                    REQUIRED,
-                    f"{element.path}: slice '{s.name}' requires at least {s.rule.min}, found 0",
-                    at,
-                    s.rule.profile,
-                )
-
-
-def _required_keys(element: ElementRule, obj: dict[str, Any], path: str, ctx: Context) -> None:
-    """Type slices with a minimum (``value[x]:valueQuantity`` 1..1) need that JSON name."""
-    for key in element.required_keys:
-        if key not in obj:
-            ctx.report(
-                REQUIRED, f"{element.path}: {key} is required", f"{path}.{key}", element.profile
-            )
-
-
-def check_invariant(invariant: Invariant, focus: Any, path: str, ctx: Context) -> None:
-    guard = invariant.guard
-    if guard and type(focus) is dict:
-        for key in guard:
-            if key not in focus and "_" + key not in focus:
-                return  # the invariant holds trivially without this element
-    try:
-        if invariant.native is not None:
-            ok = invariant.native(focus, ctx)
-        else:
-            assert invariant.expression is not None
-            result = invariant.expression.evaluate(focus, ctx.resource, ctx.root)
-            ok = to_bool(result) is True
-    except EvaluationError as exc:
-        ctx.report(
-            PROCESSING,
-            f"{invariant.key}: the rule could not be evaluated ({exc})",
-            path,
-            invariant.profile,
-        )
-        return
-    if not ok:
-        ctx.report(
-            INVARIANT,
-            f"{invariant.key}: {invariant.human}",
-            path,
-            invariant.profile,
-            invariant.severity,
-        )
-
-
 def _apply_slicing(
     element: ElementRule,
     key: str,
@@ -406,7 +327,7 @@ def _apply_slicing(
         type_rule = rule.types.get(key) or next(iter(rule.types.values()), None)
         if type_rule is not None:
             check_value(rule, type_rule, item, ipath, ctx, False)
-    _slice_counts(element, slicing, counts, epath, ctx)
+    slice_counts(element, slicing, counts, epath, ctx)
 
 
 def _slice_of(slicing: Slicing, item: Any, key: str, ctx: Context) -> int | None:
@@ -414,23 +335,3 @@ def _slice_of(slicing: Slicing, item: Any, key: str, ctx: Context) -> int | None
         if s.matcher(item, key, ctx):
             return index
     return None
-
-
-def _slice_counts(
-    element: ElementRule, slicing: Slicing, counts: list[int], epath: str, ctx: Context
-) -> None:
-    for s, n in zip(slicing.slices, counts, strict=True):
-        if n < s.rule.min:
-            ctx.report(
-                REQUIRED,
-                f"{element.path}: slice '{s.name}' requires at least {s.rule.min}, found {n}",
-                epath,
-                s.rule.profile,
-            )
-        if s.rule.max is not None and n > s.rule.max:
-            ctx.report(
-                STRUCTURE,
-                f"{element.path}: slice '{s.name}' allows at most {s.rule.max}, found {n}",
-                epath,
-                s.rule.profile,
-            )

@@ -9,63 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fhirpathpy.parser import parse
 
+from profiles.validation.fhirpath import operators
 from profiles.validation.fhirpath.functions import VALUE_FUNCTIONS
-from profiles.validation.fhirpath.values import (
-    EvaluationError,
-    NoValue,
-    Unsupported,
-    compare,
-    contains_item,
-    distinct,
-    equal,
-    equivalent,
-    singleton,
-    to_bool,
-    to_string,
-)
+from profiles.validation.fhirpath.model import Env, Fn, Items, Model, UserFunction
+from profiles.validation.fhirpath.navigation import is_type, navigate, resolve, type_or_member
+from profiles.validation.fhirpath.values import Unsupported, contains_item, singleton, to_bool
 
-Items = list[Any]
 Node = dict[str, Any]
-
-
-class Env:
-    """The evaluation context: %resource, %rootResource, %context and $this/$index."""
-
-    __slots__ = ("context", "index", "resource", "root", "this")
-
-    def __init__(self, resource: Any, root: Any, context: Any, this: Any = None, index: int = 0):
-        self.resource = resource
-        self.root = root
-        self.context = context
-        self.this = context if this is None else this
-        self.index = index
-
-    def at(self, item: Any, index: int) -> Env:
-        return Env(self.resource, self.root, self.context, item, index)
-
-
-Fn = Callable[[Items, Env], Items]
-
-
-@dataclass(frozen=True, slots=True)
-class UserFunction:
-    """A function added to FHIRPath (``dkCprValid()``): input collection, argument values."""
-
-    impl: Callable[..., Items]
-    arity: tuple[int, ...] = (0,)
-
-
-@dataclass(frozen=True, slots=True)
-class Model:
-    """What navigation needs to know of FHIR: choice elements and their type suffixes."""
-
-    choice_names: frozenset[str]
-    type_suffixes: frozenset[str]
 
 
 CONSTANTS = {
@@ -149,7 +103,7 @@ class Compiler:
         choice = name in self._model.choice_names
         suffixes = self._model.type_suffixes
         if name[:1].isupper():
-            return lambda items, env: _type_or_member(items, name, choice, suffixes)
+            return lambda items, env: type_or_member(items, name, choice, suffixes)
         return lambda items, env: navigate(items, name, choice, suffixes)
 
     def _c_ThisInvocation(self, node: Node) -> Fn:
@@ -207,173 +161,40 @@ class Compiler:
         return self._node(left), self._node(right), node["terminalNodeText"][0]
 
     def _c_UnionExpression(self, node: Node) -> Fn:
-        left, right, _ = self._operands(node)
-        return lambda items, env: distinct(left(items, env) + right(items, env))
+        return operators.union(*self._operands(node))
 
     def _c_EqualityExpression(self, node: Node) -> Fn:
-        left, right, op = self._operands(node)
-        negate = op.startswith("!")
-        test = equivalent if "~" in op else equal
-
-        def run(items: Items, env: Env) -> Items:
-            a, b = left(items, env), right(items, env)
-            if test is equivalent:
-                same = len(a) == len(b) and all(equivalent(x, y) for x, y in zip(a, b, strict=True))
-                return [same != negate]
-            if not a or not b:
-                return []
-            if len(a) != len(b):
-                return [negate]
-            verdicts = [equal(x, y) for x, y in zip(a, b, strict=True)]
-            if False in verdicts:
-                return [negate]
-            if None in verdicts:
-                return []
-            return [not negate]
-
-        return run
+        return operators.equality(*self._operands(node))
 
     def _c_InequalityExpression(self, node: Node) -> Fn:
-        left, right, op = self._operands(node)
-        accept = {"<": (-1,), ">": (1,), "<=": (-1, 0), ">=": (0, 1)}[op]
-
-        def run(items: Items, env: Env) -> Items:
-            a, b = singleton(left(items, env)), singleton(right(items, env))
-            if a is None or b is None:
-                return []
-            order = compare(a, b)
-            return [] if order is None else [order in accept]
-
-        return run
+        return operators.inequality(*self._operands(node))
 
     def _c_MembershipExpression(self, node: Node) -> Fn:
-        left, right, op = self._operands(node)
-        if op == "contains":
-            left, right = right, left
-
-        def run(items: Items, env: Env) -> Items:
-            needle = left(items, env)
-            if not needle:
-                return []
-            return [contains_item(right(items, env), singleton(needle))]
-
-        return run
+        return operators.membership(*self._operands(node))
 
     def _c_AndExpression(self, node: Node) -> Fn:
-        left, right, _ = self._operands(node)
-
-        def run(items: Items, env: Env) -> Items:
-            a = to_bool(left(items, env))
-            if a is False:
-                return [False]
-            b = to_bool(right(items, env))
-            if b is False:
-                return [False]
-            return [True] if a and b else []
-
-        return run
+        return operators.and_(*self._operands(node))
 
     def _c_OrExpression(self, node: Node) -> Fn:
-        left, right, op = self._operands(node)
-        if op == "xor":
-            return self._xor(left, right)
-
-        def run(items: Items, env: Env) -> Items:
-            a = to_bool(left(items, env))
-            if a is True:
-                return [True]
-            b = to_bool(right(items, env))
-            if b is True:
-                return [True]
-            return [False] if a is False and b is False else []
-
-        return run
+        return operators.or_(*self._operands(node))
 
     def _c_XorExpression(self, node: Node) -> Fn:
-        left, right, _ = self._operands(node)
-        return self._xor(left, right)
-
-    @staticmethod
-    def _xor(left: Fn, right: Fn) -> Fn:
-        def run(items: Items, env: Env) -> Items:
-            a, b = to_bool(left(items, env)), to_bool(right(items, env))
-            return [] if a is None or b is None else [a != b]
-
-        return run
+        return operators.xor(*self._operands(node))
 
     def _c_ImpliesExpression(self, node: Node) -> Fn:
-        left, right, _ = self._operands(node)
-
-        def run(items: Items, env: Env) -> Items:
-            a = to_bool(left(items, env))
-            if a is False:
-                return [True]
-            b = to_bool(right(items, env))
-            if b is True:
-                return [True]
-            return [False] if a is True and b is False else []
-
-        return run
+        return operators.implies(*self._operands(node))
 
     def _c_AdditiveExpression(self, node: Node) -> Fn:
-        left, right, op = self._operands(node)
-
-        def run(items: Items, env: Env) -> Items:
-            a, b = singleton(left(items, env)), singleton(right(items, env))
-            if op == "&":
-                return [("" if a is None else to_string(a)) + ("" if b is None else to_string(b))]
-            if a is None or b is None:
-                return []
-            if isinstance(a, str) and isinstance(b, str) and op == "+":
-                return [a + b]
-            if _number(a) and _number(b):
-                return [a + b if op == "+" else a - b]
-            raise Unsupported(f"{op} on {type(a).__name__} and {type(b).__name__}")
-
-        return run
+        return operators.additive(*self._operands(node))
 
     def _c_MultiplicativeExpression(self, node: Node) -> Fn:
-        left, right, op = self._operands(node)
-
-        def run(items: Items, env: Env) -> Items:
-            a, b = singleton(left(items, env)), singleton(right(items, env))
-            if a is None or b is None:
-                return []
-            if not (_number(a) and _number(b)):
-                raise Unsupported(f"{op} on {type(a).__name__}")
-            if op == "*":
-                return [a * b]
-            if b == 0:
-                return []
-            if op == "/":
-                return [a / b]
-            return [int(a // b)] if op == "div" else [a % b]
-
-        return run
+        return operators.multiplicative(*self._operands(node))
 
     def _c_PolarityExpression(self, node: Node) -> Fn:
-        operand = self._node(node["children"][0])
-        sign = -1 if node["terminalNodeText"][0] == "-" else 1
-
-        def run(items: Items, env: Env) -> Items:
-            value = singleton(operand(items, env))
-            if value is None:
-                return []
-            if not _number(value):
-                raise EvaluationError("unary sign on a non-number")
-            return [sign * value]
-
-        return run
+        return operators.polarity(self._node(node["children"][0]), node["terminalNodeText"][0])
 
     def _c_IndexerExpression(self, node: Node) -> Fn:
-        left, index, _ = self._operands(node)
-
-        def run(items: Items, env: Env) -> Items:
-            found = left(items, env)
-            i = singleton(index(items, env))
-            return [found[i]] if isinstance(i, int) and 0 <= i < len(found) else []
-
-        return run
+        return operators.indexer(*self._operands(node))
 
     def _c_TypeExpression(self, node: Node) -> Fn:
         operand = self._node(node["children"][0])
@@ -581,85 +402,3 @@ class Compiler:
             if right["type"] == "MemberInvocation":
                 return self._node(left), _identifier(right["children"][0])
         return (lambda items, env: items), None
-
-
-def _number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def navigate(items: Items, name: str, choice: bool, suffixes: frozenset[str]) -> Items:
-    """The children called ``name`` of every item (choice ``name[x]`` matched by suffix)."""
-    out: Items = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        value = item.get(name)
-        if value is None:
-            ext = item.get("_" + name)
-            if isinstance(ext, dict):
-                out.append(NoValue(ext))
-            elif isinstance(ext, list):
-                out.extend(NoValue(e) for e in ext if isinstance(e, dict))
-            elif choice:
-                for key, typed in item.items():
-                    if key.startswith(name) and key[len(name) :] in suffixes:
-                        out.extend(typed if isinstance(typed, list) else [typed])
-        elif isinstance(value, list):
-            if None in value:
-                ext = item.get("_" + name) or []
-                for i, v in enumerate(value):
-                    if v is not None:
-                        out.append(v)
-                    elif i < len(ext) and isinstance(ext[i], dict):
-                        out.append(NoValue(ext[i]))
-            else:
-                out.extend(value)
-        else:
-            out.append(value)
-    return out
-
-
-def _type_or_member(items: Items, name: str, choice: bool, suffixes: frozenset[str]) -> Items:
-    """A leading type name (``Patient.name``) selects resources of that type."""
-    typed = [i for i in items if isinstance(i, dict) and i.get("resourceType") == name]
-    return typed or navigate(items, name, choice, suffixes)
-
-
-_NOT_DOMAIN = frozenset({"Bundle", "Binary", "Parameters"})
-
-
-def is_type(value: Any, type_name: str) -> bool:
-    """Type tests decidable on plain JSON: resources by resourceType, booleans; else Unsupported."""
-    if isinstance(value, dict) and "resourceType" in value:
-        actual = value["resourceType"]
-        if type_name == "Resource":
-            return True
-        if type_name == "DomainResource":
-            return actual not in _NOT_DOMAIN
-        return bool(actual == type_name)
-    if isinstance(value, bool):
-        return type_name in ("boolean", "Boolean")
-    raise Unsupported(f"type test {type_name} on {type(value).__name__}")
-
-
-_LITERAL = re.compile(r"(?:.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
-
-
-def resolve(item: Any, env: Env) -> Any:
-    """``resolve()`` without I/O: ``#id`` finds the contained resource; ``Type/id`` gives a stand-in
-    holding only ``resourceType`` and ``id`` (enough for type tests); anything else is empty."""
-    ref = item.get("reference") if isinstance(item, dict) else item
-    if not isinstance(ref, str):
-        return None
-    if ref.startswith("#"):
-        root = env.root if isinstance(env.root, dict) else {}
-        if ref == "#":
-            return root
-        for contained in root.get("contained", []):
-            if isinstance(contained, dict) and contained.get("id") == ref[1:]:
-                return contained
-        return None
-    m = _LITERAL.fullmatch(ref)
-    if m is None:
-        return None
-    return {"resourceType": m.group(1), "id": m.group(2)}

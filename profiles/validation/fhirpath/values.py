@@ -156,11 +156,21 @@ def equivalent(a: Any, b: Any) -> bool:
     return bool(equal(a, b))
 
 
+def _same_shape(a: str, b: str) -> bool:
+    """Equal-length ISO dates (or date-times in the same zone) order as plain strings; so do
+    two strings that are not temporal at all, which is what compare falls back to."""
+    if len(a) != len(b):
+        return False
+    return len(a) <= 10 or a[-1] == b[-1] == "Z" or (a[-6] in "+-" and a[-6:] == b[-6:])
+
+
 def compare(a: Any, b: Any) -> int | None:
     """Order of two items for ``< > <= >=``; None when unknown."""
     if _is_number(a) and _is_number(b):
         return (a > b) - (a < b)
     if isinstance(a, str) and isinstance(b, str):
+        if _same_shape(a, b):
+            return (a > b) - (a < b)
         order = compare_temporal(a, b)
         if order is NotImplemented:
             return (a > b) - (a < b)
