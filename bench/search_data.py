@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,8 @@ class Drawn:
     organization_names: list[str] = field(default_factory=list)
     atc_codes: list[str] = field(default_factory=list)
     """Every ATC code of a MedicationStatement, most used first."""
-    observation_codes: list[tuple[str, int]] = field(default_factory=list)
-    """(system|code, Observations) for every Observation code, most used first."""
+    condition_codes: list[tuple[str, int]] = field(default_factory=list)
+    """(system|code, Conditions) for every Condition code, most used first."""
     observation_months: list[str] = field(default_factory=list)
     """Every month (YYYY-MM) an Observation's effective[x] starts in."""
     types: dict[str, int] = field(default_factory=dict)
@@ -52,8 +52,8 @@ class Drawn:
     resources: int = 0
 
     @property
-    def rare_observation_code(self) -> str:
-        return self.observation_codes[-1][0]
+    def rare_condition_code(self) -> str:
+        return self.condition_codes[-1][0]
 
 
 @dataclass
@@ -104,16 +104,17 @@ def scan(directory: Path) -> Drawn:
             if c.get("system") == ATC:
                 atc[c["code"]] += 1
     d.atc_codes = [code for code, _ in atc.most_common()]
-    codes: Counter[str] = Counter()
     months: set[str] = set()
     for o in _lines(directory, "Observation"):
-        for c in o["code"].get("coding", []):
-            codes[f"{c['system']}|{c['code']}"] += 1
         start = o.get("effectiveDateTime") or o.get("effectivePeriod", {}).get("start")
         if start:
             months.add(start[:7])
-    d.observation_codes = codes.most_common()
     d.observation_months = sorted(months)
+    codes: Counter[str] = Counter()
+    for c in _lines(directory, "Condition"):
+        for coding in c.get("code", {}).get("coding", []):
+            codes[f"{coding['system']}|{coding['code']}"] += 1
+    d.condition_codes = codes.most_common()
     for path in sorted(directory.glob("[0-9][0-9]-*.ndjson")):
         with path.open("rb") as fh:
             d.types[path.stem.split("-", 1)[1]] = sum(1 for line in fh if line.strip())
@@ -129,18 +130,16 @@ def prepare(workdir: Path, patients: int, reuse: bool, cpu: int) -> tuple[SizeRe
     """Generate and load one size (or, with ``reuse``, take what an earlier run left)."""
     d = workdir / str(patients)
     d.mkdir(parents=True, exist_ok=True)
-    db, data, drawn_path, timing = d / "fhir.db", d / "data", d / "drawn.json", d / "load.json"
-    if reuse and timing.exists() and db.exists() and drawn_path.exists():
-        say(f"{patients:,} patients: reusing {db}")
-        drawn = Drawn(**json.loads(drawn_path.read_text()))
-        drawn.observation_codes = [(c, n) for c, n in drawn.observation_codes]
+    db, data, timing = d / "fhir.db", d / "data", d / "load.json"
+    if reuse and timing.exists() and db.exists() and data.exists():
+        say(f"{patients:,} patients: reusing {db} (values read again from {data})")
+        drawn = scan(data)
         seconds = json.loads(timing.read_text())["seconds"]
         return SizeResult(patients, drawn.resources, seconds, db_bytes(db)), drawn
     say(f"{patients:,} patients: fhir-server generate --patients {patients} --seed {SEED}")
     generate = [str(BIN / "fhir-server"), "generate", "--patients", str(patients)]
     subprocess.run([*generate, "--seed", str(SEED), "--out", str(data)], check=True)
     drawn = scan(data)
-    drawn_path.write_text(json.dumps(asdict(drawn)))
     for old in d.glob("fhir.db*"):
         old.unlink()
     say(f"  {drawn.resources:,} resources; fhir-server load (synchronous=NORMAL, validation off)")
