@@ -18,7 +18,10 @@ from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_byte
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
 from fhir_server.http.render import render
 from fhir_server.interactions.context import Context, FhirRequest
+from fhir_server.interactions.read import read
 from fhir_server.interactions.router import dispatch
+from fhir_server.model import http_date
+from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.store.base import Store
 
 log = logging.getLogger("fhir_server.http")
@@ -26,6 +29,15 @@ log = logging.getLogger("fhir_server.http")
 PREFIX = "/fhir"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _CONTENT_TYPES = {m: f"{m}; charset=utf-8".encode() for m in (FHIR_JSON, JSON, "text/json")}
+_PREFIX_SLASH = (PREFIX + "/").encode()
+_CONDITIONAL = frozenset({b"if-none-match", b"if-modified-since", b"if-match"})
+_PLAIN_ACCEPT: dict[bytes | None, str] = {
+    None: FHIR_JSON,
+    b"*/*": FHIR_JSON,
+    FHIR_JSON.encode(): FHIR_JSON,
+    JSON.encode(): JSON,
+}
+"""Accept headers answered on the plain-read path (`response_type` gives the same)."""
 
 Scope = dict[str, Any]
 
@@ -81,6 +93,12 @@ class FhirApp:
         )
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if (
+            scope["method"] == "GET"
+            and not scope["query_string"]
+            and await self._plain_read(scope, send)
+        ):
+            return
         headers = _headers(scope)
         base = self.base_url(scope, headers)
         media = "application/fhir+json"
@@ -103,6 +121,61 @@ class FhirApp:
             status, out_headers = 500, []
             body = outcome_bytes([Issue("exception", "Internal server error")])
         await _send(send, status, out_headers, body, media)
+
+    async def _plain_read(self, scope: Scope, send: Any) -> bool:
+        """``GET [base]/[type]/[id]`` without a query, conditional headers or an unusual Accept
+        — the request clients send most — answered by the same `read` interaction without
+        building the general request (header dict, query, negotiation, router, renderer: a
+        third of a read's cost in Python). False: the general path answers instead, also
+        every error, so both always answer alike (tests/api/test_plain_read.py)."""
+        raw = scope.get("raw_path")
+        if raw is None or b"%" in raw or not raw.startswith(_PREFIX_SLASH):
+            return False
+        parts = raw[len(_PREFIX_SLASH) :].split(b"/")
+        if len(parts) != 2 or not parts[1]:
+            return False
+        host = accept = authorization = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"accept":
+                accept = value
+            elif name == b"authorization":
+                authorization = value
+            elif name in _CONDITIONAL:
+                return False
+        media = _PLAIN_ACCEPT.get(accept)
+        if media is None:
+            return False
+        type_, id_ = parts[0].decode("latin-1"), parts[1].decode("latin-1")
+        if type_ not in SERVED_TYPES:
+            return False
+        base = self._configured_base or _request_base(
+            scope.get("scheme", "http"),
+            host.decode("latin-1") if host is not None else "localhost",
+            scope.get("root_path", ""),
+        )
+        try:
+            principal = await self.authenticator.authenticate(
+                authorization.decode("latin-1") if authorization is not None else None, base
+            )
+            ctx = Context(self.store, self.settings, principal, base)
+            result = await read(ctx, FhirRequest("GET", [type_, id_]), type_, id_)
+        except FhirError:
+            return False
+        stored = result.stored
+        if stored is None or stored.content is None:
+            return False
+        body = stored.content
+        headers = [
+            (b"etag", stored.etag.encode()),
+            (b"last-modified", http_date(stored.ts).encode()),
+            (b"content-type", _CONTENT_TYPES[media]),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
 
     async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Principal:
         """Who calls (before the body is read: a request without a valid token costs nothing);
