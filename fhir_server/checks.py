@@ -1,17 +1,26 @@
 """Everything a resource must pass before it is stored, in one place for every write path
-(HTTP, Bundle entries, patches, ``fhir-server load``): its structure; the rules of its type the
-store relies on (a SearchParameter the server can search with); and its conformance to the R4
-definition of its type, to the profiles it claims and to the profile the server requires for
-its type (`configure`)."""
+(HTTP, Bundle entries, patches, ``fhir-server load``).
+
+1. **Structure** — the R4 4.0.1 StructureDefinition of its type, compiled by
+   `profiles.validation` (every element known, cardinality, types and choice types, primitive
+   formats, JSON types, required bindings, the base invariants): a failure is a 400 naming each
+   element (http.html: the resource "failed basic FHIR validation rules"). This replaced
+   fhir.resources' R4B models as the write path's structural check: it is R4 itself rather than
+   R4B, stricter, and a quarter of the cost (docs/implementation/validation.md).
+2. **The rules of its type the store relies on** (a SearchParameter the server can search with).
+3. **Profiles** (`FHIR_VALIDATE_PROFILES`, on by default): the profiles it claims in
+   ``meta.profile`` and the profile the server requires for its type (`configure`): a failure is
+   a 422 naming the profile, element and rule.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fhir_server.config import Settings
-from fhir_server.errors import Issue, Unprocessable
+from fhir_server.errors import Invalid, InvalidStructure, Issue, Unprocessable
 from fhir_server.search import custom
-from fhir_server.structure import check_structure
+from fhir_server.structure import structure_issues
 
 _policy: dict[str, Any] = {}
 
@@ -31,16 +40,51 @@ def _configured() -> dict[str, Any]:
 
 def check_resource(type_: str, resource: Any) -> dict[str, Any]:
     """The resource if it may be stored as a ``type_``; else an error naming each element."""
-    checked = check_structure(type_, resource)
+    if not isinstance(resource, dict):
+        raise Invalid("A resource must be a JSON object")
+    actual = resource.get("resourceType")
+    if actual != type_:
+        raise Invalid(
+            f"resourceType {actual!r} does not match the expected type {type_!r}",
+            [f"{type_}.resourceType"],
+        )
+    policy = _configured()
+    profiles = []
+    if policy["validate"] and (required := required_profile(type_)):
+        profiles.append(required)
+    issues = [
+        i
+        for i in validation_issues(resource, profiles, claimed=policy["validate"])
+        if i[1].severity in ("error", "fatal")
+    ]
+    structure = [issue for profile, issue in issues if profile is None]
+    structure += _other_contained(type_, resource)
+    if structure:
+        raise InvalidStructure(structure[0].diagnostics, issues=structure)
     if type_ == "SearchParameter":
-        custom.check(checked)
-    if _configured()["validate"]:
-        required = required_profile(type_)
-        issues = conformance_issues(checked, [required] if required else [])
-        errors = [i for i in issues if i.severity in ("error", "fatal")]
-        if errors:
-            raise Unprocessable(errors[0].diagnostics, issues=errors)
-    return checked
+        custom.check(resource)
+    if issues:
+        errors = [issue for _, issue in issues]
+        raise Unprocessable(errors[0].diagnostics, issues=errors)
+    return resource
+
+
+def _other_contained(type_: str, resource: dict[str, Any]) -> list[Issue]:
+    """Contained resources of types the compiled definitions do not hold (any R4 type may be
+    contained; the definitions cover the served ones): fhir.resources' models check those, and
+    name a type R4 does not have."""
+    from profiles.validation import Validator
+
+    contained = resource.get("contained")
+    if not isinstance(contained, list):
+        return []
+    out = []
+    validator = Validator.default()
+    for i, item in enumerate(contained):
+        kind = item.get("resourceType") if isinstance(item, dict) else None
+        if isinstance(kind, str) and validator.base_rule(kind) is None:
+            out += structure_issues(item, f"{type_}.contained[{i}]")
+    return out
 
 
 def required_profile(type_: str) -> str | None:
@@ -48,18 +92,29 @@ def required_profile(type_: str) -> str | None:
     return required
 
 
-def conformance_issues(resource: dict[str, Any], profiles: list[str]) -> list[Issue]:
-    """Every problem the validator finds against the R4 definition, ``meta.profile`` and
-    ``profiles``, as OperationOutcome issues naming the profile, element and rule."""
+def validation_issues(
+    resource: dict[str, Any], profiles: list[str], claimed: bool = True
+) -> list[tuple[str | None, Issue]]:
+    """(profile or None for the R4 definition, issue) for every problem the validator finds
+    against the R4 definition, ``profiles`` and, if ``claimed``, ``meta.profile``."""
     from profiles.validation import Validator
 
-    found = Validator.default().validate(resource, profiles=profiles)
+    found = Validator.default().validate(resource, profiles=profiles, claimed=claimed)
     return [
-        Issue(
-            i.code,
-            f"{i.diagnostics} (profile {i.profile})" if i.profile else i.diagnostics,
-            (i.expression,) if i.expression else (),
-            i.severity,
+        (
+            i.profile,
+            Issue(
+                i.code,
+                f"{i.diagnostics} (profile {i.profile})" if i.profile else i.diagnostics,
+                (i.expression,) if i.expression else (),
+                i.severity,
+            ),
         )
         for i in found
     ]
+
+
+def conformance_issues(resource: dict[str, Any], profiles: list[str]) -> list[Issue]:
+    """Every problem the validator finds against the R4 definition, ``meta.profile`` and
+    ``profiles``, as OperationOutcome issues naming the profile, element and rule."""
+    return [issue for _, issue in validation_issues(resource, profiles)]

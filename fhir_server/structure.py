@@ -128,14 +128,26 @@ def check_structure(type_: str, resource: Any) -> dict[str, Any]:
             f"resourceType {actual!r} does not match the expected type {type_!r}",
             [f"{type_}.resourceType"],
         )
-    json_issues = _json_types(model_for(type_), resource, type_)
+    issues = structure_issues(resource, type_)
+    if issues:
+        raise InvalidStructure(issues[0].diagnostics, issues=issues)
+    return resource
+
+
+def structure_issues(resource: dict[str, Any], at: str) -> list[Issue]:
+    """Every element of ``resource`` (of the type its ``resourceType`` names, found at ``at``)
+    that fhir.resources' model refuses; an unknown type is one issue at ``at``."""
+    type_ = resource.get("resourceType")
     try:
-        model_for(type_).model_validate(resource)
-        if json_issues:
-            raise InvalidStructure(json_issues[0].diagnostics, issues=json_issues)
+        model = model_for(type_)
+    except (KeyError, ValueError, TypeError):
+        return [Issue("structure", f"Unknown resource type {type_!r}", (at,))]
+    json_issues = _json_types(model, resource, at)
+    try:
+        model.model_validate(resource)
     except ValidationError as err:
         issues = [
-            Issue("structure", f"{e['msg']}", (_expression(type_, e["loc"]),))
+            Issue("structure", f"{e['msg']}", (_expression(at, e["loc"]),))
             for e in err.errors(include_url=False)
         ]
         named = {i.expression for i in issues}
@@ -144,13 +156,13 @@ def check_structure(type_: str, resource: Any) -> dict[str, Any]:
         # missing ones here too, so one response lists every failing element
         named = {i.expression for i in issues}
         for name in sorted(_flagged(type_, "element_required")):
-            where = (f"{type_}.{name}",)
+            where = (f"{at}.{name}",)
             if name not in resource and f"_{name}" not in resource and where not in named:
                 issues.append(
                     Issue("structure", f"Value for the field {name!r} is required.", where)
                 )
-        raise InvalidStructure(issues[0].diagnostics, issues=issues) from err
+        return issues
     except (ValueError, TypeError, KeyError) as err:  # fhir.resources raises these for some
         # root checks, and KeyError for a contained resource of an unknown type
-        raise InvalidStructure(f"Not a valid {type_}: {err!s}", [type_]) from err
-    return resource
+        return [Issue("structure", f"Not a valid {type_}: {err!s}", (at,))]
+    return json_issues

@@ -176,8 +176,12 @@ class Validator:
 
     # -- validation -----------------------------------------------------------------------
 
-    def validate(self, resource: Any, profiles: Sequence[str] = ()) -> list[ValidationIssue]:
-        """Every problem of ``resource`` against its R4 type, ``profiles`` and ``meta.profile``."""
+    def validate(
+        self, resource: Any, profiles: Sequence[str] = (), claimed: bool = True
+    ) -> list[ValidationIssue]:
+        """Every problem of ``resource`` against its R4 type, ``profiles`` and (unless
+        ``claimed`` is False) the profiles its ``meta.profile`` claims. Issues of the R4 pass
+        have no ``profile``."""
         if not isinstance(resource, dict):
             return [ValidationIssue("error", STRUCTURE, "a resource must be a JSON object", "")]
         kind = resource.get("resourceType")
@@ -187,7 +191,7 @@ class Validator:
             return [ValidationIssue("error", NOT_SUPPORTED, message, "resourceType")]
         ctx = Context(self, resource)
         walk(rule, resource, kind, ctx)
-        for url, where in _claimed(resource, kind, profiles):
+        for url, where in _claimed(resource, kind, profiles, claimed):
             self._against_profile(url, where, kind, resource, ctx)
         return _unique(ctx.issues)
 
@@ -210,10 +214,12 @@ class Validator:
             ctx.report(PROCESSING, f"profile {url} cannot be used: {found}", where, url)
 
 
-def _claimed(resource: dict[str, Any], kind: str, profiles: Sequence[str]) -> list[tuple[str, str]]:
+def _claimed(
+    resource: dict[str, Any], kind: str, profiles: Sequence[str], claimed: bool
+) -> list[tuple[str, str]]:
     """(profile URL, expression naming where it came from), each URL once."""
     out: list[tuple[str, str]] = [(url, kind) for url in profiles]
-    meta = resource.get("meta")
+    meta = resource.get("meta") if claimed else None
     claimed = meta.get("profile") if isinstance(meta, dict) else None
     if isinstance(claimed, list):
         out += [

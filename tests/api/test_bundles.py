@@ -250,7 +250,7 @@ async def test_transaction_is_atomic(client: httpx.AsyncClient) -> None:
         # invalid: Observation.code is mandatory
         entry("POST", "Observation", {"resourceType": "Observation", "status": "final"}),
     )
-    outcome = assert_outcome(await post(client, failing), 400, "structure", ["Observation.code"])
+    outcome = assert_outcome(await post(client, failing), 400, "required", ["Observation.code"])
     assert outcome["issue"][0]["diagnostics"].startswith("Bundle.entry[4]")
 
     assert await all_ids(client, "Patient") == ["keep", "stay"]
@@ -458,7 +458,7 @@ async def test_batch_reports_each_entry(client: httpx.AsyncClient) -> None:
         "not-found",
         "invalid",
         None,
-        "structure",
+        "required",
         "conflict",
         "deleted",
         "not-supported",

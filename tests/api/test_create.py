@@ -152,7 +152,7 @@ async def test_create_body_errors(client: httpx.AsyncClient) -> None:
     assert_outcome(
         await client.post("Patient", json=patient(birthDate="1st of May")),
         400,
-        "structure",
+        "value",
         ["Patient.birthDate"],
     )
     assert (await client.get("Patient")).json().get("entry") == []

@@ -153,20 +153,27 @@ async def test_structural_validation_names_each_failing_element(client: httpx.As
         "resourceType": "Patient",
         "birthDate": "31-12-1999",
         "name": [{"family": "Hansen", "given": ["Anna", 7]}],
-        "telecom": {"value": "1234"},
+        "telecom": {"system": "phone", "value": "1234"},
         "unknownElement": True,
     }
-    outcome = assert_outcome(await client.post("Patient", json=bad), 400, "structure")
+    outcome = assert_outcome(await client.post("Patient", json=bad), 400, "value")
     assert sorted(expressions(outcome)) == [
         "Patient.birthDate",
         "Patient.name[0].given[1]",
         "Patient.telecom",
         "Patient.unknownElement",
     ]
-    assert all(i["code"] == "structure" and i["severity"] == "error" for i in outcome["issue"])
+    codes = {i["expression"][0]: i["code"] for i in outcome["issue"]}
+    assert codes == {
+        "Patient.birthDate": "value",
+        "Patient.name[0].given[1]": "structure",
+        "Patient.telecom": "structure",
+        "Patient.unknownElement": "structure",
+    }
+    assert all(i["severity"] == "error" for i in outcome["issue"])
     assert len(outcome["issue"]) == 4
     outcome = assert_outcome(
-        await client.post("Observation", json={"resourceType": "Observation"}), 400, "structure"
+        await client.post("Observation", json={"resourceType": "Observation"}), 400, "required"
     )
     assert sorted(expressions(outcome)) == ["Observation.code", "Observation.status"]
     assert (await client.get("Patient")).json()["entry"] == []
@@ -178,9 +185,10 @@ async def test_json_primitive_types_are_not_coerced(client: httpx.AsyncClient) -
     bad = patient(
         active="yes",
         multipleBirthInteger="2",
-        telecom=[{"value": "1", "rank": 1.5}],
+        telecom=[{"system": "phone", "value": "1", "rank": 1.5}],
         extension=[{"url": "http://example.org/x", "valueBoolean": 1}],
         contained=[{"resourceType": "Patient", "id": "c", "deceasedBoolean": "false"}],
+        link=[{"other": {"reference": "#c"}, "type": "seealso"}],  # dom-3: refer to it
     )
     outcome = assert_outcome(await client.post("Patient", json=bad), 400, "structure")
     assert sorted(expressions(outcome)) == [
@@ -216,7 +224,7 @@ async def test_malformed_resources_are_400_not_500(client: httpx.AsyncClient) ->
         await client.post("Patient", json=patient(contained=[{"resourceType": "Unicorn"}])),
         400,
         "structure",
-        ["Patient"],
+        ["Patient.contained[0]"],
     )
     # null keeps a primitive array aligned with its extensions: allowed there
     aligned = patient(

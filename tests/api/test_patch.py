@@ -129,7 +129,7 @@ async def test_patch_producing_an_invalid_resource_is_400(client: httpx.AsyncCli
     made = await create(client, rich_patient())
     url = f"Patient/{made['id']}"
     resp = await json_patch(client, url, [{"op": "add", "path": "/birthDate", "value": "soon"}])
-    assert_outcome(resp, 400, "structure", ["Patient.birthDate"])
+    assert_outcome(resp, 400, "value", ["Patient.birthDate"])
     resp = await json_patch(client, url, [{"op": "add", "path": "/colour", "value": "blue"}])
     assert_outcome(resp, 400, "structure", ["Patient.colour"])
     resp = await json_patch(client, url, [{"op": "add", "path": "/active", "value": "yes"}])

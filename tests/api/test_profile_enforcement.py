@@ -97,7 +97,8 @@ async def test_required_profile_applies_without_meta_profile(danish: httpx.Async
 
 
 async def test_base_rules_apply_to_every_type(client: httpx.AsyncClient) -> None:
-    """No profile required (the test default): the R4 definitions still hold."""
+    """No profile required (the test default): the R4 definitions still hold — they are the
+    structural check, so a violation is a 400 (http.html: "failed basic FHIR validation")."""
     resp = await client.post(
         "CarePlan",
         json={
@@ -107,9 +108,9 @@ async def test_base_rules_apply_to_every_type(client: httpx.AsyncClient) -> None
             "subject": {"reference": "Patient/1"},
         },
     )
-    assert_outcome(resp, 422, "code-invalid", ["CarePlan.status"])
+    assert_outcome(resp, 400, "code-invalid", ["CarePlan.status"])
     resp = await client.post("Organization", json={"resourceType": "Organization"})
-    body = assert_outcome(resp, 422, "invariant")
+    body = assert_outcome(resp, 400, "invariant")
     assert body["issue"][0]["diagnostics"].startswith("org-1")
     assert await count(client, "CarePlan") == 0
 
