@@ -8,22 +8,31 @@ import orjson
 
 
 def reference_holders(node: Any) -> list[dict[str, Any]]:
-    """Every element (Reference) with a string ``reference``, anywhere in the resource.
+    """Every element (Reference) with a string ``reference``, anywhere in the resource, in
+    document order.
 
     A plain walk: the caller resolves the distinct references (some need a search) and rewrites
-    the holders in place.
+    the holders in place. (Recursion with exact type tests: a third of the cost of a stack
+    walk with ``isinstance``, and a write walks every body twice.)
     """
     out: list[dict[str, Any]] = []
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if isinstance(item.get("reference"), str):
-                out.append(item)
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, dict | list))
+    _collect(node, out)
     return out
+
+
+def _collect(node: Any, out: list[dict[str, Any]]) -> None:
+    if type(node) is dict:
+        if type(node.get("reference")) is str:
+            out.append(node)
+        values: Any = node.values()
+    elif type(node) is list:
+        values = node
+    else:
+        return
+    for value in values:
+        kind = type(value)
+        if kind is dict or kind is list:
+            _collect(value, out)
 
 
 def as_resolved(body: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,10 @@ Evaluator = Callable[[dict[str, Any]], list[Any]]
 _STEP = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:\.ofType\(([A-Za-z]+)\))?$")
 _RESOLVE_IS = re.compile(r"^(.*)\.where\(resolve\(\) is ([A-Za-z]+)\)$")
 _WHERE_EQUALS = re.compile(r"^(.*)\.where\(([A-Za-z]+)\s*=\s*'([^']*)'\)$")
+_WHERE_THEN = re.compile(
+    r"^(.*\.where\([^()]*\))\.([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*)$"
+)
+"""A path going on after a ``where``: ``extension.where(url = '…').value``."""
 _THEN_STEP = re.compile(r"^\((.*)\)\.([A-Za-z][A-Za-z0-9]*)$")
 _EXISTS_NOT_FALSE = re.compile(r"^(.*)\.exists\(\) and (.*) != false$")
 
@@ -122,6 +126,12 @@ def _simple(expr: str, type_: str) -> Evaluator | None:
     if m:
         inner = _simple(m.group(1), type_)
         return _where_equals(inner, m.group(2), m.group(3)) if inner else None
+    m = _WHERE_THEN.match(expr)
+    if m:
+        inner = _simple(m.group(1), type_)
+        for name in m.group(2).split(".") if inner else ():
+            inner = _then_step(inner, name)
+        return inner
     m = _THEN_STEP.match(expr)
     if m:
         inner = _simple(_strip_parens("(" + m.group(1) + ")"), type_)
