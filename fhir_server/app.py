@@ -4,6 +4,7 @@ info). The lifespan opens and closes the store and the authorization server's st
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -89,6 +90,7 @@ class ServerApp:
             await self.smart.open()
         if self.settings.auth == "off":
             log.warning(OFF_WARNING)
+        _settle_garbage_collector()
 
     async def shutdown(self) -> None:
         await CUSTOM.close()
@@ -126,6 +128,25 @@ class ServerApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _settle_garbage_collector() -> None:
+    """Compile the validator's rules now, then freeze everything alive after start-up out of
+    the cyclic garbage collector's reach and let it run less often: a 100-entry transaction
+    allocates some 20,000 containers, and each collection otherwise walks the long-lived
+    definitions, rules and modules again (measured: 13 % of a transaction's CPU was spent
+    under ``orjson.loads``, where those collections happened to trigger). Once per process."""
+    from profiles.validation import Validator
+
+    if gc.get_threshold() == _GC_THRESHOLDS:
+        return
+    Validator.default().compile_all()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
+
+
+_GC_THRESHOLDS = (20_000, 20, 20)
 
 
 def create_app() -> ServerApp:
