@@ -14,9 +14,12 @@ CLIENTS = 16
 MARKS = "urn:example:client-mark"
 
 
-async def _add_mark(client: httpx.AsyncClient, url: str, n: int) -> tuple[int, int]:
+async def _add_mark(
+    client: httpx.AsyncClient, url: str, n: int, all_read: asyncio.Barrier
+) -> tuple[int, int]:
     """Read, add this client's mark, PUT with If-Match; on 412 read again. Returns the version
-    written and the number of attempts."""
+    written and the number of attempts. The first PUTs wait until every client has read, so
+    they collide whatever order the event loop runs the requests in."""
     attempts = 0
     while True:
         attempts += 1
@@ -28,6 +31,8 @@ async def _add_mark(client: httpx.AsyncClient, url: str, n: int) -> tuple[int, i
             *resource.get("identifier", []),
             {"system": MARKS, "value": f"client-{n}"},
         ]
+        if attempts == 1:
+            await all_read.wait()
         resp = await client.put(url, json=resource, headers={"If-Match": current.headers["etag"]})
         if resp.status_code == 412:
             assert resp.json()["issue"][0]["code"] == "conflict"
@@ -44,7 +49,8 @@ async def test_concurrent_if_match_updates_lose_nothing(client: httpx.AsyncClien
     made = await create(client, patient("Shared"))
     url = f"Patient/{made['id']}"
 
-    results = await asyncio.gather(*(_add_mark(client, url, n) for n in range(CLIENTS)))
+    all_read = asyncio.Barrier(CLIENTS)
+    results = await asyncio.gather(*(_add_mark(client, url, n, all_read) for n in range(CLIENTS)))
 
     written = sorted(v for v, _ in results)
     assert written == list(range(2, CLIENTS + 2))  # every success is a distinct version

@@ -9,8 +9,8 @@ a snapshot that short never hides a write from the client who made it.
 
 Writes use one writer connection, one unit of work at a time per process; ``BEGIN IMMEDIATE``
 serializes writers across processes, so version checks inside a unit of work cannot race. The
-statements of a unit of work run on the loop; only waiting for another process's write lock and
-``COMMIT`` (fsync) go to the writer thread.
+statements of a unit of work, ``COMMIT`` included, run on the loop (see `SqliteUnitOfWork`);
+the writer thread only opens and closes the connection.
 """
 
 from __future__ import annotations
@@ -72,20 +72,6 @@ def _connect(path: str, synchronous: str, busy_ms: int) -> sqlite3.Connection:
 
 def _busy(err: sqlite3.OperationalError) -> bool:
     return getattr(err, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _begin_waiting(conn: sqlite3.Connection) -> None:
-    """On the writer thread: wait for another process to release the write lock."""
-    deadline, pause = time.monotonic() + _LOCK_WAIT_SECONDS, 0.0005
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as err:
-            if not _busy(err) or time.monotonic() > deadline:
-                raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.002)
 
 
 def _statements(script: str) -> list[str]:
@@ -179,7 +165,7 @@ class SqliteStore(Store):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._writer = await self._run(lambda: _connect(self.path, self.synchronous, 30_000))
         migrated = await self._run(lambda: _create_or_migrate(self.writer))
-        self.writer.execute("PRAGMA busy_timeout=0")  # waiting happens in _begin_waiting
+        self.writer.execute("PRAGMA busy_timeout=0")  # SqliteUnitOfWork._begin waits on the loop
         self._reader = _connect(self.path, self.synchronous, 30_000)
         if migrated:
             await self._rebuild_index()
@@ -303,46 +289,45 @@ class SqliteUnitOfWork(UnitOfWork):
                 self._pending_rks.add(rk)
 
     async def _begin(self) -> None:
+        """Take this process's lock, then SQLite's write lock, polled from the loop while
+        another process holds it. Never taken on a thread: a thread that got it would hold it
+        until the loop came round to resume the unit of work — after whatever validation it
+        was busy with — while the other process could have used it."""
         await self.store._lock.acquire()
         try:
-            self._execute("BEGIN IMMEDIATE")  # the write lock is usually free: take it here
-            return
-        except sqlite3.OperationalError as err:
-            if not _busy(err):
-                self.store._lock.release()
-                raise
-        # another process holds the write lock: wait for it on the writer thread
-        begun = asyncio.ensure_future(self.store._run(lambda: _begin_waiting(self.store.writer)))
-        try:
-            await asyncio.shield(begun)
+            deadline, pause = time.monotonic() + _LOCK_WAIT_SECONDS, 0.0005
+            while True:
+                try:
+                    self._execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as err:
+                    if not _busy(err) or time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.002)
         except BaseException:
-            # cancelled while waiting for the write lock: finish (and undo) in the background
-            begun.add_done_callback(lambda _: self._rollback_now())
+            self.store._lock.release()
             raise
 
     async def _commit(self) -> None:
+        """On the loop, not the writer thread: COMMIT writes the dirty pages to the WAL and
+        syncs it (a millisecond or two), and handing it to a thread made the write lock wait
+        for the GIL twice — up to the 5 ms switch interval each way while the loop validates
+        other requests — which held the lock three to ten times longer than the work."""
         try:
             self._flush()
+            self._execute("COMMIT")
         except BaseException:
             self._rollback_now()
             raise
-        committed = asyncio.ensure_future(self.store._run(lambda: self._execute("COMMIT")))
-        committed.add_done_callback(self._settle)
-        # a cancelled caller must not interrupt COMMIT half-way on the writer thread
-        await asyncio.shield(committed)
+        self.store.end_snapshot()  # this process's later reads must see this commit
+        self.store._lock.release()
 
     async def _rollback(self) -> None:
         self._rollback_now()
 
     def _execute(self, sql: str) -> None:
         self.store.writer.execute(sql)
-
-    def _settle(self, committed: asyncio.Future[None]) -> None:
-        if committed.cancelled() or committed.exception() is not None:
-            self._rollback_now()
-        else:
-            self.store.end_snapshot()  # this process's later reads must see this commit
-            self.store._lock.release()
 
     def _rollback_now(self) -> None:
         try:
