@@ -201,3 +201,58 @@ def test_member_of(validator: Validator) -> None:
     assert validator.fhirpath.compile(f"code.memberOf({vs})").evaluate(request) == [False]
     snomed = "'http://example.org/fhir/ValueSet/test-snomed'"  # not checkable: empty
     assert validator.fhirpath.compile(f"priority.memberOf({snomed})").evaluate(request) == []
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "@2024-02-29 + 1 year",
+        "@2024-01-31 + 1 month",
+        "@2024-01-31 + 13 months",
+        "@2024 + 1 year",
+        "@2024-03 + 1 year",
+        "@2024-03-01 + 2 weeks",
+        "@2024-03-01 - 1 day",
+        "@2023-03-01 - 1 day",
+        "birthDate + 18 years",
+        "birthDate + 18 years <= @2019-02-03",
+        "active implies birthDate + 1 year > birthDate",
+    ],
+)
+def test_calendar_durations_agree_with_fhirpathpy(validator: Validator, expression: str) -> None:
+    """Date arithmetic with calendar durations runs natively (the Danish consent rule
+    ``end <= start + 1 year`` is checked on every Consent written)."""
+    compiled = validator.fhirpath.compile(expression)
+    assert compiled.native
+    expected = fhirpathpy.evaluate(PATIENT, expression, model=models["r4"])
+    assert compiled.evaluate(PATIENT) == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["@2024-03-01T10:00:00Z + 1 year", "@2024-03 + 1 day", "birthDate + 1 'a'"],
+)
+def test_other_date_arithmetic_goes_to_fhirpathpy(validator: Validator, expression: str) -> None:
+    """Date-times, days added to a month, UCUM units: fhirpathpy's answers (or its refusal)."""
+    compiled = validator.fhirpath.compile(expression)
+    try:
+        expected: Any = fhirpathpy.evaluate(PATIENT, expression, model=models["r4"])
+    except Exception:  # fhirpathpy refuses 'a' for date arithmetic
+        with pytest.raises(EvaluationError):
+            compiled.evaluate(PATIENT)
+        return
+    assert compiled.evaluate(PATIENT) == expected
+
+
+def test_a_short_circuit_keeps_an_unsupported_right_side_native(validator: Validator) -> None:
+    """``A implies B`` with B outside the compiled subset is native while A is false."""
+    compiled = validator.fhirpath.compile(
+        "active.not() implies name.given.aggregate($total + 1, 0) > 1"
+    )
+    assert compiled.native
+    assert compiled.evaluate(PATIENT) == [True]
+    assert compiled.evaluate({**PATIENT, "active": False}) == fhirpathpy.evaluate(
+        {**PATIENT, "active": False},
+        "active.not() implies name.given.aggregate($total + 1, 0) > 1",
+        model=models["r4"],
+    )

@@ -17,7 +17,14 @@ from profiles.validation.fhirpath import operators
 from profiles.validation.fhirpath.functions import VALUE_FUNCTIONS
 from profiles.validation.fhirpath.model import Env, Fn, Items, Model, UserFunction
 from profiles.validation.fhirpath.navigation import is_type, navigate, resolve, type_or_member
-from profiles.validation.fhirpath.values import Unsupported, contains_item, singleton, to_bool
+from profiles.validation.fhirpath.values import (
+    Unsupported,
+    calendar_duration,
+    contains_item,
+    distinct,
+    singleton,
+    to_bool,
+)
 
 Node = dict[str, Any]
 
@@ -66,6 +73,8 @@ class Compiler:
     def __init__(self, model: Model, functions: Mapping[str, UserFunction] | None = None):
         self._model = model
         self._functions = dict(functions or {})
+        self._folded: dict[Fn, Items] = {}
+        """Constant closures and their value, for folding literal unions."""
 
     def compile(self, expression: str) -> Fn:
         try:
@@ -132,8 +141,14 @@ class Compiler:
     # -- literals ---------------------------------------------------------------------------
 
     def _constant(self, value: Any) -> Fn:
-        result = [value]
-        return lambda items, env: result
+        return self._constants([value])
+
+    def _constants(self, result: Items) -> Fn:
+        def constant(items: Items, env: Env) -> Items:
+            return result
+
+        self._folded[constant] = result
+        return constant
 
     def _c_StringLiteral(self, node: Node) -> Fn:
         return self._constant(_unescape(node["terminalNodeText"][0][1:-1]))
@@ -141,6 +156,18 @@ class Compiler:
     def _c_NumberLiteral(self, node: Node) -> Fn:
         text = node["terminalNodeText"][0]
         return self._constant(float(text) if "." in text else int(text))
+
+    def _c_QuantityLiteral(self, node: Node) -> Fn:
+        """``1 year``: a calendar duration (date arithmetic); other quantities are
+        `Unsupported` (fhirpathpy runs the expression)."""
+        quantity = node["children"][0]
+        number = quantity["terminalNodeText"][0]
+        unit_node = quantity["children"][0] if quantity.get("children") else None
+        unit = unit_node["children"][0] if unit_node and unit_node.get("children") else None
+        if unit is None or unit["type"] not in ("DateTimePrecision", "PluralDateTimePrecision"):
+            raise Unsupported(f"the quantity literal {number} (not a calendar duration)")
+        value = float(number) if "." in number else int(number)
+        return self._constant(calendar_duration(value, unit["terminalNodeText"][0]))
 
     def _c_BooleanLiteral(self, node: Node) -> Fn:
         return self._constant(node["terminalNodeText"][0] == "true")
@@ -160,8 +187,28 @@ class Compiler:
         left, right = node["children"]
         return self._node(left), self._node(right), node["terminalNodeText"][0]
 
+    def _short_circuit(self, node: Node) -> tuple[Fn, Fn, str]:
+        """Operands of ``and``/``or``/``implies``: a right side the compiler cannot handle
+        raises `Unsupported` only when it is reached (so the whole expression goes to
+        fhirpathpy only for inputs that need it): ``policy = 'x' implies end <= start + 1 year``
+        stays native for every resource without that policy."""
+        left, right = node["children"]
+        try:
+            compiled = self._node(right)
+        except Unsupported as exc:
+            reason = str(exc)
+
+            def compiled(items: Items, env: Env) -> Items:
+                raise Unsupported(reason)
+
+        return self._node(left), compiled, node["terminalNodeText"][0]
+
     def _c_UnionExpression(self, node: Node) -> Fn:
-        return operators.union(*self._operands(node))
+        """A union of literals (``code in ('a' | 'b' | …)``) is computed once."""
+        left, right, op = self._operands(node)
+        if left in self._folded and right in self._folded:
+            return self._constants(distinct(self._folded[left] + self._folded[right]))
+        return operators.union(left, right, op)
 
     def _c_EqualityExpression(self, node: Node) -> Fn:
         return operators.equality(*self._operands(node))
@@ -173,16 +220,16 @@ class Compiler:
         return operators.membership(*self._operands(node))
 
     def _c_AndExpression(self, node: Node) -> Fn:
-        return operators.and_(*self._operands(node))
+        return operators.and_(*self._short_circuit(node))
 
     def _c_OrExpression(self, node: Node) -> Fn:
-        return operators.or_(*self._operands(node))
+        return operators.or_(*self._short_circuit(node))
 
     def _c_XorExpression(self, node: Node) -> Fn:
         return operators.xor(*self._operands(node))
 
     def _c_ImpliesExpression(self, node: Node) -> Fn:
-        return operators.implies(*self._operands(node))
+        return operators.implies(*self._short_circuit(node))
 
     def _c_AdditiveExpression(self, node: Node) -> Fn:
         return operators.additive(*self._operands(node))

@@ -7,8 +7,10 @@ from typing import Any
 
 from profiles.validation.fhirpath.model import Env, Fn, Items
 from profiles.validation.fhirpath.values import (
+    CalendarDuration,
     EvaluationError,
     Unsupported,
+    add_duration,
     compare,
     contains_item,
     distinct,
@@ -141,6 +143,8 @@ def additive(left: Fn, right: Fn, op: str) -> Fn:
             return [a + b]
         if _number(a) and _number(b):
             return [a + b if op == "+" else a - b]
+        if isinstance(a, str) and isinstance(b, CalendarDuration) and op in "+-":
+            return [add_duration(a, b, 1 if op == "+" else -1)]
         raise Unsupported(f"{op} on {type(a).__name__} and {type(b).__name__}")
 
     return run

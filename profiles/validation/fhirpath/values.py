@@ -121,6 +121,58 @@ def compare_temporal(a: str, b: str) -> int | type[NotImplemented] | None:  # ty
     return NotImplemented
 
 
+class CalendarDuration:
+    """A time-valued quantity literal (``1 year``, ``2 weeks``): only date arithmetic uses it."""
+
+    __slots__ = ("unit", "value")
+    UNITS = {"year": "year", "month": "month", "week": "week", "day": "day"}
+
+    def __init__(self, value: int, unit: str) -> None:
+        self.value, self.unit = value, unit
+
+
+def _plural(unit: str) -> str:
+    return unit[:-1] if unit.endswith("s") else unit
+
+
+def calendar_duration(value: int | float, unit: str) -> CalendarDuration:
+    """The literal, or `Unsupported` for units and values left to fhirpathpy (hours and
+    finer, UCUM codes, fractions)."""
+    name = CalendarDuration.UNITS.get(_plural(unit))
+    if name is None or not isinstance(value, int):
+        raise Unsupported(f"the quantity {value} {unit}")
+    return CalendarDuration(value, name)
+
+
+def add_duration(date: str, duration: CalendarDuration, sign: int) -> str:
+    """A date (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``) plus or minus a calendar duration at
+    least as coarse as its precision, the day clamped to the month's last (fhirpath.html
+    §6.6.1: ``@2024-02-29 + 1 year`` is ``@2025-02-28``). Date-times and finer units are left
+    to fhirpathpy (`Unsupported`)."""
+    found = _date_parts(date)
+    parts = found[0] if found is not None and "T" not in date else None
+    unit, amount = duration.unit, sign * duration.value
+    if parts is None or (unit in ("week", "day") and len(parts) < 3):
+        raise Unsupported(f"{date} + {duration.value} {unit}")
+    if unit == "month" and len(parts) < 2:
+        raise Unsupported(f"{date} + {duration.value} month")
+    if unit in ("week", "day"):
+        days = amount * (7 if unit == "week" else 1)
+        moved = datetime(*parts[:3]) + timedelta(days=days)  # type: ignore[misc]
+        return f"{moved.year:04d}-{moved.month:02d}-{moved.day:02d}"
+    months = parts[0] * 12 + (parts[1] - 1 if len(parts) > 1 else 0)
+    months += amount * (12 if unit == "year" else 1)
+    year, month = divmod(months, 12)
+    if not 1 <= year <= 9999:
+        raise EvaluationError(f"{date} + {duration.value} {unit} is out of range")
+    if len(parts) == 1:
+        return f"{year:04d}"
+    if len(parts) == 2:
+        return f"{year:04d}-{month + 1:02d}"
+    last = (datetime(year + (month == 11), (month + 1) % 12 + 1, 1) - timedelta(days=1)).day
+    return f"{year:04d}-{month + 1:02d}-{min(parts[2], last):02d}"
+
+
 def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
