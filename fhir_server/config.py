@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     """FULL: an acknowledged write survives power loss; NORMAL: survives a process crash only."""
+    sqlite_read_cache: int = Field(default=10_000, ge=0)
+    """Current versions each server process keeps for reads by id; all are dropped whenever
+    any process commits a write (``PRAGMA data_version``). 0: every read queries the file."""
 
     mongodb_database: str = "fhir"
 

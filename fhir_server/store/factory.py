@@ -12,7 +12,9 @@ def make_store(settings: Settings) -> Store:
     if url.startswith("sqlite:"):
         from fhir_server.store.sqlite.store import SqliteStore
 
-        return SqliteStore.from_url(url, index_resource, settings.sqlite_synchronous)
+        return SqliteStore.from_url(
+            url, index_resource, settings.sqlite_synchronous, settings.sqlite_read_cache
+        )
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from fhir_server.store.mongo.store import MongoStore
 

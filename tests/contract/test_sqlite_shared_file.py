@@ -67,3 +67,62 @@ async def test_writers_in_two_processes_wait_for_each_other(tmp_path: Path) -> N
     finally:
         await a.close()
         await b.close()
+
+
+async def _put(store: SqliteStore, rid: str, body: dict[str, object]) -> int:
+    async def work(uow):  # type: ignore[no-untyped-def]
+        return await uow.write("Patient", rid, {"resourceType": "Patient", **body}, method="PUT")
+
+    return (await in_transaction(store, work))[0].version
+
+
+async def test_a_kept_current_version_is_dropped_when_another_process_writes(
+    tmp_path: Path,
+) -> None:
+    """Reads by id are answered from the versions a process keeps until any process commits
+    (``PRAGMA data_version``): an update or a delete elsewhere is seen by the next read."""
+    a, b = await _two(tmp_path)
+    try:
+        await _put(a, "k", {"active": True})
+        await asyncio.sleep(0)
+        first = await b.read("Patient", "k")
+        assert first is not None and first.version == 1
+        await asyncio.sleep(0)
+        assert await b.read("Patient", "k") is first  # kept: no query
+        assert await _put(a, "k", {"active": False}) == 2
+        await asyncio.sleep(0)
+        second = await b.read("Patient", "k")
+        assert second is not None and second.version == 2
+        assert orjson.loads(second.content or b"{}")["active"] is False
+        async with a.transaction() as uow:
+            await uow.delete("Patient", "k")
+        await asyncio.sleep(0)
+        gone = await b.read("Patient", "k")
+        assert gone is not None and gone.deleted and gone.version == 3
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_process_sees_its_own_write_at_once(tmp_path: Path) -> None:
+    a, b = await _two(tmp_path)
+    try:
+        await _put(a, "own", {"active": True})
+        assert (await a.read("Patient", "own")).version == 1  # type: ignore[union-attr]
+        await _put(a, "own", {"active": False})
+        assert (await a.read("Patient", "own")).version == 2  # type: ignore[union-attr]
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_keeping_nothing_reads_the_file_every_time(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "fhir.db"), index_resource, "NORMAL", kept=0)
+    await store.open()
+    try:
+        await _put(store, "n", {})
+        first = await store.read("Patient", "n")
+        again = await store.read("Patient", "n")
+        assert first == again and first is not again
+    finally:
+        await store.close()

@@ -144,8 +144,12 @@ def _row_id(row: tuple[Any, ...]) -> str:
 class SqliteStore(Store):
     retries_work = False  # writers are serialized: no transient conflicts
 
-    def __init__(self, path: str, indexer: Indexer, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: str, indexer: Indexer, synchronous: str = "FULL", kept: int = 10_000
+    ) -> None:
+        """``kept``: current versions kept for reads (`read`); 0 keeps none."""
         self.path = path
+        self.kept = kept
         self.indexer = indexer
         self.synchronous = synchronous
         self._reader: sqlite3.Connection | None = None
@@ -153,11 +157,15 @@ class SqliteStore(Store):
         self._executor: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
         self._in_snapshot = False
+        self._current: dict[tuple[str, str], StoredResource] = {}
+        self._current_as_of = -1
 
     @classmethod
-    def from_url(cls, url: str, indexer: Indexer, synchronous: str = "FULL") -> SqliteStore:
+    def from_url(
+        cls, url: str, indexer: Indexer, synchronous: str = "FULL", kept: int = 10_000
+    ) -> SqliteStore:
         path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
-        return cls(path or ":memory:", indexer, synchronous)
+        return cls(path or ":memory:", indexer, synchronous, kept)
 
     async def open(self) -> None:
         if self.path != ":memory:":
@@ -208,6 +216,11 @@ class SqliteStore(Store):
             reader.execute("BEGIN")
             self._in_snapshot = True
             asyncio.get_running_loop().call_soon(self.end_snapshot)
+            # starts the read transaction; changes whenever any connection has committed since
+            as_of = reader.execute("PRAGMA data_version").fetchone()[0]
+            if as_of != self._current_as_of:
+                self._current.clear()
+                self._current_as_of = as_of
         return reader
 
     def end_snapshot(self) -> None:
@@ -220,7 +233,20 @@ class SqliteStore(Store):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def read(self, type_: str, id_: str) -> StoredResource | None:
-        return _read(self.snapshot, type_, id_)
+        """Current versions read since the database last changed are kept: ``PRAGMA
+        data_version`` at the start of each snapshot tells whether any connection, in any
+        process, has committed since (then they are all dropped), so a read-mostly server
+        answers most reads without a query."""
+        snapshot = self.snapshot
+        key = (type_, id_)
+        found = self._current.get(key)
+        if found is None:
+            found = _read(snapshot, type_, id_)
+            if found is not None and self.kept:
+                if len(self._current) >= self.kept:
+                    self._current.clear()
+                self._current[key] = found
+        return found
 
     async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
         row = self.snapshot.execute(
