@@ -24,6 +24,19 @@ class Server:
     pid: int
 
 
+def worker_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each worker process of a ``--workers N`` server (its children
+    that used any; uvicorn's supervisor also starts an idle helper)."""
+    from bench.loadgen import process_cpu_seconds
+
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            children = [int(c) for c in fh.read().split()]
+    except FileNotFoundError:
+        return {}
+    return {c: process_cpu_seconds(c) for c in children}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
