@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from fhir_server.search.model import Filter, StringValue
@@ -28,7 +29,11 @@ _FIELDS = (
 )
 
 
+@lru_cache(maxsize=65_536)
 def normalize(text: str) -> str:
+    """Folded for matching (cached: codes' displays, cities and given names recur)."""
+    if text.isascii():
+        return text.lower()  # casefold() of ASCII, which NFKD leaves alone
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) or ch == _RING)
     return unicodedata.normalize("NFC", kept)
