@@ -185,7 +185,8 @@ def _writes(
         out = [create(opts, port, server.pid, data, label)] if workers == 1 else []
         before = worker_cpu(server.pid)
         out.append(ingest(opts, port, server.pid, data, label))
-        split = [after - before.get(pid, 0.0) for pid, after in worker_cpu(server.pid).items()]
+        used = [after - before.get(pid, 0.0) for pid, after in worker_cpu(server.pid).items()]
+        split = [c for c in used if c > 0.05] or [0.0]  # not uvicorn's idle helper process
     if workers > 1:
         shares = "/".join(f"{c / (sum(split) or 1):.0%}" for c in sorted(split, reverse=True))
         out[-1].note += (
@@ -265,6 +266,7 @@ def _report(
     }
     writes = list(cost)[:3]  # the issue's three; create is shown for completeness
     best = max(tx(1).rate, tx(2).rate, tx(1, sync="NORMAL").rate, tx(2, sync="NORMAL").rate)
+    structural = max(tx(1, False).rate, tx(2, False).rate)
     verdict = "meets" if max(cost[k] for k in writes) <= VALIDATION_BUDGET else "misses"
     bare = by_name["Read Patient by id, nothing kept"].rate
     bare_ratio = bare / by_name["Ceiling: raw ASGI, same bytes"].rate
@@ -273,12 +275,17 @@ def _report(
         f" ({'meets' if ratio >= READ_TARGET else 'misses'} the {READ_TARGET:.0%} target);"
         f" with no current versions kept (`FHIR_SQLITE_READ_CACHE=0`, every read a query)"
         f" {bare_ratio:.0%}."
-        f" Transaction ingest with full validation stores **{tx(1).rate:,.0f} resources/s**"
-        f" with synchronous=FULL on one worker and **{tx(2).rate:,.0f}** on two (NORMAL:"
-        f" {tx(1, sync='NORMAL').rate:,.0f} / {tx(2, sync='NORMAL').rate:,.0f});"
-        f" {'meets' if best >= INGEST_TARGET else 'misses'} the {INGEST_TARGET:,}/s target"
-        f" (best {best / INGEST_TARGET:.0%} of it). `fhir-server load`: {cli(True).rate:,.0f}"
-        f" resources/s.\n\nProfile validation (on by default) costs "
+        f" Transaction ingest with full structural validation (every resource checked against"
+        f" the R4 definition of its type, `FHIR_VALIDATE_PROFILES=false`) stores"
+        f" **{tx(1, False).rate:,.0f} resources/s** on one worker and"
+        f" **{tx(2, False).rate:,.0f}** on two, synchronous=FULL"
+        f" ({'meets' if structural >= INGEST_TARGET else 'misses'} issue 2's"
+        f" {INGEST_TARGET:,}/s target, best {structural / INGEST_TARGET:.0%} of it); with the"
+        f" Danish profiles checked as well (the default) **{tx(1).rate:,.0f}** /"
+        f" **{tx(2).rate:,.0f}** (NORMAL: {tx(1, sync='NORMAL').rate:,.0f} /"
+        f" {tx(2, sync='NORMAL').rate:,.0f}; best {best / INGEST_TARGET:.0%} of the target)."
+        f" `fhir-server load`: {cli(True).rate:,.0f} resources/s.\n\n"
+        f"Profile validation (on by default) costs "
         + ", ".join(f"**{cost[k]:.0%}** of {k} throughput" for k in writes)
         + f" ({verdict} the {VALIDATION_BUDGET:.0%} budget;"
         f" create Patient {cost['create Patient']:.0%})"
