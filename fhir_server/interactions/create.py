@@ -36,7 +36,13 @@ async def create_resource(
             if existing is not None:
                 return FhirResult(200, existing, location=True)
         stored, _ = await uow.write(
-            type_, id_ or new_id(), resource, method="POST", must_not_exist=True, index=index
+            type_,
+            id_ or new_id(),  # a transaction's creates get theirs (new_id too) in advance
+            resource,
+            method="POST",
+            must_not_exist=True,
+            index=index,
+            minted=True,
         )
         await policy.check(ctx, "c", stored)  # as written: a refusal rolls the write back
         return FhirResult(201, stored, location=True)

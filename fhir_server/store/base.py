@@ -169,12 +169,15 @@ class UnitOfWork(abc.ABC):
         if_match: int | None = None,
         must_not_exist: bool = False,
         index: Index | None = None,
+        minted: bool = False,
     ) -> tuple[StoredResource, bool]:
         """Store the next version of a resource; returns it and whether it was (re)created.
 
         ``index`` is the resource's search index if the caller extracted it already, before
-        the unit of work began: extraction then does not hold the store's write lock."""
-        current = await self.read(type_, id_)
+        the unit of work began: extraction then does not hold the store's write lock.
+        ``minted``: the server has just made the id up (a create), so no version can exist and
+        none is read; should one exist after all, `_put` refuses (VersionConflict)."""
+        current = None if minted else await self.read(type_, id_)
         _check_expected(current, if_match, must_not_exist)
         version = current.version + 1 if current else 1
         ts = now_us()
@@ -182,7 +185,12 @@ class UnitOfWork(abc.ABC):
         new = StoredResource(type_, id_, version, ts, False, method, content)
         if index is None:
             index = self.indexer(type_, resource)
-        await self._put(current, new, with_last_updated(index, ts))
+        try:
+            await self._put(current, new, with_last_updated(index, ts))
+        except RetryableConflict:
+            if minted:  # no concurrent writer made this id up too: it exists, a retry won't help
+                raise VersionConflict(None) from None
+            raise
         return new, current is None or current.deleted
 
     async def delete(

@@ -80,6 +80,19 @@ async def test_if_match_and_must_not_exist_are_checked_in_the_store(store: Store
     assert ok.version == 2
 
 
+async def test_a_minted_id_that_exists_after_all_is_refused(store: Store) -> None:
+    """A create's id is made up by the server and not looked up first; should it exist, the
+    store refuses the write rather than overwrite (and nothing of it stays)."""
+    await put(store, "Patient", "taken", patient("A"))
+    with pytest.raises(VersionConflict):
+        await put(store, "Patient", "taken", patient("B"), method="POST", minted=True)
+    current = await store.read("Patient", "taken")
+    assert current is not None and current.version == 1
+    assert orjson.loads(current.content or b"{}")["name"] == [{"family": "A"}]
+    made, created = await put(store, "Patient", "fresh", patient("C"), method="POST", minted=True)
+    assert created and made.version == 1
+
+
 async def test_failed_unit_of_work_leaves_no_trace(store: Store) -> None:
     await put(store, "Patient", "keep", patient("Keep"))
     with pytest.raises(RuntimeError):

@@ -392,17 +392,18 @@ class SqliteUnitOfWork(UnitOfWork):
             )
             if cur.rowcount != 1:
                 raise VersionConflict(_read(db, *key))
-        seq = db.execute(
-            "INSERT INTO version (type, id, version, ts, method, deleted, content)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (*key, new.version, new.ts, new.method, int(new.deleted), new.content),
-        ).lastrowid
-        rk = db.execute(
-            "INSERT INTO resource (type, id, seq, version, deleted, rk) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (type, id) DO UPDATE SET seq = excluded.seq,"
-            " version = excluded.version, deleted = excluded.deleted RETURNING rk",
-            (*key, seq, new.version, int(new.deleted), seq),
-        ).fetchone()[0]
+        try:
+            seq = db.execute(
+                "INSERT INTO version (type, id, version, ts, method, deleted, content)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*key, new.version, new.ts, new.method, int(new.deleted), new.content),
+            ).lastrowid
+            rk = db.execute(
+                _INSERT_RESOURCE if current is None else _MOVE_RESOURCE,
+                (*key, seq, new.version, int(new.deleted), seq),
+            ).fetchone()[0]
+        except sqlite3.IntegrityError:  # a version 1 of a "new" resource exists after all
+            raise VersionConflict(_read(db, *key)) from None
         rows = _rows(new.type, index) if index is not None else {}
         if current is None or current.deleted:
             self._buffer(rk, rows)  # a new (or re-created) resource has no index rows yet
@@ -427,6 +428,15 @@ class SqliteUnitOfWork(UnitOfWork):
         self._buffer(rk, added)
 
 
+_INSERT_RESOURCE = (
+    "INSERT INTO resource (type, id, seq, version, deleted, rk) VALUES (?, ?, ?, ?, ?, ?)"
+    " RETURNING rk"
+)
+_MOVE_RESOURCE = (
+    _INSERT_RESOURCE.removesuffix(" RETURNING rk")
+    + " ON CONFLICT (type, id) DO UPDATE SET seq = excluded.seq, version = excluded.version,"
+    " deleted = excluded.deleted RETURNING rk"
+)
 _TABLE_COLUMNS = {cols[0]: ", ".join(("p", *cols[1:])) for cols in INDEX_TABLES.values()}
 _INSERTS = {
     table: f"INSERT INTO {table} (rk, {columns}) VALUES (?{', ?' * (columns.count(',') + 1)})"
