@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server.config import Settings
-from fhir_server.errors import Invalid, InvalidStructure, Issue, Unprocessable
+from fhir_server.errors import InvalidStructure, Issue, Unprocessable
 from fhir_server.search import custom
-from fhir_server.structure import structure_issues
+from fhir_server.structure import check_shape, structure_issues
 
 _policy: dict[str, Any] = {}
 
@@ -40,14 +40,7 @@ def _configured() -> dict[str, Any]:
 
 def check_resource(type_: str, resource: Any) -> dict[str, Any]:
     """The resource if it may be stored as a ``type_``; else an error naming each element."""
-    if not isinstance(resource, dict):
-        raise Invalid("A resource must be a JSON object")
-    actual = resource.get("resourceType")
-    if actual != type_:
-        raise Invalid(
-            f"resourceType {actual!r} does not match the expected type {type_!r}",
-            [f"{type_}.resourceType"],
-        )
+    check_shape(type_, resource)
     policy = _configured()
     profiles = []
     if policy["validate"] and (required := required_profile(type_)):

@@ -118,8 +118,8 @@ def _json_types(model: Any, node: dict[str, Any], where: str) -> list[Issue]:
     return issues
 
 
-def check_structure(type_: str, resource: Any) -> dict[str, Any]:
-    """The resource if it is a structurally valid ``type_``; else 400 naming every element."""
+def check_shape(type_: str, resource: Any) -> dict[str, Any]:
+    """The resource if it is a JSON object claiming to be a ``type_``; else 400."""
     if not isinstance(resource, dict):
         raise Invalid("A resource must be a JSON object")
     actual = resource.get("resourceType")
@@ -128,7 +128,13 @@ def check_structure(type_: str, resource: Any) -> dict[str, Any]:
             f"resourceType {actual!r} does not match the expected type {type_!r}",
             [f"{type_}.resourceType"],
         )
-    issues = structure_issues(resource, type_)
+    return resource
+
+
+def check_structure(type_: str, resource: Any) -> dict[str, Any]:
+    """The resource if it is a structurally valid ``type_`` by fhir.resources' model; else 400
+    naming every element."""
+    issues = structure_issues(check_shape(type_, resource), type_)
     if issues:
         raise InvalidStructure(issues[0].diagnostics, issues=issues)
     return resource
