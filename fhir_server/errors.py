@@ -124,6 +124,13 @@ class UnsupportedMediaType(FhirError):
     code = "not-supported"
 
 
+class Unavailable(FhirError):
+    """The store is busy beyond its wait (503; http.html lets a client retry)."""
+
+    status = 503
+    code = "transient"
+
+
 class Unprocessable(FhirError):
     status = 422
     code = "processing"

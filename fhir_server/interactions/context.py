@@ -12,10 +12,17 @@ from typing import Any, TypeVar
 
 from auth.principal import Principal
 from fhir_server.config import Settings
-from fhir_server.errors import Conflict, Invalid, Issue
+from fhir_server.errors import Conflict, Invalid, Issue, Unavailable
 from fhir_server.model import StoredResource
 from fhir_server.search.model import Index, SearchQuery
-from fhir_server.store.base import Page, RetryableConflict, Store, UnitOfWork, in_transaction
+from fhir_server.store.base import (
+    Page,
+    RetryableConflict,
+    Store,
+    StoreBusy,
+    UnitOfWork,
+    in_transaction,
+)
 
 T = TypeVar("T")
 
@@ -94,6 +101,10 @@ class Context:
         except RetryableConflict as err:
             raise Conflict(
                 "The resources were changed concurrently by others too often; retry the request"
+            ) from err
+        except StoreBusy as err:
+            raise Unavailable(
+                f"The store is busy ({err}); retry the request", headers={"Retry-After": "1"}
             ) from err
 
 

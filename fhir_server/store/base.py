@@ -38,6 +38,10 @@ class InvalidCursor(Exception):
     """A paging position the store cannot continue from (it belongs to another query)."""
 
 
+class StoreBusy(Exception):
+    """The store could not start a write in time (another process held its write lock)."""
+
+
 class RetryableConflict(Exception):
     """Two transactions touched the same data; the caller may retry the whole unit of work."""
 

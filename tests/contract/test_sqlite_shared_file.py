@@ -126,3 +126,41 @@ async def test_keeping_nothing_reads_the_file_every_time(tmp_path: Path) -> None
         assert first == again and first is not again
     finally:
         await store.close()
+
+
+async def test_a_write_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another process keeping the write lock beyond the wait: the client gets 503 transient
+    with Retry-After, not a 500, and nothing is written."""
+    import sqlite3
+
+    import httpx
+
+    from fhir_server.app import ServerApp
+    from fhir_server.config import Settings
+    from fhir_server.store.sqlite import store as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "_LOCK_WAIT_SECONDS", 0.05)
+    db = tmp_path / "fhir.db"
+    app = ServerApp(
+        Settings(
+            store_url=f"sqlite:///{db}", auth="off", required_profiles={}, install_conformance=False
+        )
+    )
+    await app.startup()
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t/fhir") as client:
+            resp = await client.post("Patient", json={"resourceType": "Patient"})
+            assert resp.status_code == 503
+            assert resp.headers["retry-after"] == "1"
+            assert resp.json()["issue"][0]["code"] == "transient"
+            other.execute("ROLLBACK")
+            assert (await client.get("Patient")).json().get("entry", []) == []
+            assert (
+                await client.post("Patient", json={"resourceType": "Patient"})
+            ).status_code == 201
+    finally:
+        other.close()
+        await app.shutdown()

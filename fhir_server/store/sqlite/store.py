@@ -34,6 +34,7 @@ from fhir_server.store.base import (
     InvalidCursor,
     Page,
     Store,
+    StoreBusy,
     UnitOfWork,
     VersionConflict,
     keyset_page,
@@ -327,8 +328,12 @@ class SqliteUnitOfWork(UnitOfWork):
                     self._execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as err:
-                    if not _busy(err) or time.monotonic() > deadline:
+                    if not _busy(err):
                         raise
+                    if time.monotonic() > deadline:
+                        raise StoreBusy(
+                            f"the write lock was not free within {_LOCK_WAIT_SECONDS:g} s"
+                        ) from err
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.002)
         except BaseException:
