@@ -164,3 +164,21 @@ async def test_a_write_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch) 
     finally:
         other.close()
         await app.shutdown()
+
+
+async def test_what_is_kept_is_bounded_in_bytes_too(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fhir_server.store.sqlite import store as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "_KEPT_BYTES", 300)
+    store = SqliteStore(str(tmp_path / "fhir.db"), index_resource, "NORMAL")
+    await store.open()
+    try:
+        for n in range(5):
+            await _put(store, f"b{n}", {"name": [{"family": "x" * 100}]})
+        await asyncio.sleep(0)
+        for n in range(5):
+            assert (await store.read("Patient", f"b{n}")) is not None
+            assert store._current_bytes <= 300
+        assert 0 < len(store._current) < 5
+    finally:
+        await store.close()

@@ -60,6 +60,8 @@ def _row(row: tuple[Any, ...]) -> StoredResource:
 
 
 _LOCK_WAIT_SECONDS = 30.0
+_KEPT_BYTES = 64 * 1024 * 1024
+"""At most this much resource content is kept for reads, however many versions that is."""
 
 
 def _connect(path: str, synchronous: str, busy_ms: int) -> sqlite3.Connection:
@@ -159,6 +161,7 @@ class SqliteStore(Store):
         self._lock = asyncio.Lock()
         self._in_snapshot = False
         self._current: dict[tuple[str, str], StoredResource] = {}
+        self._current_bytes = 0
         self._current_as_of = -1
 
     @classmethod
@@ -221,6 +224,7 @@ class SqliteStore(Store):
             as_of = reader.execute("PRAGMA data_version").fetchone()[0]
             if as_of != self._current_as_of:
                 self._current.clear()
+                self._current_bytes = 0
                 self._current_as_of = as_of
         return reader
 
@@ -244,9 +248,12 @@ class SqliteStore(Store):
         if found is None:
             found = _read(snapshot, type_, id_)
             if found is not None and self.kept:
-                if len(self._current) >= self.kept:
+                size = len(found.content or b"")
+                if len(self._current) >= self.kept or self._current_bytes + size > _KEPT_BYTES:
                     self._current.clear()
+                    self._current_bytes = 0
                 self._current[key] = found
+                self._current_bytes += size
         return found
 
     async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
