@@ -2,7 +2,7 @@
 ``fhir-server load`` of the Danish data set with profile validation on (the default) and off,
 one and two workers, SQLite synchronous=FULL (the default) and NORMAL.
 
-``.venv/bin/python -m bench.run`` (``make bench``) takes about six minutes; ``--duration``,
+``.venv/bin/python -m bench.run`` (``make bench``) takes about eight minutes; ``--duration``,
 ``--rounds``, ``--write-rounds`` and ``--warmup`` shorten it. Prints the table and rewrites
 docs/performance.md.
 """
@@ -313,8 +313,8 @@ def _method(o: Options, data: WriteData, files: LoadFiles) -> str:
 - Each server is a real `uvicorn` process started as in production (`fhir-server serve
   --workers 1 --log-level warning --no-access-log`: uvloop + httptools) on a fresh SQLite file
   in a temporary directory (`FHIR_STORE_URL=sqlite:////tmp/fhir-bench-…/fhir.db`), pinned to
-  CPU 0, with the default settings: every write checked structurally, against the R4 definition
-  of its type and against the Danish profile required for it (`FHIR_REQUIRED_PROFILES`), and
+  CPU 0, with the default settings: every write checked against the R4 definition of its type
+  (the structural check) and the Danish profile required for it (`FHIR_REQUIRED_PROFILES`), and
   the bundled conformance resources installed at start. The load generator
   (`bench/loadgen.py`) is a separate process pinned to CPU 1: keep-alive HTTP/1.1 connections
   on asyncio Protocols + uvloop with pre-built request bytes, each sending its next request
@@ -353,7 +353,8 @@ def _method(o: Options, data: WriteData, files: LoadFiles) -> str:
   for each type, ~1 s once per process), timed with a file holding one resource of each type,
   is subtracted.
 - **Validation on/off:** the same measurements against servers started with
-  `FHIR_VALIDATE_PROFILES=false` (the structural check alone); on and off alternate
+  `FHIR_VALIDATE_PROFILES=false` (the structural check alone: the R4 definitions); on and off
+  alternate
   {o.write_rounds} times, each on a fresh server and database, and the best round of each is
   kept. Validation cost = 1 - (rate on / rate off); also given as 1 - (server CPU µs per
   resource off / on).
