@@ -36,6 +36,9 @@ class Spec:
     expect: int = 200
     server_pid: int | None = None
     cpu: int | None = None  # pin the client to this CPU
+    stagger: float = 0.0
+    """Seconds between opening one connection and the next (each sends its first request as
+    soon as it is open)."""
 
 
 @dataclass
@@ -186,6 +189,8 @@ async def _main(spec: Spec) -> Result:
         fut: asyncio.Future[None] = loop.create_future()
         closed.append(fut)
         await loop.create_connection(lambda f=fut: _Conn(run, f), spec.host, spec.port)  # type: ignore[misc]
+        if spec.stagger:
+            await asyncio.sleep(spec.stagger)
     await asyncio.sleep(spec.warmup)
     cores0 = cpu_times()
     cpu0, srv0, t0 = time.process_time(), _server_cpu(spec), time.perf_counter_ns()

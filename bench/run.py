@@ -191,8 +191,7 @@ def _writes(
         shares = "/".join(f"{c / (sum(split) or 1):.0%}" for c in sorted(split, reverse=True))
         out[-1].note += (
             "; server unpinned (both cores), CPU column sums its worker processes; CPU split"
-            f" between the workers {shares} (uvicorn's workers share one listening socket:"
-            " which one accepts each connection is up to the kernel)"
+            f" between the workers {shares}"
         )
     return out
 
@@ -344,8 +343,11 @@ def _method(o: Options, data: WriteData, files: LoadFiles) -> str:
   CareTeam, Goals, CarePlan, ServiceRequests, Tasks, Encounters, Observations,
   MedicationStatements, Communications, Consents): ids replaced by `urn:uuid:` fullUrls and
   the references between them rewritten to those, references to the directory literal; 4
-  connections. Rate = entries stored per second; latencies are per Bundle. One worker pinned
-  to CPU 0, or two workers (`--workers 2`) unpinned, sharing both cores with the client.
+  connections, opened 0.1 s apart, each sending its first Bundle at once (opened in one burst,
+  the first of two workers to wake accepted all four in a third of the runs: uvicorn's workers
+  share one listening socket; the note gives each run's CPU split). Rate = entries stored per
+  second; latencies are per Bundle. One worker pinned to CPU 0, or two workers (`--workers 2`)
+  unpinned, sharing both cores with the client.
 - **`fhir-server load`:** `fhir-server generate --patients {o.load_patients} --seed 1`
   ({files.resources:,} resources, directory included, one ndjson file per type) loaded into a
   fresh database, pinned to CPU 0; the command's start-up (imports, opening the store,
