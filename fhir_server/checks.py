@@ -108,6 +108,9 @@ def validation_issues(
 
 
 def conformance_issues(resource: dict[str, Any], profiles: list[str]) -> list[Issue]:
-    """Every problem the validator finds against the R4 definition, ``meta.profile`` and
-    ``profiles``, as OperationOutcome issues naming the profile, element and rule."""
-    return [issue for _, issue in validation_issues(resource, profiles)]
+    """Every problem a write would be refused for (`check_resource`) and every warning: against
+    the R4 definition, ``meta.profile`` and ``profiles``, as OperationOutcome issues naming the
+    profile, element and rule (``$validate``)."""
+    kind = str(resource.get("resourceType", ""))
+    found = [issue for _, issue in validation_issues(resource, profiles)]
+    return found + _other_contained(kind, resource)

@@ -228,3 +228,21 @@ async def test_validate_instance_modes(danish: httpx.AsyncClient) -> None:
         ["mode"],
     )
     assert_outcome(await danish.get("Patient/$everything"), 400, "not-supported")
+
+
+async def test_validate_reports_a_contained_resource_of_an_unknown_type(
+    client: httpx.AsyncClient,
+) -> None:
+    """$validate answers as a write would: the contained resource is named."""
+    body = {
+        "resourceType": "Patient",
+        "contained": [{"resourceType": "Unicorn", "id": "u"}],
+        "extension": [{"url": "http://example.org/x", "valueReference": {"reference": "#u"}}],
+    }
+    assert (await client.post("Patient", json=body)).status_code == 400
+    resp = await client.post("Patient/$validate", json=body)
+    assert resp.status_code == 200
+    errors = [i for i in resp.json()["issue"] if i["severity"] == "error"]
+    assert [(i["code"], i["expression"]) for i in errors] == [
+        ("structure", ["Patient.contained[0]"])
+    ]
