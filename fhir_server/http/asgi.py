@@ -161,8 +161,8 @@ class FhirApp:
             )
             ctx = Context(self.store, self.settings, principal, base)
             result = await read(ctx, FhirRequest("GET", [type_, id_]), type_, id_)
-        except FhirError:
-            return False
+        except Exception:  # a read has no side effects: the general path repeats
+            return False  # it and answers (a FhirError as such, anything else as a logged 500)
         stored = result.stored
         if stored is None or stored.content is None:
             return False

@@ -97,3 +97,19 @@ async def test_a_percent_encoded_id_is_decoded_once(
 ) -> None:
     assert (await client.get(f"{BASE}/Patient/pr%31")).status_code == 200
     assert (await client.get(f"{BASE}/Patient/pr%2531")).status_code == 400
+
+
+async def test_a_store_failure_is_a_logged_500_outcome(
+    client: httpx.AsyncClient, stored: httpx.Response, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing escapes the short path: an unexpected failure is the general path's 500."""
+    from fhir_server.interactions import read as read_module
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(read_module.policy, "shown", broken)
+    resp = await client.get("Patient/pr1")
+    assert resp.status_code == 500
+    assert resp.json()["issue"][0]["code"] == "exception"
+    assert "disk on fire" not in resp.text
