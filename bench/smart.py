@@ -56,6 +56,8 @@ def _options() -> Options:
         patients=args.patients,
         connections=args.connections,
         load_patients=0,
+        citizens=0,
+        write_rounds=0,
         workdir=Path(tempfile.mkdtemp(prefix="fhir-bench-smart-")),
         server_cpu=0 if two else None,
         client_cpu=1 if two else None,
