@@ -9,8 +9,9 @@ a snapshot that short never hides a write from the client who made it.
 
 Writes use one writer connection, one unit of work at a time per process; ``BEGIN IMMEDIATE``
 serializes writers across processes, so version checks inside a unit of work cannot race. The
-statements of a unit of work, ``COMMIT`` included, run on the loop (see `SqliteUnitOfWork`);
-the writer thread only opens and closes the connection.
+statements of a unit of work, ``COMMIT`` included, run on the loop, and units that arrive
+together share one ``COMMIT`` (see `SqliteUnitOfWork`); the writer thread only opens and closes
+the connection.
 """
 
 from __future__ import annotations
@@ -159,6 +160,9 @@ class SqliteStore(Store):
         self._writer: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
+        self._waiting = 0
+        self._batch: _Batch | None = None
+        self._idle_commits: set[asyncio.Future[None]] = set()
         self._in_snapshot = False
         self._current: dict[tuple[str, str], StoredResource] = {}
         self._current_bytes = 0
@@ -234,6 +238,31 @@ class SqliteStore(Store):
             if self._reader is not None and self._reader.in_transaction:
                 self._reader.execute("COMMIT")
 
+    def commit_when_idle(self) -> None:
+        """Safety net of group commit: units that left a batch open for others wait for its
+        COMMIT; if those others never take the lock (cancelled while waiting), commit it."""
+        if self._batch is not None and not self._lock.locked() and not self._waiting:
+            task = asyncio.ensure_future(self._commit_idle_batch())
+            self._idle_commits.add(task)
+            task.add_done_callback(self._idle_commits.discard)
+
+    async def _commit_idle_batch(self) -> None:
+        async with self._lock:
+            batch, self._batch = self._batch, None
+            if batch is None:
+                return
+            try:
+                self.writer.execute("COMMIT")
+            except BaseException as err:
+                if self.writer.in_transaction:
+                    self.writer.execute("ROLLBACK")
+                for unit in batch.units:
+                    if not unit.done():
+                        unit.set_exception(err)
+                return
+            self.end_snapshot()
+            batch.succeed()
+
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
@@ -299,16 +328,46 @@ class SqliteStore(Store):
         return SqliteUnitOfWork(self)
 
 
+_SMALL_UNIT = 1
+"""Resources written by a unit of work that waits one turn of the loop for others to join
+its COMMIT."""
+_BATCH_UNITS = 16
+_BATCH_SECONDS = 0.02
+"""A batch of units of work commits once it holds this many, or is this old."""
+
+
+class _Batch:
+    """Units of work of one process sharing one SQLite transaction, each waiting for its
+    ``COMMIT``."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.units: list[asyncio.Future[None]] = []
+
+    def succeed(self) -> None:
+        for unit in self.units:
+            if not unit.done():
+                unit.set_result(None)
+
+    def fail(self, err: BaseException, skip: asyncio.Future[None] | None = None) -> None:
+        """Every unit's COMMIT failed; ``skip`` (the unit that ran it) raises by itself."""
+        for unit in self.units:
+            if unit is not skip and not unit.done():
+                unit.set_exception(err)
+
+
 class SqliteUnitOfWork(UnitOfWork):
     """Index rows are buffered per table and written in one ``executemany`` each: before the
     unit of work searches, reads a buffered resource's rows back, or commits (a 100-entry
-    Bundle makes 7 inserts, not 2,500)."""
+    Bundle makes 7 inserts, not 2,500). Units of one process that arrive together share one
+    COMMIT (`_settle`), each in its own savepoint."""
 
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
         self.indexer = store.indexer
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
         self._pending_rks: set[int] = set()
+        self._writes = 0
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, {}
@@ -323,56 +382,120 @@ class SqliteUnitOfWork(UnitOfWork):
                 self._pending_rks.add(rk)
 
     async def _begin(self) -> None:
-        """Take this process's lock, then SQLite's write lock, polled from the loop while
-        another process holds it. Never taken on a thread: a thread that got it would hold it
-        until the loop came round to resume the unit of work — after whatever validation it
-        was busy with — while the other process could have used it."""
-        await self.store._lock.acquire()
+        """Take this process's lock; join the SQLite transaction of the batch still open (see
+        `_settle`) or begin one, taking SQLite's write lock — polled from the loop while another
+        process holds it. Never taken on a thread: a thread that got it would hold it until the
+        loop came round to resume the unit of work, after whatever validation it was busy
+        with, while the other process could have used it. Each unit runs in a savepoint."""
+        store = self.store
+        store._waiting += 1
         try:
-            deadline, pause = time.monotonic() + _LOCK_WAIT_SECONDS, 0.0005
-            while True:
-                try:
-                    self._execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as err:
-                    if not _busy(err):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise StoreBusy(
-                            f"the write lock was not free within {_LOCK_WAIT_SECONDS:g} s"
-                        ) from err
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.002)
-        except BaseException:
-            self.store._lock.release()
+            await store._lock.acquire()
+        except BaseException:  # cancelled while waiting: a batch may have been left for it
+            store._waiting -= 1
+            store.commit_when_idle()
             raise
+        store._waiting -= 1
+        try:
+            if store._batch is None:
+                await self._begin_immediate()
+                store._batch = _Batch()
+            self._execute("SAVEPOINT unit")
+        except BaseException:
+            if store._batch is not None and not store._batch.units:
+                store._batch = None
+                self._rollback_all()
+            store._lock.release()
+            store.commit_when_idle()
+            raise
+
+    async def _begin_immediate(self) -> None:
+        deadline, pause = time.monotonic() + _LOCK_WAIT_SECONDS, 0.0005
+        while True:
+            try:
+                self._execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if not _busy(err):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreBusy(
+                        f"the write lock was not free within {_LOCK_WAIT_SECONDS:g} s"
+                    ) from err
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
     async def _commit(self) -> None:
-        """On the loop, not the writer thread: COMMIT writes the dirty pages to the WAL and
-        syncs it (a millisecond or two), and handing it to a thread made the write lock wait
-        for the GIL twice — up to the 5 ms switch interval each way while the loop validates
-        other requests — which held the lock three to ten times longer than the work."""
         try:
             self._flush()
-            self._execute("COMMIT")
+            self._execute("RELEASE unit")
         except BaseException:
-            self._rollback_now()
+            self._undo_unit()
+            await self._settle(None)
             raise
-        self.store.end_snapshot()  # this process's later reads must see this commit
-        self.store._lock.release()
+        await self._settle(asyncio.get_running_loop().create_future())
 
     async def _rollback(self) -> None:
-        self._rollback_now()
+        self._undo_unit()
+        await self._settle(None)
+
+    def _undo_unit(self) -> None:
+        db = self.store.writer
+        if db.in_transaction:
+            db.execute("ROLLBACK TO unit")
+            db.execute("RELEASE unit")
+
+    async def _settle(self, done: asyncio.Future[None] | None) -> None:
+        """Group commit. A finished unit (``done``: it succeeded) whose process has more units
+        waiting for the lock leaves the SQLite transaction open for them and waits for the one
+        ``COMMIT`` of the batch; the last unit of a batch (nobody waiting, or the batch full)
+        commits for all. COMMIT runs on the loop: it appends the dirty pages to the WAL and
+        syncs it, a millisecond or two, and on the writer thread the write lock waited for the
+        GIL twice (up to the 5 ms switch interval each way) for that. A unit is answered only
+        after its batch committed; a failed unit's savepoint is rolled back alone."""
+        store = self.store
+        batch = store._batch
+        assert batch is not None
+        cancelled = False
+        if done is not None:
+            batch.units.append(done)
+            if not store._waiting and self._writes <= _SMALL_UNIT:
+                # a single-resource write: requests under way may reach their unit of work in
+                # one turn of the loop and share this COMMIT (a Bundle's does not wait: the
+                # lock would be held through other requests' validation)
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    cancelled = True  # settle first: this unit holds the lock
+        more = store._waiting and len(batch.units) < _BATCH_UNITS
+        if cancelled:
+            more = False
+        if more and time.monotonic() - batch.started < _BATCH_SECONDS:
+            store._lock.release()  # the next unit joins this transaction
+            asyncio.get_running_loop().call_soon(store.commit_when_idle)
+            if done is not None:
+                await asyncio.shield(done)
+            return
+        store._batch = None
+        try:
+            self._execute("COMMIT")
+        except BaseException as err:
+            self._rollback_all()
+            batch.fail(err, skip=done)
+            store._lock.release()
+            raise
+        store.end_snapshot()  # this process's later reads must see this commit
+        batch.succeed()
+        store._lock.release()
+        if cancelled:
+            raise asyncio.CancelledError
 
     def _execute(self, sql: str) -> None:
         self.store.writer.execute(sql)
 
-    def _rollback_now(self) -> None:
-        try:
-            if self.store.writer.in_transaction:
-                self.store.writer.execute("ROLLBACK")
-        finally:
-            self.store._lock.release()
+    def _rollback_all(self) -> None:
+        if self.store.writer.in_transaction:
+            self.store.writer.execute("ROLLBACK")
 
     async def read(self, type_: str, id_: str) -> StoredResource | None:
         return _read(self.store.writer, type_, id_)
@@ -385,6 +508,7 @@ class SqliteUnitOfWork(UnitOfWork):
         """Nothing to do: ``BEGIN IMMEDIATE`` already serializes every writer."""
 
     async def reindex(self, current: StoredResource, index: Index) -> None:
+        self._writes += 1
         row = self.store.writer.execute(
             "SELECT rk FROM resource WHERE type = ? AND id = ?", (current.type, current.id)
         ).fetchone()
@@ -396,6 +520,7 @@ class SqliteUnitOfWork(UnitOfWork):
     ) -> None:
         db = self.store.writer
         key = (new.type, new.id)
+        self._writes += 1
         if current is not None:
             cur = db.execute(
                 "UPDATE version SET until_ts = ? WHERE type = ? AND id = ? AND version = ?"
