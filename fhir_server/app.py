@@ -121,6 +121,7 @@ class ServerApp:
                 try:
                     await self.startup()
                 except Exception as err:
+                    log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(err)})
                     return
                 await send({"type": "lifespan.startup.complete"})

@@ -66,7 +66,11 @@ _KEPT_BYTES = 64 * 1024 * 1024
 
 
 def _connect(path: str, synchronous: str, busy_ms: int) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # the busy timeout from the first statement on: another process may be creating or
+    # migrating the same file (`PRAGMA journal_mode=WAL` waits for it too)
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000
+    )
     for pragma in PRAGMAS:
         conn.execute(pragma)
     conn.execute(f"PRAGMA synchronous={synchronous}")
