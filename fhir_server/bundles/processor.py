@@ -208,11 +208,13 @@ async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str
     return ids, matched
 
 
-async def _check_bodies(entries: list[Entry]) -> None:
+async def _check_bodies(entries: list[Entry]) -> dict[int, list[dict[str, Any]]]:
     """Validate every resource to be written before the unit of work begins: validation is the
     costliest step and must not hold the store's write lock. The loop gets a turn every few
     entries, so a unit of work waiting for the lock and reads are not held up by a whole
-    Bundle's validation."""
+    Bundle's validation. Returns each checked body's reference holders (entry index → holders),
+    which `_prepare` rewrites without walking the body again."""
+    holders: dict[int, list[dict[str, Any]]] = {}
     for n, e in enumerate(entries):
         if n % _TURN == _TURN - 1:
             await asyncio.sleep(0)
@@ -220,18 +222,23 @@ async def _check_bodies(entries: list[Entry]) -> None:
         if r.method in ("POST", "PUT") and 1 <= len(r.path) <= 2 and isinstance(r.body, dict):
             if r.path[0][:1] in ("_", "$") or r.path[-1][:1] in ("_", "$"):
                 continue
+            found = reference_holders(r.body)
             try:
-                check_resource(check_type(r.path[0]), as_resolved(r.body))
+                check_resource(check_type(r.path[0]), as_resolved(r.body, found))
             except FhirError as err:
                 raise _located(err, e.index) from None
             r.body_checked = True
+            holders[e.index] = found
+    return holders
 
 
 _TURN = 10
 """Entries validated or indexed between two turns of the loop (~1-2 ms)."""
 
 
-async def _prepare(ctx: Context, entries: list[Entry]) -> dict[str, str]:
+async def _prepare(
+    ctx: Context, entries: list[Entry], holders: dict[int, list[dict[str, Any]]]
+) -> dict[str, str]:
     """Before the write lock: give plain creates their ids, point references to them and to
     PUT targets at their ``Type/id``, and extract the search index of every body that is then
     final — so neither holds the lock. What depends on the store's state (conditional creates,
@@ -254,7 +261,7 @@ async def _prepare(ctx: Context, entries: list[Entry]) -> dict[str, str]:
         if not (r.body_checked and isinstance(r.body, dict) and len(r.path) == 2):
             continue
         final = True
-        for holder in reference_holders(r.body):
+        for holder in holders[e.index]:
             ref = holder["reference"]
             if ref in ids:
                 holder["reference"] = ids[ref]
@@ -292,8 +299,8 @@ async def _transaction(
     ctx: Context, entries: list[Entry], prefer: str | None, dispatch: Handler
 ) -> FhirResult:
     _check_unique_targets(entries)
-    await _check_bodies(entries)
-    early_ids = await _prepare(ctx, entries)
+    holders = await _check_bodies(entries)
+    early_ids = await _prepare(ctx, entries, holders)
 
     async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
         todo = [_fresh(e) for e in entries] if ctx.store.retries_work else entries

@@ -35,10 +35,14 @@ def _collect(node: Any, out: list[dict[str, Any]]) -> None:
             _collect(value, out)
 
 
-def as_resolved(body: dict[str, Any]) -> dict[str, Any]:
+def as_resolved(
+    body: dict[str, Any], holders: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The body as it will be once its conditional references are resolved, for validation
-    before they are: ``Patient?identifier=…`` stands in as a ``Patient`` reference."""
-    if not any(is_conditional_reference(h["reference"]) for h in reference_holders(body)):
+    before they are: ``Patient?identifier=…`` stands in as a ``Patient`` reference.
+    ``holders``: the body's `reference_holders`, if the caller has them already."""
+    found = reference_holders(body) if holders is None else holders
+    if not any(is_conditional_reference(h["reference"]) for h in found):
         return body
     copy: dict[str, Any] = orjson.loads(orjson.dumps(body))
     for holder in reference_holders(copy):
