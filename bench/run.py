@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
-import os
 import pickle
 import shutil
 import tempfile
@@ -32,6 +31,7 @@ from bench.scenarios import (
     ingest,
     load,
     load_cli,
+    pinning,
     post_directory,
     reads,
     row,
@@ -62,19 +62,19 @@ def _options() -> Options:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (databases, log)")
     args = parser.parse_args()
-    two = len(os.sched_getaffinity(0)) >= 2
+    server_cpu, client_cpu = pinning()
     return Options(
         duration=args.duration,
         warmup=args.warmup,
         rounds=args.rounds,
         patients=args.patients,
         connections=args.connections,
+        workdir=Path(tempfile.mkdtemp(prefix="fhir-bench-")),
+        server_cpu=server_cpu,
+        client_cpu=client_cpu,
         load_patients=args.load_patients,
         citizens=args.citizens,
         write_rounds=args.write_rounds,
-        workdir=Path(tempfile.mkdtemp(prefix="fhir-bench-")),
-        server_cpu=0 if two else None,
-        client_cpu=1 if two else None,
         keep=args.keep,
     )
 

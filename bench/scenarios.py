@@ -38,13 +38,20 @@ class Options:
     rounds: int
     patients: int
     connections: int
-    load_patients: int
-    citizens: int
-    write_rounds: int
     workdir: Path
     server_cpu: int | None
     client_cpu: int | None
+    load_patients: int = 0
+    """The write measurements' sizes: a read-only benchmark (bench.smart) leaves them 0."""
+    citizens: int = 0
+    write_rounds: int = 0
     keep: bool = False
+
+
+def pinning() -> tuple[int | None, int | None]:
+    """(server CPU, client CPU): one core each when there are two, else the scheduler's."""
+    two = len(os.sched_getaffinity(0)) >= 2
+    return (0, 1) if two else (None, None)
 
 
 def say(text: str) -> None:

@@ -32,7 +32,7 @@ from bench.data import Generator
 from bench.http import request_bytes
 from bench.loadgen import Result
 from bench.report import DOC, machine, now, revision
-from bench.scenarios import Options, _seed, load, say
+from bench.scenarios import Options, _seed, load, pinning, say
 from bench.server import HOST, UVICORN_FLAGS, free_port, running
 
 BASE = "http://bench.local/fhir"
@@ -48,19 +48,16 @@ def _options() -> Options:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
-    two = len(os.sched_getaffinity(0)) >= 2
+    server_cpu, client_cpu = pinning()
     return Options(
         duration=args.duration,
         warmup=args.warmup,
         rounds=args.rounds,
         patients=args.patients,
         connections=args.connections,
-        load_patients=0,
-        citizens=0,
-        write_rounds=0,
         workdir=Path(tempfile.mkdtemp(prefix="fhir-bench-smart-")),
-        server_cpu=0 if two else None,
-        client_cpu=1 if two else None,
+        server_cpu=server_cpu,
+        client_cpu=client_cpu,
     )
 
 
