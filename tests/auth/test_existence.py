@@ -163,6 +163,49 @@ async def test_transaction_and_batch_entries(server: Server) -> None:
     await untouched(server)
 
 
+async def _walk(server: Server, url: str) -> list[list[tuple[str, str]]]:
+    """Every page of a history, following its next links: (fullUrl, ETag) per entry."""
+    pages = []
+    while url:
+        resp = await server.get(url, P1)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        pages.append([(e["fullUrl"], e["response"]["etag"]) for e in body.get("entry", [])])
+        following = [x["url"] for x in body["link"] if x["relation"] == "next"]
+        url = following[0].removeprefix("http://testserver/fhir/") if following else ""
+    return pages
+
+
+async def test_history_pages_do_not_count_hidden_versions(server: Server) -> None:
+    urls = ("CarePlan/_history?_count=1", "_history?_count=2", "CarePlan/_history?_count=5")
+    before = {url: await _walk(server, url) for url in urls}
+    for status in ("completed", "revoked", "active"):  # hidden versions, between visible ones
+        resp = await server.send("PUT", "CarePlan/cp2", ADMIN, plan("p2", "cp2", status))
+        assert resp.status_code == 200
+    assert (await server.send("POST", "CarePlan", ADMIN, plan("p2"))).status_code == 201
+    for url in urls:
+        pages = await _walk(server, url)
+        assert pages == before[url], url
+        size = int(url.rsplit("=", 1)[1])
+        assert all(len(page) == size for page in pages[:-1]), pages
+        assert 1 <= len(pages[-1]) <= size, pages  # no empty last page either
+    assert [len(p) for p in before[urls[0]]] == [1, 1]  # cp3 and cp1
+
+
+async def test_instance_history_and_vread_of_hidden_versions(server: Server) -> None:
+    """A plan of p2's later moved to p1: p1 sees the version in its compartment only."""
+    assert (await server.send("PUT", "CarePlan/moved", ADMIN, plan("p2", "moved"))).is_success
+    assert (await server.send("PUT", "CarePlan/moved", ADMIN, plan("p1", "moved"))).is_success
+    pages = await _walk(server, "CarePlan/moved/_history?_count=1")
+    assert pages == [[("http://testserver/fhir/CarePlan/moved", 'W/"2"')]]
+    hidden = await server.get("CarePlan/moved/_history/1", P1)
+    never = await server.get("CarePlan/moved/_history/9", P1)
+    same(hidden, never, "_history/1", "_history/9")
+    assert hidden.status_code == 404
+    for url in ("CarePlan/{id}/_history", "CarePlan/{id}/_history/1", "CarePlan/{id}"):
+        same(await server.get(url.format(id="cp2"), P1), await server.get(url.format(id=NEVER), P1))
+
+
 async def test_conditional_matches_the_token_may_not_see_are_no_matches(server: Server) -> None:
     """Even when the search index wrongly puts p2's plan in p1's compartment (a custom parameter
     whose key collides with CarePlan.patient's), the match is checked against the resource
