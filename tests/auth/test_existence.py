@@ -255,3 +255,25 @@ async def test_a_match_the_token_sees_but_may_not_change_is_forbidden(server: Se
     never = await server.send("DELETE", f"CarePlan?_id={NEVER}", token)
     same(hidden, never)
     await untouched(server)
+
+
+async def test_transaction_creates_with_the_servers_ids_still_work(server: Server) -> None:
+    """The ids a transaction assigns (a create, a conditional update that matches nothing) are
+    the server's, not the client's: a patient token may use them."""
+    entries = [
+        {
+            "fullUrl": "urn:uuid:0b7e5ac6-1e43-4c2e-9a4b-9c6a3f0b1d01",
+            "resource": plan("p1"),
+            "request": {"method": "POST", "url": "CarePlan"},
+        },
+        {
+            "fullUrl": "urn:uuid:0b7e5ac6-1e43-4c2e-9a4b-9c6a3f0b1d02",
+            "resource": plan("p1"),
+            "request": {"method": "PUT", "url": "CarePlan?_id=no-such-plan"},
+        },
+    ]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    resp = await server.send("POST", "", P1, bundle)
+    assert resp.status_code == 200, resp.text
+    statuses = [e["response"]["status"] for e in resp.json()["entry"]]
+    assert statuses == ["201 Created", "201 Created"]
