@@ -220,6 +220,28 @@ async def shown(
     return stored if await visible(ctx, letters, stored) else None
 
 
+async def target(
+    ctx: Context, letters: str, stored: StoredResource | None
+) -> StoredResource | None:
+    """The resource a write by id (or a conditional write's match) acts on, as the principal
+    may know it: ``stored`` when it may act (``letters``) on it; None when it may not even see
+    it — the write then answers exactly as for an id no resource has, so nothing reveals that
+    it exists (nor that it was deleted); 403 when it sees it but may not act on it. A deletion
+    is judged by the version it deleted."""
+    if stored is None or ctx.principal.unrestricted or await visible(ctx, letters, stored):
+        return stored
+    if await visible(ctx, VISIBLE, stored):
+        await check(ctx, letters, stored)
+    return None
+
+
+def sees_every(principal: Principal, type_: str) -> bool:
+    """Whether no ``type_`` resource is hidden from the principal (some read, search or update
+    scope on the type is unrestricted): only then may it choose ids (update-as-create), as
+    whether an id is taken is no secret from it."""
+    return principal.unrestricted or clauses(principal, type_, VISIBLE + "u") is None
+
+
 def reader(ctx: Context, letters: str = VISIBLE) -> Any:
     """``read(type, id)`` that answers None for what the principal may not see (for
     ``_include``: a resource the token may not see is left out)."""

@@ -189,7 +189,8 @@ async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str
                     rid = found.id
             if e.full_url:
                 ids[e.full_url] = f"{type_}/{rid}"
-            e.request.path = [type_, rid] if e.index not in matched else path
+            if e.index not in matched:
+                e.request.path, e.request.minted_id = [type_, rid], rid
         elif e.request.method == "PUT" and len(path) == 2 and e.full_url:
             ids[e.full_url] = "/".join(path)
         elif e.request.method == "PUT" and len(path) == 1 and e.full_url:
@@ -203,7 +204,8 @@ async def _assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str
             if found is not None:
                 ids[e.full_url] = f"{type_}/{found.id}"
             elif isinstance(body, dict):
-                body["id"] = body.get("id") or new_id()  # update-as-create with this id
+                if not body.get("id"):  # update-as-create with an id of the server's
+                    body["id"] = e.request.minted_id = new_id()
                 ids[e.full_url] = f"{type_}/{body['id']}"
     return ids, matched
 
@@ -248,7 +250,8 @@ async def _prepare(
     for e in entries:
         r = e.request
         if r.method == "POST" and len(r.path) == 1 and not r.if_none_exist:
-            r.path = [check_type(r.path[0]), new_id()]
+            r.minted_id = new_id()
+            r.path = [check_type(r.path[0]), r.minted_id]
             if e.full_url:
                 ids[e.full_url] = "/".join(r.path)
         elif r.method == "PUT" and len(r.path) == 2 and e.full_url:
@@ -337,8 +340,9 @@ async def _transaction(
 async def _run(ctx: Context, e: Entry, matched: dict[int, Any], dispatch: Handler) -> FhirResult:
     if e.index in matched:
         return FhirResult(200, matched[e.index], location=True)
-    if e.request.method == "POST" and len(e.request.path) == 2:  # a create with its id assigned
-        type_, rid = e.request.path
+    path = e.request.path
+    if e.request.method == "POST" and len(path) == 2 and path[1] == e.request.minted_id:
+        type_, rid = path  # a create with its id assigned; a client's POST Type/id is no create
         e.request.if_none_exist = None
         return await create(ctx, e.request, type_, rid)
     return await dispatch(ctx, e.request)

@@ -81,7 +81,9 @@ async def match(
     """Resources matching conditional criteria, at most ``limit`` (enough to tell 0, 1 or many).
 
     Only resources the principal may see (or act on: ``letters``) can match: a conditional
-    operation must not reveal that others exist."""
+    operation must not reveal that others exist. The search is restricted by the policy, and
+    every match is then checked against the resource itself, exactly as a write by id is
+    (`policy.target`): one it may not see is no match, one it sees but may not act on is 403."""
     filters = [(k, v) for k, v in pairs if k not in ("_format", "_pretty")]
     query = await build_query(
         searcher(ctx), type_, filters, default_count=limit, max_count=limit, base=ctx.base_url
@@ -93,10 +95,20 @@ async def match(
         )
     query.count = limit
     query.after_id = None
-    await policy.restrict(ctx, query, letters, quiet=True)
+    seen = policy.VISIBLE + "".join(c for c in letters if c not in policy.VISIBLE)
+    await policy.restrict(ctx, query, seen, quiet=True)
     if ctx.uow is not None:  # the match decides a write: racing deciders must conflict
         await ctx.uow.lock(f"{type_}?{_qs(sorted(filters))}")
-    return (await ctx.search(query)).items
+    found: list[StoredResource] = []
+    while len(found) < limit:
+        page = await ctx.search(query)
+        for stored in await policy.keep(ctx, seen, page.items):
+            if len(found) < limit and await policy.target(ctx, letters, stored) is not None:
+                found.append(stored)
+        if page.next_cursor is None:
+            break
+        query.after_id = page.next_cursor
+    return found
 
 
 async def match_one(

@@ -50,6 +50,9 @@ class FhirRequest:
     entry before it takes the write lock, so validation never holds it)."""
     index: Index | None = None
     """The body's search index, extracted before the write lock; dropped if the body changes."""
+    minted_id: str | None = None
+    """An id the server assigned in advance (a transaction's create or conditional update):
+    the client did not choose it, nor can it: a client's ``POST Type/id`` is no create."""
 
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)

@@ -18,10 +18,11 @@ async def delete(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirRe
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 
     async def work(uow: UnitOfWork) -> FhirResult:
-        current = await uow.read(type_, id_)
-        if current is not None and not current.deleted:
-            await policy.check(ctx, "d", current)
-        tomb = await uow.delete(type_, id_, if_match=if_match)
+        # one the principal may not see is answered as absent (204, or 412 with If-Match)
+        current = await policy.target(ctx, "d", await uow.read(type_, id_))
+        if current is None and if_match is not None:
+            raise VersionConflict(None)
+        tomb = await uow.delete(type_, id_, if_match=if_match) if current is not None else None
         note = f"Deleted {type_}/{id_}" if tomb else f"{type_}/{id_} was not present"
         return FhirResult(204, tomb, issues=[Issue("informational", note, severity="information")])
 

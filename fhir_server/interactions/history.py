@@ -6,6 +6,7 @@ versions are written between requests.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from auth import policy
@@ -88,7 +89,7 @@ async def history(
         # http.html#history: a history that is not available is a 404 (a deleted one is not)
         raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
     try:
-        page = await ctx.store.history(query)
+        shown, next_cursor = await _page(ctx, query, letters)
     except ValueError as err:  # the stores reject a cursor they did not issue
         if query.cursor is None:
             raise
@@ -96,11 +97,47 @@ async def history(
         raise Invalid(msg, ["_cursor"]) from err
     here = "/".join(p for p in (ctx.base_url, type_, id_, "_history") if p)
     links = [("self", page_url(here, req.params, query.cursor))]
-    if page.next_cursor:
-        links.append(("next", page_url(here, req.params, page.next_cursor)))
-    shown = await policy.keep(ctx, letters, page.items)  # the others are left out
+    if next_cursor:
+        links.append(("next", page_url(here, req.params, next_cursor)))
     entries = [_entry(ctx.base_url, s) for s in shown]
     return FhirResult(200, body=bundle("history", entries, links))
+
+
+_SCAN = 10_000
+"""Versions one history request reads at most to fill its page with ones the principal may see."""
+
+
+async def _page(
+    ctx: Context, query: HistoryQuery, letters: str
+) -> tuple[list[StoredResource], str | None]:
+    """A page of ``query.count`` versions the principal may see, and the cursor after its last
+    one when another it may see follows. The versions it may not see are skipped, not merely
+    left out of the store's page: page sizes and next links must not count them (a page short
+    of ``_count``, or a next link to an empty page, would reveal that hidden versions exist).
+    Past `_SCAN` versions read, the page ends where the reading did."""
+    if ctx.principal.unrestricted:
+        page = await ctx.store.history(query)
+        return page.items, page.next_cursor
+    out: list[StoredResource] = []
+    last: str | None = None  # the position of the last version on the page
+    cursor, scanned = query.cursor, 0
+    while True:
+        size = query.count + 1 if scanned == 0 else max(query.count + 1, 100)
+        page = await ctx.store.history(replace(query, count=size, cursor=cursor))
+        kept = {id(s) for s in await policy.keep(ctx, letters, page.items)}
+        for item, position in zip(page.items, page.positions or (), strict=True):
+            if id(item) not in kept:
+                continue
+            if len(out) == query.count:
+                return out, last  # a version it may see follows the page
+            out.append(item)
+            last = position
+        scanned += len(page.items)
+        if page.next_cursor is None:
+            return out, None
+        if scanned >= _SCAN:
+            return out, last if len(out) == query.count else page.next_cursor
+        cursor = page.next_cursor
 
 
 async def _current(ctx: Context, type_: str, id_: str) -> StoredResource | None:

@@ -70,11 +70,15 @@ async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = No
                 raise NotFound(f"No {type_} matches {criteria}", [f"{type_}?{criteria}"])
             current = found
         else:
-            current = live(await uow.read(type_, check_id(id_)), type_, id_)
-            await policy.check(ctx, "u", current)  # before the patch could reveal anything
+            # before the patch could reveal anything; one the principal may not see (live or
+            # deleted) is answered as unknown
+            found = await policy.target(ctx, "u", await uow.read(type_, check_id(id_)))
+            current = live(found, type_, id_)
         resource = parse_json(current.content or b"{}")
         patched = _apply(kind, doc, resource)
         expected = if_match if if_match is not None else current.version
-        return await write_version(ctx, type_, current.id, patched, expected, method="PATCH")
+        return await write_version(
+            ctx, type_, current.id, patched, expected, method="PATCH", chosen=False
+        )
 
     return await ctx.write(work)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auth import policy
-from fhir_server.errors import Invalid, PreconditionFailed
+from fhir_server.errors import Invalid, MethodNotAllowed, PreconditionFailed
 from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
 from fhir_server.model import StoredResource
@@ -37,10 +37,14 @@ async def write_version(
     create_only: bool = False,
     method: str = "PUT",
     index: Index | None = None,
+    chosen: bool = True,
 ) -> FhirResult:
+    """``chosen``: the client chose the id (a PUT); False when the server did (a conditional
+    update's match or new id, a patch of a resource already checked)."""
+
     async def work(uow: UnitOfWork) -> FhirResult:
         if not ctx.principal.unrestricted:
-            await _check_replaced(ctx, await uow.read(type_, id_))
+            await _check_replaced(ctx, type_, id_, await uow.read(type_, id_), chosen)
         stored, created = await uow.write(
             type_,
             id_,
@@ -59,11 +63,28 @@ async def write_version(
         raise _precondition(type_, id_, if_match, err) from err
 
 
-async def _check_replaced(ctx: Context, current: StoredResource | None) -> None:
+async def _check_replaced(
+    ctx: Context, type_: str, id_: str, current: StoredResource | None, chosen: bool
+) -> None:
     """The version an update replaces must be one the principal may update (a patient-scoped
-    token cannot take over another patient's resource by writing it into its compartment)."""
-    if current is not None and not current.deleted:
-        await policy.check(ctx, "u", current)
+    token cannot take over another patient's resource by writing it into its compartment);
+    re-creating a deleted one needs create or update on the version it deleted.
+
+    An id the principal does not see — free, or taken by a resource hidden from it (live or
+    deleted) — it may not choose unless it sees every resource of the type: both are answered
+    alike, 405 as http.html#update says for a server that does not allow client-defined ids,
+    so nothing reveals whether the id is taken and no write joins another patient's history."""
+    letters = "cu" if current is not None and current.deleted else "u"
+    known = await policy.target(ctx, letters, current)
+    if known is None and (current is not None or chosen):
+        if current is None and policy.sees_every(ctx.principal, type_):
+            return  # a free id, and no secret from this principal: update-as-create
+        raise MethodNotAllowed(
+            f"The access token may not choose the id of a new {type_} (update-as-create"
+            f" of {type_}/{id_}); create it with POST {type_}",
+            [f"{type_}/{id_}"],
+            headers={"Allow": "DELETE, GET, PATCH"},
+        )
 
 
 def _precondition(type_: str, id_: str, if_match: int | None, err: VersionConflict) -> Exception:
@@ -95,6 +116,9 @@ async def conditional_update(ctx: Context, req: FhirRequest, type_: str) -> Fhir
                 [f"{type_}.id"],
             )
         target = found.id if found else check_id(body_id) if body_id else new_id()
-        return await write_version(ctx, type_, target, resource, if_match)
+        # http.html#cond-update: no match and an id in the body is an update-as-create at it
+        # (unless a transaction assigned that id itself)
+        chosen = found is None and body_id is not None and body_id != req.minted_id
+        return await write_version(ctx, type_, target, resource, if_match, chosen=chosen)
 
     return await ctx.write(work)

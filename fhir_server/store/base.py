@@ -65,6 +65,9 @@ class Page:
     """The position of the last item, when more rows follow it."""
     prev_cursor: str | None = None
     """The position of the first item, when rows precede it (search pages only)."""
+    positions: list[str] | None = None
+    """Each item's own position (history pages only): paging can go on after any of them, so
+    a page the caller filters (what a token may not see) can be filled up exactly."""
 
 
 def keyset_page(

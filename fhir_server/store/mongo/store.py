@@ -125,7 +125,11 @@ class MongoStore(Store):
         docs = await cursor.to_list(None)
         more = len(docs) > query.count
         docs = docs[: query.count]
-        return Page([stored(d) for d in docs], encode_cursor(docs[-1]) if more and docs else None)
+        return Page(
+            [stored(d) for d in docs],
+            encode_cursor(docs[-1]) if more and docs else None,
+            positions=[encode_cursor(d) for d in docs],
+        )
 
     async def search(self, query: SearchQuery) -> Page:
         return await _search(self, query, None)

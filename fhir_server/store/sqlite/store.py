@@ -319,7 +319,11 @@ class SqliteStore(Store):
         rows = self.snapshot.execute(sql, [*args, query.count + 1]).fetchall()
         more = len(rows) > query.count
         rows = rows[: query.count]
-        return Page([_row(r) for r in rows], str(rows[-1][7]) if more and rows else None)
+        return Page(
+            [_row(r) for r in rows],
+            str(rows[-1][7]) if more and rows else None,
+            positions=[str(r[7]) for r in rows],
+        )
 
     async def search(self, query: SearchQuery) -> Page:
         return _search(self.snapshot, query)
