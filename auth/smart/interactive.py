@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from auth.scope_grants import patient_scopes
 from auth.smart import pages
 from auth.smart.grants import approval
-from auth.smart.request import SmartRequest
+from auth.smart.request import SmartRequest, read_body
 from auth.tokens import Context, digest, new_id
 from fhir_server.search.parse import parse_search
 
@@ -38,6 +38,10 @@ INSECURE = (
 PENDING = "pending"
 PENDING_SECONDS = 900
 MAX_FAILURES = 5
+MAX_PARAMS = 50
+MAX_NAME_CHARS = 64
+MAX_VALUE_CHARS = 4096
+"""A SMART scope list of some 80 granular scopes; nothing an app sends is longer."""
 COOKIE = "fhir_authz"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -53,8 +57,17 @@ def page_headers(frame_ancestors: list[str]) -> dict[str, str]:
 
 
 async def form_pairs(request: Request) -> list[tuple[str, str]]:
-    body = await request.body()
+    """The form's fields; ``BodyTooLarge`` past ``MAX_FORM_BYTES``."""
+    body = await read_body(request)
     return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def bounded(pairs: list[tuple[str, str]]) -> bool:
+    """Whether an authorization request is small enough to keep as a pending record: at most
+    ``MAX_PARAMS`` parameters, names of ``MAX_NAME_CHARS`` and values of ``MAX_VALUE_CHARS``."""
+    return len(pairs) <= MAX_PARAMS and all(
+        len(k) <= MAX_NAME_CHARS and len(v) <= MAX_VALUE_CHARS for k, v in pairs
+    )
 
 
 class Flow:
@@ -84,6 +97,10 @@ class Flow:
             pairs = await form_pairs(request)
         else:
             pairs = parse_qsl(request.url.query, keep_blank_values=True)
+        if not bounded(pairs):
+            lang = pages.pick_language(None, request.headers.get("accept-language"))
+            text = pages.TEXT[lang]["too_many_params"]
+            return self.page(pages.error(lang, text, "invalid_request"), 400)
         try:
             req = self.oauth_request(pairs, request.headers)
         except InsecureTransportError:
@@ -107,6 +124,7 @@ class Flow:
             "launch": req.smart.get("launch"),
             "failures": 0,
         }
+        await self.smart.records.purge()  # what expired since, e.g. abandoned requests
         await self.smart.records.put(
             PENDING, request_id, doc, expires=time.time() + PENDING_SECONDS
         )

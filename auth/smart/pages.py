@@ -36,6 +36,8 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "Anmodningen er udløbet eller ukendt. Start forfra fra appen.",
         "too_many": "For mange forkerte forsøg. Start forfra fra appen.",
         "unknown_patient": "Patienten findes ikke.",
+        "too_large": "Anmodningen er for stor.",
+        "too_many_params": "Anmodningen har for mange eller for lange parametre.",
         "language": "English",
     },
     "en": {
@@ -61,6 +63,8 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "The request has expired or is unknown. Start again from the app.",
         "too_many": "Too many failed attempts. Start again from the app.",
         "unknown_patient": "No such patient.",
+        "too_large": "The request is too large.",
+        "too_many_params": "The request has too many or too long parameters.",
         "language": "Dansk",
     },
 }

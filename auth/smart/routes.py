@@ -29,16 +29,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from auth.smart import pages
 from auth.smart.cors import public_cors
 from auth.smart.discovery import openid_configuration, smart_configuration
 from auth.smart.interactive import INSECURE, Flow, form_pairs
 from auth.smart.launch import LaunchError, caller, create_launch
-from auth.smart.request import SmartRequest
+from auth.smart.request import BodyTooLarge, SmartRequest, read_body
 from auth.smart.server import SmartServer
 from fhir_server.config import Settings
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_MAX_BODY = 64 * 1024
+_TOO_LARGE = "Request body too large"
 STYLE = {
     "color_background": "#f4f6f8",
     "color_error": "#a40000",
@@ -120,22 +121,29 @@ class AuthRoutes:
         return json_response(STYLE)
 
     # the browser flow
+    async def _page(self, request: Request, step: Any) -> Response:
+        flow = self.flow(request)
+        try:
+            response: Response = await step(flow, request)
+        except BodyTooLarge:
+            lang = pages.pick_language(None, request.headers.get("accept-language"))
+            return flow.page(pages.error(lang, pages.TEXT[lang]["too_large"]), 413)
+        return response
+
     async def authorize(self, request: Request) -> Response:
-        return await self.flow(request).authorize(request)
+        return await self._page(request, Flow.authorize)
 
     async def login(self, request: Request) -> Response:
-        return await self.flow(request).login(request)
+        return await self._page(request, Flow.login)
 
     async def patient(self, request: Request) -> Response:
-        return await self.flow(request).pick(request)
+        return await self._page(request, Flow.pick)
 
     async def approve(self, request: Request) -> Response:
-        return await self.flow(request).approve(request)
+        return await self._page(request, Flow.approve)
 
     # OAuth endpoints
     async def _oauth_request(self, request: Request) -> SmartRequest | Response:
-        if int(request.headers.get("content-length") or 0) > _MAX_BODY:
-            return _oauth_error("invalid_request", "Request body too large", 413)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/x-www-form-urlencoded":
             return _oauth_error("invalid_request", "Send application/x-www-form-urlencoded")
@@ -143,6 +151,8 @@ class AuthRoutes:
         url = f"{base}{request.url.path.removeprefix('/fhir')}"
         try:
             return SmartRequest("POST", url, request.headers, await form_pairs(request), base)
+        except BodyTooLarge:
+            return _oauth_error("invalid_request", _TOO_LARGE, 413)
         except InsecureTransportError:
             return _oauth_error("insecure_transport", INSECURE)
 
@@ -185,7 +195,9 @@ class AuthRoutes:
         try:
             ehr = await caller(self.smart, request.headers)
             try:
-                body = orjson.loads(await request.body())
+                body = orjson.loads(await read_body(request))
+            except BodyTooLarge as err:
+                raise LaunchError(413, "invalid_request", _TOO_LARGE) from err
             except orjson.JSONDecodeError as err:
                 raise LaunchError(400, "invalid_request", "The body must be JSON") from err
             created = await create_launch(self.smart, ehr, body, base)
