@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     """Origins (``https://ehr.example.dk``) that may show the login and approval pages in a
     frame — an EHR that opens apps inside itself; by default no site may frame them."""
 
+    login_failures_per_user: int = Field(default=5, ge=1)
+    """Failed sign-ins for one username (across requests and server processes) that lock it
+    for ``login_lock_seconds``; counted over the same period."""
+
+    login_failures_per_address: int = Field(default=20, ge=1)
+    """Failed sign-ins from one client address (an IPv6 /64) that lock sign-in from it."""
+
+    login_lock_seconds: int = Field(default=900, ge=60, le=86400)
+    """How long failures are counted, and how long a lock lasts."""
+
     launch_seconds: int = Field(default=3600, ge=60, le=86400)
     """How long an EHR launch context (``launch`` parameter) stays usable."""
 

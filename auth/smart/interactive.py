@@ -24,6 +24,7 @@ from auth.scope_grants import patient_scopes
 from auth.smart import pages
 from auth.smart.grants import approval
 from auth.smart.request import SmartRequest, read_body
+from auth.throttle import Locked
 from auth.tokens import Context, digest, new_id
 from fhir_server.search.parse import parse_search
 
@@ -79,8 +80,10 @@ class Flow:
         self.path = f"{base}/auth"
         self.headers = page_headers(smart.settings.auth_frame_ancestors)
 
-    def page(self, body: str, status: int = 200) -> HTMLResponse:
-        return HTMLResponse(body, status, headers=self.headers)
+    def page(
+        self, body: str, status: int = 200, extra: dict[str, str] | None = None
+    ) -> HTMLResponse:
+        return HTMLResponse(body, status, headers={**self.headers, **(extra or {})})
 
     def oauth_request(self, pairs: list[tuple[str, str]], headers: Any = None) -> SmartRequest:
         return SmartRequest("GET", f"{self.path}/authorize", headers or {}, pairs, self.base)
@@ -177,27 +180,41 @@ class Flow:
         doc = await self.pending(request, request_id)
         if doc is None:
             return self.expired(form.get("lang") if form.get("lang") in pages.LANGS else "da")
-        user = await self.smart.users.login(form.get("username", ""), form.get("password", ""))
+        username = form.get("username", "")
+        attempt = await self.smart.throttle.begin(username, request.client and request.client.host)
+        if isinstance(attempt, Locked):
+            return self.locked(request_id, doc, username, attempt)
+        user = await self.smart.users.login(username, form.get("password", ""))
         if user is None:
+            locked = await self.smart.throttle.failed(attempt)
             doc["failures"] += 1
-            if doc["failures"] >= MAX_FAILURES:
+            if doc["failures"] >= MAX_FAILURES and locked is None:
                 await self.smart.records.delete(PENDING, request_id)
                 return self.expired(doc["lang"], "too_many")
             await self.save(request_id, doc)
+            if locked is not None:
+                return self.locked(request_id, doc, username, locked)
             page = pages.login(
-                f"{self.path}/login",
-                doc["lang"],
-                request_id,
-                doc["app"],
-                True,
-                form.get("username", ""),
+                f"{self.path}/login", doc["lang"], request_id, doc["app"], True, username
             )
             return self.page(page)
+        await self.smart.throttle.succeeded(attempt)
         if not await self.launch_allowed(doc, user):
             return await self.finish(request_id, doc, None, [])
         doc.update(user=user.username, auth_time=time.time(), patient=None)
         await self.save(request_id, doc)
         return await self.next_page(request_id, doc, user)
+
+    def locked(
+        self, request_id: str, doc: dict[str, Any], username: str, locked: Locked
+    ) -> Response:
+        """The login page again, saying sign-in is locked and until when (429)."""
+        notice = pages.locked(doc["lang"], locked.until, locked.by_address)
+        page = pages.login(
+            f"{self.path}/login", doc["lang"], request_id, doc["app"], False, username, notice
+        )
+        retry = str(max(1, int(locked.until - time.time() + 0.999)))
+        return self.page(page, 429, {"Retry-After": retry})
 
     async def launch_allowed(self, doc: dict[str, Any], user: User) -> bool:
         """An EHR launch serves the user it names, else any clinician; a citizen or a relative

@@ -4,6 +4,7 @@ escaped."""
 
 from __future__ import annotations
 
+import time
 from html import escape
 
 from auth.scope_grants import resource_scope
@@ -37,6 +38,14 @@ TEXT: dict[str, dict[str, str]] = {
         "too_many": "For mange forkerte forsøg. Start forfra fra appen.",
         "unknown_patient": "Patienten findes ikke.",
         "too_large": "Anmodningen er for stor.",
+        "locked_user": (
+            "Kontoen er midlertidigt spærret efter for mange forkerte forsøg."
+            " Prøv igen efter kl. {until} UTC."
+        ),
+        "locked_address": (
+            "Log ind fra dit netværk er midlertidigt spærret efter for mange forkerte forsøg."
+            " Prøv igen efter kl. {until} UTC."
+        ),
         "too_many_params": "Anmodningen har for mange eller for lange parametre.",
         "language": "English",
     },
@@ -64,6 +73,14 @@ TEXT: dict[str, dict[str, str]] = {
         "too_many": "Too many failed attempts. Start again from the app.",
         "unknown_patient": "No such patient.",
         "too_large": "The request is too large.",
+        "locked_user": (
+            "This account is temporarily locked after too many failed sign-ins."
+            " Try again after {until} UTC."
+        ),
+        "locked_address": (
+            "Sign-in from your network is temporarily locked after too many failed sign-ins."
+            " Try again after {until} UTC."
+        ),
         "too_many_params": "The request has too many or too long parameters.",
         "language": "Dansk",
     },
@@ -155,14 +172,28 @@ def _hidden(name: str, value: str) -> str:
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
+def locked(lang: str, until: float, by_address: bool) -> str:
+    """Why sign-in is refused and until when (UTC, so no time zone database is needed)."""
+    text = TEXT[lang]["locked_address" if by_address else "locked_user"]
+    return text.format(until=time.strftime("%H:%M", time.gmtime(until + 59)))  # rounded up
+
+
 def login(
-    action: str, lang: str, request_id: str, app: str, error: bool, username: str = ""
+    action: str,
+    lang: str,
+    request_id: str,
+    app: str,
+    error: bool,
+    username: str = "",
+    notice: str = "",
 ) -> str:
+    """``error``: the password was wrong; ``notice``: another message in its place."""
     t = TEXT[lang]
     other = "en" if lang == "da" else "da"
     href = f"{action}?request={request_id}&lang={other}"
     switch = f'<a class="lang" href="{escape(href)}">{t["language"]}</a>'
-    message = f'<p class="error" role="alert">{t["bad_login"]}</p>' if error else ""
+    alert = notice or (t["bad_login"] if error else "")
+    message = f'<p class="error" role="alert">{escape(alert)}</p>' if alert else ""
     body = (
         f"{switch}<h1>{t['title']}</h1><p>{escape(t['login_lead'].format(app=app))}</p>{message}"
         f'<form method="post" action="{escape(action)}">{_hidden("request", request_id)}'
