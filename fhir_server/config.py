@@ -50,7 +50,12 @@ class Settings(BaseSettings):
 
     base_url: str | None = None
     """The public FHIR base (e.g. ``https://fhir.example.dk/fhir``) for Location headers, fullUrls
-    and paging links; unset, it is taken from each request's Host header."""
+    and paging links; unset, it is taken from each request's Host header when that Host is
+    trusted (``fhir_server.http.hosts``), else the request is refused with 400."""
+
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """With ``base_url`` unset: Host header values (``host`` or ``host:port``) trusted besides the
+    address the server listens on, as JSON (``FHIR_ALLOWED_HOSTS='["fhir.internal:8080"]'``)."""
 
     auth: Literal["smart", "resource-server", "off"] = "smart"
     """Authorization mode (docs/security.md). ``smart``: the embedded SMART-on-FHIR authorization

@@ -45,16 +45,45 @@ MAX_VALUE_CHARS = 4096
 """A SMART scope list of some 80 granular scopes; nothing an app sends is longer."""
 COOKIE = "fhir_authz"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_REDIRECT = {**_NO_STORE, "Referrer-Policy": "no-referrer"}
 
 
-def page_headers(frame_ancestors: list[str]) -> dict[str, str]:
-    """Never cached; shown in a frame only by the origins configured for it (an EHR that
-    embeds apps), so another site cannot frame the approval page and trick a click."""
+def page_headers(frame_ancestors: list[str], form_target: str | None) -> dict[str, str]:
+    """Never cached, never sniffed, no referrer; no script at all, the page's own style element
+    only (by its hash), forms posted only here or — after the redirect an approval ends in — to
+    the app's redirect URI (``form_target``: its origin, browsers check the redirect too); shown
+    in a frame only by the origins configured for it (an EHR that embeds apps), so another site
+    cannot frame the approval page and trick a click."""
     ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
-    headers = {**_NO_STORE, "Content-Security-Policy": f"frame-ancestors {ancestors}"}
+    targets = f"'self' {form_target}" if form_target else "'self'"
+    policy = (
+        f"default-src 'none'; style-src {pages.STYLE_HASH}; form-action {targets};"
+        f" frame-ancestors {ancestors}; base-uri 'none'"
+    )
+    headers = {
+        **_NO_STORE,
+        "Content-Security-Policy": policy,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
     if not frame_ancestors:
         headers["X-Frame-Options"] = "DENY"
     return headers
+
+
+_ORIGIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-+:[]")
+
+
+def form_target(redirect_uri: str | None) -> str | None:
+    """A CSP source for a (registered, validated) redirect URI: its origin, or its scheme for
+    an app's private scheme (``com.example.app:``); None when it cannot be written as one."""
+    if not redirect_uri:
+        return None
+    parts = urlsplit(redirect_uri)
+    scheme = parts.scheme.lower()
+    source = f"{scheme}://{parts.netloc.lower()}" if scheme in ("http", "https") else f"{scheme}:"
+    rest = source.replace("://", ":", 1)
+    return source if scheme and set(rest) <= _ORIGIN_CHARS else None
 
 
 async def form_pairs(request: Request) -> list[tuple[str, str]]:
@@ -78,12 +107,14 @@ class Flow:
         self.smart = smart
         self.base = base
         self.path = f"{base}/auth"
-        self.headers = page_headers(smart.settings.auth_frame_ancestors)
+        self.form_target: str | None = None
+        """Where this request's forms may end up: the app's redirect URI, once it is known."""
 
     def page(
         self, body: str, status: int = 200, extra: dict[str, str] | None = None
     ) -> HTMLResponse:
-        return HTMLResponse(body, status, headers={**self.headers, **(extra or {})})
+        headers = page_headers(self.smart.settings.auth_frame_ancestors, self.form_target)
+        return HTMLResponse(body, status, headers={**headers, **(extra or {})})
 
     def oauth_request(self, pairs: list[tuple[str, str]], headers: Any = None) -> SmartRequest:
         return SmartRequest("GET", f"{self.path}/authorize", headers or {}, pairs, self.base)
@@ -91,7 +122,7 @@ class Flow:
     def oauth_error(self, req: SmartRequest, err: OAuth2Error, lang: str) -> Response:
         status, _, headers = self.smart.oauth.handle_error_response(req, err)
         if status == 302:
-            return RedirectResponse(dict(headers)["Location"], 302, headers=_NO_STORE)
+            return RedirectResponse(dict(headers)["Location"], 302, headers=_REDIRECT)
         return self.page(pages.error(lang, err.get_error_description(), err.error), 400)
 
     # authorize
@@ -112,9 +143,10 @@ class Flow:
             req.payload.data.get("ui_locales"), request.headers.get("accept-language")
         )
         try:
-            await self.smart.run(self.smart.oauth.get_consent_grant, req, None)
+            grant = await self.smart.run(self.smart.oauth.get_consent_grant, req, None)
         except OAuth2Error as err:
             return self.oauth_error(req, err, lang)
+        self.form_target = form_target(grant.redirect_uri)
         browser = request.cookies.get(COOKIE) or secrets.token_urlsafe(32)  # one per browser
         request_id = new_id()
         doc = {
@@ -126,6 +158,7 @@ class Flow:
             "scope": (req.scope or "").split(),
             "launch": req.smart.get("launch"),
             "failures": 0,
+            "form_target": self.form_target,
         }
         await self.smart.records.purge()  # what expired since, e.g. abandoned requests
         await self.smart.records.put(
@@ -152,6 +185,7 @@ class Flow:
         browser = request.cookies.get(COOKIE)
         if found is None or browser is None or digest(browser) != found.doc["browser"]:
             return None
+        self.form_target = found.doc.get("form_target")
         return found.doc
 
     async def save(self, request_id: str, doc: dict[str, Any]) -> None:
@@ -350,7 +384,7 @@ class Flow:
         status, _, headers = await self.smart.run(
             self.smart.oauth.create_authorization_response, req, user, grant
         )
-        return RedirectResponse(dict(headers)["Location"], status, headers=_NO_STORE)
+        return RedirectResponse(dict(headers)["Location"], status, headers=_REDIRECT)
 
 
 def _display(resource: dict[str, Any]) -> str:

@@ -4,6 +4,8 @@ escaped."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from html import escape
 
@@ -157,6 +159,10 @@ _STYLE = (
     "button{margin:1rem .5rem 0 0;padding:.5rem 1.2rem}.error{color:#a40000}"
     "ul{list-style:none;padding:0}li{margin:.4rem 0}.lang{float:right;font-size:.9rem}"
 )
+
+
+STYLE_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode() + "'"
+"""The Content-Security-Policy source that allows the pages' one style element, and no other."""
 
 
 def _page(lang: str, title: str, body: str) -> str:
