@@ -20,6 +20,7 @@ from fhir_server import __version__, conformance
 from fhir_server.checks import configure
 from fhir_server.config import Settings
 from fhir_server.http.asgi import PREFIX, FhirApp
+from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.search.custom import CUSTOM
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
@@ -90,6 +91,7 @@ class ServerApp:
             await self.smart.open()
         if self.settings.auth == "off":
             log.warning(OFF_WARNING)
+        self.fhir.hosts.announce()
         _settle_garbage_collector()
 
     async def shutdown(self) -> None:
@@ -110,7 +112,7 @@ class ServerApp:
             if path == PREFIX or path.startswith(PREFIX + "/"):
                 await self.fhir(scope, receive, send)
                 return
-            await self.api(scope, receive, send)
+            await self.api(scope, receive, adding(send, [NOSNIFF]))
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 

@@ -50,7 +50,12 @@ class Settings(BaseSettings):
 
     base_url: str | None = None
     """The public FHIR base (e.g. ``https://fhir.example.dk/fhir``) for Location headers, fullUrls
-    and paging links; unset, it is taken from each request's Host header."""
+    and paging links; unset, it is taken from each request's Host header when that Host is
+    trusted (``fhir_server.http.hosts``), else the request is refused with 400."""
+
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """With ``base_url`` unset: Host header values (``host`` or ``host:port``) trusted besides the
+    address the server listens on, as JSON (``FHIR_ALLOWED_HOSTS='["fhir.internal:8080"]'``)."""
 
     auth: Literal["smart", "resource-server", "off"] = "smart"
     """Authorization mode (docs/security.md). ``smart``: the embedded SMART-on-FHIR authorization
@@ -77,6 +82,16 @@ class Settings(BaseSettings):
     auth_frame_ancestors: list[str] = Field(default_factory=list)
     """Origins (``https://ehr.example.dk``) that may show the login and approval pages in a
     frame — an EHR that opens apps inside itself; by default no site may frame them."""
+
+    login_failures_per_user: int = Field(default=5, ge=1)
+    """Failed sign-ins for one username (across requests and server processes) that lock it
+    for ``login_lock_seconds``; counted over the same period."""
+
+    login_failures_per_address: int = Field(default=20, ge=1)
+    """Failed sign-ins from one client address (an IPv6 /64) that lock sign-in from it."""
+
+    login_lock_seconds: int = Field(default=900, ge=60, le=86400)
+    """How long failures are counted, and how long a lock lasts."""
 
     launch_seconds: int = Field(default=3600, ge=60, le=86400)
     """How long an EHR launch context (``launch`` parameter) stays usable."""

@@ -23,7 +23,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from auth.scope_grants import patient_scopes
 from auth.smart import pages
 from auth.smart.grants import approval
-from auth.smart.request import SmartRequest
+from auth.smart.request import SmartRequest, read_body
+from auth.throttle import Locked
 from auth.tokens import Context, digest, new_id
 from fhir_server.search.parse import parse_search
 
@@ -38,23 +39,65 @@ INSECURE = (
 PENDING = "pending"
 PENDING_SECONDS = 900
 MAX_FAILURES = 5
+MAX_PARAMS = 50
+MAX_NAME_CHARS = 64
+MAX_VALUE_CHARS = 4096
+"""A SMART scope list of some 80 granular scopes; nothing an app sends is longer."""
 COOKIE = "fhir_authz"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_REDIRECT = {**_NO_STORE, "Referrer-Policy": "no-referrer"}
 
 
-def page_headers(frame_ancestors: list[str]) -> dict[str, str]:
-    """Never cached; shown in a frame only by the origins configured for it (an EHR that
-    embeds apps), so another site cannot frame the approval page and trick a click."""
+def page_headers(frame_ancestors: list[str], form_target: str | None) -> dict[str, str]:
+    """Never cached, never sniffed, no referrer; no script at all, the page's own style element
+    only (by its hash), forms posted only here or — after the redirect an approval ends in — to
+    the app's redirect URI (``form_target``: its origin, browsers check the redirect too); shown
+    in a frame only by the origins configured for it (an EHR that embeds apps), so another site
+    cannot frame the approval page and trick a click."""
     ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
-    headers = {**_NO_STORE, "Content-Security-Policy": f"frame-ancestors {ancestors}"}
+    targets = f"'self' {form_target}" if form_target else "'self'"
+    policy = (
+        f"default-src 'none'; style-src {pages.STYLE_HASH}; form-action {targets};"
+        f" frame-ancestors {ancestors}; base-uri 'none'"
+    )
+    headers = {
+        **_NO_STORE,
+        "Content-Security-Policy": policy,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
     if not frame_ancestors:
         headers["X-Frame-Options"] = "DENY"
     return headers
 
 
+_ORIGIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-+:[]")
+
+
+def form_target(redirect_uri: str | None) -> str | None:
+    """A CSP source for a (registered, validated) redirect URI: its origin, or its scheme for
+    an app's private scheme (``com.example.app:``); None when it cannot be written as one."""
+    if not redirect_uri:
+        return None
+    parts = urlsplit(redirect_uri)
+    scheme = parts.scheme.lower()
+    source = f"{scheme}://{parts.netloc.lower()}" if scheme in ("http", "https") else f"{scheme}:"
+    rest = source.replace("://", ":", 1)
+    return source if scheme and set(rest) <= _ORIGIN_CHARS else None
+
+
 async def form_pairs(request: Request) -> list[tuple[str, str]]:
-    body = await request.body()
+    """The form's fields; ``BodyTooLarge`` past ``MAX_FORM_BYTES``."""
+    body = await read_body(request)
     return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def bounded(pairs: list[tuple[str, str]]) -> bool:
+    """Whether an authorization request is small enough to keep as a pending record: at most
+    ``MAX_PARAMS`` parameters, names of ``MAX_NAME_CHARS`` and values of ``MAX_VALUE_CHARS``."""
+    return len(pairs) <= MAX_PARAMS and all(
+        len(k) <= MAX_NAME_CHARS and len(v) <= MAX_VALUE_CHARS for k, v in pairs
+    )
 
 
 class Flow:
@@ -64,10 +107,14 @@ class Flow:
         self.smart = smart
         self.base = base
         self.path = f"{base}/auth"
-        self.headers = page_headers(smart.settings.auth_frame_ancestors)
+        self.form_target: str | None = None
+        """Where this request's forms may end up: the app's redirect URI, once it is known."""
 
-    def page(self, body: str, status: int = 200) -> HTMLResponse:
-        return HTMLResponse(body, status, headers=self.headers)
+    def page(
+        self, body: str, status: int = 200, extra: dict[str, str] | None = None
+    ) -> HTMLResponse:
+        headers = page_headers(self.smart.settings.auth_frame_ancestors, self.form_target)
+        return HTMLResponse(body, status, headers={**headers, **(extra or {})})
 
     def oauth_request(self, pairs: list[tuple[str, str]], headers: Any = None) -> SmartRequest:
         return SmartRequest("GET", f"{self.path}/authorize", headers or {}, pairs, self.base)
@@ -75,7 +122,7 @@ class Flow:
     def oauth_error(self, req: SmartRequest, err: OAuth2Error, lang: str) -> Response:
         status, _, headers = self.smart.oauth.handle_error_response(req, err)
         if status == 302:
-            return RedirectResponse(dict(headers)["Location"], 302, headers=_NO_STORE)
+            return RedirectResponse(dict(headers)["Location"], 302, headers=_REDIRECT)
         return self.page(pages.error(lang, err.get_error_description(), err.error), 400)
 
     # authorize
@@ -84,6 +131,10 @@ class Flow:
             pairs = await form_pairs(request)
         else:
             pairs = parse_qsl(request.url.query, keep_blank_values=True)
+        if not bounded(pairs):
+            lang = pages.pick_language(None, request.headers.get("accept-language"))
+            text = pages.TEXT[lang]["too_many_params"]
+            return self.page(pages.error(lang, text, "invalid_request"), 400)
         try:
             req = self.oauth_request(pairs, request.headers)
         except InsecureTransportError:
@@ -92,9 +143,10 @@ class Flow:
             req.payload.data.get("ui_locales"), request.headers.get("accept-language")
         )
         try:
-            await self.smart.run(self.smart.oauth.get_consent_grant, req, None)
+            grant = await self.smart.run(self.smart.oauth.get_consent_grant, req, None)
         except OAuth2Error as err:
             return self.oauth_error(req, err, lang)
+        self.form_target = form_target(grant.redirect_uri)
         browser = request.cookies.get(COOKIE) or secrets.token_urlsafe(32)  # one per browser
         request_id = new_id()
         doc = {
@@ -106,7 +158,9 @@ class Flow:
             "scope": (req.scope or "").split(),
             "launch": req.smart.get("launch"),
             "failures": 0,
+            "form_target": self.form_target,
         }
+        await self.smart.records.purge()  # what expired since, e.g. abandoned requests
         await self.smart.records.put(
             PENDING, request_id, doc, expires=time.time() + PENDING_SECONDS
         )
@@ -131,6 +185,7 @@ class Flow:
         browser = request.cookies.get(COOKIE)
         if found is None or browser is None or digest(browser) != found.doc["browser"]:
             return None
+        self.form_target = found.doc.get("form_target")
         return found.doc
 
     async def save(self, request_id: str, doc: dict[str, Any]) -> None:
@@ -159,27 +214,41 @@ class Flow:
         doc = await self.pending(request, request_id)
         if doc is None:
             return self.expired(form.get("lang") if form.get("lang") in pages.LANGS else "da")
-        user = await self.smart.users.login(form.get("username", ""), form.get("password", ""))
+        username = form.get("username", "")
+        attempt = await self.smart.throttle.begin(username, request.client and request.client.host)
+        if isinstance(attempt, Locked):
+            return self.locked(request_id, doc, username, attempt)
+        user = await self.smart.users.login(username, form.get("password", ""))
         if user is None:
+            locked = await self.smart.throttle.failed(attempt)
             doc["failures"] += 1
-            if doc["failures"] >= MAX_FAILURES:
+            if doc["failures"] >= MAX_FAILURES and locked is None:
                 await self.smart.records.delete(PENDING, request_id)
                 return self.expired(doc["lang"], "too_many")
             await self.save(request_id, doc)
+            if locked is not None:
+                return self.locked(request_id, doc, username, locked)
             page = pages.login(
-                f"{self.path}/login",
-                doc["lang"],
-                request_id,
-                doc["app"],
-                True,
-                form.get("username", ""),
+                f"{self.path}/login", doc["lang"], request_id, doc["app"], True, username
             )
             return self.page(page)
+        await self.smart.throttle.succeeded(attempt)
         if not await self.launch_allowed(doc, user):
             return await self.finish(request_id, doc, None, [])
         doc.update(user=user.username, auth_time=time.time(), patient=None)
         await self.save(request_id, doc)
         return await self.next_page(request_id, doc, user)
+
+    def locked(
+        self, request_id: str, doc: dict[str, Any], username: str, locked: Locked
+    ) -> Response:
+        """The login page again, saying sign-in is locked and until when (429)."""
+        notice = pages.locked(doc["lang"], locked.until, locked.by_address)
+        page = pages.login(
+            f"{self.path}/login", doc["lang"], request_id, doc["app"], False, username, notice
+        )
+        retry = str(max(1, int(locked.until - time.time() + 0.999)))
+        return self.page(page, 429, {"Retry-After": retry})
 
     async def launch_allowed(self, doc: dict[str, Any], user: User) -> bool:
         """An EHR launch serves the user it names, else any clinician; a citizen or a relative
@@ -315,7 +384,7 @@ class Flow:
         status, _, headers = await self.smart.run(
             self.smart.oauth.create_authorization_response, req, user, grant
         )
-        return RedirectResponse(dict(headers)["Location"], status, headers=_NO_STORE)
+        return RedirectResponse(dict(headers)["Location"], status, headers=_REDIRECT)
 
 
 def _display(resource: dict[str, Any]) -> str:

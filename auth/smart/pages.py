@@ -4,6 +4,9 @@ escaped."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import time
 from html import escape
 
 from auth.scope_grants import resource_scope
@@ -36,6 +39,16 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "Anmodningen er udløbet eller ukendt. Start forfra fra appen.",
         "too_many": "For mange forkerte forsøg. Start forfra fra appen.",
         "unknown_patient": "Patienten findes ikke.",
+        "too_large": "Anmodningen er for stor.",
+        "locked_user": (
+            "Kontoen er midlertidigt spærret efter for mange forkerte forsøg."
+            " Prøv igen efter kl. {until} UTC."
+        ),
+        "locked_address": (
+            "Log ind fra dit netværk er midlertidigt spærret efter for mange forkerte forsøg."
+            " Prøv igen efter kl. {until} UTC."
+        ),
+        "too_many_params": "Anmodningen har for mange eller for lange parametre.",
         "language": "English",
     },
     "en": {
@@ -61,6 +74,16 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "The request has expired or is unknown. Start again from the app.",
         "too_many": "Too many failed attempts. Start again from the app.",
         "unknown_patient": "No such patient.",
+        "too_large": "The request is too large.",
+        "locked_user": (
+            "This account is temporarily locked after too many failed sign-ins."
+            " Try again after {until} UTC."
+        ),
+        "locked_address": (
+            "Sign-in from your network is temporarily locked after too many failed sign-ins."
+            " Try again after {until} UTC."
+        ),
+        "too_many_params": "The request has too many or too long parameters.",
         "language": "Dansk",
     },
 }
@@ -138,6 +161,10 @@ _STYLE = (
 )
 
 
+STYLE_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode() + "'"
+"""The Content-Security-Policy source that allows the pages' one style element, and no other."""
+
+
 def _page(lang: str, title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
@@ -151,14 +178,28 @@ def _hidden(name: str, value: str) -> str:
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
+def locked(lang: str, until: float, by_address: bool) -> str:
+    """Why sign-in is refused and until when (UTC, so no time zone database is needed)."""
+    text = TEXT[lang]["locked_address" if by_address else "locked_user"]
+    return text.format(until=time.strftime("%H:%M", time.gmtime(until + 59)))  # rounded up
+
+
 def login(
-    action: str, lang: str, request_id: str, app: str, error: bool, username: str = ""
+    action: str,
+    lang: str,
+    request_id: str,
+    app: str,
+    error: bool,
+    username: str = "",
+    notice: str = "",
 ) -> str:
+    """``error``: the password was wrong; ``notice``: another message in its place."""
     t = TEXT[lang]
     other = "en" if lang == "da" else "da"
     href = f"{action}?request={request_id}&lang={other}"
     switch = f'<a class="lang" href="{escape(href)}">{t["language"]}</a>'
-    message = f'<p class="error" role="alert">{t["bad_login"]}</p>' if error else ""
+    alert = notice or (t["bad_login"] if error else "")
+    message = f'<p class="error" role="alert">{escape(alert)}</p>' if alert else ""
     body = (
         f"{switch}<h1>{t['title']}</h1><p>{escape(t['login_lead'].format(app=app))}</p>{message}"
         f'<form method="post" action="{escape(action)}">{_hidden("request", request_id)}'

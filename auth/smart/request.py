@@ -8,6 +8,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from starlette.requests import Request
+
+MAX_FORM_BYTES = 64 * 1024
+"""The largest body any endpoint under ``/fhir/auth`` reads (forms, the launch API's JSON): an
+OAuth or login request is a few hundred bytes, so a bigger one is refused with 413."""
+
+
+class BodyTooLarge(Exception):
+    """The body is over ``MAX_FORM_BYTES`` (declared, or counted while it streamed in)."""
+
+
+async def read_body(request: Request, limit: int = MAX_FORM_BYTES) -> bytes:
+    """The body, read chunk by chunk and abandoned as soon as it passes ``limit``: a declared
+    Content-Length is not enough, since a chunked body declares none."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Params(OAuth2Payload):

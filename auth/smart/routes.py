@@ -25,20 +25,25 @@ from typing import Any
 import orjson
 from authlib.oauth2.rfc6749 import InsecureTransportError
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from auth.smart import pages
 from auth.smart.cors import public_cors
 from auth.smart.discovery import openid_configuration, smart_configuration
-from auth.smart.interactive import INSECURE, Flow, form_pairs
+from auth.smart.interactive import INSECURE, Flow, form_pairs, page_headers
 from auth.smart.launch import LaunchError, caller, create_launch
-from auth.smart.request import SmartRequest
+from auth.smart.request import BodyTooLarge, SmartRequest, read_body
 from auth.smart.server import SmartServer
 from fhir_server.config import Settings
+from fhir_server.http.headers import NOSNIFF, adding
+from fhir_server.http.hosts import UNTRUSTED, HostTrust
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_MAX_BODY = 64 * 1024
+_TOO_LARGE = "Request body too large"
+_PAGES = frozenset(f"/fhir/auth/{page}" for page in ("authorize", "login", "patient", "approve"))
 STYLE = {
     "color_background": "#f4f6f8",
     "color_error": "#a40000",
@@ -58,13 +63,6 @@ def json_response(body: Any, status: int = 200, headers: Any = None) -> Response
     return Response(
         orjson.dumps(body), status, headers=dict(headers or {}), media_type="application/json"
     )
-
-
-def fhir_base(settings: Settings, request: Request) -> str:
-    if settings.base_url:
-        return settings.base_url.rstrip("/")
-    host = request.headers.get("host", "localhost")
-    return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}/fhir"
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> Response:
@@ -91,26 +89,44 @@ class AuthRoutes:
                 Route("/fhir/auth/smart-style.json", self.style),
             ]
         self.app = Starlette(routes=routes)
+        self.hosts = HostTrust(settings)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["path"].startswith("/fhir/.well-known/"):
+        send = adding(send, [NOSNIFF])
+        if self.hosts.base(scope, Headers(scope=scope).get("host")) is None:
+            await self.untrusted_host(scope)(scope, receive, send)
+        elif scope["path"].startswith("/fhir/.well-known/"):
             await public_cors(self.app, scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
+    def untrusted_host(self, scope: dict[str, Any]) -> Response:
+        """400: a page for the browser's pages, an OAuth error for the rest."""
+        if scope["path"] in _PAGES:
+            lang = pages.pick_language(None, Headers(scope=scope).get("accept-language"))
+            body = pages.error(lang, UNTRUSTED, "invalid_request")
+            return HTMLResponse(body, 400, headers=page_headers([], None))
+        return _oauth_error("invalid_request", UNTRUSTED)
+
+    def base(self, request: Request) -> str:
+        """The request's FHIR base (its Host was found trusted in ``__call__``)."""
+        base = self.hosts.base(request.scope, request.headers.get("host"))
+        assert base is not None
+        return base
+
     def flow(self, request: Request) -> Flow:
         assert self.smart is not None
-        return Flow(self.smart, fhir_base(self.settings, request))
+        return Flow(self.smart, self.base(request))
 
     # discovery
     async def smart_configuration(self, request: Request) -> Response:
-        config = smart_configuration(self.settings, fhir_base(self.settings, request))
+        config = smart_configuration(self.settings, self.base(request))
         if config is None:
             return json_response({"error": "not_found"}, 404)
         return json_response(config)
 
     async def openid_configuration(self, request: Request) -> Response:
-        return json_response(openid_configuration(fhir_base(self.settings, request)))
+        return json_response(openid_configuration(self.base(request)))
 
     async def jwks(self, request: Request) -> Response:
         assert self.smart is not None
@@ -120,29 +136,38 @@ class AuthRoutes:
         return json_response(STYLE)
 
     # the browser flow
+    async def _page(self, request: Request, step: Any) -> Response:
+        flow = self.flow(request)
+        try:
+            response: Response = await step(flow, request)
+        except BodyTooLarge:
+            lang = pages.pick_language(None, request.headers.get("accept-language"))
+            return flow.page(pages.error(lang, pages.TEXT[lang]["too_large"]), 413)
+        return response
+
     async def authorize(self, request: Request) -> Response:
-        return await self.flow(request).authorize(request)
+        return await self._page(request, Flow.authorize)
 
     async def login(self, request: Request) -> Response:
-        return await self.flow(request).login(request)
+        return await self._page(request, Flow.login)
 
     async def patient(self, request: Request) -> Response:
-        return await self.flow(request).pick(request)
+        return await self._page(request, Flow.pick)
 
     async def approve(self, request: Request) -> Response:
-        return await self.flow(request).approve(request)
+        return await self._page(request, Flow.approve)
 
     # OAuth endpoints
     async def _oauth_request(self, request: Request) -> SmartRequest | Response:
-        if int(request.headers.get("content-length") or 0) > _MAX_BODY:
-            return _oauth_error("invalid_request", "Request body too large", 413)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/x-www-form-urlencoded":
             return _oauth_error("invalid_request", "Send application/x-www-form-urlencoded")
-        base = fhir_base(self.settings, request)
+        base = self.base(request)
         url = f"{base}{request.url.path.removeprefix('/fhir')}"
         try:
             return SmartRequest("POST", url, request.headers, await form_pairs(request), base)
+        except BodyTooLarge:
+            return _oauth_error("invalid_request", _TOO_LARGE, 413)
         except InsecureTransportError:
             return _oauth_error("insecure_transport", INSECURE)
 
@@ -181,11 +206,13 @@ class AuthRoutes:
 
     async def launch(self, request: Request) -> Response:
         assert self.smart is not None
-        base = fhir_base(self.settings, request)
+        base = self.base(request)
         try:
             ehr = await caller(self.smart, request.headers)
             try:
-                body = orjson.loads(await request.body())
+                body = orjson.loads(await read_body(request))
+            except BodyTooLarge as err:
+                raise LaunchError(413, "invalid_request", _TOO_LARGE) from err
             except orjson.JSONDecodeError as err:
                 raise LaunchError(400, "invalid_request", "The body must be JSON") from err
             created = await create_launch(self.smart, ehr, body, base)

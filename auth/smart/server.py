@@ -22,6 +22,7 @@ from auth.clients import Client, Clients
 from auth.keys import KeyStore
 from auth.smart.request import SmartRequest
 from auth.storage import AuthStore
+from auth.throttle import LoginThrottle
 from auth.tokens import Issuer, Revocations, install
 from auth.users import Users
 from fhir_server.config import Settings
@@ -74,6 +75,7 @@ class SmartServer:
         self.users = Users(records)
         self.issuer = Issuer(records, self.keys)
         self.revocations = Revocations(records)
+        self.throttle = LoginThrottle(records, settings)
         self.oauth = SmartAuthorizationServer(self)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authlib")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from auth.principal import PUBLIC, Authenticator, Principal
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
+from fhir_server.http.headers import NOSNIFF
+from fhir_server.http.hosts import UNTRUSTED, HostTrust
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
 from fhir_server.http.render import render
 from fhir_server.interactions.context import Context, FhirRequest
@@ -55,11 +56,6 @@ def _if_modified_since(raw: str | None) -> int | None:
         return None  # RFC 9110: an invalid date is ignored
 
 
-@lru_cache(maxsize=64)
-def _request_base(scheme: str, host: str, root_path: str) -> str:
-    return f"{scheme}://{host}{root_path}{PREFIX}"
-
-
 def _prefer(raw: str | None, wanted: str) -> str | None:
     """The value of one preference (``return``, ``handling``) in a Prefer header."""
     if not raw:
@@ -81,16 +77,14 @@ class FhirApp:
         if authenticator is None and settings.auth != "off":  # never silently unprotected
             raise ValueError(f"FHIR_AUTH={settings.auth} needs an authenticator")
         self.authenticator = authenticator or Authenticator("off")
-        self._configured_base = settings.base_url.rstrip("/") if settings.base_url else None
+        self.hosts = HostTrust(settings)
 
     def base_url(self, scope: Scope, headers: dict[str, str]) -> str:
-        if self._configured_base:
-            return self._configured_base
-        return _request_base(
-            scope.get("scheme", "http"),
-            headers.get("host", "localhost"),
-            scope.get("root_path", ""),
-        )
+        """The FHIR base; 400 when it would come from a Host header this server does not trust."""
+        base = self.hosts.base(scope, headers.get("host"))
+        if base is None:
+            raise Invalid(UNTRUSTED)
+        return base
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if (
@@ -100,9 +94,9 @@ class FhirApp:
         ):
             return
         headers = _headers(scope)
-        base = self.base_url(scope, headers)
         media = "application/fhir+json"
         try:
+            base = self.base_url(scope, headers)
             qs = scope["query_string"]
             params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
             media = response_type(headers.get("accept"), _param(params, "_format"))
@@ -150,11 +144,9 @@ class FhirApp:
         type_, id_ = parts[0].decode("latin-1"), parts[1].decode("latin-1")
         if type_ not in SERVED_TYPES:
             return False
-        base = self._configured_base or _request_base(
-            scope.get("scheme", "http"),
-            host.decode("latin-1") if host is not None else "localhost",
-            scope.get("root_path", ""),
-        )
+        base = self.hosts.base(scope, host.decode("latin-1") if host is not None else None)
+        if base is None:
+            return False
         try:
             principal = await self.authenticator.authenticate(
                 authorization.decode("latin-1") if authorization is not None else None, base
@@ -172,6 +164,7 @@ class FhirApp:
             (b"last-modified", http_date(stored.ts).encode()),
             (b"content-type", _CONTENT_TYPES[media]),
             (b"content-length", str(len(body)).encode()),
+            NOSNIFF,
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -261,5 +254,6 @@ async def _send(
     if body is not None:
         raw.append((b"content-type", _CONTENT_TYPES[media]))
     raw.append((b"content-length", str(len(body or b"")).encode()))
+    raw.append(NOSNIFF)
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body or b""})

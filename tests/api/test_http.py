@@ -294,6 +294,24 @@ async def test_body_over_the_limit_is_413(make_client: MakeClient) -> None:
     assert (await client.post("Patient", json=patient())).status_code == 201
 
 
+async def test_a_chunked_body_is_abandoned_once_over_the_limit(make_client: MakeClient) -> None:
+    client = await make_client(max_body_bytes=1024)
+    sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:  # 20 MB, no Content-Length
+        nonlocal sent
+        while sent < 20 * 1024 * 1024:
+            sent += 256
+            yield b" " * 256
+
+    resp = await client.post(
+        "Patient", content=endless(), headers={"Content-Type": "application/fhir+json"}
+    )
+    assert_outcome(resp, 413, "too-long")
+    assert sent <= 1024 + 256  # read while streaming: stopped at the first chunk past the limit
+    assert (await client.get("Patient")).json()["entry"] == []
+
+
 # --- Prefer --------------------------------------------------------------------------------------
 
 

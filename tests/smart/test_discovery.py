@@ -10,7 +10,7 @@ import pytest
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.smart.conftest import Smart
+from tests.smart.conftest import Smart, make_smart
 from tests.smart.support import BASE
 
 REQUIRED = {
@@ -66,11 +66,15 @@ async def test_smart_configuration_is_json_with_every_field(smart: Smart, accept
     )
 
 
-async def test_discovery_follows_the_request_host(smart: Smart) -> None:
-    resp = await smart.client.get(
-        ".well-known/smart-configuration", headers={"Host": "fhir.example.dk"}
-    )
-    assert resp.json()["token_endpoint"] == "http://fhir.example.dk/fhir/auth/token"
+async def test_discovery_follows_a_trusted_request_host(backend: str, tmp_path: Path) -> None:
+    async for smart in make_smart(backend, tmp_path, allowed_hosts=["fhir.example.dk"]):
+        resp = await smart.client.get(
+            ".well-known/smart-configuration", headers={"Host": "fhir.example.dk"}
+        )
+        assert resp.json()["token_endpoint"] == "http://fhir.example.dk/fhir/auth/token"
+        untrusted = {"Host": "other.example.dk"}
+        resp = await smart.client.get(".well-known/smart-configuration", headers=untrusted)
+        assert resp.status_code == 400  # tests/smart/test_host_and_headers.py
 
 
 @pytest.mark.parametrize("path", [".well-known/smart-configuration", "metadata"])
