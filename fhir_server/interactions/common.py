@@ -95,7 +95,8 @@ async def match(
     query.after_id = None
     await policy.restrict(ctx, query, letters, quiet=True)
     if ctx.uow is not None:  # the match decides a write: racing deciders must conflict
-        await ctx.uow.lock(f"{type_}?{_qs(sorted(filters))}")
+        # on the type, not the criteria text: different criteria can match the same resource
+        await ctx.uow.lock(type_)
     return (await ctx.search(query)).items
 
 
