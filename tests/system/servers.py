@@ -21,7 +21,7 @@ from pathlib import Path
 HOST = "127.0.0.1"
 
 _LAUNCHER = """
-import gc, os, signal, sys
+import ctypes, gc, os, signal, sys
 import uvicorn  # noqa: F401 -- the slow imports, before any store is opened
 import fhir_server.app  # noqa: F401
 from fhir_server.cli import main
@@ -33,6 +33,7 @@ signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the servers
 for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the launcher
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         quiet = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
@@ -115,12 +116,16 @@ class Launcher:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for server in self.servers:
-            server.kill()
+        """The launcher ends when its input does, and takes any server still running with it
+        (each dies with its parent), even if this test process is killed instead."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.close()  # the launcher's loop ends
-        self.proc.wait(timeout=10)
-        self.proc.stdout.close()
+        try:
+            for server in self.servers:
+                server.kill()
+        finally:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+            self.proc.stdout.close()
 
     def start(self, timeout: float = 60) -> Server:
         """A new server process; returns once it accepts connections (uvicorn binds the port
