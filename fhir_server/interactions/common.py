@@ -98,7 +98,8 @@ async def match(
     seen = policy.VISIBLE + "".join(c for c in letters if c not in policy.VISIBLE)
     await policy.restrict(ctx, query, seen, quiet=True)
     if ctx.uow is not None:  # the match decides a write: racing deciders must conflict
-        await ctx.uow.lock(f"{type_}?{_qs(sorted(filters))}")
+        # on the type, not the criteria text: different criteria can match the same resource
+        await ctx.uow.lock(type_)
     found: list[StoredResource] = []
     while len(found) < limit:
         page = await ctx.search(query)

@@ -157,6 +157,8 @@ class UnitOfWork(abc.ABC):
 
         A conditional create decides on a search ("no match yet"); under snapshot isolation two
         writers could both decide so. Backends that serialize all writers (SQLite) need nothing.
+        Callers lock the resource type a match searches (any two criteria texts may match the
+        same resource), so conditional writes of one type are serialized by conflicts.
         """
 
     @abc.abstractmethod

@@ -1,5 +1,6 @@
 """The storage contract runs against every backend: SQLite (a real file), the MongoDB store on the
-in-process MongoDB-API stand-in, and a real MongoDB when FHIR_TEST_MONGODB_URI is set."""
+in-process MongoDB-API stand-in (in its snapshot-isolation mode, so races can happen), and a real
+MongoDB when FHIR_TEST_MONGODB_URI is set."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ async def make_backend(name: str, tmp_path) -> Store:  # type: ignore[no-untyped
     if name == "mongo-standin":
         from tests.support.mongo_standin import AsyncMongoStandIn
 
-        return MongoStore(AsyncMongoStandIn(), f"fhir_{uuid.uuid4().hex[:8]}", index_resource)
+        # snapshot isolation: transactions run concurrently and conflict as on a replica set
+        client = AsyncMongoStandIn(snapshot_isolation=True)
+        return MongoStore(client, f"fhir_{uuid.uuid4().hex[:8]}", index_resource)
     from pymongo import AsyncMongoClient
 
     client: AsyncMongoClient = AsyncMongoClient(os.environ["FHIR_TEST_MONGODB_URI"])

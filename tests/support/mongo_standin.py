@@ -6,7 +6,7 @@ cursor with ``sort``/``limit``/``to_list``/``async for``, ``client.start_session
 async context manager, ``await session.start_transaction()``...), so the store has no stand-in
 branches. mongomock supplies the query semantics and raises pymongo's own error classes.
 
-Transactions are emulated, because mongomock has none:
+Transactions are emulated, because mongomock has none. By default (serial mode):
 
 * a transaction holds a per-client ``asyncio.Lock`` from ``start_transaction`` until commit or
   abort, so transactions run one at a time (a real server runs them concurrently and reports
@@ -19,6 +19,18 @@ writes outside a transaction are not blocked by one in progress, and an abort ro
 if they touched a collection the transaction wrote; a coroutine that starts a second transaction
 while its first is still open deadlocks. Every operation yields to the event loop
 (``asyncio.sleep(0)``) so concurrent callers really interleave.
+
+``AsyncMongoStandIn(snapshot_isolation=True)`` models what a replica set does instead, for tests of
+races (serial transactions can never race):
+
+* transactions run concurrently; each works on its own copy of every collection taken when it
+  starts (a snapshot: it sees neither later commits nor other transactions' writes);
+* a write to a document that another open transaction has written, or that a transaction
+  committed after this one started, raises WriteConflict labelled ``TransientTransactionError``
+  (first writer wins, as on a real server);
+* commit applies the documents it wrote; abort discards the copy.
+
+Copying every collection per transaction is only fit for small data (the contract suite).
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from typing import Any, Self
 
 import mongomock
 from pymongo import IndexModel
-from pymongo.errors import InvalidOperation
+from pymongo.errors import InvalidOperation, OperationFailure
 from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
 
 
@@ -39,6 +51,67 @@ def _copy(projection: Any) -> Any:
     """mongomock adds ``_id`` to a projection dict in place; pymongo never changes its arguments
     (and a shared exclusion projection with ``_id: 1`` added is invalid in ``$project``)."""
     return dict(projection) if isinstance(projection, Mapping) else projection
+
+
+DocKey = tuple[str, str, Any]
+"""(database, collection, ``_id``) of one document."""
+
+
+def _write_conflict() -> OperationFailure:
+    """What a replica set answers to the second writer of a document (code 112)."""
+    details = {"code": 112, "errmsg": "WriteConflict", "errorLabels": ["TransientTransactionError"]}
+    return OperationFailure("WriteConflict", 112, details)
+
+
+def _copy_of(source: mongomock.MongoClient) -> mongomock.MongoClient:
+    """Every document and unique index of ``source`` in a new, independent client."""
+    copy_ = mongomock.MongoClient()
+    for db in source.list_database_names():
+        for name in source[db].list_collection_names():
+            src, dst = source[db][name], copy_[db][name]
+            for index, info in src.index_information().items():
+                if info.get("unique") and index != "_id_":
+                    dst.create_index(info["key"], unique=True, name=index)
+            docs = list(src.find({}))
+            if docs:
+                dst.insert_many(docs)
+    return copy_
+
+
+class _Snapshot:
+    """One transaction in snapshot-isolation mode: its private copy and what it wrote."""
+
+    def __init__(self, client: AsyncMongoStandIn) -> None:
+        self.client = client
+        self.started = client._commits
+        self.copy = _copy_of(client._sync)
+        self.written: dict[DocKey, None] = {}  # ordered set
+
+    def collection(self, coll: mongomock.Collection) -> mongomock.Collection:
+        return self.copy[coll.database.name][coll.name]
+
+    def wrote(self, coll: mongomock.Collection, ids: list[Any]) -> None:
+        """Record writes to ``ids``; raise WriteConflict if another transaction got there first."""
+        for id_ in ids:
+            key = (coll.database.name, coll.name, id_)
+            others = (t for t in self.client._open if t is not self)
+            if self.client._written_at.get(key, -1) > self.started or any(
+                key in t.written for t in others
+            ):
+                raise _write_conflict()
+            self.written[key] = None
+
+    def commit(self) -> None:
+        client = self.client
+        client._commits += 1
+        for db, name, id_ in self.written:
+            doc = self.copy[db][name].find_one({"_id": id_})
+            target = client._sync[db][name]
+            if doc is None:
+                target.delete_one({"_id": id_})
+            else:
+                target.replace_one({"_id": id_}, doc, upsert=True)
+            client._written_at[(db, name, id_)] = client._commits
 
 
 class StandInSession:
@@ -49,6 +122,7 @@ class StandInSession:
         self._in_transaction = False
         self._ended = False
         self._snapshots: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._snapshot: _Snapshot | None = None
 
     @property
     def in_transaction(self) -> bool:
@@ -76,7 +150,12 @@ class StandInSession:
         self._check_ended()
         if self._in_transaction:
             raise InvalidOperation("Transaction already in progress")
-        await self.client._transaction_lock.acquire()
+        if self.client.snapshot_isolation:
+            await asyncio.sleep(0)
+            self._snapshot = _Snapshot(self.client)
+            self.client._open.add(self._snapshot)
+        else:
+            await self.client._transaction_lock.acquire()
         self._in_transaction = True
         self._snapshots = {}
         return _TransactionContext(self)
@@ -86,6 +165,8 @@ class StandInSession:
         if not self._in_transaction:
             raise InvalidOperation("No transaction started")
         await asyncio.sleep(0)
+        if self._snapshot is not None:
+            self._snapshot.commit()
         self._finish()
 
     async def abort_transaction(self) -> None:
@@ -113,7 +194,11 @@ class StandInSession:
     def _finish(self) -> None:
         self._in_transaction = False
         self._snapshots = {}
-        self.client._transaction_lock.release()
+        if self._snapshot is not None:
+            self.client._open.discard(self._snapshot)
+            self._snapshot = None
+        else:
+            self.client._transaction_lock.release()
 
     def _before_write(self, coll: mongomock.Collection) -> None:
         """Snapshot a collection the first time this transaction writes to it."""
@@ -216,6 +301,13 @@ class StandInCommandCursor:
         return self._results.pop(0)
 
 
+def _touched(before: dict[str, Any] | None, result: UpdateResult) -> list[Any]:
+    """The ``_id`` an update or replace wrote: the matched document's, or the upserted one."""
+    if before is not None:
+        return [before["_id"]]
+    return [] if result.upserted_id is None else [result.upserted_id]
+
+
 class StandInCollection:
     def __init__(self, client: AsyncMongoStandIn, coll: mongomock.Collection) -> None:
         self._client = client
@@ -225,16 +317,27 @@ class StandInCollection:
     def name(self) -> str:
         return str(self._coll.name)
 
-    async def _enter(self, session: StandInSession | None, write: bool) -> None:
-        """Every operation yields to the loop; writes in a transaction snapshot first."""
+    async def _enter(self, session: StandInSession | None, write: bool) -> mongomock.Collection:
+        """Every operation yields to the loop; writes in a (serial) transaction snapshot first.
+        Returns the collection to work on: a snapshot transaction's own copy, or the shared one."""
         await asyncio.sleep(0)
+        return self._target(session, write)
+
+    def _target(self, session: StandInSession | None, write: bool) -> mongomock.Collection:
         if session is None:
-            return
+            return self._coll
         if session.client is not self._client:
             raise InvalidOperation("Can only use session with the client that created it")
         session._check_ended()
+        if session._snapshot is not None:
+            return session._snapshot.collection(self._coll)
         if write:
             session._before_write(self._coll)
+        return self._coll
+
+    def _wrote(self, session: StandInSession | None, ids: list[Any]) -> None:
+        if session is not None and session._snapshot is not None:
+            session._snapshot.wrote(self._coll, ids)
 
     async def find_one(
         self,
@@ -243,8 +346,8 @@ class StandInCollection:
         *,
         session: StandInSession | None = None,
     ) -> dict[str, Any] | None:
-        await self._enter(session, write=False)
-        doc: dict[str, Any] | None = self._coll.find_one(filter, _copy(projection))
+        coll = await self._enter(session, write=False)
+        doc: dict[str, Any] | None = coll.find_one(filter, _copy(projection))
         return doc
 
     def find(
@@ -254,9 +357,7 @@ class StandInCollection:
         *,
         session: StandInSession | None = None,
     ) -> StandInCursor:
-        if session is not None:
-            session._check_ended()
-        return StandInCursor(self._coll, filter, projection)
+        return StandInCursor(self._target(session, write=False), filter, projection)
 
     async def aggregate(
         self,
@@ -265,21 +366,22 @@ class StandInCollection:
         **kwargs: Any,
     ) -> StandInCommandCursor:
         """Options (``allowDiskUse``, ``let``, …) change nothing here."""
-        await self._enter(session, write=False)
-        return StandInCommandCursor(list(self._coll.aggregate(list(pipeline))))
+        coll = await self._enter(session, write=False)
+        return StandInCommandCursor(list(coll.aggregate(list(pipeline))))
 
     async def count_documents(
         self, filter: Mapping[str, Any], session: StandInSession | None = None, **kwargs: Any
     ) -> int:
-        await self._enter(session, write=False)
-        count: int = self._coll.count_documents(filter)
+        coll = await self._enter(session, write=False)
+        count: int = coll.count_documents(filter)
         return count
 
     async def insert_one(
         self, document: dict[str, Any], *, session: StandInSession | None = None
     ) -> InsertOneResult:
-        await self._enter(session, write=True)
-        result: InsertOneResult = self._coll.insert_one(document)
+        coll = await self._enter(session, write=True)
+        result: InsertOneResult = coll.insert_one(document)
+        self._wrote(session, [result.inserted_id])
         return result
 
     async def update_one(
@@ -290,8 +392,10 @@ class StandInCollection:
         *,
         session: StandInSession | None = None,
     ) -> UpdateResult:
-        await self._enter(session, write=True)
-        result: UpdateResult = self._coll.update_one(filter, update, upsert=upsert)
+        coll = await self._enter(session, write=True)
+        before = coll.find_one(filter, {"_id": 1})
+        result: UpdateResult = coll.update_one(filter, update, upsert=upsert)
+        self._wrote(session, _touched(before, result))
         return result
 
     async def replace_one(
@@ -302,21 +406,25 @@ class StandInCollection:
         *,
         session: StandInSession | None = None,
     ) -> UpdateResult:
-        await self._enter(session, write=True)
-        result: UpdateResult = self._coll.replace_one(filter, replacement, upsert=upsert)
+        coll = await self._enter(session, write=True)
+        before = coll.find_one(filter, {"_id": 1})
+        result: UpdateResult = coll.replace_one(filter, replacement, upsert=upsert)
+        self._wrote(session, _touched(before, result))
         return result
 
     async def delete_many(
         self, filter: Mapping[str, Any], *, session: StandInSession | None = None
     ) -> DeleteResult:
-        await self._enter(session, write=True)
-        result: DeleteResult = self._coll.delete_many(filter)
+        coll = await self._enter(session, write=True)
+        ids = [d["_id"] for d in coll.find(filter, {"_id": 1})]
+        result: DeleteResult = coll.delete_many(filter)
+        self._wrote(session, ids)
         return result
 
     async def create_indexes(
         self, indexes: Sequence[IndexModel], *, session: StandInSession | None = None
     ) -> list[str]:
-        await self._enter(session, write=False)
+        await self._enter(session, write=False)  # indexes are never made in a transaction
         names: list[str] = self._coll.create_indexes(list(indexes))
         return names
 
@@ -343,10 +451,14 @@ class StandInDatabase:
 class AsyncMongoStandIn:
     """``AsyncMongoStandIn()`` where the code under test expects ``AsyncMongoClient(url)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, snapshot_isolation: bool = False) -> None:
         self._sync = mongomock.MongoClient()
         self._transaction_lock = asyncio.Lock()
         self._closed = False
+        self.snapshot_isolation = snapshot_isolation
+        self._commits = 0  # snapshot mode: commits so far, and the last one to write each document
+        self._written_at: dict[DocKey, int] = {}
+        self._open: set[_Snapshot] = set()
 
     def __getitem__(self, name: str) -> StandInDatabase:
         return self.get_database(name)

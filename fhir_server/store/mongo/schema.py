@@ -39,7 +39,8 @@ from fhir_server.search.model import Index
 RESOURCES = "resources"
 VERSIONS = "versions"
 LOCKS = "locks"
-"""One document per conditional-match key; writing it makes racing transactions conflict."""
+"""One document per locked key (the resource type of a conditional match); every transaction
+that decides a write by a match of that type writes it, so racing deciders conflict."""
 
 INDEX_FIELDS: dict[str, tuple[str, ...]] = {
     "tokens": ("tok", "s", "c"),
