@@ -11,7 +11,8 @@ How scopes combine: a resource is permitted when *any* scope granting the letter
 A ``patient/`` scope limits to the patient's compartment (R4 CompartmentDefinition/patient) only
 for types that have one; ``patient/Medication.rs``, ``patient/Practitioner.rs`` and the like
 grant those shared resources outright (as SMART apps expect). A ``user/`` scope of a citizen
-(``fhirUser`` a Patient or RelatedPerson) is limited to their patient's compartment too.
+(``fhirUser`` a Patient or RelatedPerson) is limited to their patient's compartment too; a
+``user/`` scope of a user of unknown kind (no ``fhirUser``, or one we cannot place) grants nothing.
 
 A query-filtered scope is matched by the store (``_id`` plus the scope's query), so it means
 exactly what the same search means; the store indexes current versions, so a past version (vread,
@@ -26,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from auth.principal import Principal, usable
+from auth.principal import CITIZEN, Principal, usable
 from fhir_server.errors import Forbidden
 from fhir_server.interactions.context import Context
 from fhir_server.model import StoredResource
@@ -39,7 +40,6 @@ from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
 VISIBLE = "rs"
 """What lets a resource appear as a search's include or a conditional operation's match."""
 _NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
-_CITIZENS = ("Patient/", "RelatedPerson/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +92,13 @@ _UNKNOWN = object()
 
 
 def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
-    citizen = (principal.fhir_user or "").startswith(_CITIZENS)
+    kind = principal.user_kind
     has_compartment = _compartment(type_) is not None
     out: list[Clause] = []
     for scope in usable(principal, type_, letters):
-        limited = scope.context == "patient" or (scope.context == "user" and citizen)
+        if scope.context == "user" and kind is None:
+            continue  # fail closed: a user we cannot place is granted nothing
+        limited = scope.context == "patient" or (scope.context == "user" and kind == CITIZEN)
         if limited and principal.patient is None:
             continue  # a citizen without a known patient may see nobody's data
         patient = principal.patient if limited and has_compartment else None
