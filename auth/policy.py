@@ -11,7 +11,15 @@ How scopes combine: a resource is permitted when *any* scope granting the letter
 A ``patient/`` scope limits to the patient's compartment (R4 CompartmentDefinition/patient) only
 for types that have one; ``patient/Medication.rs``, ``patient/Practitioner.rs`` and the like
 grant those shared resources outright (as SMART apps expect). A ``user/`` scope of a citizen
-(``fhirUser`` a Patient or RelatedPerson) is limited to their patient's compartment too.
+(``fhirUser`` a Patient or RelatedPerson) is limited to their patient's compartment too; a
+``user/`` scope of a user of unknown kind (no ``fhirUser``, or one we cannot place) grants nothing.
+
+Writing (``c``, ``u``, ``d``) is narrower than reading (`_may_write`): conformance resources
+(`CONFORMANCE_TYPES`) only through ``system/`` scopes; the directory (`DIRECTORY_TYPES`) through
+``system/`` scopes and clinicians' ``user/`` scopes; a ``patient/`` scope (or a citizen's
+``user/`` scope) writes nothing without a patient compartment, and inside one only its patient's
+*own* resources (`owner_problem`: the resource's subject/patient is that patient, and no
+compartment reference names another patient) — being its performer or recipient is not enough.
 
 A query-filtered scope is matched by the store (``_id`` plus the scope's query), so it means
 exactly what the same search means; the store indexes current versions, so a past version (vread,
@@ -26,10 +34,11 @@ from typing import Any
 
 import orjson
 
-from auth.principal import Principal, usable
+from auth.principal import CITIZEN, CLINICIAN, Principal, usable
 from fhir_server.errors import Forbidden
 from fhir_server.interactions.context import Context
 from fhir_server.model import StoredResource
+from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
 from fhir_server.search.params.reference import split_reference
@@ -39,15 +48,20 @@ from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
 VISIBLE = "rs"
 """What lets a resource appear as a search's include or a conditional operation's match."""
 _NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
-_CITIZENS = ("Patient/", "RelatedPerson/")
+_READING = frozenset("rs")
+_OWNER_PARAMS = frozenset({"patient", "subject"})
+"""The compartment parameters that name *the* patient a resource is about (R4 names them so in
+CompartmentDefinition/patient); the others (performer, recipient, focus, …) name other roles."""
 
 
 @dataclass(frozen=True, slots=True)
 class Clause:
-    """One way to be permitted: in this patient's compartment (if set) and matching the query."""
+    """One way to be permitted: in this patient's compartment (if set) and matching the query;
+    with ``owner`` (a patient's write), the patient's own resource (`owner_problem`)."""
 
     patient: str | None
     query: tuple[tuple[str, str], ...]
+    owner: bool = False
 
 
 @cache
@@ -63,6 +77,41 @@ def _compartment(type_: str) -> tuple[Evaluator, ...] | None:
         for p in params or ()
         if p in known and known[p].expression
     )
+
+
+@cache
+def _roles(type_: str) -> tuple[tuple[str, bool, Evaluator], ...]:
+    """(element, names the patient, evaluator) of each parameter that puts a ``type_`` in a
+    patient's compartment; the element is for messages (``CarePlan.subject``)."""
+    known = builtin_params(type_)
+    out = []
+    for param in patient_compartment().get(type_, ()):
+        expression = known[param].expression if param in known else None
+        if expression:
+            element = expression.split(" | ")[0].split(".where(")[0]
+            evaluate = compile_expression(expression, type_)
+            out.append((element, param in _OWNER_PARAMS, evaluate))
+    return tuple(out)
+
+
+def owner_problem(type_: str, resource: dict[str, Any], patient: str) -> str | None:
+    """None when ``resource`` is ``Patient/patient``'s own — a Patient with that id, or a
+    resource whose subject/patient refers to it — and no compartment reference names another
+    patient (the write would land in their chart); else the element that is in the way."""
+    owned = type_ == "Patient" and resource.get("id") == patient
+    missing = f"{type_}.id" if type_ == "Patient" else None
+    for element, names_patient, evaluate in _roles(type_):
+        for ref in evaluate(resource):
+            text = ref.get("reference") if isinstance(ref, dict) else None
+            found_type, found_id, _ = split_reference(text if isinstance(text, str) else "")
+            if found_type != "Patient":
+                continue
+            if found_id != patient:
+                return element
+            owned = owned or names_patient
+        if names_patient and missing is None:
+            missing = element
+    return None if owned else missing or type_
 
 
 def in_compartment(type_: str, resource: dict[str, Any], patient: str) -> bool:
@@ -92,20 +141,56 @@ _UNKNOWN = object()
 
 
 def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
-    citizen = (principal.fhir_user or "").startswith(_CITIZENS)
+    kind = principal.user_kind
     has_compartment = _compartment(type_) is not None
     out: list[Clause] = []
     for scope in usable(principal, type_, letters):
-        limited = scope.context == "patient" or (scope.context == "user" and citizen)
+        if scope.context == "user" and kind is None:
+            continue  # fail closed: a user we cannot place is granted nothing
+        limited = scope.context == "patient" or (scope.context == "user" and kind == CITIZEN)
         if limited and principal.patient is None:
             continue  # a citizen without a known patient may see nobody's data
+        writing = _READING.isdisjoint(scope.letters.intersection(letters))
+        if writing and not _may_write(scope.context, kind, type_, limited, has_compartment):
+            continue
         patient = principal.patient if limited and has_compartment else None
-        clause = Clause(patient, scope.query)
+        clause = Clause(patient, scope.query, owner=writing and patient is not None)
         if patient is None and not clause.query:
             return None
         if clause not in out:
             out.append(clause)
     return out
+
+
+def _may_write(
+    context: str, kind: str | None, type_: str, limited: bool, has_compartment: bool
+) -> bool:
+    """Whether a scope of ``context`` may write ``type_`` at all (which ones: the clause)."""
+    if type_ in CONFORMANCE_TYPES:
+        return context == "system"
+    if type_ in DIRECTORY_TYPES:
+        return context == "system" or (context == "user" and kind == CLINICIAN)
+    return has_compartment or not limited
+
+
+def _why_not(principal: Principal, type_: str, letters: str) -> str:
+    """Why scopes that name ``type_`` and ``letters`` grant nothing (for the 403's text)."""
+    scopes = usable(principal, type_, letters)
+    if not scopes:
+        return ""
+    if principal.user_kind is None and any(s.context == "user" for s in scopes):
+        unknown = "; user/ scopes need a fhirUser naming a Patient, RelatedPerson, Practitioner"
+        return unknown + " or PractitionerRole"
+    if not _READING.isdisjoint(letters):
+        return ""
+    if type_ in CONFORMANCE_TYPES:
+        return f"; {type_} changes what the server does and is written by administrators only"
+    if type_ in DIRECTORY_TYPES:
+        return f"; {type_} is written by clinicians and administrators only"
+    return (
+        "; patient/ scopes and citizens' user/ scopes write only their patient's own data"
+        f" ({type_} has no patient compartment)"
+    )
 
 
 def _letters(letters: str) -> str:
@@ -119,7 +204,8 @@ def require(principal: Principal, type_: str, letters: str) -> None:
     if clauses(principal, type_, letters) == []:
         raise Forbidden(
             f"The access token grants no {_letters(letters)} access to {type_}"
-            f" (scopes granted: {' '.join(principal.scopes.raw) or 'none'})",
+            f" (scopes granted: {' '.join(principal.scopes.raw) or 'none'}"
+            f"{_why_not(principal, type_, letters)})",
             [type_],
         )
 
@@ -164,8 +250,7 @@ async def _permitted(
     out: set[int] = set()
     for clause in found:
         if clause.patient is not None:
-            patient = clause.patient
-            hits = [s for s in pending if in_compartment(type_, contents[id(s)] or {}, patient)]
+            hits = [s for s in pending if _admits(clause, type_, contents[id(s)] or {})]
         else:
             hits = list(pending)
         if clause.query and hits:
@@ -174,6 +259,14 @@ async def _permitted(
         out |= {id(s) for s in hits}
         pending = [s for s in pending if id(s) not in out]
     return out
+
+
+def _admits(clause: Clause, type_: str, content: dict[str, Any]) -> bool:
+    """Whether ``content`` is in the clause's patient's compartment (their own, to write)."""
+    assert clause.patient is not None
+    if clause.owner:
+        return owner_problem(type_, content, clause.patient) is None
+    return in_compartment(type_, content, clause.patient)
 
 
 async def visible(ctx: Context, letters: str, stored: StoredResource) -> bool:
@@ -186,10 +279,11 @@ async def visible(ctx: Context, letters: str, stored: StoredResource) -> bool:
     own_patient = stored.type == "Patient" and not stored.deleted
     content: dict[str, Any] | None = None
     for clause in found:
-        if clause.patient is not None and not (own_patient and stored.id == clause.patient):
+        itself = own_patient and stored.id == clause.patient and not clause.owner
+        if clause.patient is not None and not itself:
             if content is None:
                 content = await _content(ctx, stored)
-            if content is None or not in_compartment(stored.type, content, clause.patient):
+            if content is None or not _admits(clause, stored.type, content):
                 continue
         if not clause.query or await _matching(ctx, stored.type, {stored.id}, clause.query):
             return True
@@ -201,13 +295,37 @@ async def check(ctx: Context, letters: str, stored: StoredResource) -> None:
     if not await visible(ctx, letters, stored):
         raise Forbidden(
             f"The access token does not permit {_letters(letters)} of {stored.reference}"
-            + (
-                f" (outside Patient/{ctx.principal.patient}'s compartment or the scopes' queries)"
-                if ctx.principal.patient
-                else " (outside the scopes' queries)"
-            ),
+            f" ({_outside(ctx.principal, stored.type, letters)})",
             [stored.reference],
         )
+
+
+def _outside(principal: Principal, type_: str, letters: str) -> str:
+    if any(c.owner for c in clauses(principal, type_, letters) or ()):
+        return f"not Patient/{principal.patient}'s own, or outside the scopes' queries"
+    if principal.patient:
+        return f"outside Patient/{principal.patient}'s compartment or the scopes' queries"
+    return "outside the scopes' queries"
+
+
+async def check_written(ctx: Context, letters: str, stored: StoredResource) -> None:
+    """`check` of a version just written (before it is committed): a patient's write of
+    content that is not their own names the element in the way."""
+    if await visible(ctx, letters, stored):
+        return
+    owners = [c for c in clauses(ctx.principal, stored.type, letters) or () if c.owner]
+    content = await _content(ctx, stored) if owners else None
+    if owners and content is not None:
+        patient = owners[0].patient or ""
+        element = owner_problem(stored.type, content, patient)
+        if element is not None:
+            raise Forbidden(
+                f"The access token writes only Patient/{patient}'s own data: the resource's"
+                f" subject/patient must be Patient/{patient} and it may refer to no other"
+                f" patient ({element})",
+                [element],
+            )
+    await check(ctx, letters, stored)
 
 
 async def shown(
@@ -331,7 +449,8 @@ async def _clause_ids(ctx: Context, type_: str, clause: Clause) -> set[str]:
     if type_ == "Patient":
         ids |= await _ids(ctx, type_, [("_id", clause.patient), *query])
     for param in patient_compartment().get(type_, ()):
-        ids |= await _ids(ctx, type_, [(param, f"Patient/{clause.patient}"), *query])
+        if not clause.owner or param in _OWNER_PARAMS:  # a write's look-up: the own only
+            ids |= await _ids(ctx, type_, [(param, f"Patient/{clause.patient}"), *query])
     return ids
 
 

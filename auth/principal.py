@@ -10,6 +10,7 @@ seam later.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,19 @@ INTERACTION_LETTERS = {
 }
 """The SMART permission letter of each interaction (scopes-and-launch-context, v2 table)."""
 
+CITIZEN = "citizen"
+"""A user who is a Patient, or a RelatedPerson acting for one: their patient's data only."""
+CLINICIAN = "clinician"
+"""A user who is a Practitioner or PractitionerRole."""
+USER_KINDS = {
+    "Patient": CITIZEN,
+    "RelatedPerson": CITIZEN,
+    "Practitioner": CLINICIAN,
+    "PractitionerRole": CLINICIAN,
+}
+"""The kinds of user a ``fhirUser`` can name; any other reference is a user of unknown kind."""
+_FHIR_USER = re.compile(rf"({'|'.join(USER_KINDS)})/[A-Za-z0-9\-.]{{1,64}}")
+
 PRINCIPAL_TTL = 60.0
 """A principal (with its resolved organization) is reused for at most this long per token."""
 
@@ -53,7 +67,8 @@ class Principal:
     ``patient/`` scope limits access to."""
     encounter: str | None = None
     fhir_user: str | None = None
-    """``Practitioner/…``, ``PractitionerRole/…``, ``Patient/…`` or ``RelatedPerson/…``."""
+    """``Practitioner/…``, ``PractitionerRole/…``, ``Patient/…`` or ``RelatedPerson/…``
+    (relative, see `fhir_user_reference`); None when the token names no user we can place."""
     organization: str | None = None
     sector: str | None = None
     """``region``, ``municipality-health``, ``municipality-social``, ``general-practice``."""
@@ -61,6 +76,13 @@ class Principal:
     """The access token's ``jti`` (for audit)."""
     decisions: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """`auth.policy`'s answers per (type, permission), worked out once per principal."""
+
+    @property
+    def user_kind(self) -> str | None:
+        """`CITIZEN`, `CLINICIAN`, or None when the token names no user (or none we know)."""
+        if self.fhir_user is None:
+            return None
+        return USER_KINDS.get(self.fhir_user.split("/", 1)[0])
 
     def may(self, interaction: str, type_: str | None) -> bool:
         """Whether some scope lets the caller perform ``interaction`` (``read``,
@@ -139,16 +161,16 @@ class Authenticator:
         known = self._principals.get(token)
         if known is not None and now < known[0]:
             return known[1]
-        principal = await self._build(claims)
+        principal = await self._build(claims, base)
         if len(self._principals) > 20_000:
             self._principals.clear()
         until = min(now + PRINCIPAL_TTL, float(claims.get("exp") or now))
         self._principals[token] = (until, principal)
         return principal
 
-    async def _build(self, claims: dict[str, Any]) -> Principal:
+    async def _build(self, claims: dict[str, Any], base: str) -> Principal:
         assert self.directory is not None
-        fhir_user = _text(claims.get("fhirUser"))
+        fhir_user = fhir_user_reference(claims.get("fhirUser"), base)
         user: UserContext = await self.directory.resolve(fhir_user)
         client_id = _text(claims.get("client_id")) or _text(claims.get("azp"))
         scope = claims.get("scope")
@@ -190,6 +212,23 @@ def authenticator_for(
 
 PUBLIC = Principal(subject="anonymous")
 """A caller without a token where none is needed (the CapabilityStatement): no scopes."""
+
+
+def fhir_user_reference(claim: Any, base: str) -> str | None:
+    """The ``fhirUser`` claim as ``Type/id`` — the one place it is read, so every decision
+    sees the same user. SMART sends it as an absolute URL on this server
+    (``https://…/fhir/Patient/x``) or relative; a URL on another server, a version, a type
+    that is no kind of user or anything else unparsable gives None (a user of unknown kind,
+    whom `auth.policy` grants nothing through ``user/`` scopes)."""
+    text = _text(claim)
+    if text is None:
+        return None
+    if "://" in text:
+        prefix = base.rstrip("/") + "/"
+        if not text.startswith(prefix):
+            return None
+        text = text[len(prefix) :]
+    return text if _FHIR_USER.fullmatch(text) else None
 
 
 def _text(value: Any) -> str | None:

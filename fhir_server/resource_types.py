@@ -28,3 +28,39 @@ SERVED_TYPES: frozenset[str] = frozenset(
         "CodeSystem",
     }
 )
+
+CONFORMANCE_TYPES: frozenset[str] = frozenset(
+    {
+        "SearchParameter",
+        "StructureDefinition",
+        "ValueSet",
+        "CodeSystem",
+        "ConceptMap",
+        "NamingSystem",
+        "CompartmentDefinition",
+        "OperationDefinition",
+        "CapabilityStatement",
+        "ImplementationGuide",
+        "StructureMap",
+        "GraphDefinition",
+        "MessageDefinition",
+        "TerminologyCapabilities",
+        "Subscription",
+    }
+)
+"""Resources that change what the server does (how it searches, validates, expands codes or
+notifies), served or not: written only by administrators (``system/`` scopes), see
+`auth.policy`. The one list of them."""
+
+DIRECTORY_TYPES: frozenset[str] = frozenset(
+    {
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "Location",
+        "HealthcareService",
+        "Endpoint",
+    }
+)
+"""The health-care directory: who works where. Written by clinicians and administrators only,
+read by everyone with a scope on the type (see `auth.policy`)."""

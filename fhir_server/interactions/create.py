@@ -44,7 +44,7 @@ async def create_resource(
             index=index,
             minted=True,
         )
-        await policy.check(ctx, "c", stored)  # as written: a refusal rolls the write back
+        await policy.check_written(ctx, "c", stored)  # as written: a refusal rolls the write back
         return FhirResult(201, stored, location=True)
 
     return await ctx.write(work)

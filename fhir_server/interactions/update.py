@@ -54,7 +54,7 @@ async def write_version(
             must_not_exist=create_only,
             index=index,
         )
-        await policy.check(ctx, "c" if created else "u", stored)  # the resource as written
+        await policy.check_written(ctx, "c" if created else "u", stored)  # as written
         return FhirResult(201 if created else 200, stored, location=created)
 
     try:

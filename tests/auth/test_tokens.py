@@ -12,7 +12,7 @@ from auth.verify import TokenError, TokenVerifier, external_issuer, own_issuer
 from tests.api.support import BASE
 from tests.auth.conftest import OTHER_KEY, Revocations, Server, TestKeys, issue, mint
 
-READ = "user/*.rs"
+READ = "system/*.rs"  # user/ scopes need a fhirUser; these tests are about the token
 OTHER_KEY_PUBLIC = {**OTHER_KEY.as_dict(private=False), "kid": "old-1"}
 
 
@@ -61,7 +61,7 @@ async def test_bad_signature(server: Server) -> None:
 async def test_tampered_payload_under_a_valid_signature(server: Server) -> None:
     """A payload widened after signing must fail, even right after the genuine token was
     accepted (and cached)."""
-    genuine = mint("user/Patient.rs")
+    genuine = mint("system/Patient.rs")
     assert (await server.get("Patient/p1", genuine)).status_code == 200
     head, payload, sig = genuine.split(".")
     claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
