@@ -257,7 +257,9 @@ async def test_a_citizen_cannot_write_into_anothers_chart(
 ) -> None:
     type_ = body["resourceType"]
     _forbidden(await server.send("POST", type_, citizen, body), element)
-    _forbidden(await server.send("PUT", f"{type_}/new-x", citizen, {**body, "id": "new-x"}))
+    # a scoped token may not choose a new id at all (security.md "Nothing reveals existence")
+    put = await server.send("PUT", f"{type_}/new-x", citizen, {**body, "id": "new-x"})
+    assert put.status_code == 405, put.text
     transaction = {
         "resourceType": "Bundle",
         "type": "transaction",
