@@ -33,6 +33,7 @@ from fhir_server.search.registry import (
     set_custom,
 )
 from fhir_server.store.base import HistoryQuery, Store
+from fhir_server.store.sqlite.schema import INDEX_SUFFIXES, param_key
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def _check_base(resource: dict[str, Any], base: Any, i: int, code: str, expressi
             f"{base} already has a custom parameter {code!r} ({other.url})",
             ["SearchParameter.code"],
         )
+    _check_key(resource, base, code)
     try:  # fhirpathpy compiles leniently: an unknown function or wrong arity shows when run
         compile_expression(expression, base)
         fhirpathpy.evaluate({"resourceType": base}, expression, model=models["r4"])
@@ -86,6 +88,23 @@ def _check_base(resource: dict[str, Any], base: Any, i: int, code: str, expressi
             f"SearchParameter.expression cannot be evaluated on {base}: {err}",
             ["SearchParameter.expression"],
         ) from None
+
+
+def _check_key(resource: dict[str, Any], base: str, code: str) -> None:
+    """Refuse a code whose index key (see `param_key`: custom keys lie apart from the
+    specification's) equals another custom parameter's of the same base: the two would read
+    each other's values. With 62-bit keys only a code crafted to collide ever is."""
+    keys = {param_key(base, code + suffix) for suffix in INDEX_SUFFIXES}
+    builtin = builtin_params(base)
+    for name, other in params_for(base).items():
+        if name in builtin or other.url == resource.get("url"):
+            continue
+        if keys & {param_key(base, name + suffix) for suffix in INDEX_SUFFIXES}:
+            raise Invalid(
+                f"SearchParameter.code {code!r} shares its index key with {base}'s custom"
+                f" parameter {name!r} ({other.url}): choose another code",
+                ["SearchParameter.code"],
+            )
 
 
 def _params(resource: dict[str, Any]) -> list[tuple[str, SearchParam]]:
