@@ -11,7 +11,7 @@ import string
 import pytest
 
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.registry import builtin_params, params_for
+from fhir_server.search.registry import builtin_params
 from fhir_server.store.sqlite.schema import CUSTOM_KEYS, param_key
 
 SUFFIXES = ("", ":text", ":identifier", ":of-type")
@@ -21,7 +21,7 @@ def test_no_two_indexed_parameters_share_a_key() -> None:
     names = [
         (type_, name + suffix)
         for type_ in SERVED_TYPES
-        for name in params_for(type_)
+        for name in builtin_params(type_)
         for suffix in SUFFIXES
     ]
     keys = {param_key(*n) for n in names}

@@ -564,7 +564,8 @@ class SqliteUnitOfWork(UnitOfWork):
     async def reindex(self, current: StoredResource, index: Index) -> None:
         self._writes += 1
         row = self.store.writer.execute(
-            "SELECT rk FROM resource WHERE type = ? AND id = ?", (current.type, current.id)
+            "SELECT rk FROM resource WHERE type = ? AND id = ? AND version = ?",
+            (current.type, current.id, current.version),
         ).fetchone()
         if row is not None:
             self._replace_rows(row[0], _rows(current.type, index))
