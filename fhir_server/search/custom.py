@@ -20,10 +20,11 @@ from typing import Any
 import fhirpathpy
 import orjson
 from fhirpathpy.models import models
+from fhirpathpy.parser import parse
 
 from fhir_server.errors import Invalid
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.fhirpath import compile_expression
+from fhir_server.search.fhirpath import compile_expression, union_parts
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import (
     SUPPORTED,
@@ -33,11 +34,39 @@ from fhir_server.search.registry import (
     set_custom,
 )
 from fhir_server.store.base import HistoryQuery, Store
+from fhir_server.store.sqlite.schema import INDEX_SUFFIXES, param_key
 
 log = logging.getLogger(__name__)
 
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _RECHECK_SECONDS = 1.0
+
+MAX_EXPRESSION = 4096
+"""Characters of a custom parameter's expression: it runs on every write of its base types and
+on every stored one when they are reindexed."""
+
+_UNBOUNDED = frozenset(
+    {
+        "descendants",  # every element of the resource, each time it is called
+        "repeat",
+        "aggregate",
+        "defineVariable",  # a collection named once, used inside per-element functions
+        "trace",
+        "distinct",  # fhirpathpy compares elements pairwise: quadratic in the collection
+        "isDistinct",
+        "union",
+        "intersect",
+        "exclude",
+        "subsetOf",
+        "supersetOf",
+    }
+)
+"""FHIRPath functions a custom parameter may not call: their work is not bounded by the
+resource's size times the expression's."""
+_CONSTANTS = ("ucum", "sct", "loinc", "vs-", "ext-")
+"""Environment variables a custom parameter may use: constant strings. ``%context``,
+``%resource``, ``%rootResource`` would restart from the resource inside a ``select`` on each of
+its elements, so nested ones multiply."""
 
 
 def check(resource: dict[str, Any]) -> None:
@@ -57,6 +86,7 @@ def check(resource: dict[str, Any]) -> None:
         )
     if not isinstance(expression, str) or not expression.strip():
         raise Invalid("SearchParameter.expression is required", ["SearchParameter.expression"])
+    check_cost(expression)
     for i, base in enumerate(resource.get("base") or []):
         _check_base(resource, base, i, code, expression)
 
@@ -78,6 +108,7 @@ def _check_base(resource: dict[str, Any], base: Any, i: int, code: str, expressi
             f"{base} already has a custom parameter {code!r} ({other.url})",
             ["SearchParameter.code"],
         )
+    _check_key(resource, base, code)
     try:  # fhirpathpy compiles leniently: an unknown function or wrong arity shows when run
         compile_expression(expression, base)
         fhirpathpy.evaluate({"resourceType": base}, expression, model=models["r4"])
@@ -86,6 +117,65 @@ def _check_base(resource: dict[str, Any], base: Any, i: int, code: str, expressi
             f"SearchParameter.expression cannot be evaluated on {base}: {err}",
             ["SearchParameter.expression"],
         ) from None
+
+
+def check_cost(expression: str) -> None:
+    """Refuse an expression whose evaluation could cost more than a walk of the paths it names:
+    longer than `MAX_EXPRESSION`, calling an `_UNBOUNDED` function, reading an environment
+    variable that is not a constant, or a union (``|``) inside a path — unions only between
+    whole paths, which are evaluated one after the other (`fhirpath.union_parts`)."""
+    if len(expression) > MAX_EXPRESSION:
+        raise Invalid(
+            f"SearchParameter.expression has {len(expression)} characters; at most"
+            f" {MAX_EXPRESSION} are allowed",
+            ["SearchParameter.expression"],
+        )
+    for part in union_parts(expression):
+        try:
+            nodes = [parse(part)]
+        except Exception as err:  # the ANTLR parser raises plain Exceptions (RecursionError too)
+            raise Invalid(
+                f"SearchParameter.expression is not FHIRPath: {err}", ["SearchParameter.expression"]
+            ) from None
+        while nodes:
+            node = nodes.pop()
+            if not isinstance(node, dict):
+                continue
+            children = node.get("children") or []
+            nodes.extend(children)
+            kind = node.get("type")
+            if kind == "UnionExpression":
+                _costly("'|' inside a path (use it only between whole paths)")
+            name = str(children[0].get("text") or "").strip("`'") if children else ""
+            if kind == "Functn" and name in _UNBOUNDED:
+                _costly(f"the function {name}()")
+            if kind == "ExternalConstant" and not name.startswith(_CONSTANTS):
+                _costly(f"the variable %{name}")
+
+
+def _costly(what: str) -> None:
+    raise Invalid(
+        f"SearchParameter.expression uses {what}, whose cost is not bounded by the resource's"
+        " size: custom search parameters may not",
+        ["SearchParameter.expression"],
+    )
+
+
+def _check_key(resource: dict[str, Any], base: str, code: str) -> None:
+    """Refuse a code whose index key (see `param_key`: custom keys lie apart from the
+    specification's) equals another custom parameter's of the same base: the two would read
+    each other's values. With 62-bit keys only a code crafted to collide ever is."""
+    keys = {param_key(base, code + suffix) for suffix in INDEX_SUFFIXES}
+    builtin = builtin_params(base)
+    for name, other in params_for(base).items():
+        if name in builtin or other.url == resource.get("url"):
+            continue
+        if keys & {param_key(base, name + suffix) for suffix in INDEX_SUFFIXES}:
+            raise Invalid(
+                f"SearchParameter.code {code!r} shares its index key with {base}'s custom"
+                f" parameter {name!r} ({other.url}): choose another code",
+                ["SearchParameter.code"],
+            )
 
 
 def _params(resource: dict[str, Any]) -> list[tuple[str, SearchParam]]:
@@ -136,6 +226,11 @@ class CustomParameters:
             self._reindexing.add(task)
             task.add_done_callback(self._reindexing.discard)
 
+    @property
+    def reindexing(self) -> bool:
+        """Whether a background reindex this process started is still running."""
+        return any(not task.done() for task in self._reindexing)
+
     async def reindexed(self) -> None:
         """Wait for the background reindexing this process started (tests, shutdown)."""
         while self._reindexing:
@@ -155,17 +250,34 @@ async def _load(store: Store) -> dict[str, dict[str, SearchParam]]:
         page = await store.search(query)
         for stored in page.items:
             for base, param in _params(orjson.loads(stored.content or b"{}")):
-                out.setdefault(base, {}).setdefault(param.name, param)
+                if _affordable(param):
+                    out.setdefault(base, {}).setdefault(param.name, param)
         if page.next_cursor is None:
             return out
         query.after_id = page.next_cursor
+
+
+def _affordable(param: SearchParam) -> bool:
+    """Whether a stored parameter passes today's `check_cost` (one stored before the limits
+    were is left out, with a warning, rather than run on every write)."""
+    try:
+        check_cost(param.expression or "")
+    except Invalid as err:
+        log.warning("custom search parameter %s is not used: %s", param.url, err)
+        return False
+    return True
+
+
+_REINDEX_BATCH = 100
+"""Resources per unit of work of a background reindex: the loop serves other requests between
+batches (their expressions are evaluated on a worker thread, `Store.reindex_type`)."""
 
 
 async def _reindex(store: Store, types: list[str]) -> None:
     try:
         for type_ in types:
             done = 0
-            async for n in store.reindex_type(type_):
+            async for n in store.reindex_type(type_, batch=_REINDEX_BATCH):
                 done += n
             log.info("search parameters changed: reindexed %d %s resources", done, type_)
     except Exception:

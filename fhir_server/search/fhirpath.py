@@ -43,9 +43,32 @@ def _split_union(expr: str) -> list[str]:
 
 
 def _strip_parens(expr: str) -> str:
-    while expr.startswith("(") and expr.endswith(")") and _split_union(expr[1:-1]) == [expr[1:-1]]:
-        expr = expr[1:-1].strip()
-    return expr
+    """``expr`` without the parentheses around all of it (``((a.b))`` → ``a.b``), keeping a pair
+    that holds a union (``(a | b)``). One pass: each ``(`` is matched with its ``)`` once, so a
+    deeply nested expression costs its length, not its length times its depth."""
+    match: dict[int, int] = {}
+    has_union: set[int] = set()
+    opened: list[int] = []
+    for i, ch in enumerate(expr):
+        if ch == "(":
+            opened.append(i)
+        elif ch == ")" and opened:
+            match[opened.pop()] = i
+        elif ch == "|" and opened:
+            has_union.add(opened[-1])
+    start, end = 0, len(expr) - 1
+    while start < end and match.get(start) == end and start not in has_union:
+        start, end = start + 1, end - 1
+        while start <= end and expr[start].isspace():
+            start += 1
+        while end >= start and expr[end].isspace():
+            end -= 1
+    return expr[start : end + 1]
+
+
+def union_parts(expr: str) -> list[str]:
+    """The paths a top-level union joins, each without its enclosing parentheses."""
+    return [_strip_parens(p) for p in _split_union(expr)]
 
 
 def _child(node: Any, name: str, of_type: str | None, out: list[Any]) -> None:
@@ -174,16 +197,14 @@ _ELEMENT = "Element"
 @cache
 def compile_expression(expr: str, type_: str) -> Evaluator:
     """An evaluator for ``expr`` on resources of ``type_``; each union part compiled alone."""
-    parts = [_strip_parens(p) for p in _split_union(expr)]
-    return _union([_simple(p, type_) or _engine(p) for p in parts])
+    return _union([_simple(p, type_) or _engine(p) for p in union_parts(expr)])
 
 
 @cache
 def compile_relative(expr: str) -> Evaluator:
     """An evaluator for an expression relative to an element (a composite's component:
     ``value.ofType(Quantity)`` on an ``Observation.component``)."""
-    parts = [_strip_parens(p) for p in _split_union(expr)]
-    return _union([_simple(f"{_ELEMENT}.{p}", _ELEMENT) or _engine(p) for p in parts])
+    return _union([_simple(f"{_ELEMENT}.{p}", _ELEMENT) or _engine(p) for p in union_parts(expr)])
 
 
 def _union(evaluators: list[Evaluator]) -> Evaluator:

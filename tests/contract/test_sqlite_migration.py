@@ -5,13 +5,15 @@ version 2: no ``idx_composite``."""
 from __future__ import annotations
 
 import sqlite3
+from hashlib import blake2b
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from fhir_server.search.extract import index_resource
-from fhir_server.search.model import Filter, SearchQuery, TokenValue
+from fhir_server.search.model import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.search.parse import parse_search
 from fhir_server.store.sqlite.schema import SCHEMA_VERSION
 from fhir_server.store.sqlite.store import SqliteStore
@@ -126,7 +128,7 @@ async def test_version_2_file_gets_the_composite_index(tmp_path: Path) -> None:
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert conn.execute("SELECT * FROM idx_token ORDER BY rk, p, code").fetchall() == tokens
     assert conn.execute("SELECT count(*) FROM idx_composite").fetchone()[0] == 4  # 2 params
     conn.close()
@@ -141,3 +143,84 @@ async def test_a_newer_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="schema"):
         await store.open()
     await store.close()
+
+
+def _v3_key(type_: str, name: str) -> int:
+    """Schema 3's key of any parameter: a 31-bit hash of ``Type.name``."""
+    digest = blake2b(f"{type_}.{name}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF
+
+
+def _sp(code: str, base: str, kind: str, expression: str) -> dict[str, Any]:
+    return {
+        "resourceType": "SearchParameter",
+        "url": f"http://example.org/fhir/SearchParameter/{code}",
+        "status": "active",
+        "code": code,
+        "base": [base],
+        "type": kind,
+        "expression": expression,
+    }
+
+
+async def test_version_3_custom_keys_are_moved_out_of_the_builtin_range(tmp_path: Path) -> None:
+    """Schema 3 keyed custom parameters like the specification's, so a code chosen to collide
+    (``ze1c84c5`` ~ ``CarePlan.patient``) left rows that read as another parameter's. Opening
+    such a file moves custom parameters' rows to their own keys and rebuilds the index of a
+    type whose custom rows collided, so the false rows are gone."""
+    path = tmp_path / "fhir.db"
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    async with store.transaction() as uow:
+        for pid in ("a", "b"):
+            await uow.write("Patient", pid, {"resourceType": "Patient"}, method="PUT")
+            plan = {
+                "resourceType": "CarePlan",
+                "status": "active",
+                "intent": "plan",
+                "subject": {"reference": f"Patient/{pid}"},
+            }
+            await uow.write("CarePlan", f"{pid}-1", plan, method="PUT")
+        await uow.write(
+            "SearchParameter",
+            "evil",
+            _sp("ze1c84c5", "CarePlan", "reference", "'Patient/a'"),
+            method="PUT",
+        )
+        await uow.write(
+            "SearchParameter",
+            "colour",
+            _sp("colour", "Patient", "token", "Patient.extension.value"),
+            method="PUT",
+        )
+    await store.close()
+    conn = sqlite3.connect(path)  # the rows a version-3 server wrote for the two parameters
+    rks = dict(conn.execute("SELECT type || '/' || id, rk FROM resource").fetchall())
+    for plan in ("CarePlan/a-1", "CarePlan/b-1"):
+        conn.execute(
+            "INSERT OR IGNORE INTO idx_reference VALUES (?, ?, 'a', 'Patient', '')",
+            (rks[plan], _v3_key("CarePlan", "ze1c84c5")),
+        )
+    conn.execute(
+        "INSERT INTO idx_token VALUES (?, ?, 'blue', '')",
+        (rks["Patient/a"], _v3_key("Patient", "colour")),
+    )
+    conn.execute("PRAGMA user_version=3")
+    conn.commit()
+    conn.close()
+    assert _v3_key("CarePlan", "ze1c84c5") == _v3_key("CarePlan", "patient")
+
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    try:
+        for pid in ("a", "b"):
+            ref = ReferenceValue(type="Patient", id=pid)
+            query = SearchQuery("CarePlan", [Filter("patient", "reference", (ref,))])
+            assert [r.id for r in (await store.search(query)).items] == [f"{pid}-1"]
+        blue = SearchQuery("Patient", [Filter("colour", "token", (TokenValue(ANY, "blue"),))])
+        assert [r.id for r in (await store.search(blue)).items] == ["a"]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

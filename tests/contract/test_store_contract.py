@@ -380,6 +380,22 @@ async def test_reindex_rebuilds_index_entries(store: Store) -> None:
     assert [r.id for r in found.items] == ["r1"]
 
 
+async def test_reindex_of_a_superseded_version_changes_nothing(store: Store) -> None:
+    """A background reindex reads a batch, then writes its index: a resource updated in between
+    keeps the index its update wrote."""
+    from fhir_server.search.model import Index
+
+    await put(store, "Patient", "s1", patient("Old", "0101010009"))
+    async with store.transaction() as uow:
+        old = await uow.read("Patient", "s1")
+    assert old is not None
+    await put(store, "Patient", "s1", patient("New", "0101010008"))
+    async with store.transaction() as uow:
+        await uow.reindex(old, Index())
+    found = await store.search(SearchQuery("Patient", [_ident("0101010008")]))
+    assert [r.id for r in found.items] == ["s1"]
+
+
 def _family(name: str) -> Filter:
     from fhir_server.search.model import StringValue
 

@@ -4,7 +4,7 @@ and the search index of current versions (``idx_*``). See docs/implementation/st
 The index tables are clustered by resource key (``rk``, the ``seq`` of a resource's first
 version), so a new resource's rows are appended at the end of each table's B-tree and a write
 dirties a few pages, not one page per row; each table has one secondary index by value. A
-parameter is a 31-bit key of ``Type.name`` (`param_key`): short rows, integer comparisons.
+parameter is an integer key of ``Type.name`` (`param_key`): short rows, integer comparisons.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from __future__ import annotations
 from functools import cache
 from hashlib import blake2b
 
-SCHEMA_VERSION = 3
+from fhir_server.search.registry import builtin_params
+
+SCHEMA_VERSION = 4
 """In ``PRAGMA user_version``. 1: index keyed by type and id; 2: clustered by ``rk``; 3: adds
-``idx_composite``. Opening an older file upgrades it and rebuilds the search index."""
+``idx_composite``; 4: custom parameters keyed apart from the specification's (`param_key`).
+Opening an older file upgrades it and rebuilds what of the search index changed."""
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -133,9 +136,31 @@ OLD_TABLES = (
 """Index tables of schema version 1 (before ``rk``), dropped by the migration."""
 
 
+INDEX_SUFFIXES = ("", ":text", ":identifier", ":of-type")
+"""What follows a parameter's name in the names of the rows it makes (a token's text, a
+reference's identifier, an identifier's type)."""
+
+CUSTOM_KEYS = 1 << 62
+"""Custom parameters' keys are at or above this, the specification's below 2**31: the two
+ranges never meet, so no custom parameter, whatever its code, reads or writes a built-in's rows."""
+
+
 @cache
 def param_key(type_: str, param: str) -> int:
-    """A stable 31-bit key for a parameter of a type (``tests/unit`` checks that no two
-    parameters the server knows share one)."""
+    """A stable integer key for a parameter of a type (``param``: its name, maybe with one of
+    `INDEX_SUFFIXES`). The specification's parameters are a fixed set: each has a 31-bit hash of
+    ``Type.name``, and ``tests/unit/test_param_keys.py`` checks over that whole set that no two
+    share one. Any other name (a custom SearchParameter's code) has a 62-bit hash in the range
+    from `CUSTOM_KEYS`, which the built-ins' keys never reach; that no two custom parameters of
+    a type share one is checked when a SearchParameter is written (`search.custom`)."""
+    if param.split(":", 1)[0] in builtin_params(type_):
+        return v3_key(type_, param)
+    digest = blake2b(f"{type_}.{param}".encode(), digest_size=8).digest()
+    return CUSTOM_KEYS | (int.from_bytes(digest, "big") & (CUSTOM_KEYS - 1))
+
+
+def v3_key(type_: str, param: str) -> int:
+    """The key of schema 3 and earlier, for every parameter: a 31-bit hash of ``Type.name``.
+    Kept for the specification's parameters (their rows in older files stay valid)."""
     digest = blake2b(f"{type_}.{param}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") & 0x7FFFFFFF

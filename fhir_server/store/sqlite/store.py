@@ -28,7 +28,9 @@ from typing import Any, TypeVar
 import orjson
 
 from fhir_server.model import StoredResource
+from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import Index, SearchQuery
+from fhir_server.search.registry import builtin_params
 from fhir_server.store.base import (
     HistoryQuery,
     Indexer,
@@ -42,12 +44,14 @@ from fhir_server.store.base import (
 )
 from fhir_server.store.sqlite.query import WIDE, compile_count, compile_search, compile_width
 from fhir_server.store.sqlite.schema import (
+    INDEX_SUFFIXES,
     INDEX_TABLES,
     OLD_TABLES,
     PRAGMAS,
     SCHEMA,
     SCHEMA_VERSION,
     param_key,
+    v3_key,
 )
 
 T = TypeVar("T")
@@ -86,11 +90,12 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";\n") if s.strip()]
 
 
-def _create_or_migrate(conn: sqlite3.Connection) -> bool:
+def _create_or_migrate(conn: sqlite3.Connection) -> list[str]:
     """Create the schema, or bring an older file to the current one (version 1: index keyed by
-    type and id; version 2: no ``idx_composite``); True when the search index must then be
-    rebuilt. Runs in one write transaction, so concurrent server processes starting on the same
-    file migrate it once."""
+    type and id; version 2: no ``idx_composite``; version 3: custom parameters keyed like the
+    specification's); returns the types whose search index must then be rebuilt. Runs in one
+    write transaction, so concurrent server processes starting on the same file migrate it
+    once."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -100,7 +105,7 @@ def _create_or_migrate(conn: sqlite3.Connection) -> bool:
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resource'"
             ).fetchone()
         )
-        if found not in (0, 2, SCHEMA_VERSION):
+        if found not in (0, 2, 3, SCHEMA_VERSION):
             raise RuntimeError(f"{found=}: this server knows SQLite schema {SCHEMA_VERSION}")
         if old:
             for table in OLD_TABLES:
@@ -112,12 +117,57 @@ def _create_or_migrate(conn: sqlite3.Connection) -> bool:
             )
         for statement in _statements(SCHEMA):
             conn.execute(statement)
+        rebuild = sorted(SERVED_TYPES) if old or found == 2 else []
+        if found == 3:
+            rebuild = _rekey_custom(conn)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return bool(old) or 0 < found < SCHEMA_VERSION
+    return rebuild
+
+
+def _rekey_custom(conn: sqlite3.Connection) -> list[str]:
+    """Schema 3 → 4: move the rows of every parameter any stored SearchParameter version
+    defined from its old key (`v3_key`) to its own (`param_key`). Where an old key was a built-in
+    parameter's of the same type (a code chosen to collide), those rows cannot be told from the
+    built-in's: that type's index is rebuilt instead (returned), which drops them."""
+    collided: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    rows = conn.execute(
+        "SELECT content FROM version WHERE type = 'SearchParameter' AND content IS NOT NULL"
+    )
+    for (content,) in rows.fetchall():
+        try:
+            definition = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            continue
+        code, bases = definition.get("code"), definition.get("base")
+        for base in bases if isinstance(code, str) and isinstance(bases, list) else ():
+            if base not in SERVED_TYPES or code in builtin_params(base) or (base, code) in seen:
+                continue
+            seen.add((base, code))
+            builtin = {v3_key(base, n + s) for n in builtin_params(base) for s in INDEX_SUFFIXES}
+            for suffix in INDEX_SUFFIXES:
+                old = v3_key(base, code + suffix)
+                if old in builtin:
+                    collided.add(base)
+                    continue
+                for table, *_ in INDEX_TABLES.values():
+                    conn.execute(
+                        f"UPDATE {table} SET p = ? WHERE p = ?"
+                        " AND rk IN (SELECT rk FROM resource WHERE type = ?)",
+                        (param_key(base, code + suffix), old, base),
+                    )
+    if collided:
+        _log.warning(
+            "custom search parameters of %s had the index keys of built-in ones: rebuilding"
+            " the index of those types (run fhir-server reindex to restore the custom"
+            " parameters' values)",
+            ", ".join(sorted(collided)),
+        )
+    return sorted(collided)
 
 
 def _read(conn: sqlite3.Connection, type_: str, id_: str) -> StoredResource | None:
@@ -184,19 +234,19 @@ class SqliteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._writer = await self._run(lambda: _connect(self.path, self.synchronous, 30_000))
-        migrated = await self._run(lambda: _create_or_migrate(self.writer))
+        rebuild = await self._run(lambda: _create_or_migrate(self.writer))
         self.writer.execute("PRAGMA busy_timeout=0")  # SqliteUnitOfWork._begin waits on the loop
         self._reader = _connect(self.path, self.synchronous, 30_000)
-        if migrated:
-            await self._rebuild_index()
+        if rebuild:
+            await self._rebuild_index(rebuild)
 
-    async def _rebuild_index(self) -> None:
-        from fhir_server.resource_types import SERVED_TYPES
-
+    async def _rebuild_index(self, types: list[str]) -> None:
         _log.warning(
-            "SQLite schema upgraded to version %d: rebuilding the search index", SCHEMA_VERSION
+            "SQLite schema upgraded to version %d: rebuilding the search index of %d types",
+            SCHEMA_VERSION,
+            len(types),
         )
-        for type_ in sorted(SERVED_TYPES):
+        for type_ in types:
             async for _ in self.reindex_type(type_):
                 pass
 
@@ -518,7 +568,8 @@ class SqliteUnitOfWork(UnitOfWork):
     async def reindex(self, current: StoredResource, index: Index) -> None:
         self._writes += 1
         row = self.store.writer.execute(
-            "SELECT rk FROM resource WHERE type = ? AND id = ?", (current.type, current.id)
+            "SELECT rk FROM resource WHERE type = ? AND id = ? AND version = ?",
+            (current.type, current.id, current.version),
         ).fetchone()
         if row is not None:
             self._replace_rows(row[0], _rows(current.type, index))
