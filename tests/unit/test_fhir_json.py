@@ -49,6 +49,11 @@ def test_canonical_bodies_take_orjson_alone() -> None:
     """A body orjson writes back byte for byte has nothing to keep: plain floats and ints."""
     doc = fhir_json.parse_body(b'{"a":1.5,"b":[2,0.25],"c":"1.50"}\n')
     assert [type(doc["a"]), type(doc["b"][0]), type(doc["b"][1])] == [float, int, float]
+    pretty = fhir_json.parse_body(b'{\n  "a": 1.5,\n  "b": [\n    2\n  ]\n}\n')
+    assert type(pretty["a"]) is float
+    twice = b'{\n  "a": 1.5,\n  "a": 1.5\n}'
+    with pytest.raises(FhirError):
+        fhir_json.parse_body(twice)
     exact = fhir_json.parse_body(b'{"a": 1.5, "b": 1.50}')
     assert type(exact["a"]) is float and type(exact["b"]) is fhir_json.ExactNumber
     assert str(exact["b"]) == "1.50" and exact["b"] == 1.5
