@@ -119,9 +119,9 @@ def parse_body(body: bytes) -> Any:
 
 def _round_trips(doc: Any, raw: bytes, pretty: bool = False) -> bool:
     """Whether writing ``doc`` back gives ``raw`` (trailing whitespace aside), compact or
-    (``pretty``) also indented by two spaces, as ``JSON.stringify(x, null, 2)``, HAPI and
-    Python's ``json.dumps(x, indent=2)`` write: then no number changes its text and no key was
-    dropped."""
+    (``pretty``) also indented by two spaces, as ``JSON.stringify(x, null, 2)`` writes (and
+    Python's ``json.dumps(x, indent=2)`` for ASCII text): then no number changes its text and no
+    key was dropped."""
     try:
         out = orjson.dumps(doc)
         if not _same(out, raw) and pretty and raw[:1] in b"{[" and raw[1:2] == b"\n":
