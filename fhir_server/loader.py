@@ -23,6 +23,7 @@ from fhir_server.interactions.common import check_type, new_id
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.interactions.router import dispatch
 from fhir_server.store.base import Store, UnitOfWork, in_transaction
+from fhir_server.structure import parse_json
 
 CHUNK = 500
 
@@ -54,9 +55,11 @@ def _items(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _parse(raw: bytes) -> Any:
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        return ValueError(f"invalid JSON: {err}")
+        return parse_json(raw)  # as a request body: numbers as written, no key twice
+    except FhirError as err:
+        if isinstance(err.__cause__, orjson.JSONDecodeError):
+            return ValueError(f"invalid JSON: {err.__cause__}")
+        return ValueError(_describe(err))
 
 
 class Loader:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from fhir_server import fhir_json
 from fhir_server.model import StoredResource, instant, now_us
 
 
@@ -28,7 +29,7 @@ def bundle(
     if links:
         doc["link"] = [{"relation": rel, "url": url} for rel, url in links]
     doc["entry"] = entries
-    return orjson.dumps(doc)
+    return fhir_json.dumps(doc)
 
 
 def resource_fragment(stored: StoredResource) -> orjson.Fragment:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from fhir_server import fhir_json
 from fhir_server.bundles.build import bundle, full_url
 from fhir_server.bundles.references import (
     as_resolved,
@@ -279,7 +280,7 @@ def _fresh(e: Entry) -> Entry:
     """A copy of the entry the unit of work may change (ids, references); retried work starts
     again from the original."""
     r = e.request
-    body = orjson.loads(orjson.dumps(r.body)) if isinstance(r.body, dict) else r.body
+    body = fhir_json.copy(r.body) if isinstance(r.body, dict) else r.body
     return Entry(
         e.index, e.full_url, replace(r, path=list(r.path), params=list(r.params), body=body)
     )

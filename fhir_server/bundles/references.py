@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from fhir_server import fhir_json
 
 
 def reference_holders(node: Any) -> list[dict[str, Any]]:
@@ -44,7 +44,7 @@ def as_resolved(
     found = reference_holders(body) if holders is None else holders
     if not any(is_conditional_reference(h["reference"]) for h in found):
         return body
-    copy: dict[str, Any] = orjson.loads(orjson.dumps(body))
+    copy: dict[str, Any] = fhir_json.copy(body)
     for holder in reference_holders(copy):
         if is_conditional_reference(holder["reference"]):
             holder["reference"] = holder["reference"].partition("?")[0] + "/unresolved"

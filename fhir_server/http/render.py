@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from fhir_server import fhir_json
 from fhir_server.errors import Invalid, Issue, outcome_bytes
 from fhir_server.interactions.context import FhirRequest, FhirResult
 from fhir_server.model import http_date
@@ -26,12 +27,12 @@ def _subset(req: FhirRequest, content: bytes) -> bytes:
         raise Invalid(
             f"_summary={summary} is not one of {', '.join(sorted(SUMMARY_MODES))}", ["_summary"]
         )
-    resource: dict[str, Any] = orjson.loads(content)
+    resource: dict[str, Any] = fhir_json.loads(content)
     if summary is not None and summary != "count":
         resource = summarize(resource, summary)
     if elements is not None:
         resource = select_elements(resource, parse_elements(elements))
-    return orjson.dumps(resource)
+    return fhir_json.dumps(resource)
 
 
 def _write_body(req: FhirRequest, result: FhirResult) -> tuple[int, bytes | None]:
@@ -71,5 +72,5 @@ def render(
     if status == 304:
         body = None
     if body is not None and req.params and req.param("_pretty") == "true":
-        body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
+        body = fhir_json.dumps(fhir_json.loads(body), option=orjson.OPT_INDENT_2)
     return status, headers, body

@@ -10,6 +10,7 @@ import base64
 from typing import Any
 
 from auth import policy
+from fhir_server import fhir_json
 from fhir_server.checks import check_resource
 from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, live, match_one
@@ -74,7 +75,7 @@ async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = No
             # deleted) is answered as unknown
             found = await policy.target(ctx, "u", await uow.read(type_, check_id(id_)))
             current = live(found, type_, id_)
-        resource = parse_json(current.content or b"{}")
+        resource = fhir_json.loads(current.content or b"{}")
         patched = _apply(kind, doc, resource)
         expected = if_match if if_match is not None else current.version
         return await write_version(

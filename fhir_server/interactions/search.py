@@ -10,9 +10,8 @@ import hashlib
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
-
 from auth import policy
+from fhir_server import fhir_json
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, searcher
@@ -57,7 +56,7 @@ async def query_for(
 def _resource(query: SearchQuery, stored: StoredResource) -> Any:
     if query.summary in (None, "false") and query.elements is None:
         return resource_fragment(stored)
-    resource = orjson.loads(stored.content or b"{}")
+    resource = fhir_json.loads(stored.content or b"{}")
     if query.summary not in (None, "false"):
         resource = summarize(resource, query.summary)
     if query.elements is not None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from fhir_server import fhir_json
 from fhir_server.model import StoredResource, instant, now_us
 from fhir_server.search.extract import with_last_updated
 from fhir_server.search.model import Index, SearchQuery
@@ -108,13 +109,14 @@ def edge_page(
 
 
 def stamp(resource: dict[str, Any], rid: str, version: int, ts: int) -> bytes:
-    """Set the server-owned id and meta, and serialize: the bytes stored are the bytes served."""
+    """Set the server-owned id and meta, and serialize: the bytes stored are the bytes served
+    (each number as the client wrote it)."""
     resource["id"] = rid
     meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(version)
     meta["lastUpdated"] = instant(ts)
     resource["meta"] = meta
-    return orjson.dumps(resource)
+    return fhir_json.dumps(resource)
 
 
 class UnitOfWork(abc.ABC):

@@ -47,7 +47,8 @@ def _integer(low: int, high: int, name: str) -> Check:
 
 
 def _decimal(value: Any) -> Problem:
-    if type(value) in (int, float):
+    if isinstance(value, int | float) and type(value) is not bool:  # a float subclass keeps
+        # the text it was written as (fhir_server.fhir_json.ExactNumber)
         return None
     return STRUCTURE, "must be a JSON number (decimal)"
 

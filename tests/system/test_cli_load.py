@@ -108,3 +108,36 @@ def test_load_directory_with_bundles(
     assert asyncio.run(_ids(db, "Organization")) == ["org1"]  # the failed transaction left nothing
     assert asyncio.run(_ids(db, "Practitioner")) == ["dr1"]
     assert len(asyncio.run(_ids(db, "Patient"))) == 1
+
+
+def test_load_keeps_decimals_as_written_and_refuses_what_http_refuses(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The loader parses each line as the HTTP API parses a body (`fhir_json.parse_body`)."""
+    src = _ndjson(
+        tmp_path / "patients.ndjson",
+        [
+            b'{"resourceType":"Patient","id":"a","extension":[{"url":"http://x.org/w",'
+            b'"valueDecimal":70.10},{"url":"http://x.org/h","valueDecimal":1.8e0}]}',
+            b'{"resourceType":"Patient","id":"b","id":"c"}',
+            b'{"resourceType":"Patient","id":"d","gender":"ma\\u0000le"}',
+        ],
+    )
+    assert main(["load", "--no-progress", str(src)]) == 1
+    out, err = capsys.readouterr()
+    assert "loaded 1, failed 2" in out
+    assert f"{src}:2: " in err and "'id' is given more than once" in err
+    assert f"{src}:3: " in err and "Patient.gender" in err
+
+    async def content() -> bytes:
+        store = SqliteStore(str(db), index_resource)
+        await store.open()
+        try:
+            stored = await store.read("Patient", "a")
+            assert stored is not None and stored.content is not None
+            return stored.content
+        finally:
+            await store.close()
+
+    raw = asyncio.run(content())
+    assert b'"valueDecimal":70.10}' in raw and b'"valueDecimal":1.8e0}' in raw
