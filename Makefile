@@ -6,7 +6,7 @@ PORT ?= 8080
 FHIR_STORE_URL ?= sqlite:///./data/fhir.db
 export PORT FHIR_STORE_URL
 
-.PHONY: serve test lint format bench clean
+.PHONY: serve test lint format bench fuzz clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ format: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run
+
+# The long fuzzing run (the suite runs a seeded minute of it): figures to docs/reliability.md
+FUZZ_SECONDS ?= 300
+fuzz: $(BIN)/.installed
+	$(BIN)/python -m bench.fuzz --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) data *.egg-info

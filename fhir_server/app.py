@@ -8,7 +8,8 @@ import gc
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 from auth.principal import authenticator_for
 from auth.smart.cors import public_cors
@@ -19,8 +20,10 @@ from auth.verify import KeySource, Revoked
 from fhir_server import __version__, conformance
 from fhir_server.checks import configure
 from fhir_server.config import Settings
+from fhir_server.http import openapi
 from fhir_server.http.asgi import PREFIX, FhirApp
 from fhir_server.http.headers import NOSNIFF, adding
+from fhir_server.interactions.capabilities import statement
 from fhir_server.search.custom import CUSTOM
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
@@ -37,8 +40,12 @@ OFF_WARNING = (
 )
 
 
-def _service_api(settings: Settings) -> FastAPI:
-    api = FastAPI(title="fhir-server", version=__version__)
+def _service_api(settings: Settings, fhir: FhirApp) -> FastAPI:
+    # FastAPI's own description would list only these service routes: /openapi.json describes
+    # the FHIR API instead (the pages below show it)
+    api = FastAPI(
+        title="fhir-server", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
+    )
 
     @api.get("/")
     async def info() -> dict[str, Any]:
@@ -47,6 +54,23 @@ def _service_api(settings: Settings) -> FastAPI:
     @api.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @api.get("/openapi.json", include_in_schema=False)
+    async def openapi_json(request: Request) -> Response:
+        """The FHIR API as OpenAPI 3.1, generated from the CapabilityStatement: public metadata
+        like ``/metadata`` (no token needed; it tells no more than the CapabilityStatement)."""
+        base = fhir.base_url(request.scope, dict(request.headers))
+        root = request.scope.get("root_path", "")
+        body = openapi.document(statement(settings, base), root + PREFIX)
+        return Response(body, media_type="application/json")
+
+    @api.get("/docs", include_in_schema=False)
+    async def swagger() -> Response:
+        return get_swagger_ui_html(openapi_url="openapi.json", title="fhir-server")
+
+    @api.get("/redoc", include_in_schema=False)
+    async def redoc() -> Response:
+        return get_redoc_html(openapi_url="openapi.json", title="fhir-server")
 
     return api
 
@@ -76,7 +100,7 @@ class ServerApp:
             is_revoked=is_revoked or (self.smart.revocations.is_revoked if self.smart else None),
         )
         self.fhir = FhirApp(self.settings, self.store, auth)
-        self.api = _service_api(self.settings)
+        self.api = _service_api(self.settings, self.fhir)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
 
     async def startup(self) -> None:

@@ -10,6 +10,7 @@ import orjson
 
 from auth.smart.discovery import capability_security
 from fhir_server import __version__
+from fhir_server.config import Settings
 from fhir_server.conformance import supported_profiles
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import instant, now_us
@@ -108,11 +109,16 @@ def _statement(multiple_delete: bool, base_url: str, security: bytes | None) -> 
 on_change(_statement.cache_clear)  # custom search parameters are listed too
 
 
-async def capabilities(ctx: Context, req: FhirRequest) -> FhirResult:
-    security = capability_security(ctx.settings, ctx.base_url)
-    body = _statement(
-        ctx.settings.allow_multiple_delete,
-        ctx.base_url,
+def statement(settings: Settings, base_url: str) -> bytes:
+    """The CapabilityStatement (JSON) of a server with these settings at ``base_url``; also the
+    source of the OpenAPI description (`fhir_server.http.openapi`)."""
+    security = capability_security(settings, base_url)
+    return _statement(
+        settings.allow_multiple_delete,
+        base_url,
         orjson.dumps(security) if security is not None else None,
     )
-    return FhirResult(200, body=body)
+
+
+async def capabilities(ctx: Context, req: FhirRequest) -> FhirResult:
+    return FhirResult(200, body=statement(ctx.settings, ctx.base_url))

@@ -14,6 +14,8 @@ from tests.api.support import (
     FHIR_JSON,
     assert_outcome,
     create,
+    expressions,
+    minimal,
     patient,
     put_ok,
 )
@@ -156,3 +158,14 @@ async def test_create_body_errors(client: httpx.AsyncClient) -> None:
         ["Patient.birthDate"],
     )
     assert (await client.get("Patient")).json().get("entry") == []
+
+
+async def test_element_of_the_wrong_json_type_inside_an_invariant_is_a_400(
+    client: httpx.AsyncClient,
+) -> None:
+    """Found by the fuzzer (tests/fuzz): StructureDefinition.type given as an object reached a
+    string function of an invariant (``startsWith``) and answered 500."""
+    resource = minimal("StructureDefinition", type={"reference": "Patient/x"})
+    resp = await client.post("StructureDefinition", json=resource)
+    body = assert_outcome(resp, 400, "structure")
+    assert "StructureDefinition.type" in expressions(body)

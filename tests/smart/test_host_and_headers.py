@@ -199,3 +199,11 @@ async def test_fhir_reads_are_not_sniffed(backend: str, tmp_path: Path) -> None:
         for path in ("Patient/p1", "Patient?_id=p1", "Patient/none"):
             resp = await client.get(path)
             assert resp.headers["x-content-type-options"] == "nosniff", path
+
+
+async def test_an_untrusted_host_is_refused_on_the_openapi_description(smart: Smart) -> None:
+    """/openapi.json names the FHIR base in `servers`: an untrusted Host is 400 there too."""
+    resp = await smart.client.get("/openapi.json", headers=EVIL)
+    assert resp.status_code == 400
+    assert resp.json()["resourceType"] == "OperationOutcome"
+    assert "evil.example" not in resp.text

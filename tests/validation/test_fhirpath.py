@@ -256,3 +256,22 @@ def test_a_short_circuit_keeps_an_unsupported_right_side_native(validator: Valid
         "active.not() implies name.given.aggregate($total + 1, 0) > 1",
         model=models["r4"],
     )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "name.family.startsWith(identifier)",
+        "name.family.endsWith(identifier)",
+        "name.family.contains(identifier)",
+        "name.family.indexOf(identifier)",
+        "name.family.replace(identifier, 'x')",
+    ],
+)
+def test_string_function_with_a_non_string_argument_is_empty(
+    validator: Validator, expression: str
+) -> None:
+    """Found by the fuzzer (tests/fuzz): an invariant comparing to an element that a malformed
+    resource gives as an object (StructureDefinition.type ``{...}``) raised TypeError → 500."""
+    patient = {**PATIENT, "name": [{"family": "Hansen"}]}
+    assert validator.fhirpath.compile(expression).evaluate(patient) == []

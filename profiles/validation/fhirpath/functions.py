@@ -46,13 +46,14 @@ def _int_arg(arg: Items) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _on_string(fn: Callable[..., Any]) -> Function:
-    """A string function: empty input or argument → empty; else ``[fn(text, *args)]``."""
+def _on_string(fn: Callable[..., Any], arg_type: type = str) -> Function:
+    """A string function: empty input or argument, or an argument not of ``arg_type`` (an
+    object in a malformed resource must not raise) → empty; else ``[fn(text, *args)]``."""
 
     def run(items: Items, *args: Items) -> Items:
         text = _string(items)
         values = [singleton(a) for a in args]
-        if text is None or any(v is None for v in values):
+        if text is None or any(not isinstance(v, arg_type) or isinstance(v, bool) for v in values):
             return []
         result = fn(text, *values)
         return [] if result is None else [result]
@@ -70,11 +71,13 @@ def _replace_matches(text: str, pattern: str, substitution: str) -> str:
     return re.sub(pattern, substitution, text)
 
 
-@_on_string
-def _substring(text: str, start: int, length: int | None = None) -> str | None:
+def _substring_of(text: str, start: int, length: int | None = None) -> str | None:
     if start < 0 or start >= len(text):
         return None
     return text[start:] if length is None else text[start : start + length]
+
+
+_substring = _on_string(_substring_of, int)
 
 
 def _substring_fn(items: Items, *args: Items) -> Items:

@@ -1,0 +1,333 @@
+"""An OpenAPI 3.1 description of the FHIR API, generated from the CapabilityStatement.
+
+Served at ``/openapi.json`` (public metadata, like ``/metadata``) so generic HTTP tooling — API
+explorers, client generators, schemathesis (tests/fuzz) — sees every resource type, interaction,
+search parameter and operation the server routes, and nothing it does not: the CapabilityStatement
+is itself generated from the route table, so both describe the same server.
+
+The request body schemas are "FHIR-shaped", not full FHIR: per type, ``resourceType`` fixed to the
+type, the top-level elements with their JSON types (from the R4 models in `fhir_server.structure`)
+and the required ones. Errors are described as OperationOutcomes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Annotated, Any, get_args, get_origin
+
+import orjson
+
+from fhir_server.structure import model_for, required_elements
+
+FHIR_JSON = "application/fhir+json"
+_OUTCOME = {"$ref": "#/components/schemas/OperationOutcome"}
+_ID = "[A-Za-z0-9\\-\\.]{1,64}"
+
+_COMMON_SEARCH = ("_count", "_sort", "_summary", "_total", "_elements", "_format")
+_INCLUDES = ("_include", "_revinclude", "_include:iterate", "_revinclude:iterate")
+_HISTORY = ("_since", "_at", "_count")
+
+
+@lru_cache(maxsize=8)
+def document(statement: bytes, base_path: str) -> bytes:
+    """`describe` as JSON bytes, for a CapabilityStatement as `capabilities.statement` gives it
+    (it changes only with custom search parameters or the configured base)."""
+    return orjson.dumps(describe(orjson.loads(statement), base_path))
+
+
+def describe(capabilities: dict[str, Any], base_path: str) -> dict[str, Any]:
+    """The OpenAPI document for the server that ``capabilities`` (a CapabilityStatement) states,
+    with the FHIR base at ``base_path`` (``/fhir``)."""
+    rest = capabilities["rest"][0]
+    types = [r["type"] for r in rest.get("resource", [])]
+    paths: dict[str, dict[str, Any]] = {}
+    for resource in rest.get("resource", []):
+        _type_paths(paths, resource)
+    _system_paths(paths, rest, types)
+    schemas: dict[str, Any] = {
+        "OperationOutcome": _outcome_schema(),
+        "Bundle": _bundle(types),
+        "Resource": {"type": "object", "required": ["resourceType"]},
+    }
+    for type_ in types:
+        schemas[type_] = _resource_schema(type_)
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": capabilities.get("software", {}).get("name", "FHIR server"),
+            "version": capabilities.get("software", {}).get("version", "0"),
+            "description": "FHIR R4 (4.0.1) REST API, generated from the CapabilityStatement "
+            f"at {base_path}/metadata.",
+        },
+        "servers": [{"url": base_path}],
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+    if "security" in rest:
+        doc["components"]["securitySchemes"] = {
+            "smart": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        }
+        doc["security"] = [{"smart": []}]
+        doc["paths"]["/metadata"]["get"]["security"] = []  # public, as SMART discovery needs
+    return doc
+
+
+def _op(summary: str, ok: str, params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An operation object answering ``ok`` (a schema name) or an OperationOutcome."""
+    out: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            "2XX": _json_response("Success", {"$ref": f"#/components/schemas/{ok}"}),
+            "4XX": _json_response("Refused", _OUTCOME),
+            "5XX": _json_response("Server error", _OUTCOME),
+        },
+    }
+    if params:
+        out["parameters"] = params
+    return out
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {FHIR_JSON: {"schema": schema}}}
+
+
+def _body(schema: dict[str, Any], *media: str) -> dict[str, Any]:
+    return {"required": True, "content": {m: {"schema": schema} for m in media or (FHIR_JSON,)}}
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+
+
+def _header(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+
+
+def _type_paths(paths: dict[str, dict[str, Any]], resource: dict[str, Any]) -> None:
+    type_ = resource["type"]
+    ref = {"$ref": f"#/components/schemas/{type_}"}
+    codes = {i["code"] for i in resource.get("interaction", [])}
+    id_ = [_path_param("id")]
+    type_path: dict[str, Any] = {}
+    instance: dict[str, Any] = {}
+    if "search-type" in codes:
+        names = [p["name"] for p in resource.get("searchParam", [])]
+        search = [_query(n) for n in (*names, *_COMMON_SEARCH, *_INCLUDES)]
+        type_path["get"] = _op(f"Search {type_}", "Bundle", search)
+        paths[f"/{type_}/_search"] = {
+            "post": {
+                **_op(f"Search {type_} (form)", "Bundle"),
+                "requestBody": _body(
+                    {"type": "object", "additionalProperties": {"type": "string"}},
+                    "application/x-www-form-urlencoded",
+                ),
+            }
+        }
+    if "create" in codes:
+        type_path["post"] = {
+            **_op(f"Create a {type_}", type_, [_header("If-None-Exist"), _header("Prefer")]),
+            "requestBody": _body(ref),
+        }
+    if "read" in codes:
+        conditional = [_header("If-None-Match"), _header("If-Modified-Since")]
+        instance["get"] = _op(f"Read a {type_}", type_, id_ + conditional)
+    if "update" in codes:
+        instance["put"] = {
+            **_op(f"Update (or create) a {type_}", type_, [*id_, _header("If-Match")]),
+            "requestBody": _body(ref),
+        }
+    if "patch" in codes:
+        instance["patch"] = {
+            **_op(f"Patch a {type_}", type_, [*id_, _header("If-Match")]),
+            "requestBody": _body(
+                {"type": "array", "items": _json_patch_op()}, "application/json-patch+json"
+            ),
+        }
+    if "delete" in codes:
+        instance["delete"] = _op(f"Delete a {type_}", "OperationOutcome", id_)
+    if type_path:
+        paths[f"/{type_}"] = type_path
+    if instance:
+        paths[f"/{type_}/{{id}}"] = instance
+    history = [_query(n) for n in _HISTORY]
+    if "history-instance" in codes:
+        paths[f"/{type_}/{{id}}/_history"] = {
+            "get": _op(f"History of a {type_}", "Bundle", id_ + history)
+        }
+    if "vread" in codes:
+        paths[f"/{type_}/{{id}}/_history/{{vid}}"] = {
+            "get": _op(f"A version of a {type_}", type_, [*id_, _path_param("vid")])
+        }
+    if "history-type" in codes:
+        paths[f"/{type_}/_history"] = {"get": _op(f"History of all {type_}", "Bundle", history)}
+    for operation in resource.get("operation", []):
+        name = operation["name"]
+        body = _body({"oneOf": [ref, _parameters()]})
+        paths[f"/{type_}/${name}"] = {
+            "post": {**_op(f"${name} on {type_}", "Resource"), "requestBody": body}
+        }
+        paths[f"/{type_}/{{id}}/${name}"] = {
+            "post": {**_op(f"${name} on a {type_}", "Resource", id_), "requestBody": body}
+        }
+
+
+def _system_paths(paths: dict[str, dict[str, Any]], rest: dict[str, Any], types: list[str]) -> None:
+    codes = {i["code"] for i in rest.get("interaction", [])}
+    paths["/metadata"] = {"get": _op("The CapabilityStatement", "Resource")}
+    root: dict[str, Any] = {}
+    if "batch" in codes or "transaction" in codes:
+        root["post"] = {
+            **_op("Process a batch or transaction Bundle", "Bundle", [_header("Prefer")]),
+            "requestBody": _body({"$ref": "#/components/schemas/Bundle"}),
+        }
+    if "search-system" in codes:
+        root["get"] = _op(
+            "Search across types", "Bundle", [_query(n) for n in ("_type", "_id", "_lastUpdated")]
+        )
+    if root:
+        paths["/"] = root
+    if "history-system" in codes:
+        paths["/_history"] = {
+            "get": _op("History of all resources", "Bundle", [_query(n) for n in _HISTORY])
+        }
+
+
+def _outcome_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["resourceType", "issue"],
+        "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["severity", "code"],
+                    "properties": {
+                        "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                        "code": {"type": "string"},
+                        "diagnostics": {"type": "string"},
+                        "expression": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    }
+
+
+def _bundle(types: list[str]) -> dict[str, Any]:
+    entry = {
+        "type": "object",
+        "properties": {
+            "fullUrl": {"type": "string"},
+            "resource": {"oneOf": [{"$ref": f"#/components/schemas/{t}"} for t in types]},
+            "request": {
+                "type": "object",
+                "required": ["method", "url"],
+                "properties": {
+                    "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+                    "url": {"type": "string"},
+                    "ifMatch": {"type": "string"},
+                    "ifNoneExist": {"type": "string"},
+                },
+            },
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {
+            "resourceType": {"const": "Bundle"},
+            "type": {"enum": ["batch", "transaction", "searchset", "history", "collection"]},
+            "entry": {"type": "array", "items": entry},
+        },
+    }
+
+
+def _parameters() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {
+            "resourceType": {"const": "Parameters"},
+            "parameter": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}, "valueString": {"type": "string"}},
+                },
+            },
+        },
+    }
+
+
+def _json_patch_op() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string"},
+            "from": {"type": "string"},
+            "value": {},
+        },
+    }
+
+
+@cache
+def _resource_schema(type_: str) -> dict[str, Any]:
+    """``type_`` as JSON Schema: its top-level elements with their JSON types."""
+    properties: dict[str, Any] = {
+        "resourceType": {"const": type_},
+        "id": {"type": "string", "pattern": f"^{_ID}$"},
+        "meta": {"type": "object"},
+    }
+    for name, field in model_for(type_).model_fields.items():
+        key = field.alias or name
+        if key in properties or key.startswith("_") or key in ("resource_type", "fhir_comments"):
+            continue
+        properties[key] = _element_schema(field.annotation)
+    required = sorted(k for k in required_elements(type_) if k in properties)
+    return {
+        "type": "object",
+        "required": ["resourceType", *required],
+        "properties": properties,
+        "additionalProperties": False,  # FHIR JSON has no other properties (but _element ones)
+    }
+
+
+_PRIMITIVES: dict[Any, dict[str, Any]] = {
+    bool: {"type": "boolean"},
+    int: {"type": "integer"},
+    Decimal: {"type": "number"},
+    float: {"type": "number"},
+}
+
+
+def _element_schema(annotation: Any) -> dict[str, Any]:
+    """The JSON type of an element from its model annotation: arrays of what it repeats,
+    JSON booleans and numbers for FHIR's, objects for complex types, strings otherwise."""
+    is_list, base, stack = False, None, [annotation]
+    while stack:  # unwrap Optional[List[Annotated[...]]] down to the element's type
+        t = stack.pop()
+        if get_origin(t) is list:
+            is_list = True
+        args = [a for a in get_args(t) if a is not type(None)]
+        if args:
+            stack.extend(args[:1] if get_origin(t) is Annotated else args)
+        elif t is not None:
+            base = t
+    if base in _PRIMITIVES:
+        schema = dict(_PRIMITIVES[base])
+    elif hasattr(base, "get_model_klass"):
+        schema = {"type": "object"}
+    else:
+        schema = {"type": "string"}
+    return {"type": "array", "items": schema, "minItems": 1} if is_list else schema
