@@ -17,7 +17,7 @@ def parse_count(text: str, limit: int = INT64_MAX, clamp: bool = False) -> int |
     if not text or not text.isascii() or not text.isdigit():
         return None
     digits = text.lstrip("0")
-    value = int(digits) if len(digits) <= 19 else limit + 1  # int() of 4,300+ digits raises
+    value = int(digits or "0") if len(digits) <= 19 else limit + 1  # int() of 4,300+ digits raises
     if value <= limit:
         return value
     return limit if clamp else None

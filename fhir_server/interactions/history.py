@@ -14,6 +14,7 @@ from fhir_server.errors import Invalid, NotFound
 from fhir_server.interactions.common import check_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import StoredResource
+from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.dates import date_range
 from fhir_server.store.base import HistoryQuery
@@ -40,9 +41,10 @@ def _query(ctx: Context, req: FhirRequest, type_: str | None, id_: str | None) -
         elif name == "_at":
             at = _range(value, name)
         elif name == "_count":
-            if not value.isdigit():
+            parsed = parse_count(value, ctx.settings.max_page_size, clamp=True)
+            if parsed is None:
                 raise Invalid(f"_count must be a non-negative integer, not {value!r}", ["_count"])
-            count = min(int(value), ctx.settings.max_page_size)
+            count = parsed
         elif name == "_cursor":
             cursor = value
     return HistoryQuery(type_, id_, since, at, count, cursor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from fhir_server.errors import Invalid
+from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import (
     ANY,
@@ -87,9 +88,10 @@ def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bo
     """Handle a result parameter; False if ``name`` is not one."""
     base, _, modifier = name.partition(":")
     if name == "_count":
-        if not raw.isdigit():
+        count = parse_count(raw, max_count, clamp=True)
+        if count is None:
             raise Invalid(f"_count must be a non-negative integer, not {raw!r}", ["_count"])
-        query.count = min(int(raw), max_count)
+        query.count = count
     elif name == "_cursor":
         query.after_id = raw
     elif name == "_total":
