@@ -46,11 +46,38 @@ def _flagged(type_: str, flag: str) -> frozenset[str]:
     return frozenset(out)
 
 
+MAX_DEPTH = 100
+"""Objects and arrays a request body may nest (a Bundle and its resources together): every
+walk of a resource (validation, indexing, references) recurses, and orjson serializes at most
+254 levels while it parses 1,024."""
+
+
 def parse_json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        doc = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise Invalid(f"Request body is not valid JSON: {err}") from err
+    if _too_deep(doc):
+        raise InvalidStructure(
+            f"The request body nests objects and arrays more than {MAX_DEPTH} levels deep"
+        )
+    return doc
+
+
+def _too_deep(doc: Any) -> bool:
+    """Whether ``doc`` nests more than `MAX_DEPTH` levels: level by level, without recursion,
+    skipping scalars."""
+    level = [doc] if type(doc) in (dict, list) else []
+    for _ in range(MAX_DEPTH):
+        if not level:
+            return False
+        below: list[Any] = []
+        for node in level:
+            for value in node.values() if type(node) is dict else node:
+                if type(value) is dict or type(value) is list:
+                    below.append(value)
+        level = below
+    return bool(level)
 
 
 def _expression(type_: str, loc: tuple[Any, ...]) -> str:
