@@ -402,3 +402,47 @@ async def test_too_many_values_are_refused(client: httpx.AsyncClient) -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert_outcome(resp, 400, "too-costly", ["identifier"])
+
+
+# ---- item 8: validation output is capped --------------------------------------------------
+
+
+def _many_bad(n: int) -> dict[str, Any]:
+    return {**patient(), "name": [{"family": 5} for _ in range(n)]}
+
+
+async def test_validate_lists_at_most_100_issues(client: httpx.AsyncClient) -> None:
+    from fhir_server.errors import MAX_ISSUES
+
+    resp = await client.post("Patient/$validate", json=_many_bad(20_000))
+    assert resp.status_code == 200, resp.text[:300]
+    issues = resp.json()["issue"]
+    assert len(issues) == MAX_ISSUES + 1
+    assert all(i["severity"] == "error" for i in issues[:-1])
+    assert issues[-1]["severity"] == "information"
+    assert issues[-1]["code"] == "too-costly"
+    assert "more" in issues[-1]["diagnostics"]
+    assert len(resp.content) < 50_000
+
+
+async def test_refused_write_lists_at_most_100_issues(client: httpx.AsyncClient) -> None:
+    from fhir_server.errors import MAX_ISSUES
+
+    for bundle in (False, True):
+        body: Any = _many_bad(5_000)
+        if bundle:
+            body = _transaction({"request": {"method": "POST", "url": "Patient"}, "resource": body})
+        resp = await client.post("" if bundle else "Patient", json=body)
+        outcome = assert_outcome(resp, 400, "structure")
+        assert len(outcome["issue"]) == MAX_ISSUES + 1
+        assert outcome["issue"][0]["expression"][0].endswith("Patient.name[0].family")
+        assert outcome["issue"][-1]["code"] == "too-costly"
+    assert await _count(client, "Patient") == 0
+
+
+async def test_a_few_issues_are_all_listed(client: httpx.AsyncClient) -> None:
+    resp = await client.post("Patient/$validate", json=_many_bad(3))
+    issues = resp.json()["issue"]
+    assert [i.get("expression") for i in issues][:3] == [
+        [f"Patient.name[{i}].family"] for i in range(3)
+    ]
