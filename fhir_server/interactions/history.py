@@ -37,9 +37,9 @@ def _query(ctx: Context, req: FhirRequest, type_: str | None, id_: str | None) -
             raise Invalid(f"History parameter {name} may appear only once", [name])
         seen.add(name)
         if name == "_since":
-            since = _range(value, name)[0]
+            since = date_range(value, name)[0]
         elif name == "_at":
-            at = _range(value, name)
+            at = date_range(value, name)
         elif name == "_count":
             parsed = parse_count(value, ctx.settings.max_page_size, clamp=True)
             if parsed is None:
@@ -48,13 +48,6 @@ def _query(ctx: Context, req: FhirRequest, type_: str | None, id_: str | None) -
         elif name == "_cursor":
             cursor = value
     return HistoryQuery(type_, id_, since, at, count, cursor)
-
-
-def _range(value: str, param: str) -> tuple[int, int]:
-    try:
-        return date_range(value, param)
-    except (ValueError, OverflowError) as err:  # e.g. the end of year 9999 is past datetime.max
-        raise Invalid(f"{param}: {value!r} is out of range ({err})", [param]) from err
 
 
 def _entry(base: str, stored: StoredResource) -> dict[str, Any]:
