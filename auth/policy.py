@@ -40,7 +40,7 @@ from fhir_server.interactions.context import Context
 from fhir_server.model import StoredResource
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
-from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
+from fhir_server.search.model import NOTHING, Filter, SearchQuery, ids_filter
 from fhir_server.search.params.reference import split_reference
 from fhir_server.search.registry import builtin_params, patient_compartment
 from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
@@ -372,15 +372,6 @@ def reader(ctx: Context, letters: str = VISIBLE) -> Any:
 
 # ---- searches ------------------------------------------------------------------------------
 
-_NOTHING = Filter("_id", "id", (TokenValue(ANY, ""),))
-"""An id no resource has: the search then finds nothing, on every store."""
-
-
-def _id_filter(ids: set[str]) -> Filter:
-    if not ids:
-        return _NOTHING
-    return Filter("_id", "id", tuple(TokenValue(ANY, i) for i in sorted(ids)))
-
 
 async def restrict(ctx: Context, query: SearchQuery, letters: str, quiet: bool = False) -> None:
     """Narrow ``query`` to what the principal may see with ``letters``. Without any such scope:
@@ -394,14 +385,14 @@ async def restrict(ctx: Context, query: SearchQuery, letters: str, quiet: bool =
     if not found:
         if not quiet:
             require(principal, query.type, letters)
-        query.filters.append(_NOTHING)
+        query.filters.append(NOTHING)
     elif len(found) == 1 and found[0].patient is None:
         query.filters += await _filters(ctx, query.type, list(found[0].query))
     else:
         ids: set[str] = set()
         for clause in found:
             ids |= await _clause_ids(ctx, query.type, clause)
-        query.filters.append(_id_filter(ids))
+        query.filters.append(ids_filter(ids))
 
 
 async def _all(ctx: Context, query: SearchQuery) -> list[StoredResource]:

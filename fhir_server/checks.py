@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server.config import Settings
-from fhir_server.errors import InvalidStructure, Issue, Unprocessable
+from fhir_server.errors import MAX_ISSUES, InvalidStructure, Issue, Unprocessable
 from fhir_server.search import custom
 from fhir_server.structure import check_shape, structure_issues
 
@@ -45,20 +45,18 @@ def check_resource(type_: str, resource: Any) -> dict[str, Any]:
     profiles = []
     if policy["validate"] and (required := required_profile(type_)):
         profiles.append(required)
-    issues = [
-        i
-        for i in validation_issues(resource, profiles, claimed=policy["validate"])
-        if i[1].severity in ("error", "fatal")
-    ]
+    found = validation_issues(resource, profiles, claimed=policy["validate"])
+    issues = [i for i in found if i[1].severity in ("error", "fatal")]
+    cut = [issue for _, issue in found if issue.code == "too-costly"]  # the list stopped
     structure = [issue for profile, issue in issues if profile is None]
     structure += _other_contained(type_, resource)
     if structure:
-        raise InvalidStructure(structure[0].diagnostics, issues=structure)
+        raise InvalidStructure(structure[0].diagnostics, issues=structure + cut)
     if type_ == "SearchParameter":
         custom.check(resource)
     if issues:
         errors = [issue for _, issue in issues]
-        raise Unprocessable(errors[0].diagnostics, issues=errors)
+        raise Unprocessable(errors[0].diagnostics, issues=errors + cut)
     return resource
 
 
@@ -92,7 +90,9 @@ def validation_issues(
     against the R4 definition, ``profiles`` and, if ``claimed``, ``meta.profile``."""
     from profiles.validation import Validator
 
-    found = Validator.default().validate(resource, profiles=profiles, claimed=claimed)
+    found = Validator.default().validate(
+        resource, profiles=profiles, claimed=claimed, limit=MAX_ISSUES
+    )
     return [
         (
             i.profile,

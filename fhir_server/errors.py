@@ -48,8 +48,23 @@ class FhirError(Exception):
         return operation_outcome(self.issues)
 
 
+MAX_ISSUES = 100
+"""Issues one OperationOutcome lists (a refused write, ``$validate``); the validator stops
+there too, so neither the response nor the memory behind it grows with the body."""
+
+
 def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome", "issue": [i.to_json() for i in issues]}
+    return {"resourceType": "OperationOutcome", "issue": [i.to_json() for i in capped(issues)]}
+
+
+def capped(issues: list[Issue]) -> list[Issue]:
+    """At most `MAX_ISSUES` issues, and then one saying how many more there are (a list cut
+    by the validator already ends with such an issue)."""
+    if len(issues) <= MAX_ISSUES + 1:
+        return issues
+    more = len(issues) - MAX_ISSUES
+    note = f"Only the first {MAX_ISSUES} issues are listed; {more} more are not"
+    return [*issues[:MAX_ISSUES], Issue("too-costly", note, (), "information")]
 
 
 def outcome_bytes(issues: list[Issue]) -> bytes:

@@ -94,6 +94,28 @@ def copy(doc: Any) -> Any:
     return _exact(raw) if exact else orjson.loads(raw)
 
 
+MAX_DEPTH = 100
+"""Objects and arrays a request body may nest (a Bundle and its resources together): every
+walk of a resource (validation, indexing, references) recurses, and orjson serializes at most
+254 levels while it parses 1,024."""
+
+
+def _too_deep(doc: Any) -> bool:
+    """Whether ``doc`` nests more than `MAX_DEPTH` levels: level by level, without recursion,
+    skipping scalars."""
+    level = [doc] if type(doc) in (dict, list) else []
+    for _ in range(MAX_DEPTH):
+        if not level:
+            return False
+        below: list[Any] = []
+        for node in level:
+            for value in node.values() if type(node) is dict else node:
+                if type(value) is dict or type(value) is list:
+                    below.append(value)
+        level = below
+    return bool(level)
+
+
 def parse_body(body: bytes) -> Any:
     """The one parser of FHIR JSON request bodies (resources, Bundles, Parameters, JSON Patch
     documents): the parsed JSON with each number as written, or 400 when it is not JSON, gives
@@ -103,6 +125,10 @@ def parse_body(body: bytes) -> Any:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise Invalid(f"Request body is not valid JSON: {err}") from err
+    if _too_deep(doc):
+        raise InvalidStructure(
+            f"The request body nests objects and arrays more than {MAX_DEPTH} levels deep"
+        )
     if not _round_trips(doc, body, pretty=True):
         doc = _checked(body)
     if _ESCAPED_CONTROL.search(body):  # faster than three ``in`` tests (bench.json_parse)

@@ -24,7 +24,14 @@ from fhir_server.bundles.references import (
 )
 from fhir_server.checks import check_resource
 from fhir_server.errors import FhirError, Invalid, Issue, MultipleMatches, PreconditionFailed
-from fhir_server.interactions.common import check_type, criteria_pairs, match, match_one, new_id
+from fhir_server.interactions.common import (
+    check_id,
+    check_type,
+    criteria_pairs,
+    match,
+    match_one,
+    new_id,
+)
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.create import create
 from fhir_server.interactions.router import Handler
@@ -49,9 +56,12 @@ def _entry_request(base: str, raw: Any, index: int) -> Entry:
     where = f"Bundle.entry[{index}]"
     if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
         raise Invalid(f"{where} has no request", [f"{where}.request"])
+    full = raw.get("fullUrl")
+    if full is not None and not isinstance(full, str):
+        raise Invalid(f"{where}.fullUrl must be a string", [f"{where}.fullUrl"])
     r = raw["request"]
     method, url = r.get("method"), r.get("url")
-    if method not in _ORDER or not isinstance(url, str) or not url:
+    if not isinstance(method, str) or method not in _ORDER or not isinstance(url, str) or not url:
         raise Invalid(f"{where}.request needs a method and a url", [f"{where}.request"])
     for header in ("ifMatch", "ifNoneMatch", "ifNoneExist", "ifModifiedSince"):
         if r.get(header) is not None and not isinstance(r[header], str):
@@ -61,9 +71,15 @@ def _entry_request(base: str, raw: Any, index: int) -> Entry:
     if url.startswith(base):
         url = url[len(base) :]
     parts = urlsplit(url.lstrip("/"))
+    path = [p for p in parts.path.split("/") if p]
+    if len(path) >= 2 and path[1][:1] not in ("_", "$"):
+        try:
+            check_id(path[1])
+        except FhirError as err:
+            raise _located(err, index, f"{where}.request.url") from None
     req = FhirRequest(
         method=method,
-        path=[p for p in parts.path.split("/") if p],
+        path=path,
         params=parse_qsl(parts.query, keep_blank_values=True),
         body=raw.get("resource"),
         content_type="json",
@@ -71,7 +87,7 @@ def _entry_request(base: str, raw: Any, index: int) -> Entry:
         if_none_match=r.get("ifNoneMatch"),
         if_none_exist=r.get("ifNoneExist"),
     )
-    return Entry(index, raw.get("fullUrl"), req)
+    return Entry(index, full, req)
 
 
 def _parse(ctx: Context, req: FhirRequest) -> tuple[str, list[Entry]]:
@@ -115,11 +131,17 @@ def _error_entry(err: FhirError) -> dict[str, Any]:
     return {"response": {"status": _status(err.status), "outcome": err.outcome()}}
 
 
-def _located(err: FhirError, index: int) -> FhirError:
-    """Prefix the failing entry to every issue so the client knows which entry failed."""
+def _located(err: FhirError, index: int, at: str | None = None) -> FhirError:
+    """Prefix the failing entry to every issue so the client knows which entry failed
+    (``at``: the element of the entry each issue is about)."""
     where = f"Bundle.entry[{index}]"
     err.issues = [
-        Issue(i.code, f"{where}: {i.diagnostics}", i.expression or (where,), i.severity)
+        Issue(
+            i.code,
+            f"{where}: {i.diagnostics}",
+            (at,) if at else i.expression or (where,),
+            i.severity,
+        )
         for i in err.issues
     ]
     return err
@@ -271,6 +293,8 @@ async def _prepare(
                 holder["reference"] = ids[ref]
             elif ref in pending or is_conditional_reference(ref):
                 final = False
+            elif ref.startswith(_URN_UUID):
+                raise _unresolved(e.index, r.body, holder)
         if final:
             r.index = ctx.store.indexer(r.path[0], r.body)
     return ids
@@ -286,7 +310,7 @@ def _fresh(e: Entry) -> Entry:
     )
 
 
-async def _rewrite(body: dict[str, Any], ids: dict[str, str], ctx: Context) -> bool:
+async def _rewrite(body: dict[str, Any], ids: dict[str, str], ctx: Context, index: int) -> bool:
     changed = False
     for holder in reference_holders(body):
         ref = holder["reference"]
@@ -296,7 +320,41 @@ async def _rewrite(body: dict[str, Any], ids: dict[str, str], ctx: Context) -> b
         elif is_conditional_reference(ref):
             ids[ref] = holder["reference"] = await _conditional_reference(ctx, ref)
             changed = True
+        elif ref.startswith(_URN_UUID):  # the fullUrl of an entry that writes no resource
+            raise _unresolved(index, body, holder)
     return changed
+
+
+_URN_UUID = "urn:uuid:"
+
+
+def _unresolved(index: int, body: dict[str, Any], holder: dict[str, Any]) -> FhirError:
+    """A ``urn:uuid:`` reference that is the fullUrl of no resource the transaction writes:
+    stored as it is, it would point nowhere (http.html#trules resolves them all)."""
+    at = f"Bundle.entry[{index}].resource{_path_to(body, holder) or ''}.reference"
+    return Invalid(
+        f"Bundle.entry[{index}]: the reference {holder['reference']!r} is the fullUrl of no"
+        " resource this transaction creates or updates",
+        [at],
+    )
+
+
+def _path_to(node: Any, target: dict[str, Any], here: str = "") -> str | None:
+    """Where ``target`` (an object inside ``node``) is, as ``.subject`` or ``.performer[1]``
+    (only on the error path: a walk of the body)."""
+    if node is target:
+        return here
+    if isinstance(node, dict):
+        items: Any = ((f"{here}.{k}", v) for k, v in node.items())
+    elif isinstance(node, list):
+        items = ((f"{here}[{i}]", v) for i, v in enumerate(node))
+    else:
+        return None
+    for where, value in items:
+        found = _path_to(value, target, where)
+        if found is not None:
+            return found
+    return None
 
 
 async def _transaction(
@@ -324,7 +382,7 @@ async def _transaction(
             try:
                 final = e.request.index is not None  # its references were resolved early
                 body = e.request.body
-                if not final and isinstance(body, dict) and await _rewrite(body, ids, ctx):
+                if not final and isinstance(body, dict) and await _rewrite(body, ids, ctx, e.index):
                     e.request.index = None
                 result = await _run(ctx, e, matched, dispatch)
                 if _ORDER[e.request.method] < 3 and result.stored is not None:

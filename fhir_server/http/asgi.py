@@ -22,6 +22,7 @@ from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.interactions.read import read
 from fhir_server.interactions.router import dispatch
 from fhir_server.model import http_date
+from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.store.base import Store
 
@@ -104,6 +105,9 @@ class FhirApp:
             req = await self._request(scope, receive, headers, params)
             ctx = Context(self.store, self.settings, principal, base)
             status, out_headers, body = render(req, await dispatch(ctx, req), base)
+        except Disconnected:
+            log.info("client disconnected before the body was complete; nothing was done")
+            return
         except FhirError as err:
             status, out_headers, body = (
                 err.status,
@@ -207,23 +211,37 @@ class FhirApp:
         )
 
     async def _body(self, receive: Any, headers: dict[str, str]) -> bytes:
+        """The whole body, or `Disconnected` when the client goes away before sending all of
+        it (before the declared Content-Length, or before the last chunk): a truncated
+        request is never executed."""
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length")
+        expected = None
         if declared is not None:
-            if not declared.isdigit():
+            expected = parse_count(declared.strip())
+            if expected is None:
                 raise Invalid("Content-Length is not a number")
-            if int(declared) > limit:
+            if expected > limit:
                 raise TooLarge(f"Request body of {declared} bytes exceeds the limit of {limit}")
         chunks, size = [], 0
         while True:
             message = await receive()
+            if message.get("type") == "http.disconnect":
+                raise Disconnected
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
                 raise TooLarge(f"Request body exceeds the limit of {limit} bytes")
             chunks.append(chunk)
             if not message.get("more_body", False):
+                if expected is not None and size != expected:
+                    raise Disconnected
                 return b"".join(chunks)
+
+
+class Disconnected(Exception):
+    """The client went away before the request's body was complete: nothing is done and
+    nothing is answered (nobody is there to read it)."""
 
 
 def _segments(scope: Scope) -> list[str]:

@@ -29,8 +29,12 @@ def check_type(type_: str) -> str:
 
 
 def check_id(id_: str) -> str:
-    if not _ID.fullmatch(id_):
-        raise Invalid(f"{id_!r} is not a valid resource id ([A-Za-z0-9-.]{{1,64}})", ["id"])
+    """The one test of a client-chosen id (URL paths, bodies, Bundle entries): R4's
+    ``[A-Za-z0-9-.]{1,64}``, but not ``.`` or ``..`` — dot segments, which URL
+    normalization removes, so a resource so named could never be addressed."""
+    if not _ID.fullmatch(id_) or not id_.strip("."):
+        shown = id_ if len(id_) <= 80 else id_[:80] + "…"
+        raise Invalid(f"{shown!r} is not a valid resource id ([A-Za-z0-9-.]{{1,64}})", ["id"])
     return id_
 
 

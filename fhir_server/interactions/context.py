@@ -14,6 +14,7 @@ from auth.principal import Principal
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict, Invalid, Issue, Unavailable
 from fhir_server.model import StoredResource
+from fhir_server.numbers import parse_count
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import (
     Page,
@@ -114,6 +115,7 @@ class Context:
 def parse_version(etag: str, header: str) -> int:
     """``W/"3"``, ``"3"`` or ``3`` → 3."""
     raw = etag.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    version = parse_count(raw)
+    if version is None:
         raise Invalid(f'{header} must name a version as W/"<versionId>", not {etag!r}', [header])
-    return int(raw)
+    return version

@@ -15,6 +15,7 @@ from fhir_server.errors import Invalid, NotFound
 from fhir_server.interactions.common import check_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.model import StoredResource
+from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.dates import date_range
 from fhir_server.store.base import HistoryQuery
@@ -37,23 +38,17 @@ def _query(ctx: Context, req: FhirRequest, type_: str | None, id_: str | None) -
             raise Invalid(f"History parameter {name} may appear only once", [name])
         seen.add(name)
         if name == "_since":
-            since = _range(value, name)[0]
+            since = date_range(value, name)[0]
         elif name == "_at":
-            at = _range(value, name)
+            at = date_range(value, name)
         elif name == "_count":
-            if not value.isdigit():
+            parsed = parse_count(value, ctx.settings.max_page_size, clamp=True)
+            if parsed is None:
                 raise Invalid(f"_count must be a non-negative integer, not {value!r}", ["_count"])
-            count = min(int(value), ctx.settings.max_page_size)
+            count = parsed
         elif name == "_cursor":
             cursor = value
     return HistoryQuery(type_, id_, since, at, count, cursor)
-
-
-def _range(value: str, param: str) -> tuple[int, int]:
-    try:
-        return date_range(value, param)
-    except (ValueError, OverflowError) as err:  # e.g. the end of year 9999 is past datetime.max
-        raise Invalid(f"{param}: {value!r} is out of range ({err})", [param]) from err
 
 
 def _entry(base: str, stored: StoredResource) -> dict[str, Any]:

@@ -52,6 +52,8 @@ def _apply(kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
     else:
         patched = apply_fhirpath_patch(resource, doc)
     type_, id_ = resource["resourceType"], resource["id"]
+    if not isinstance(patched, dict):
+        raise Invalid("The patched document is not a resource (a JSON object)", [type_])
     if patched.get("resourceType") != type_ or patched.get("id") != id_:
         raise Invalid("A patch must not change the resource type or id", [f"{type_}.id"])
     return check_resource(type_, patched)

@@ -21,7 +21,7 @@ from fhir_server.representation import select_elements, summarize
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import cursor
 from fhir_server.search.includes import included
-from fhir_server.search.model import SearchQuery
+from fhir_server.search.model import Filter, SearchQuery, ids_filter
 from fhir_server.search.registry import patient_compartment
 from fhir_server.search.resolve import INNER_LIMIT, build_query
 from fhir_server.store.base import InvalidCursor, Page, edge_page
@@ -97,20 +97,21 @@ async def compartment_search(
         ids |= {s.id for s in await searcher(ctx)(query)}
     if len(ids) > INNER_LIMIT:
         raise Invalid(f"The {owner}/{owner_id} compartment holds too many {type_} resources")
-    members = ",".join(sorted(ids)) or "$"  # "$" is never an id: an empty compartment
-    return await search(ctx, req, type_, [("_id", members)], f"{owner}/{owner_id}/{type_}")
+    return await search(ctx, req, type_, [ids_filter(ids)], f"{owner}/{owner_id}/{type_}")
 
 
 async def search(
     ctx: Context,
     req: FhirRequest,
     type_: str,
-    scope: list[tuple[str, str]] | None = None,
+    scope: list[Filter] | None = None,
     here: str | None = None,
 ) -> FhirResult:
+    """``scope``: filters the search is confined to (a compartment's members)."""
     policy.require(ctx.principal, type_, "s")
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
-    query = await query_for(ctx, type_, pairs + (scope or []), req.prefer_handling == "lenient")
+    query = await query_for(ctx, type_, pairs, req.prefer_handling == "lenient")
+    query.filters += scope or []
     await policy.restrict(ctx, query, "s")
     binding = _binding(here or type_, pairs)
     signed_here = query.after_id

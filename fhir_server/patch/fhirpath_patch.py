@@ -174,7 +174,12 @@ def _operation(resource: dict[str, Any], parts: dict[str, Any], raw: dict[str, A
         raise Invalid("Each operation needs a path", ["Parameters.parameter.part"])
     if op == "add":
         target = _one(_resolve(resource, path), op, path).get()
-        _add(resource, target, parts["name"], _value(raw["value"]))
+        name = parts["name"]
+        if not isinstance(target, dict):  # a primitive (or a list) has no named children
+            raise Unprocessable(f"add: {path!r} is not an element that has children", [path])
+        if not isinstance(name, str) or not name:
+            raise Invalid("add: the operation's name must be an element name", ["name"])
+        _add(resource, target, name, _value(raw["value"]))
     elif op == "insert":
         items = _list_at(resource, path, op)
         items.insert(_index(parts["index"], len(items), op, "index"), _value(raw["value"]))

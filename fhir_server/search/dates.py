@@ -6,6 +6,7 @@ comparison (`_since`, `_at`, date search) is defined by.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -14,19 +15,14 @@ from fhir_server.errors import Invalid
 _DATE = re.compile(
     r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
     r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,9}))?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?",
+    re.ASCII,  # \d is [0-9]: not '²' or '٣'
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _us(dt: datetime) -> int:
     return (dt - _EPOCH) // timedelta(microseconds=1)
-
-
-def _next_month(dt: datetime) -> datetime:
-    return (
-        dt.replace(year=dt.year + 1, month=1) if dt.month == 12 else dt.replace(month=dt.month + 1)
-    )
 
 
 def date_range(value: str, param: str) -> tuple[int, int]:
@@ -51,21 +47,30 @@ def date_range(value: str, param: str) -> tuple[int, int]:
             int(frac or 0),
             tzinfo=tz,
         )
-    except ValueError as err:
+        low = _us(start)
+        return low, low + _length(start, g)
+    except (ValueError, OverflowError) as err:
         raise Invalid(f"{param}: {value!r} is not a valid date ({err})", [param]) from err
+
+
+_DAY_US = 86_400_000_000
+
+
+def _length(start: datetime, g: dict[str, str | None]) -> int:
+    """The length of the range ``start`` begins (µs), by the precision it was written with:
+    counted, not computed as a datetime, since the range of 9999 (its year, its last month,
+    day, second) ends past ``datetime.max``."""
     if g["f"]:
-        end = start + timedelta(microseconds=10 ** (6 - min(len(g["f"]), 6)))
-    elif g["S"]:
-        end = start + timedelta(seconds=1)
-    elif g["M"]:
-        end = start + timedelta(minutes=1)
-    elif g["d"]:
-        end = start + timedelta(days=1)
-    elif g["m"]:
-        end = _next_month(start)
-    else:
-        end = start.replace(year=start.year + 1)
-    return _us(start), _us(end)
+        return 10 ** (6 - min(len(g["f"] or ""), 6))
+    if g["S"]:
+        return 1_000_000
+    if g["M"]:
+        return 60_000_000
+    if g["d"]:
+        return _DAY_US
+    if g["m"]:
+        return calendar.monthrange(start.year, start.month)[1] * _DAY_US
+    return (366 if calendar.isleap(start.year) else 365) * _DAY_US
 
 
 def timezone_offset(minutes: int):  # type: ignore[no-untyped-def]

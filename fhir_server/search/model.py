@@ -6,6 +6,7 @@ side and the query side call the same normalizer in `search/params/<type>.py`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -85,6 +86,16 @@ class Filter:
     """``not`` (token), ``missing`` (values are then empty; see ``missing``), …"""
     missing: bool | None = None
     """For ``:missing=true|false``: whether the resource must have no value for ``param``."""
+
+
+def ids_filter(ids: Iterable[str]) -> Filter:
+    """``_id`` among ``ids``; none: a filter that matches nothing by construction (an empty OR),
+    on every store — never a made-up id, which a client might have written."""
+    return Filter("_id", "id", tuple(TokenValue(ANY, i) for i in sorted(ids)))
+
+
+NOTHING = ids_filter(())
+"""Matches no resource (an empty compartment, a scope that admits nothing)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fhir_server.errors import Invalid
+from fhir_server.errors import Invalid, TooCostly
+from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import (
     ANY,
@@ -24,6 +25,9 @@ from fhir_server.search.params.escapes import split_escaped, unescape
 from fhir_server.search.registry import SearchParam, params_for
 
 RESULT_PARAMS = frozenset({"_count", "_format", "_pretty", "_cursor"})
+MAX_VALUES = 4000
+"""Values (ORed, comma-separated) one search may list across its parameters: each is a term
+the store evaluates per candidate, and SQLite binds at most 32,766 variables per statement."""
 
 
 def _filter(param: SearchParam, modifier: str | None, values: list[str], base: str) -> Filter:
@@ -87,9 +91,10 @@ def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bo
     """Handle a result parameter; False if ``name`` is not one."""
     base, _, modifier = name.partition(":")
     if name == "_count":
-        if not raw.isdigit():
+        count = parse_count(raw, max_count, clamp=True)
+        if count is None:
             raise Invalid(f"_count must be a non-negative integer, not {raw!r}", ["_count"])
-        query.count = min(int(raw), max_count)
+        query.count = count
     elif name == "_cursor":
         query.after_id = raw
     elif name == "_total":
@@ -158,6 +163,7 @@ def parse_search(
 ) -> SearchQuery:
     known = params_for(type_)
     query = SearchQuery(type_, count=default_count)
+    listed = 0
     for name, raw in pairs:
         if _result_param(query, name, raw, max_count):
             continue
@@ -178,6 +184,9 @@ def parse_search(
         values = [v for v in _values(raw, param) if v != ""]
         if not values:
             raise Invalid(f"Search parameter {base_name!r} has no value", [name])
+        listed += len(values)
+        if listed > MAX_VALUES:
+            raise TooCostly(f"A search lists at most {MAX_VALUES} values; narrow it", [name])
         try:
             query.filters.append(_filter(param, modifier or None, values, base))
         except Invalid as err:  # name the parameter as the client wrote it

@@ -15,7 +15,7 @@ import orjson
 from fhir_server.errors import Invalid, TooCostly
 from fhir_server.model import StoredResource
 from fhir_server.search.fhirpath import compile_expression
-from fhir_server.search.model import ANY, Chain, Filter, ReferenceValue, SearchQuery, TokenValue
+from fhir_server.search.model import Chain, Filter, ReferenceValue, SearchQuery, ids_filter
 from fhir_server.search.params.reference import split_reference
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import params_for
@@ -68,7 +68,7 @@ async def _resolve(search: Search, type_: str, chain: Chain) -> Filter:
                     ref_type, ref_id, _ = split_reference(text)
                     if ref_type == type_ and ref_id:
                         ids.add(ref_id)
-        return Filter("_id", "id", tuple(TokenValue(ANY, i) for i in sorted(ids)) or _NOTHING_ID)
+        return ids_filter(ids)
     param = params_for(type_)[chain.param]
     inner_name = _first_name(chain)
     targets = [chain.target] if chain.target else list(param.targets)
@@ -81,8 +81,4 @@ async def _resolve(search: Search, type_: str, chain: Chain) -> Filter:
     values = [
         ReferenceValue(t, found.id) for t in targets for found in await _inner(search, t, chain)
     ]
-    return Filter(chain.param, "reference", tuple(values) or (ReferenceValue(None, ""),))
-
-
-_NOTHING_ID = (TokenValue(ANY, ""),)
-"""An id no resource has: the filter then matches nothing, on every store."""
+    return Filter(chain.param, "reference", tuple(values))  # none: matches nothing

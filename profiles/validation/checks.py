@@ -151,7 +151,8 @@ def reference_type(reference: str, root: Any) -> tuple[str | None, str | None]:
     if reference.startswith("#"):
         if reference == "#":
             return (root.get("resourceType") if isinstance(root, dict) else None), None
-        for contained in root.get("contained", []) if isinstance(root, dict) else []:
+        found = root.get("contained") if isinstance(root, dict) else None
+        for contained in found if isinstance(found, list) else []:  # else: a structure issue
             if isinstance(contained, dict) and contained.get("id") == reference[1:]:
                 return contained.get("resourceType"), None
         return None, None  # ref-1 reports a dangling local reference

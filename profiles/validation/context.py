@@ -20,21 +20,51 @@ if TYPE_CHECKING:
     from profiles.validation.validator import Validator
 
 
+class IssueLimit(Exception):
+    """Raised by `Context.report` once the issue list is full and holds an error: the verdict
+    (invalid) cannot change, so the walk stops (a 5.7 MB body with one bad value per array
+    element made 399 MB of issues)."""
+
+
 class Context:
-    """Per-validation state: the issues so far and the resources %resource/%rootResource name."""
+    """Per-validation state: the issues so far and the resources %resource/%rootResource name.
 
-    __slots__ = ("issues", "resource", "root", "validator")
+    With a ``limit``, at most that many distinct issues are kept (``more`` then says some were
+    not), an error always among them if there is one."""
 
-    def __init__(self, validator: Validator, resource: Any):
+    __slots__ = ("errors", "issues", "limit", "more", "resource", "root", "seen", "validator")
+
+    def __init__(self, validator: Validator, resource: Any, limit: int | None = None):
         self.validator = validator
         self.resource = resource
         self.root = resource
         self.issues: list[ValidationIssue] = []
+        self.limit = limit
+        self.more = False
+        self.errors = 0
+        self.seen: set[ValidationIssue] = set()
 
     def report(
         self, code: str, message: str, path: str, profile: str | None, severity: str = "error"
     ) -> None:
-        self.issues.append(ValidationIssue(severity, code, message, path, profile))
+        issue = ValidationIssue(severity, code, message, path, profile)
+        if self.limit is None:
+            self.issues.append(issue)
+            return
+        if issue in self.seen:
+            return
+        error = severity in ("error", "fatal")
+        if len(self.issues) < self.limit:
+            self.seen.add(issue)
+            self.issues.append(issue)
+        elif error and not self.errors:  # the list is full of warnings: keep this error
+            self.issues[-1] = issue
+            self.more = True
+        else:
+            self.more = True
+        self.errors += error
+        if self.more and self.errors:
+            raise IssueLimit
 
 
 def count_values(element: ElementRule, count: int, epath: str, ctx: Context) -> None:

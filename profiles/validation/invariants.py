@@ -44,8 +44,8 @@ def _strings(node: Any) -> Iterator[str]:
 
 def _contained_referenced(resource: Any, ctx: Context) -> bool:
     contained = resource.get("contained") if isinstance(resource, dict) else None
-    if not contained:
-        return True
+    if not contained or not isinstance(contained, list):
+        return True  # not an array: the structure check reports it
     found = set(_strings({k: v for k, v in resource.items() if k != "contained"}))
     for item in contained:
         found.update(_strings(item))
@@ -63,7 +63,9 @@ def _local_reference_resolves(reference: Any, ctx: Context) -> bool:
     if not isinstance(ref, str) or not ref.startswith("#") or ref == "#":
         return True
     contained = ctx.root.get("contained") if isinstance(ctx.root, dict) else None
-    return any(isinstance(c, dict) and c.get("id") == ref[1:] for c in contained or [])
+    if not isinstance(contained, list):
+        return False
+    return any(isinstance(c, dict) and c.get("id") == ref[1:] for c in contained)
 
 
 def _has_narrative(resource: Any, ctx: Context) -> bool:

@@ -14,6 +14,7 @@ Issue codes (R4 ValueSet issue-type) by check — one table, so every check repo
 | invariant (FHIRPath constraint) false                    | invariant     |
 | invariant that could not be evaluated                    | processing    |
 | unknown profile, contained resource of an unknown type   | not-supported |
+| (information) the list stops at its limit                | too-costly    |
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ CODE_INVALID = "code-invalid"
 INVARIANT = "invariant"
 PROCESSING = "processing"
 NOT_SUPPORTED = "not-supported"
+TOO_COSTLY = "too-costly"
+"""Informational: the issue list was cut at its limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +46,7 @@ class ValidationIssue:
         text = self.diagnostics
         if self.profile:
             text += f" (profile {self.profile})"
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "diagnostics": text,
-            "expression": [self.expression],
-        }
+        out: dict[str, Any] = {"severity": self.severity, "code": self.code, "diagnostics": text}
+        if self.expression:
+            out["expression"] = [self.expression]
+        return out

@@ -19,10 +19,16 @@ from profiles.validation.compile_profile import ProfileCompiler
 from profiles.validation.fhirpath import FhirPathEngine, Model, UserFunction
 from profiles.validation.identifiers import FHIRPATH_FUNCTIONS
 from profiles.validation.invariants import HTML_CHECKS
-from profiles.validation.issues import NOT_SUPPORTED, PROCESSING, STRUCTURE, ValidationIssue
+from profiles.validation.issues import (
+    NOT_SUPPORTED,
+    PROCESSING,
+    STRUCTURE,
+    TOO_COSTLY,
+    ValidationIssue,
+)
 from profiles.validation.rules import ComplexRule
 from profiles.validation.snapshot import ProfileError
-from profiles.validation.walker import Context, walk
+from profiles.validation.walker import Context, IssueLimit, walk
 
 _default: Validator | None = None
 _default_lock = threading.Lock()
@@ -177,11 +183,16 @@ class Validator:
     # -- validation -----------------------------------------------------------------------
 
     def validate(
-        self, resource: Any, profiles: Sequence[str] = (), claimed: bool = True
+        self,
+        resource: Any,
+        profiles: Sequence[str] = (),
+        claimed: bool = True,
+        limit: int | None = None,
     ) -> list[ValidationIssue]:
         """Every problem of ``resource`` against its R4 type, ``profiles`` and (unless
         ``claimed`` is False) the profiles its ``meta.profile`` claims. Issues of the R4 pass
-        have no ``profile``."""
+        have no ``profile``. With a ``limit``: at most that many (an error among them if there
+        is one), then an informational ``too-costly`` issue saying the list stops there."""
         if not isinstance(resource, dict):
             return [ValidationIssue("error", STRUCTURE, "a resource must be a JSON object", "")]
         kind = resource.get("resourceType")
@@ -189,11 +200,18 @@ class Validator:
         if rule is None or not rule.is_resource:
             message = f"unknown resource type {kind!r}"
             return [ValidationIssue("error", NOT_SUPPORTED, message, "resourceType")]
-        ctx = Context(self, resource)
-        walk(rule, resource, kind, ctx)
-        for url, where in _claimed(resource, kind, profiles, claimed):
-            self._against_profile(url, where, kind, resource, ctx)
-        return _unique(ctx.issues)
+        ctx = Context(self, resource, limit)
+        try:
+            walk(rule, resource, kind, ctx)
+            for url, where in _claimed(resource, kind, profiles, claimed):
+                self._against_profile(url, where, kind, resource, ctx)
+        except IssueLimit:
+            pass
+        issues = _unique(ctx.issues)
+        if ctx.more:
+            message = f"Only the first {limit} issues are listed; there are more"
+            issues.append(ValidationIssue("information", TOO_COSTLY, message, ""))
+        return issues
 
     def _against_profile(
         self, url: str, where: str, kind: str, resource: dict[str, Any], ctx: Context

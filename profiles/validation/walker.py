@@ -11,6 +11,7 @@ from typing import Any
 
 from profiles.validation.context import (
     Context,
+    IssueLimit,
     check_invariant,
     count_values,
     json_shape,
@@ -21,7 +22,7 @@ from profiles.validation.context import (
 from profiles.validation.issues import NOT_SUPPORTED, STRUCTURE
 from profiles.validation.rules import ComplexRule, ElementRule, Slicing, TypeRule
 
-__all__ = ["Context", "check_invariant", "check_value", "walk"]
+__all__ = ["Context", "IssueLimit", "check_invariant", "check_value", "walk"]
 
 
 def walk(rule: ComplexRule, obj: dict[str, Any], path: str, ctx: Context) -> None:

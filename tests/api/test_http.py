@@ -4,6 +4,8 @@ Prefer (#prefer) and the CapabilityStatement (#capabilities)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -513,3 +515,58 @@ async def test_every_response_body_is_valid_fhir(client: httpx.AsyncClient) -> N
     for resp in responses:
         body = resp.json()
         check_structure(body["resourceType"], body)
+
+
+async def test_a_disconnect_before_the_body_is_complete_executes_nothing(tmp_path: Path) -> None:
+    """ASGI: ``http.disconnect`` before the last body message (or fewer bytes than the declared
+    Content-Length) aborts the request: no response, nothing written."""
+    from fhir_server.app import ServerApp
+    from fhir_server.config import Settings
+
+    settings = Settings(
+        store_url=f"sqlite:///{tmp_path / 'cut.db'}",
+        required_profiles={},
+        install_conformance=False,
+        auth="off",
+    )
+    app = ServerApp(settings)
+    await app.startup()
+    body = b'{"resourceType":"Organization","name":"cut"}'
+    try:
+        for messages, length in (
+            ([{"type": "http.request", "body": body, "more_body": True}, None], 1000),
+            ([{"type": "http.request", "body": body, "more_body": True}, None], None),
+            ([{"type": "http.request", "body": body, "more_body": False}], 1000),
+        ):
+            queue = list(messages)
+            sent: list[dict[str, Any]] = []
+
+            async def receive(queue: list[Any] = queue) -> dict[str, Any]:
+                message = queue.pop(0) if queue else None
+                return message or {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any], sent: list[Any] = sent) -> None:
+                sent.append(message)
+
+            headers = [(b"host", b"testserver"), (b"content-type", b"application/fhir+json")]
+            if length is not None:
+                headers.append((b"content-length", str(length).encode()))
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "path": "/fhir/Organization",
+                "raw_path": b"/fhir/Organization",
+                "root_path": "",
+                "scheme": "http",
+                "query_string": b"",
+                "headers": headers,
+            }
+            await app(scope, receive, send)
+            assert sent == []
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver/fhir"
+        ) as client:
+            found = await client.get("Organization", params={"_total": "accurate"})
+            assert found.json()["total"] == 0
+    finally:
+        await app.shutdown()

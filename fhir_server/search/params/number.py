@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,7 +22,10 @@ def precision_range(text: str, param: str) -> tuple[float, float, float]:
     if not d.is_finite():
         raise Invalid(f"{param}: {text!r} is not a finite number", [param])
     half = Decimal(1).scaleb(d.as_tuple().exponent) / 2  # type: ignore[arg-type]
-    return float(d), float(d - half), float(d + half)
+    out = float(d), float(d - half), float(d + half)
+    if not all(map(math.isfinite, out)):  # 1e309: a finite decimal, an infinite float
+        raise Invalid(f"{param}: {text!r} is out of the range numbers are searched in", [param])
+    return out
 
 
 def _number(value: Any) -> float | None:

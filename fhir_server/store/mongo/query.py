@@ -19,6 +19,7 @@ import orjson
 from pymongo import ASCENDING, DESCENDING
 
 from fhir_server.errors import Invalid
+from fhir_server.numbers import INT64_MAX
 from fhir_server.search.model import (
     ANY,
     CompositeValue,
@@ -356,6 +357,9 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
         ts, type_, id_, version = orjson.loads(raw)
     except (ValueError, TypeError) as e:
         raise ValueError(f"invalid history cursor {cursor!r}") from e
+    numbers_ok = all(type(n) is int and 0 <= n <= INT64_MAX for n in (ts, version))
+    if not (numbers_ok and isinstance(type_, str) and isinstance(id_, str)):
+        raise ValueError(f"invalid history cursor {cursor!r}")  # BSON holds no larger int
     return {"ts": ts, "type": type_, "id": id_, "version": version}
 
 

@@ -174,16 +174,65 @@ def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:
     Parameter keys are integers computed here, never text from the client."""
     if f.modifier == "missing":
         return _missing(f, type_)
+    if not f.values:  # an empty OR matches nothing (and its negation everything)
+        return "1" if f.modifier == "not" else "0"
     if f.kind == "id":
-        args.extend(v.code for v in f.values)  # type: ignore[union-attr]
-        return "r.id IN (" + ",".join("?" * len(f.values)) + ")"
+        return "r.id IN " + _in_list([v.code for v in f.values], args)  # type: ignore[union-attr]
     table = _TABLES[f.kind]
-    ors = " OR ".join(f"({_value(v, args)})" for v in f.values)
+    if f.kind == "reference":
+        ors = _any(_references(f.values, args))  # type: ignore[arg-type]
+    else:
+        ors = _any([f"({_value(v, args)})" for v in f.values])
     p = param_key(type_, f.param)
     if drive:
         return f"r.rk IN (SELECT t.rk FROM {table} t WHERE t.p = {p} AND ({ors}))"
     exists = f"EXISTS (SELECT 1 FROM {table} t WHERE t.rk = r.rk AND t.p = {p} AND ({ors}))"
     return f"NOT {exists}" if f.modifier == "not" else exists
+
+
+_LISTED = 50
+"""Up to this many values are bound one by one (``IN (?, ?)``, which SQLite plans best); more
+as one JSON array (``IN (SELECT value FROM json_each(?))``): one variable however many values
+(a chain's inner search may give thousands, past SQLite's variable limit)."""
+
+
+def _in_list(values: list[Any], args: list[Any]) -> str:
+    if len(values) <= _LISTED:
+        args.extend(values)
+        return "(" + ",".join("?" * len(values)) + ")"
+    args.append(orjson.dumps(values).decode())
+    return "(SELECT value FROM json_each(?))"
+
+
+def _any(terms: list[str]) -> str:
+    """``a OR b OR …`` as a balanced tree: SQLite refuses an expression nested 1,000 deep,
+    which a flat chain of some 500 ORs is (as parsed); halves keep the depth at log2(n)."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return f"({_any(terms[:middle])} OR {_any(terms[middle:])})"
+
+
+def _references(values: tuple[ReferenceValue, ...], args: list[Any]) -> list[str]:
+    """Local references grouped by target type, each group one ``IN`` list (a chain's values
+    are its inner matches, up to `INNER_LIMIT` per target type); URLs one term each."""
+    by_type: dict[str | None, list[str]] = {}
+    terms: list[str] = []
+    for v in values:
+        if v.id is None:
+            terms.append(f"({_reference(v, args)})")
+        else:
+            by_type.setdefault(v.type, []).append(v.id)
+    for type_, ids in by_type.items():
+        if len(ids) == 1:
+            terms.append(f"({_reference(ReferenceValue(type_, ids[0]), args)})")
+            continue
+        cond = "t.rid IN " + _in_list(ids, args) + " AND t.rid <> ''"
+        if type_ is not None:
+            cond += " AND t.rtype = ?"
+            args.append(type_)
+        terms.append(f"({cond})")
+    return terms
 
 
 _SELECTIVITY = {
@@ -201,7 +250,9 @@ usually single out few resources."""
 
 def _driver(query: SearchQuery) -> Filter | None:
     candidates = [
-        f for f in query.filters if f.kind != "id" and f.modifier not in ("not", "missing")
+        f
+        for f in query.filters
+        if f.kind != "id" and f.modifier not in ("not", "missing") and f.values
     ]
     return min(candidates, key=lambda f: _SELECTIVITY.get(f.kind, 6), default=None)
 

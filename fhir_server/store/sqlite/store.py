@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import orjson
 
 from fhir_server.model import StoredResource
+from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.search.registry import builtin_params
@@ -360,8 +361,11 @@ class SqliteStore(Store):
             where.append("ts < ? AND (until_ts IS NULL OR until_ts > ?)")
             args.extend([query.at[1], query.at[0]])
         if query.cursor is not None:
+            seq = parse_count(query.cursor)
+            if seq is None:  # not a position this store issued (nor any it could)
+                raise ValueError(f"invalid history cursor {query.cursor!r}")
             where.append("seq < ?")
-            args.append(int(query.cursor))
+            args.append(seq)
         sql = (
             f"SELECT {_COLUMNS}, seq FROM version WHERE {' AND '.join(where)}"
             " ORDER BY seq DESC LIMIT ?"

@@ -78,7 +78,8 @@ def resolve(item: Any, env: Env) -> Any:
         root = env.root if isinstance(env.root, dict) else {}
         if ref == "#":
             return root
-        for contained in root.get("contained", []):
+        found = root.get("contained")
+        for contained in found if isinstance(found, list) else []:
             if isinstance(contained, dict) and contained.get("id") == ref[1:]:
                 return contained
         return None
