@@ -4,16 +4,13 @@ or never sent the last chunk, and closed the connection) is never executed."""
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.system.test_crash_sqlite import _free_port, _wait_for
+from tests.system.servers import Launcher
 
 ORGANIZATION = b'{"resourceType":"Organization","name":"truncated request"}'
 
@@ -35,28 +32,15 @@ def _head(port: int, framing: str) -> bytes:
 
 
 def test_truncated_bodies_are_not_executed(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FHIR_STORE_URL": f"sqlite:///{tmp_path / 'fhir.db'}",
-        "FHIR_REQUIRED_PROFILES": "{}",
-        "FHIR_AUTH": "off",
-    }
-    cmd = [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*cmd, "--no-access-log", "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(port, proc)
+    with Launcher(tmp_path / "fhir.db") as launcher:
+        server = launcher.start()
+        port = server.port
         assert len(ORGANIZATION) == 58
         _send_and_close(port, _head(port, "Content-Length: 1000"), ORGANIZATION)
         chunk = f"{len(ORGANIZATION):x}\r\n".encode() + ORGANIZATION + b"\r\n"  # no last chunk
         _send_and_close(port, _head(port, "Transfer-Encoding: chunked"), chunk)
         time.sleep(0.5)  # let the server finish whatever it would do
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/fhir", timeout=10) as http:
+        with httpx.Client(base_url=server.base, timeout=10) as http:
             found = http.get("Organization", params={"_total": "accurate"})
             assert found.status_code == 200, found.text
             assert found.json()["total"] == 0
@@ -67,6 +51,3 @@ def test_truncated_bodies_are_not_executed(tmp_path: Path) -> None:
                 headers={"content-type": "application/fhir+json"},
             )
             assert done.status_code == 201, done.text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
