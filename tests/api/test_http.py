@@ -560,6 +560,7 @@ async def test_a_disconnect_before_the_body_is_complete_executes_nothing(tmp_pat
                 "scheme": "http",
                 "query_string": b"",
                 "headers": headers,
+                "server": ("testserver", 80),  # the Host is the address it arrived on: trusted
             }
             await app(scope, receive, send)
             assert sent == []
