@@ -21,6 +21,8 @@ from tests.fuzz.harness import Harness, LiveServer
 from tests.fuzz.known import owner
 from tests.support.backends import BACKENDS
 
+pytestmark = pytest.mark.timeout(300)  # each runs ~10 s of fuzzing on an idle machine
+
 API_EXAMPLES = {"sqlite": 350, "mongo-standin": 150, "mongodb": 150}
 SCHEMA_EXAMPLES = 100
 
