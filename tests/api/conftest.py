@@ -1,5 +1,6 @@
-"""The API suite runs real HTTP through the ASGI app against every store: SQLite on a real file,
-and the MongoDB store on the in-process MongoDB-API stand-in.
+"""The API suite runs real HTTP through the ASGI app against every store of the backend matrix
+(tests/support/backends.py): SQLite on a real file, the MongoDB store on the in-process
+MongoDB-API stand-in, and a real MongoDB when ``FHIR_TEST_MONGODB_URI`` is set.
 
 ``client`` is an ``httpx.AsyncClient`` whose base is the FHIR base (``http://testserver/fhir``), so
 tests write ``client.get("Patient/1")``. ``make_client(**settings)`` builds another one over a fresh
@@ -19,23 +20,10 @@ import pytest
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from fhir_server.search.extract import index_resource
-from fhir_server.store.base import Store
 from tests.api.support import BASE
-
-BACKENDS = ["sqlite", "mongo-standin"]
+from tests.support.backends import BACKENDS, app_store
 
 MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
-
-
-def _store(backend: str) -> Store | None:
-    """None: the app builds its store from ``store_url`` (SQLite), as in production."""
-    if backend == "sqlite":
-        return None
-    from fhir_server.store.mongo.store import MongoStore
-    from tests.support.mongo_standin import AsyncMongoStandIn
-
-    return MongoStore(AsyncMongoStandIn(), f"fhir_{uuid.uuid4().hex[:8]}", index_resource)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -54,7 +42,7 @@ async def make_client(backend: str, tmp_path: Path) -> AsyncIterator[MakeClient]
             overrides.setdefault("install_conformance", False)
             overrides.setdefault("auth", "off")  # the auth suites (tests/auth) turn it on
             settings = Settings(store_url=f"sqlite:///{db}", **overrides)
-            app = ServerApp(settings, store=_store(backend))
+            app = ServerApp(settings, store=app_store(backend))
             await app.startup()
             stack.push_async_callback(app.shutdown)
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from tests.api.support import BASE
 
 PATIENT = {"resourceType": "Patient", "id": "pr1", "name": [{"family": "Sørensen"}]}
@@ -113,3 +114,30 @@ async def test_a_store_failure_is_a_logged_500_outcome(
     assert resp.status_code == 500
     assert resp.json()["issue"][0]["code"] == "exception"
     assert "disk on fire" not in resp.text
+
+
+async def test_a_plain_read_is_answered_without_the_router(
+    client: httpx.AsyncClient, stored: httpx.Response, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The short path is really taken: a plain read of a resource that is there reaches no
+    router dispatch (the answers are alike, so only counting tells the paths apart); a query
+    string, an error or a conditional header goes through the router once."""
+    from fhir_server.http import asgi
+
+    dispatched: list[str] = []
+
+    async def counting(ctx: Context, req: FhirRequest) -> FhirResult:
+        dispatched.append("/".join(req.path))
+        return await routed(ctx, req)
+
+    routed = asgi.dispatch
+    monkeypatch.setattr(asgi, "dispatch", counting)
+    for accept in (None, "*/*", "application/fhir+json", "application/json"):
+        resp = await client.get("Patient/pr1", headers={"Accept": accept} if accept else {})
+        assert resp.status_code == 200
+    assert dispatched == []
+    assert (await client.get("Patient/pr1?_pretty=false")).status_code == 200
+    assert (await client.get("Patient/nobody")).status_code == 404
+    etag = stored.headers["etag"]
+    assert (await client.get("Patient/pr1", headers={"If-None-Match": etag})).status_code == 304
+    assert dispatched == ["Patient/pr1", "Patient/nobody", "Patient/pr1"]

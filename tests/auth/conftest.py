@@ -22,8 +22,8 @@ from joserfc.jwk import RSAKey
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.api.conftest import BACKENDS, _store
 from tests.api.support import BASE
+from tests.support.backends import BACKENDS, app_store
 
 KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1"}, private=True)
 OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1"}, private=True)
@@ -185,7 +185,7 @@ async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     )
     revocations = Revocations()
     app = ServerApp(
-        settings, _store(str(request.param)), keys=TestKeys(), is_revoked=revocations.is_revoked
+        settings, app_store(str(request.param)), keys=TestKeys(), is_revoked=revocations.is_revoked
     )
     await app.startup()
     try:

@@ -257,6 +257,25 @@ async def test_a_match_the_token_sees_but_may_not_change_is_forbidden(server: Se
     await untouched(server)
 
 
+async def test_a_conditional_delete_needs_delete_permission_on_each_match(server: Server) -> None:
+    """A clinician may read every plan (``user/CarePlan.rs``) but delete only the launch
+    patient's (``patient/CarePlan.d``): p2's plan matches, is seen, and must not be deleted —
+    neither by a conditional DELETE nor by one in a transaction; p1's is."""
+    token = mint("user/CarePlan.rs patient/CarePlan.d", fhirUser="Practitioner/doc", patient="p1")
+    assert (await server.get("CarePlan/cp2", token)).status_code == 200  # it sees p2's plan
+    for criteria in ("_id=cp2", "subject=Patient/p2"):
+        resp = await server.send("DELETE", f"CarePlan?{criteria}", token)
+        assert resp.status_code == 403, (criteria, resp.text)
+        assert issue(resp)["code"] == "forbidden"
+    entry = {"request": {"method": "DELETE", "url": "CarePlan?_id=cp2"}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+    resp = await server.send("POST", "", token, bundle)
+    assert resp.status_code == 403, resp.text
+    await untouched(server)
+    assert (await server.send("DELETE", "CarePlan?_id=cp1", token)).status_code == 204
+    assert (await server.get("CarePlan/cp1", ADMIN)).status_code == 410
+
+
 async def test_transaction_creates_with_the_servers_ids_still_work(server: Server) -> None:
     """The ids a transaction assigns (a create, a conditional update that matches nothing) are
     the server's, not the client's: a patient token may use them."""

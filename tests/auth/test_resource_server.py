@@ -18,8 +18,8 @@ from joserfc.jwk import RSAKey
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.api.conftest import BACKENDS, _store
 from tests.api.support import BASE
+from tests.support.backends import BACKENDS, app_store
 
 IDP_KEY = RSAKey.generate_key(2048, parameters={"kid": "idp-1"}, private=True)
 ISSUER = "https://idp.example.dk/realms/health"
@@ -116,7 +116,7 @@ async def seeded(
         required_profiles={},
         install_conformance=False,
     )
-    app = ServerApp(settings, _store(str(request.param)))
+    app = ServerApp(settings, app_store(str(request.param)))
     await app.startup()
     admin = _auth(idp_token(scope="system/*.cruds"))
     try:

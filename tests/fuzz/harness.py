@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import orjson
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
 from fhir_server.dataset.demo import demo_resources, load_demo
-from fhir_server.search.extract import index_resource
+from tests.support.backends import app_store
 
 T = TypeVar("T")
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,14 +40,8 @@ class LiveServer:
     def __init__(self, directory: Path, backend: str = "sqlite", **overrides: Any) -> None:
         overrides.setdefault("auth", "off")  # the fuzzers probe the API, not the tokens
         self.settings = Settings(store_url=f"sqlite:///{directory}/fuzz.db", **overrides)
-        store = None
-        if backend == "mongo-standin":
-            from fhir_server.store.mongo.store import MongoStore
-            from tests.support.mongo_standin import AsyncMongoStandIn
-
-            store = MongoStore(AsyncMongoStandIn(), f"fuzz_{uuid.uuid4().hex[:8]}", index_resource)
         self.backend = backend
-        self.app = ServerApp(self.settings, store=store)
+        self.app = ServerApp(self.settings, store=app_store(backend))
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.client: httpx.AsyncClient | None = None

@@ -19,12 +19,15 @@ import pytest
 from tests.fuzz.fuzzers import api_fuzz, fuzz_settings, schema_fuzz
 from tests.fuzz.harness import Harness, LiveServer
 from tests.fuzz.known import owner
+from tests.support.backends import BACKENDS
 
-API_EXAMPLES = {"sqlite": 350, "mongo-standin": 150}
+pytestmark = pytest.mark.timeout(300)  # each runs ~10 s of fuzzing on an idle machine
+
+API_EXAMPLES = {"sqlite": 350, "mongo-standin": 150, "mongodb": 150}
 SCHEMA_EXAMPLES = 100
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "mongo-standin"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_api_fuzzer_finds_no_broken_invariant(tmp_path: Path, backend: str) -> None:
     with LiveServer(tmp_path, backend) as server:
         harness = Harness(server, known=owner)

@@ -19,10 +19,10 @@ from pytest_asyncio import is_async_test
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.api.conftest import BACKENDS, _store
 from tests.api.support import BASE
 from tests.search.fixtures import ALL
 from tests.search.support import Searcher
+from tests.support.backends import BACKENDS, app_store
 
 HERE = Path(__file__).parent
 
@@ -50,7 +50,7 @@ async def seeded(
     settings = Settings(
         store_url=f"sqlite:///{db}", validate_profiles=False, install_conformance=False, auth="off"
     )
-    app = ServerApp(settings, store=_store(backend))  # search semantics only: no profiles
+    app = ServerApp(settings, store=app_store(backend))  # search semantics only: no profiles
     await app.startup()
     try:
         async with httpx.AsyncClient(

@@ -32,7 +32,6 @@ from auth.smart.server import SmartServer
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
 from fhir_server.store.base import Store
-from tests.api.conftest import BACKENDS, _store
 from tests.smart.support import (
     BACKEND_BASIC_SECRET,
     BASE,
@@ -44,6 +43,7 @@ from tests.smart.support import (
     Browser,
     Keys,
 )
+from tests.support.backends import BACKENDS, app_store
 
 RESOURCES: list[dict[str, Any]] = [
     {"resourceType": "Patient", "id": "p1", "name": [{"family": "Jensen", "given": ["Anna"]}],
@@ -154,7 +154,7 @@ async def make_smart(backend: str, tmp_path: Path, **overrides: Any) -> AsyncIte
         validate_profiles=False,
         **overrides,
     )
-    app = ServerApp(settings, store=_store(backend))
+    app = ServerApp(settings, store=app_store(backend))
     await app.startup()
     try:
         await seed(app.store)

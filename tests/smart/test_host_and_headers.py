@@ -15,9 +15,9 @@ import pytest
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.api.conftest import _store
 from tests.smart.conftest import Smart
 from tests.smart.support import BASE, Authorization, form_value
+from tests.support.backends import app_store
 
 SCOPE = "launch/patient openid fhirUser patient/*.rs"
 EVIL = {"Host": "evil.example"}
@@ -66,7 +66,7 @@ async def reached_at(
     settings = Settings(
         store_url=f"sqlite:///{db}", install_conformance=False, required_profiles={}, **overrides
     )
-    app = ServerApp(settings, store=_store(backend))
+    app = ServerApp(settings, store=app_store(backend))
     await app.startup()
     try:
         transport = httpx.ASGITransport(app=app)

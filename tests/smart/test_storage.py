@@ -4,29 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auth.storage import AuthStore, Claim
 from auth.storage.mongo import MongoAuthStore
 from auth.storage.sqlite import SqliteAuthStore
+from tests.support.backends import BACKENDS, MONGODB_URI
 from tests.support.mongo_standin import AsyncMongoStandIn
 
 
-@pytest.fixture(params=["sqlite", "mongo-standin"])
+@pytest.fixture(params=BACKENDS)
 async def records(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AuthStore]:
+    """The auth records on each backend of the matrix (tests/support/backends.py)."""
     store: AuthStore
+    client: Any = None
+    database = f"fhir_test_{uuid.uuid4().hex[:8]}"
     if request.param == "sqlite":
         store = SqliteAuthStore(str(tmp_path / "fhir.db"))
+    elif request.param == "mongo-standin":
+        store = MongoAuthStore(AsyncMongoStandIn()[database])
     else:
-        store = MongoAuthStore(AsyncMongoStandIn()["fhir_test"])
+        from pymongo import AsyncMongoClient
+
+        client = AsyncMongoClient(MONGODB_URI)
+        store = MongoAuthStore(client[database])
     await store.open()
     try:
         yield store
     finally:
         await store.close()
+        if client is not None:
+            await client.drop_database(database)
+            await client.close()
 
 
 async def test_put_get_delete(records: AuthStore) -> None:

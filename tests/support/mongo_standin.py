@@ -31,13 +31,22 @@ races (serial transactions can never race):
 * commit applies the documents it wrote; abort discards the copy.
 
 Copying every collection per transaction is only fit for small data (the contract suite).
+
+In either mode a test can make a conflict happen where it wants one, to exercise the store's
+retries and locks deterministically: ``client.inject_write_conflict("locks", after=1,
+before=...)`` lets one write to that collection inside a transaction through and makes the next
+one fail with WriteConflict (``TransientTransactionError``), after ``before`` has run (what the
+other writer did; one that writes in a transaction of its own needs snapshot-isolation mode, as
+serial transactions would wait for this one). ``client.injected`` lists the conflicts not yet
+raised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -61,6 +70,16 @@ def _write_conflict() -> OperationFailure:
     """What a replica set answers to the second writer of a document (code 112)."""
     details = {"code": 112, "errmsg": "WriteConflict", "errorLabels": ["TransientTransactionError"]}
     return OperationFailure("WriteConflict", 112, details)
+
+
+@dataclass
+class InjectedConflict:
+    """A WriteConflict a transactional write to ``collection`` (None: any) will get, once
+    ``after`` such writes went through."""
+
+    collection: str | None
+    after: int
+    before: Callable[[], Awaitable[Any]] | None
 
 
 def _copy_of(source: mongomock.MongoClient) -> mongomock.MongoClient:
@@ -319,8 +338,11 @@ class StandInCollection:
 
     async def _enter(self, session: StandInSession | None, write: bool) -> mongomock.Collection:
         """Every operation yields to the loop; writes in a (serial) transaction snapshot first.
-        Returns the collection to work on: a snapshot transaction's own copy, or the shared one."""
+        Returns the collection to work on: a snapshot transaction's own copy, or the shared one.
+        A write in a transaction may meet a conflict a test injected."""
         await asyncio.sleep(0)
+        if write and session is not None and session.in_transaction:
+            await self._client._conflict(self.name)
         return self._target(session, write)
 
     def _target(self, session: StandInSession | None, write: bool) -> mongomock.Collection:
@@ -459,6 +481,30 @@ class AsyncMongoStandIn:
         self._commits = 0  # snapshot mode: commits so far, and the last one to write each document
         self._written_at: dict[DocKey, int] = {}
         self._open: set[_Snapshot] = set()
+        self.injected: list[InjectedConflict] = []
+
+    def inject_write_conflict(
+        self,
+        collection: str | None = None,
+        after: int = 0,
+        before: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
+        """Let ``after`` writes to ``collection`` (None: to any) inside a transaction through,
+        then make the next fail with WriteConflict, once ``before`` (another writer's work) has
+        run. Calls queue: the first not yet raised counts the writes."""
+        self.injected.append(InjectedConflict(collection, after, before))
+
+    async def _conflict(self, collection: str) -> None:
+        """Raise the first injected conflict meant for ``collection``, if there is one."""
+        for n, injected in enumerate(self.injected):
+            if injected.collection in (None, collection):
+                if injected.after > 0:
+                    injected.after -= 1
+                    return
+                del self.injected[n]  # before `before` runs: its own writes go through
+                if injected.before is not None:
+                    await injected.before()
+                raise _write_conflict()
 
     def __getitem__(self, name: str) -> StandInDatabase:
         return self.get_database(name)

@@ -5,14 +5,16 @@ racing writers in different processes behave as racing writers in one.
 - 24 racing conditional creates (four different criteria texts, all matching the one Patient
   they want) create it exactly once;
 - 32 writers updating one Patient with ``If-Match`` lose no update: the final version is one
-  more than the number of 200s, and every writer's change is in it.
+  more than the number of 200s, and every writer's change is in it;
+- a SearchParameter stored through one process becomes a search parameter of the other too
+  (each process rechecks the store's SearchParameters at most once a second).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -122,3 +124,49 @@ async def test_if_match_writers_in_two_processes_lose_no_update(
         f"\n{WRITERS} If-Match writers in 2 processes: {oks} x 200,"
         f" {sum(a for _, a in results) - oks} x 412, final version {oks + 1}"
     )
+
+
+async def test_a_search_parameter_stored_through_one_process_is_used_by_the_other(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    """Process 1 learns of a SearchParameter process 0 stored, searches with it and indexes its
+    own writes by it; what was there before is found once process 0 has reindexed it."""
+    colour = "http://example.org/fhir/StructureDefinition/twin-colour"
+    liked = {"resourceType": "Patient", "extension": [{"url": colour, "valueCode": "teal"}]}
+    before = await clients[1].post("Patient", json=liked)
+    assert before.status_code == 201
+    query = {"twincolour": "teal"}
+    unknown = await clients[1].get("Patient", params=query)
+    assert unknown.status_code == 400  # no such parameter yet
+    param = {
+        "resourceType": "SearchParameter",
+        "url": "http://example.org/fhir/SearchParameter/patient-twin-colour",
+        "name": "PatientTwinColour",
+        "status": "active",
+        "description": "The colour a twin likes best",
+        "code": "twincolour",
+        "base": ["Patient"],
+        "type": "token",
+        "expression": f"Patient.extension.where(url = '{colour}').value",
+    }
+    assert (await clients[0].post("SearchParameter", json=param)).status_code == 201
+
+    async def search() -> tuple[int, list[str]]:
+        found = await clients[1].get("Patient", params=query)
+        return found.status_code, sorted(e["resource"]["id"] for e in found.json().get("entry", []))
+
+    async def eventually(done: Callable[[int, list[str]], bool]) -> tuple[int, list[str]]:
+        """Process 1 rechecks the store's SearchParameters once a second, and process 0
+        reindexes in the background: poll, with a generous bound for a loaded machine."""
+        for _ in range(150):
+            status, ids = await search()
+            if done(status, ids):
+                break
+            await asyncio.sleep(0.1)
+        return status, ids
+
+    assert (await eventually(lambda status, _: status == 200))[0] == 200
+    after = await clients[1].post("Patient", json=liked)  # indexed by process 1 itself
+    assert after.status_code == 201
+    wanted = sorted([before.json()["id"], after.json()["id"]])
+    assert await eventually(lambda _, ids: ids == wanted) == (200, wanted)
