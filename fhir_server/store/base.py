@@ -48,6 +48,11 @@ class RetryableConflict(Exception):
     """Two transactions touched the same data; the caller may retry the whole unit of work."""
 
 
+class DuplicateId(RetryableConflict):
+    """A first version of a resource that exists already: a concurrent writer chose the same
+    id (retrying decides again), or a server-made id exists after all (a retry cannot help)."""
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryQuery:
     type: str | None = None
@@ -201,7 +206,7 @@ class UnitOfWork(abc.ABC):
             index = self.indexer(type_, resource)
         try:
             await self._put(current, new, with_last_updated(index, ts))
-        except RetryableConflict:
+        except DuplicateId:
             if minted:  # no concurrent writer made this id up too: it exists, a retry won't help
                 raise VersionConflict(None) from None
             raise

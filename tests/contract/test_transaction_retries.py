@@ -130,3 +130,23 @@ async def test_a_retried_transaction_matches_its_conditional_create_again(server
     assert made.json()["subject"] == {"reference": "Patient/elsewhere"}
     found = await server.client.get("Patient", params={"identifier": f"{CPR}|{NUMBER}"})
     assert [e["resource"]["id"] for e in found.json().get("entry", [])] == ["elsewhere"]
+
+
+@pytest.mark.parametrize("how", ["create", "transaction"])
+async def test_a_transient_conflict_on_a_create_is_retried(server: Server, how: str) -> None:
+    """A create whose insert meets a transient WriteConflict (a primary step-down, another
+    writer's commit) is retried like any unit of work, not answered 500: only a duplicate id
+    means the server-made id exists after all."""
+    server.standin.inject_write_conflict("resources")
+    if how == "create":
+        resp = await server.client.post("Patient", json=_patient())
+    else:
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"resource": _patient(), "request": {"method": "POST", "url": "Patient"}}],
+        }
+        resp = await server.client.post("", json=bundle)
+    assert resp.status_code in (200, 201), resp.text
+    found = await server.client.get("Patient", params={"_total": "accurate"})
+    assert found.json()["total"] == 1

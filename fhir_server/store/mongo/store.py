@@ -24,6 +24,7 @@ from pymongo.write_concern import WriteConcern
 from fhir_server.model import StoredResource
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import (
+    DuplicateId,
     HistoryQuery,
     Indexer,
     InvalidCursor,
@@ -72,7 +73,7 @@ def _conflicts() -> Iterator[None]:
     try:
         yield
     except DuplicateKeyError as e:  # a concurrent first version of the same resource
-        raise RetryableConflict(str(e)) from e
+        raise DuplicateId(str(e)) from e
     except PyMongoError as e:
         if e.has_error_label("TransientTransactionError"):  # WriteConflict and friends
             raise RetryableConflict(str(e)) from e
