@@ -14,8 +14,8 @@ import pytest
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
 from fhir_server.store.base import in_transaction
-from tests.api.conftest import _store
 from tests.api.support import BASE, assert_outcome, minimal, patient, put_ok
+from tests.support.backends import app_store
 
 # ---- item 10: ids -------------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ async def app_and_client(backend: str, tmp_path: Path) -> AsyncIterator[tuple[An
         install_conformance=False,
         auth="off",
     )
-    app = ServerApp(settings, store=_store(backend))
+    app = ServerApp(settings, store=app_store(backend))
     await app.startup()
     try:
         async with httpx.AsyncClient(
