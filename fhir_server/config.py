@@ -120,8 +120,10 @@ class Settings(BaseSettings):
     start (only what is missing or changed)."""
 
     validate_profiles: bool = True
-    """Validate every write against the R4 definition of its type (required bindings,
-    invariants, …) and the profiles it claims in ``meta.profile``; refused with 422."""
+    """Validate every write against the profiles it claims in ``meta.profile`` and the one
+    ``required_profiles`` names for its type; a failure is refused with 422. Off, neither is
+    checked (``required_profiles`` is then not enforced). The R4 definition of its type
+    (cardinality, types, required bindings, invariants) is checked either way: 400."""
 
     required_profiles: dict[str, str] = Field(
         default_factory=lambda: {

@@ -120,6 +120,12 @@ def resource_key(type_: str, id_: str) -> str:
     return f"{type_}/{id_}"
 
 
+def version_key(type_: str, id_: str, version: int) -> str:
+    """``_id`` of a version document: writes to one version name it by ``_id`` alone, which a
+    sharded ``versions`` collection can route (docs/scaling.md)."""
+    return f"{type_}/{id_}/{version}"
+
+
 def resource_doc(new: StoredResource, index: Index | None) -> dict[str, Any]:
     """The current-version document, search index included (empty for a tombstone)."""
     if new.deleted or index is None:
@@ -147,7 +153,7 @@ def resource_doc(new: StoredResource, index: Index | None) -> dict[str, Any]:
 def version_doc(new: StoredResource) -> dict[str, Any]:
     """One history entry; ``until_ts`` is set when the next version supersedes it."""
     return {
-        "_id": f"{new.type}/{new.id}/{new.version}",
+        "_id": version_key(new.type, new.id, new.version),
         "type": new.type,
         "id": new.id,
         "version": new.version,

@@ -56,6 +56,7 @@ from fhir_server.store.mongo.schema import (
     resource_key,
     stored,
     version_doc,
+    version_key,
 )
 
 AsyncClient = Any
@@ -262,7 +263,7 @@ class MongoUnitOfWork(UnitOfWork):
                 if moved.matched_count != 1:
                     raise VersionConflict(await self.read(new.type, new.id))
                 await self.store.versions.update_one(
-                    {"type": new.type, "id": new.id, "version": current.version},
+                    {"_id": version_key(new.type, new.id, current.version)},
                     {"$set": {"until_ts": new.ts}},
                     session=session,
                 )
