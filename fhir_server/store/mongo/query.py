@@ -20,6 +20,7 @@ from pymongo import ASCENDING, DESCENDING
 
 from fhir_server.errors import Invalid
 from fhir_server.numbers import INT64_MAX
+from fhir_server.search.conditions import Cmp, Condition, Either, Eq
 from fhir_server.search.model import (
     ANY,
     CompositeValue,
@@ -34,6 +35,7 @@ from fhir_server.search.model import (
     UriValue,
     Value,
 )
+from fhir_server.search.params import number
 from fhir_server.store.base import HistoryQuery
 from fhir_server.store.mongo.schema import PRESENT
 
@@ -68,29 +70,43 @@ _ARRAYS = {
 }
 
 
-def range_condition(prefix: str, low: float, high: float) -> Clause:
-    """An index entry's [lo, hi) compared with the search range [low, high): the same semantics
-    as `prefixes.sql_condition`/`sql_args` (``ap`` bounds are already widened by the parser)."""
-    eq: Clause = {"lo": {"$gte": low}, "hi": {"$lte": high}}
-    if prefix == "eq":  # also lo < high: a stored number is the point [n, n], [low, high) is open
-        return {"lo": {"$gte": low, "$lt": high}, "hi": {"$lte": high}}
-    if prefix == "ne":  # NOT eq (lo and hi are never null)
-        return {"$or": [{"lo": {"$lt": low}}, {"lo": {"$gte": high}}, {"hi": {"$gt": high}}]}
-    if prefix == "gt":
-        return {"hi": {"$gt": high}}
-    if prefix == "lt":
-        return {"lo": {"$lt": low}}
-    if prefix == "ge":
-        return {"$or": [{"hi": {"$gt": high}}, eq]}
-    if prefix == "le":
-        return {"$or": [{"lo": {"$lt": low}}, eq]}
-    if prefix == "sa":
-        return {"lo": {"$gte": high}}
-    if prefix == "eb":
-        return {"hi": {"$lte": low}}
-    if prefix == "ap":
-        return {"lo": {"$lt": high}, "hi": {"$gt": low}}
-    raise ValueError(f"unknown comparison prefix {prefix!r}")
+_ENTRY_KEYS = {"lo": "lo", "hi": "hi", "system": "s", "code": "c"}
+"""Where an index entry holds each part a condition names (`search/conditions`)."""
+_COMPOSITE_KEYS = {"lo": "lo", "hi": "hi", "system": "vs", "code": "v"}
+"""The second component's parts on a composite entry."""
+_OPERATORS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+
+
+def render(c: Condition, keys: dict[str, str]) -> Clause:
+    """A store-neutral condition as the filter one index entry must meet (inside
+    ``$elemMatch``); ``None`` matches an absent or null part."""
+    if isinstance(c, Eq):
+        return {keys[c.field]: c.value}
+    if isinstance(c, Cmp):
+        return {keys[c.field]: {_OPERATORS[c.op]: c.value}}
+    parts = [render(x, keys) for x in c.conditions]
+    if isinstance(c, Either):
+        return {"$or": parts}
+    return _merged(parts)
+
+
+def _merged(parts: list[Clause]) -> Clause:
+    """Conjoined clauses as one document where their keys allow (``{lo: {$gte, $lt}}``), so
+    the entry index sees them together; ``$and`` where two would collide."""
+    out: Clause = {}
+    for part in parts:
+        for key, value in part.items():
+            if key not in out:
+                out[key] = dict(value) if isinstance(value, dict) and key[0] != "$" else value
+            elif _operators(out[key]) and _operators(value) and not out[key].keys() & value:
+                out[key].update(value)
+            else:
+                return {"$and": parts}
+    return out
+
+
+def _operators(value: Any) -> bool:
+    return isinstance(value, dict) and all(k.startswith("$") for k in value)
 
 
 def _token(v: TokenValue) -> Clause:
@@ -111,13 +127,7 @@ def _string(v: StringValue) -> Clause:
 
 
 def _range(v: RangeValue | QuantityValue) -> Clause:
-    match = range_condition(v.prefix, v.low, v.high)
-    if isinstance(v, QuantityValue):
-        if v.system is not None:
-            match["s"] = v.system
-        if v.code is not None:
-            match["c"] = v.code
-    return match
+    return render(number.condition(v), _ENTRY_KEYS)
 
 
 def _reference(v: ReferenceValue) -> Clause | None:
@@ -144,13 +154,7 @@ def _composite_second(v: Value) -> Clause:
     """The second component on ``v``/``vs`` and ``lo``/``hi``; a value without a range also
     asks for null ``lo``/``hi``, so the ``by_composite`` index narrows on ``v`` too."""
     if isinstance(v, RangeValue | QuantityValue):
-        match = range_condition(v.prefix, v.low, v.high)
-        if isinstance(v, QuantityValue):
-            if v.code is not None:
-                match["v"] = v.code
-            if v.system is not None:
-                match["vs"] = v.system
-        return match
+        return render(number.condition(v), _COMPOSITE_KEYS)
     match = {"lo": None, "hi": None}
     if isinstance(v, StringValue):
         match["v"] = {"$gte": v.text, "$lt": v.text + _TOP}

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from fhir_server.search.conditions import All, Cmp, Condition, Either, Eq
 from fhir_server.search.model import (
     ANY,
     CompositeValue,
@@ -23,7 +24,7 @@ from fhir_server.search.model import (
     UriValue,
     Value,
 )
-from fhir_server.search.params.prefixes import sql_args, sql_condition
+from fhir_server.search.params import number
 from fhir_server.search.params.string import normalize
 from fhir_server.store.sqlite.schema import param_key
 
@@ -40,6 +41,31 @@ _TABLES = {
     "uri": "idx_uri",
     "composite": "idx_composite",
 }
+
+
+_ENTRY_COLUMNS = {"lo": "t.lo", "hi": "t.hi", "system": "t.system", "code": "t.code"}
+"""Where an index row holds each part a condition names (`search/conditions`)."""
+_COMPOSITE_COLUMNS = {"lo": "t.lo", "hi": "t.hi", "system": "t.vs", "code": "t.v"}
+"""The second component's parts on a composite row."""
+_ABSENT = {"t.lo": "0", "t.hi": "0"}
+"""How a row says it has no such part: zero for a range end, the empty text otherwise."""
+
+
+def render(c: Condition, columns: dict[str, str], args: list[Any]) -> str:
+    """A store-neutral condition as SQL on the index row ``t``; values are bound in ``args``."""
+    if isinstance(c, Eq):
+        column = columns[c.field]
+        if c.value is None:
+            absent = _ABSENT.get(column, "''")
+            return f"{column} = {absent}"
+        args.append(c.value)
+        return f"{column} = ?"
+    if isinstance(c, Cmp):
+        args.append(c.value)
+        return f"{columns[c.field]} {c.op} ?"
+    joiner = " AND " if isinstance(c, All) else " OR "
+    assert isinstance(c, All | Either)
+    return "(" + joiner.join(render(x, columns, args) for x in c.conditions) + ")"
 
 
 def _token(v: TokenValue, args: list[Any]) -> str:
@@ -67,14 +93,7 @@ def _string(v: StringValue, args: list[Any]) -> str:
 
 
 def _range(v: RangeValue | QuantityValue, args: list[Any]) -> str:
-    cond, _ = sql_condition(v.prefix, "t.lo", "t.hi")
-    args.extend(sql_args(v.prefix, v.low, v.high))
-    if isinstance(v, QuantityValue):
-        for column, value in (("system", v.system), ("code", v.code)):
-            if value is not None:
-                cond += f" AND t.{column} = ?"
-                args.append(value)
-    return cond
+    return render(number.condition(v), _ENTRY_COLUMNS, args)
 
 
 def _reference(v: ReferenceValue, args: list[Any]) -> str:
@@ -103,14 +122,7 @@ def _composite_second(v: Value, args: list[Any]) -> str:
     value without a range says ``lo = 0 AND hi = 0`` so the value index
     ``(p, code, lo, hi, v)`` narrows on ``v`` too."""
     if isinstance(v, RangeValue | QuantityValue):
-        cond, _ = sql_condition(v.prefix, "t.lo", "t.hi")
-        args.extend(sql_args(v.prefix, v.low, v.high))
-        if isinstance(v, QuantityValue):
-            for column, value in (("v", v.code), ("vs", v.system)):
-                if value is not None:
-                    cond += f" AND t.{column} = ?"
-                    args.append(value)
-        return cond
+        return render(number.condition(v), _COMPOSITE_COLUMNS, args)
     cond = "t.lo = 0 AND t.hi = 0"
     if isinstance(v, StringValue):  # starts-with on the folded text
         args.extend([v.text, v.text + _TOP])
