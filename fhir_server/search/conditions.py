@@ -9,7 +9,7 @@ a filter document), so the two cannot drift. Fields are the entry's logical part
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Op = Literal["<", "<=", ">", ">="]
@@ -35,6 +35,38 @@ class Cmp:
 
 
 @dataclass(frozen=True, slots=True)
+class AnyOf:
+    """``field`` equals one of ``values``."""
+
+    field: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StartsWith:
+    """``field`` begins with ``prefix`` (compared by code point)."""
+
+    field: str
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contains:
+    """``field`` contains ``text``."""
+
+    field: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixOf:
+    """``field`` is a prefix of ``value`` (the empty one included): ``uri:above``."""
+
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class All:
     """Every condition holds (for the same entry)."""
 
@@ -48,15 +80,28 @@ class Either:
     conditions: tuple[Condition, ...]
 
 
-Condition = Eq | Cmp | All | Either
+Condition = Eq | Cmp | AnyOf | StartsWith | Contains | PrefixOf | All | Either
+
+ALWAYS: Condition = All(())
+NEVER: Condition = Either(())
 
 
 def all_of(*conditions: Condition) -> Condition:
-    return conditions[0] if len(conditions) == 1 else All(conditions)
+    """Every condition, leaving out those that always hold."""
+    kept = tuple(c for c in conditions if c != ALWAYS)
+    return kept[0] if len(kept) == 1 else All(kept)
 
 
 def either(*conditions: Condition) -> Condition:
     return conditions[0] if len(conditions) == 1 else Either(conditions)
+
+
+def renamed(c: Condition, prefix: str) -> Condition:
+    """``c`` on the fields ``prefix + field``: a composite's second component names its parts
+    apart from the first's."""
+    if isinstance(c, All | Either):
+        return type(c)(tuple(renamed(x, prefix) for x in c.conditions))
+    return replace(c, field=prefix + c.field)
 
 
 def negate(c: Condition) -> Condition:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_server.errors import Invalid
 from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.search.conditions import AnyOf, Condition, Either, Eq, all_of
 from fhir_server.search.model import Filter, ReferenceValue
 from fhir_server.search.params.token import token_value
 from fhir_server.search.registry import builtin_params
@@ -47,6 +48,23 @@ def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str
             system = ident.get("system") if isinstance(ident.get("system"), str) else None
             idents.append((f"{param}:identifier", system, ident["value"]))
     return rows, idents
+
+
+def condition(values: tuple[ReferenceValue, ...]) -> Condition:
+    """Any of ``values`` on an entry's ``type``, ``id`` and ``url``: a URL one term each, local
+    references one ``AnyOf`` per target type (a chain's values are its inner matches, up to
+    `INNER_LIMIT` per type). A value with neither id nor URL can match nothing."""
+    terms: list[Condition] = []
+    by_type: dict[str | None, list[str]] = {}
+    for v in values:
+        if v.id is not None:
+            by_type.setdefault(v.type, []).append(v.id)
+        elif v.url is not None:
+            terms.append(Eq("url", v.url))
+    for type_, ids in by_type.items():
+        id_ = Eq("id", ids[0]) if len(ids) == 1 else AnyOf("id", tuple(ids))
+        terms.append(id_ if type_ is None else all_of(id_, Eq("type", type_)))
+    return Either(tuple(terms))
 
 
 def parse(
