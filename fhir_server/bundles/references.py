@@ -5,34 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server import fhir_json
+from fhir_server.references import reference_holders
 
-
-def reference_holders(node: Any) -> list[dict[str, Any]]:
-    """Every element (Reference) with a string ``reference``, anywhere in the resource, in
-    document order.
-
-    A plain walk: the caller resolves the distinct references (some need a search) and rewrites
-    the holders in place. (Recursion with exact type tests: a third of the cost of a stack
-    walk with ``isinstance``, and a write walks every body twice.)
-    """
-    out: list[dict[str, Any]] = []
-    _collect(node, out)
-    return out
-
-
-def _collect(node: Any, out: list[dict[str, Any]]) -> None:
-    if type(node) is dict:
-        if type(node.get("reference")) is str:
-            out.append(node)
-        values: Any = node.values()
-    elif type(node) is list:
-        values = node
-    else:
-        return
-    for value in values:
-        kind = type(value)
-        if kind is dict or kind is list:
-            _collect(value, out)
+__all__ = ["as_resolved", "is_conditional_reference", "reference_holders"]
 
 
 def as_resolved(

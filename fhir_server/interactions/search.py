@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from auth import policy
-from fhir_server import fhir_json
+from fhir_server import compartment, fhir_json
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, searcher
@@ -22,7 +22,6 @@ from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import cursor
 from fhir_server.search.includes import included
 from fhir_server.search.model import Filter, SearchQuery, ids_filter
-from fhir_server.search.registry import patient_compartment
 from fhir_server.search.resolve import INNER_LIMIT, build_query
 from fhir_server.store.base import InvalidCursor, Page, edge_page
 
@@ -84,7 +83,7 @@ async def compartment_search(
     """``Patient/123/CarePlan``: the search, limited to resources in that patient's compartment
     (any of the compartment's parameters refers to the patient)."""
     policy.require(ctx.principal, type_, "s")
-    params = patient_compartment().get(type_) if owner == "Patient" else None
+    params = compartment.params(owner, type_)
     if not params:
         raise NotFound(
             f"{type_} is not in the {owner} compartment", [f"{owner}/{owner_id}/{type_}"]

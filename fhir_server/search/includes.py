@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 
 from fhir_server.model import StoredResource
+from fhir_server.references import local_targets
 from fhir_server.search.fhirpath import compile_expression
 from fhir_server.search.model import Filter, Include, ReferenceValue, SearchQuery
-from fhir_server.search.params.reference import split_reference
 from fhir_server.search.registry import SearchParam, params_for
 
 MAX_ITERATIONS = 4
@@ -32,12 +32,8 @@ def _targets(resource: dict[str, Any], inc: Include) -> list[tuple[str, str]]:
     type_ = resource["resourceType"]
     out = []
     for param in _params(type_, inc.param):
-        for ref in compile_expression(param.expression or "", type_)(resource):
-            text = ref.get("reference") if isinstance(ref, dict) else None
-            if isinstance(text, str):
-                ref_type, ref_id, _ = split_reference(text)
-                if ref_type and ref_id and (inc.target is None or inc.target == ref_type):
-                    out.append((ref_type, ref_id))
+        found = local_targets(compile_expression(param.expression or "", type_)(resource))
+        out += [(t, i) for t, i in found if inc.target is None or inc.target == t]
     return out
 
 

@@ -14,9 +14,9 @@ import orjson
 
 from fhir_server.errors import Invalid, TooCostly
 from fhir_server.model import StoredResource
+from fhir_server.references import local_targets
 from fhir_server.search.fhirpath import compile_expression
 from fhir_server.search.model import Chain, Filter, ReferenceValue, SearchQuery, ids_filter
-from fhir_server.search.params.reference import split_reference
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import params_for
 
@@ -62,12 +62,9 @@ async def _resolve(search: Search, type_: str, chain: Chain) -> Filter:
         evaluate = compile_expression(via.expression or "", chain.target)
         ids: set[str] = set()
         for found in await _inner(search, chain.target, chain):
-            for ref in evaluate(orjson.loads(found.content or b"{}")):
-                text = ref.get("reference") if isinstance(ref, dict) else None
-                if isinstance(text, str):
-                    ref_type, ref_id, _ = split_reference(text)
-                    if ref_type == type_ and ref_id:
-                        ids.add(ref_id)
+            for ref_type, ref_id in local_targets(evaluate(orjson.loads(found.content or b"{}"))):
+                if ref_type == type_:
+                    ids.add(ref_id)
         return ids_filter(ids)
     param = params_for(type_)[chain.param]
     inner_name = _first_name(chain)

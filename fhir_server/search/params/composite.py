@@ -15,9 +15,18 @@ from collections.abc import Callable
 from typing import Any
 
 from fhir_server.errors import Invalid
+from fhir_server.search.conditions import Condition, Eq, all_of, renamed
 from fhir_server.search.fhirpath import compile_relative
-from fhir_server.search.model import CompositeValue, Filter, TokenValue, UriValue
-from fhir_server.search.params import date, number, string, token
+from fhir_server.search.model import (
+    CompositeValue,
+    Filter,
+    QuantityValue,
+    RangeValue,
+    StringValue,
+    TokenValue,
+    UriValue,
+)
+from fhir_server.search.params import date, number, string, token, uri
 from fhir_server.search.params.escapes import split_escaped, unescape
 from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.registry import Component
@@ -105,6 +114,22 @@ def _value(param: str, components: tuple[Component, ...], raw: str) -> Composite
     first, second = values
     assert isinstance(first, TokenValue)
     return CompositeValue(first, second)
+
+
+def condition(v: CompositeValue) -> Condition:
+    """Both components on one entry (one element): the first's token on ``code``/``system``,
+    the second as its own type states it on ``v.*``. A second value without a range also asks
+    for no range (``v.lo``/``v.hi`` absent), so a store's value index narrows on it too."""
+    second = v.second
+    if isinstance(second, RangeValue | QuantityValue):
+        rest = number.condition(second)
+    elif isinstance(second, StringValue):
+        rest = all_of(Eq("lo", None), Eq("hi", None), string.condition(second))
+    elif isinstance(second, UriValue):
+        rest = all_of(Eq("lo", None), Eq("hi", None), uri.condition(second))
+    else:
+        rest = all_of(Eq("lo", None), Eq("hi", None), token.condition(second))
+    return all_of(token.condition(v.first), renamed(rest, "v."))
 
 
 def parse(

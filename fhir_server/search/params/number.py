@@ -8,9 +8,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fhir_server.errors import Invalid
+from fhir_server.search.conditions import Condition, Eq, all_of
 from fhir_server.search.model import Filter, QuantityValue, RangeValue
 from fhir_server.search.params.modifiers import check_modifier
-from fhir_server.search.params.prefixes import split_prefix
+from fhir_server.search.params.prefixes import range_condition, split_prefix
 
 
 def precision_range(text: str, param: str) -> tuple[float, float, float]:
@@ -56,6 +57,16 @@ def index_quantities(
             if isinstance(unit, str) and unit != code:  # ``5.4||mg`` matches code or unit
                 rows.append((param, None, unit, n, n))
     return rows
+
+
+def condition(v: RangeValue | QuantityValue) -> Condition:
+    """What an index entry (``lo``, ``hi``; a quantity's ``system``, ``code``) must meet to
+    match ``v``: its prefix on the range, and a quantity's system and unit where given. Dates
+    share the range part (`prefixes.range_condition`)."""
+    parts = [range_condition(v.prefix, v.low, v.high)]
+    if isinstance(v, QuantityValue):
+        parts += [Eq(f, x) for f, x in (("system", v.system), ("code", v.code)) if x is not None]
+    return all_of(*parts)
 
 
 def _bounds(prefix: str, value: float, low: float, high: float) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from fhir_server.errors import Invalid
+from fhir_server.search.conditions import All, Cmp, Condition, Either, negate
 
 PREFIXES = frozenset({"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"})
 _PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[\d-])")
@@ -23,40 +24,30 @@ def split_prefix(raw: str, param: str) -> tuple[str, str]:
     return "eq", raw
 
 
-def sql_condition(prefix: str, lo: str, hi: str) -> tuple[str, int]:
-    """A SQL condition on target columns ``lo``/``hi`` and the number of (low, high) argument
-    pairs it consumes, in order."""
-    eq = f"({lo} >= ? AND {hi} <= ?)"
+def range_condition(prefix: str, low: float, high: float) -> Condition:
+    """The one prefix table: an index entry's range [``lo``, ``hi``] compared with the search
+    range [low, high), per http://hl7.org/fhir/R4/search.html#prefix (``ap`` bounds are already
+    widened by the parser). Every store renders this; none restates it."""
     # eq/ne also need ``lo < high``: a stored number is the point [n, n], and the search range is
     # half-open, so 5.45 is not in ``5.4`` = [5.35, 5.45). Implied for non-empty (date) ranges.
-    eq_half_open = f"({lo} >= ? AND {hi} <= ? AND {lo} < ?)"
-    return {
-        "eq": (eq_half_open, 1),
-        "ne": (f"NOT {eq_half_open}", 1),
-        "gt": (f"{hi} > ?", 0),
-        "lt": (f"{lo} < ?", 0),
-        "ge": (f"({hi} > ? OR {eq})", 1),
-        "le": (f"({lo} < ? OR {eq})", 1),
-        "sa": (f"{lo} >= ?", 0),
-        "eb": (f"{hi} <= ?", 0),
-        "ap": (f"({lo} < ? AND {hi} > ?)", 0),
-    }[prefix]
-
-
-def sql_args(prefix: str, low: float, high: float) -> list[float]:
-    """The arguments for `sql_condition`'s placeholders, in order."""
-    if prefix in ("eq", "ne"):
-        return [low, high, high]
+    within = (Cmp("lo", ">=", low), Cmp("hi", "<=", high))
+    eq = All((within[0], Cmp("lo", "<", high), within[1]))
+    if prefix == "eq":
+        return eq
+    if prefix == "ne":
+        return negate(eq)
     if prefix == "gt":
-        return [high]
+        return Cmp("hi", ">", high)
     if prefix == "lt":
-        return [low]
+        return Cmp("lo", "<", low)
     if prefix == "ge":
-        return [high, low, high]
+        return Either((Cmp("hi", ">", high), All(within)))
     if prefix == "le":
-        return [low, low, high]
+        return Either((Cmp("lo", "<", low), All(within)))
     if prefix == "sa":
-        return [high]
+        return Cmp("lo", ">=", high)
     if prefix == "eb":
-        return [low]
-    return [high, low]  # ap: the parser has already widened the range (overlap test)
+        return Cmp("hi", "<=", low)
+    if prefix == "ap":  # overlap
+        return All((Cmp("lo", "<", high), Cmp("hi", ">", low)))
+    raise ValueError(f"unknown comparison prefix {prefix!r}")

@@ -3,36 +3,17 @@ URLs (local ones resolved against the server base), canonical URLs, and ``:ident
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from fhir_server.errors import Invalid
-from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.references import split_reference
+from fhir_server.search.conditions import AnyOf, Condition, Either, Eq, all_of
 from fhir_server.search.model import Filter, ReferenceValue
 from fhir_server.search.params.token import token_value
-from fhir_server.search.registry import builtin_params
 
 Row = tuple[str, str | None, str | None, str | None]
 
-
-@cache
-def resource_types() -> frozenset[str]:
-    """Every R4 resource type, served or not (``Group/g1`` is a reference to a Group even though
-    this server serves no Groups): the targets of the R4 reference parameters name them all."""
-    targets = {
-        t for type_ in SERVED_TYPES for p in builtin_params(type_).values() for t in p.targets
-    }
-    return frozenset(targets | SERVED_TYPES)
-
-
-def split_reference(ref: str) -> tuple[str | None, str | None, str | None]:
-    """(type, id, url): ``Patient/1`` and ``https://x/fhir/Patient/1/_history/2`` both give
-    Patient and 1; a URL keeps its url so it can also be matched as written."""
-    url = ref if "://" in ref or ref.startswith("urn:") else None
-    parts = ref.split("/_history/")[0].rstrip("/").split("/")
-    if len(parts) >= 2 and parts[-2] in resource_types() and parts[-1]:
-        return parts[-2], parts[-1], url
-    return None, None, ref if url or "/" in ref else url
+__all__ = ["condition", "index", "parse", "split_reference"]
 
 
 def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str | None, str]]]:
@@ -47,6 +28,23 @@ def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str
             system = ident.get("system") if isinstance(ident.get("system"), str) else None
             idents.append((f"{param}:identifier", system, ident["value"]))
     return rows, idents
+
+
+def condition(values: tuple[ReferenceValue, ...]) -> Condition:
+    """Any of ``values`` on an entry's ``type``, ``id`` and ``url``: a URL one term each, local
+    references one ``AnyOf`` per target type (a chain's values are its inner matches, up to
+    `INNER_LIMIT` per type). A value with neither id nor URL can match nothing."""
+    terms: list[Condition] = []
+    by_type: dict[str | None, list[str]] = {}
+    for v in values:
+        if v.id is not None:
+            by_type.setdefault(v.type, []).append(v.id)
+        elif v.url is not None:
+            terms.append(Eq("url", v.url))
+    for type_, ids in by_type.items():
+        id_ = Eq("id", ids[0]) if len(ids) == 1 else AnyOf("id", tuple(ids))
+        terms.append(id_ if type_ is None else all_of(id_, Eq("type", type_)))
+    return Either(tuple(terms))
 
 
 def parse(

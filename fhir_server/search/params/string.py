@@ -7,6 +7,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
+from fhir_server.search.conditions import All, Condition, Contains, Eq, StartsWith
 from fhir_server.search.model import Filter, StringValue
 from fhir_server.search.params.modifiers import check_modifier
 
@@ -55,6 +56,16 @@ def strings_of(value: Any) -> list[str]:
 
 def index(param: str, values: list[Any]) -> list[tuple[str, str, str]]:
     return [(param, normalize(t), t) for v in values for t in strings_of(v)]
+
+
+def condition(v: StringValue) -> Condition:
+    """On an entry's folded ``text`` (`normalize`), or its ``exact`` text as written for
+    ``:exact`` — whose folded form, implied by it, lets a store narrow its index scan."""
+    if v.mode == "contains":
+        return Contains("text", v.text)
+    if v.mode == "exact":
+        return All((Eq("text", normalize(v.text)), Eq("exact", v.text)))
+    return StartsWith("text", v.text)
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server.errors import Invalid, TooCostly
+from fhir_server.search.conditions import ALWAYS, Condition, Eq, all_of
 from fhir_server.search.model import ANY, Filter, StringValue, TokenValue
 from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.string import normalize
@@ -60,6 +61,16 @@ def token_value(raw: str) -> TokenValue:
         return TokenValue(ANY, raw)
     system, code = raw.split("|", 1)
     return TokenValue(system or None, code or None)
+
+
+def condition(v: TokenValue) -> Condition:
+    """An entry's ``code`` and ``system``: ``|code`` asks for no system, ``code`` for any."""
+    parts: list[Condition] = []
+    if v.code is not None:
+        parts.append(Eq("code", v.code))
+    if v.system != ANY:
+        parts.append(Eq("system", v.system))
+    return all_of(*parts) if parts else ALWAYS
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from fhir_server.search.conditions import Condition, Eq, PrefixOf, StartsWith
 from fhir_server.search.model import Filter, UriValue
 from fhir_server.search.params.modifiers import check_modifier
 
 
 def index(param: str, values: list[Any]) -> list[tuple[str, str]]:
     return [(param, v) for v in values if isinstance(v, str)]
+
+
+def condition(v: UriValue) -> Condition:
+    if v.mode == "below":
+        return StartsWith("value", v.uri)
+    if v.mode == "above":
+        return PrefixOf("value", v.uri)
+    return Eq("value", v.uri)
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:

@@ -1,7 +1,8 @@
 """Compile a SearchQuery or HistoryQuery into a MongoDB filter, sort and limit.
 
 A search filter is an ``$elemMatch`` on its kind's index array (see `schema`) per value, ORed;
-filters are ANDed. Each compiles the same way as the SQLite store's (`store/sqlite/query.py`).
+filters are ANDed. The entry conditions come from `search/criteria` (each parameter type states
+its semantics once); this module only renders them, as the SQLite store renders them to SQL.
 A search with ``_sort`` is an aggregation pipeline (`compile_sorted_search`) that computes each
 resource's sort values from the same arrays and orders and keyset-pages like the SQLite store.
 
@@ -20,19 +21,24 @@ from pymongo import ASCENDING, DESCENDING
 
 from fhir_server.errors import Invalid
 from fhir_server.numbers import INT64_MAX
+from fhir_server.search import criteria
+from fhir_server.search.conditions import (
+    All,
+    AnyOf,
+    Cmp,
+    Condition,
+    Contains,
+    Either,
+    PrefixOf,
+    StartsWith,
+)
 from fhir_server.search.model import (
-    ANY,
-    CompositeValue,
     Filter,
-    QuantityValue,
-    RangeValue,
-    ReferenceValue,
     SearchQuery,
     SortKey,
     StringValue,
     TokenValue,
     UriValue,
-    Value,
 )
 from fhir_server.store.base import HistoryQuery
 from fhir_server.store.mongo.schema import PRESENT
@@ -68,120 +74,73 @@ _ARRAYS = {
 }
 
 
-def range_condition(prefix: str, low: float, high: float) -> Clause:
-    """An index entry's [lo, hi) compared with the search range [low, high): the same semantics
-    as `prefixes.sql_condition`/`sql_args` (``ap`` bounds are already widened by the parser)."""
-    eq: Clause = {"lo": {"$gte": low}, "hi": {"$lte": high}}
-    if prefix == "eq":  # also lo < high: a stored number is the point [n, n], [low, high) is open
-        return {"lo": {"$gte": low, "$lt": high}, "hi": {"$lte": high}}
-    if prefix == "ne":  # NOT eq (lo and hi are never null)
-        return {"$or": [{"lo": {"$lt": low}}, {"lo": {"$gte": high}}, {"hi": {"$gt": high}}]}
-    if prefix == "gt":
-        return {"hi": {"$gt": high}}
-    if prefix == "lt":
-        return {"lo": {"$lt": low}}
-    if prefix == "ge":
-        return {"$or": [{"hi": {"$gt": high}}, eq]}
-    if prefix == "le":
-        return {"$or": [{"lo": {"$lt": low}}, eq]}
-    if prefix == "sa":
-        return {"lo": {"$gte": high}}
-    if prefix == "eb":
-        return {"hi": {"$lte": low}}
-    if prefix == "ap":
-        return {"lo": {"$lt": high}, "hi": {"$gt": low}}
-    raise ValueError(f"unknown comparison prefix {prefix!r}")
+_RANGE = {"lo": "lo", "hi": "hi"}
+_KEYS: dict[str, dict[str, str | None]] = {
+    "token": {"code": "c", "system": "s"},
+    "string": {"text": "v"},
+    "exact": {"exact": "v", "text": None},
+    "date": _RANGE,
+    "number": _RANGE,
+    "quantity": {**_RANGE, "system": "s", "code": "c"},
+    "reference": {"type": "t", "id": "i", "url": "u"},
+    "uri": {"value": "v"},
+    "composite": {
+        "code": "c",
+        "system": "s",
+        "v.lo": "lo",
+        "v.hi": "hi",
+        "v.code": "v",
+        "v.text": "v",
+        "v.value": "v",
+        "v.system": "vs",
+    },
+}
+"""Per index array (``exact``: the ``ex`` array of strings as written), the key holding each
+part a condition names (`search/conditions`); None: the entry does not hold that part, which
+another part implies (the folded text of an exact string)."""
+_OPERATORS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
 
-def _token(v: TokenValue) -> Clause:
-    match: Clause = {}
-    if v.code is not None:
-        match["c"] = v.code
-    if v.system != ANY:
-        match["s"] = v.system  # None matches a null system (``|code``)
-    return match
+def render(c: Condition, keys: dict[str, str | None]) -> Clause:
+    """A store-neutral condition as the filter one index entry must meet (inside
+    ``$elemMatch``); ``None`` matches an absent or null part."""
+    if isinstance(c, All):
+        return _merged([render(x, keys) for x in c.conditions])
+    if isinstance(c, Either):
+        return {"$or": [render(x, keys) for x in c.conditions]} if c.conditions else _nothing()
+    key = keys[c.field]
+    if key is None:
+        return {}
+    if isinstance(c, Cmp):
+        return {key: {_OPERATORS[c.op]: c.value}}
+    if isinstance(c, StartsWith):
+        return {key: {"$gte": c.prefix, "$lt": c.prefix + _TOP}}
+    if isinstance(c, Contains):
+        return {key: {"$regex": re.escape(c.text)}}
+    if isinstance(c, PrefixOf):  # the stored value among the value's prefixes
+        return {key: {"$in": [c.value[:i] for i in range(len(c.value) + 1)]}}
+    if isinstance(c, AnyOf):
+        return {key: {"$in": list(c.values)}}
+    return {key: c.value}
 
 
-def _string(v: StringValue) -> Clause:
-    if v.mode == "contains":
-        return {"v": {"$regex": re.escape(v.text)}}
-    if v.mode == "exact":
-        return {"v": v.text}
-    return {"v": {"$gte": v.text, "$lt": v.text + _TOP}}
+def _merged(parts: list[Clause]) -> Clause:
+    """Conjoined clauses as one document where their keys allow (``{lo: {$gte, $lt}}``), so
+    the entry index sees them together; ``$and`` where two would collide."""
+    out: Clause = {}
+    for part in parts:
+        for key, value in part.items():
+            if key not in out:
+                out[key] = dict(value) if isinstance(value, dict) and key[0] != "$" else value
+            elif _operators(out[key]) and _operators(value) and not out[key].keys() & value:
+                out[key].update(value)
+            else:
+                return {"$and": parts}
+    return out
 
 
-def _range(v: RangeValue | QuantityValue) -> Clause:
-    match = range_condition(v.prefix, v.low, v.high)
-    if isinstance(v, QuantityValue):
-        if v.system is not None:
-            match["s"] = v.system
-        if v.code is not None:
-            match["c"] = v.code
-    return match
-
-
-def _reference(v: ReferenceValue) -> Clause | None:
-    if v.id is None:
-        return {"u": v.url} if v.url is not None else None
-    if v.type is None:
-        return {"i": v.id}
-    return {"i": v.id, "t": v.type}
-
-
-def _uri(v: UriValue, param: str) -> Clause:
-    if v.mode == "below":
-        return {"v": {"$gte": v.uri, "$lt": v.uri + _TOP}}
-    if v.mode == "above":  # the stored URI is a prefix of the value (the empty one included)
-        if len(v.uri) > MAX_ABOVE_LENGTH:
-            raise Invalid(
-                f"{param}:above takes at most {MAX_ABOVE_LENGTH} characters", [f"{param}:above"]
-            )
-        return {"v": {"$in": [v.uri[:i] for i in range(len(v.uri) + 1)]}}
-    return {"v": v.uri}
-
-
-def _composite_second(v: Value) -> Clause:
-    """The second component on ``v``/``vs`` and ``lo``/``hi``; a value without a range also
-    asks for null ``lo``/``hi``, so the ``by_composite`` index narrows on ``v`` too."""
-    if isinstance(v, RangeValue | QuantityValue):
-        match = range_condition(v.prefix, v.low, v.high)
-        if isinstance(v, QuantityValue):
-            if v.code is not None:
-                match["v"] = v.code
-            if v.system is not None:
-                match["vs"] = v.system
-        return match
-    match = {"lo": None, "hi": None}
-    if isinstance(v, StringValue):
-        match["v"] = {"$gte": v.text, "$lt": v.text + _TOP}
-    elif isinstance(v, UriValue):
-        match["v"] = v.uri
-    elif isinstance(v, TokenValue):
-        if v.code is not None:
-            match["v"] = v.code
-        if v.system != ANY:
-            match["vs"] = v.system  # None matches a null system (``|code``)
-    return match
-
-
-def _composite(v: CompositeValue) -> Clause:
-    """Both components in one entry: one element of the resource."""
-    return {**_token(v.first), **_composite_second(v.second)}
-
-
-def _value(v: Value, param: str) -> Clause | None:
-    """The conditions one index entry must meet, besides its parameter name; None: none can."""
-    if isinstance(v, CompositeValue):
-        return _composite(v)
-    if isinstance(v, TokenValue):
-        return _token(v)
-    if isinstance(v, StringValue):
-        return _string(v)
-    if isinstance(v, RangeValue | QuantityValue):
-        return _range(v)
-    if isinstance(v, ReferenceValue):
-        return _reference(v)
-    return _uri(v, param)
+def _operators(value: Any) -> bool:
+    return isinstance(value, dict) and all(k.startswith("$") for k in value)
 
 
 def _filter_clause(f: Filter) -> Clause:
@@ -192,17 +151,27 @@ def _filter_clause(f: Filter) -> Clause:
     if f.kind == "id":
         ids = [v.code for v in f.values if isinstance(v, TokenValue) and v.code is not None]
         return {"id": {"$in": ids}}
-    array = "ex" if f.kind == "string" and _all_exact(f) else _ARRAYS[f.kind]
-    matches = [
-        {array: {"$elemMatch": {"p": f.param, **cond}}}
-        for v in f.values
-        if (cond := _value(v, f.param)) is not None
-    ]
+    exact = f.kind == "string" and _all_exact(f)
+    array, keys = ("ex", _KEYS["exact"]) if exact else (_ARRAYS[f.kind], _KEYS[f.kind])
+    if f.kind == "uri":
+        _check_above(f)
+    cond = criteria.condition(f)
+    terms = cond.conditions if isinstance(cond, Either) else (cond,)
+    matches = [{array: {"$elemMatch": {"p": f.param, **render(t, keys)}}} for t in terms]
     if f.modifier == "not":
         return {"$nor": matches} if matches else {}
     if not matches:
         return _nothing()
     return matches[0] if len(matches) == 1 else {"$or": matches}
+
+
+def _check_above(f: Filter) -> None:
+    for v in f.values:
+        if isinstance(v, UriValue) and v.mode == "above" and len(v.uri) > MAX_ABOVE_LENGTH:
+            raise Invalid(
+                f"{f.param}:above takes at most {MAX_ABOVE_LENGTH} characters",
+                [f"{f.param}:above"],
+            )
 
 
 def _all_exact(f: Filter) -> bool:

@@ -9,22 +9,18 @@ from typing import Any
 
 import orjson
 
-from fhir_server.search.model import (
-    ANY,
-    CompositeValue,
-    Filter,
-    QuantityValue,
-    RangeValue,
-    ReferenceValue,
-    SearchQuery,
-    SortKey,
-    StringValue,
-    TokenValue,
-    UriValue,
-    Value,
+from fhir_server.search import criteria
+from fhir_server.search.conditions import (
+    All,
+    AnyOf,
+    Cmp,
+    Condition,
+    Contains,
+    Either,
+    PrefixOf,
+    StartsWith,
 )
-from fhir_server.search.params.prefixes import sql_args, sql_condition
-from fhir_server.search.params.string import normalize
+from fhir_server.search.model import Filter, SearchQuery, SortKey
 from fhir_server.store.sqlite.schema import param_key
 
 _TOP = "\U0010ffff"
@@ -41,112 +37,62 @@ _TABLES = {
     "composite": "idx_composite",
 }
 
-
-def _token(v: TokenValue, args: list[Any]) -> str:
-    parts = []
-    if v.code is not None:
-        parts.append("t.code = ?")
-        args.append(v.code)
-    if v.system is None:
-        parts.append("t.system = ''")
-    elif v.system != ANY:
-        parts.append("t.system = ?")
-        args.append(v.system)
-    return " AND ".join(parts) or "1"
-
-
-def _string(v: StringValue, args: list[Any]) -> str:
-    if v.mode == "contains":
-        args.append(v.text)
-        return "instr(t.value, ?) > 0"
-    if v.mode == "exact":  # the folded value narrows the index scan
-        args.extend([normalize(v.text), v.text])
-        return "t.value = ? AND t.exact = ?"
-    args.extend([v.text, v.text + _TOP])
-    return "t.value >= ? AND t.value < ?"
-
-
-def _range(v: RangeValue | QuantityValue, args: list[Any]) -> str:
-    cond, _ = sql_condition(v.prefix, "t.lo", "t.hi")
-    args.extend(sql_args(v.prefix, v.low, v.high))
-    if isinstance(v, QuantityValue):
-        for column, value in (("system", v.system), ("code", v.code)):
-            if value is not None:
-                cond += f" AND t.{column} = ?"
-                args.append(value)
-    return cond
+_RANGE = {"lo": "t.lo", "hi": "t.hi"}
+_COLUMNS: dict[str, dict[str, str]] = {
+    "token": {"code": "t.code", "system": "t.system"},
+    "string": {"text": "t.value", "exact": "t.exact"},
+    "date": _RANGE,
+    "number": _RANGE,
+    "quantity": {**_RANGE, "system": "t.system", "code": "t.code"},
+    "reference": {"type": "t.rtype", "id": "t.rid", "url": "t.url"},
+    "uri": {"value": "t.value"},
+    "composite": {
+        "code": "t.code",
+        "system": "t.system",
+        "v.lo": "t.lo",
+        "v.hi": "t.hi",
+        "v.code": "t.v",
+        "v.text": "t.v",
+        "v.value": "t.v",
+        "v.system": "t.vs",
+    },
+}
+"""Per index table, the column holding each part a condition names (`search/conditions`)."""
+_ABSENT = {"t.lo": "0", "t.hi": "0"}
+"""How a row says it has no such part: zero for a range end, the empty text otherwise."""
+_PARTIAL = frozenset({"t.url", "t.rid"})
+"""Columns whose index is partial (non-empty values only): a lookup says ``<> ''`` to use it."""
 
 
-def _reference(v: ReferenceValue, args: list[Any]) -> str:
-    if v.id is None:  # the partial index on url needs the url <> '' term
-        args.append(v.url)
-        return "t.url = ? AND t.url <> ''"
-    args.append(v.id)
-    if v.type is None:
-        return "t.rid = ? AND t.rid <> ''"
-    args.append(v.type)
-    return "t.rid = ? AND t.rid <> '' AND t.rtype = ?"
-
-
-def _uri(v: UriValue, args: list[Any]) -> str:
-    if v.mode == "below":
-        args.extend([v.uri, v.uri + _TOP])
-        return "t.value >= ? AND t.value < ?"
-    args.append(v.uri)
-    if v.mode == "above":
-        return "substr(?, 1, length(t.value)) = t.value"
-    return "t.value = ?"
-
-
-def _composite_second(v: Value, args: list[Any]) -> str:
-    """The second component on ``v``/``vs`` and ``lo``/``hi`` (see ``store._composite``). A
-    value without a range says ``lo = 0 AND hi = 0`` so the value index
-    ``(p, code, lo, hi, v)`` narrows on ``v`` too."""
-    if isinstance(v, RangeValue | QuantityValue):
-        cond, _ = sql_condition(v.prefix, "t.lo", "t.hi")
-        args.extend(sql_args(v.prefix, v.low, v.high))
-        if isinstance(v, QuantityValue):
-            for column, value in (("v", v.code), ("vs", v.system)):
-                if value is not None:
-                    cond += f" AND t.{column} = ?"
-                    args.append(value)
-        return cond
-    cond = "t.lo = 0 AND t.hi = 0"
-    if isinstance(v, StringValue):  # starts-with on the folded text
-        args.extend([v.text, v.text + _TOP])
-        return cond + " AND t.v >= ? AND t.v < ?"
-    if isinstance(v, UriValue):
-        args.append(v.uri)
-        return cond + " AND t.v = ?"
-    assert isinstance(v, TokenValue)
-    if v.code is not None:
-        cond += " AND t.v = ?"
-        args.append(v.code)
-    if v.system is None:
-        cond += " AND t.vs = ''"
-    elif v.system != ANY:
-        cond += " AND t.vs = ?"
-        args.append(v.system)
-    return cond
-
-
-def _composite(v: CompositeValue, args: list[Any]) -> str:
-    """Both components on one row: one element of the resource."""
-    return f"{_token(v.first, args)} AND {_composite_second(v.second, args)}"
-
-
-def _value(v: Value, args: list[Any]) -> str:
-    if isinstance(v, CompositeValue):
-        return _composite(v, args)
-    if isinstance(v, TokenValue):
-        return _token(v, args)
-    if isinstance(v, StringValue):
-        return _string(v, args)
-    if isinstance(v, RangeValue | QuantityValue):
-        return _range(v, args)
-    if isinstance(v, ReferenceValue):
-        return _reference(v, args)
-    return _uri(v, args)
+def render(c: Condition, columns: dict[str, str], args: list[Any]) -> str:
+    """A store-neutral condition as SQL on the index row ``t``; values are bound in ``args``."""
+    if isinstance(c, All):
+        terms = [render(x, columns, args) for x in c.conditions]
+        return "(" + " AND ".join(terms) + ")" if terms else "1"
+    if isinstance(c, Either):  # a balanced tree (see `_any`); no term: nothing matches
+        return _any([render(x, columns, args) for x in c.conditions]) if c.conditions else "0"
+    column = columns[c.field]
+    if isinstance(c, Cmp):
+        args.append(c.value)
+        return f"{column} {c.op} ?"
+    if isinstance(c, StartsWith):
+        args.extend([c.prefix, c.prefix + _TOP])
+        return f"({column} >= ? AND {column} < ?)"
+    if isinstance(c, Contains):
+        args.append(c.text)
+        return f"instr({column}, ?) > 0"
+    if isinstance(c, PrefixOf):
+        args.append(c.value)
+        return f"substr(?, 1, length({column})) = {column}"
+    if isinstance(c, AnyOf):
+        test = f"{column} IN {_in_list(list(c.values), args)}"
+    elif c.value is None:
+        absent = _ABSENT.get(column, "''")
+        return f"{column} = {absent}"
+    else:
+        args.append(c.value)
+        test = f"{column} = ?"
+    return f"({test} AND {column} <> '')" if column in _PARTIAL else test
 
 
 _MISSING_SOURCES = {
@@ -179,10 +125,7 @@ def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:
     if f.kind == "id":
         return "r.id IN " + _in_list([v.code for v in f.values], args)  # type: ignore[union-attr]
     table = _TABLES[f.kind]
-    if f.kind == "reference":
-        ors = _any(_references(f.values, args))  # type: ignore[arg-type]
-    else:
-        ors = _any([f"({_value(v, args)})" for v in f.values])
+    ors = render(criteria.condition(f), _COLUMNS[f.kind], args)
     p = param_key(type_, f.param)
     if drive:
         return f"r.rk IN (SELECT t.rk FROM {table} t WHERE t.p = {p} AND ({ors}))"
@@ -211,28 +154,6 @@ def _any(terms: list[str]) -> str:
         return terms[0]
     middle = len(terms) // 2
     return f"({_any(terms[:middle])} OR {_any(terms[middle:])})"
-
-
-def _references(values: tuple[ReferenceValue, ...], args: list[Any]) -> list[str]:
-    """Local references grouped by target type, each group one ``IN`` list (a chain's values
-    are its inner matches, up to `INNER_LIMIT` per target type); URLs one term each."""
-    by_type: dict[str | None, list[str]] = {}
-    terms: list[str] = []
-    for v in values:
-        if v.id is None:
-            terms.append(f"({_reference(v, args)})")
-        else:
-            by_type.setdefault(v.type, []).append(v.id)
-    for type_, ids in by_type.items():
-        if len(ids) == 1:
-            terms.append(f"({_reference(ReferenceValue(type_, ids[0]), args)})")
-            continue
-        cond = "t.rid IN " + _in_list(ids, args) + " AND t.rid <> ''"
-        if type_ is not None:
-            cond += " AND t.rtype = ?"
-            args.append(type_)
-        terms.append(f"({cond})")
-    return terms
 
 
 _SELECTIVITY = {

@@ -1,0 +1,47 @@
+"""The Patient compartment, stated once: which parameters put a resource type in a patient's
+compartment (`params`, from R4 CompartmentDefinition/patient) and whether a resource is in one
+(`in_compartment`, reading references as the search index does). Compartment search asks the
+first; access decisions and ``$everything`` ask the second — so a resource a compartment
+search finds is exactly one access admits as the patient's."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fhir_server.references import local_targets
+from fhir_server.search.fhirpath import Evaluator, compile_expression
+from fhir_server.search.registry import builtin_params, patient_compartment
+
+
+def params(owner: str, type_: str) -> tuple[str, ...]:
+    """The reference parameters that put a ``type_`` in an ``owner`` compartment; empty when it
+    has none (only the Patient compartment is served)."""
+    return patient_compartment().get(type_, ()) if owner == "Patient" else ()
+
+
+def has_compartment(type_: str) -> bool:
+    """Whether a ``type_`` resource can be in a patient's compartment (a Patient is its own)."""
+    return type_ == "Patient" or bool(params("Patient", type_))
+
+
+@cache
+def _evaluators(type_: str) -> tuple[Evaluator, ...]:
+    known = builtin_params(type_)
+    return tuple(
+        compile_expression(known[p].expression or "", type_)
+        for p in params("Patient", type_)
+        if p in known and known[p].expression
+    )
+
+
+def in_compartment(type_: str, resource: dict[str, Any], patient: str) -> bool:
+    """Whether ``resource`` is in ``Patient/patient``'s compartment: the Patient itself, or a
+    compartment parameter refers to it."""
+    if type_ == "Patient" and resource.get("id") == patient:
+        return True
+    return any(
+        target == ("Patient", patient)
+        for evaluate in _evaluators(type_)
+        for target in local_targets(evaluate(resource))
+    )
