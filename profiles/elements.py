@@ -21,6 +21,7 @@ from profiles.library import Library
 from profiles.validation.compile_base import R4, cap, type_code
 
 _INLINE = frozenset({"BackboneElement", "Element"})
+_RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ class Definitions:
             for url, sd in library.structure_definitions.items()
             if url.startswith(R4) and sd.get("derivation") != "constraint" and "snapshot" in sd
         }
+        codes = library.code_systems.get(_RESOURCE_TYPES) or {}
+        self._r4_resources = frozenset(c["code"] for c in codes.get("concept", []))
         self._children: dict[str, dict[str, Element]] = {}
         self._lock = threading.Lock()
 
@@ -65,9 +68,14 @@ class Definitions:
         """Whether a definition of ``type_name`` (a resource or data type) is compiled."""
         return type_name in self._sds
 
+    def is_r4_resource_type(self, type_name: str) -> bool:
+        """Whether R4 has a resource type of this name (compiled here or not)."""
+        return type_name in self._r4_resources
+
     def is_resource(self, type_name: str) -> bool:
+        """Whether ``type_name`` is a resource type whose definition is compiled here."""
         sd = self._sds.get(type_name)
-        return sd is not None and sd.get("kind") == "resource"
+        return sd is not None and sd.get("kind") == "resource" and not sd.get("abstract")
 
     def is_primitive(self, type_name: str) -> bool:
         sd = self._sds.get(type_name)

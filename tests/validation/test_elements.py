@@ -4,6 +4,8 @@ only; for the served types their elements match R4 4.0.1)."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import pytest
@@ -85,3 +87,21 @@ def test_primitive_types() -> None:
     assert not DEFINITIONS.is_primitive("HumanName")
     assert DEFINITIONS.is_resource("Patient")
     assert not DEFINITIONS.is_resource("HumanName")
+
+
+def test_the_server_never_imports_fhir_resources() -> None:
+    """fhir.resources is a test and bench dependency only: the server's packages never import
+    it (the R4 definitions are the one structural model at run time)."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for package in ("fhir_server", "auth", "profiles"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(n == "fhir.resources" or n.startswith("fhir.resources.") for n in names):
+                    offenders.append(str(path.relative_to(root)))
+    assert offenders == []
