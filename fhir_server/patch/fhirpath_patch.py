@@ -2,7 +2,8 @@
 
 Paths are navigated here (element names, ``[n]``, ``first()``, ``last()``, ``where(…)``) so that
 each operation knows *where* an element lives, which a FHIRPath engine (that returns values) cannot
-say; the criteria inside ``where(…)`` are evaluated by fhirpathpy.
+say; the criteria inside ``where(…)`` are evaluated by the server's one FHIRPath engine
+(`profiles.validation.compile_fhirpath`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import fhirpathpy
-
 from fhir_server.errors import Invalid, InvalidStructure, Unprocessable
 from profiles.elements import Definitions
+from profiles.validation import compile_fhirpath
 
 _STEP = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\((.*)\))?\s*(\[(\d+)\])?\s*$", re.S)
 _ROOT = "$resource"
@@ -94,8 +94,9 @@ def _function(slots: list[Slot], name: str, arg: str, path: str) -> list[Slot]:
         return slots[-1:]
     if name == "where":
         try:
-            return [s for s in slots if fhirpathpy.evaluate(s.get(), arg) == [True]]
-        except Exception as err:  # fhirpathpy raises bare Exceptions for what it cannot run
+            criterion = compile_fhirpath(arg)
+            return [s for s in slots if criterion.evaluate(s.get()) == [True]]
+        except Exception as err:  # the fallback raises bare Exceptions for what it cannot run
             raise Invalid(f"Cannot evaluate where({arg}) in {path!r}: {err}", ["path"]) from err
     raise Invalid(f"Unsupported FHIRPath function {name}() in {path!r}", ["path"])
 
