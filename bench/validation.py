@@ -1,7 +1,7 @@
 """What validation costs per resource, in process: the bench's typical Danish resources
 (bench/data.py) against their R4 base definition, and against the profiles they claim once
-profiles/definitions holds them. For scale, the same resources through the write path's current
-structural check (``fhir_server.structure.check_structure``, fhir.resources' pydantic models).
+profiles/definitions holds them. For scale, the same resources through the write path's former
+structural check (fhir.resources' pydantic models, ``tests.support.r4b_models``).
 
 ``.venv/bin/python -m bench.validation`` prints CPU microseconds per resource (the best of
 several rounds, ``time.process_time``, so other processes on a shared machine count less).
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.data import Generator
-from fhir_server.structure import check_structure
 from profiles.validation import Validator
+from tests.support.r4b_models import check_structure
 
 Resource = dict[str, Any]
 

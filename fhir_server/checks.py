@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server.config import Settings
-from fhir_server.errors import MAX_ISSUES, InvalidStructure, Issue, Unprocessable
+from fhir_server.errors import MAX_ISSUES, Invalid, InvalidStructure, Issue, Unprocessable
 from fhir_server.search import custom
-from fhir_server.structure import check_shape, structure_issues
+from profiles.elements import Definitions
 
 _policy: dict[str, Any] = {}
 
@@ -36,6 +36,19 @@ def _configured() -> dict[str, Any]:
     if not _policy:
         configure(Settings())
     return _policy
+
+
+def check_shape(type_: str, resource: Any) -> dict[str, Any]:
+    """The resource if it is a JSON object claiming to be a ``type_``; else 400."""
+    if not isinstance(resource, dict):
+        raise Invalid("A resource must be a JSON object")
+    actual = resource.get("resourceType")
+    if actual != type_:
+        raise Invalid(
+            f"resourceType {actual!r} does not match the expected type {type_!r}",
+            [f"{type_}.resourceType"],
+        )
+    return resource
 
 
 def check_resource(type_: str, resource: Any) -> dict[str, Any]:
@@ -61,20 +74,25 @@ def check_resource(type_: str, resource: Any) -> dict[str, Any]:
 
 
 def _other_contained(type_: str, resource: dict[str, Any]) -> list[Issue]:
-    """Contained resources of types the compiled definitions do not hold (any R4 type may be
-    contained; the definitions cover the served ones): fhir.resources' models check those, and
-    name a type R4 does not have."""
-    from profiles.validation import Validator
-
+    """Contained resources of types the compiled R4 definitions do not hold are refused (400):
+    the definitions cover the served types and the ones they reference (Medication among them);
+    any other R4 type cannot be checked, so it is not stored unchecked (``not-supported``), and
+    a name R4 does not have is a ``structure`` error (docs/implementation/validation.md)."""
     contained = resource.get("contained")
     if not isinstance(contained, list):
         return []
     out = []
-    validator = Validator.default()
+    definitions = Definitions.default()
     for i, item in enumerate(contained):
         kind = item.get("resourceType") if isinstance(item, dict) else None
-        if isinstance(kind, str) and validator.base_rule(kind) is None:
-            out += structure_issues(item, f"{type_}.contained[{i}]")
+        if not isinstance(kind, str) or definitions.is_resource(kind):
+            continue
+        at = (f"{type_}.contained[{i}]",)
+        if definitions.is_r4_resource_type(kind):
+            message = f"A contained {kind} cannot be checked: this server holds no definition of it"
+            out.append(Issue("not-supported", message, at))
+        else:
+            out.append(Issue("structure", f"Unknown resource type {kind!r}", at))
     return out
 
 

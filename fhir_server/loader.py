@@ -19,11 +19,11 @@ from auth.principal import ANONYMOUS_UNRESTRICTED
 from fhir_server.checks import check_resource
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError
+from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.common import check_type, new_id
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.interactions.router import dispatch
 from fhir_server.store.base import Store, UnitOfWork, in_transaction
-from fhir_server.structure import parse_json
 
 CHUNK = 500
 
@@ -55,7 +55,7 @@ def _items(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _parse(raw: bytes) -> Any:
     try:
-        return parse_json(raw)  # as a request body: numbers as written, no key twice
+        return parse_body(raw)  # as a request body: numbers as written, no key twice
     except FhirError as err:
         if isinstance(err.__cause__, orjson.JSONDecodeError):
             return ValueError(f"invalid JSON: {err.__cause__}")

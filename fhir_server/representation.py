@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server.errors import Invalid
-from fhir_server.structure import required_elements, summary_elements
+from profiles.elements import Definitions
 
 SUBSETTED = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
@@ -28,10 +28,10 @@ def summarize(resource: dict[str, Any], mode: str) -> dict[str, Any]:
     if mode == "false":
         return resource
     if mode == "true":
-        keep = summary_elements(type_) | set(_ALWAYS)
+        keep = Definitions.default().summary_elements(type_) | set(_ALWAYS)
         out = {k: v for k, v in resource.items() if k in keep or k.lstrip("_") in keep}
     elif mode == "text":
-        keep = set(_ALWAYS) | {"text"} | required_elements(type_)
+        keep = set(_ALWAYS) | {"text"} | Definitions.default().required_elements(type_)
         out = {k: v for k, v in resource.items() if k in keep or k.lstrip("_") in keep}
     elif mode == "data":
         out = {k: v for k, v in resource.items() if k != "text"}
@@ -42,7 +42,7 @@ def summarize(resource: dict[str, Any], mode: str) -> dict[str, Any]:
 
 def select_elements(resource: dict[str, Any], elements: list[str]) -> dict[str, Any]:
     """Keep the named top-level elements (plus id, meta and the mandatory ones)."""
-    keep = set(_ALWAYS) | required_elements(resource["resourceType"])
+    keep = set(_ALWAYS) | Definitions.default().required_elements(resource["resourceType"])
     keep |= {e.split(".", 1)[0] for e in elements}
     return _mark({k: v for k, v in resource.items() if k in keep or k.lstrip("_") in keep})
 

@@ -24,6 +24,7 @@ from fhir_server.bundles.references import (
 )
 from fhir_server.checks import check_resource
 from fhir_server.errors import FhirError, Invalid, Issue, MultipleMatches, PreconditionFailed
+from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.common import (
     check_id,
     check_type,
@@ -36,7 +37,6 @@ from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.create import create
 from fhir_server.interactions.router import Handler
 from fhir_server.store.base import UnitOfWork
-from fhir_server.structure import parse_json
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
@@ -91,7 +91,7 @@ def _entry_request(base: str, raw: Any, index: int) -> Entry:
 
 
 def _parse(ctx: Context, req: FhirRequest) -> tuple[str, list[Entry]]:
-    doc = parse_json(req.body) if isinstance(req.body, bytes | bytearray) else req.body
+    doc = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
     if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
         raise Invalid("POST to the base takes a Bundle of type batch or transaction")
     kind = doc.get("type")

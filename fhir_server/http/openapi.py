@@ -6,19 +6,18 @@ search parameter and operation the server routes, and nothing it does not: the C
 is itself generated from the route table, so both describe the same server.
 
 The request body schemas are "FHIR-shaped", not full FHIR: per type, ``resourceType`` fixed to the
-type, the top-level elements with their JSON types (from the R4 models in `fhir_server.structure`)
+type, the top-level elements with their JSON types (from the R4 definitions, `profiles.elements`)
 and the required ones. Errors are described as OperationOutcomes.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Annotated, Any, get_args, get_origin
+from typing import Any
 
 import orjson
 
-from fhir_server.structure import model_for, required_elements
+from profiles.elements import Definitions, Element
 
 FHIR_JSON = "application/fhir+json"
 _OUTCOME = {"$ref": "#/components/schemas/OperationOutcome"}
@@ -289,12 +288,11 @@ def _resource_schema(type_: str) -> dict[str, Any]:
         "id": {"type": "string", "pattern": f"^{_ID}$"},
         "meta": {"type": "object"},
     }
-    for name, field in model_for(type_).model_fields.items():
-        key = field.alias or name
-        if key in properties or key.startswith("_") or key in ("resource_type", "fhir_comments"):
-            continue
-        properties[key] = _element_schema(field.annotation)
-    required = sorted(k for k in required_elements(type_) if k in properties)
+    definitions = Definitions.default()
+    for key, element in definitions.elements(type_).items():
+        if key not in properties:
+            properties[key] = _element_schema(element, definitions)
+    required = sorted(k for k in definitions.required_elements(type_) if k in properties)
     return {
         "type": "object",
         "required": ["resourceType", *required],
@@ -303,31 +301,23 @@ def _resource_schema(type_: str) -> dict[str, Any]:
     }
 
 
-_PRIMITIVES: dict[Any, dict[str, Any]] = {
-    bool: {"type": "boolean"},
-    int: {"type": "integer"},
-    Decimal: {"type": "number"},
-    float: {"type": "number"},
+_JSON_TYPES: dict[str, dict[str, Any]] = {
+    "boolean": {"type": "boolean"},
+    "integer": {"type": "integer"},
+    "positiveInt": {"type": "integer"},
+    "unsignedInt": {"type": "integer"},
+    "decimal": {"type": "number"},
 }
 
 
-def _element_schema(annotation: Any) -> dict[str, Any]:
-    """The JSON type of an element from its model annotation: arrays of what it repeats,
-    JSON booleans and numbers for FHIR's, objects for complex types, strings otherwise."""
-    is_list, base, stack = False, None, [annotation]
-    while stack:  # unwrap Optional[List[Annotated[...]]] down to the element's type
-        t = stack.pop()
-        if get_origin(t) is list:
-            is_list = True
-        args = [a for a in get_args(t) if a is not type(None)]
-        if args:
-            stack.extend(args[:1] if get_origin(t) is Annotated else args)
-        elif t is not None:
-            base = t
-    if base in _PRIMITIVES:
-        schema = dict(_PRIMITIVES[base])
-    elif hasattr(base, "get_model_klass"):
-        schema = {"type": "object"}
-    else:
+def _element_schema(element: Element, definitions: Definitions) -> dict[str, Any]:
+    """The JSON type of an element from its R4 definition: arrays of what it repeats, JSON
+    booleans and numbers for FHIR's, strings for the other primitives, objects otherwise."""
+    code = element.types[0] if len(element.types) == 1 else ""
+    if code in _JSON_TYPES:
+        schema = dict(_JSON_TYPES[code])
+    elif definitions.is_primitive(code):
         schema = {"type": "string"}
-    return {"type": "array", "items": schema, "minItems": 1} if is_list else schema
+    else:
+        schema = {"type": "object"}
+    return {"type": "array", "items": schema, "minItems": 1} if element.repeats else schema

@@ -12,12 +12,12 @@ from urllib.parse import parse_qsl
 from auth import policy
 from fhir_server.checks import check_resource
 from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, UnknownType
+from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.model import StoredResource
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.resolve import build_query
-from fhir_server.structure import parse_json
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
@@ -57,7 +57,7 @@ def body_resource(req: FhirRequest, type_: str) -> dict[str, Any]:
         raise Invalid(f"A {type_} resource is required in the request body")
     if req.body_checked:
         return req.body  # type: ignore[no-any-return]
-    resource = parse_json(req.body) if isinstance(req.body, bytes | bytearray) else req.body
+    resource = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
     return check_resource(type_, resource)
 
 

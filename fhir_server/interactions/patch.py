@@ -13,13 +13,13 @@ from auth import policy
 from fhir_server import fhir_json
 from fhir_server.checks import check_resource
 from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
+from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.common import check_id, live, match_one
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
 from fhir_server.interactions.update import write_version
 from fhir_server.patch.fhirpath_patch import apply_fhirpath_patch
 from fhir_server.patch.json_patch import apply_json_patch
 from fhir_server.store.base import UnitOfWork
-from fhir_server.structure import parse_json
 
 
 def _patch_document(req: FhirRequest) -> tuple[str, Any]:
@@ -29,9 +29,9 @@ def _patch_document(req: FhirRequest) -> tuple[str, Any]:
             raw = base64.b64decode(body.get("data", ""), validate=True)
         except (ValueError, TypeError) as err:  # binascii.Error is a ValueError
             raise Invalid(f"Binary.data is not base64: {err}", ["Binary.data"]) from err
-        return "json-patch", parse_json(raw)
+        return "json-patch", parse_body(raw)
     if isinstance(body, bytes | bytearray):
-        body = parse_json(body)
+        body = parse_body(body)
     if req.content_type == "json-patch":
         return "json-patch", body
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":

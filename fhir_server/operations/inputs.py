@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_server.errors import Invalid
+from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.context import FhirRequest
-from fhir_server.structure import parse_json
 
 _VALUE = "value"
 
@@ -24,7 +24,7 @@ class Inputs:
         query = [{"name": k, "valueString": v} for k, v in req.params if not k.startswith("_")]
         if req.method == "GET" or req.body in (None, b""):
             return cls(query)
-        doc = parse_json(req.body) if isinstance(req.body, bytes | bytearray) else req.body
+        doc = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
         if not isinstance(doc, dict):
             raise Invalid(f"{op} takes a Parameters resource or a resource in the body")
         if doc.get("resourceType") != "Parameters":

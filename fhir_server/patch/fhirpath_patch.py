@@ -2,7 +2,8 @@
 
 Paths are navigated here (element names, ``[n]``, ``first()``, ``last()``, ``where(…)``) so that
 each operation knows *where* an element lives, which a FHIRPath engine (that returns values) cannot
-say; the criteria inside ``where(…)`` are evaluated by fhirpathpy.
+say; the criteria inside ``where(…)`` are evaluated by the server's one FHIRPath engine
+(`profiles.validation.compile_fhirpath`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import fhirpathpy
-
-from fhir_server.errors import Invalid, Unprocessable
-from fhir_server.structure import check_structure
+from fhir_server.errors import Invalid, InvalidStructure, Unprocessable
+from profiles.elements import Definitions
+from profiles.validation import compile_fhirpath
 
 _STEP = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\((.*)\))?\s*(\[(\d+)\])?\s*$", re.S)
 _ROOT = "$resource"
@@ -94,8 +94,9 @@ def _function(slots: list[Slot], name: str, arg: str, path: str) -> list[Slot]:
         return slots[-1:]
     if name == "where":
         try:
-            return [s for s in slots if fhirpathpy.evaluate(s.get(), arg) == [True]]
-        except Exception as err:  # fhirpathpy raises bare Exceptions for what it cannot run
+            criterion = compile_fhirpath(arg)
+            return [s for s in slots if criterion.evaluate(s.get()) == [True]]
+        except Exception as err:  # the fallback raises bare Exceptions for what it cannot run
             raise Invalid(f"Cannot evaluate where({arg}) in {path!r}: {err}", ["path"]) from err
     raise Invalid(f"Unsupported FHIRPath function {name}() in {path!r}", ["path"])
 
@@ -121,7 +122,8 @@ def _one(slots: list[Slot], op: str, path: str) -> Slot:
 def _add(resource: dict[str, Any], target: dict[str, Any], name: str, value: Any) -> None:
     """Add ``name`` to ``target``; a list element grows, a single one is set.
 
-    Whether an absent element repeats is decided by the R4 model: try the list form first.
+    Whether an absent element repeats is decided by its R4 definition (`profiles.elements`); an
+    element R4 does not define is set as a single value (the write's validation names it).
     """
     existing = target.get(name)
     if isinstance(existing, list):
@@ -129,11 +131,31 @@ def _add(resource: dict[str, Any], target: dict[str, Any], name: str, value: Any
         return
     if existing is not None:
         raise Unprocessable(f"add: element {name!r} already has a value (use replace)")
-    target[name] = [value]
-    try:
-        check_structure(resource["resourceType"], resource)
-    except Exception:
-        target[name] = value
+    where = _element_names(resource, target, str(resource.get("resourceType")), [])
+    element = Definitions.default().element(where[0], [*where[1], name]) if where else None
+    target[name] = [value] if element is not None and element.repeats else value
+
+
+def _element_names(
+    node: dict[str, Any], target: dict[str, Any], kind: str, names: list[str]
+) -> tuple[str, list[str]] | None:
+    """(the type of the resource holding ``target``, the JSON names leading from it to
+    ``target``), ``target`` found by identity below ``node`` (a ``kind`` reached by ``names``);
+    None if it is not there."""
+    if node is target:
+        return kind, names
+    for key, value in node.items():
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, dict):
+                continue
+            inner = item.get("resourceType")
+            if isinstance(inner, str):  # a contained resource: its names start at it
+                found = _element_names(item, target, inner, [])
+            else:
+                found = _element_names(item, target, kind, [*names, key])
+            if found is not None:
+                return found
+    return None
 
 
 def _delete(slot: Slot) -> None:
@@ -207,7 +229,7 @@ def _operation(resource: dict[str, Any], parts: dict[str, Any], raw: dict[str, A
 def apply_fhirpath_patch(resource: dict[str, Any], parameters: Any) -> dict[str, Any]:
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise Invalid("A FHIRPath Patch is a Parameters resource")
-    check_structure("Parameters", parameters)  # names what is malformed, e.g. a part not a list
+    _check_parameters(parameters.get("parameter"), "Parameters.parameter")
     out = copy.deepcopy(resource)
     for param in parameters.get("parameter", []):
         if param.get("name") != "operation":
@@ -219,6 +241,20 @@ def apply_fhirpath_patch(resource: dict[str, Any], parameters: Any) -> dict[str,
         except (KeyError, ValueError, IndexError, TypeError) as err:
             raise Unprocessable(f"FHIRPath Patch operation failed: {err!r}") from err
     return out
+
+
+def _check_parameters(parameters: Any, at: str) -> None:
+    """Refuse (400 naming the element) the Parameters shapes the operations below cannot walk:
+    ``parameter`` and ``part`` are lists of objects, each with a ``name``."""
+    if parameters is None:
+        return
+    if not isinstance(parameters, list):
+        raise InvalidStructure(f"{at} must be a list", [at])
+    for i, item in enumerate(parameters):
+        where = f"{at}[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise InvalidStructure("Each parameter must be an object with a name", [where])
+        _check_parameters(item.get("part"), f"{where}.part")
 
 
 def _scalar(part: dict[str, Any]) -> Any:

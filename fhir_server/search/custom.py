@@ -17,9 +17,7 @@ import re
 import time
 from typing import Any
 
-import fhirpathpy
 import orjson
-from fhirpathpy.models import models
 from fhirpathpy.parser import parse
 
 from fhir_server.errors import Invalid
@@ -35,6 +33,7 @@ from fhir_server.search.registry import (
 )
 from fhir_server.store.base import HistoryQuery, Store
 from fhir_server.store.sqlite.schema import INDEX_SUFFIXES, param_key
+from profiles.validation import compile_fhirpath
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +110,8 @@ def _check_base(resource: dict[str, Any], base: Any, i: int, code: str, expressi
     _check_key(resource, base, code)
     try:  # fhirpathpy compiles leniently: an unknown function or wrong arity shows when run
         compile_expression(expression, base)
-        fhirpathpy.evaluate({"resourceType": base}, expression, model=models["r4"])
-    except Exception as err:  # fhirpathpy raises plain Exceptions
+        compile_fhirpath(expression).evaluate({"resourceType": base})
+    except Exception as err:  # the fallback raises plain Exceptions
         raise Invalid(
             f"SearchParameter.expression cannot be evaluated on {base}: {err}",
             ["SearchParameter.expression"],

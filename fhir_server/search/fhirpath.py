@@ -2,7 +2,8 @@
 
 The R4 expressions are mostly plain paths, unions of them, choice types (``Observation.effective``,
 ``value.ofType(Quantity)``) and ``where(resolve() is Patient)``: those compile to plain Python
-walks. Anything else (e.g. ``Patient.deceased.exists() and …``) goes to fhirpathpy.
+walks. Anything else (a custom SearchParameter's expression) goes to the server's one FHIRPath
+engine (`profiles.validation.compile_fhirpath`: the invariants' compiler, fhirpathpy behind it).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-import fhirpathpy
-from fhirpathpy.models import models
+from profiles.validation import compile_fhirpath
 
 Evaluator = Callable[[dict[str, Any]], list[Any]]
 
@@ -179,11 +179,11 @@ def _simple(expr: str, type_: str) -> Evaluator | None:
 
 
 def _engine(expr: str) -> Evaluator:
-    compiled = fhirpathpy.compile(expr, models["r4"])
+    compiled = compile_fhirpath(expr)
 
     def run(resource: dict[str, Any]) -> list[Any]:
         try:
-            return list(compiled(resource))
+            return compiled.evaluate(resource)
         except Exception:  # an expression the data cannot satisfy yields no index entries
             return []
 

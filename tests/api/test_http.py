@@ -12,7 +12,6 @@ import orjson
 
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import params_for
-from fhir_server.structure import check_structure
 from tests.api.conftest import MakeClient
 from tests.api.support import (
     BASE,
@@ -25,6 +24,7 @@ from tests.api.support import (
     patient,
     put,
 )
+from tests.support.r4b_models import check_structure
 
 SAMPLE_VALUES = {
     "token": "urn:oid:1.2.208.176.1.2|1",

@@ -193,6 +193,46 @@ async def test_fhirpath_patch_add(client: httpx.AsyncClient) -> None:
     assert_outcome(resp, 422, "processing")
 
 
+async def test_fhirpath_patch_add_below_the_root_repeats_as_r4_defines(
+    client: httpx.AsyncClient,
+) -> None:
+    """Whether an absent element is added as a list is its R4 definition's max, followed into
+    data types (HumanName), backbone elements (Patient.contact) and contained resources."""
+    made = await create(
+        client,
+        {
+            "resourceType": "Patient",
+            "name": [{"text": "x"}],
+            "contact": [{"gender": "female", "name": {"text": "y"}}],
+            "contained": [{"resourceType": "Organization", "id": "o", "name": "O"}],
+            "managingOrganization": {"reference": "#o"},
+        },
+    )
+    url = f"Patient/{made['id']}"
+    resp = await fhirpath_patch(
+        client,
+        url,
+        op("add", "Patient.name[0]", name="given", value={"valueString": "Dan"}),
+        op("add", "Patient.name[0]", name="family", value={"valueString": "Hansen"}),
+        op(
+            "add",
+            "Patient.contact[0]",
+            name="telecom",
+            value={"valueContactPoint": {"system": "phone", "value": "1"}},
+        ),
+        op("add", "Patient.contact[0]", name="address", value={"valueAddress": {"city": "Ry"}}),
+        op("add", "Patient.contained[0]", name="alias", value={"valueString": "O"}),
+        op("add", "Patient.contained[0]", name="active", value={"valueBoolean": True}),
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["name"][0] == {"text": "x", "given": ["Dan"], "family": "Hansen"}
+    assert body["contact"][0]["telecom"] == [{"system": "phone", "value": "1"}]
+    assert body["contact"][0]["address"] == {"city": "Ry"}
+    assert body["contained"][0]["alias"] == ["O"]
+    assert body["contained"][0]["active"] is True
+
+
 async def test_fhirpath_patch_insert_and_move(client: httpx.AsyncClient) -> None:
     made = await create(client, rich_patient())
     url = f"Patient/{made['id']}"

@@ -246,3 +246,28 @@ async def test_validate_reports_a_contained_resource_of_an_unknown_type(
     assert [(i["code"], i["expression"]) for i in errors] == [
         ("structure", ["Patient.contained[0]"])
     ]
+
+
+async def test_a_contained_resource_of_a_type_without_a_definition_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    """Any R4 type may be contained, but the server checks structure with the compiled R4
+    definitions only (the served types and those they reference): another type is refused, not
+    stored unchecked; $validate says the same."""
+    body = {
+        "resourceType": "Patient",
+        "contained": [{"resourceType": "Location", "id": "l", "name": "Ward 3"}],
+        "extension": [{"url": "http://example.org/x", "valueReference": {"reference": "#l"}}],
+    }
+    assert_outcome(
+        await client.post("Patient", json=body), 400, "not-supported", ["Patient.contained[0]"]
+    )
+    resp = await client.post("Patient/$validate", json=body)
+    assert resp.status_code == 200
+    errors = [i for i in resp.json()["issue"] if i["severity"] == "error"]
+    assert [(i["code"], i["expression"]) for i in errors] == [
+        ("not-supported", ["Patient.contained[0]"])
+    ]
+    # a contained Medication has a definition: it is checked and stored
+    body["contained"] = [{"resourceType": "Medication", "id": "l", "status": "active"}]
+    assert (await client.post("Patient", json=body)).status_code == 201

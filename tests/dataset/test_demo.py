@@ -14,9 +14,9 @@ from fhir_server.app import ServerApp
 from fhir_server.cli import main
 from fhir_server.config import Settings
 from fhir_server.dataset.demo import EXAMPLES, demo_resources
-from fhir_server.structure import check_structure
 from tests.api.support import BASE, ids
 from tests.dataset.conformance import check_all
+from tests.support.r4b_models import check_structure
 
 Json = dict[str, Any]
 

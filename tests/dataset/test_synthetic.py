@@ -17,8 +17,8 @@ from fhir_server.dataset.synthetic import build_world, resources, write
 from fhir_server.search.extract import index_resource
 from fhir_server.search.model import SearchQuery
 from fhir_server.store.sqlite.store import SqliteStore
-from fhir_server.structure import check_structure
 from tests.dataset.conformance import check_all, references
+from tests.support.r4b_models import check_structure
 
 Json = dict[str, Any]
 

@@ -1,7 +1,9 @@
-"""Structural validation of incoming resources with fhir.resources' R4B models.
+"""An independent second opinion on R4 structure: fhir.resources' R4B models (a test and bench
+dependency only; the server checks structure with the compiled R4 definitions).
 
-For the served types their elements match R4 4.0.1. Only the verdict is used: the stored bytes are
-the client's JSON (with server-owned id/meta), never a re-serialization of the model.
+For the served types their elements match R4 4.0.1. The tests use it to check what the server
+itself produces (responses, the datasets) with a model the server does not share; the bench uses
+it as a scale for the validator's cost.
 """
 
 from __future__ import annotations
@@ -13,28 +15,13 @@ from typing import Annotated, Any, get_args, get_origin
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from fhir_server.errors import Invalid, InvalidStructure, Issue
-from fhir_server.fhir_json import parse_body
+from fhir_server.checks import check_shape
+from fhir_server.errors import InvalidStructure, Issue
 
 
 @cache
 def model_for(type_: str) -> Any:
     return get_fhir_model_class(type_)
-
-
-@cache
-def summary_elements(type_: str) -> frozenset[str]:
-    """Top-level elements flagged isSummary in the R4 definitions (the `_summary=true` subset)."""
-    return _flagged(type_, "summary_element_property")
-
-
-@cache
-def required_elements(type_: str) -> frozenset[str]:
-    """Top-level elements with min cardinality 1: primitives carry ``element_required``, complex
-    elements (e.g. ``Observation.code``) are required fields of the model."""
-    fields = model_for(type_).model_fields
-    required = {f.alias or name for name, f in fields.items() if f.is_required()}
-    return _flagged(type_, "element_required") | frozenset(required)
 
 
 def _flagged(type_: str, flag: str) -> frozenset[str]:
@@ -44,11 +31,6 @@ def _flagged(type_: str, flag: str) -> frozenset[str]:
         if isinstance(extra, dict) and extra.get(flag):
             out.add(field.alias or name)
     return frozenset(out)
-
-
-def parse_json(body: bytes) -> Any:
-    """A request body's JSON: `fhir_json.parse_body`, the one parser every entry point uses."""
-    return parse_body(body)
 
 
 def _expression(type_: str, loc: tuple[Any, ...]) -> str:
@@ -116,22 +98,9 @@ def _json_types(model: Any, node: dict[str, Any], where: str) -> list[Issue]:
     return issues
 
 
-def check_shape(type_: str, resource: Any) -> dict[str, Any]:
-    """The resource if it is a JSON object claiming to be a ``type_``; else 400."""
-    if not isinstance(resource, dict):
-        raise Invalid("A resource must be a JSON object")
-    actual = resource.get("resourceType")
-    if actual != type_:
-        raise Invalid(
-            f"resourceType {actual!r} does not match the expected type {type_!r}",
-            [f"{type_}.resourceType"],
-        )
-    return resource
-
-
 def check_structure(type_: str, resource: Any) -> dict[str, Any]:
-    """The resource if it is a structurally valid ``type_`` by fhir.resources' model; else 400
-    naming every element."""
+    """The resource if it is a structurally valid ``type_`` by fhir.resources' model; else
+    `InvalidStructure` naming every element."""
     issues = structure_issues(check_shape(type_, resource), type_)
     if issues:
         raise InvalidStructure(issues[0].diagnostics, issues=issues)
