@@ -16,7 +16,8 @@ from fhir_server.search.includes import included
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.resolve import build_query
 from fhir_server.store.sqlite.query import compile_search
-from fhir_server.store.sqlite.store import _read, _search
+from fhir_server.store.sqlite.rows import read_current as _read
+from fhir_server.store.sqlite.rows import search_page as _search
 
 
 class _Recorder:
