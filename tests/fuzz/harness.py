@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
+from dataset.demo import demo_resources, load_demo
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from fhir_server.dataset.demo import demo_resources, load_demo
 from fhir_server.search.extract import index_resource
 
 T = TypeVar("T")

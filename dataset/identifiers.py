@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from fhir_server.dataset.geography import VALID_MUNICIPALITY_CODES
+from dataset.geography import VALID_MUNICIPALITY_CODES
 from profiles.danish.identifiers import (
     AUTHORISATION_ALPHABET,
     AUTHORISATION_SYSTEM,
