@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_parsers(sub)
     args = parser.parse_args(argv)
-    from fhir_server.checks import configure
+    from fhir_server.write_checks import configure
 
     configure(Settings())  # every command writes with the checks its environment asks for
     if args.command == "serve":

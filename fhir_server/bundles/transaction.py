@@ -18,7 +18,6 @@ from fhir_server.bundles.references import (
     is_conditional_reference,
     reference_holders,
 )
-from fhir_server.checks import check_resource
 from fhir_server.errors import FhirError, Invalid
 from fhir_server.interactions.common import (
     check_type,
@@ -28,6 +27,7 @@ from fhir_server.interactions.context import Context, FhirResult
 from fhir_server.interactions.create import create
 from fhir_server.interactions.router import Handler
 from fhir_server.store.base import UnitOfWork
+from fhir_server.write_checks import check_resource
 
 
 def _check_unique_targets(entries: list[Entry]) -> None:

@@ -6,7 +6,7 @@ read-mostly server answers most reads without a query, and never from a stale co
 
 from __future__ import annotations
 
-from fhir_server.model import StoredResource
+from fhir_server.stored import StoredResource
 
 KEPT_BYTES = 64 * 1024 * 1024
 """At most this much resource content is kept for reads, however many versions that is."""

@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 
-from fhir_server.model import StoredResource
 from fhir_server.search.model import SearchQuery
 from fhir_server.store.base import InvalidCursor, Page, keyset_page
 from fhir_server.store.sqlite.query import WIDE, compile_search, compile_width
+from fhir_server.stored import StoredResource
 
 COLUMNS = "type, id, version, ts, deleted, method, content"
 """The ``version`` columns a `StoredResource` is made of, in `stored`'s order."""

@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fhir_server.model import StoredResource
 from fhir_server.numbers import parse_count
 from fhir_server.search.model import SearchQuery
 from fhir_server.store.base import HistoryQuery, Indexer, Page, Store, UnitOfWork
@@ -36,6 +35,7 @@ from fhir_server.store.sqlite.read_cache import CurrentVersions
 from fhir_server.store.sqlite.rows import COLUMNS, read_current, search_page, stored
 from fhir_server.store.sqlite.schema import SCHEMA_VERSION
 from fhir_server.store.sqlite.unit_of_work import SqliteUnitOfWork
+from fhir_server.stored import StoredResource
 
 __all__ = ["SqliteStore", "SqliteUnitOfWork"]
 

@@ -10,7 +10,6 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
-from fhir_server.model import StoredResource
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import Page, StoreBusy, UnitOfWork, VersionConflict
 from fhir_server.store.sqlite.connection import is_busy
@@ -24,6 +23,7 @@ from fhir_server.store.sqlite.index_rows import (
     index_rows,
 )
 from fhir_server.store.sqlite.rows import read_current, search_page
+from fhir_server.stored import StoredResource
 
 if TYPE_CHECKING:
     from fhir_server.store.sqlite.store import SqliteStore
