@@ -5,6 +5,7 @@ COPY fhir_server ./fhir_server
 COPY auth ./auth
 COPY profiles ./profiles
 COPY mappings ./mappings
+COPY dataset ./dataset
 RUN pip install --no-cache-dir .
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080

@@ -18,15 +18,15 @@ from typing import Any
 
 import orjson
 
-from fhir_server.dataset.identifiers import (
+from fhir_server.search.model import Filter, ReferenceValue, SearchQuery
+from fhir_server.search.params.reference import split_reference
+from fhir_server.store.base import Store
+from profiles.danish.identifiers import (
     MUNICIPALITY_SYSTEM,
     REGION_SYSTEM,
     SOR_SYSTEM,
     YDERNUMMER_SYSTEM,
 )
-from fhir_server.search.model import Filter, ReferenceValue, SearchQuery
-from fhir_server.search.params.reference import split_reference
-from fhir_server.store.base import Store
 
 TTL = 60.0
 MAX_DEPTH = 8

@@ -37,13 +37,13 @@ import orjson
 from auth.principal import CITIZEN, CLINICIAN, Principal, usable
 from fhir_server.errors import Forbidden
 from fhir_server.interactions.context import Context
-from fhir_server.model import StoredResource
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import NOTHING, Filter, SearchQuery, ids_filter
 from fhir_server.search.params.reference import split_reference
 from fhir_server.search.registry import builtin_params, patient_compartment
 from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
+from fhir_server.stored import StoredResource
 
 VISIBLE = "rs"
 """What lets a resource appear as a search's include or a conditional operation's match."""

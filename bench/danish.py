@@ -1,5 +1,5 @@
 """Write data the default server accepts: the project's own Danish data set (scenarios S1-S7,
-``fhir_server.dataset.synthetic``), every resource conformant to the profile required for its
+``dataset.synthetic``), every resource conformant to the profile required for its
 type, cut into the shapes the write benchmarks send.
 
 - `Citizens.directory` — the shared organizations, practitioners and roles, loaded first (their
@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 
-from fhir_server.dataset.build import Json
-from fhir_server.dataset.scenarios import SCENARIOS
-from fhir_server.dataset.scenarios.scene import CprRegistry, Scene
-from fhir_server.dataset.synthetic import World, build_world
+from dataset.build import Json
+from dataset.scenarios import SCENARIOS
+from dataset.scenarios.scene import CprRegistry, Scene
+from dataset.synthetic import World, build_world
 
 _NAMESPACE = uuid.UUID("0b6c55f8-6a57-4f5e-9d0c-5b8e1f3a2c71")
 

@@ -214,7 +214,7 @@ def _best(rounds: list[list[Row]]) -> list[Row]:
 def _measure(opts: Options) -> None:
     log = opts.workdir / "server.log"
     say(f"work dir {opts.workdir} (server log: {log})")
-    say(f"Danish write data: {opts.citizens:,} citizens (fhir_server.dataset)")
+    say(f"Danish write data: {opts.citizens:,} citizens (dataset)")
     data = write_data(opts.citizens)
 
     say("Read by id vs the ceiling (FHIR server synchronous=FULL)")
@@ -331,7 +331,7 @@ def _method(o: Options, data: WriteData, files: LoadFiles) -> str:
   and ceiling run alternately, {o.rounds} rounds each with all servers up; the table shows the
   best round of each (other tenants of the machine only ever slow a round down), the note the
   range of the per-round ratios.
-- **Write data:** the project's Danish data set (`fhir_server.dataset.synthetic`, scenarios
+- **Write data:** the project's Danish data set (`dataset.synthetic`, scenarios
   S1-S7; `bench/danish.py`), the first {o.citizens:,} citizens of `fhir-server generate
   --patients {o.citizens} --seed 1`: every resource conformant to the profile required for
   its type. Each write server first gets the shared directory (organizations, practitioners,

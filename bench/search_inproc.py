@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fhir_server.model import StoredResource
 from fhir_server.search.includes import included
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.resolve import build_query
 from fhir_server.store.sqlite.query import compile_search
-from fhir_server.store.sqlite.store import _read, _search
+from fhir_server.store.sqlite.rows import read_current as _read
+from fhir_server.store.sqlite.rows import search_page as _search
+from fhir_server.stored import StoredResource
 
 
 class _Recorder:

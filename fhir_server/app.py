@@ -18,7 +18,6 @@ from auth.smart.server import SmartServer
 from auth.storage import auth_store_for
 from auth.verify import KeySource, Revoked
 from fhir_server import __version__, conformance
-from fhir_server.checks import configure
 from fhir_server.config import Settings
 from fhir_server.http import openapi
 from fhir_server.http.asgi import PREFIX, FhirApp
@@ -27,6 +26,7 @@ from fhir_server.interactions.capabilities import statement
 from fhir_server.search.custom import CUSTOM
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
+from fhir_server.write_checks import configure
 
 log = logging.getLogger("fhir_server")
 

@@ -88,7 +88,9 @@ async def _reindex(progress: bool) -> int:
 
 
 async def _demo(progress: bool) -> int:
-    from fhir_server.dataset.demo import EXAMPLES, load_demo
+    # The demo data set is not part of the server (production code never imports it): the
+    # `demo` and `generate` commands are the one place it is imported, lazily, here.
+    from dataset.demo import EXAMPLES, load_demo
     from fhir_server.store.factory import make_store
 
     settings = Settings()
@@ -134,7 +136,7 @@ async def _register_demo(store: Store) -> DemoCredentials:
 def _generate(args: argparse.Namespace) -> int:
     import time
 
-    from fhir_server.dataset.synthetic import write
+    from dataset.synthetic import write  # lazily: see _demo
 
     started = time.perf_counter()
     counts = write(args.out, args.patients, args.seed)
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_parsers(sub)
     args = parser.parse_args(argv)
-    from fhir_server.checks import configure
+    from fhir_server.write_checks import configure
 
     configure(Settings())  # every command writes with the checks its environment asks for
     if args.command == "serve":

@@ -48,7 +48,7 @@ def _unchanged(stored: bytes | None, resource: dict[str, Any]) -> bool:
 
 async def install(store: Store) -> int:
     """Write what is missing or different; returns how many were written."""
-    from fhir_server.checks import check_resource
+    from fhir_server.write_checks import check_resource
 
     written = 0
     for resource in bundled():

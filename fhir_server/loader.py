@@ -16,7 +16,6 @@ import orjson
 from tqdm import tqdm
 
 from auth.principal import ANONYMOUS_UNRESTRICTED
-from fhir_server.checks import check_resource
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError
 from fhir_server.fhir_json import parse_body
@@ -24,6 +23,7 @@ from fhir_server.interactions.common import check_type, new_id
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.interactions.router import dispatch
 from fhir_server.store.base import Store, UnitOfWork, in_transaction
+from fhir_server.write_checks import check_resource
 
 CHUNK = 500
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import orjson
 
 from fhir_server import fhir_json
-from fhir_server.model import StoredResource, instant, now_us
+from fhir_server.stored import StoredResource, instant, now_us
 
 
 def full_url(base: str, stored: StoredResource) -> str:

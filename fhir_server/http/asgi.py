@@ -21,10 +21,10 @@ from fhir_server.http.render import render
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.interactions.read import read
 from fhir_server.interactions.router import dispatch
-from fhir_server.model import http_date
 from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.store.base import Store
+from fhir_server.stored import http_date
 
 log = logging.getLogger("fhir_server.http")
 

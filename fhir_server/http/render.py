@@ -11,8 +11,8 @@ import orjson
 from fhir_server import fhir_json
 from fhir_server.errors import Invalid, Issue, outcome_bytes
 from fhir_server.interactions.context import FhirRequest, FhirResult
-from fhir_server.model import http_date
 from fhir_server.representation import SUMMARY_MODES, parse_elements, select_elements, summarize
+from fhir_server.stored import http_date
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

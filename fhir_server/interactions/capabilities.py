@@ -13,10 +13,10 @@ from fhir_server import __version__
 from fhir_server.config import Settings
 from fhir_server.conformance import supported_profiles
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.model import instant, now_us
 from fhir_server.operations import OPERATIONS
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import on_change, params_for
+from fhir_server.stored import instant, now_us
 
 _TYPE_INTERACTIONS = {
     ("instance", "GET"): "read",

@@ -10,14 +10,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from auth import policy
-from fhir_server.checks import check_resource
 from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, UnknownType
 from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.context import Context, FhirRequest
-from fhir_server.model import StoredResource
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.resolve import build_query
+from fhir_server.stored import StoredResource
+from fhir_server.write_checks import check_resource
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 

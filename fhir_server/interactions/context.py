@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from auth.principal import Principal
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict, Invalid, Issue, Unavailable
-from fhir_server.model import StoredResource
 from fhir_server.numbers import parse_count
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import (
@@ -24,6 +23,7 @@ from fhir_server.store.base import (
     UnitOfWork,
     in_transaction,
 )
+from fhir_server.stored import StoredResource
 
 T = TypeVar("T")
 

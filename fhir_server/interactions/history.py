@@ -14,11 +14,11 @@ from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragm
 from fhir_server.errors import Invalid, NotFound
 from fhir_server.interactions.common import check_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.model import StoredResource
 from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.dates import date_range
 from fhir_server.store.base import HistoryQuery
+from fhir_server.stored import StoredResource
 
 _ALLOWED = frozenset({"_since", "_at", "_count", "_cursor", "_format", "_pretty"})
 _ONCE = frozenset({"_since", "_at", "_count"})

@@ -11,7 +11,6 @@ from typing import Any
 
 from auth import policy
 from fhir_server import fhir_json
-from fhir_server.checks import check_resource
 from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
 from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.common import check_id, live, match_one
@@ -20,6 +19,7 @@ from fhir_server.interactions.update import write_version
 from fhir_server.patch.fhirpath_patch import apply_fhirpath_patch
 from fhir_server.patch.json_patch import apply_json_patch
 from fhir_server.store.base import UnitOfWork
+from fhir_server.write_checks import check_resource
 
 
 def _patch_document(req: FhirRequest) -> tuple[str, Any]:

@@ -6,7 +6,7 @@ from auth import policy
 from fhir_server.errors import Gone, NotFound
 from fhir_server.interactions.common import check_id, live
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
-from fhir_server.model import StoredResource
+from fhir_server.stored import StoredResource
 
 
 def _not_modified(req: FhirRequest, stored: StoredResource) -> bool:

@@ -16,7 +16,6 @@ from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragm
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, searcher
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.model import StoredResource
 from fhir_server.representation import select_elements, summarize
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import cursor
@@ -24,6 +23,7 @@ from fhir_server.search.includes import included
 from fhir_server.search.model import Filter, SearchQuery, ids_filter
 from fhir_server.search.resolve import INNER_LIMIT, build_query
 from fhir_server.store.base import InvalidCursor, Page, edge_page
+from fhir_server.stored import StoredResource
 
 
 def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:

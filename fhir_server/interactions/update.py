@@ -8,9 +8,9 @@ from auth import policy
 from fhir_server.errors import Invalid, MethodNotAllowed, PreconditionFailed
 from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
-from fhir_server.model import StoredResource
 from fhir_server.search.model import Index
 from fhir_server.store.base import UnitOfWork, VersionConflict
+from fhir_server.stored import StoredResource
 
 
 async def update(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:

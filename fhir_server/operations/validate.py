@@ -8,13 +8,13 @@ from typing import Any
 
 import orjson
 
-from fhir_server.checks import conformance_issues, required_profile
 from fhir_server.errors import FhirError, Invalid, Issue, NotFound, operation_outcome
 from fhir_server.interactions.context import Context, FhirResult
 from fhir_server.operations import Operation, register
 from fhir_server.operations.inputs import Inputs
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import custom
+from fhir_server.write_checks import conformance_issues, required_profile
 
 _MODES = ("create", "update", "delete")
 
@@ -55,7 +55,7 @@ def _context_issues(
 
 
 def _issues(type_: str, resource: dict[str, Any], profile: str | None) -> list[Issue]:
-    """What a write would be refused for (`checks.check_resource`), all of it."""
+    """What a write would be refused for (`write_checks.check_resource`), all of it."""
     required = required_profile(type_)
     wanted = [profile] if profile else [required] if required else []
     issues = conformance_issues(resource, wanted)

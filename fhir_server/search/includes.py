@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 
-from fhir_server.model import StoredResource
 from fhir_server.references import local_targets
 from fhir_server.search.fhirpath import compile_expression
 from fhir_server.search.model import Filter, Include, ReferenceValue, SearchQuery
 from fhir_server.search.registry import SearchParam, params_for
+from fhir_server.stored import StoredResource
 
 MAX_ITERATIONS = 4
 CHUNK = 100

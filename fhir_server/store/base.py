@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 import orjson
 
 from fhir_server import fhir_json
-from fhir_server.model import StoredResource, instant, now_us
 from fhir_server.search.extract import with_last_updated
 from fhir_server.search.model import Index, SearchQuery
+from fhir_server.stored import StoredResource, instant, now_us
 
 T = TypeVar("T")
 

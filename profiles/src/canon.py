@@ -6,6 +6,8 @@ URL. The values are fixed by docs/profiles.md and the issue-4 contract.
 
 from __future__ import annotations
 
+from profiles.danish import identifiers as dk_ids
+
 FHIR_VERSION = "4.0.1"
 # Publication date written into every generated resource (kept fixed so the build is
 # reproducible; bump it together with the versions below).
@@ -72,21 +74,21 @@ FF_MEDICATION_STATEMENT = ff_sd("ff-medicationstatement")
 FF_CONSENT = ff_sd("ff-consent")
 FF_MEDICATION_CHANGE = ff_sd("ff-medication-change")
 
-# Identifier systems (DOMAIN.md §4)
-CPR = "urn:oid:1.2.208.176.1.2"
-X_ECPR = "urn:oid:1.2.208.176.1.6.1.1"
-D_ECPR = "urn:oid:1.2.208.176.1.6.1.3"
-D_ECPR_REGIONAL = tuple(f"{D_ECPR}.{n}" for n in (177, 179, 181, 183, 187))
-SOR = "urn:oid:1.2.208.176.1.1"
-YDERNUMMER = "urn:oid:1.2.208.176.1.4"
-AUTHORISATION = "https://autregweb.sst.dk"
-CVR = "http://cvr.dk"
-GLN = "http://www.gs1.org/gln"
-GLN_HTTPS = "https://www.gs1.org/gln"
-KOMBIT_ORG = "https://kombit.dk/sts/organisation"
+# Identifier systems (DOMAIN.md §4), stated once in profiles.danish.identifiers
+CPR = dk_ids.CPR_SYSTEM
+X_ECPR = dk_ids.X_ECPR_SYSTEM
+D_ECPR = dk_ids.D_ECPR_SYSTEM
+D_ECPR_REGIONAL = dk_ids.D_ECPR_REGIONAL_SYSTEMS
+SOR = dk_ids.SOR_SYSTEM
+YDERNUMMER = dk_ids.YDERNUMMER_SYSTEM
+AUTHORISATION = dk_ids.AUTHORISATION_SYSTEM
+CVR = dk_ids.CVR_SYSTEM
+GLN = dk_ids.GLN_SYSTEM
+GLN_HTTPS = dk_ids.GLN_HTTPS_SYSTEM
+KOMBIT_ORG = dk_ids.KOMBIT_ORG_SYSTEM
 MEDCOM_PRODUCER = f"{MEDCOM_TERMINOLOGY}/CodeSystem/MedComProducentID"
-MUNICIPALITY = dk_cs("dk-core-municipality-codes")
-REGION = "urn:iso:std:iso:3166:-2"
+MUNICIPALITY = dk_ids.MUNICIPALITY_SYSTEM
+REGION = dk_ids.REGION_SYSTEM
 
 # Code systems used in codings
 ATC = "http://www.whocc.no/atc"

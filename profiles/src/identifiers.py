@@ -13,25 +13,19 @@ Checks FHIRPath regex cannot express use the validator's functions ``dkCprValid(
 
 from __future__ import annotations
 
+from profiles.danish.identifiers import (
+    AUTHORISATION_PATTERN,
+    D_ECPR_PATTERN,
+    MUNICIPALITY_PATTERN,
+    REGION_PATTERN,
+    SOR_PATTERN,
+    X_ECPR_PATTERN,
+    YDERNUMMER_PATTERN,
+)
 from profiles.src import canon
 from profiles.src.dsl import Json, binding, el, fixed_system_slice, inv, slice_entry
 from profiles.src.terminology_dk import D_ECPR_VS, MUNICIPALITY_VS
 
-# DDMM with the number of days each month can have (29 for February; the leap year is left to
-# dkCprValid, which knows the century).
-_DDMM = (
-    "((0[1-9]|[12][0-9]|3[01])(0[13578]|1[02])|(0[1-9]|[12][0-9]|30)(0[469]|11)"
-    "|(0[1-9]|1[0-9]|2[0-9])02)"
-)
-X_ECPR_PATTERN = f"^{_DDMM}[0-9]{{2}}[17][A-Z]{{2}}[0-9]$"
-D_ECPR_PATTERN = f"^{_DDMM}[0-9]{{2}}[056][A-Z]{{2}}[0-9]$"
-SOR_PATTERN = "^[0-9]{11,}$"
-# Authorisation ids are five characters, digits and consonants only (no vowels), as issued by
-# the Danish Patient Safety Authority.
-AUTHORISATION_PATTERN = "^[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{5}$"
-YDERNUMMER_PATTERN = "^[0-9]+$"
-MUNICIPALITY_PATTERN = "^[0-9]{4}$"
-REGION_PATTERN = "^DK-8[1-5]$"
 UUID_URN_PATTERN = "^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 D_ECPR_SYSTEMS = (canon.D_ECPR, *canon.D_ECPR_REGIONAL)

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from fhir_server.model import instant, now_us
+from fhir_server.stored import instant, now_us
 from tests.api.support import BASE, assert_outcome, create, minimal, patient, put_ok
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from fhir_server.search.extract import index_resource
 from fhir_server.store.base import VersionConflict
-from fhir_server.store.sqlite import store as sqlite_store
+from fhir_server.store.sqlite import group_commit
 from fhir_server.store.sqlite.store import SqliteStore, SqliteUnitOfWork
 
 UNITS = 12
@@ -106,7 +106,7 @@ async def test_a_unit_cancelled_while_waiting_does_not_strand_its_batch(
 ) -> None:
     """The unit a batch was left open for is cancelled before it gets the lock: the units
     waiting for that batch's COMMIT are still committed and answered."""
-    monkeypatch.setattr(sqlite_store, "_BATCH_SECONDS", 60.0)
+    monkeypatch.setattr(group_commit, "BATCH_SECONDS", 60.0)
     first = asyncio.ensure_future(_create(store, "c1"))
     second = asyncio.ensure_future(_create(store, "c2"))
     await asyncio.sleep(0)  # c1 holds the lock, c2 waits for it
@@ -146,11 +146,11 @@ async def test_a_unit_cancelled_while_it_waits_for_company_still_settles(
     lock; cancelled right then (a client gone), it still commits and lets go of the lock."""
     task = asyncio.ensure_future(_create(store, "lone"))
     await asyncio.sleep(0)  # the unit now waits one turn for others, holding the lock
-    assert store._lock.locked()
+    assert store.commits.lock.locked()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not store._lock.locked()
+    assert not store.commits.lock.locked()
     assert (await store.read("Patient", "lone")) is not None  # written, as the client may
     # not have heard: the same as a cancel during COMMIT
     assert await asyncio.wait_for(_create(store, "next"), timeout=5) == 1

@@ -137,9 +137,9 @@ async def test_a_write_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch) 
 
     from fhir_server.app import ServerApp
     from fhir_server.config import Settings
-    from fhir_server.store.sqlite import store as sqlite_store
+    from fhir_server.store.sqlite import unit_of_work
 
-    monkeypatch.setattr(sqlite_store, "_LOCK_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(unit_of_work, "LOCK_WAIT_SECONDS", 0.05)
     db = tmp_path / "fhir.db"
     app = ServerApp(
         Settings(
@@ -167,9 +167,9 @@ async def test_a_write_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch) 
 
 
 async def test_what_is_kept_is_bounded_in_bytes_too(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from fhir_server.store.sqlite import store as sqlite_store
+    from fhir_server.store.sqlite import read_cache
 
-    monkeypatch.setattr(sqlite_store, "_KEPT_BYTES", 300)
+    monkeypatch.setattr(read_cache, "KEPT_BYTES", 300)
     store = SqliteStore(str(tmp_path / "fhir.db"), index_resource, "NORMAL")
     await store.open()
     try:
@@ -178,7 +178,7 @@ async def test_what_is_kept_is_bounded_in_bytes_too(tmp_path: Path, monkeypatch)
         await asyncio.sleep(0)
         for n in range(5):
             assert (await store.read("Patient", f"b{n}")) is not None
-            assert store._current_bytes <= 300
-        assert 0 < len(store._current) < 5
+            assert store.current.bytes <= 300
+        assert 0 < len(store.current) < 5
     finally:
         await store.close()

@@ -50,8 +50,8 @@ async def test_wide_and_narrow_plans_agree(tmp_path: Path, monkeypatch) -> None:
         assert len(wide) == 1350 and wide == sorted(wide)
         assert len(narrow_only) == 150 and narrow_only == sorted(narrow_only)
         assert await _back_to_first(store)
-        monkeypatch.setattr(compiled, "WIDE", 10**9)  # the store imported it: patch both
-        from fhir_server.store.sqlite import store as module
+        monkeypatch.setattr(compiled, "WIDE", 10**9)  # the rows module imported it: patch both
+        from fhir_server.store.sqlite import rows as module
 
         monkeypatch.setattr(module, "WIDE", 10**9)
         assert await _walk(store, "female") == wide

@@ -7,9 +7,9 @@ import asyncio
 import orjson
 import pytest
 
-from fhir_server.model import now_us
 from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
 from fhir_server.store.base import HistoryQuery, Page, Store, VersionConflict, in_transaction
+from fhir_server.stored import now_us
 
 CPR = "urn:oid:1.2.208.176.1.2"
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
-from fhir_server.dataset import identifiers as ids
-from fhir_server.dataset.build import PROFILES
-from fhir_server.dataset.scenarios.scene import years_before
+from dataset import identifiers as ids
+from dataset.build import PROFILES
+from dataset.scenarios.scene import years_before
 
 Json = dict[str, Any]
 Lookup = dict[str, Json]

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from dataset.demo import EXAMPLES, demo_resources
 from fhir_server.app import ServerApp
 from fhir_server.cli import main
 from fhir_server.config import Settings
-from fhir_server.dataset.demo import EXAMPLES, demo_resources
 from tests.api.support import BASE, ids
 from tests.dataset.conformance import check_all
 from tests.support.r4b_models import check_structure

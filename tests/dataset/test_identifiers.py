@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from fhir_server.dataset import identifiers as ids
+from dataset import identifiers as ids
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
+from dataset import identifiers as ids
+from dataset.build import TYPE_ORDER
+from dataset.synthetic import build_world, resources, write
 from fhir_server.cli import main
-from fhir_server.dataset import identifiers as ids
-from fhir_server.dataset.build import TYPE_ORDER
-from fhir_server.dataset.synthetic import build_world, resources, write
 from fhir_server.search.extract import index_resource
 from fhir_server.search.model import SearchQuery
 from fhir_server.store.sqlite.store import SqliteStore
@@ -159,9 +159,9 @@ def test_every_generated_resource_validates_against_its_profile() -> None:
     demo set or in a synthetic set covering every scenario several times."""
     import itertools
 
+    from dataset.demo import demo_resources
+    from dataset.synthetic import resources
     from fhir_server.config import Settings
-    from fhir_server.dataset.demo import demo_resources
-    from fhir_server.dataset.synthetic import resources
     from profiles.validation import Validator
 
     validator = Validator.default()

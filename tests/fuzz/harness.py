@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
+from dataset.demo import demo_resources, load_demo
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from fhir_server.dataset.demo import demo_resources, load_demo
 from tests.support.backends import app_store
 
 T = TypeVar("T")

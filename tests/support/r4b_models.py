@@ -15,8 +15,8 @@ from typing import Annotated, Any, get_args, get_origin
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from fhir_server.checks import check_shape
 from fhir_server.errors import InvalidStructure, Issue
+from fhir_server.write_checks import check_shape
 
 
 @cache

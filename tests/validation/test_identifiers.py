@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from profiles.danish.identifiers import cpr_birth_date, cpr_valid, cvr_valid, gln_valid
 from profiles.validation import Validator
-from profiles.validation.identifiers import cpr_birth_date, cpr_valid, cvr_valid, gln_valid
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,8 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from fhir_server.model import StoredResource
 from fhir_server.search.model import Index
+from fhir_server.stored import StoredResource
 
 RESOURCES = "resources"
 VERSIONS = "versions"

@@ -21,7 +21,6 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from fhir_server.model import StoredResource
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import (
     DuplicateId,
@@ -58,6 +57,7 @@ from fhir_server.store.mongo.schema import (
     version_doc,
     version_key,
 )
+from fhir_server.stored import StoredResource
 
 AsyncClient = Any
 """``AsyncMongoClient`` or an object with the same async API (``tests/support/mongo_standin``)."""

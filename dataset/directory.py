@@ -14,12 +14,12 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from fhir_server.dataset import build as b
-from fhir_server.dataset import identifiers as ids
-from fhir_server.dataset.build import Json
-from fhir_server.dataset.codes import PROFESSION
-from fhir_server.dataset.geography import MUNICIPALITIES, REGIONS, Municipality, Region
-from fhir_server.dataset.names import Name, random_name
+from dataset import build as b
+from dataset import identifiers as ids
+from dataset.build import Json
+from dataset.codes import PROFESSION
+from dataset.geography import MUNICIPALITIES, REGIONS, Municipality, Region
+from dataset.names import Name, random_name
 
 _KOMBIT_NAMESPACE = uuid.UUID("6f1f3c52-7d0e-4a43-9d55-2f0c2b9a6e11")
 

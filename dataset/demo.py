@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from fhir_server.dataset.build import TYPE_ORDER, Json
-from fhir_server.dataset.directory import DirectoryBuilder
-from fhir_server.dataset.names import Name
-from fhir_server.dataset.scenarios import SCENARIOS
-from fhir_server.dataset.scenarios.scene import CprRegistry, Home, Person, Scene
+from dataset.build import TYPE_ORDER, Json
+from dataset.directory import DirectoryBuilder
+from dataset.names import Name
+from dataset.scenarios import SCENARIOS
+from dataset.scenarios.scene import CprRegistry, Home, Person, Scene
 
 if TYPE_CHECKING:
     from fhir_server.config import Settings

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fhir_server.dataset import build as b
-from fhir_server.dataset import identifiers as ids
-from fhir_server.dataset.build import Json
-from fhir_server.dataset.geography import REGIONS, STREETS
-from fhir_server.dataset.scenarios.scene import Person, Scene
+from dataset import build as b
+from dataset import identifiers as ids
+from dataset.build import Json
+from dataset.geography import REGIONS, STREETS
+from dataset.scenarios.scene import Person, Scene
 
 MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
 REGION_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-RegionalSubDivisionCodes"

@@ -8,10 +8,10 @@ municipality for home nursing.
 
 from __future__ import annotations
 
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import Json, coding, concept, ref_of
-from fhir_server.dataset.scenarios import events, people, plans, records, requests
-from fhir_server.dataset.scenarios.scene import Person, Scene
+from dataset import codes as c
+from dataset.build import Json, coding, concept, ref_of
+from dataset.scenarios import events, people, plans, records, requests
+from dataset.scenarios.scene import Person, Scene
 
 
 def build(scene: Scene, person: Person) -> None:

@@ -7,10 +7,10 @@ the results and later the end of the course back to the GP as CareCommunications
 
 from __future__ import annotations
 
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import ref_of
-from fhir_server.dataset.scenarios import events, people, records, requests
-from fhir_server.dataset.scenarios.scene import Person, Scene
+from dataset import codes as c
+from dataset.build import ref_of
+from dataset.scenarios import events, people, records, requests
+from dataset.scenarios.scene import Person, Scene
 
 RESULTS = c.medcom_category("examination-results", "Undersøgelsesresultater")
 COORDINATION = c.medcom_category("carecoordination", "Koordinering")

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from fhir_server.dataset import identifiers as ids
-from fhir_server.dataset.build import Json
-from fhir_server.dataset.directory import MunicipalUnits, RegionUnits, Unit
-from fhir_server.dataset.names import Name, random_name
+from dataset import identifiers as ids
+from dataset.build import Json
+from dataset.directory import MunicipalUnits, RegionUnits, Unit
+from dataset.names import Name, random_name
 
 DATASET_DATE = date(2026, 11, 16)
 """'Today' in the data set: plans run around it, ages are counted at it."""

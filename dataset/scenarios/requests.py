@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_server.dataset import build as b
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import Json
-from fhir_server.dataset.scenarios.scene import Scene
+from dataset import build as b
+from dataset import codes as c
+from dataset.build import Json
+from dataset.scenarios.scene import Scene
 
 PRIORITY_TEXT = {"routine": "rutine", "asap": "hurtigst muligt"}
 

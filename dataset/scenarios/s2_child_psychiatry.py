@@ -8,10 +8,10 @@ psychiatry (its last activity).
 
 from __future__ import annotations
 
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import coding, ref_of
-from fhir_server.dataset.scenarios import events, people, plans, records
-from fhir_server.dataset.scenarios.scene import Person, Scene, age_at, years_before
+from dataset import codes as c
+from dataset.build import coding, ref_of
+from dataset.scenarios import events, people, plans, records
+from dataset.scenarios.scene import Person, Scene, age_at, years_before
 
 CHILD_GOALS = (
     "Jeg vil gå i skole hver dag",

@@ -8,10 +8,10 @@ clinician, a treatment site or the data of a period.
 
 from __future__ import annotations
 
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import Json, coding, period, ref_of
-from fhir_server.dataset.scenarios import events, people, plans, records
-from fhir_server.dataset.scenarios.scene import Person, Scene
+from dataset import codes as c
+from dataset.build import Json, coding, period, ref_of
+from dataset.scenarios import events, people, plans, records
+from dataset.scenarios.scene import Person, Scene
 
 OWN_GOALS = (
     "Bo i min egen lejlighed med støtte",

@@ -8,10 +8,10 @@ for services, and — since no municipal nurse could attend — sends a CareComm
 
 from __future__ import annotations
 
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import Json, concept, ref_of
-from fhir_server.dataset.scenarios import events, people, records, requests
-from fhir_server.dataset.scenarios.scene import Person, Scene
+from dataset import codes as c
+from dataset.build import Json, concept, ref_of
+from dataset.scenarios import events, people, records, requests
+from dataset.scenarios.scene import Person, Scene
 
 REASONS = (
     "Borgeren er faldet to gange den seneste måned og spiser mindre.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fhir_server.dataset.scenarios import (
+from dataset.scenarios import (
     s1_preventive_visit,
     s2_child_psychiatry,
     s3_shared_course,
@@ -11,7 +11,7 @@ from fhir_server.dataset.scenarios import (
     s6_acute_function,
     s7_citizen_view,
 )
-from fhir_server.dataset.scenarios.scene import Scenario
+from dataset.scenarios.scene import Scenario
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("s1", "Forebyggende sygebesøg", (75, 95), "citizen", s1_preventive_visit.build),

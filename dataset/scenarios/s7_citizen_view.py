@@ -7,10 +7,10 @@ that lets the daughter read it. (Who looked at the data is the server's audit lo
 
 from __future__ import annotations
 
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import coding, ref_of
-from fhir_server.dataset.scenarios import people, plans, records, requests
-from fhir_server.dataset.scenarios.scene import Person, Scene
+from dataset import codes as c
+from dataset.build import coding, ref_of
+from dataset.scenarios import people, plans, records, requests
+from dataset.scenarios.scene import Person, Scene
 
 OWN_GOALS = ("Blive boende i mit eget hjem", "Gå en tur i haven hver dag")
 DAUGHTER_GOALS = ("At mor har faste rutiner og føler sig tryg", "At mor spiser varm mad hver dag")

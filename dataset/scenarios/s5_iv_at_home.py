@@ -7,10 +7,10 @@ CareTeam (patient-responsible doctor) and the plan state; the nurses' CRP measur
 
 from __future__ import annotations
 
-from fhir_server.dataset import codes as c
-from fhir_server.dataset.build import ref_of
-from fhir_server.dataset.scenarios import events, people, plans, records, requests
-from fhir_server.dataset.scenarios.scene import Person, Scene
+from dataset import codes as c
+from dataset.build import ref_of
+from dataset.scenarios import events, people, plans, records, requests
+from dataset.scenarios.scene import Person, Scene
 
 
 def build(scene: Scene, person: Person) -> None:

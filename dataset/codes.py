@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fhir_server.dataset.build import Json, coding, concept
+from dataset.build import Json, coding, concept
 
 SCT = "http://snomed.info/sct"
 LOINC = "http://loinc.org"

@@ -23,11 +23,11 @@ from typing import BinaryIO
 
 import orjson
 
-from fhir_server.dataset.build import TYPE_ORDER, Json
-from fhir_server.dataset.directory import DirectoryBuilder, MunicipalUnits, RegionUnits, Unit
-from fhir_server.dataset.geography import MUNICIPALITIES
-from fhir_server.dataset.scenarios import SCENARIOS
-from fhir_server.dataset.scenarios.scene import CprRegistry, Home, Scene
+from dataset.build import TYPE_ORDER, Json
+from dataset.directory import DirectoryBuilder, MunicipalUnits, RegionUnits, Unit
+from dataset.geography import MUNICIPALITIES
+from dataset.scenarios import SCENARIOS
+from dataset.scenarios.scene import CprRegistry, Home, Scene
 
 CITIZENS_PER_MUNICIPALITY = 1000
 CITIZENS_PER_CLINIC = 1500

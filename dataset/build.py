@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from fhir_server.dataset import identifiers as ids
+from dataset import identifiers as ids
 
 DK_CORE = "http://hl7.dk/fhir/core/StructureDefinition/"
 FF = "http://faellesforloeb.dk/fhir/StructureDefinition/"

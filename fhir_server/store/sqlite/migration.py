@@ -1,0 +1,106 @@
+"""Creating the schema in a new file, or bringing an older file's schema to the current one."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import orjson
+
+from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.search.registry import builtin_params
+from fhir_server.store.sqlite.schema import (
+    INDEX_SUFFIXES,
+    INDEX_TABLES,
+    OLD_TABLES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    param_key,
+    v3_key,
+)
+
+_log = logging.getLogger(__name__)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";\n") if s.strip()]
+
+
+def create_or_migrate(conn: sqlite3.Connection) -> list[str]:
+    """Create the schema, or bring an older file to the current one (version 1: index keyed by
+    type and id; version 2: no ``idx_composite``; version 3: custom parameters keyed like the
+    specification's); returns the types whose search index must then be rebuilt. Runs in one
+    write transaction, so concurrent server processes starting on the same file migrate it
+    once."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        old = (
+            found == 0
+            and conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resource'"
+            ).fetchone()
+        )
+        if found not in (0, 2, 3, SCHEMA_VERSION):
+            raise RuntimeError(f"{found=}: this server knows SQLite schema {SCHEMA_VERSION}")
+        if old:
+            for table in OLD_TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute("ALTER TABLE resource ADD COLUMN rk INTEGER NOT NULL DEFAULT 0")
+            conn.execute(
+                "UPDATE resource SET rk = (SELECT min(v.seq) FROM version v"
+                " WHERE v.type = resource.type AND v.id = resource.id)"
+            )
+        for statement in _statements(SCHEMA):
+            conn.execute(statement)
+        rebuild = sorted(SERVED_TYPES) if old or found == 2 else []
+        if found == 3:
+            rebuild = _rekey_custom(conn)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return rebuild
+
+
+def _rekey_custom(conn: sqlite3.Connection) -> list[str]:
+    """Schema 3 → 4: move the rows of every parameter any stored SearchParameter version
+    defined from its old key (`v3_key`) to its own (`param_key`). Where an old key was a built-in
+    parameter's of the same type (a code chosen to collide), those rows cannot be told from the
+    built-in's: that type's index is rebuilt instead (returned), which drops them."""
+    collided: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    rows = conn.execute(
+        "SELECT content FROM version WHERE type = 'SearchParameter' AND content IS NOT NULL"
+    )
+    for (content,) in rows.fetchall():
+        try:
+            definition = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            continue
+        code, bases = definition.get("code"), definition.get("base")
+        for base in bases if isinstance(code, str) and isinstance(bases, list) else ():
+            if base not in SERVED_TYPES or code in builtin_params(base) or (base, code) in seen:
+                continue
+            seen.add((base, code))
+            builtin = {v3_key(base, n + s) for n in builtin_params(base) for s in INDEX_SUFFIXES}
+            for suffix in INDEX_SUFFIXES:
+                old = v3_key(base, code + suffix)
+                if old in builtin:
+                    collided.add(base)
+                    continue
+                for table, *_ in INDEX_TABLES.values():
+                    conn.execute(
+                        f"UPDATE {table} SET p = ? WHERE p = ?"
+                        " AND rk IN (SELECT rk FROM resource WHERE type = ?)",
+                        (param_key(base, code + suffix), old, base),
+                    )
+    if collided:
+        _log.warning(
+            "custom search parameters of %s had the index keys of built-in ones: rebuilding"
+            " the index of those types (run fhir-server reindex to restore the custom"
+            " parameters' values)",
+            ", ".join(sorted(collided)),
+        )
+    return sorted(collided)
