@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.api.conftest import BACKENDS, _store
+from tests.support.backends import BACKENDS, app_store
 from tests.api.support import BASE
 
 EXAMPLES = settings(
