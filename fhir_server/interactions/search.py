@@ -10,7 +10,6 @@ import hashlib
 from typing import Any
 from urllib.parse import parse_qsl
 
-from auth import policy
 from fhir_server import fhir_json
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
@@ -83,7 +82,7 @@ async def compartment_search(
 ) -> FhirResult:
     """``Patient/123/CarePlan``: the search, limited to resources in that patient's compartment
     (any of the compartment's parameters refers to the patient)."""
-    policy.require(ctx.principal, type_, "s")
+    ctx.access.require(type_, "s")
     params = patient_compartment().get(type_) if owner == "Patient" else None
     if not params:
         raise NotFound(
@@ -108,11 +107,11 @@ async def search(
     here: str | None = None,
 ) -> FhirResult:
     """``scope``: filters the search is confined to (a compartment's members)."""
-    policy.require(ctx.principal, type_, "s")
+    ctx.access.require(type_, "s")
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
     query = await query_for(ctx, type_, pairs, req.prefer_handling == "lenient")
     query.filters += scope or []
-    await policy.restrict(ctx, query, "s")
+    await ctx.access.narrow(query, "s")
     binding = _binding(here or type_, pairs)
     signed_here = query.after_id
     if signed_here is not None:
@@ -133,7 +132,7 @@ async def search(
         entries = [_entry(ctx, query, s, "match") for s in page.items]
         if query.includes or query.revincludes:
             more = await included(
-                policy.reader(ctx), searcher(ctx), page.items, query.includes, query.revincludes
+                ctx.access.reader(), searcher(ctx), page.items, query.includes, query.revincludes
             )
             entries += [_entry(ctx, query, s, "include") for s in more]
     if query.ignored:
@@ -187,7 +186,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     rest = [(k, v) for k, v in rest if k != "_cursor"]
     queries = {t: await query_for(ctx, t, rest) for t in types}
     for query in queries.values():
-        await policy.restrict(ctx, query, "s")
+        await ctx.access.narrow(query, "s")
     first = queries[types[0]]
     extra: dict[str, Any] = {}
     if first.total in ("accurate", "estimate") or first.summary == "count":
@@ -201,7 +200,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     entries = [_entry(ctx, first, s, "match") for s in matches]
     if first.includes or first.revincludes:
         more_resources = await included(
-            policy.reader(ctx), searcher(ctx), matches, first.includes, first.revincludes
+            ctx.access.reader(), searcher(ctx), matches, first.includes, first.revincludes
         )
         entries += [_entry(ctx, first, s, "include") for s in more_resources]
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
@@ -263,14 +262,14 @@ def _types(pairs: list[tuple[str, str]], ctx: Context) -> tuple[list[str], list[
     wanted = [v for k, v in pairs if k == "_type"]
     rest = [(k, v) for k, v in pairs if k != "_type"]
     if not wanted:
-        types = sorted(t for t in SERVED_TYPES if policy.permits_any(ctx.principal, t, "s"))
+        types = sorted(t for t in SERVED_TYPES if ctx.access.decide(t, "s").permit)
         if not types:
-            policy.require(ctx.principal, "Resource", "s")
+            ctx.access.require("Resource", "s")
         return types, rest
     types = sorted({t.strip() for v in wanted for t in v.split(",") if t.strip()})
     unknown = [t for t in types if t not in SERVED_TYPES]
     if unknown or not types:
         raise Invalid(f"_type names types this server does not serve: {unknown}", ["_type"])
     for type_ in types:
-        policy.require(ctx.principal, type_, "s")
+        ctx.access.require(type_, "s")
     return types, rest
