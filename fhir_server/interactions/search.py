@@ -89,14 +89,31 @@ async def compartment_search(
             f"{type_} is not in the {owner} compartment", [f"{owner}/{owner_id}/{type_}"]
         )
     check_id(owner_id)
+    # what the caller may search, worked out once for the members' look-ups and the page
+    # (a patient-scoped token's compartment costs searches of its own)
+    allowed = SearchQuery(type_)
+    await ctx.access.narrow(allowed, "s")
     ids: set[str] = {owner_id} if type_ == owner else set()
     for param in params:
         query = await query_for(ctx, type_, [(param, f"{owner}/{owner_id}")])
+        query.filters += allowed.filters
         query.count = INNER_LIMIT + 1
-        ids |= {s.id for s in await searcher(ctx)(query)}
+        ids |= {s.id for s in await _every(ctx, query)}
     if len(ids) > INNER_LIMIT:
         raise Invalid(f"The {owner}/{owner_id} compartment holds too many {type_} resources")
-    return await search(ctx, req, type_, [ids_filter(ids)], f"{owner}/{owner_id}/{type_}")
+    scope = [ids_filter(ids), *allowed.filters]
+    return await search(ctx, req, type_, scope, f"{owner}/{owner_id}/{type_}", narrowed=True)
+
+
+async def _every(ctx: Context, query: SearchQuery) -> list[StoredResource]:
+    """Every match of an already narrowed query, up to ``query.count``."""
+    out: list[StoredResource] = []
+    while True:
+        page = await ctx.search(query)
+        out += page.items
+        if page.next_cursor is None or len(out) >= query.count:
+            return out
+        query.after_id = page.next_cursor
 
 
 async def search(
@@ -105,13 +122,17 @@ async def search(
     type_: str,
     scope: list[Filter] | None = None,
     here: str | None = None,
+    narrowed: bool = False,
 ) -> FhirResult:
-    """``scope``: filters the search is confined to (a compartment's members)."""
-    ctx.access.require(type_, "s")
+    """``scope``: filters the search is confined to (a compartment's members); ``narrowed``:
+    they include the caller's access already (`Access.narrow` with ``s``, after `require`)."""
+    if not narrowed:
+        ctx.access.require(type_, "s")
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
     query = await query_for(ctx, type_, pairs, req.prefer_handling == "lenient")
     query.filters += scope or []
-    await ctx.access.narrow(query, "s")
+    if not narrowed:
+        await ctx.access.narrow(query, "s")
     binding = _binding(here or type_, pairs)
     signed_here = query.after_id
     if signed_here is not None:
