@@ -3,7 +3,7 @@
 `Authenticator.authenticate` turns a request's ``Authorization`` header into a `Principal`:
 with ``FHIR_AUTH=off`` the anonymous, all-permitted one; otherwise the verified access token's
 client, user (``fhirUser``, resolved to organization and sector, see `auth.identity`), patient
-context and parsed scopes. Interactions ask the principal — through `auth.policy` — never HTTP
+context and parsed scopes. Interactions ask the principal — through `auth.access` — never HTTP
 headers, what the caller may do; the cross-sector consent policy narrows it through the same
 seam later.
 """
@@ -18,6 +18,7 @@ from typing import Any
 from auth.identity import Directory, UserContext
 from auth.scopes import Grant, parse_scopes
 from auth.verify import KeySource, Revoked, TokenError, TokenVerifier, external_issuer, own_issuer
+from fhir_server.access import Access, Reader
 from fhir_server.config import Settings
 from fhir_server.errors import Issue, Unauthorized
 from fhir_server.store.base import Store
@@ -75,7 +76,7 @@ class Principal:
     token_id: str | None = None
     """The access token's ``jti`` (for audit)."""
     decisions: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
-    """`auth.policy`'s answers per (type, permission), worked out once per principal."""
+    """`auth.access.scopes`'s answers per (type, permission), worked out once per principal."""
 
     @property
     def user_kind(self) -> str | None:
@@ -84,9 +85,15 @@ class Principal:
             return None
         return USER_KINDS.get(self.fhir_user.split("/", 1)[0])
 
+    def bind(self, reader: Reader) -> Access:
+        """This principal's `Access` (`fhir_server.access.Grant`), reading through ``reader``."""
+        from auth.access import access_for  # auth.access builds on this module
+
+        return access_for(self, reader)
+
     def may(self, interaction: str, type_: str | None) -> bool:
         """Whether some scope lets the caller perform ``interaction`` (``read``,
-        ``search-type``, …) on ``type_`` at all; which instances is `auth.policy`'s question."""
+        ``search-type``, …) on ``type_`` at all; which instances: `auth.access`."""
         if self.unrestricted:
             return True
         letter = INTERACTION_LETTERS.get(interaction)
@@ -143,6 +150,7 @@ class Authenticator:
         if mode != "off" and (verifier is None or directory is None):
             raise ValueError(f"FHIR_AUTH={mode} needs a token verifier and a directory")
         self.mode = mode
+        self.public = PUBLIC
         self.verifier = verifier
         self.directory = directory
         self.clock = clock
@@ -219,7 +227,7 @@ def fhir_user_reference(claim: Any, base: str) -> str | None:
     sees the same user. SMART sends it as an absolute URL on this server
     (``https://…/fhir/Patient/x``) or relative; a URL on another server, a version, a type
     that is no kind of user or anything else unparsable gives None (a user of unknown kind,
-    whom `auth.policy` grants nothing through ``user/`` scopes)."""
+    whom `auth.access` grants nothing through ``user/`` scopes)."""
     text = _text(claim)
     if text is None:
         return None

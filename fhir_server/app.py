@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -13,6 +14,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 from auth.principal import authenticator_for
 from auth.smart.cors import public_cors
+from auth.smart.discovery import capability_security
 from auth.smart.routes import AuthRoutes
 from auth.smart.server import SmartServer
 from auth.storage import auth_store_for
@@ -61,7 +63,9 @@ def _service_api(settings: Settings, fhir: FhirApp) -> FastAPI:
         like ``/metadata`` (no token needed; it tells no more than the CapabilityStatement)."""
         base = fhir.base_url(request.scope, dict(request.headers))
         root = request.scope.get("root_path", "")
-        body = openapi.document(statement(settings, base), root + PREFIX)
+        body = openapi.document(
+            statement(settings, base, capability_security(settings, base)), root + PREFIX
+        )
         return Response(body, media_type="application/json")
 
     @api.get("/docs", include_in_schema=False)
@@ -99,7 +103,9 @@ class ServerApp:
             keys=keys or (self.smart.keys if self.smart else None),
             is_revoked=is_revoked or (self.smart.revocations.is_revoked if self.smart else None),
         )
-        self.fhir = FhirApp(self.settings, self.store, auth)
+        self.fhir = FhirApp(
+            self.settings, self.store, auth, security=partial(capability_security, self.settings)
+        )
         self.api = _service_api(self.settings, self.fhir)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from auth.principal import ANONYMOUS_UNRESTRICTED
+from fhir_server.access import UNRESTRICTED
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError
 from fhir_server.fhir_json import parse_body
@@ -65,7 +65,7 @@ def _parse(raw: bytes) -> Any:
 class Loader:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
-        self.ctx = Context(store, settings, ANONYMOUS_UNRESTRICTED, settings.base_url or "")
+        self.ctx = Context(store, settings, UNRESTRICTED, settings.base_url or "")
         self.report = Report()
         self._pending: list[tuple[str, dict[str, Any]]] = []
 

@@ -50,7 +50,7 @@ CONFORMANCE_TYPES: frozenset[str] = frozenset(
 )
 """Resources that change what the server does (how it searches, validates, expands codes or
 notifies), served or not: written only by administrators (``system/`` scopes), see
-`auth.policy`. The one list of them."""
+`auth.access.scopes`. The one list of them."""
 
 DIRECTORY_TYPES: frozenset[str] = frozenset(
     {
@@ -63,4 +63,4 @@ DIRECTORY_TYPES: frozenset[str] = frozenset(
     }
 )
 """The health-care directory: who works where. Written by clinicians and administrators only,
-read by everyone with a scope on the type (see `auth.policy`)."""
+read by everyone with a scope on the type (see `auth.access.scopes`)."""

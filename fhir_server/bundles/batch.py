@@ -15,7 +15,7 @@ async def batch(
 ) -> FhirResult:
     out = []
     for entry in entries:
-        sub = Context(ctx.store, ctx.settings, ctx.principal, ctx.base_url)
+        sub = Context(ctx.store, ctx.settings, ctx.grant, ctx.base_url, security=ctx.security)
         try:
             result = await dispatch(sub, entry.request)
             out.append(response_entry(ctx, result, prefer))

@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from auth.principal import PUBLIC, Authenticator, Principal
+from fhir_server.access import Authenticator, Grant, Open, Security
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
 from fhir_server.http.headers import NOSNIFF
@@ -71,13 +71,20 @@ def _prefer(raw: str | None, wanted: str) -> str | None:
 
 class FhirApp:
     def __init__(
-        self, settings: Settings, store: Store, authenticator: Authenticator | None = None
+        self,
+        settings: Settings,
+        store: Store,
+        authenticator: Authenticator | None = None,
+        security: Security | None = None,
     ) -> None:
+        """``security``: what the CapabilityStatement declares (the bootstrap passes the
+        authorization server's description in; the FHIR API knows nothing of it)."""
         self.settings = settings
+        self.security = security
         self.store = store
         if authenticator is None and settings.auth != "off":  # never silently unprotected
             raise ValueError(f"FHIR_AUTH={settings.auth} needs an authenticator")
-        self.authenticator = authenticator or Authenticator("off")
+        self.authenticator: Authenticator = authenticator or Open()
         self.hosts = HostTrust(settings)
 
     def base_url(self, scope: Scope, headers: dict[str, str]) -> str:
@@ -103,7 +110,7 @@ class FhirApp:
             media = response_type(headers.get("accept"), _param(params, "_format"))
             principal = await self._principal(scope, headers, base)
             req = await self._request(scope, receive, headers, params)
-            ctx = Context(self.store, self.settings, principal, base)
+            ctx = Context(self.store, self.settings, principal, base, security=self.security)
             status, out_headers, body = render(req, await dispatch(ctx, req), base)
         except Disconnected:
             log.info("client disconnected before the body was complete; nothing was done")
@@ -174,11 +181,11 @@ class FhirApp:
         await send({"type": "http.response.body", "body": body})
         return True
 
-    async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Principal:
+    async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Grant:
         """Who calls (before the body is read: a request without a valid token costs nothing);
         the CapabilityStatement is public, as SMART clients discover the server through it."""
         if scope["path"] == f"{PREFIX}/metadata" and self.authenticator.mode != "off":
-            return PUBLIC
+            return self.authenticator.public
         return await self.authenticator.authenticate(headers.get("authorization"), base)
 
     async def _request(

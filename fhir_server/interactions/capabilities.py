@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 
-from auth.smart.discovery import capability_security
 from fhir_server import __version__
 from fhir_server.config import Settings
 from fhir_server.conformance import supported_profiles
@@ -109,10 +108,9 @@ def _statement(multiple_delete: bool, base_url: str, security: bytes | None) -> 
 on_change(_statement.cache_clear)  # custom search parameters are listed too
 
 
-def statement(settings: Settings, base_url: str) -> bytes:
-    """The CapabilityStatement (JSON) of a server with these settings at ``base_url``; also the
-    source of the OpenAPI description (`fhir_server.http.openapi`)."""
-    security = capability_security(settings, base_url)
+def statement(settings: Settings, base_url: str, security: dict[str, Any] | None) -> bytes:
+    """The CapabilityStatement (JSON) of a server with these settings at ``base_url`` and this
+    ``rest.security``; also the source of the OpenAPI description (`fhir_server.http.openapi`)."""
     return _statement(
         settings.allow_multiple_delete,
         base_url,
@@ -121,4 +119,5 @@ def statement(settings: Settings, base_url: str) -> bytes:
 
 
 async def capabilities(ctx: Context, req: FhirRequest) -> FhirResult:
-    return FhirResult(200, body=statement(ctx.settings, ctx.base_url))
+    security = ctx.security(ctx.base_url) if ctx.security is not None else None
+    return FhirResult(200, body=statement(ctx.settings, ctx.base_url, security))

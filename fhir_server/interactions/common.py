@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from auth import policy
+from fhir_server.access import VISIBLE
 from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, UnknownType
 from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.context import Context, FhirRequest
@@ -80,14 +80,15 @@ async def match(
     type_: str,
     pairs: list[tuple[str, str]],
     limit: int = 2,
-    letters: str = policy.VISIBLE,
+    letters: str = VISIBLE,
 ) -> list[StoredResource]:
     """Resources matching conditional criteria, at most ``limit`` (enough to tell 0, 1 or many).
 
     Only resources the principal may see (or act on: ``letters``) can match: a conditional
-    operation must not reveal that others exist. The search is restricted by the policy, and
+    operation must not reveal that others exist. The search is narrowed by the access, and
     every match is then checked against the resource itself, exactly as a write by id is
-    (`policy.target`): one it may not see is no match, one it sees but may not act on is 403."""
+    (`Access.admit_target`): one it may not see is no match, one it sees but may not act on
+    is 403."""
     filters = [(k, v) for k, v in pairs if k not in ("_format", "_pretty")]
     query = await build_query(
         searcher(ctx), type_, filters, default_count=limit, max_count=limit, base=ctx.base_url
@@ -99,16 +100,16 @@ async def match(
         )
     query.count = limit
     query.after_id = None
-    seen = policy.VISIBLE + "".join(c for c in letters if c not in policy.VISIBLE)
-    await policy.restrict(ctx, query, seen, quiet=True)
+    seen = VISIBLE + "".join(c for c in letters if c not in VISIBLE)
+    await ctx.access.narrow(query, seen, quiet=True)
     if ctx.uow is not None:  # the match decides a write: racing deciders must conflict
         # on the type, not the criteria text: different criteria can match the same resource
         await ctx.uow.lock(type_)
     found: list[StoredResource] = []
     while len(found) < limit:
         page = await ctx.search(query)
-        for stored in await policy.keep(ctx, seen, page.items):
-            if len(found) < limit and await policy.target(ctx, letters, stored) is not None:
+        for stored in await ctx.access.admit_all(page.items, seen):
+            if len(found) < limit and await ctx.access.admit_target(stored, letters) is not None:
                 found.append(stored)
         if page.next_cursor is None:
             break
@@ -117,7 +118,7 @@ async def match(
 
 
 async def match_one(
-    ctx: Context, type_: str, pairs: list[tuple[str, str]], letters: str = policy.VISIBLE
+    ctx: Context, type_: str, pairs: list[tuple[str, str]], letters: str = VISIBLE
 ) -> StoredResource | None:
     found = await match(ctx, type_, pairs, letters=letters)
     if len(found) > 1:
@@ -136,7 +137,7 @@ def searcher(ctx: Context):  # type: ignore[no-untyped-def]
     resources the principal may see: a chain, ``_has`` or ``_revinclude`` never reaches more."""
 
     async def search_all(query: SearchQuery) -> list[StoredResource]:
-        await policy.restrict(ctx, query, policy.VISIBLE, quiet=True)
+        await ctx.access.narrow(query, VISIBLE, quiet=True)
         out: list[StoredResource] = []
         while True:
             page = await ctx.search(query)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from auth.principal import Principal
+from fhir_server.access import Access, Grant, Security
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict, Invalid, Issue, Unavailable
 from fhir_server.numbers import parse_count
@@ -75,13 +75,29 @@ class FhirResult:
 class Context:
     store: Store
     settings: Settings
-    principal: Principal
+    grant: Grant
+    """Who calls, as authentication found it; `access` asks it the interaction's questions."""
     base_url: str
     uow: UnitOfWork | None = None
     """Set while running inside a transaction Bundle: every read and write joins it."""
+    security: Security | None = None
+    """What the CapabilityStatement declares of the server's security."""
+    _access: Access | None = field(default=None, init=False, repr=False)
+
+    @property
+    def access(self) -> Access:
+        """The caller's access, reading through this context (so inside a transaction its
+        look-ups join the unit of work); bound on first use."""
+        if self._access is None:
+            self._access = self.grant.bind(self)
+        return self._access
 
     async def read(self, type_: str, id_: str) -> StoredResource | None:
         return await (self.uow or self.store).read(type_, id_)
+
+    async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
+        """A past version, from the store (units of work read current versions only)."""
+        return await self.store.vread(type_, id_, version)
 
     async def search(self, query: SearchQuery) -> Page:
         return await (self.uow or self.store).search(query)

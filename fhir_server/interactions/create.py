@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from auth import policy
 from fhir_server.interactions.common import body_resource, criteria_pairs, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.search.model import Index
@@ -16,7 +15,7 @@ async def create(ctx: Context, req: FhirRequest, type_: str, id_: str | None = N
 
     ``id_`` is given only by a transaction Bundle that already resolved a ``urn:uuid`` to it.
     """
-    policy.require(ctx.principal, type_, "c")
+    ctx.access.require(type_, "c")
     resource = body_resource(req, type_)
     index = req.index or ctx.store.indexer(type_, resource)
     return await create_resource(ctx, type_, resource, req.if_none_exist, id_, index)
@@ -44,7 +43,7 @@ async def create_resource(
             index=index,
             minted=True,
         )
-        await policy.check_written(ctx, "c", stored)  # as written: a refusal rolls the write back
+        await ctx.access.check_written(stored, "c")  # as written: a refusal rolls the write back
         return FhirResult(201, stored, location=True)
 
     return await ctx.write(work)

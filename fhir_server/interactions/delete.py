@@ -5,7 +5,6 @@ A delete writes a tombstone version; reads then answer 410 and history shows the
 
 from __future__ import annotations
 
-from auth import policy
 from fhir_server.errors import Issue, MultipleMatches, PreconditionFailed
 from fhir_server.interactions.common import check_id, match
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
@@ -14,12 +13,12 @@ from fhir_server.store.base import UnitOfWork, VersionConflict
 
 async def delete(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
     check_id(id_)
-    policy.require(ctx.principal, type_, "d")
+    ctx.access.require(type_, "d")
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 
     async def work(uow: UnitOfWork) -> FhirResult:
         # one the principal may not see is answered as absent (204, or 412 with If-Match)
-        current = await policy.target(ctx, "d", await uow.read(type_, id_))
+        current = await ctx.access.admit_target(await uow.read(type_, id_), "d")
         if current is None and if_match is not None:
             raise VersionConflict(None)
         tomb = await uow.delete(type_, id_, if_match=if_match) if current is not None else None
@@ -38,7 +37,7 @@ async def delete(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirRe
 
 
 async def conditional_delete(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
-    policy.require(ctx.principal, type_, "d")
+    ctx.access.require(type_, "d")
     limit = ctx.settings.max_conditional_delete if ctx.settings.allow_multiple_delete else 1
 
     async def work(uow: UnitOfWork) -> FhirResult:

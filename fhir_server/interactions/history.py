@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from auth import policy
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, NotFound
 from fhir_server.interactions.common import check_id
@@ -76,9 +75,9 @@ async def history(
         check_id(id_)
     letters = "r" if id_ is not None else "s"  # instance history is a read, the others searches
     if type_ is not None:
-        policy.require(ctx.principal, type_, letters)
-    elif not any(policy.permits_any(ctx.principal, t, "s") for t in SERVED_TYPES):
-        policy.require(ctx.principal, "Resource", "s")
+        ctx.access.require(type_, letters)
+    elif not any(ctx.access.decide(t, "s").permit for t in SERVED_TYPES):
+        ctx.access.require("Resource", "s")
     query = _query(ctx, req, type_, id_)
     if type_ is not None and id_ is not None and await _current(ctx, type_, id_) is None:
         # http.html#history: a history that is not available is a 404 (a deleted one is not)
@@ -110,7 +109,7 @@ async def _page(
     left out of the store's page: page sizes and next links must not count them (a page short
     of ``_count``, or a next link to an empty page, would reveal that hidden versions exist).
     Past `_SCAN` versions read, the page ends where the reading did."""
-    if ctx.principal.unrestricted:
+    if ctx.access.unrestricted:
         page = await ctx.store.history(query)
         return page.items, page.next_cursor
     out: list[StoredResource] = []
@@ -119,7 +118,7 @@ async def _page(
     while True:
         size = query.count + 1 if scanned == 0 else max(query.count + 1, 100)
         page = await ctx.store.history(replace(query, count=size, cursor=cursor))
-        kept = {id(s) for s in await policy.keep(ctx, letters, page.items)}
+        kept = {id(s) for s in await ctx.access.admit_all(page.items, letters)}
         for item, position in zip(page.items, page.positions or (), strict=True):
             if id(item) not in kept:
                 continue
@@ -137,4 +136,4 @@ async def _page(
 
 async def _current(ctx: Context, type_: str, id_: str) -> StoredResource | None:
     """The current version, if the principal may see the resource (else as if unknown)."""
-    return await policy.shown(ctx, await ctx.read(type_, id_))
+    return await ctx.access.admit(await ctx.read(type_, id_))

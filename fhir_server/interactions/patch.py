@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from auth import policy
 from fhir_server import fhir_json
 from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
 from fhir_server.fhir_json import parse_body
@@ -61,7 +60,7 @@ def _apply(kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
 
 async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = None) -> FhirResult:
     """Patch by id, or (``id_`` None) the single resource matching the request's criteria."""
-    policy.require(ctx.principal, type_, "u")
+    ctx.access.require(type_, "u")
     kind, doc = _patch_document(req)
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 
@@ -75,7 +74,7 @@ async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = No
         else:
             # before the patch could reveal anything; one the principal may not see (live or
             # deleted) is answered as unknown
-            found = await policy.target(ctx, "u", await uow.read(type_, check_id(id_)))
+            found = await ctx.access.admit_target(await uow.read(type_, check_id(id_)), "u")
             current = live(found, type_, id_)
         resource = fhir_json.loads(current.content or b"{}")
         patched = _apply(kind, doc, resource)

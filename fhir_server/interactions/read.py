@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from auth import policy
 from fhir_server.errors import Gone, NotFound
 from fhir_server.interactions.common import check_id, live
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
@@ -20,22 +19,22 @@ def _not_modified(req: FhirRequest, stored: StoredResource) -> bool:
 
 async def read(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
     check_id(id_)
-    policy.require(ctx.principal, type_, "r")
-    stored = await policy.shown(ctx, await ctx.read(type_, id_))
+    ctx.access.require(type_, "r")
+    stored = await ctx.access.admit(await ctx.read(type_, id_))
     stored = live(stored, type_, id_)
     return FhirResult(304 if _not_modified(req, stored) else 200, stored)
 
 
 async def vread(ctx: Context, req: FhirRequest, type_: str, id_: str, vid: str) -> FhirResult:
     check_id(id_)
-    policy.require(ctx.principal, type_, "r")
+    ctx.access.require(type_, "r")
     version = parse_version(vid, "versionId")
     current = await ctx.read(type_, id_)  # inside a transaction: sees the transaction's writes
     if current is not None and current.version == version:
         stored: StoredResource | None = current
     else:
         stored = await ctx.store.vread(type_, id_, version)
-    stored = await policy.shown(ctx, stored)
+    stored = await ctx.access.admit(stored)
     if stored is None:
         raise NotFound(f"{type_}/{id_}/_history/{vid} is not known", [f"{type_}/{id_}"])
     if stored.deleted:

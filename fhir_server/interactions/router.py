@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from auth import policy
 from fhir_server.errors import MethodNotAllowed, NotFound, NotSupported
 from fhir_server.interactions import create, delete, history, patch, read, search, update
 from fhir_server.interactions.common import check_type
@@ -122,12 +121,12 @@ async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> F
 async def _check_operation(ctx: Context, letters: str, type_: str | None, id_: str | None) -> None:
     """An operation on a type needs one of its permissions there; on an instance, the instance
     must be one the principal may see (else it is answered as unknown)."""
-    if ctx.principal.unrestricted or type_ is None:
+    if ctx.access.unrestricted or type_ is None:
         return
-    policy.require(ctx.principal, type_, letters)
+    ctx.access.require(type_, letters)
     if id_ is not None:
         stored = await ctx.read(type_, id_)
-        if stored is not None and await policy.shown(ctx, stored, "r" + letters) is None:
+        if stored is not None and await ctx.access.admit(stored, "r" + letters) is None:
             raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
 
 

@@ -10,7 +10,6 @@ import hashlib
 from typing import Any
 from urllib.parse import parse_qsl
 
-from auth import policy
 from fhir_server import compartment, fhir_json
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
@@ -82,21 +81,38 @@ async def compartment_search(
 ) -> FhirResult:
     """``Patient/123/CarePlan``: the search, limited to resources in that patient's compartment
     (any of the compartment's parameters refers to the patient)."""
-    policy.require(ctx.principal, type_, "s")
+    ctx.access.require(type_, "s")
     params = compartment.params(owner, type_)
     if not params:
         raise NotFound(
             f"{type_} is not in the {owner} compartment", [f"{owner}/{owner_id}/{type_}"]
         )
     check_id(owner_id)
+    # what the caller may search, worked out once for the members' look-ups and the page
+    # (a patient-scoped token's compartment costs searches of its own)
+    allowed = SearchQuery(type_)
+    await ctx.access.narrow(allowed, "s")
     ids: set[str] = {owner_id} if type_ == owner else set()
     for param in params:
         query = await query_for(ctx, type_, [(param, f"{owner}/{owner_id}")])
+        query.filters += allowed.filters
         query.count = INNER_LIMIT + 1
-        ids |= {s.id for s in await searcher(ctx)(query)}
+        ids |= {s.id for s in await _every(ctx, query)}
     if len(ids) > INNER_LIMIT:
         raise Invalid(f"The {owner}/{owner_id} compartment holds too many {type_} resources")
-    return await search(ctx, req, type_, [ids_filter(ids)], f"{owner}/{owner_id}/{type_}")
+    scope = [ids_filter(ids), *allowed.filters]
+    return await search(ctx, req, type_, scope, f"{owner}/{owner_id}/{type_}", narrowed=True)
+
+
+async def _every(ctx: Context, query: SearchQuery) -> list[StoredResource]:
+    """Every match of an already narrowed query, up to ``query.count``."""
+    out: list[StoredResource] = []
+    while True:
+        page = await ctx.search(query)
+        out += page.items
+        if page.next_cursor is None or len(out) >= query.count:
+            return out
+        query.after_id = page.next_cursor
 
 
 async def search(
@@ -105,13 +121,17 @@ async def search(
     type_: str,
     scope: list[Filter] | None = None,
     here: str | None = None,
+    narrowed: bool = False,
 ) -> FhirResult:
-    """``scope``: filters the search is confined to (a compartment's members)."""
-    policy.require(ctx.principal, type_, "s")
+    """``scope``: filters the search is confined to (a compartment's members); ``narrowed``:
+    they include the caller's access already (`Access.narrow` with ``s``, after `require`)."""
+    if not narrowed:
+        ctx.access.require(type_, "s")
     pairs = req.params + (_form_pairs(req) if req.method == "POST" else [])
     query = await query_for(ctx, type_, pairs, req.prefer_handling == "lenient")
     query.filters += scope or []
-    await policy.restrict(ctx, query, "s")
+    if not narrowed:
+        await ctx.access.narrow(query, "s")
     binding = _binding(here or type_, pairs)
     signed_here = query.after_id
     if signed_here is not None:
@@ -132,7 +152,7 @@ async def search(
         entries = [_entry(ctx, query, s, "match") for s in page.items]
         if query.includes or query.revincludes:
             more = await included(
-                policy.reader(ctx), searcher(ctx), page.items, query.includes, query.revincludes
+                ctx.access.reader(), searcher(ctx), page.items, query.includes, query.revincludes
             )
             entries += [_entry(ctx, query, s, "include") for s in more]
     if query.ignored:
@@ -186,7 +206,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     rest = [(k, v) for k, v in rest if k != "_cursor"]
     queries = {t: await query_for(ctx, t, rest) for t in types}
     for query in queries.values():
-        await policy.restrict(ctx, query, "s")
+        await ctx.access.narrow(query, "s")
     first = queries[types[0]]
     extra: dict[str, Any] = {}
     if first.total in ("accurate", "estimate") or first.summary == "count":
@@ -200,7 +220,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     entries = [_entry(ctx, first, s, "match") for s in matches]
     if first.includes or first.revincludes:
         more_resources = await included(
-            policy.reader(ctx), searcher(ctx), matches, first.includes, first.revincludes
+            ctx.access.reader(), searcher(ctx), matches, first.includes, first.revincludes
         )
         entries += [_entry(ctx, first, s, "include") for s in more_resources]
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
@@ -262,14 +282,14 @@ def _types(pairs: list[tuple[str, str]], ctx: Context) -> tuple[list[str], list[
     wanted = [v for k, v in pairs if k == "_type"]
     rest = [(k, v) for k, v in pairs if k != "_type"]
     if not wanted:
-        types = sorted(t for t in SERVED_TYPES if policy.permits_any(ctx.principal, t, "s"))
+        types = sorted(t for t in SERVED_TYPES if ctx.access.decide(t, "s").permit)
         if not types:
-            policy.require(ctx.principal, "Resource", "s")
+            ctx.access.require("Resource", "s")
         return types, rest
     types = sorted({t.strip() for v in wanted for t in v.split(",") if t.strip()})
     unknown = [t for t in types if t not in SERVED_TYPES]
     if unknown or not types:
         raise Invalid(f"_type names types this server does not serve: {unknown}", ["_type"])
     for type_ in types:
-        policy.require(ctx.principal, type_, "s")
+        ctx.access.require(type_, "s")
     return types, rest

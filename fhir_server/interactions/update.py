@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from auth import policy
 from fhir_server.errors import Invalid, MethodNotAllowed, PreconditionFailed
 from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
@@ -15,7 +14,7 @@ from fhir_server.stored import StoredResource
 
 async def update(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
     check_id(id_)
-    policy.require(ctx.principal, type_, "cu")
+    ctx.access.require(type_, "cu")
     resource = body_resource(req, type_)
     if resource.get("id") != id_:
         raise Invalid(
@@ -43,7 +42,7 @@ async def write_version(
     update's match or new id, a patch of a resource already checked)."""
 
     async def work(uow: UnitOfWork) -> FhirResult:
-        if not ctx.principal.unrestricted:
+        if not ctx.access.unrestricted:
             await _check_replaced(ctx, type_, id_, await uow.read(type_, id_), chosen)
         stored, created = await uow.write(
             type_,
@@ -54,7 +53,7 @@ async def write_version(
             must_not_exist=create_only,
             index=index,
         )
-        await policy.check_written(ctx, "c" if created else "u", stored)  # as written
+        await ctx.access.check_written(stored, "c" if created else "u")  # as written
         return FhirResult(201 if created else 200, stored, location=created)
 
     try:
@@ -75,9 +74,9 @@ async def _check_replaced(
     alike, 405 as http.html#update says for a server that does not allow client-defined ids,
     so nothing reveals whether the id is taken and no write joins another patient's history."""
     letters = "cu" if current is not None and current.deleted else "u"
-    known = await policy.target(ctx, letters, current)
+    known = await ctx.access.admit_target(current, letters)
     if known is None and (current is not None or chosen):
-        if current is None and policy.sees_every(ctx.principal, type_):
+        if current is None and ctx.access.sees_every(type_):
             return  # a free id, and no secret from this principal: update-as-create
         raise MethodNotAllowed(
             f"The access token may not choose the id of a new {type_} (update-as-create"
@@ -102,7 +101,7 @@ def _precondition(type_: str, id_: str, if_match: int | None, err: VersionConfli
 
 
 async def conditional_update(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
-    policy.require(ctx.principal, type_, "cu")
+    ctx.access.require(type_, "cu")
     resource = body_resource(req, type_)
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 

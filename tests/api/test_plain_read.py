@@ -104,12 +104,12 @@ async def test_a_store_failure_is_a_logged_500_outcome(
     client: httpx.AsyncClient, stored: httpx.Response, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nothing escapes the short path: an unexpected failure is the general path's 500."""
-    from fhir_server.interactions import read as read_module
+    from fhir_server import access
 
     async def broken(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(read_module.policy, "shown", broken)
+    monkeypatch.setattr(access._Unrestricted, "admit", broken)  # the read's access check
     resp = await client.get("Patient/pr1")
     assert resp.status_code == 500
     assert resp.json()["issue"][0]["code"] == "exception"

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.support.backends import BACKENDS, app_store
 from tests.api.support import BASE
+from tests.support.backends import BACKENDS, app_store
 
 EXAMPLES = settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -74,7 +74,7 @@ def server(
         store_url=f"sqlite:///{db}", validate_profiles=False, install_conformance=False, auth="off"
     )
     with asyncio.Runner() as runner:
-        app = ServerApp(config, store=_store(str(request.param)))
+        app = ServerApp(config, store=app_store(str(request.param)))
         runner.run(app.startup())
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
         resp = runner.run(client.put(f"SearchParameter/{NUMBER['id']}", json=NUMBER))

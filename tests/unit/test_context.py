@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auth.principal import ANONYMOUS_UNRESTRICTED
+from fhir_server.access import UNRESTRICTED
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict
 from fhir_server.interactions.context import Context
@@ -24,7 +24,7 @@ async def test_persistent_write_conflicts_become_409(tmp_path) -> None:  # type:
         raise RetryableConflict("write conflict")
 
     try:
-        ctx = Context(store, Settings(), ANONYMOUS_UNRESTRICTED, "http://x/fhir")
+        ctx = Context(store, Settings(), UNRESTRICTED, "http://x/fhir")
         with pytest.raises(Conflict) as err:
             await ctx.write(always_conflicts)
         assert err.value.status == 409 and err.value.outcome()["issue"][0]["code"] == "conflict"

@@ -1,4 +1,5 @@
-"""Access decisions from SMART scopes: the questions the interaction layer asks.
+"""Access decisions from SMART scopes: `ScopeAccess` answers the interaction layer's questions
+(`fhir_server.access.Access`) for one principal, reading the store through a `Reader`.
 
 - `require`: may the principal do this kind of interaction on this type at all (else 403)?
 - `visible` / `keep`: may it see (or change) these resources — each in the patient's
@@ -35,8 +36,8 @@ from typing import Any
 import orjson
 
 from auth.principal import CITIZEN, CLINICIAN, Principal, usable
+from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader
 from fhir_server.errors import Forbidden
-from fhir_server.interactions.context import Context
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import NOTHING, Filter, SearchQuery, ids_filter
@@ -45,8 +46,6 @@ from fhir_server.search.registry import builtin_params, patient_compartment
 from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
 from fhir_server.stored import StoredResource
 
-VISIBLE = "rs"
-"""What lets a resource appear as a search's include or a conditional operation's match."""
 _NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 _READING = frozenset("rs")
 _OWNER_PARAMS = frozenset({"patient", "subject"})
@@ -197,17 +196,26 @@ def _letters(letters: str) -> str:
     return " or ".join(f"{_NAMES[c]} ({c})" for c in letters)
 
 
+def decide(principal: Principal, type_: str, letters: str) -> Decision:
+    """Whether some scope grants one of ``letters`` on ``type_``; if none, why not."""
+    if permits_any(principal, type_, letters):
+        return _PERMIT
+    return Decision(
+        False,
+        f"The access token grants no {_letters(letters)} access to {type_}"
+        f" (scopes granted: {' '.join(principal.scopes.raw) or 'none'}"
+        f"{_why_not(principal, type_, letters)})",
+    )
+
+
+_PERMIT = Decision(True)
+
+
 def require(principal: Principal, type_: str, letters: str) -> None:
     """403 unless some scope grants one of ``letters`` on ``type_``."""
-    if principal.unrestricted:
-        return
-    if clauses(principal, type_, letters) == []:
-        raise Forbidden(
-            f"The access token grants no {_letters(letters)} access to {type_}"
-            f" (scopes granted: {' '.join(principal.scopes.raw) or 'none'}"
-            f"{_why_not(principal, type_, letters)})",
-            [type_],
-        )
+    decision = decide(principal, type_, letters)
+    if not decision.permit:
+        raise Forbidden(decision.reason, [type_])
 
 
 def permits_any(principal: Principal, type_: str, letters: str) -> bool:
@@ -217,17 +225,17 @@ def permits_any(principal: Principal, type_: str, letters: str) -> bool:
 # ---- single resources and lists ------------------------------------------------------------
 
 
-async def _content(ctx: Context, stored: StoredResource) -> dict[str, Any] | None:
+async def _content(ctx: ScopeAccess, stored: StoredResource) -> dict[str, Any] | None:
     """The resource a version shows; a deletion is judged by the version it deleted."""
     if not stored.deleted:
         return orjson.loads(stored.content or b"{}")  # type: ignore[no-any-return]
     if stored.version <= 1:
         return None
-    before = await ctx.store.vread(stored.type, stored.id, stored.version - 1)
+    before = await ctx.source.vread(stored.type, stored.id, stored.version - 1)
     return await _content(ctx, before) if before is not None else None
 
 
-async def keep(ctx: Context, letters: str, items: list[StoredResource]) -> list[StoredResource]:
+async def keep(ctx: ScopeAccess, letters: str, items: list[StoredResource]) -> list[StoredResource]:
     """The items the principal may see (or change) with ``letters``, in their order."""
     if ctx.principal.unrestricted or not items:
         return items
@@ -243,7 +251,7 @@ async def keep(ctx: Context, letters: str, items: list[StoredResource]) -> list[
 
 
 async def _permitted(
-    ctx: Context, type_: str, group: list[StoredResource], found: list[Clause]
+    ctx: ScopeAccess, type_: str, group: list[StoredResource], found: list[Clause]
 ) -> set[int]:
     contents = {id(s): await _content(ctx, s) for s in group}
     pending = [s for s in group if contents[id(s)] is not None]
@@ -269,7 +277,7 @@ def _admits(clause: Clause, type_: str, content: dict[str, Any]) -> bool:
     return in_compartment(type_, content, clause.patient)
 
 
-async def visible(ctx: Context, letters: str, stored: StoredResource) -> bool:
+async def visible(ctx: ScopeAccess, letters: str, stored: StoredResource) -> bool:
     """`keep` for one resource, without the bookkeeping (this is on every read's path)."""
     if ctx.principal.unrestricted:
         return True
@@ -290,7 +298,7 @@ async def visible(ctx: Context, letters: str, stored: StoredResource) -> bool:
     return False
 
 
-async def check(ctx: Context, letters: str, stored: StoredResource) -> None:
+async def check(ctx: ScopeAccess, letters: str, stored: StoredResource) -> None:
     """403 unless the principal may act (``letters``) on this resource (as stored)."""
     if not await visible(ctx, letters, stored):
         raise Forbidden(
@@ -308,7 +316,7 @@ def _outside(principal: Principal, type_: str, letters: str) -> str:
     return "outside the scopes' queries"
 
 
-async def check_written(ctx: Context, letters: str, stored: StoredResource) -> None:
+async def check_written(ctx: ScopeAccess, letters: str, stored: StoredResource) -> None:
     """`check` of a version just written (before it is committed): a patient's write of
     content that is not their own names the element in the way."""
     if await visible(ctx, letters, stored):
@@ -329,7 +337,7 @@ async def check_written(ctx: Context, letters: str, stored: StoredResource) -> N
 
 
 async def shown(
-    ctx: Context, stored: StoredResource | None, letters: str = "r"
+    ctx: ScopeAccess, stored: StoredResource | None, letters: str = "r"
 ) -> StoredResource | None:
     """``stored``, or None when the principal may not see it: a read answers such a resource
     as if it did not exist, so nothing reveals that it does (nor that it was deleted)."""
@@ -339,7 +347,7 @@ async def shown(
 
 
 async def target(
-    ctx: Context, letters: str, stored: StoredResource | None
+    ctx: ScopeAccess, letters: str, stored: StoredResource | None
 ) -> StoredResource | None:
     """The resource a write by id (or a conditional write's match) acts on, as the principal
     may know it: ``stored`` when it may act (``letters``) on it; None when it may not even see
@@ -360,12 +368,12 @@ def sees_every(principal: Principal, type_: str) -> bool:
     return principal.unrestricted or clauses(principal, type_, VISIBLE + "u") is None
 
 
-def reader(ctx: Context, letters: str = VISIBLE) -> Any:
+def reader(ctx: ScopeAccess, letters: str = VISIBLE) -> ReadById:
     """``read(type, id)`` that answers None for what the principal may not see (for
     ``_include``: a resource the token may not see is left out)."""
 
     async def read(type_: str, id_: str) -> StoredResource | None:
-        return await shown(ctx, await ctx.read(type_, id_), letters)
+        return await shown(ctx, await ctx.source.read(type_, id_), letters)
 
     return read
 
@@ -373,7 +381,7 @@ def reader(ctx: Context, letters: str = VISIBLE) -> Any:
 # ---- searches ------------------------------------------------------------------------------
 
 
-async def restrict(ctx: Context, query: SearchQuery, letters: str, quiet: bool = False) -> None:
+async def restrict(ctx: ScopeAccess, query: SearchQuery, letters: str, quiet: bool = False) -> None:
     """Narrow ``query`` to what the principal may see with ``letters``. Without any such scope:
     403, or (``quiet``, for inner searches and includes) a query that finds nothing."""
     principal = ctx.principal
@@ -395,33 +403,33 @@ async def restrict(ctx: Context, query: SearchQuery, letters: str, quiet: bool =
         query.filters.append(ids_filter(ids))
 
 
-async def _all(ctx: Context, query: SearchQuery) -> list[StoredResource]:
+async def _all(ctx: ScopeAccess, query: SearchQuery) -> list[StoredResource]:
     """Every match, unrestricted (the policy's own look-ups), at most INNER_LIMIT + 1."""
     query.count = INNER_LIMIT + 1
     out: list[StoredResource] = []
     while True:
-        page = await ctx.search(query)
+        page = await ctx.source.search(query)
         out += page.items
         if page.next_cursor is None or len(out) > INNER_LIMIT:
             return out
         query.after_id = page.next_cursor
 
 
-async def _query(ctx: Context, type_: str, pairs: list[tuple[str, str]]) -> SearchQuery:
+async def _query(ctx: ScopeAccess, type_: str, pairs: list[tuple[str, str]]) -> SearchQuery:
     async def search(query: SearchQuery) -> list[StoredResource]:
         return await _all(ctx, query)
 
     limit = INNER_LIMIT + 1
     return await build_query(
-        search, type_, pairs, default_count=limit, max_count=limit, base=ctx.base_url
+        search, type_, pairs, default_count=limit, max_count=limit, base=ctx.source.base_url
     )
 
 
-async def _filters(ctx: Context, type_: str, pairs: list[tuple[str, str]]) -> list[Filter]:
+async def _filters(ctx: ScopeAccess, type_: str, pairs: list[tuple[str, str]]) -> list[Filter]:
     return (await _query(ctx, type_, pairs)).filters
 
 
-async def _ids(ctx: Context, type_: str, pairs: list[tuple[str, str]]) -> set[str]:
+async def _ids(ctx: ScopeAccess, type_: str, pairs: list[tuple[str, str]]) -> set[str]:
     found = await _all(ctx, await _query(ctx, type_, pairs))
     if len(found) > INNER_LIMIT:
         raise TooCostly(
@@ -432,7 +440,7 @@ async def _ids(ctx: Context, type_: str, pairs: list[tuple[str, str]]) -> set[st
     return {s.id for s in found}
 
 
-async def _clause_ids(ctx: Context, type_: str, clause: Clause) -> set[str]:
+async def _clause_ids(ctx: ScopeAccess, type_: str, clause: Clause) -> set[str]:
     query = list(clause.query)
     if clause.patient is None:
         return await _ids(ctx, type_, query)
@@ -446,7 +454,7 @@ async def _clause_ids(ctx: Context, type_: str, clause: Clause) -> set[str]:
 
 
 async def _matching(
-    ctx: Context, type_: str, ids: set[str], query: tuple[tuple[str, str], ...]
+    ctx: ScopeAccess, type_: str, ids: set[str], query: tuple[tuple[str, str], ...]
 ) -> set[str]:
     """Which of ``ids`` match a scope's query, asked of the store (chunked)."""
     out: set[str] = set()
@@ -455,3 +463,55 @@ async def _matching(
         chunk = ",".join(ordered[i : i + 100])
         out |= await _ids(ctx, type_, [("_id", chunk), *query])
     return out
+
+
+# ---- the seam ------------------------------------------------------------------------------
+
+
+class ScopeAccess:
+    """`fhir_server.access.Access` from a principal's SMART scopes, for one `Reader`."""
+
+    __slots__ = ("principal", "source")
+
+    def __init__(self, principal: Principal, source: Reader) -> None:
+        self.principal = principal
+        self.source = source
+
+    @property
+    def subject(self) -> str:
+        return self.principal.subject
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.principal.unrestricted
+
+    def decide(self, type_: str, action: Action) -> Decision:
+        return decide(self.principal, type_, action)
+
+    def require(self, type_: str, action: Action) -> None:
+        require(self.principal, type_, action)
+
+    def sees_every(self, type_: str) -> bool:
+        return sees_every(self.principal, type_)
+
+    async def admit(
+        self, stored: StoredResource | None, action: Action = "r"
+    ) -> StoredResource | None:
+        return await shown(self, stored, action)
+
+    async def admit_target(
+        self, stored: StoredResource | None, action: Action
+    ) -> StoredResource | None:
+        return await target(self, action, stored)
+
+    async def admit_all(self, items: list[StoredResource], action: Action) -> list[StoredResource]:
+        return await keep(self, action, items)
+
+    async def narrow(self, query: SearchQuery, action: Action, quiet: bool = False) -> None:
+        await restrict(self, query, action, quiet)
+
+    async def check_written(self, stored: StoredResource, action: Action) -> None:
+        await check_written(self, action, stored)
+
+    def reader(self, action: Action = VISIBLE) -> ReadById:
+        return reader(self, action)

@@ -1,0 +1,22 @@
+"""Authorization as the interaction layer sees it: implementations of `fhir_server.access.Access`.
+
+`scopes` decides by the access token's SMART scopes; consent will be one more `Access`, composed
+here with the scopes' (both must permit), and audit will wrap the composition.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from auth.access.scopes import ScopeAccess
+from fhir_server.access import UNRESTRICTED, Access, Reader
+
+if TYPE_CHECKING:
+    from auth.principal import Principal
+
+
+def access_for(principal: Principal, reader: Reader) -> Access:
+    """The access a principal has, reading the store through ``reader``."""
+    if principal.unrestricted:
+        return UNRESTRICTED.bind(reader)
+    return ScopeAccess(principal, reader)

@@ -1,0 +1,213 @@
+"""The one seam between the interaction layer and authorization: what an interaction asks.
+
+Interactions (and Bundle entries, which run the same interactions) never import `auth`: they ask
+the `Access` their `Context` carries. The HTTP layer gets a `Grant` per request from an
+`Authenticator`; the context binds it to its own `Reader` (so the access decisions' look-ups join
+a transaction's unit of work). What implements them — SMART scopes today, consent and audit
+later, each one more `Access` wrapping or composed with the others — is wired in by the
+bootstrap (`fhir_server.app`), the only place where `fhir_server` meets `auth`.
+
+An `Action` is a string of SMART v2 permission letters, any one of which suffices: ``r`` read,
+``s`` search, ``c`` create, ``u`` update, ``d`` delete (``"cu"``: create or update; `VISIBLE`:
+read or search, which lets a resource appear as an include or a conditional operation's match).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fhir_server.search.model import SearchQuery
+from fhir_server.store.base import Page
+from fhir_server.stored import StoredResource
+
+Action = str
+"""SMART permission letters (``r``, ``s``, ``c``, ``u``, ``d``); any one of them suffices."""
+READ: Action = "r"
+SEARCH: Action = "s"
+CREATE: Action = "c"
+UPDATE: Action = "u"
+DELETE: Action = "d"
+VISIBLE: Action = "rs"
+"""What lets a resource appear as a search's include or a conditional operation's match."""
+
+Security = Callable[[str], dict[str, Any] | None]
+"""The CapabilityStatement's ``rest.security`` for a FHIR base (None: nothing to declare),
+described by whatever authenticates (the bootstrap passes it in)."""
+
+ReadById = Callable[[str, str], Awaitable[StoredResource | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether an action is permitted, and if not, why (the 403's text)."""
+
+    permit: bool
+    reason: str = ""
+
+
+class Reader(Protocol):
+    """What access decisions may read of the store (as the request sees it: inside a
+    transaction, through its unit of work)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    async def read(self, type_: str, id_: str) -> StoredResource | None: ...
+
+    async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None: ...
+
+    async def search(self, query: SearchQuery) -> Page: ...
+
+
+class Access(Protocol):
+    """The questions the interaction layer asks, answered for one caller and one `Reader`.
+
+    Whatever the caller may not see is answered as if it did not exist (None, or left out), so
+    nothing reveals that it does; what it sees but may not act on is refused (403)."""
+
+    @property
+    def subject(self) -> str:
+        """Stable id of the caller (for audit), never a token or personal data."""
+        ...
+
+    @property
+    def unrestricted(self) -> bool:
+        """True only when nothing is restricted (``FHIR_AUTH=off``): callers may skip work."""
+        ...
+
+    def decide(self, type_: str, action: Action) -> Decision:
+        """Whether some grant allows ``action`` on ``type_`` at all (which ones: `admit`)."""
+        ...
+
+    def require(self, type_: str, action: Action) -> None:
+        """403 unless `decide` permits."""
+        ...
+
+    def sees_every(self, type_: str) -> bool:
+        """Whether no ``type_`` resource is hidden from the caller: only then may it choose
+        ids (update-as-create), as whether an id is taken is no secret from it."""
+        ...
+
+    async def admit(
+        self, stored: StoredResource | None, action: Action = READ
+    ) -> StoredResource | None:
+        """``stored``, or None when the caller may not ``action`` it (a read answers it as
+        unknown). A deletion is judged by the version it deleted."""
+        ...
+
+    async def admit_target(
+        self, stored: StoredResource | None, action: Action
+    ) -> StoredResource | None:
+        """The resource a write acts on: ``stored`` when permitted; None when the caller may
+        not even see it; 403 when it sees it but may not ``action`` it."""
+        ...
+
+    async def admit_all(self, items: list[StoredResource], action: Action) -> list[StoredResource]:
+        """The items the caller may ``action``, in their order."""
+        ...
+
+    async def narrow(self, query: SearchQuery, action: Action, quiet: bool = False) -> None:
+        """Narrow ``query`` to what the caller may ``action`` (so counts and pages stay
+        exact). Without any grant: 403, or (``quiet``) a query that finds nothing."""
+        ...
+
+    async def check_written(self, stored: StoredResource, action: Action) -> None:
+        """403 unless the caller may ``action`` this version just written (before commit)."""
+        ...
+
+    def reader(self, action: Action = VISIBLE) -> ReadById:
+        """``read(type, id)`` answering None for what the caller may not ``action``."""
+        ...
+
+
+class Grant(Protocol):
+    """What authentication yields for one caller: bound to a `Reader`, it answers as `Access`."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def unrestricted(self) -> bool: ...
+
+    def bind(self, reader: Reader) -> Access: ...
+
+
+class Authenticator(Protocol):
+    """Turns a request's ``Authorization`` header into a `Grant` (401 when it cannot)."""
+
+    @property
+    def mode(self) -> str:
+        """``off``, ``smart`` or ``resource-server`` (``FHIR_AUTH``)."""
+        ...
+
+    @property
+    def public(self) -> Grant:
+        """The grant of a caller without a token where none is needed (the
+        CapabilityStatement)."""
+        ...
+
+    async def authenticate(self, authorization: str | None, base: str) -> Grant: ...
+
+
+class _Unrestricted:
+    """Everything permitted: ``FHIR_AUTH=off``, and the server's own work (loading data)."""
+
+    __slots__ = ("_reader",)
+    subject = "anonymous (FHIR_AUTH=off)"
+    unrestricted = True
+
+    def __init__(self, reader: Reader | None = None) -> None:
+        self._reader = reader
+
+    def bind(self, reader: Reader) -> Access:
+        return _Unrestricted(reader)
+
+    def decide(self, type_: str, action: Action) -> Decision:
+        return _PERMIT
+
+    def require(self, type_: str, action: Action) -> None:
+        return None
+
+    def sees_every(self, type_: str) -> bool:
+        return True
+
+    async def admit(
+        self, stored: StoredResource | None, action: Action = READ
+    ) -> StoredResource | None:
+        return stored
+
+    async def admit_target(
+        self, stored: StoredResource | None, action: Action
+    ) -> StoredResource | None:
+        return stored
+
+    async def admit_all(self, items: list[StoredResource], action: Action) -> list[StoredResource]:
+        return items
+
+    async def narrow(self, query: SearchQuery, action: Action, quiet: bool = False) -> None:
+        return None
+
+    async def check_written(self, stored: StoredResource, action: Action) -> None:
+        return None
+
+    def reader(self, action: Action = VISIBLE) -> ReadById:
+        if self._reader is None:
+            raise RuntimeError("UNRESTRICTED reads only once bound to a reader")
+        return self._reader.read
+
+
+_PERMIT = Decision(True)
+UNRESTRICTED = _Unrestricted()
+"""Access (and its grant) when authorization is switched off, or for the server's own work."""
+
+
+class Open:
+    """The authenticator of ``FHIR_AUTH=off``: every caller is `UNRESTRICTED`."""
+
+    mode = "off"
+    public: Grant = UNRESTRICTED
+
+    async def authenticate(self, authorization: str | None, base: str) -> Grant:
+        return UNRESTRICTED
