@@ -57,11 +57,15 @@ def _filter(param: SearchParam, modifier: str | None, values: list[str], base: s
     return uri.parse(name, modifier, values)
 
 
+_KEEP_ESCAPES = frozenset({"composite", "token"})
+"""Types that split a value further (``$``, ``|``) and unescape its parts themselves."""
+
+
 def _values(raw: str, param: SearchParam) -> list[str]:
-    """An OR list split on unescaped commas; a composite's values keep their escapes until
-    they are split on ``$``."""
+    """An OR list split on unescaped commas; a composite's and a token's values keep their
+    escapes until they are split on ``$`` and ``|``."""
     parts = split_escaped(raw, ",")
-    return parts if param.type == "composite" else [unescape(p) for p in parts]
+    return parts if param.type in _KEEP_ESCAPES else [unescape(p) for p in parts]
 
 
 _SUMMARY = frozenset({"true", "text", "data", "count", "false"})

@@ -85,10 +85,12 @@ def indexer(components: tuple[Component, ...]) -> Indexer:
 
 
 def _component(component: Component, text: str) -> Any:
-    """One component's value, parsed as its own type parses it (prefixes, ``system|code``)."""
+    """One component's value (escapes kept), parsed as its own type parses it (prefixes,
+    ``system|code``)."""
     name = component.name
     if component.type == "token":
-        return token.token_value(text)
+        return token.escaped_token_value(text)
+    text = unescape(text)
     if component.type == "quantity":
         return number.parse_quantity(name, None, [text]).values[0]
     if component.type == "date":
@@ -108,7 +110,7 @@ def _value(param: str, components: tuple[Component, ...], raw: str) -> Composite
     values = []
     for component, part in zip(components, parts, strict=True):
         try:
-            values.append(_component(component, unescape(part)))
+            values.append(_component(component, part))
         except Invalid as err:
             raise Invalid(f"{param}: {err.diagnostics}", [param]) from err
     first, second = values

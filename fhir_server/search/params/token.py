@@ -8,6 +8,7 @@ from typing import Any
 from fhir_server.errors import Invalid, TooCostly
 from fhir_server.search.conditions import ALWAYS, Condition, Eq, all_of
 from fhir_server.search.model import ANY, Filter, StringValue, TokenValue
+from fhir_server.search.params.escapes import split_escaped, unescape
 from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.string import normalize
 
@@ -57,9 +58,21 @@ def index(param: str, values: list[Any]) -> tuple[list[Row], list[tuple[str, str
 
 
 def token_value(raw: str) -> TokenValue:
+    """``[system]|[code]`` or ``code``, from a value already unescaped (a reference's
+    ``:identifier``)."""
     if "|" not in raw:
         return TokenValue(ANY, raw)
     system, code = raw.split("|", 1)
+    return TokenValue(system or None, code or None)
+
+
+def escaped_token_value(raw: str) -> TokenValue:
+    """``token_value`` of a value as written in the query: it splits on the first unescaped
+    ``|`` and unescapes each side, so ``a\\|b`` is the code ``a|b`` (search.html#escaping)."""
+    parts = split_escaped(raw, "|")
+    if len(parts) == 1:
+        return TokenValue(ANY, unescape(raw))
+    system, code = unescape(parts[0]), unescape(raw[len(parts[0]) + 1 :])
     return TokenValue(system or None, code or None)
 
 
@@ -74,21 +87,23 @@ def condition(v: TokenValue) -> Condition:
 
 
 def parse(param: str, modifier: str | None, values: list[str]) -> Filter:
+    """``values`` as written, escapes kept: a ``|`` splits only where it is not escaped."""
     if modifier == "text":
-        return Filter(f"{param}:text", "string", tuple(StringValue(normalize(v)) for v in values))
+        text = (StringValue(normalize(unescape(v))) for v in values)
+        return Filter(f"{param}:text", "string", tuple(text))
     if modifier == "of-type":
         out = []
         for v in values:
-            parts = v.split("|")
+            parts = [unescape(p) for p in split_escaped(v, "|")]
             if len(parts) != 3 or not all(parts[1:]):
                 raise Invalid(f"{param}:of-type takes system|code|value, not {v!r}", [param])
             out.append(TokenValue(parts[0] or None, f"{parts[1]}|{parts[2]}"))
         return Filter(f"{param}:of-type", "token", tuple(out))
     if modifier in ("in", "not-in"):
-        codes = tuple(c for url in values for c in _value_set_codes(param, url))
+        codes = tuple(c for url in values for c in _value_set_codes(param, unescape(url)))
         return Filter(param, "token", codes, "not" if modifier == "not-in" else None)
     check_modifier("token", param, modifier, ("not",))
-    return Filter(param, "token", tuple(token_value(v) for v in values), modifier)
+    return Filter(param, "token", tuple(escaped_token_value(v) for v in values), modifier)
 
 
 MAX_VALUE_SET_CODES = 500
