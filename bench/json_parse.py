@@ -33,12 +33,14 @@ from typing import Any
 
 import orjson
 
-from bench.report import DOC, machine, now, revision
+from bench.report import DOC, machine, now, replace_section, revision
 from bench.scenarios import write_data
-from fhir_server import fhir_json, structure
+from fhir_server import fhir_json
 from fhir_server.app import ServerApp
+from fhir_server.bundles import entries
 from fhir_server.config import Settings
 from fhir_server.errors import Invalid
+from fhir_server.interactions import common
 
 _DECIMAL = re.compile(rb'("value":-?[0-9]+\.[0-9]+)([,}\]])')
 
@@ -104,7 +106,7 @@ def parse_table(citizens: int, reps: int) -> tuple[list[str], float]:
 @contextlib.contextmanager
 def _orjson_only() -> Iterator[None]:
     """The server as it was: bodies parsed by orjson alone, resources written by it."""
-    saved = structure.parse_body, fhir_json.dumps
+    saved = entries.parse_body, common.parse_body, fhir_json.dumps
 
     def parse(body: bytes) -> Any:
         try:
@@ -112,12 +114,12 @@ def _orjson_only() -> Iterator[None]:
         except orjson.JSONDecodeError as err:
             raise Invalid(f"Request body is not valid JSON: {err}") from err
 
-    structure.parse_body = parse  # type: ignore[assignment]
+    entries.parse_body = common.parse_body = parse  # type: ignore[assignment]
     fhir_json.dumps = lambda doc, option=0: orjson.dumps(doc, option=option)
     try:
         yield
     finally:
-        structure.parse_body, fhir_json.dumps = saved  # type: ignore[assignment]
+        entries.parse_body, common.parse_body, fhir_json.dumps = saved  # type: ignore[assignment]
 
 
 async def _post(app: ServerApp, body: bytes) -> int:
@@ -138,6 +140,7 @@ async def _post(app: ServerApp, body: bytes) -> int:
         "query_string": b"",
         "headers": [(b"host", b"bench.local"), (b"content-type", b"application/fhir+json")],
         "scheme": "http",
+        "server": ("bench.local", 80),  # the Host names the address it arrived on: trusted
     }
     await app(scope, receive, send)
     return int(sent[0]["status"])
@@ -221,13 +224,7 @@ from one second to the next). A body as the write benchmarks send it pays the ex
 `\\u` escapes, other formatting) pays up to {exact:.0f} µs per resource more, {exact / write:.0%}
 of the {write:.0f} µs a resource costs in the ingest above.
 {END}"""
-    text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.replace("\n## Search at scale", f"\n{section}\n\n## Search at scale", 1)
-    DOC.write_text(text)
+    replace_section(DOC, START, END, section, "## Search at scale")
     print(f"wrote {DOC}")
 
 

@@ -209,3 +209,16 @@ kept" in the latest run is the uncached read).
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text)
     return DOC
+
+
+def replace_section(doc: Path, start: str, end: str, section: str, before: str) -> None:
+    """Put ``section`` (which begins with ``start`` and ends with ``end``) into ``doc`` in place
+    of the previous one between those markers, or, the first time, before the heading
+    ``before``: each benchmark rewrites only its own part of performance.md."""
+    text = doc.read_text() if doc.exists() else "# Performance\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1]
+    else:
+        text = text.replace(f"\n{before}", f"\n{section}\n\n{before}", 1)
+    doc.write_text(text)

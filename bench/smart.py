@@ -31,7 +31,7 @@ from bench import smart_inproc
 from bench.data import Generator
 from bench.http import request_bytes
 from bench.loadgen import Result
-from bench.report import DOC, machine, now, revision
+from bench.report import DOC, machine, now, replace_section, revision
 from bench.scenarios import Options, _seed, load, pinning, say
 from bench.server import HOST, UVICORN_FLAGS, free_port, running
 
@@ -191,13 +191,7 @@ A token's signature is verified once and then remembered until it expires (auth/
 each request still checks `exp`, the revocation list (in memory, reloaded every 5 s), the
 scopes and, for a patient token, that the Patient read is in its compartment.
 {END}"""
-    text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.replace("\n## History", f"\n{section}\n\n## History", 1)
-    DOC.write_text(text)
+    replace_section(DOC, START, END, section, "## History")
     say(f"wrote {DOC}")
 
 

@@ -138,12 +138,17 @@ def searcher(ctx: Context):  # type: ignore[no-untyped-def]
 
     async def search_all(query: SearchQuery) -> list[StoredResource]:
         await ctx.access.narrow(query, VISIBLE, quiet=True)
-        out: list[StoredResource] = []
-        while True:
-            page = await ctx.search(query)
-            out += page.items
-            if page.next_cursor is None or len(out) >= query.count:
-                return out
-            query.after_id = page.next_cursor
+        return await every(ctx, query)
 
     return search_all
+
+
+async def every(ctx: Context, query: SearchQuery) -> list[StoredResource]:
+    """Every match of an already narrowed query, page after page, up to ``query.count``."""
+    out: list[StoredResource] = []
+    while True:
+        page = await ctx.search(query)
+        out += page.items
+        if page.next_cursor is None or len(out) >= query.count:
+            return out
+        query.after_id = page.next_cursor

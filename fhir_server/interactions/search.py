@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from fhir_server import compartment, fhir_json
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
-from fhir_server.interactions.common import check_id, searcher
+from fhir_server.interactions.common import check_id, every, searcher
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.representation import select_elements, summarize
 from fhir_server.resource_types import SERVED_TYPES
@@ -97,22 +97,11 @@ async def compartment_search(
         query = await query_for(ctx, type_, [(param, f"{owner}/{owner_id}")])
         query.filters += allowed.filters
         query.count = INNER_LIMIT + 1
-        ids |= {s.id for s in await _every(ctx, query)}
+        ids |= {s.id for s in await every(ctx, query)}
     if len(ids) > INNER_LIMIT:
         raise Invalid(f"The {owner}/{owner_id} compartment holds too many {type_} resources")
     scope = [ids_filter(ids), *allowed.filters]
     return await search(ctx, req, type_, scope, f"{owner}/{owner_id}/{type_}", narrowed=True)
-
-
-async def _every(ctx: Context, query: SearchQuery) -> list[StoredResource]:
-    """Every match of an already narrowed query, up to ``query.count``."""
-    out: list[StoredResource] = []
-    while True:
-        page = await ctx.search(query)
-        out += page.items
-        if page.next_cursor is None or len(out) >= query.count:
-            return out
-        query.after_id = page.next_cursor
 
 
 async def search(
