@@ -36,13 +36,14 @@ from typing import Any
 import orjson
 
 from auth.principal import CITIZEN, CLINICIAN, Principal, usable
+from fhir_server import compartment
 from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader
 from fhir_server.errors import Forbidden
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import NOTHING, Filter, SearchQuery, ids_filter
 from fhir_server.search.params.reference import split_reference
-from fhir_server.search.registry import builtin_params, patient_compartment
+from fhir_server.search.registry import builtin_params
 from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
 from fhir_server.stored import StoredResource
 
@@ -64,27 +65,12 @@ class Clause:
 
 
 @cache
-def _compartment(type_: str) -> tuple[Evaluator, ...] | None:
-    """Evaluators of the reference parameters that put a ``type_`` in a patient's compartment;
-    None when the type has no patient compartment."""
-    params = patient_compartment().get(type_)
-    if not params and type_ != "Patient":
-        return None
-    known = builtin_params(type_)
-    return tuple(
-        compile_expression(known[p].expression or "", type_)
-        for p in params or ()
-        if p in known and known[p].expression
-    )
-
-
-@cache
 def _roles(type_: str) -> tuple[tuple[str, bool, Evaluator], ...]:
     """(element, names the patient, evaluator) of each parameter that puts a ``type_`` in a
     patient's compartment; the element is for messages (``CarePlan.subject``)."""
     known = builtin_params(type_)
     out = []
-    for param in patient_compartment().get(type_, ()):
+    for param in compartment.params("Patient", type_):
         expression = known[param].expression if param in known else None
         if expression:
             element = expression.split(" | ")[0].split(".where(")[0]
@@ -113,19 +99,6 @@ def owner_problem(type_: str, resource: dict[str, Any], patient: str) -> str | N
     return None if owned else missing or type_
 
 
-def in_compartment(type_: str, resource: dict[str, Any], patient: str) -> bool:
-    """Whether ``resource`` is in ``Patient/patient``'s compartment (the Patient itself, or a
-    compartment parameter refers to it) — read the way the search index reads references."""
-    if type_ == "Patient" and resource.get("id") == patient:
-        return True
-    for evaluate in _compartment(type_) or ():
-        for ref in evaluate(resource):
-            text = ref.get("reference") if isinstance(ref, dict) else None
-            if isinstance(text, str) and split_reference(text)[:2] == ("Patient", patient):
-                return True
-    return False
-
-
 def clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
     """None: every ``type_`` resource is permitted; else the clauses (none: nothing is).
     Remembered on the principal, which lives as long as its token is in use."""
@@ -141,7 +114,7 @@ _UNKNOWN = object()
 
 def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
     kind = principal.user_kind
-    has_compartment = _compartment(type_) is not None
+    has_compartment = compartment.has_compartment(type_)
     out: list[Clause] = []
     for scope in usable(principal, type_, letters):
         if scope.context == "user" and kind is None:
@@ -274,7 +247,7 @@ def _admits(clause: Clause, type_: str, content: dict[str, Any]) -> bool:
     assert clause.patient is not None
     if clause.owner:
         return owner_problem(type_, content, clause.patient) is None
-    return in_compartment(type_, content, clause.patient)
+    return compartment.in_compartment(type_, content, clause.patient)
 
 
 async def visible(ctx: ScopeAccess, letters: str, stored: StoredResource) -> bool:
@@ -447,7 +420,7 @@ async def _clause_ids(ctx: ScopeAccess, type_: str, clause: Clause) -> set[str]:
     ids: set[str] = set()
     if type_ == "Patient":
         ids |= await _ids(ctx, type_, [("_id", clause.patient), *query])
-    for param in patient_compartment().get(type_, ()):
+    for param in compartment.params("Patient", type_):
         if not clause.owner or param in _OWNER_PARAMS:  # a write's look-up: the own only
             ids |= await _ids(ctx, type_, [(param, f"Patient/{clause.patient}"), *query])
     return ids
