@@ -10,6 +10,8 @@ from typing import Any
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from starlette.requests import Request
 
+from fhir_server.numbers import parse_count
+
 MAX_FORM_BYTES = 64 * 1024
 """The largest body any endpoint under ``/fhir/auth`` reads (forms, the launch API's JSON): an
 OAuth or login request is a few hundred bytes, so a bigger one is refused with 413."""
@@ -22,8 +24,8 @@ class BodyTooLarge(Exception):
 async def read_body(request: Request, limit: int = MAX_FORM_BYTES) -> bytes:
     """The body, read chunk by chunk and abandoned as soon as it passes ``limit``: a declared
     Content-Length is not enough, since a chunked body declares none."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+    declared = parse_count(request.headers.get("content-length", ""), clamp=True)
+    if declared is not None and declared > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from fhir_server.config import Settings
+from fhir_server.numbers import parse_count
 
 log = logging.getLogger("fhir_server")
 
@@ -39,15 +40,15 @@ def _split(host: str, default_port: int | None) -> tuple[str, int | None]:
             return "", None
         rest = name[end + 1 :]
         name = name[1:end]
-        if rest.startswith(":") and rest[1:].isascii() and rest[1:].isdigit():
-            port = int(rest[1:])
+        if rest.startswith(":") and (found := parse_count(rest[1:])) is not None:
+            port = found
         elif rest:
             return "", None
     elif name.count(":") == 1:
         name, _, raw = name.partition(":")
-        if not (raw.isascii() and raw.isdigit()):
+        if (found := parse_count(raw)) is None:
             return "", None
-        port = int(raw)
+        port = found
     return name, port
 
 
