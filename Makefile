@@ -6,7 +6,7 @@ PORT ?= 8080
 FHIR_STORE_URL ?= sqlite:///./data/fhir.db
 export PORT FHIR_STORE_URL
 
-.PHONY: serve test lint format bench fuzz clean
+.PHONY: serve test lint typecheck format bench fuzz clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,12 +17,16 @@ $(BIN)/.installed: pyproject.toml
 serve: $(BIN)/.installed
 	$(BIN)/fhir-server serve --port $(PORT)
 
-test: $(BIN)/.installed lint
+test: $(BIN)/.installed lint typecheck
 	$(BIN)/pytest -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# the production packages and settings are in pyproject.toml [tool.mypy]
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -11,7 +11,7 @@ import asyncio
 import json
 import secrets
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,9 @@ def add_parsers(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    handlers: dict[tuple[str, str], Callable[[argparse.Namespace, Settings], Awaitable[int]]] = {
+    handlers: dict[
+        tuple[str, str], Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+    ] = {
         ("clients", "add"): _client_add,
         ("clients", "list"): _client_list,
         ("clients", "remove"): _client_remove,

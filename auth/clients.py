@@ -14,10 +14,10 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from auth.scope_grants import grantable, is_valid
 from auth.storage import AuthStore
@@ -188,7 +188,7 @@ def check_jwks(jwks: dict[str, Any]) -> None:
                 f"--jwks: key {key['kid']!r} has alg {key['alg']!r}; use RS384 or ES384"
             )
     try:
-        KeySet.import_key_set(jwks)
+        KeySet.import_key_set(cast(KeySetSerialization, jwks))  # its shape checked above
     except Exception as err:  # joserfc raises several error types for malformed keys
         raise RegistrationError(f"--jwks: not a usable key set ({err})") from err
 

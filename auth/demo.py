@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from joserfc.jwk import ECKey
@@ -48,7 +50,7 @@ class DemoCredentials:
     passwords: dict[str, str]
     confidential_secret: str
     ehr_secret: str
-    backend_key: dict[str, object]
+    backend_key: Mapping[str, object]
 
 
 async def register_demo(records: AuthStore) -> DemoCredentials:
@@ -57,7 +59,7 @@ async def register_demo(records: AuthStore) -> DemoCredentials:
     for u in USERS:
         passwords[u.username] = secrets.token_urlsafe(9)
         await users.add(u.username, u.fhir_user, passwords[u.username], u.name, replace=True)
-    app = {"redirect_uris": [APP_REDIRECT], "launch_uri": APP_LAUNCH}
+    app: dict[str, Any] = {"redirect_uris": [APP_REDIRECT], "launch_uri": APP_LAUNCH}
     await clients.add(Registration("demo-app", "public", "Demo app (public)", **app), True)
     _, confidential = await clients.add(
         Registration(
@@ -121,7 +123,7 @@ def usage(base: str, creds: DemoCredentials) -> list[str]:
     return lines
 
 
-def _compact(doc: dict[str, object]) -> str:
+def _compact(doc: Mapping[str, object]) -> str:
     import json
 
     return json.dumps(doc, separators=(",", ":"))

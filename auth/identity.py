@@ -60,9 +60,9 @@ def _ref_id(value: Any, type_: str) -> str | None:
 
 def _systems(org: dict[str, Any]) -> set[str]:
     return {
-        i.get("system")
+        system
         for i in org.get("identifier") or ()
-        if isinstance(i, dict) and isinstance(i.get("system"), str)
+        if isinstance(i, dict) and isinstance(system := i.get("system"), str)
     }
 
 
@@ -108,7 +108,7 @@ class Directory:
         stored = await self.store.read(type_, id_)
         if stored is None or stored.deleted:
             return None
-        return orjson.loads(stored.content or b"{}")  # type: ignore[no-any-return]
+        return orjson.loads(stored.content or b"{}")
 
     async def _resolve(self, fhir_user: str) -> UserContext:
         type_, id_, _ = split_reference(fhir_user)

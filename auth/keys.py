@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, KeySetSerialization, RSAKey
 
 from auth.storage import AuthStore
 
@@ -82,7 +82,8 @@ class KeyStore:
 
     def key_set(self) -> KeySet:
         """The public keys, for verifying this server's own tokens."""
-        return KeySet.import_key_set(self._public)
+        # the JWKS this store built from its own keys (``rotate``/``load``)
+        return KeySet.import_key_set(cast(KeySetSerialization, self._public))
 
     def kids(self) -> frozenset[str]:
         return frozenset(k.kid for k in self._keys)

@@ -116,7 +116,7 @@ def _too_deep(doc: Any) -> bool:
     return bool(level)
 
 
-def parse_body(body: bytes) -> Any:
+def parse_body(body: bytes | bytearray) -> Any:
     """The one parser of FHIR JSON request bodies (resources, Bundles, Parameters, JSON Patch
     documents): the parsed JSON with each number as written, or 400 when it is not JSON, gives
     a property twice (which one counts is not defined; RFC 8259 §4) or holds a string with a
@@ -143,7 +143,7 @@ def parse_body(body: bytes) -> Any:
     return doc
 
 
-def _round_trips(doc: Any, raw: bytes, pretty: bool = False) -> bool:
+def _round_trips(doc: Any, raw: bytes | bytearray, pretty: bool = False) -> bool:
     """Whether writing ``doc`` back gives ``raw`` (trailing whitespace aside), compact or
     (``pretty``) also indented by two spaces, as ``JSON.stringify(x, null, 2)`` writes (and
     Python's ``json.dumps(x, indent=2)`` for ASCII text): then no number changes its text and no
@@ -157,7 +157,7 @@ def _round_trips(doc: Any, raw: bytes, pretty: bool = False) -> bool:
     return _same(out, raw)
 
 
-def _same(out: bytes, raw: bytes) -> bool:
+def _same(out: bytes, raw: bytes | bytearray) -> bool:
     return raw.startswith(out) and (len(raw) == len(out) or not raw[len(out) :].strip(_SPACE))
 
 
@@ -193,7 +193,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # orjson has refused it already
 
 
-def _exact(raw: bytes) -> Any:
+def _exact(raw: bytes | bytearray) -> Any:
     return json.loads(
         raw,
         parse_float=_float,
@@ -203,7 +203,7 @@ def _exact(raw: bytes) -> Any:
     )
 
 
-def _checked(body: bytes) -> Any:
+def _checked(body: bytes | bytearray) -> Any:
     """``body`` (valid JSON for orjson) parsed with each number as written; 400 naming a key
     given twice."""
     try:
@@ -223,7 +223,7 @@ class _Pairs(list[tuple[str, Any]]):
     """An object as its key/value pairs in order, duplicates kept."""
 
 
-def _duplicate_at(body: bytes) -> str:
+def _duplicate_at(body: bytes | bytearray) -> str:
     """Where the first property given twice is (``Patient.name[0].family``)."""
     doc = json.loads(body, object_pairs_hook=_Pairs)
     stack: list[tuple[Any, str]] = [(doc, _root(doc))]

@@ -27,6 +27,7 @@ def summarize(resource: dict[str, Any], mode: str) -> dict[str, Any]:
     type_ = resource["resourceType"]
     if mode == "false":
         return resource
+    keep: frozenset[str] | set[str]
     if mode == "true":
         keep = Definitions.default().summary_elements(type_) | set(_ALWAYS)
         out = {k: v for k, v in resource.items() if k in keep or k.lstrip("_") in keep}

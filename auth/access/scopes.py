@@ -106,7 +106,7 @@ def clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | No
     known = principal.decisions.get(key, _UNKNOWN)
     if known is _UNKNOWN:
         known = principal.decisions[key] = _clauses(principal, type_, letters)
-    return known  # type: ignore[return-value]
+    return known
 
 
 _UNKNOWN = object()
@@ -201,7 +201,7 @@ def permits_any(principal: Principal, type_: str, letters: str) -> bool:
 async def _content(ctx: ScopeAccess, stored: StoredResource) -> dict[str, Any] | None:
     """The resource a version shows; a deletion is judged by the version it deleted."""
     if not stored.deleted:
-        return orjson.loads(stored.content or b"{}")  # type: ignore[no-any-return]
+        return orjson.loads(stored.content or b"{}")
     if stored.version <= 1:
         return None
     before = await ctx.source.vread(stored.type, stored.id, stored.version - 1)

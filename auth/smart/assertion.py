@@ -67,7 +67,8 @@ def _refuse(description: str) -> InvalidClientError:
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):
-    CLIENT_AUTH_METHOD = "private_key_jwt"
+    # authlib's own design is to override this per subclass; the stubs call it Final
+    CLIENT_AUTH_METHOD = "private_key_jwt"  # type: ignore[misc]
 
     def __init__(self, smart: SmartServer) -> None:
         super().__init__(validate_jti=True, leeway=SKEW)

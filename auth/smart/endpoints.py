@@ -129,7 +129,8 @@ class Introspection(IntrospectionEndpoint):
     def check_permission(self, token: TokenView, client: Client, request: SmartRequest) -> bool:
         return client.may_introspect or token.check_client(client)
 
-    def create_endpoint_response(self, request: SmartRequest) -> tuple[int, Any, list]:
+    # authlib calls this with the request our server built: a SmartRequest
+    def create_endpoint_response(self, request: SmartRequest) -> tuple[int, Any, list]:  # type: ignore[override]
         status, body, headers = super().create_endpoint_response(request)
         if body.get("active"):
             body = {"active": True, **_introspection(request.smart["token"], request.fhir_base)}

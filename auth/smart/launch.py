@@ -56,7 +56,8 @@ async def caller(smart: SmartServer, headers: Mapping[str, str]) -> Client:
         if claims is not None and not await smart.revocations.is_revoked(claims["jti"]):
             client = await smart.clients.get(claims["client_id"])
     else:
-        client_id, secret = extract_basic_authorization(headers)
+        # authlib only calls ``headers.get``; a dict copy would lose case-insensitive lookup
+        client_id, secret = extract_basic_authorization(headers)  # type: ignore[arg-type]
         if client_id and secret:
             found = await smart.clients.get(client_id)
             client = found if found and found.check_client_secret(secret) else None

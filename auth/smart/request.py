@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from starlette.requests import Request
 
 from fhir_server.numbers import parse_count
+
+if TYPE_CHECKING:
+    from auth.clients import Client
 
 MAX_FORM_BYTES = 64 * 1024
 """The largest body any endpoint under ``/fhir/auth`` reads (forms, the launch API's JSON): an
@@ -57,6 +60,12 @@ class SmartRequest(OAuth2Request):
     """``fhir_base`` is this request's FHIR base URL (issuer and audience); ``smart`` carries
     what the interactive pages decided (user, patient, approved scopes) into the grant."""
 
+    # narrower than authlib's declarations: what this class always holds
+    payload: Params
+    headers: Mapping[str, str]
+    # our Client implements authlib's ClientMixin methods without inheriting from it
+    client: Client | None  # type: ignore[assignment]
+
     def __init__(
         self,
         method: str,
@@ -76,5 +85,5 @@ class SmartRequest(OAuth2Request):
         return self.payload.data
 
     @property
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, str]:  # type: ignore[override]  # no query value is ever None
         return self.payload.data

@@ -7,6 +7,7 @@ framework routing, middleware or model parsing sits on the read path (docs/desig
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -87,7 +88,7 @@ class FhirApp:
         self.authenticator: Authenticator = authenticator or Open()
         self.hosts = HostTrust(settings)
 
-    def base_url(self, scope: Scope, headers: dict[str, str]) -> str:
+    def base_url(self, scope: Mapping[str, Any], headers: dict[str, str]) -> str:
         """The FHIR base; 400 when it would come from a Host header this server does not trust."""
         base = self.hosts.base(scope, headers.get("host"))
         if base is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -69,7 +70,7 @@ class HostTrust:
         self.allowed = frozenset(h.strip().lower() for h in settings.allowed_hosts)
         self._cached = lru_cache(maxsize=256)(self._base)
 
-    def base(self, scope: dict[str, Any], host: str | None) -> str | None:
+    def base(self, scope: Mapping[str, Any], host: str | None) -> str | None:
         if self.configured:
             return self.configured
         server = scope.get("server")

@@ -6,6 +6,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -56,7 +57,7 @@ def body_resource(req: FhirRequest, type_: str) -> dict[str, Any]:
     if req.body is None or req.body == b"":
         raise Invalid(f"A {type_} resource is required in the request body")
     if req.body_checked:
-        return req.body  # type: ignore[no-any-return]
+        return req.body
     resource = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
     return check_resource(type_, resource)
 
@@ -132,7 +133,7 @@ def _qs(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
-def searcher(ctx: Context):  # type: ignore[no-untyped-def]
+def searcher(ctx: Context) -> Callable[[SearchQuery], Awaitable[list[StoredResource]]]:
     """Every match of a query, page after page (for inner searches and includes), among the
     resources the principal may see: a chain, ``_has`` or ``_revinclude`` never reaches more."""
 

@@ -37,7 +37,9 @@ class Slot:
 
 def _split_path(path: str) -> list[str]:
     """Split on dots outside parentheses and quotes."""
-    parts, depth, quote, cur = [], 0, False, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, False
     for ch in path:
         if ch == "'" and depth:
             quote = not quote
@@ -76,7 +78,7 @@ def _resolve(resource: dict[str, Any], path: str) -> list[Slot]:
 
 
 def _children(nodes: list[Any], name: str) -> list[Slot]:
-    out = []
+    out: list[Slot] = []
     for node in nodes:
         if isinstance(node, dict) and name in node:
             value = node[name]

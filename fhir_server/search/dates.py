@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from fhir_server.errors import Invalid
 
@@ -73,7 +73,5 @@ def _length(start: datetime, g: dict[str, str | None]) -> int:
     return (366 if calendar.isleap(start.year) else 365) * _DAY_US
 
 
-def timezone_offset(minutes: int):  # type: ignore[no-untyped-def]
-    from datetime import timezone
-
+def timezone_offset(minutes: int) -> timezone:
     return timezone(timedelta(minutes=minutes))

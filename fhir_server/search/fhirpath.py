@@ -29,7 +29,9 @@ _EXISTS_NOT_FALSE = re.compile(r"^(.*)\.exists\(\) and (.*) != false$")
 
 
 def _split_union(expr: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    depth = 0
+    cur: list[str] = []
     for ch in expr:
         depth += ch == "("
         depth -= ch == ")"
@@ -152,7 +154,9 @@ def _simple(expr: str, type_: str) -> Evaluator | None:
     m = _WHERE_THEN.match(expr)
     if m:
         inner = _simple(m.group(1), type_)
-        for name in m.group(2).split(".") if inner else ():
+        if inner is None:
+            return None
+        for name in m.group(2).split("."):
             inner = _then_step(inner, name)
         return inner
     m = _THEN_STEP.match(expr)

@@ -51,7 +51,7 @@ class SearchParam:
 @cache
 def _definitions() -> dict[str, Any]:
     raw = resources.files("fhir_server.search").joinpath("definitions/r4_search_parameters.json")
-    return orjson.loads(raw.read_bytes())["resources"]  # type: ignore[no-any-return]
+    return orjson.loads(raw.read_bytes())["resources"]
 
 
 def _param(type_: str, d: dict[str, Any]) -> SearchParam:

@@ -182,7 +182,7 @@ class Terminology:
             ]
         page = concepts[offset:] if count is None else concepts[offset : offset + count]
         value_set = self._value_sets[content.url]
-        out = {
+        out: dict[str, Any] = {
             k: value_set[k]
             for k in ("resourceType", "id", "url", "version", "name", "status")
             if k in value_set

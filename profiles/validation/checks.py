@@ -110,7 +110,7 @@ def binding_check(terminology: Terminology, value_set: str, type_code: str) -> V
 
     if type_code == "CodeableConcept":
 
-        def check(value: Any, ctx: Context) -> Problem:
+        def check_concept(value: Any, ctx: Context) -> Problem:
             codings = value.get("coding") if isinstance(value, dict) else None
             if not isinstance(codings, list) or not codings:
                 return CODE_INVALID, f"a coding from the required value set {url} is needed"
@@ -118,13 +118,13 @@ def binding_check(terminology: Terminology, value_set: str, type_code: str) -> V
                 return None
             return none_of(codings)
 
-        return check
+        return check_concept
     if type_code in ("Coding", "Quantity"):
 
-        def check(value: Any, ctx: Context) -> Problem:
+        def check_coding(value: Any, ctx: Context) -> Problem:
             return None if coding_ok(value) else missing(f"the code {_show_coding(value)}")
 
-        return check
+        return check_coding
 
     def check(value: Any, ctx: Context) -> Problem:
         if not isinstance(value, str) or content.contains(value) is True:

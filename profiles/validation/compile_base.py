@@ -34,7 +34,7 @@ INLINE = frozenset({"BackboneElement", "Element"})
 
 def max_of(text: str | None) -> int | None:
     """``"*"`` → None (unbounded)."""
-    return None if text in (None, "*") else int(text)  # type: ignore[arg-type]
+    return None if text is None or text == "*" else int(text)
 
 
 def cap(code: str) -> str:

@@ -36,7 +36,8 @@ _default_lock = threading.Lock()
 
 def fhir_model(library: Library) -> Model:
     """Choice element names and the type suffixes their JSON names use, from the R4 base."""
-    names, suffixes = set(), set()
+    names: set[str] = set()
+    suffixes: set[str] = set()
     for sd in library.structure_definitions.values():
         if sd.get("derivation") == "constraint":
             continue
@@ -167,8 +168,8 @@ class Validator:
         for element in sd.get("snapshot", {}).get("element", []):
             binding = element.get("binding") or {}
             value_set = binding.get("valueSet")
-            required = binding.get("strength") == "required" and value_set
-            if required and self.terminology.value_set(value_set) is None:
+            required = binding.get("strength") == "required"
+            if required and value_set and self.terminology.value_set(value_set) is None:
                 where = element.get("id", element["path"])
                 out.append(f"{where} binds unknown ValueSet {value_set}")
             for type_ in element.get("type", []):
@@ -197,7 +198,7 @@ class Validator:
             return [ValidationIssue("error", STRUCTURE, "a resource must be a JSON object", "")]
         kind = resource.get("resourceType")
         rule = self.base_rule(kind) if isinstance(kind, str) else None
-        if rule is None or not rule.is_resource:
+        if rule is None or not rule.is_resource or not isinstance(kind, str):
             message = f"unknown resource type {kind!r}"
             return [ValidationIssue("error", NOT_SUPPORTED, message, "resourceType")]
         ctx = Context(self, resource, limit)
@@ -238,10 +239,10 @@ def _claimed(
     """(profile URL, expression naming where it came from), each URL once."""
     out: list[tuple[str, str]] = [(url, kind) for url in profiles]
     meta = resource.get("meta") if claimed else None
-    claimed = meta.get("profile") if isinstance(meta, dict) else None
-    if isinstance(claimed, list):
+    listed = meta.get("profile") if isinstance(meta, dict) else None
+    if isinstance(listed, list):
         out += [
-            (u, f"{kind}.meta.profile[{i}]") for i, u in enumerate(claimed) if isinstance(u, str)
+            (u, f"{kind}.meta.profile[{i}]") for i, u in enumerate(listed) if isinstance(u, str)
         ]
     seen: set[str] = set()
     unique = []

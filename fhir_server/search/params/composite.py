@@ -11,7 +11,7 @@ included; the composite takes no modifier but ``:missing``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fhir_server.errors import Invalid
@@ -49,7 +49,7 @@ def _quantity_parts(name: str, values: list[Any]) -> list[Second]:
     return [(c, s, lo, hi) for _, s, c, lo, hi in number.index_quantities(name, values)]
 
 
-def _range_parts(rows: list[tuple[str, float, float]]) -> list[Second]:
+def _range_parts(rows: Sequence[tuple[str, float, float]]) -> list[Second]:
     return [(None, None, lo, hi) for _, lo, hi in rows]
 
 

@@ -74,7 +74,7 @@ _ARRAYS = {
 }
 
 
-_RANGE = {"lo": "lo", "hi": "hi"}
+_RANGE: dict[str, str | None] = {"lo": "lo", "hi": "hi"}
 _KEYS: dict[str, dict[str, str | None]] = {
     "token": {"code": "c", "system": "s"},
     "string": {"text": "v"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from types import NotImplementedType
 from typing import Any
 
 
@@ -20,7 +21,7 @@ class EvaluationError(Exception):
     """The expression is wrong for this input (e.g. a collection where one item is needed)."""
 
 
-class NoValue(dict):  # type: ignore[type-arg]
+class NoValue(dict):
     """A primitive element with extensions (``_birthDate``) but no value."""
 
 
@@ -81,7 +82,10 @@ def _as_utc(parts: list[int], tz: str) -> list[int]:
     if tz != "Z":
         sign = -1 if tz[0] == "-" else 1
         offset = sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
-    moment = datetime(*full[:6], full[6], tzinfo=timezone(offset)).astimezone(UTC)
+    year, month, day, hour, minute, second, micro = full[:7]
+    moment = datetime(
+        year, month, day, hour, minute, second, micro, tzinfo=timezone(offset)
+    ).astimezone(UTC)
     shifted = [
         moment.year,
         moment.month,
@@ -107,7 +111,7 @@ def _compare_parts(a: list[int], b: list[int]) -> int | None:
     return (fa > fb) - (fa < fb)
 
 
-def compare_temporal(a: str, b: str) -> int | type[NotImplemented] | None:  # type: ignore[valid-type]
+def compare_temporal(a: str, b: str) -> int | NotImplementedType | None:
     """Compare two date/time strings; NotImplemented if they are not both temporal."""
     pa, pb = _date_parts(a), _date_parts(b)
     if pa is not None and pb is not None:
@@ -158,7 +162,7 @@ def add_duration(date: str, duration: CalendarDuration, sign: int) -> str:
         raise Unsupported(f"{date} + {duration.value} month")
     if unit in ("week", "day"):
         days = amount * (7 if unit == "week" else 1)
-        moved = datetime(*parts[:3]) + timedelta(days=days)  # type: ignore[misc]
+        moved = datetime(parts[0], parts[1], parts[2]) + timedelta(days=days)
         return f"{moved.year:04d}-{moved.month:02d}-{moved.day:02d}"
     months = parts[0] * 12 + (parts[1] - 1 if len(parts) > 1 else 0)
     months += amount * (12 if unit == "year" else 1)
