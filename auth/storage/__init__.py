@@ -104,18 +104,22 @@ def now() -> float:
     return time.time()
 
 
+class _AuthRecords:
+    """The auth records as a tenant of the FHIR store's database (`DatabaseTenant`): the store
+    says which kind of database it has, so auth never looks at the store's concrete class."""
+
+    def sqlite_file(self, path: str) -> AuthStore:
+        from auth.storage.sqlite import SqliteAuthStore
+
+        return SqliteAuthStore(path)
+
+    def mongodb_database(self, database: Any) -> AuthStore:
+        from auth.storage.mongo import MongoAuthStore
+
+        return MongoAuthStore(database)
+
+
 def auth_store_for(store: Store) -> AuthStore:
     """The auth records live in the FHIR store's database: the same SQLite file, or the same
     MongoDB database through the same client."""
-    from fhir_server.store.mongo.store import MongoStore
-    from fhir_server.store.sqlite.store import SqliteStore
-
-    if isinstance(store, SqliteStore):
-        from auth.storage.sqlite import SqliteAuthStore
-
-        return SqliteAuthStore(store.path)
-    if isinstance(store, MongoStore):
-        from auth.storage.mongo import MongoAuthStore
-
-        return MongoAuthStore(store.client[store.database])
-    raise TypeError(f"no auth storage for {type(store).__name__}")
+    return store.lend_database(_AuthRecords())

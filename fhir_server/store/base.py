@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -24,6 +24,7 @@ from fhir_server.search.model import Index, SearchQuery
 from fhir_server.stored import StoredResource, instant, now_us
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 Indexer = Callable[[str, dict[str, Any]], Index]
 
@@ -235,6 +236,23 @@ def _check_expected(current: StoredResource | None, if_match: int | None, must_n
         raise VersionConflict(current)
 
 
+class DatabaseTenant(Protocol[T_co]):
+    """Something that keeps its own records in the store's database, beside the FHIR data (the
+    authorization server's clients and tokens): one constructor per kind of database. The store
+    calls the one that fits (`Store.lend_database`), so the tenant needs neither the concrete
+    store classes nor their attributes, and the store needs nothing of the tenant."""
+
+    def sqlite_file(self, path: str) -> T_co:
+        """Records in the SQLite file at ``path`` (``:memory:`` for none), on their own
+        connection."""
+        ...
+
+    def mongodb_database(self, database: Any) -> T_co:
+        """Records in collections of this MongoDB database object, through the store's client
+        (which the store closes)."""
+        ...
+
+
 class Store(abc.ABC):
     """A FHIR resource store: current versions, every past version, and the search index."""
 
@@ -274,6 +292,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def transaction(self) -> UnitOfWork: ...
+
+    @abc.abstractmethod
+    def lend_database(self, tenant: DatabaseTenant[T]) -> T:
+        """What ``tenant`` builds on this store's own database (the same file, the same
+        client), so one database holds everything the server keeps."""
 
     async def reindex_type(self, type_: str, batch: int = 500) -> AsyncIterator[int]:
         """Rebuild the search index of every current ``type_`` resource, a batch per unit of

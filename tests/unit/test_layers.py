@@ -7,8 +7,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = frozenset({"fhir_server/app.py", "fhir_server/cli.py"})
 """The composition roots (the ASGI app and the command line): the only `fhir_server` modules
@@ -83,10 +81,5 @@ def test_auth_never_imports_the_dataset() -> None:
     assert _offending("auth", ("dataset", "fhir_server.dataset")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auth/storage/__init__.py:auth_store_for branches on SqliteStore/MongoStore (issue 11"
-    " item 1: the store factory or the bootstrap should hand auth its storage)",
-)
 def test_auth_never_imports_a_concrete_store() -> None:
     assert _offending("auth", ("fhir_server.store.sqlite", "fhir_server.store.mongo")) == []

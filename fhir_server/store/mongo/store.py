@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -23,6 +23,7 @@ from pymongo.write_concern import WriteConcern
 
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import (
+    DatabaseTenant,
     DuplicateId,
     HistoryQuery,
     Indexer,
@@ -58,6 +59,8 @@ from fhir_server.store.mongo.schema import (
     version_key,
 )
 from fhir_server.stored import StoredResource
+
+T = TypeVar("T")
 
 AsyncClient = Any
 """``AsyncMongoClient`` or an object with the same async API (``tests/support/mongo_standin``)."""
@@ -98,6 +101,9 @@ class MongoStore(Store):
     def from_url(cls, url: str, indexer: Indexer, database: str) -> MongoStore:
         """The async client connects lazily, on the first operation, not here."""
         return cls(AsyncMongoClient(url), database, indexer)
+
+    def lend_database(self, tenant: DatabaseTenant[T]) -> T:
+        return tenant.mongodb_database(self.client[self.database])
 
     async def open(self) -> None:
         """Creating the indexes also creates the collections, which transactions need up front."""

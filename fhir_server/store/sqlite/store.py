@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from fhir_server.numbers import parse_count
 from fhir_server.search.model import SearchQuery
-from fhir_server.store.base import HistoryQuery, Indexer, Page, Store, UnitOfWork
+from fhir_server.store.base import DatabaseTenant, HistoryQuery, Indexer, Page, Store, UnitOfWork
 from fhir_server.store.sqlite.connection import connect
 from fhir_server.store.sqlite.group_commit import GroupCommit
 from fhir_server.store.sqlite.migration import create_or_migrate
@@ -66,6 +66,9 @@ class SqliteStore(Store):
     ) -> SqliteStore:
         path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
         return cls(path or ":memory:", indexer, synchronous, kept)
+
+    def lend_database(self, tenant: DatabaseTenant[T]) -> T:
+        return tenant.sqlite_file(self.path)
 
     async def open(self) -> None:
         if self.path != ":memory:":
