@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -19,7 +21,7 @@ from fhir_server.http.headers import NOSNIFF
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
 from fhir_server.http.render import render
-from fhir_server.interactions.context import Context, FhirRequest
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.read import read
 from fhir_server.interactions.router import dispatch
 from fhir_server.numbers import parse_count
@@ -70,6 +72,53 @@ def _prefer(raw: str | None, wanted: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class PlainHead:
+    """What a plain read needs from the request head, taken in one pass over the headers."""
+
+    type: str
+    id: str
+    host: str | None
+    authorization: str | None
+    media: str
+
+
+def _plain_head(scope: Scope) -> PlainHead | None:
+    """``GET [base]/[type]/[id]`` without a query, conditional headers or an unusual Accept
+    — the request clients send most — or None: the general branch handles the rest
+    (percent-encoding, conditional reads, negotiation), so both always answer alike
+    (tests/api/test_plain_read.py)."""
+    if scope["method"] != "GET" or scope["query_string"]:
+        return None
+    raw = scope.get("raw_path")
+    if raw is None or b"%" in raw or not raw.startswith(_PREFIX_SLASH):
+        return None
+    parts = raw[len(_PREFIX_SLASH) :].split(b"/")
+    if len(parts) != 2 or not parts[1] or parts[1][:1] in (b"_", b"$"):
+        return None  # [type]/_history, [type]/$operation: the router's (no id starts so)
+    host = accept = authorization = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value
+        elif name == b"accept":
+            accept = value
+        elif name == b"authorization":
+            authorization = value
+        elif name in _CONDITIONAL:
+            return None
+    media = _PLAIN_ACCEPT.get(accept)
+    type_ = parts[0].decode("latin-1")
+    if media is None or type_ not in SERVED_TYPES:
+        return None
+    return PlainHead(
+        type_,
+        parts[1].decode("latin-1"),
+        host.decode("latin-1") if host is not None else None,
+        authorization.decode("latin-1") if authorization is not None else None,
+        media,
+    )
+
+
 class FhirApp:
     def __init__(
         self,
@@ -96,23 +145,30 @@ class FhirApp:
         return base
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if (
-            scope["method"] == "GET"
-            and not scope["query_string"]
-            and await self._plain_read(scope, send)
-        ):
-            return
-        headers = _headers(scope)
-        media = "application/fhir+json"
+        """One pipeline with two branches: a plain read (`_plain_head`) is authenticated and
+        read once and answered from the stored bytes; everything else goes through the router.
+        Both branches end in the same renderer and the same error answers, so a failed plain
+        read is answered once, not tried again on the general branch."""
+        plain = _plain_head(scope)
+        base = self.hosts.base(scope, plain.host) if plain is not None else None
+        media = plain.media if plain is not None and base is not None else FHIR_JSON
         try:
-            base = self.base_url(scope, headers)
-            qs = scope["query_string"]
-            params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
-            media = response_type(headers.get("accept"), _param(params, "_format"))
-            principal = await self._principal(scope, headers, base)
-            req = await self._request(scope, receive, headers, params)
-            ctx = Context(self.store, self.settings, principal, base, security=self.security)
-            status, out_headers, body = render(req, await dispatch(ctx, req), base)
+            if plain is not None and base is not None:  # else also an untrusted Host's 400
+                req = FhirRequest("GET", [plain.type, plain.id])
+                result = await self._plain_read(plain, base, req)
+                if await _send_stored(send, result, media):
+                    return
+            else:
+                headers = _headers(scope)
+                base = self.base_url(scope, headers)
+                qs = scope["query_string"]
+                params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
+                media = response_type(headers.get("accept"), _param(params, "_format"))
+                principal = await self._principal(scope, headers, base)
+                req = await self._request(scope, receive, headers, params)
+                ctx = Context(self.store, self.settings, principal, base, security=self.security)
+                result = await dispatch(ctx, req)
+            status, out_headers, body = render(req, result, base)
         except Disconnected:
             log.info("client disconnected before the body was complete; nothing was done")
             return
@@ -128,59 +184,12 @@ class FhirApp:
             body = outcome_bytes([Issue("exception", "Internal server error")])
         await _send(send, status, out_headers, body, media)
 
-    async def _plain_read(self, scope: Scope, send: Any) -> bool:
-        """``GET [base]/[type]/[id]`` without a query, conditional headers or an unusual Accept
-        — the request clients send most — answered by the same `read` interaction without
-        building the general request (header dict, query, negotiation, router, renderer: a
-        third of a read's cost in Python). False: the general path answers instead, also
-        every error, so both always answer alike (tests/api/test_plain_read.py)."""
-        raw = scope.get("raw_path")
-        if raw is None or b"%" in raw or not raw.startswith(_PREFIX_SLASH):
-            return False
-        parts = raw[len(_PREFIX_SLASH) :].split(b"/")
-        if len(parts) != 2 or not parts[1]:
-            return False
-        host = accept = authorization = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-            elif name == b"accept":
-                accept = value
-            elif name == b"authorization":
-                authorization = value
-            elif name in _CONDITIONAL:
-                return False
-        media = _PLAIN_ACCEPT.get(accept)
-        if media is None:
-            return False
-        type_, id_ = parts[0].decode("latin-1"), parts[1].decode("latin-1")
-        if type_ not in SERVED_TYPES:
-            return False
-        base = self.hosts.base(scope, host.decode("latin-1") if host is not None else None)
-        if base is None:
-            return False
-        try:
-            principal = await self.authenticator.authenticate(
-                authorization.decode("latin-1") if authorization is not None else None, base
-            )
-            ctx = Context(self.store, self.settings, principal, base)
-            result = await read(ctx, FhirRequest("GET", [type_, id_]), type_, id_)
-        except Exception:  # a read has no side effects: the general path repeats
-            return False  # it and answers (a FhirError as such, anything else as a logged 500)
-        stored = result.stored
-        if stored is None or stored.content is None:
-            return False
-        body = stored.content
-        headers = [
-            (b"etag", stored.etag.encode()),
-            (b"last-modified", http_date(stored.ts).encode()),
-            (b"content-type", _CONTENT_TYPES[media]),
-            (b"content-length", str(len(body)).encode()),
-            NOSNIFF,
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        return True
+    async def _plain_read(self, plain: PlainHead, base: str, req: FhirRequest) -> FhirResult:
+        """The `read` interaction without the router (header dict, query, negotiation: a third
+        of a read's cost in Python); its errors are answered as the general branch's are."""
+        principal = await self.authenticator.authenticate(plain.authorization, base)
+        ctx = Context(self.store, self.settings, principal, base, security=self.security)
+        return await read(ctx, req, plain.type, plain.id)
 
     async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Grant:
         """Who calls (before the body is read: a request without a valid token costs nothing);
@@ -283,3 +292,22 @@ async def _send(
     raw.append(NOSNIFF)
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body or b""})
+
+
+async def _send_stored(send: Any, result: FhirResult, media: str) -> bool:
+    """A read's stored bytes as they are, with the headers `render` and `_send` would give
+    them; False when the result needs the renderer (no stored bytes, not a 200)."""
+    stored = result.stored
+    if result.status != 200 or stored is None or stored.content is None:
+        return False
+    body = stored.content
+    headers = [
+        (b"etag", stored.etag.encode()),
+        (b"last-modified", http_date(stored.ts).encode()),
+        (b"content-type", _CONTENT_TYPES[media]),
+        (b"content-length", str(len(body)).encode()),
+        NOSNIFF,
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return True

@@ -59,7 +59,7 @@ async def test_the_current_version_after_an_update(
     assert resp.json()["active"] is True
 
 
-async def test_errors_are_answered_by_the_general_path(
+async def test_errors_are_answered_as_the_general_path_answers_them(
     client: httpx.AsyncClient, stored: httpx.Response
 ) -> None:
     missing = await client.get("Patient/nobody")
@@ -74,6 +74,25 @@ async def test_errors_are_answered_by_the_general_path(
     assert (await client.delete("Patient/pr1")).status_code in (200, 204)
     gone = await client.get("Patient/pr1")
     assert gone.status_code == 410
+
+
+@pytest.mark.parametrize("accept", [None, "application/json"])
+async def test_errors_are_byte_for_byte_those_of_the_general_path(
+    client: httpx.AsyncClient, stored: httpx.Response, accept: str | None
+) -> None:
+    """The short path answers its own errors (no second try), through the same renderer."""
+    headers = {"Accept": accept} if accept else {}
+    assert (await client.delete("Patient/pr1")).status_code in (200, 204)
+    for url, status in (
+        ("Patient/nobody", 404),
+        ("Patient/" + "x" * 65, 400),
+        ("Patient/pr1", 410),
+    ):
+        short = await client.get(url, headers=headers)
+        general = await client.get(url + "?_pretty=false", headers=headers)
+        assert short.status_code == general.status_code == status
+        assert short.headers.multi_items() == general.headers.multi_items()
+        assert short.content == general.content
 
 
 async def test_conditional_headers_and_other_media(
@@ -120,8 +139,8 @@ async def test_a_plain_read_is_answered_without_the_router(
     client: httpx.AsyncClient, stored: httpx.Response, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The short path is really taken: a plain read of a resource that is there reaches no
-    router dispatch (the answers are alike, so only counting tells the paths apart); a query
-    string, an error or a conditional header goes through the router once."""
+    router dispatch (the answers are alike, so only counting tells the paths apart), nor does
+    its error; a query string or a conditional header goes through the router once."""
     from fhir_server.http import asgi
 
     dispatched: list[str] = []
@@ -140,4 +159,4 @@ async def test_a_plain_read_is_answered_without_the_router(
     assert (await client.get("Patient/nobody")).status_code == 404
     etag = stored.headers["etag"]
     assert (await client.get("Patient/pr1", headers={"If-None-Match": etag})).status_code == 304
-    assert dispatched == ["Patient/pr1", "Patient/nobody", "Patient/pr1"]
+    assert dispatched == ["Patient/pr1", "Patient/pr1"]
