@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
