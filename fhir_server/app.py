@@ -19,7 +19,7 @@ from auth.smart.routes import AuthRoutes
 from auth.smart.server import SmartServer
 from auth.storage import auth_store_for
 from auth.verify import KeySource, Revoked
-from fhir_server import __version__, conformance
+from fhir_server import __version__, bundled_definitions
 from fhir_server.config import Settings
 from fhir_server.http import openapi
 from fhir_server.http.asgi import PREFIX, FhirApp
@@ -113,7 +113,7 @@ class ServerApp:
         await self.store.open()
         configure(self.settings)
         if self.settings.install_conformance:
-            installed = await conformance.install(self.store)
+            installed = await bundled_definitions.install(self.store)
             if installed:
                 log.info("installed %d bundled conformance resources", installed)
         await CUSTOM.sync(self.store)

@@ -125,7 +125,7 @@ def validation_issues(
     ]
 
 
-def conformance_issues(resource: dict[str, Any], profiles: list[str]) -> list[Issue]:
+def profile_issues(resource: dict[str, Any], profiles: list[str]) -> list[Issue]:
     """Every problem a write would be refused for (`check_resource`) and every warning: against
     the R4 definition, ``meta.profile`` and ``profiles``, as OperationOutcome issues naming the
     profile, element and rule (``$validate``)."""

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from fhir_server import __version__
+from fhir_server.bundled_definitions import supported_profiles
 from fhir_server.config import Settings
-from fhir_server.conformance import supported_profiles
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.operations import OPERATIONS
 from fhir_server.resource_types import SERVED_TYPES

@@ -14,7 +14,7 @@ from fhir_server.operations import Operation, register
 from fhir_server.operations.inputs import Inputs
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import custom
-from fhir_server.write_checks import conformance_issues, required_profile
+from fhir_server.write_checks import profile_issues, required_profile
 
 _MODES = ("create", "update", "delete")
 
@@ -58,7 +58,7 @@ def _issues(type_: str, resource: dict[str, Any], profile: str | None) -> list[I
     """What a write would be refused for (`write_checks.check_resource`), all of it."""
     required = required_profile(type_)
     wanted = [profile] if profile else [required] if required else []
-    issues = conformance_issues(resource, wanted)
+    issues = profile_issues(resource, wanted)
     if type_ == "SearchParameter" and not any(i.severity in ("error", "fatal") for i in issues):
         try:
             custom.check(resource)

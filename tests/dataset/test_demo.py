@@ -15,7 +15,7 @@ from fhir_server.app import ServerApp
 from fhir_server.cli import main
 from fhir_server.config import Settings
 from tests.api.support import BASE, ids
-from tests.dataset.conformance import check_all
+from tests.dataset.profile_contract import check_all
 from tests.support.r4b_models import check_structure
 
 Json = dict[str, Any]

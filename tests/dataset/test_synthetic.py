@@ -17,7 +17,7 @@ from fhir_server.cli import main
 from fhir_server.search.extract import index_resource
 from fhir_server.search.model import SearchQuery
 from fhir_server.store.sqlite.store import SqliteStore
-from tests.dataset.conformance import check_all, references
+from tests.dataset.profile_contract import check_all, references
 from tests.support.r4b_models import check_structure
 
 Json = dict[str, Any]
