@@ -18,7 +18,7 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 from profiles.validation.fhirpath.compiler import Compiler
-from profiles.validation.fhirpath.model import Env, Fn, Model, UserFunction
+from profiles.validation.fhirpath.runtime import Env, Fn, Model, UserFunction
 from profiles.validation.fhirpath.values import EvaluationError, Unsupported
 
 __all__ = [

@@ -15,8 +15,8 @@ from fhirpathpy.parser import parse
 
 from profiles.validation.fhirpath import operators
 from profiles.validation.fhirpath.functions import VALUE_FUNCTIONS
-from profiles.validation.fhirpath.model import Env, Fn, Items, Model, UserFunction
 from profiles.validation.fhirpath.navigation import is_type, navigate, resolve, type_or_member
+from profiles.validation.fhirpath.runtime import Env, Fn, Items, Model, UserFunction
 from profiles.validation.fhirpath.values import (
     Unsupported,
     calendar_duration,

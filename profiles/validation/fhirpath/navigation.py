@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from profiles.validation.fhirpath.model import Env, Items
+from profiles.validation.fhirpath.runtime import Env, Items
 from profiles.validation.fhirpath.values import NoValue, Unsupported
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from profiles.validation.fhirpath.model import Env, Fn, Items
+from profiles.validation.fhirpath.runtime import Env, Fn, Items
 from profiles.validation.fhirpath.values import (
     CalendarDuration,
     EvaluationError,
