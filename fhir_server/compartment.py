@@ -45,3 +45,41 @@ def in_compartment(type_: str, resource: dict[str, Any], patient: str) -> bool:
         for evaluate in _evaluators(type_)
         for target in local_targets(evaluate(resource))
     )
+
+
+_OWNER_PARAMS = ("patient", "subject")
+"""The compartment parameters that name *the* patient a resource is about (R4 names them so in
+CompartmentDefinition/patient), in order of preference: ``patient`` is ``subject`` narrowed to
+Patients where a type has both. The others (performer, recipient, …) name other roles."""
+
+
+@cache
+def owner_param(type_: str) -> str | None:
+    """The parameter naming the patient a ``type_`` resource is about — ``_id`` for a Patient —
+    or None when the type has no patient compartment. One per type, so a search can be narrowed
+    to "about one of these patients" by one parameter, exactly as `owners` reads a resource."""
+    if type_ == "Patient":
+        return "_id"
+    found = params("Patient", type_)
+    return next((p for p in _OWNER_PARAMS if p in found), None)
+
+
+@cache
+def _owner_evaluator(type_: str) -> Evaluator | None:
+    param = owner_param(type_)
+    known = builtin_params(type_)
+    if param is None or param == "_id" or param not in known:
+        return None
+    return compile_expression(known[param].expression or "", type_)
+
+
+def owners(type_: str, resource: dict[str, Any]) -> frozenset[str]:
+    """The ids of the patients ``resource`` is about (by `owner_param`): the Patient itself, or
+    those its ``patient``/``subject`` refers to; empty for a resource about no patient."""
+    if type_ == "Patient":
+        id_ = resource.get("id")
+        return frozenset((id_,)) if isinstance(id_, str) else frozenset()
+    evaluate = _owner_evaluator(type_)
+    if evaluate is None:
+        return frozenset()
+    return frozenset(i for t, i in local_targets(evaluate(resource)) if t == "Patient")

@@ -36,3 +36,28 @@ def test_membership_reads_references_as_the_index_does() -> None:
     assert compartment.in_compartment("Patient", {"id": "p2"}, "p2")
     assert not compartment.has_compartment("Organization")
     assert compartment.params("Practitioner", "CarePlan") == ()
+
+
+@pytest.mark.parametrize("type_", TYPES)
+async def test_owner_search_finds_exactly_the_owned(seeded: Seeded, type_: str) -> None:
+    """``<owner_param>=Patient/p`` (``_id=p`` for Patient) finds exactly the resources
+    `compartment.owners` says are about ``p``: what consent narrows a search by is what it
+    judges one resource by."""
+    param = compartment.owner_param(type_)
+    assert param is not None
+    for patient in PATIENTS:
+        value = patient if param == "_id" else f"Patient/{patient}"
+        resp = await seeded.client.get(type_, params={param: value, "_count": "1000"})
+        assert resp.status_code == 200, resp.text
+        found = sorted(e["resource"]["id"] for e in resp.json().get("entry", []))
+        owned = sorted(
+            r["id"]
+            for r in ALL
+            if r["resourceType"] == type_ and patient in compartment.owners(type_, r)
+        )
+        assert found == owned, (patient, type_)
+        assert set(owned) <= {
+            r["id"]
+            for r in ALL
+            if r["resourceType"] == type_ and compartment.in_compartment(type_, r, patient)
+        }
