@@ -5,6 +5,7 @@ for a server built with fewer (the statement follows the router, not a list of i
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ BODIES: dict[str, Any] = {
 }
 
 
+@asynccontextmanager
 async def _client(
     backend: str, tmp_path: Path, routes: tuple[Route, ...], operations: tuple[Operation, ...]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
@@ -86,7 +88,7 @@ async def _send(client: httpx.AsyncClient, method: str, path: str) -> httpx.Resp
 async def _check(
     backend: str, tmp_path: Path, routes: tuple[Route, ...], operations: tuple[Operation, ...]
 ) -> None:
-    async for client, statement in _client(backend, tmp_path, routes, operations):
+    async with _client(backend, tmp_path, routes, operations) as (client, statement):
         types, system, ops = _declared(statement)
         routed = {(r.shape, r.method) for r in routes}
         assert types == {c for r in routes if r.shape in TYPE_SHAPES for c in r.codes}
