@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from fhir_server.search.includes import included
 from fhir_server.search.model import SearchQuery
+from fhir_server.search.registry import SPECIFICATION
 from fhir_server.search.resolve import build_query
 from fhir_server.store.sqlite.query import compile_search
 from fhir_server.store.sqlite.rows import read_current as _read
@@ -42,7 +43,14 @@ class _Recorder:
     async def run(self, path: str, pages: int = 1) -> None:
         type_, _, qs = path.partition("?")
         pairs = parse_qsl(qs, keep_blank_values=True)
-        query = await build_query(self.search_all, type_, pairs, default_count=50, max_count=1000)
+        query = await build_query(
+            self.search_all,
+            type_,
+            pairs,
+            params=SPECIFICATION,
+            default_count=50,
+            max_count=1000,
+        )
         for _ in range(pages):
             self.statements.append(compile_search(query))
             page = _search(self.conn, query)
@@ -51,7 +59,7 @@ class _Recorder:
             query.after_id = page.next_cursor
         if query.includes or query.revincludes:
             inc, rev = query.includes, query.revincludes
-            await included(self.read, self.search_all, page.items, inc, rev)
+            await included(self.read, self.search_all, SPECIFICATION, page.items, inc, rev)
 
 
 def _plan(conn: sqlite3.Connection, sql: str, args: list[Any]) -> list[str]:

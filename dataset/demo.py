@@ -24,6 +24,7 @@ from dataset.scenarios.scene import CprRegistry, Home, Person, Scene
 
 if TYPE_CHECKING:
     from fhir_server.config import Settings
+    from fhir_server.services import Services
     from fhir_server.store.base import Store
 
 CITIZENS: dict[str, tuple[Person, int]] = {
@@ -93,9 +94,11 @@ def _same(stored: bytes, resource: Json) -> bool:
     return current == resource
 
 
-async def load_demo(store: Store, settings: Settings, progress: bool = True) -> DemoReport:
-    """Load the demo set through the bulk loader (`fhir-server load`), skipping what is stored
-    unchanged already."""
+async def load_demo(
+    store: Store, settings: Settings, services: Services, progress: bool = True
+) -> DemoReport:
+    """Load the demo set through the bulk loader (`fhir-server load`) of a server with these
+    ``services``, skipping what is stored unchanged already."""
     from fhir_server.loader import Loader
 
     resources = demo_resources()
@@ -109,6 +112,6 @@ async def load_demo(store: Store, settings: Settings, progress: bool = True) -> 
             report.unchanged += 1
         else:
             pending.append((f"{resource['resourceType']}/{resource['id']}", resource))
-    loaded = await Loader(store, settings).load_resources(pending, progress)
+    loaded = await Loader(store, settings, services).load_resources(pending, progress)
     report.written, report.failures = loaded.loaded, loaded.failures
     return report

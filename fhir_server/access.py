@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fhir_server.search.model import SearchQuery
+from fhir_server.search.registry import KnownParameters
 from fhir_server.store.base import Page
 from fhir_server.stored import StoredResource
 
@@ -53,6 +54,11 @@ class Reader(Protocol):
 
     @property
     def base_url(self) -> str: ...
+
+    @property
+    def params(self) -> KnownParameters:
+        """The server's search parameters (a scope's query is parsed with them)."""
+        ...
 
     async def read(self, type_: str, id_: str) -> StoredResource | None: ...
 

@@ -24,11 +24,9 @@ from fhir_server.config import Settings
 from fhir_server.http import openapi
 from fhir_server.http.asgi import PREFIX, FhirApp
 from fhir_server.http.headers import NOSNIFF, adding
-from fhir_server.interactions.capabilities import statement
-from fhir_server.search.custom import CUSTOM
+from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
-from fhir_server.write_checks import configure
 
 log = logging.getLogger("fhir_server")
 
@@ -42,7 +40,7 @@ OFF_WARNING = (
 )
 
 
-def _service_api(settings: Settings, fhir: FhirApp) -> FastAPI:
+def _service_api(settings: Settings, services: Services, fhir: FhirApp) -> FastAPI:
     # FastAPI's own description would list only these service routes: /openapi.json describes
     # the FHIR API instead (the pages below show it)
     api = FastAPI(
@@ -63,8 +61,9 @@ def _service_api(settings: Settings, fhir: FhirApp) -> FastAPI:
         like ``/metadata`` (no token needed; it tells no more than the CapabilityStatement)."""
         base = fhir.base_url(request.scope, dict(request.headers))
         root = request.scope.get("root_path", "")
+        security = capability_security(settings, base)
         body = openapi.document(
-            statement(settings, base, capability_security(settings, base)), root + PREFIX
+            services.capabilities.statement(settings, base, security), root + PREFIX
         )
         return Response(body, media_type="application/json")
 
@@ -88,11 +87,16 @@ class ServerApp:
         store: Store | None = None,
         keys: KeySource | None = None,
         is_revoked: Revoked | None = None,
+        services: Services | None = None,
     ) -> None:
         """``keys`` and ``is_revoked``: the embedded authorization server's key store and
-        revocation check, which ``FHIR_AUTH=smart`` verifies access tokens with."""
+        revocation check, which ``FHIR_AUTH=smart`` verifies access tokens with.
+        ``services``: made from the settings unless given (a test serving fewer routes)."""
         self.settings = settings or Settings()
-        self.store = store or make_store(self.settings)
+        self.services = services or create_services(self.settings)
+        """This server's router, search parameters and checks: its own, never another's."""
+        self.store = store or make_store(self.settings, self.services.indexer)
+        self.store.indexer = self.services.indexer  # a store made by the caller (tests) too
         self.smart: SmartServer | None = None
         if self.settings.auth == "smart":
             self.smart = SmartServer(self.settings, auth_store_for(self.store))
@@ -104,19 +108,22 @@ class ServerApp:
             is_revoked=is_revoked or (self.smart.revocations.is_revoked if self.smart else None),
         )
         self.fhir = FhirApp(
-            self.settings, self.store, auth, security=partial(capability_security, self.settings)
+            self.settings,
+            self.store,
+            auth,
+            security=partial(capability_security, self.settings),
+            services=self.services,
         )
-        self.api = _service_api(self.settings, self.fhir)
+        self.api = _service_api(self.settings, self.services, self.fhir)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
 
     async def startup(self) -> None:
         await self.store.open()
-        configure(self.settings)
         if self.settings.install_conformance:
-            installed = await bundled_definitions.install(self.store)
+            installed = await bundled_definitions.install(self.store, self.services.checks)
             if installed:
                 log.info("installed %d bundled conformance resources", installed)
-        await CUSTOM.sync(self.store)
+        await self.services.custom.sync(self.store)
         if self.smart is not None:
             await self.smart.open()
         if self.settings.auth == "off":
@@ -125,7 +132,7 @@ class ServerApp:
         _settle_garbage_collector()
 
     async def shutdown(self) -> None:
-        await CUSTOM.close()
+        await self.services.custom.close()
         if self.smart is not None:
             await self.smart.close()
         await self.store.close()

@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from fhir_server.errors import FhirError
 from fhir_server.store.base import Store, VersionConflict, in_transaction
+
+if TYPE_CHECKING:
+    from fhir_server.write_checks import WriteChecks
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +49,9 @@ def _unchanged(stored: bytes | None, resource: dict[str, Any]) -> bool:
     return current == {k: v for k, v in resource.items() if k != "meta"}
 
 
-async def install(store: Store) -> int:
-    """Write what is missing or different; returns how many were written."""
-    from fhir_server.write_checks import check_resource
+async def install(store: Store, checks: WriteChecks) -> int:
+    """Write what is missing or different (if ``checks`` let it); returns how many were
+    written."""
 
     written = 0
     for resource in bundled():
@@ -57,7 +60,7 @@ async def install(store: Store) -> int:
         if current is not None and not current.deleted and _unchanged(current.content, resource):
             continue
         try:
-            check_resource(type_, orjson.loads(orjson.dumps(resource)))
+            checks.check_resource(type_, orjson.loads(orjson.dumps(resource)))
         except FhirError as err:
             log.error("bundled %s/%s is refused: %s", type_, id_, err.diagnostics)
             continue

@@ -46,15 +46,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _load(paths: list[Path], progress: bool) -> int:
     from fhir_server.loader import Loader
-    from fhir_server.search.custom import CUSTOM
+    from fhir_server.services import create_services
     from fhir_server.store.factory import make_store
 
     settings = Settings()
-    store = make_store(settings)
+    services = create_services(settings)  # writes with the checks its environment asks for
+    store = make_store(settings, services.indexer)
     await store.open()
-    await CUSTOM.sync(store)  # the server's own SearchParameters are indexed too
+    await services.custom.sync(store)  # the server's own SearchParameters are indexed too
     try:
-        report = await Loader(store, settings).load(paths, progress)
+        report = await Loader(store, settings, services).load(paths, progress)
     finally:
         await store.close()
     for failure in report.failures:
@@ -67,12 +68,14 @@ async def _reindex(progress: bool) -> int:
     from tqdm import tqdm
 
     from fhir_server.resource_types import SERVED_TYPES
-    from fhir_server.search.custom import CUSTOM
+    from fhir_server.services import create_services
     from fhir_server.store.factory import make_store
 
-    store = make_store(Settings())
+    settings = Settings()
+    services = create_services(settings)
+    store = make_store(settings, services.indexer)
     await store.open()
-    await CUSTOM.sync(store)
+    await services.custom.sync(store)
     total = 0
     try:
         with tqdm(unit=" resources", disable=not progress, dynamic_ncols=True) as bar:
@@ -91,14 +94,16 @@ async def _demo(progress: bool) -> int:
     # The demo data set is not part of the server (production code never imports it): the
     # `demo` and `generate` commands are the one place it is imported, lazily, here.
     from dataset.demo import EXAMPLES, load_demo
+    from fhir_server.services import create_services
     from fhir_server.store.factory import make_store
 
     settings = Settings()
-    store = make_store(settings)
+    services = create_services(settings)
+    store = make_store(settings, services.indexer)
     await store.open()
     credentials = None
     try:
-        report = await load_demo(store, settings, progress)
+        report = await load_demo(store, settings, services, progress)
         if settings.auth == "smart":
             credentials = await _register_demo(store)
     finally:
@@ -188,9 +193,6 @@ def main(argv: list[str] | None = None) -> int:
 
     add_parsers(sub)
     args = parser.parse_args(argv)
-    from fhir_server.write_checks import configure
-
-    configure(Settings())  # every command writes with the checks its environment asks for
     if args.command == "serve":
         return _serve(args)
     if args.command == "reindex":

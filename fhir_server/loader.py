@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from tqdm import tqdm
@@ -21,9 +21,10 @@ from fhir_server.errors import FhirError
 from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.common import check_type, new_id
 from fhir_server.interactions.context import Context, FhirRequest
-from fhir_server.interactions.router import dispatch
 from fhir_server.store.base import Store, UnitOfWork, in_transaction
-from fhir_server.write_checks import check_resource
+
+if TYPE_CHECKING:
+    from fhir_server.services import Services
 
 CHUNK = 500
 
@@ -63,9 +64,14 @@ def _parse(raw: bytes) -> Any:
 
 
 class Loader:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, services: Services) -> None:
+        """``services``: those of the server the data is for (its checks, custom search
+        parameters and router); ``store`` indexes with their ``indexer``."""
         self.store = store
-        self.ctx = Context(store, settings, UNRESTRICTED, settings.base_url or "")
+        self.services = services
+        self.ctx = Context(
+            store, settings, UNRESTRICTED, settings.base_url or "", services=services
+        )
         self.report = Report()
         self._pending: list[tuple[str, dict[str, Any]]] = []
 
@@ -99,7 +105,7 @@ class Loader:
             return
         try:
             type_ = check_type(doc.get("resourceType", "") if isinstance(doc, dict) else "")
-            self._pending.append((where, check_resource(type_, doc)))
+            self._pending.append((where, self.services.checks.check_resource(type_, doc)))
         except FhirError as err:
             self.report.failures.append(f"{where}: {_describe(err)}")
             return
@@ -110,7 +116,8 @@ class Loader:
         if doc.get("type") in ("transaction", "batch"):
             await self._flush(bar)
             try:
-                await dispatch(self.ctx, FhirRequest("POST", [], body=doc, content_type="json"))
+                request = FhirRequest("POST", [], body=doc, content_type="json")
+                await self.services.router.dispatch(self.ctx, request)
             except FhirError as err:
                 self.report.failures.append(f"{where}: {_describe(err)}")
                 return

@@ -9,8 +9,11 @@
    R4B, stricter, and a quarter of the cost (docs/implementation/validation.md).
 2. **The rules of its type the store relies on** (a SearchParameter the server can search with).
 3. **Profiles** (`FHIR_VALIDATE_PROFILES`, on by default): the profiles it claims in
-   ``meta.profile`` and the profile the server requires for its type (`configure`): a failure is
+   ``meta.profile`` and the profile the server requires for its type: a failure is
    a 422 naming the profile, element and rule.
+
+`WriteChecks` holds what a server's settings choose of this; the app makes one
+(`fhir_server.services`).
 """
 
 from __future__ import annotations
@@ -20,22 +23,44 @@ from typing import Any
 from fhir_server.config import Settings
 from fhir_server.errors import MAX_ISSUES, Invalid, InvalidStructure, Issue, Unprocessable
 from fhir_server.search import custom
+from fhir_server.search.registry import KnownParameters
 from profiles.elements import Definitions
 
-_policy: dict[str, Any] = {}
 
+class WriteChecks:
+    """`check_resource` with one server's settings (profile validation on or off, the profile
+    each type must meet) and search parameters (a SearchParameter may not take another's
+    code). App-scoped (`fhir_server.services`)."""
 
-def configure(settings: Settings) -> None:
-    """Called once a process knows its settings (server start); a process that never calls it
-    (a CLI command) gets the settings of its environment on its first write."""
-    _policy["validate"] = settings.validate_profiles
-    _policy["required"] = dict(settings.required_profiles)
+    def __init__(self, settings: Settings, params: KnownParameters) -> None:
+        self.validate = settings.validate_profiles
+        self.required = dict(settings.required_profiles)
+        self.params = params
 
+    def check_resource(self, type_: str, resource: Any) -> dict[str, Any]:
+        """The resource if it may be stored as a ``type_``; else an error naming each
+        element."""
+        check_shape(type_, resource)
+        profiles = []
+        if self.validate and (required := self.required_profile(type_)):
+            profiles.append(required)
+        found = validation_issues(resource, profiles, claimed=self.validate)
+        issues = [i for i in found if i[1].severity in ("error", "fatal")]
+        cut = [issue for _, issue in found if issue.code == "too-costly"]  # the list stopped
+        structure = [issue for profile, issue in issues if profile is None]
+        structure += _other_contained(type_, resource)
+        if structure:
+            raise InvalidStructure(structure[0].diagnostics, issues=structure + cut)
+        if type_ == "SearchParameter":
+            custom.check(self.params, resource)
+        if issues:
+            errors = [issue for _, issue in issues]
+            raise Unprocessable(errors[0].diagnostics, issues=errors + cut)
+        return resource
 
-def _configured() -> dict[str, Any]:
-    if not _policy:
-        configure(Settings())
-    return _policy
+    def required_profile(self, type_: str) -> str | None:
+        """The profile every ``type_`` this server stores must meet (``FHIR_REQUIRED_PROFILES``)."""
+        return self.required.get(type_)
 
 
 def check_shape(type_: str, resource: Any) -> dict[str, Any]:
@@ -48,28 +73,6 @@ def check_shape(type_: str, resource: Any) -> dict[str, Any]:
             f"resourceType {actual!r} does not match the expected type {type_!r}",
             [f"{type_}.resourceType"],
         )
-    return resource
-
-
-def check_resource(type_: str, resource: Any) -> dict[str, Any]:
-    """The resource if it may be stored as a ``type_``; else an error naming each element."""
-    check_shape(type_, resource)
-    policy = _configured()
-    profiles = []
-    if policy["validate"] and (required := required_profile(type_)):
-        profiles.append(required)
-    found = validation_issues(resource, profiles, claimed=policy["validate"])
-    issues = [i for i in found if i[1].severity in ("error", "fatal")]
-    cut = [issue for _, issue in found if issue.code == "too-costly"]  # the list stopped
-    structure = [issue for profile, issue in issues if profile is None]
-    structure += _other_contained(type_, resource)
-    if structure:
-        raise InvalidStructure(structure[0].diagnostics, issues=structure + cut)
-    if type_ == "SearchParameter":
-        custom.check(resource)
-    if issues:
-        errors = [issue for _, issue in issues]
-        raise Unprocessable(errors[0].diagnostics, issues=errors + cut)
     return resource
 
 
@@ -94,11 +97,6 @@ def _other_contained(type_: str, resource: dict[str, Any]) -> list[Issue]:
         else:
             out.append(Issue("structure", f"Unknown resource type {kind!r}", at))
     return out
-
-
-def required_profile(type_: str) -> str | None:
-    required: str | None = _configured()["required"].get(type_)
-    return required
 
 
 def validation_issues(

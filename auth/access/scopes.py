@@ -394,7 +394,13 @@ async def _query(ctx: ScopeAccess, type_: str, pairs: list[tuple[str, str]]) -> 
 
     limit = INNER_LIMIT + 1
     return await build_query(
-        search, type_, pairs, default_count=limit, max_count=limit, base=ctx.source.base_url
+        search,
+        type_,
+        pairs,
+        params=ctx.source.params,
+        default_count=limit,
+        max_count=limit,
+        base=ctx.source.base_url,
     )
 
 

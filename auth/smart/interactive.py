@@ -27,6 +27,7 @@ from auth.smart.request import SmartRequest, read_body
 from auth.throttle import Locked
 from auth.tokens import Context, digest, new_id
 from fhir_server.search.parse import parse_search
+from fhir_server.search.registry import SPECIFICATION
 
 if TYPE_CHECKING:
     from auth.smart.server import SmartServer
@@ -288,7 +289,9 @@ class Flow:
     async def patients(self, name: str) -> list[tuple[str, str, str]]:
         """The first 25 patients by family name, those matching ``name`` when given."""
         pairs = [("_sort", "family,given")] + ([("name", name)] if name.strip() else [])
-        query = parse_search("Patient", pairs, default_count=25, max_count=25)
+        query = parse_search(  # name and _sort: the specification's parameters
+            "Patient", pairs, params=SPECIFICATION, default_count=25, max_count=25
+        )
         page = await self.smart.fhir_store.search(query)
         out = []
         for stored in page.items:

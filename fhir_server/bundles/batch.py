@@ -6,8 +6,7 @@ from __future__ import annotations
 from fhir_server.bundles.build import bundle
 from fhir_server.bundles.entries import Entry, error_entry, response_entry
 from fhir_server.errors import FhirError
-from fhir_server.interactions.context import Context, FhirResult
-from fhir_server.interactions.router import Handler
+from fhir_server.interactions.context import Context, FhirResult, Handler
 
 
 async def batch(
@@ -15,7 +14,14 @@ async def batch(
 ) -> FhirResult:
     out = []
     for entry in entries:
-        sub = Context(ctx.store, ctx.settings, ctx.grant, ctx.base_url, security=ctx.security)
+        sub = Context(
+            ctx.store,
+            ctx.settings,
+            ctx.grant,
+            ctx.base_url,
+            security=ctx.security,
+            services=ctx.services,
+        )
         try:
             result = await dispatch(sub, entry.request)
             out.append(response_entry(ctx, result, prefer))

@@ -14,10 +14,11 @@ from fhir_server.bundles.batch import batch
 from fhir_server.bundles.entries import parse_bundle
 from fhir_server.bundles.transaction import transaction
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.interactions.router import Handler
 
 
-async def process(ctx: Context, req: FhirRequest, *, dispatch: Handler) -> FhirResult:
+async def process(ctx: Context, req: FhirRequest) -> FhirResult:
+    """Each entry goes through the server's router again (`Router.dispatch`)."""
+    dispatch = ctx.services.router.dispatch
     kind, entries = parse_bundle(ctx, req)
     if kind == "batch":
         return await batch(ctx, entries, req.prefer_return, dispatch)

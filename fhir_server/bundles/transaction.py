@@ -23,11 +23,9 @@ from fhir_server.interactions.common import (
     check_type,
     new_id,
 )
-from fhir_server.interactions.context import Context, FhirResult
+from fhir_server.interactions.context import Context, FhirResult, Handler
 from fhir_server.interactions.create import create
-from fhir_server.interactions.router import Handler
 from fhir_server.store.base import UnitOfWork
-from fhir_server.write_checks import check_resource
 
 
 def _check_unique_targets(entries: list[Entry]) -> None:
@@ -54,7 +52,7 @@ def _check_overlap(changed: dict[str, int], reference: str, index: int) -> None:
     changed[reference] = index
 
 
-async def _check_bodies(entries: list[Entry]) -> dict[int, list[dict[str, Any]]]:
+async def _check_bodies(ctx: Context, entries: list[Entry]) -> dict[int, list[dict[str, Any]]]:
     """Validate every resource to be written before the unit of work begins: validation is the
     costliest step and must not hold the store's write lock. The loop gets a turn every few
     entries, so a unit of work waiting for the lock and reads are not held up by a whole
@@ -70,7 +68,9 @@ async def _check_bodies(entries: list[Entry]) -> dict[int, list[dict[str, Any]]]
                 continue
             found = reference_holders(r.body)
             try:
-                check_resource(check_type(r.path[0]), as_resolved(r.body, found))
+                ctx.services.checks.check_resource(
+                    check_type(r.path[0]), as_resolved(r.body, found)
+                )
             except FhirError as err:
                 raise located(err, e.index) from None
             r.body_checked = True
@@ -135,7 +135,7 @@ async def transaction(
     ctx: Context, entries: list[Entry], prefer: str | None, dispatch: Handler
 ) -> FhirResult:
     _check_unique_targets(entries)
-    holders = await _check_bodies(entries)
+    holders = await _check_bodies(ctx, entries)
     early_ids = await _prepare(ctx, entries, holders)
 
     async def work(uow: UnitOfWork) -> list[dict[str, Any]]:

@@ -22,9 +22,9 @@ from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response
 from fhir_server.http.render import render
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.read import read
-from fhir_server.interactions.router import dispatch
 from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
 from fhir_server.stored import http_date
 
@@ -125,10 +125,13 @@ class FhirApp:
         store: Store,
         authenticator: Authenticator | None = None,
         security: Security | None = None,
+        services: Services | None = None,
     ) -> None:
         """``security``: what the CapabilityStatement declares (the bootstrap passes the
-        authorization server's description in; the FHIR API knows nothing of it)."""
+        authorization server's description in; the FHIR API knows nothing of it).
+        ``services``: the server's router, search parameters and checks (the bootstrap's)."""
         self.settings = settings
+        self.services = services or create_services(settings)
         self.security = security
         self.store = store
         if authenticator is None and settings.auth != "off":  # never silently unprotected
@@ -165,8 +168,8 @@ class FhirApp:
                 media = response_type(headers.get("accept"), _param(params, "_format"))
                 principal = await self._principal(scope, headers, base)
                 req = await self._request(scope, receive, headers, params)
-                ctx = Context(self.store, self.settings, principal, base, security=self.security)
-                result = await dispatch(ctx, req)
+                ctx = self._context(principal, base)
+                result = await self.services.router.dispatch(ctx, req)
             status, out_headers, body = render(req, result, base)
         except Disconnected:
             log.info("client disconnected before the body was complete; nothing was done")
@@ -187,8 +190,17 @@ class FhirApp:
         """The `read` interaction without the router (header dict, query, negotiation: a third
         of a read's cost in Python); its errors are answered as the general branch's are."""
         principal = await self.authenticator.authenticate(plain.authorization, base)
-        ctx = Context(self.store, self.settings, principal, base, security=self.security)
-        return await read(ctx, req, plain.type, plain.id)
+        return await read(self._context(principal, base), req, plain.type, plain.id)
+
+    def _context(self, principal: Grant, base: str) -> Context:
+        return Context(
+            self.store,
+            self.settings,
+            principal,
+            base,
+            security=self.security,
+            services=self.services,
+        )
 
     async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Grant:
         """Who calls (before the body is read: a request without a valid token costs nothing);

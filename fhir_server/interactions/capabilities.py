@@ -1,9 +1,9 @@
-"""The CapabilityStatement at ``/metadata``, generated from the route table and the search registry,
-so it cannot claim an interaction or parameter that is not routed."""
+"""The CapabilityStatement at ``/metadata``, generated from the server's `Router` (its routes'
+interaction codes and its operations) and its search parameters, so it cannot claim an
+interaction, operation or parameter that is not routed, nor leave one out."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import orjson
@@ -12,50 +12,34 @@ from fhir_server import __version__
 from fhir_server.bundled_definitions import supported_profiles
 from fhir_server.config import Settings
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.operations import OPERATIONS
+from fhir_server.interactions.router import Router
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.registry import on_change, params_for
+from fhir_server.search.registry import KnownParameters
 from fhir_server.stored import instant, now_us
 
-_TYPE_INTERACTIONS = {
-    ("instance", "GET"): "read",
-    ("version", "GET"): "vread",
-    ("instance", "PUT"): "update",
-    ("instance", "PATCH"): "patch",
-    ("instance", "DELETE"): "delete",
-    ("instance-history", "GET"): "history-instance",
-    ("type-history", "GET"): "history-type",
-    ("type", "POST"): "create",
-    ("type", "GET"): "search-type",
-}
-_SYSTEM_INTERACTIONS = {
-    ("system-history", "GET"): "history-system",
-    ("system", "GET"): "search-system",
-}
 
-
-def _routed(table: dict[tuple[str, str], str]) -> list[dict[str, str]]:
-    from fhir_server.interactions.router import ROUTES
-
-    return [{"code": code} for (shape, method), code in table.items() if method in ROUTES[shape]]
-
-
-def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
+def _resource(
+    router: Router, params: KnownParameters, type_: str, multiple_delete: bool
+) -> dict[str, Any]:
     out = {
         "type": type_,
         "profile": f"http://hl7.org/fhir/StructureDefinition/{type_}",
-        "interaction": _routed(_TYPE_INTERACTIONS),
+        "interaction": [{"code": code} for code in router.codes("type")],
         "versioning": "versioned-update",
         "readHistory": True,
         "updateCreate": True,
         "conditionalCreate": True,
         "conditionalRead": "full-support",
-        "conditionalUpdate": True,
-        "conditionalDelete": "multiple" if multiple_delete else "single",
+        "conditionalUpdate": router.routed("type", "PUT"),
+        "conditionalDelete": (
+            ("multiple" if multiple_delete else "single")
+            if router.routed("type", "DELETE")
+            else "not-supported"
+        ),
         "supportedProfile": supported_profiles(type_),
         "operation": [
             {"name": op.name, "definition": op.definition}
-            for op in sorted(OPERATIONS.values(), key=lambda o: o.name)
+            for op in sorted(router.operations, key=lambda o: o.name)
             if op.types is None or type_ in op.types
         ],
         "searchParam": [
@@ -64,22 +48,22 @@ def _resource(type_: str, multiple_delete: bool) -> dict[str, Any]:
                 "definition": p.url,
                 "type": "token" if p.type == "id" else p.type,
             }
-            for p in params_for(type_).values()
+            for p in params.params_for(type_).values()
         ],
     }
     return {k: v for k, v in out.items() if v != []}  # FHIR JSON has no empty arrays
 
 
-@cache
-def _statement(multiple_delete: bool, base_url: str, security: bytes | None) -> bytes:
-    from fhir_server.interactions.router import ROUTES
-
-    system = _routed(_SYSTEM_INTERACTIONS)
+def _statement(
+    router: Router,
+    params: KnownParameters,
+    multiple_delete: bool,
+    base_url: str,
+    security: bytes | None,
+) -> bytes:
     rest: dict[str, Any] = {"mode": "server"}
     if security is not None:  # SMART: discovery of the OAuth endpoints (docs/security.md)
         rest["security"] = orjson.loads(security)
-    if "POST" in ROUTES["system"]:
-        system = [{"code": "transaction"}, {"code": "batch"}, *system]
     doc = {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -97,27 +81,42 @@ def _statement(multiple_delete: bool, base_url: str, security: bytes | None) -> 
         "rest": [
             {
                 **rest,
-                "resource": [_resource(t, multiple_delete) for t in sorted(SERVED_TYPES)],
-                "interaction": system,
+                "resource": [
+                    _resource(router, params, t, multiple_delete) for t in sorted(SERVED_TYPES)
+                ],
+                "interaction": [{"code": code} for code in router.codes("system")],
             }
         ],
     }
     return orjson.dumps(doc)
 
 
-on_change(_statement.cache_clear)  # custom search parameters are listed too
+class CapabilityStatements:
+    """One server's CapabilityStatement, kept per (settings, base URL, security) until its
+    search parameters change (custom ones are listed too). App-scoped
+    (`fhir_server.services`)."""
 
+    def __init__(self, router: Router, params: KnownParameters) -> None:
+        self.router = router
+        self.params = params
+        self._kept: dict[tuple[bool, str, bytes | None], bytes] = {}
+        params.on_change(self._kept.clear)
 
-def statement(settings: Settings, base_url: str, security: dict[str, Any] | None) -> bytes:
-    """The CapabilityStatement (JSON) of a server with these settings at ``base_url`` and this
-    ``rest.security``; also the source of the OpenAPI description (`fhir_server.http.openapi`)."""
-    return _statement(
-        settings.allow_multiple_delete,
-        base_url,
-        orjson.dumps(security) if security is not None else None,
-    )
+    def statement(
+        self, settings: Settings, base_url: str, security: dict[str, Any] | None
+    ) -> bytes:
+        """The CapabilityStatement (JSON) of a server with these settings at ``base_url`` and
+        this ``rest.security``; also the source of the OpenAPI description
+        (`fhir_server.http.openapi`)."""
+        raw = orjson.dumps(security) if security is not None else None
+        key = (settings.allow_multiple_delete, base_url, raw)
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = _statement(self.router, self.params, *key)
+        return found
 
 
 async def capabilities(ctx: Context, req: FhirRequest) -> FhirResult:
     security = ctx.security(ctx.base_url) if ctx.security is not None else None
-    return FhirResult(200, body=statement(ctx.settings, ctx.base_url, security))
+    body = ctx.services.capabilities.statement(ctx.settings, ctx.base_url, security)
+    return FhirResult(200, body=body)

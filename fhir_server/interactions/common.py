@@ -18,7 +18,6 @@ from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.resolve import build_query
 from fhir_server.stored import StoredResource
-from fhir_server.write_checks import check_resource
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
@@ -52,14 +51,14 @@ def new_id() -> str:
     return str(uuid.UUID(int=value))
 
 
-def body_resource(req: FhirRequest, type_: str) -> dict[str, Any]:
+def body_resource(ctx: Context, req: FhirRequest, type_: str) -> dict[str, Any]:
     """The request's resource, parsed (if raw) and structurally valid for ``type_``."""
     if req.body is None or req.body == b"":
         raise Invalid(f"A {type_} resource is required in the request body")
     if req.body_checked:
         return req.body
     resource = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
-    return check_resource(type_, resource)
+    return ctx.services.checks.check_resource(type_, resource)
 
 
 def live(stored: StoredResource | None, type_: str, id_: str) -> StoredResource:
@@ -92,7 +91,13 @@ async def match(
     is 403."""
     filters = [(k, v) for k, v in pairs if k not in ("_format", "_pretty")]
     query = await build_query(
-        searcher(ctx), type_, filters, default_count=limit, max_count=limit, base=ctx.base_url
+        searcher(ctx),
+        type_,
+        filters,
+        params=ctx.params,
+        default_count=limit,
+        max_count=limit,
+        base=ctx.base_url,
     )
     if not query.filters:  # `_count`/`_cursor` alone would match every resource of the type
         raise Invalid(

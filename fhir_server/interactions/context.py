@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fhir_server.access import Access, Grant, Security
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict, Invalid, Issue, Unavailable
 from fhir_server.numbers import parse_count
 from fhir_server.search.model import Index, SearchQuery
+from fhir_server.search.registry import KnownParameters
 from fhir_server.store.base import (
     Page,
     RetryableConflict,
@@ -24,6 +25,9 @@ from fhir_server.store.base import (
     in_transaction,
 )
 from fhir_server.stored import StoredResource
+
+if TYPE_CHECKING:
+    from fhir_server.services import Services
 
 T = TypeVar("T")
 
@@ -71,6 +75,10 @@ class FhirResult:
     """Informational outcome, returned when the client prefers an OperationOutcome."""
 
 
+Handler = Callable[..., Awaitable["FhirResult"]]
+"""An interaction: (context, request, *the path's arguments) → result."""
+
+
 @dataclass(slots=True)
 class Context:
     store: Store
@@ -82,6 +90,8 @@ class Context:
     """Set while running inside a transaction Bundle: every read and write joins it."""
     security: Security | None = None
     """What the CapabilityStatement declares of the server's security."""
+    services: Services = field(kw_only=True)
+    """The server's own router, search parameters and write checks (app-scoped)."""
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property
@@ -91,6 +101,11 @@ class Context:
         if self._access is None:
             self._access = self.grant.bind(self)
         return self._access
+
+    @property
+    def params(self) -> KnownParameters:
+        """The server's search parameters (searches, including those access decisions run)."""
+        return self.services.params
 
     async def read(self, type_: str, id_: str) -> StoredResource | None:
         return await (self.uow or self.store).read(type_, id_)

@@ -16,7 +16,7 @@ async def create(ctx: Context, req: FhirRequest, type_: str, id_: str | None = N
     ``id_`` is given only by a transaction Bundle that already resolved a ``urn:uuid`` to it.
     """
     ctx.access.require(type_, "c")
-    resource = body_resource(req, type_)
+    resource = body_resource(ctx, req, type_)
     index = req.index or ctx.store.indexer(type_, resource)
     return await create_resource(ctx, type_, resource, req.if_none_exist, id_, index)
 

@@ -18,7 +18,6 @@ from fhir_server.interactions.update import write_version
 from fhir_server.patch.fhirpath_patch import apply_fhirpath_patch
 from fhir_server.patch.json_patch import apply_json_patch
 from fhir_server.store.base import UnitOfWork
-from fhir_server.write_checks import check_resource
 
 
 def _patch_document(req: FhirRequest) -> tuple[str, Any]:
@@ -45,7 +44,7 @@ def _patch_document(req: FhirRequest) -> tuple[str, Any]:
     )
 
 
-def _apply(kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
+def _apply(ctx: Context, kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
     if kind == "json-patch":
         patched = apply_json_patch(resource, doc)
     else:
@@ -55,7 +54,7 @@ def _apply(kind: str, doc: Any, resource: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("The patched document is not a resource (a JSON object)", [type_])
     if patched.get("resourceType") != type_ or patched.get("id") != id_:
         raise Invalid("A patch must not change the resource type or id", [f"{type_}.id"])
-    return check_resource(type_, patched)
+    return ctx.services.checks.check_resource(type_, patched)
 
 
 async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = None) -> FhirResult:
@@ -77,7 +76,7 @@ async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = No
             found = await ctx.access.admit_target(await uow.read(type_, check_id(id_)), "u")
             current = live(found, type_, id_)
         resource = fhir_json.loads(current.content or b"{}")
-        patched = _apply(kind, doc, resource)
+        patched = _apply(ctx, kind, doc, resource)
         expected = if_match if if_match is not None else current.version
         return await write_version(
             ctx, type_, current.id, patched, expected, method="PATCH", chosen=False

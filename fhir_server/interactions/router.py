@@ -1,43 +1,40 @@
 """Route a FhirRequest to its interaction by the shape of its path and its method.
 
-One table serves HTTP, Bundle entries and the CapabilityStatement (which is generated from it, so
-it can only claim what is routed here).
+A `Router` is built from an explicit tuple of `Route`s — path shape and method to handler, each
+tagged with the CapabilityStatement interaction codes it serves — and of `Operation`s
+(`interactions/routes.py` lists the server's). The app holds one (`fhir_server.services`); HTTP,
+Bundle entries and the CapabilityStatement all use it, so the statement declares exactly what
+is routed (tests/api/test_routes_declared.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fhir_server.errors import MethodNotAllowed, NotFound, NotSupported
-from fhir_server.interactions import create, delete, history, patch, read, search, update
 from fhir_server.interactions.common import check_type
-from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult, Handler
+from fhir_server.operations import Operation, find
+from fhir_server.operations.inputs import Inputs
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.custom import CUSTOM
 
-Handler = Callable[..., Awaitable[FhirResult]]
+TYPE_SHAPES = frozenset(
+    {"type", "type-search", "type-history", "instance", "instance-history", "version"}
+)
+"""Shapes whose interactions the CapabilityStatement lists per resource type
+(``rest.resource.interaction``); the others' are the system's (``rest.interaction``)."""
 
-ROUTES: dict[str, dict[str, Handler]] = {
-    "type": {
-        "GET": search.search,
-        "POST": create.create,
-        "PUT": update.conditional_update,
-        "DELETE": delete.conditional_delete,
-        "PATCH": patch.patch,
-    },
-    "type-search": {"POST": search.search},
-    "type-history": {"GET": history.history},
-    "instance": {
-        "GET": read.read,
-        "PUT": update.update,
-        "DELETE": delete.delete,
-        "PATCH": patch.patch,
-    },
-    "instance-history": {"GET": history.history},
-    "version": {"GET": read.vread},
-    "system-history": {"GET": history.history},
-    "compartment": {"GET": search.compartment_search},
-}
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    shape: str
+    """What `shape` calls the path: ``instance``, ``type-history``, ``system``, …"""
+    method: str
+    handler: Handler
+    codes: tuple[str, ...] = ()
+    """The CapabilityStatement interaction codes this route serves; none where the statement
+    says it otherwise (conditional forms as flags, ``$operations`` as operations, the
+    compartment search and ``/metadata`` not at all)."""
 
 
 def shape(path: list[str]) -> tuple[str, list[str]]:
@@ -68,46 +65,58 @@ def shape(path: list[str]) -> tuple[str, list[str]]:
     raise NotFound(f"No FHIR interaction at /{'/'.join(path)}")
 
 
-async def dispatch(ctx: Context, req: FhirRequest) -> FhirResult:
-    kind, args = shape(req.path)
-    handler = ROUTES[kind].get(req.method)
-    if handler is None:
-        allowed = ", ".join(sorted(ROUTES[kind]))
-        raise MethodNotAllowed(
-            f"{req.method} is not allowed here (allowed: {allowed})", headers={"Allow": allowed}
-        )
-    if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs
-        return await handler(ctx, req, *args)
-    await CUSTOM.sync(ctx.store)
-    try:
-        return await handler(ctx, req, *args)
-    finally:
-        if req.method != "GET" and (not req.path or req.path[0] == "SearchParameter"):
-            await CUSTOM.sync(ctx.store, written=True)
+class Router:
+    """One server's routes and operations; ``dispatch`` runs a request through them."""
 
+    def __init__(self, routes: tuple[Route, ...], operations: tuple[Operation, ...]) -> None:
+        self.routes = routes
+        self.operations = operations
+        self._table: dict[str, dict[str, Handler]] = {}
+        for route in routes:
+            methods = self._table.setdefault(route.shape, {})
+            if route.method in methods:
+                raise ValueError(f"two routes for {route.method} {route.shape}")
+            methods[route.method] = route.handler
+        names = [op.name for op in operations]
+        if len(set(names)) != len(names):
+            raise ValueError(f"an operation is listed twice: {names}")
 
-def _system_routes() -> None:
-    from functools import partial
+    def codes(self, level: str) -> list[str]:
+        """The interaction codes routed at ``level`` (``type`` or ``system``), in route order."""
+        wanted = [r for r in self.routes if (r.shape in TYPE_SHAPES) == (level == "type")]
+        return list(dict.fromkeys(code for r in wanted for code in r.codes))
 
-    from fhir_server.bundles import processor
-    from fhir_server.interactions import capabilities
-    from fhir_server.operations import terminology, validate  # noqa: F401 (they register)
+    def routed(self, shape: str, method: str) -> bool:
+        return method in self._table.get(shape, {})
 
-    ROUTES["system"] = {
-        "POST": partial(processor.process, dispatch=dispatch),
-        "GET": search.system_search,
-    }
-    ROUTES["metadata"] = {"GET": capabilities.capabilities}
-    ROUTES["operation"] = {"GET": operation, "POST": operation}
+    def operation(self, name: str, level: str, type_: str | None) -> Operation | None:
+        return find(self.operations, name, level, type_)
+
+    async def dispatch(self, ctx: Context, req: FhirRequest) -> FhirResult:
+        kind, args = shape(req.path)
+        methods = self._table.get(kind, {})
+        handler = methods.get(req.method)
+        if handler is None:
+            allowed = ", ".join(sorted(methods))
+            raise MethodNotAllowed(
+                f"{req.method} is not allowed here (allowed: {allowed})", headers={"Allow": allowed}
+            )
+        custom = ctx.services.custom
+        if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs
+            return await handler(ctx, req, *args)
+        await custom.sync(ctx.store)
+        try:
+            return await handler(ctx, req, *args)
+        finally:
+            if req.method != "GET" and (not req.path or req.path[0] == "SearchParameter"):
+                await custom.sync(ctx.store, written=True)
 
 
 async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> FhirResult:
-    from fhir_server.operations import find
-    from fhir_server.operations.inputs import Inputs
-
+    """``$name`` at the system, a type or an instance: the router's operation of that name."""
     name = path[-1][1:]
     type_ = check_type(path[0]) if level != "system" else None
-    op = find(name, level, type_)
+    op = ctx.services.router.operation(name, level, type_)
     if op is None:
         where = "/".join(path)
         raise NotSupported(f"Operation ${name} is not supported at {where}", [f"${name}"])
@@ -128,6 +137,3 @@ async def _check_operation(ctx: Context, letters: str, type_: str | None, id_: s
         stored = await ctx.read(type_, id_)
         if stored is not None and await ctx.access.admit(stored, "r" + letters) is None:
             raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
-
-
-_system_routes()

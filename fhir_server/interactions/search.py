@@ -46,6 +46,7 @@ async def query_for(
         pairs,
         default_count=ctx.settings.default_page_size,
         max_count=ctx.settings.max_page_size,
+        params=ctx.params,
         base=ctx.base_url,
         lenient=lenient,
     )
@@ -141,7 +142,12 @@ async def search(
         entries = [_entry(ctx, query, s, "match") for s in page.items]
         if query.includes or query.revincludes:
             more = await included(
-                ctx.access.reader(), searcher(ctx), page.items, query.includes, query.revincludes
+                ctx.access.reader(),
+                searcher(ctx),
+                ctx.params,
+                page.items,
+                query.includes,
+                query.revincludes,
             )
             entries += [_entry(ctx, query, s, "include") for s in more]
     if query.ignored:
@@ -209,7 +215,12 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     entries = [_entry(ctx, first, s, "match") for s in matches]
     if first.includes or first.revincludes:
         more_resources = await included(
-            ctx.access.reader(), searcher(ctx), matches, first.includes, first.revincludes
+            ctx.access.reader(),
+            searcher(ctx),
+            ctx.params,
+            matches,
+            first.includes,
+            first.revincludes,
         )
         entries += [_entry(ctx, first, s, "include") for s in more_resources]
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))

@@ -15,7 +15,7 @@ from fhir_server.stored import StoredResource
 async def update(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirResult:
     check_id(id_)
     ctx.access.require(type_, "cu")
-    resource = body_resource(req, type_)
+    resource = body_resource(ctx, req, type_)
     if resource.get("id") != id_:
         raise Invalid(
             f"The id in the body ({resource.get('id')!r}) must equal the id in the URL ({id_!r})",
@@ -102,7 +102,7 @@ def _precondition(type_: str, id_: str, if_match: int | None, err: VersionConfli
 
 async def conditional_update(ctx: Context, req: FhirRequest, type_: str) -> FhirResult:
     ctx.access.require(type_, "cu")
-    resource = body_resource(req, type_)
+    resource = body_resource(ctx, req, type_)
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
 
     async def work(uow: UnitOfWork) -> FhirResult:

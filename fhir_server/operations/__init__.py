@@ -1,4 +1,5 @@
-"""FHIR operations (``$name``): one module per operation, registered here by name and level.
+"""FHIR operations (``$name``): one module per operation, each defining its `Operation`s; the
+server's router is built from an explicit tuple of them (`fhir_server.interactions.routes`).
 
 An operation is called with GET (simple parameters in the query) or POST (a Parameters resource,
 or for some operations the resource itself); `inputs.Inputs` gives handlers one view of both.
@@ -31,15 +32,11 @@ class Operation:
     """The SMART permissions (any of them) on the type that let a caller run it."""
 
 
-OPERATIONS: dict[str, Operation] = {}
-
-
-def register(op: Operation) -> None:
-    OPERATIONS[op.name] = op
-
-
-def find(name: str, level: str, type_: str | None) -> Operation | None:
-    op = OPERATIONS.get(name)
+def find(
+    operations: tuple[Operation, ...], name: str, level: str, type_: str | None
+) -> Operation | None:
+    """The operation of ``operations`` called ``name`` that runs at ``level`` on ``type_``."""
+    op = next((o for o in operations if o.name == name), None)
     if op is None or level not in op.levels:
         return None
     if type_ is not None and op.types is not None and type_ not in op.types:

@@ -11,7 +11,7 @@ import orjson
 
 from fhir_server.errors import Invalid, NotFound, Unprocessable
 from fhir_server.interactions.context import Context, FhirResult
-from fhir_server.operations import Operation, register
+from fhir_server.operations import Operation
 from fhir_server.operations.inputs import Inputs
 
 
@@ -118,30 +118,24 @@ async def lookup(ctx: Context, inputs: Inputs, type_: str | None, id_: str | Non
     return FhirResult(200, body=orjson.dumps(found.to_parameters()))
 
 
-register(
-    Operation(
-        "expand",
-        frozenset({"type", "instance"}),
-        frozenset({"ValueSet"}),
-        expand,
-        definition="http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
-    )
+EXPAND = Operation(
+    "expand",
+    frozenset({"type", "instance"}),
+    frozenset({"ValueSet"}),
+    expand,
+    definition="http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
 )
-register(
-    Operation(
-        "validate-code",
-        frozenset({"type", "instance"}),
-        frozenset({"ValueSet"}),
-        validate_code,
-        definition="http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code",
-    )
+VALIDATE_CODE = Operation(
+    "validate-code",
+    frozenset({"type", "instance"}),
+    frozenset({"ValueSet"}),
+    validate_code,
+    definition="http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code",
 )
-register(
-    Operation(
-        "lookup",
-        frozenset({"type", "instance"}),
-        frozenset({"CodeSystem"}),
-        lookup,
-        definition="http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
-    )
+LOOKUP = Operation(
+    "lookup",
+    frozenset({"type", "instance"}),
+    frozenset({"CodeSystem"}),
+    lookup,
+    definition="http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
 )

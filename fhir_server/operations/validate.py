@@ -10,11 +10,11 @@ import orjson
 
 from fhir_server.errors import FhirError, Invalid, Issue, NotFound, operation_outcome
 from fhir_server.interactions.context import Context, FhirResult
-from fhir_server.operations import Operation, register
+from fhir_server.operations import Operation
 from fhir_server.operations.inputs import Inputs
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import custom
-from fhir_server.write_checks import profile_issues, required_profile
+from fhir_server.write_checks import profile_issues
 
 _MODES = ("create", "update", "delete")
 
@@ -31,7 +31,7 @@ async def validate(ctx: Context, inputs: Inputs, type_: str | None, id_: str | N
     if resource is None:
         raise Invalid("$validate needs the resource to check", ["resource"])
     issues = _context_issues(type_, id_, mode, resource)
-    issues += _issues(type_, resource, profile)
+    issues += _issues(ctx, type_, resource, profile)
     return _outcome(issues)
 
 
@@ -54,14 +54,14 @@ def _context_issues(
     return out
 
 
-def _issues(type_: str, resource: dict[str, Any], profile: str | None) -> list[Issue]:
+def _issues(ctx: Context, type_: str, resource: dict[str, Any], profile: str | None) -> list[Issue]:
     """What a write would be refused for (`write_checks.check_resource`), all of it."""
-    required = required_profile(type_)
+    required = ctx.services.checks.required_profile(type_)
     wanted = [profile] if profile else [required] if required else []
     issues = profile_issues(resource, wanted)
     if type_ == "SearchParameter" and not any(i.severity in ("error", "fatal") for i in issues):
         try:
-            custom.check(resource)
+            custom.check(ctx.params, resource)
         except FhirError as err:
             issues += err.issues
     return issues
@@ -83,13 +83,11 @@ def _outcome(issues: list[Issue]) -> FhirResult:
     return FhirResult(200, body=orjson.dumps(operation_outcome(issues)))
 
 
-register(
-    Operation(
-        "validate",
-        frozenset({"type", "instance"}),
-        frozenset(SERVED_TYPES),
-        validate,
-        definition="http://hl7.org/fhir/OperationDefinition/Resource-validate",
-        scope_letters="cru",  # a client that may read, create or update the type may check one
-    )
+VALIDATE = Operation(
+    "validate",
+    frozenset({"type", "instance"}),
+    frozenset(SERVED_TYPES),
+    validate,
+    definition="http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    scope_letters="cru",  # a client that may read, create or update the type may check one
 )

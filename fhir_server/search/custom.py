@@ -26,10 +26,10 @@ from fhir_server.search.fhirpath import compile_expression, union_parts
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import (
     SUPPORTED,
+    KnownParameters,
     SearchParam,
+    SearchParameters,
     builtin_params,
-    params_for,
-    set_custom,
 )
 from fhir_server.store.base import HistoryQuery, Store
 from fhir_server.store.sqlite.schema import INDEX_SUFFIXES, param_key
@@ -68,8 +68,9 @@ _CONSTANTS = ("ucum", "sct", "loinc", "vs-", "ext-")
 its elements, so nested ones multiply."""
 
 
-def check(resource: dict[str, Any]) -> None:
-    """Refuse (400, naming the element) a SearchParameter the server could not search with."""
+def check(params: KnownParameters, resource: dict[str, Any]) -> None:
+    """Refuse (400, naming the element) a SearchParameter the server (with ``params``) could
+    not search with."""
     code, kind, expression = resource.get("code"), resource.get("type"), resource.get("expression")
     if not isinstance(code, str) or not _CODE.match(code):
         raise Invalid(
@@ -87,10 +88,12 @@ def check(resource: dict[str, Any]) -> None:
         raise Invalid("SearchParameter.expression is required", ["SearchParameter.expression"])
     check_cost(expression)
     for i, base in enumerate(resource.get("base") or []):
-        _check_base(resource, base, i, code, expression)
+        _check_base(params, resource, base, i, code, expression)
 
 
-def _check_base(resource: dict[str, Any], base: Any, i: int, code: str, expression: str) -> None:
+def _check_base(
+    params: KnownParameters, resource: dict[str, Any], base: Any, i: int, code: str, expression: str
+) -> None:
     if base not in SERVED_TYPES:
         raise Invalid(
             f"SearchParameter.base {base!r} is not a type this server serves",
@@ -101,13 +104,13 @@ def _check_base(resource: dict[str, Any], base: Any, i: int, code: str, expressi
             f"{base} already has the parameter {code!r} from the FHIR specification",
             ["SearchParameter.code"],
         )
-    other = params_for(base).get(code)
+    other = params.params_for(base).get(code)
     if other is not None and other.url != resource.get("url"):
         raise Invalid(
             f"{base} already has a custom parameter {code!r} ({other.url})",
             ["SearchParameter.code"],
         )
-    _check_key(resource, base, code)
+    _check_key(params, resource, base, code)
     try:  # fhirpathpy compiles leniently: an unknown function or wrong arity shows when run
         compile_expression(expression, base)
         compile_fhirpath(expression).evaluate({"resourceType": base})
@@ -160,13 +163,13 @@ def _costly(what: str) -> None:
     )
 
 
-def _check_key(resource: dict[str, Any], base: str, code: str) -> None:
+def _check_key(params: KnownParameters, resource: dict[str, Any], base: str, code: str) -> None:
     """Refuse a code whose index key (see `param_key`: custom keys lie apart from the
     specification's) equals another custom parameter's of the same base: the two would read
     each other's values. With 62-bit keys only a code crafted to collide ever is."""
     keys = {param_key(base, code + suffix) for suffix in INDEX_SUFFIXES}
     builtin = builtin_params(base)
-    for name, other in params_for(base).items():
+    for name, other in params.params_for(base).items():
         if name in builtin or other.url == resource.get("url"):
             continue
         if keys & {param_key(base, name + suffix) for suffix in INDEX_SUFFIXES}:
@@ -192,9 +195,11 @@ def _params(resource: dict[str, Any]) -> list[tuple[str, SearchParam]]:
 
 
 class CustomParameters:
-    """This process's view of the store's SearchParameters."""
+    """One server's view of its store's SearchParameters, kept in its `SearchParameters`
+    (app-scoped, `fhir_server.services`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, params: SearchParameters) -> None:
+        self.params = params
         self._store: Store | None = None
         self._newest: tuple[str, int] | None = None
         self._checked = 0.0
@@ -219,7 +224,7 @@ class CustomParameters:
             t for t in set(loaded) | set(self._loaded) if loaded.get(t) != self._loaded.get(t)
         }
         self._loaded = loaded
-        set_custom(loaded)
+        self.params.set_custom(loaded)
         if changed and written and not first:
             task = asyncio.create_task(_reindex(store, sorted(changed)))
             self._reindexing.add(task)
@@ -281,6 +286,3 @@ async def _reindex(store: Store, types: list[str]) -> None:
             log.info("search parameters changed: reindexed %d %s resources", done, type_)
     except Exception:
         log.exception("reindexing after a SearchParameter change failed; run fhir-server reindex")
-
-
-CUSTOM = CustomParameters()

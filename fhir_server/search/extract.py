@@ -10,29 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from functools import cache
 from typing import Any
 
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import Index
 from fhir_server.search.params import composite, date, number, reference, string, token, uri
-from fhir_server.search.registry import SearchParam, on_change, params_for
+from fhir_server.search.registry import SPECIFICATION, KnownParameters, SearchParam
 
 Rows = dict[str, list[Any]]
 Indexer = Callable[[str, list[Any]], Rows]
-
-
-@cache
-def _plan(type_: str) -> tuple[tuple[str, Evaluator, Indexer], ...]:
-    """(name, evaluator, indexer) of every indexed parameter of ``type_``, compiled once."""
-    return tuple(
-        (p.name, compile_expression(p.expression, type_), _indexer(p))
-        for p in params_for(type_).values()
-        if p.expression is not None and p.type != "id" and p.name != "_lastUpdated"
-    )
-
-
-on_change(_plan.cache_clear)
 
 
 def _indexer(param: SearchParam) -> Indexer:
@@ -80,17 +66,45 @@ _FIELDS = (
 )
 
 
-def index_resource(type_: str, resource: dict[str, Any]) -> Index:
-    """Everything but ``_lastUpdated`` (see `with_last_updated`)."""
-    out: Rows = {field: [] for field in _FIELDS}
-    present: list[str] = []
-    for name, evaluate, indexer in _plan(type_):
-        values = evaluate(resource)
-        if not values:
-            continue
-        produced = indexer(name, values)
-        if any(produced.values()):
-            present.append(name)
-            for field, rows in produced.items():
-                out[field] += rows
-    return Index(**{field: tuple(rows) for field, rows in out.items()}, present=tuple(present))
+Plan = tuple[tuple[str, Evaluator, Indexer], ...]
+
+
+class ResourceIndexer:
+    """What a resource contributes to the index under one server's parameters (the store's
+    ``indexer``); each type's plan compiled once, and again after the parameters change."""
+
+    def __init__(self, params: KnownParameters) -> None:
+        self.params = params
+        self._plans: dict[str, Plan] = {}
+        params.on_change(self._plans.clear)
+
+    def plan(self, type_: str) -> Plan:
+        """(name, evaluator, indexer) of every indexed parameter of ``type_``."""
+        found = self._plans.get(type_)
+        if found is None:
+            found = self._plans[type_] = tuple(
+                (p.name, compile_expression(p.expression, type_), _indexer(p))
+                for p in self.params.params_for(type_).values()
+                if p.expression is not None and p.type != "id" and p.name != "_lastUpdated"
+            )
+        return found
+
+    def __call__(self, type_: str, resource: dict[str, Any]) -> Index:
+        """Everything but ``_lastUpdated`` (see `with_last_updated`)."""
+        out: Rows = {field: [] for field in _FIELDS}
+        present: list[str] = []
+        for name, evaluate, indexer in self.plan(type_):
+            values = evaluate(resource)
+            if not values:
+                continue
+            produced = indexer(name, values)
+            if any(produced.values()):
+                present.append(name)
+                for field, rows in produced.items():
+                    out[field] += rows
+        return Index(**{field: tuple(rows) for field, rows in out.items()}, present=tuple(present))
+
+
+index_resource = ResourceIndexer(SPECIFICATION)
+"""The specification's parameters only: for stores made outside a server (tools, tests); a
+server's store indexes with its own `ResourceIndexer` (`fhir_server.services`)."""

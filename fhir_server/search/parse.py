@@ -22,7 +22,7 @@ from fhir_server.search.model import (
 )
 from fhir_server.search.params import composite, date, number, reference, string, token, uri
 from fhir_server.search.params.escapes import split_escaped, unescape
-from fhir_server.search.registry import SearchParam, params_for
+from fhir_server.search.registry import KnownParameters, SearchParam
 
 RESULT_PARAMS = frozenset({"_count", "_format", "_pretty", "_cursor"})
 MAX_VALUES = 4000
@@ -72,7 +72,7 @@ _SUMMARY = frozenset({"true", "text", "data", "count", "false"})
 _TOTAL = frozenset({"none", "estimate", "accurate"})
 
 
-def _include(raw: str, name: str, iterate: bool) -> Include:
+def _include(params: KnownParameters, raw: str, name: str, iterate: bool) -> Include:
     parts = raw.split(":")
     if raw == "*":
         return Include("*", "*", None, iterate)
@@ -81,9 +81,9 @@ def _include(raw: str, name: str, iterate: bool) -> Include:
     source, param = parts[0], parts[1]
     if source != "*" and source not in SERVED_TYPES:
         raise Invalid(f"{name}: unknown resource type {source!r}", [name])
-    if param != "*" and (source == "*" or param not in params_for(source)):
+    if param != "*" and (source == "*" or param not in params.params_for(source)):
         raise Invalid(f"{name}: {source} has no search parameter {param!r}", [name])
-    if source != "*" and param != "*" and params_for(source)[param].type != "reference":
+    if source != "*" and param != "*" and params.params_for(source)[param].type != "reference":
         raise Invalid(f"{name}: {source}:{param} is not a reference parameter", [name])
     target = parts[2] if len(parts) == 3 else None
     if target is not None and target not in SERVED_TYPES:
@@ -91,7 +91,9 @@ def _include(raw: str, name: str, iterate: bool) -> Include:
     return Include(source, param, target, iterate)
 
 
-def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bool:
+def _result_param(
+    params: KnownParameters, query: SearchQuery, name: str, raw: str, max_count: int
+) -> bool:
     """Handle a result parameter; False if ``name`` is not one."""
     base, _, modifier = name.partition(":")
     if name == "_count":
@@ -110,12 +112,12 @@ def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bo
             raise Invalid(f"_summary must be one of {', '.join(sorted(_SUMMARY))}", [name])
         query.summary = raw
     elif name == "_sort":
-        query.sort = _sort(query.type, raw)
+        query.sort = _sort(params, query.type, raw)
     elif name == "_elements":
         query.elements = [e.strip() for e in raw.split(",") if e.strip()]
     elif base in ("_include", "_revinclude") and modifier in ("", "iterate"):
         target = query.includes if base == "_include" else query.revincludes
-        target.append(_include(raw, name, modifier == "iterate"))
+        target.append(_include(params, raw, name, modifier == "iterate"))
     elif name in RESULT_PARAMS:
         pass
     else:
@@ -126,23 +128,25 @@ def _result_param(query: SearchQuery, name: str, raw: str, max_count: int) -> bo
 _SORTABLE = frozenset({"id", "token", "string", "date", "number", "quantity", "reference", "uri"})
 
 
-def _sort(type_: str, raw: str) -> list[SortKey]:
+def _sort(params: KnownParameters, type_: str, raw: str) -> list[SortKey]:
     keys = []
     for item in (x.strip() for x in raw.split(",")):
         name = item.removeprefix("-")
-        param = params_for(type_).get(name)
+        param = params.params_for(type_).get(name)
         if not name or param is None or param.type not in _SORTABLE:
             raise Invalid(f"_sort: {type_} has no sortable parameter {name!r}", ["_sort"])
         keys.append(SortKey(name, param.type, item.startswith("-")))
     return keys
 
 
-def _chain(type_: str, name: str, raw: str, known: dict[str, SearchParam]) -> Chain:
+def _chain(
+    params: KnownParameters, type_: str, name: str, raw: str, known: dict[str, SearchParam]
+) -> Chain:
     if name.startswith("_has:"):
         parts = name.split(":", 3)
         if len(parts) != 4 or parts[1] not in SERVED_TYPES:
             raise Invalid(f"{name}: _has takes _has:Type:parameter:criterion", [name])
-        via = params_for(parts[1]).get(parts[2])
+        via = params.params_for(parts[1]).get(parts[2])
         if via is None or via.type != "reference":
             raise Invalid(f"{name}: {parts[1]} has no reference parameter {parts[2]!r}", [name])
         return Chain("_has", parts[1], parts[2], ((parts[3], raw),), name)
@@ -160,23 +164,24 @@ def parse_search(
     type_: str,
     pairs: list[tuple[str, str]],
     *,
+    params: KnownParameters,
     default_count: int,
     max_count: int,
     base: str = "",
     lenient: bool = False,
 ) -> SearchQuery:
-    known = params_for(type_)
+    known = params.params_for(type_)
     query = SearchQuery(type_, count=default_count)
     listed = 0
     for name, raw in pairs:
-        if _result_param(query, name, raw, max_count):
+        if _result_param(params, query, name, raw, max_count):
             continue
         if (
             name.startswith("_has:")
             or "." in name.split(":", 1)[0]
             or (":" in name and "." in name.split(":", 1)[1])
         ):
-            query.chains.append(_chain(type_, name, raw, known))
+            query.chains.append(_chain(params, type_, name, raw, known))
             continue
         base_name, _, modifier = name.partition(":")
         param = known.get(base_name)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -91,28 +91,55 @@ def builtin_params(type_: str) -> dict[str, SearchParam]:
     return out
 
 
-_custom: dict[str, dict[str, SearchParam]] = {}
-"""Parameters defined by SearchParameter resources stored on the server (`search.custom`)."""
-_listeners: list[Callable[[], None]] = []
+class KnownParameters(Protocol):
+    """What searching, indexing and the CapabilityStatement ask of a server's parameters."""
+
+    def params_for(self, type_: str) -> dict[str, SearchParam]: ...
+
+    def on_change(self, listener: Callable[[], None]) -> None: ...
 
 
-@cache
-def params_for(type_: str) -> dict[str, SearchParam]:
-    """Every parameter of ``type_``: the specification's and the server's custom ones."""
-    return {**builtin_params(type_), **_custom.get(type_, {})}
+class Specification:
+    """The R4 specification's parameters only: what a server has before it loads its own
+    SearchParameters, and what tools that index or parse without a server use. Immutable."""
+
+    def params_for(self, type_: str) -> dict[str, SearchParam]:
+        return builtin_params(type_)
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Never calls ``listener``: the specification does not change."""
 
 
-def set_custom(params: dict[str, dict[str, SearchParam]]) -> None:
-    """Replace the custom parameters; what cached anything derived from them starts over."""
-    _custom.clear()
-    _custom.update(params)
-    params_for.cache_clear()
-    for listener in _listeners:
-        listener()
+SPECIFICATION = Specification()
 
 
-def on_change(listener: Callable[[], None]) -> None:
-    _listeners.append(listener)
+class SearchParameters(Specification):
+    """One server's search parameters: the specification's and the custom ones its stored
+    SearchParameter resources define (`search.custom` loads them). App-scoped
+    (`fhir_server.services`): two servers in one process never see each other's."""
+
+    def __init__(self) -> None:
+        self._custom: dict[str, dict[str, SearchParam]] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._merged: dict[str, dict[str, SearchParam]] = {}
+
+    def params_for(self, type_: str) -> dict[str, SearchParam]:
+        """Every parameter of ``type_``: the specification's and the server's custom ones."""
+        found = self._merged.get(type_)
+        if found is None:
+            found = self._merged[type_] = {**builtin_params(type_), **self._custom.get(type_, {})}
+        return found
+
+    def set_custom(self, params: dict[str, dict[str, SearchParam]]) -> None:
+        """Replace the custom parameters; what cached anything derived from them starts over."""
+        self._custom = {t: dict(found) for t, found in params.items()}
+        self._merged = {}
+        for listener in self._listeners:
+            listener()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever the custom parameters change (caches of what they give)."""
+        self._listeners.append(listener)
 
 
 @cache

@@ -20,7 +20,7 @@ import pytest
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from tests.api.support import BASE
+from tests.api.support import BASE, serve
 from tests.support.backends import BACKENDS, app_store
 
 MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
@@ -46,7 +46,7 @@ async def make_client(backend: str, tmp_path: Path) -> AsyncIterator[MakeClient]
             await app.startup()
             stack.push_async_callback(app.shutdown)
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
-            return await stack.enter_async_context(client)
+            return serve(await stack.enter_async_context(client), app)
 
         yield make
 

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import httpx
+
+if TYPE_CHECKING:
+    from fhir_server.app import ServerApp
 
 BASE = "http://testserver/fhir"
 CPR = "urn:oid:1.2.208.176.1.2"
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 ETAG = re.compile(r'W/"(\d+)"')
+
+_APPS: WeakKeyDictionary[httpx.AsyncClient, ServerApp] = WeakKeyDictionary()
+
+
+def serve(client: httpx.AsyncClient, app: ServerApp) -> httpx.AsyncClient:
+    """Remember which app ``client`` talks to (`app_of`)."""
+    _APPS[client] = app
+    return client
+
+
+def app_of(client: httpx.AsyncClient) -> ServerApp:
+    """The app a `make_client` client talks to (its services: custom parameters, router)."""
+    return _APPS[client]
+
 
 SUBJECT = {"reference": "Patient/example"}
 

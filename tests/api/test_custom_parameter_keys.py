@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from fhir_server.search import custom
-from fhir_server.search.custom import CUSTOM
-from tests.api.support import assert_outcome, put_ok
+from tests.api.support import app_of, assert_outcome, put_ok
 
 IMPERSONATORS = [
     # code whose old 31-bit key was that of: CarePlan.patient, Patient.link, Condition.asserter
@@ -72,7 +71,7 @@ async def test_custom_parameter_cannot_impersonate_a_compartment_parameter(
         for pid in ("a", "b"):
             await put_ok(client, _member(base, f"{pid}-1", pid))
     await put_ok(client, impersonator(base, code))
-    await CUSTOM.reindexed()
+    await app_of(client).services.custom.reindexed()
 
     mine = ["a"] if base == "Patient" else ["a-1"]
     theirs = ["b"] if base == "Patient" else ["b-1"]

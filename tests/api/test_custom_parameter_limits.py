@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fhir_server.search import extract
-from fhir_server.search.custom import CUSTOM, MAX_EXPRESSION
-from tests.api.support import assert_outcome, create
+from fhir_server.search.custom import MAX_EXPRESSION
+from tests.api.support import app_of, assert_outcome, create
 from tests.api.test_custom_search_parameters import colour_param, coloured
 
 
@@ -90,7 +89,8 @@ async def test_metadata_is_answered_while_a_reindex_runs(
 
     gate = threading.Event()
     extracting = threading.Event()
-    real = extract._plan
+    app = app_of(client)
+    real = app.services.indexer.plan
 
     def gated(type_: str) -> Any:
         if threading.current_thread() is not threading.main_thread():
@@ -98,15 +98,15 @@ async def test_metadata_is_answered_while_a_reindex_runs(
             gate.wait(timeout=60)  # a safety net only: the test opens the gate
         return real(type_)
 
-    monkeypatch.setattr(extract, "_plan", gated)
+    monkeypatch.setattr(app.services.indexer, "plan", gated)
     await create(client, colour_param())
     try:
         metadata = await client.get("metadata")
         assert metadata.status_code == 200
-        assert CUSTOM.reindexing, "the reindex was over before /metadata was answered"
+        assert app.services.custom.reindexing, "the reindex was over before /metadata was answered"
     finally:
         gate.set()
-    await CUSTOM.reindexed()
+    await app.services.custom.reindexed()
     assert extracting.is_set()
     count = await client.get("Patient?colour=blue&_summary=count")
     assert count.json()["total"] == 300

@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 
-from fhir_server.search.custom import CUSTOM
-from tests.api.support import assert_outcome, create, patient
+from tests.api.support import app_of, assert_outcome, create, patient
 
 COLOUR = "http://example.org/fhir/StructureDefinition/favourite-colour"
 
@@ -44,7 +43,7 @@ async def test_posted_parameter_takes_effect(client: httpx.AsyncClient) -> None:
     assert_outcome(await client.get("Patient?colour=blue"), 400, "invalid", ["colour"])
 
     param = await create(client, colour_param())
-    await CUSTOM.reindexed()
+    await app_of(client).services.custom.reindexed()
     after = await create(client, coloured("After", "blue"))
     await create(client, coloured("Other", "green"))
     assert await ids(client, "Patient?colour=blue") == sorted([before["id"], after["id"]])
@@ -80,7 +79,9 @@ async def test_parameter_in_a_transaction(client: httpx.AsyncClient) -> None:
     }
     resp = await client.post("", json=bundle)
     assert resp.status_code == 200, resp.text
-    await CUSTOM.reindexed()  # the Patient was indexed before the parameter was known
+    await app_of(
+        client
+    ).services.custom.reindexed()  # the Patient was indexed before the parameter was known
     made = resp.json()["entry"][1]["response"]["location"].split("/")[1]
     assert await ids(client, "Patient?colour=teal") == [made]
 

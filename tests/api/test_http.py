@@ -11,7 +11,7 @@ import httpx
 import orjson
 
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.registry import params_for
+from fhir_server.search.registry import builtin_params as params_for
 from tests.api.conftest import MakeClient
 from tests.api.support import (
     BASE,

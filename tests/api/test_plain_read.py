@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from tests.api.support import BASE
+from tests.api.support import BASE, app_of
 
 PATIENT = {"resourceType": "Patient", "id": "pr1", "name": [{"family": "Sørensen"}]}
 SAME = ("etag", "last-modified", "content-type", "content-length")
@@ -141,16 +141,15 @@ async def test_a_plain_read_is_answered_without_the_router(
     """The short path is really taken: a plain read of a resource that is there reaches no
     router dispatch (the answers are alike, so only counting tells the paths apart), nor does
     its error; a query string or a conditional header goes through the router once."""
-    from fhir_server.http import asgi
-
+    router = app_of(client).services.router
     dispatched: list[str] = []
 
     async def counting(ctx: Context, req: FhirRequest) -> FhirResult:
         dispatched.append("/".join(req.path))
         return await routed(ctx, req)
 
-    routed = asgi.dispatch
-    monkeypatch.setattr(asgi, "dispatch", counting)
+    routed = router.dispatch
+    monkeypatch.setattr(router, "dispatch", counting)
     for accept in (None, "*/*", "application/fhir+json", "application/json"):
         resp = await client.get("Patient/pr1", headers={"Accept": accept} if accept else {})
         assert resp.status_code == 200

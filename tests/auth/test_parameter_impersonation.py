@@ -6,7 +6,6 @@ still sees exactly p1's plans."""
 
 from __future__ import annotations
 
-from fhir_server.search.custom import CUSTOM
 from tests.auth.conftest import ADMIN, Server, ids, mint
 
 EVIL = {
@@ -28,7 +27,7 @@ async def test_a_colliding_custom_parameter_does_not_widen_a_patients_compartmen
 ) -> None:
     resp = await server.send("PUT", "SearchParameter/evil", mint(ADMIN), EVIL)
     assert resp.status_code == 201, resp.text
-    await CUSTOM.reindexed()
+    await server.app.services.custom.reindexed()
     token = mint("launch/patient patient/*.rs", patient="p1")
     resp = await server.get("CarePlan", token)
     assert resp.status_code == 200, resp.text

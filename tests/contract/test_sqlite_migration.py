@@ -15,6 +15,7 @@ import pytest
 from fhir_server.search.extract import index_resource
 from fhir_server.search.model import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.search.parse import parse_search
+from fhir_server.search.registry import SPECIFICATION
 from fhir_server.store.sqlite.schema import SCHEMA_VERSION
 from fhir_server.store.sqlite.store import SqliteStore
 
@@ -99,6 +100,7 @@ def _systolic_above(value: float) -> SearchQuery:
     return parse_search(
         "Observation",
         [("component-code-value-quantity", f"http://loinc.org|8480-6$gt{value}")],
+        params=SPECIFICATION,
         default_count=10,
         max_count=10,
     )

@@ -57,7 +57,7 @@ class LiveServer:
 
     async def _start(self) -> None:
         await self.app.startup()
-        report = await load_demo(self.app.store, self.settings, progress=False)
+        report = await load_demo(self.app.store, self.settings, self.app.services, progress=False)
         assert not report.failures, report.failures
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE)
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.registry import params_for
+from fhir_server.search.registry import builtin_params as params_for
 from tests.api.support import minimal
 
 TYPES = sorted(SERVED_TYPES)

@@ -11,6 +11,7 @@ from fhir_server.cli import main
 from fhir_server.search.extract import index_resource
 from fhir_server.search.model import Index
 from fhir_server.search.parse import parse_search
+from fhir_server.search.registry import SPECIFICATION
 from fhir_server.store.sqlite.store import SqliteStore
 
 
@@ -30,7 +31,8 @@ async def _found(db: Path) -> list[str]:
     store = SqliteStore(str(db), index_resource)
     await store.open()
     try:
-        query = parse_search("Patient", [("gender", "female")], default_count=50, max_count=50)
+        pairs = [("gender", "female")]
+        query = parse_search("Patient", pairs, params=SPECIFICATION, default_count=50, max_count=50)
         return [r.id for r in (await store.search(query)).items]
     finally:
         await store.close()

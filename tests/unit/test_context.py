@@ -9,6 +9,7 @@ from fhir_server.config import Settings
 from fhir_server.errors import Conflict
 from fhir_server.interactions.context import Context
 from fhir_server.search.extract import index_resource
+from fhir_server.services import create_services
 from fhir_server.store.base import RetryableConflict
 from fhir_server.store.sqlite.store import SqliteStore
 
@@ -24,7 +25,10 @@ async def test_persistent_write_conflicts_become_409(tmp_path) -> None:  # type:
         raise RetryableConflict("write conflict")
 
     try:
-        ctx = Context(store, Settings(), UNRESTRICTED, "http://x/fhir")
+        settings = Settings()
+        ctx = Context(
+            store, settings, UNRESTRICTED, "http://x/fhir", services=create_services(settings)
+        )
         with pytest.raises(Conflict) as err:
             await ctx.write(always_conflicts)
         assert err.value.status == 409 and err.value.outcome()["issue"][0]["code"] == "conflict"
