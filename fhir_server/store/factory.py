@@ -8,6 +8,12 @@ from fhir_server.store.base import Store
 
 
 def make_store(settings: Settings) -> Store:
+    store = _backend(settings)
+    store.base_url = settings.base_url.rstrip("/") if settings.base_url else None
+    return store
+
+
+def _backend(settings: Settings) -> Store:
     url = settings.store_url
     if url.startswith("sqlite:"):
         from fhir_server.store.sqlite.store import SqliteStore

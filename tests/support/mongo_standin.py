@@ -53,7 +53,7 @@ from typing import Any, Self
 import mongomock
 from pymongo import IndexModel
 from pymongo.errors import InvalidOperation, OperationFailure
-from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
+from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 
 
 def _copy(projection: Any) -> Any:
@@ -405,6 +405,24 @@ class StandInCollection:
         result: InsertOneResult = coll.insert_one(document)
         self._wrote(session, [result.inserted_id])
         return result
+
+    async def insert_many(
+        self, documents: Sequence[dict[str, Any]], *, session: StandInSession | None = None
+    ) -> InsertManyResult:
+        coll = await self._enter(session, write=True)
+        result: InsertManyResult = coll.insert_many(list(documents))
+        self._wrote(session, list(result.inserted_ids))
+        return result
+
+    async def distinct(
+        self,
+        key: str,
+        filter: Mapping[str, Any] | None = None,
+        *,
+        session: StandInSession | None = None,
+    ) -> list[Any]:
+        coll = await self._enter(session, write=False)
+        return list(coll.distinct(key, filter))
 
     async def update_one(
         self,
