@@ -414,16 +414,6 @@ class StandInCollection:
         self._wrote(session, list(result.inserted_ids))
         return result
 
-    async def distinct(
-        self,
-        key: str,
-        filter: Mapping[str, Any] | None = None,
-        *,
-        session: StandInSession | None = None,
-    ) -> list[Any]:
-        coll = await self._enter(session, write=False)
-        return list(coll.distinct(key, filter))
-
     async def update_one(
         self,
         filter: Mapping[str, Any],

@@ -174,8 +174,10 @@ async def _related_patients(
 ) -> set[str]:
     if not holders:
         return set()
-    found = await store.relationships.distinct("patient", _holding(holders, at), session=session)
-    return {str(p) for p in found}
+    # $group, not `distinct`: a sharded collection refuses `distinct` inside a transaction
+    pipeline = [{"$match": _holding(holders, at)}, {"$group": {"_id": "$patient"}}]
+    cursor = await store.relationships.aggregate(pipeline, session=session)
+    return {str(doc["_id"]) for doc in await cursor.to_list(None)}
 
 
 async def _is_related(
