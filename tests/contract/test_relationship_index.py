@@ -15,11 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from fhir_server.access import UNRESTRICTED
 from fhir_server.app import ServerApp
 from fhir_server.care_relationships import PATIENT_CREATOR
 from fhir_server.config import Settings
+from fhir_server.interactions.context import Context
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.store.base import Store
+from fhir_server.store.base import Store, UnitOfWork
 from fhir_server.store.factory import make_store
 from fhir_server.store.sqlite import relationships as sqlite_relationships
 from fhir_server.store.sqlite.store import SqliteStore
@@ -316,3 +318,26 @@ async def test_an_older_sqlite_file_derives_its_relationships_when_opened(tmp_pa
         assert await related(store, HOME) == {"p1"}
     finally:
         await store.close()
+
+
+async def test_the_context_asks_the_unit_of_work_under_way(
+    server: tuple[httpx.AsyncClient, Store],
+) -> None:
+    """What the access layer reads through (`Context` is its `Reader`): inside a write, the
+    unit of work's own rows; outside, the committed ones; recording needs a unit of work."""
+    client, store = server
+    await put(client, "Patient/p1", {"resourceType": "Patient"})
+    ctx = Context(store, Settings(), UNRESTRICTED, BASE)
+    with pytest.raises(RuntimeError):
+        await ctx.relate("p1", "Organization/creator", PATIENT_CREATOR, NOW)
+
+    async def work(uow: UnitOfWork) -> tuple[set[str], bool]:
+        await uow.write("CarePlan", "cp1", plan("p1"), method="PUT")
+        await ctx.relate("p1", "Organization/creator", PATIENT_CREATOR, "2026-01-01")
+        return await ctx.related_patients([HOME], NOW), await ctx.is_related(
+            "p1", ["Organization/creator"], NOW
+        )
+
+    assert await ctx.write(work) == ({"p1"}, True)
+    assert await ctx.related_patients([HOME, "Organization/creator"], NOW) == {"p1"}
+    assert await ctx.is_related("p1", ["Organization/creator"], NOW)
