@@ -14,7 +14,7 @@ read or search, which lets a resource appear as an include or a conditional oper
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,6 +65,22 @@ class Reader(Protocol):
     async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None: ...
 
     async def search(self, query: SearchQuery) -> Page: ...
+
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        """The ids of the patients any of ``holders`` (``Practitioner/x``, ``PractitionerRole/x``,
+        ``Organization/x``) has a care relationship with at instant ``at`` (the store's index,
+        `fhir_server.care_relationships`)."""
+        ...
+
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        """Whether any of ``holders`` has a care relationship with Patient ``patient`` (an id)
+        at instant ``at``."""
+        ...
+
+    async def relate(self, patient: str, holder: str, kind: str, start: str) -> None:
+        """Record a relationship the data does not show (the organization that creates a
+        Patient) in the unit of work under way; RuntimeError outside one."""
+        ...
 
 
 class Access(Protocol):

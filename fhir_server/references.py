@@ -33,6 +33,26 @@ def split_reference(ref: str) -> tuple[str | None, str | None, str | None]:
     return None, None, ref if url or "/" in ref else url
 
 
+def local_reference(ref: Any, base: str | None = None) -> tuple[str, str] | None:
+    """(type, id) of the resource a Reference element names on this server: a relative
+    ``Type/id`` (a version-specific one too), or an absolute URL under ``base`` (the server's
+    FHIR base, when known). None for contained (``#x``), logical (identifier only), conditional
+    and ``urn:`` references and for other servers' URLs — and for absolute URLs when no base is
+    given, since whose they are cannot be told."""
+    text = ref.get("reference") if isinstance(ref, dict) else None
+    if not isinstance(text, str) or not text or text.startswith("#") or "?" in text:
+        return None
+    if "://" in text or text.startswith("urn:"):
+        prefix = base.rstrip("/") + "/" if base else None
+        if prefix is None or not text.startswith(prefix):
+            return None
+        text = text[len(prefix) :]
+    parts = text.split("/_history/")[0].split("/")
+    if len(parts) != 2 or parts[0] not in resource_types() or not parts[1]:
+        return None
+    return parts[0], parts[1]
+
+
 def local_targets(values: Iterable[Any]) -> list[tuple[str, str]]:
     """(type, id) of each resource the References among ``values`` (a reference parameter's
     FHIRPath results) name, in order; contained (``#x``), logical and unparseable ones name

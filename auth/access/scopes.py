@@ -41,7 +41,7 @@ from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader
 from fhir_server.errors import Forbidden
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
-from fhir_server.search.model import NOTHING, Filter, SearchQuery, ids_filter
+from fhir_server.search.model import NOTHING, Criterion, SearchQuery, ids_filter
 from fhir_server.search.params.reference import split_reference
 from fhir_server.search.registry import builtin_params
 from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
@@ -404,7 +404,7 @@ async def _query(ctx: ScopeAccess, type_: str, pairs: list[tuple[str, str]]) -> 
     )
 
 
-async def _filters(ctx: ScopeAccess, type_: str, pairs: list[tuple[str, str]]) -> list[Filter]:
+async def _filters(ctx: ScopeAccess, type_: str, pairs: list[tuple[str, str]]) -> list[Criterion]:
     return (await _query(ctx, type_, pairs)).filters
 
 

@@ -6,7 +6,7 @@ a `FhirResult`, so a Bundle entry and an HTTP request run through exactly the sa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -116,6 +116,19 @@ class Context:
 
     async def search(self, query: SearchQuery) -> Page:
         return await (self.uow or self.store).search(query)
+
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        return await (self.uow or self.store).related_patients(holders, at)
+
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        return await (self.uow or self.store).is_related(patient, holders, at)
+
+    async def relate(self, patient: str, holder: str, kind: str, start: str) -> None:
+        """In the unit of work under way (a create's, a transaction's): outside one there is
+        nothing it could be part of."""
+        if self.uow is None:
+            raise RuntimeError("a care relationship is recorded in a unit of work")
+        await self.uow.relate(patient, holder, kind, start)
 
     async def write(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         """Run ``work`` in a unit of work (the transaction Bundle's, or a new one retried on

@@ -19,7 +19,7 @@ from fhir_server.representation import select_elements, summarize
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import cursor
 from fhir_server.search.includes import included
-from fhir_server.search.model import Filter, SearchQuery, ids_filter
+from fhir_server.search.model import Criterion, SearchQuery, ids_filter
 from fhir_server.search.resolve import INNER_LIMIT, build_query
 from fhir_server.store.base import InvalidCursor, Page, edge_page
 from fhir_server.stored import StoredResource
@@ -109,7 +109,7 @@ async def search(
     ctx: Context,
     req: FhirRequest,
     type_: str,
-    scope: list[Filter] | None = None,
+    scope: list[Criterion] | None = None,
     here: str | None = None,
     narrowed: bool = False,
 ) -> FhirResult:

@@ -88,6 +88,24 @@ class Filter:
     """For ``:missing=true|false``: whether the resource must have no value for ``param``."""
 
 
+@dataclass(frozen=True, slots=True)
+class FilterGroup:
+    """Criteria combined beyond a query's plain AND: true when every criterion of some branch
+    holds (an OR of ANDs); ``negate``: when none of the branches holds. Branches nest groups,
+    so ``owner = p AND NOT (_security = R AND date < d)`` is a branch of a plain filter and a
+    negated group. An access decision narrows a search with groups (consent: docs/design/
+    consent.md); the stores render them into the same query, so counts and pages stay exact.
+
+    No branch: matches nothing (negated: everything); an empty branch: everything."""
+
+    any_of: tuple[tuple[Criterion, ...], ...]
+    negate: bool = False
+
+
+Criterion = Filter | FilterGroup
+"""What a search's criteria list holds: every one must hold."""
+
+
 def ids_filter(ids: Iterable[str]) -> Filter:
     """``_id`` among ``ids``; none: a filter that matches nothing by construction (an empty OR),
     on every store — never a made-up id, which a client might have written."""
@@ -133,7 +151,8 @@ class SortKey:
 @dataclass(slots=True)
 class SearchQuery:
     type: str
-    filters: list[Filter] = field(default_factory=list)
+    filters: list[Criterion] = field(default_factory=list)
+    """ANDed: plain filters (from the client's parameters) and groups (from access)."""
     count: int = 50
     after_id: str | None = None
     """The store's keyset cursor: the next page starts after the row it names (the last id,

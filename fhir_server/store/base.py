@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 
 from fhir_server import fhir_json
+from fhir_server.care_relationships import SOURCE_TYPES, CareRelationship, relationships_of
 from fhir_server.search.extract import with_last_updated
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.stored import StoredResource, instant, now_us
@@ -157,10 +158,34 @@ class UnitOfWork(abc.ABC):
     async def search(self, query: SearchQuery) -> Page: ...
 
     @abc.abstractmethod
-    async def reindex(self, current: StoredResource, index: Index) -> None:
-        """Replace the search index entries of a current version (``fhir-server reindex``);
-        nothing if ``current`` is no longer the current version (its successor was indexed
-        when it was written)."""
+    async def reindex(
+        self,
+        current: StoredResource,
+        index: Index | None,
+        relationships: Sequence[CareRelationship] | None = None,
+    ) -> None:
+        """Replace the search index entries of a current version (``fhir-server reindex``)
+        unless ``index`` is None, and the care relationships derived from it unless
+        ``relationships`` is None (the recorded ones stay); nothing if ``current`` is no longer
+        the current version (its successor was indexed when it was written)."""
+
+    @abc.abstractmethod
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        """The ids of the patients any of ``holders`` (``Organization/x``, …) has a care
+        relationship with at instant ``at``, as this unit of work sees them (its own writes
+        included). An index lookup per holder (docs/implementation/relationships.md)."""
+
+    @abc.abstractmethod
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        """Whether any of ``holders`` has a care relationship with Patient ``patient`` (an id)
+        at instant ``at``."""
+
+    @abc.abstractmethod
+    async def relate(self, patient: str, holder: str, kind: str, start: str) -> None:
+        """Record a care relationship the data does not show (the organization that created
+        Patient ``patient``), from ``start`` on, in this unit of work: kept across updates of
+        the Patient and reindexing, ended by its deletion. The Patient must be stored (in this
+        unit of work, too); recording the same relationship twice keeps one."""
 
     @abc.abstractmethod
     async def lock(self, key: str) -> None:
@@ -174,10 +199,16 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     async def _put(
-        self, current: StoredResource | None, new: StoredResource, index: Index | None
+        self,
+        current: StoredResource | None,
+        new: StoredResource,
+        index: Index | None,
+        relationships: Sequence[CareRelationship] = (),
     ) -> None:
         """Write ``new`` as the next version after ``current``; raise RetryableConflict or
-        VersionConflict if ``current`` is no longer the current version."""
+        VersionConflict if ``current`` is no longer the current version. The resource's derived
+        care relationships become ``relationships`` (a tombstone: none, recorded ones too);
+        backends may skip that for a type that shows none (`derives_relationships`)."""
 
     async def write(
         self,
@@ -205,8 +236,10 @@ class UnitOfWork(abc.ABC):
         new = StoredResource(type_, id_, version, ts, False, method, content)
         if index is None:
             index = self.indexer(type_, resource)
+        # derived here, after `stamp`: a new Patient's relationships need the id just given
+        related = relationships_of(type_, resource, self.base_url)
         try:
-            await self._put(current, new, with_last_updated(index, ts))
+            await self._put(current, new, with_last_updated(index, ts), related)
         except DuplicateId:
             if minted:  # no concurrent writer made this id up too: it exists, a retry won't help
                 raise VersionConflict(None) from None
@@ -226,6 +259,15 @@ class UnitOfWork(abc.ABC):
         return tomb
 
     indexer: Indexer
+    base_url: str | None = None
+    """The server's FHIR base, when configured: absolute references under it count as local
+    when care relationships are derived (`Store.base_url`)."""
+
+
+def derives_relationships(type_: str, related: Sequence[CareRelationship]) -> bool:
+    """Whether a write of a ``type_`` may change care relationship rows: only the types that
+    show some (a Patient also holds the recorded ones), so other writes skip the look-up."""
+    return bool(related) or type_ in SOURCE_TYPES
 
 
 def _check_expected(current: StoredResource | None, if_match: int | None, must_not: bool) -> None:
@@ -257,6 +299,11 @@ class Store(abc.ABC):
     """A FHIR resource store: current versions, every past version, and the search index."""
 
     indexer: Indexer
+
+    base_url: str | None = None
+    """The server's FHIR base when it is configured (``FHIR_BASE_URL``; the factory sets it):
+    absolute references under it count as local when care relationships are derived. Without
+    one, absolute references give no relationship (whose they are cannot be told)."""
 
     retries_work: bool = True
     """Whether `in_transaction` may run a unit of work again (MongoDB's transient conflicts);
@@ -294,23 +341,38 @@ class Store(abc.ABC):
     def transaction(self) -> UnitOfWork: ...
 
     @abc.abstractmethod
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        """`UnitOfWork.related_patients`, on committed data."""
+
+    @abc.abstractmethod
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        """`UnitOfWork.is_related`, on committed data."""
+
+    @abc.abstractmethod
     def lend_database(self, tenant: DatabaseTenant[T]) -> T:
         """What ``tenant`` builds on this store's own database (the same file, the same
         client), so one database holds everything the server keeps."""
 
-    async def reindex_type(self, type_: str, batch: int = 500) -> AsyncIterator[int]:
+    async def reindex_type(
+        self, type_: str, batch: int = 500, search_index: bool = True
+    ) -> AsyncIterator[int]:
         """Rebuild the search index of every current ``type_`` resource, a batch per unit of
         work; yields how many were done after each batch (for a progress bar). A batch's
         expressions are evaluated on a worker thread, so the event loop goes on answering
         requests meanwhile (a custom parameter's FHIRPath over thousands of resources took
         it 20 s); a resource updated since its batch was read keeps the index its update
-        wrote (`UnitOfWork.reindex` changes only the version it was given)."""
+        wrote (`UnitOfWork.reindex` changes only the version it was given). The care
+        relationships derived from each resource are rebuilt with it (``search_index=False``:
+        only they)."""
         query = SearchQuery(type_, count=batch)
         while True:
             page = await self.search(query)
             if page.items:
-                indexes = await asyncio.to_thread(_indexes, self.indexer, type_, page.items)
-                pairs = list(zip(page.items, indexes, strict=True))
+                indexer = self.indexer if search_index else None
+                derived = await asyncio.to_thread(
+                    _derive, indexer, self.base_url, type_, page.items
+                )
+                pairs = list(zip(page.items, derived, strict=True))
                 await in_transaction(self, partial(_reindex_batch, pairs))
                 yield len(page.items)
             if page.next_cursor is None:
@@ -318,13 +380,24 @@ class Store(abc.ABC):
             query.after_id = page.next_cursor
 
 
-def _indexes(indexer: Indexer, type_: str, items: list[StoredResource]) -> list[Index]:
-    return [indexer(type_, orjson.loads(stored.content or b"{}")) for stored in items]
+Derived = tuple[Index | None, list[CareRelationship]]
 
 
-async def _reindex_batch(pairs: list[tuple[StoredResource, Index]], uow: UnitOfWork) -> None:
-    for stored, index in pairs:
-        await uow.reindex(stored, with_last_updated(index, stored.ts))
+def _derive(
+    indexer: Indexer | None, base: str | None, type_: str, items: list[StoredResource]
+) -> list[Derived]:
+    out: list[Derived] = []
+    for stored in items:
+        resource = orjson.loads(stored.content or b"{}")
+        index = indexer(type_, resource) if indexer else None
+        out.append((index, relationships_of(type_, resource, base)))
+    return out
+
+
+async def _reindex_batch(pairs: list[tuple[StoredResource, Derived]], uow: UnitOfWork) -> None:
+    for stored, (index, related) in pairs:
+        stamped = with_last_updated(index, stored.ts) if index is not None else None
+        await uow.reindex(stored, stamped, related)
 
 
 async def in_transaction(

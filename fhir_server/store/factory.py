@@ -10,6 +10,12 @@ from fhir_server.store.base import Indexer, Store
 def make_store(settings: Settings, indexer: Indexer = index_resource) -> Store:
     """``indexer``: the server's (`fhir_server.services`, with its custom search parameters);
     by default the specification's parameters only."""
+    store = _backend(settings, indexer)
+    store.base_url = settings.base_url.rstrip("/") if settings.base_url else None
+    return store
+
+
+def _backend(settings: Settings, indexer: Indexer) -> Store:
     url = settings.store_url
     if url.startswith("sqlite:"):
         from fhir_server.store.sqlite.store import SqliteStore

@@ -130,7 +130,7 @@ async def test_version_2_file_gets_the_composite_index(tmp_path: Path) -> None:
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     assert conn.execute("SELECT * FROM idx_token ORDER BY rk, p, code").fetchall() == tokens
     assert conn.execute("SELECT count(*) FROM idx_composite").fetchone()[0] == 4  # 2 params
     conn.close()

@@ -53,7 +53,7 @@ from typing import Any, Self
 import mongomock
 from pymongo import IndexModel
 from pymongo.errors import InvalidOperation, OperationFailure
-from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
+from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 
 
 def _copy(projection: Any) -> Any:
@@ -404,6 +404,14 @@ class StandInCollection:
         coll = await self._enter(session, write=True)
         result: InsertOneResult = coll.insert_one(document)
         self._wrote(session, [result.inserted_id])
+        return result
+
+    async def insert_many(
+        self, documents: Sequence[dict[str, Any]], *, session: StandInSession | None = None
+    ) -> InsertManyResult:
+        coll = await self._enter(session, write=True)
+        result: InsertManyResult = coll.insert_many(list(documents))
+        self._wrote(session, list(result.inserted_ids))
         return result
 
     async def update_one(

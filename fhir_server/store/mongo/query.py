@@ -33,6 +33,7 @@ from fhir_server.search.conditions import (
     StartsWith,
 )
 from fhir_server.search.model import (
+    Criterion,
     Filter,
     SearchQuery,
     SortKey,
@@ -165,6 +166,23 @@ def _filter_clause(f: Filter) -> Clause:
     return matches[0] if len(matches) == 1 else {"$or": matches}
 
 
+def _criterion_clause(c: Criterion) -> Clause:
+    """A filter, or a group as ``$or`` of its branches' ``$and`` (``$nor`` when negated); an
+    empty clause (``{}``) matches every document and is left out where MongoDB refuses it."""
+    if isinstance(c, Filter):
+        return _filter_clause(c)
+    branches: list[Clause] = []
+    for branch in c.any_of:
+        parts = [p for x in branch if (p := _criterion_clause(x))]
+        if not parts:  # a branch that always holds: so does the group
+            return _nothing() if c.negate else {}
+        branches.append(parts[0] if len(parts) == 1 else {"$and": parts})
+    if not branches:
+        return {} if c.negate else _nothing()
+    matched = branches[0] if len(branches) == 1 else {"$or": branches}
+    return {"$nor": [matched]} if c.negate else matched
+
+
 def _check_above(f: Filter) -> None:
     for v in f.values:
         if isinstance(v, UriValue) and v.mode == "above" and len(v.uri) > MAX_ABOVE_LENGTH:
@@ -181,7 +199,7 @@ def _all_exact(f: Filter) -> bool:
 def compile_where(query: SearchQuery) -> Clause:
     """Current, non-deleted resources of one type matching every filter."""
     clauses: list[Clause] = [{"type": query.type}, {"deleted": False}]
-    clauses.extend(c for f in query.filters if (c := _filter_clause(f)))
+    clauses.extend(c for f in query.filters if (c := _criterion_clause(f)))
     return {"$and": clauses}
 
 

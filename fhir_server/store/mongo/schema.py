@@ -29,15 +29,21 @@ its value conditions hold for the same entry and bound the same index scan.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+from fhir_server.care_relationships import CareRelationship
+from fhir_server.errors import Invalid
 from fhir_server.search.model import Index
 from fhir_server.stored import StoredResource
 
 RESOURCES = "resources"
 VERSIONS = "versions"
+RELATIONSHIPS = "care_relationships"
+"""One document per care relationship: ``{holder, patient, lo, hi, kind, src, rec}`` — derived
+from the resource ``src`` (``Type/id``), or recorded for it (``rec``: `UnitOfWork.relate`)."""
 LOCKS = "locks"
 """One document per locked key (the resource type of a conditional match); every transaction
 that decides a write by a match of that type writes it, so racing deciders conflict."""
@@ -109,6 +115,16 @@ VERSIONS_INDEXES = [
     ),
 ]
 
+RELATIONSHIP_INDEXES = [
+    # a holder's patients at an instant; one holder and one patient (the access decisions)
+    IndexModel(
+        [("holder", ASCENDING), ("patient", ASCENDING), ("lo", ASCENDING), ("hi", ASCENDING)],
+        name="by_holder",
+    ),
+    # replacing the rows of one resource on each write
+    IndexModel([("src", ASCENDING), ("rec", ASCENDING)], name="by_source"),
+]
+
 RESOURCE_PROJECTION = dict.fromkeys(INDEX_ARRAYS, 0)
 """The index entries are never needed to answer a read or a search."""
 
@@ -163,6 +179,22 @@ def version_doc(new: StoredResource) -> dict[str, Any]:
         "method": new.method,
         "content": new.content,
     }
+
+
+def relationship_docs(
+    src: str, related: Sequence[CareRelationship], recorded: bool = False
+) -> list[dict[str, Any]]:
+    """The documents of ``src``'s relationships; one whose dates cannot be read is left out
+    (it is not known to hold)."""
+    docs: list[dict[str, Any]] = []
+    for rel in related:
+        try:
+            lo, hi = rel.bounds()
+        except Invalid:
+            continue
+        doc = {"holder": rel.holder, "patient": rel.patient, "lo": lo, "hi": hi}
+        docs.append({**doc, "kind": rel.kind, "src": src, "rec": recorded})
+    return docs
 
 
 def stored(doc: dict[str, Any]) -> StoredResource:

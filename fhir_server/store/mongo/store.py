@@ -12,7 +12,7 @@ in-process stand-in); this module never branches on which.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from fhir_server.care_relationships import CareRelationship, instant_us, period_bounds
 from fhir_server.search.model import Index, SearchQuery
 from fhir_server.store.base import (
     DatabaseTenant,
@@ -33,6 +34,7 @@ from fhir_server.store.base import (
     Store,
     UnitOfWork,
     VersionConflict,
+    derives_relationships,
     keyset_page,
 )
 from fhir_server.store.mongo.query import (
@@ -46,12 +48,15 @@ from fhir_server.store.mongo.query import (
 from fhir_server.store.mongo.schema import (
     INDEX_ARRAYS,
     LOCKS,
+    RELATIONSHIP_INDEXES,
+    RELATIONSHIPS,
     RESOURCE_INDEXES,
     RESOURCE_PROJECTION,
     RESOURCES,
     VERSION_PROJECTION,
     VERSIONS,
     VERSIONS_INDEXES,
+    relationship_docs,
     resource_doc,
     resource_key,
     stored,
@@ -95,6 +100,7 @@ class MongoStore(Store):
         db = client[database]
         self.resources = db[RESOURCES]
         self.versions = db[VERSIONS]
+        self.relationships = db[RELATIONSHIPS]
         self.locks = db[LOCKS]
 
     @classmethod
@@ -109,6 +115,7 @@ class MongoStore(Store):
         """Creating the indexes also creates the collections, which transactions need up front."""
         await self.resources.create_indexes(RESOURCE_INDEXES)
         await self.versions.create_indexes(VERSIONS_INDEXES)
+        await self.relationships.create_indexes(RELATIONSHIP_INDEXES)
         await self.locks.update_one({"_id": "init"}, {"$set": {"n": 0}}, upsert=True)
 
     async def close(self) -> None:
@@ -145,8 +152,41 @@ class MongoStore(Store):
     async def count(self, query: SearchQuery) -> int:
         return int(await self.resources.count_documents(compile_where(query)))
 
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        return await _related_patients(self, holders, at, None)
+
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        return await _is_related(self, patient, holders, at, None)
+
     def transaction(self) -> UnitOfWork:
         return MongoUnitOfWork(self)
+
+
+def _holding(holders: Sequence[str], at: str) -> dict[str, Any]:
+    """Relationships of ``holders`` that hold at ``at``: equality on the leading key of
+    ``by_holder``, the period bounded inside it."""
+    moment = instant_us(at)
+    return {"holder": {"$in": list(holders)}, "lo": {"$lte": moment}, "hi": {"$gt": moment}}
+
+
+async def _related_patients(
+    store: MongoStore, holders: Sequence[str], at: str, session: Session
+) -> set[str]:
+    if not holders:
+        return set()
+    # $group, not `distinct`: a sharded collection refuses `distinct` inside a transaction
+    pipeline = [{"$match": _holding(holders, at)}, {"$group": {"_id": "$patient"}}]
+    cursor = await store.relationships.aggregate(pipeline, session=session)
+    return {str(doc["_id"]) for doc in await cursor.to_list(None)}
+
+
+async def _is_related(
+    store: MongoStore, patient: str, holders: Sequence[str], at: str, session: Session
+) -> bool:
+    if not holders:
+        return False
+    where = {**_holding(holders, at), "patient": patient}
+    return await store.relationships.find_one(where, {"_id": 1}, session=session) is not None
 
 
 async def _read(store: MongoStore, type_: str, id_: str, session: Session) -> StoredResource | None:
@@ -182,6 +222,7 @@ class MongoUnitOfWork(UnitOfWork):
     def __init__(self, store: MongoStore) -> None:
         self.store = store
         self.indexer = store.indexer
+        self.base_url = store.base_url
         self._session: Session = None
 
     @property
@@ -236,15 +277,60 @@ class MongoUnitOfWork(UnitOfWork):
         with _conflicts():
             return await _search(self.store, query, self.session)
 
-    async def reindex(self, current: StoredResource, index: Index) -> None:
-        doc = resource_doc(current, index)
-        arrays = {k: doc[k] for k in INDEX_ARRAYS}
+    async def reindex(
+        self,
+        current: StoredResource,
+        index: Index | None,
+        relationships: Sequence[CareRelationship] | None = None,
+    ) -> None:
+        key = resource_key(current.type, current.id)
+        arrays = {k: v for k, v in resource_doc(current, index).items() if k in INDEX_ARRAYS}
+        where = {"_id": key, "version": current.version}
         with _conflicts():
-            await self.store.resources.update_one(
-                {"_id": doc["_id"], "version": current.version},
-                {"$set": arrays},
-                session=self.session,
-            )
+            if index is not None:
+                done = await self.store.resources.update_one(
+                    where, {"$set": arrays}, session=self.session
+                )
+                current_still = done.matched_count == 1
+            else:
+                found = await self.store.resources.find_one(where, {"_id": 1}, session=self.session)
+                current_still = found is not None
+            if current_still and relationships is not None:
+                await self._relationships(key, relationships, replace=True)
+
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        with _conflicts():
+            return await _related_patients(self.store, holders, at, self.session)
+
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        with _conflicts():
+            return await _is_related(self.store, patient, holders, at, self.session)
+
+    async def relate(self, patient: str, holder: str, kind: str, start: str) -> None:
+        src = resource_key("Patient", patient)
+        lo, hi = period_bounds(start, None)
+        doc = {"holder": holder, "patient": patient, "lo": lo, "hi": hi}
+        doc.update(kind=kind, src=src, rec=True)
+        with _conflicts():
+            found = await _read(self.store, "Patient", patient, self.session)
+            if found is None or found.deleted:
+                raise LookupError(f"Patient/{patient} is not stored")
+            if await self.store.relationships.find_one(doc, {"_id": 1}, session=self.session):
+                return
+            await self.store.relationships.insert_one(doc, session=self.session)
+
+    async def _relationships(
+        self, src: str, related: Sequence[CareRelationship], replace: bool, everything: bool = False
+    ) -> None:
+        """Make ``src``'s derived relationships ``related`` (``everything``: drop the recorded
+        ones too; ``replace``: there may be old ones to drop)."""
+        session = self.session
+        if replace:
+            where: dict[str, Any] = {"src": src} if everything else {"src": src, "rec": False}
+            await self.store.relationships.delete_many(where, session=session)
+        docs = relationship_docs(src, related)
+        if docs:
+            await self.store.relationships.insert_many(docs, session=session)
 
     async def lock(self, key: str) -> None:
         with _conflicts():
@@ -253,7 +339,11 @@ class MongoUnitOfWork(UnitOfWork):
             )
 
     async def _put(
-        self, current: StoredResource | None, new: StoredResource, index: Index | None
+        self,
+        current: StoredResource | None,
+        new: StoredResource,
+        index: Index | None,
+        relationships: Sequence[CareRelationship] = (),
     ) -> None:
         """Move the current-version pointer first (that is where writers collide), then record
         the version and close the previous one's validity interval."""
@@ -274,3 +364,8 @@ class MongoUnitOfWork(UnitOfWork):
                     session=session,
                 )
             await self.store.versions.insert_one(version_doc(new), session=session)
+            if new.deleted or derives_relationships(new.type, relationships):
+                live = current is not None and not current.deleted
+                await self._relationships(
+                    doc["_id"], () if new.deleted else relationships, live, new.deleted
+                )

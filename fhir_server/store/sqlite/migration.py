@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import NamedTuple
 
 import orjson
 
+from fhir_server.care_relationships import SOURCE_TYPES
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import builtin_params
 from fhir_server.store.sqlite.schema import (
@@ -26,10 +28,21 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";\n") if s.strip()]
 
 
-def create_or_migrate(conn: sqlite3.Connection) -> list[str]:
+class Rebuild(NamedTuple):
+    """What an upgraded file must rebuild from its stored resources."""
+
+    search: list[str]
+    """Types whose search index (and care relationships) are rebuilt."""
+    relationships: list[str]
+    """Types whose care relationships alone are derived (the search index is left as it is:
+    custom parameters are not loaded yet when a file is opened)."""
+
+
+def create_or_migrate(conn: sqlite3.Connection) -> Rebuild:
     """Create the schema, or bring an older file to the current one (version 1: index keyed by
     type and id; version 2: no ``idx_composite``; version 3: custom parameters keyed like the
-    specification's); returns the types whose search index must then be rebuilt. Runs in one
+    specification's; version 4: no ``care_relationship``); returns what must then be rebuilt
+    (`Rebuild`). Runs in one
     write transaction, so concurrent server processes starting on the same file migrate it
     once."""
     conn.execute("BEGIN IMMEDIATE")
@@ -41,7 +54,7 @@ def create_or_migrate(conn: sqlite3.Connection) -> list[str]:
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resource'"
             ).fetchone()
         )
-        if found not in (0, 2, 3, SCHEMA_VERSION):
+        if found not in (0, 2, 3, 4, SCHEMA_VERSION):
             raise RuntimeError(f"{found=}: this server knows SQLite schema {SCHEMA_VERSION}")
         if old:
             for table in OLD_TABLES:
@@ -56,12 +69,14 @@ def create_or_migrate(conn: sqlite3.Connection) -> list[str]:
         rebuild = sorted(SERVED_TYPES) if old or found == 2 else []
         if found == 3:
             rebuild = _rekey_custom(conn)
+        # the new care_relationship table is filled from the data
+        relate = sorted(SOURCE_TYPES - set(rebuild)) if found in (2, 3, 4) else []
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return rebuild
+    return Rebuild(rebuild, relate)
 
 
 def _rekey_custom(conn: sqlite3.Connection) -> list[str]:

@@ -20,7 +20,7 @@ from fhir_server.search.conditions import (
     PrefixOf,
     StartsWith,
 )
-from fhir_server.search.model import Filter, SearchQuery, SortKey
+from fhir_server.search.model import Criterion, Filter, SearchQuery, SortKey
 from fhir_server.store.sqlite.schema import param_key
 
 _TOP = "\U0010ffff"
@@ -133,6 +133,20 @@ def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:
     return f"NOT {exists}" if f.modifier == "not" else exists
 
 
+def _criterion(c: Criterion, type_: str, args: list[Any], drive: bool = False) -> str:
+    """A filter, or a group as ``(a AND b) OR (c)`` of its branches' probes (``NOT (…)`` when
+    negated): every part a condition on the candidate ``r``, so the group joins the query's
+    other conditions and counts and pages stay exact."""
+    if isinstance(c, Filter):
+        return _filter(c, type_, args, drive)
+    branches = [
+        "(" + (" AND ".join(_criterion(x, type_, args) for x in branch) or "1") + ")"
+        for branch in c.any_of
+    ]
+    matched = _any(branches) if branches else "0"
+    return f"NOT ({matched})" if c.negate else matched
+
+
 _LISTED = 50
 """Up to this many values are bound one by one (``IN (?, ?)``, which SQLite plans best); more
 as one JSON array (``IN (SELECT value FROM json_each(?))``): one variable however many values
@@ -173,7 +187,10 @@ def _driver(query: SearchQuery) -> Filter | None:
     candidates = [
         f
         for f in query.filters
-        if f.kind != "id" and f.modifier not in ("not", "missing") and f.values
+        if isinstance(f, Filter)
+        and f.kind != "id"
+        and f.modifier not in ("not", "missing")
+        and f.values
     ]
     return min(candidates, key=lambda f: _SELECTIVITY.get(f.kind, 6), default=None)
 
@@ -187,7 +204,7 @@ def _where(query: SearchQuery, args: list[Any], drive: bool = True) -> tuple[str
     args.append(query.type)
     driver = _driver(query) if drive else None
     for f in query.filters:
-        where.append(_filter(f, query.type, args, drive=f is driver))
+        where.append(_criterion(f, query.type, args, drive=f is driver))
     source = "resource r INDEXED BY resource_by_rk" if driver else "resource r"
     return source, where
 

@@ -14,10 +14,11 @@ from hashlib import blake2b
 
 from fhir_server.search.registry import builtin_params
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """In ``PRAGMA user_version``. 1: index keyed by type and id; 2: clustered by ``rk``; 3: adds
-``idx_composite``; 4: custom parameters keyed apart from the specification's (`param_key`).
-Opening an older file upgrades it and rebuilds what of the search index changed."""
+``idx_composite``; 4: custom parameters keyed apart from the specification's (`param_key`);
+5: adds ``care_relationship``. Opening an older file upgrades it and rebuilds what of the
+search index changed."""
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -108,7 +109,21 @@ CREATE TABLE IF NOT EXISTS idx_composite (
     PRIMARY KEY (rk, p, code, system, v, vs, lo, hi)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_composite_by_value ON idx_composite (p, code, lo, hi, v);
+
+CREATE TABLE IF NOT EXISTS care_relationship (
+    holder TEXT NOT NULL, patient TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
+    kind TEXT NOT NULL, rk INTEGER NOT NULL, recorded INTEGER NOT NULL,
+    PRIMARY KEY (holder, patient, lo, hi, kind, rk, recorded)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS care_relationship_by_source ON care_relationship (rk, recorded);
 """
+
+RELATIONSHIP_COLUMNS = "holder, patient, lo, hi, kind"
+"""A ``care_relationship`` row's own values, after which come its source (``rk``: the resource
+it is derived from or recorded for) and whether it was recorded (`UnitOfWork.relate`) rather
+than derived. Clustered by holder, so both look-ups (a holder's patients; a holder and one
+patient) are a range of the primary key; ``care_relationship_by_source`` replaces a
+resource's rows."""
 
 INDEX_TABLES: dict[str, tuple[str, ...]] = {
     "tokens": ("idx_token", "code", "system"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,9 +27,10 @@ from typing import Any, TypeVar
 from fhir_server.numbers import parse_count
 from fhir_server.search.model import SearchQuery
 from fhir_server.store.base import DatabaseTenant, HistoryQuery, Indexer, Page, Store, UnitOfWork
+from fhir_server.store.sqlite import relationships
 from fhir_server.store.sqlite.connection import connect
 from fhir_server.store.sqlite.group_commit import GroupCommit
-from fhir_server.store.sqlite.migration import create_or_migrate
+from fhir_server.store.sqlite.migration import Rebuild, create_or_migrate
 from fhir_server.store.sqlite.query import compile_count
 from fhir_server.store.sqlite.read_cache import CurrentVersions
 from fhir_server.store.sqlite.rows import COLUMNS, read_current, search_page, stored
@@ -78,17 +79,22 @@ class SqliteStore(Store):
         rebuild = await self._run(lambda: create_or_migrate(self.writer))
         self.writer.execute("PRAGMA busy_timeout=0")  # SqliteUnitOfWork._begin waits on the loop
         self._reader = connect(self.path, self.synchronous, 30_000)
-        if rebuild:
-            await self._rebuild_index(rebuild)
+        if rebuild.search or rebuild.relationships:
+            await self._rebuild(rebuild)
 
-    async def _rebuild_index(self, types: list[str]) -> None:
+    async def _rebuild(self, rebuild: Rebuild) -> None:
         _log.warning(
-            "SQLite schema upgraded to version %d: rebuilding the search index of %d types",
+            "SQLite schema upgraded to version %d: rebuilding the search index of %d types,"
+            " the care relationships of %d more",
             SCHEMA_VERSION,
-            len(types),
+            len(rebuild.search),
+            len(rebuild.relationships),
         )
-        for type_ in types:
+        for type_ in rebuild.search:
             async for _ in self.reindex_type(type_):
+                pass
+        for type_ in rebuild.relationships:
+            async for _ in self.reindex_type(type_, search_index=False):
                 pass
 
     async def close(self) -> None:
@@ -192,6 +198,12 @@ class SqliteStore(Store):
     async def count(self, query: SearchQuery) -> int:
         sql, args = compile_count(query)
         return int(self.snapshot.execute(sql, args).fetchone()[0])
+
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        return relationships.related_patients(self.snapshot, holders, at)
+
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        return relationships.is_related(self.snapshot, patient, holders, at)
 
     def transaction(self) -> UnitOfWork:
         return SqliteUnitOfWork(self)

@@ -8,10 +8,19 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from fhir_server.care_relationships import CareRelationship
 from fhir_server.search.model import Index, SearchQuery
-from fhir_server.store.base import Page, StoreBusy, UnitOfWork, VersionConflict
+from fhir_server.store.base import (
+    Page,
+    StoreBusy,
+    UnitOfWork,
+    VersionConflict,
+    derives_relationships,
+)
+from fhir_server.store.sqlite import relationships as _relationships
 from fhir_server.store.sqlite.connection import is_busy
 from fhir_server.store.sqlite.group_commit import Batch
 from fhir_server.store.sqlite.index_rows import (
@@ -41,6 +50,7 @@ class SqliteUnitOfWork(UnitOfWork):
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
         self.indexer = store.indexer
+        self.base_url = store.base_url
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
         self._pending_rks: set[int] = set()
         self._writes = 0
@@ -139,17 +149,39 @@ class SqliteUnitOfWork(UnitOfWork):
     async def lock(self, key: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already serializes every writer."""
 
-    async def reindex(self, current: StoredResource, index: Index) -> None:
+    async def reindex(
+        self,
+        current: StoredResource,
+        index: Index | None,
+        relationships: Sequence[CareRelationship] | None = None,
+    ) -> None:
         self._writes += 1
         row = self.store.writer.execute(
             "SELECT rk FROM resource WHERE type = ? AND id = ? AND version = ?",
             (current.type, current.id, current.version),
         ).fetchone()
         if row is not None:
-            self._replaceindex_rows(row[0], index_rows(current.type, index))
+            if index is not None:
+                self._replaceindex_rows(row[0], index_rows(current.type, index))
+            if relationships is not None:
+                _relationships.replace(self.store.writer, row[0], relationships)
+
+    async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
+        return _relationships.related_patients(self.store.writer, holders, at)
+
+    async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
+        return _relationships.is_related(self.store.writer, patient, holders, at)
+
+    async def relate(self, patient: str, holder: str, kind: str, start: str) -> None:
+        # no resource written: a create that records its creator still shares a COMMIT
+        _relationships.record(self.store.writer, patient, holder, kind, start)
 
     async def _put(
-        self, current: StoredResource | None, new: StoredResource, index: Index | None
+        self,
+        current: StoredResource | None,
+        new: StoredResource,
+        index: Index | None,
+        relationships: Sequence[CareRelationship] = (),
     ) -> None:
         db = self.store.writer
         key = (new.type, new.id)
@@ -179,6 +211,10 @@ class SqliteUnitOfWork(UnitOfWork):
             self._buffer(rk, rows)  # a new (or re-created) resource has no index rows yet
         else:
             self._replaceindex_rows(rk, rows)
+        if new.deleted:
+            _relationships.drop(db, rk)
+        elif derives_relationships(new.type, relationships):
+            _relationships.replace(db, rk, relationships)
 
     def _replaceindex_rows(self, rk: int, rows: dict[str, set[tuple[Any, ...]]]) -> None:
         """Write only what changed: an update that keeps most values (a status change) leaves
