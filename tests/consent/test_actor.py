@@ -5,6 +5,7 @@ it), in SMART mode and from a national token in resource-server mode, on both st
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import AsyncIterator
 from datetime import date
@@ -25,6 +26,7 @@ from auth.identity import (
 )
 from auth.principal import Principal
 from auth.verify import external_issuer
+from dataset.directory import DirectoryBuilder
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
 from tests.api.support import BASE
@@ -505,3 +507,23 @@ def test_unknown_claim_mapping_key_is_refused_at_start(jwks_uri: str) -> None:  
         Settings(auth="resource-server", auth_issuers=[issuer])
     with pytest.raises(ValueError, match="unknown key\\(s\\) fhirUser"):
         external_issuer(issuer)
+
+
+async def test_demo_data_psychiatry_staff_are_region_psychiatry(actors: Actors) -> None:
+    """The demo region's psychiatry (and so BUA under it) is typed as a psychiatric unit."""
+    builder = DirectoryBuilder("t", random.Random(1), 5000)
+    units = builder.region("DK-82")
+    admin = bearer(mint(ADMIN))
+    staff = {units.bua.staff[0], units.medical.staff[0]}
+    wanted = {s.role_id for s in staff} | {s.practitioner_id for s in staff}
+    for resource in builder.out:
+        if resource["resourceType"] != "Organization" and resource["id"] not in wanted:
+            continue
+        url = f"{resource['resourceType']}/{resource['id']}"
+        resp = await actors.client.put(url, json=resource, headers=admin)
+        assert resp.status_code == 201, resp.text
+    bua = await actors.seen(user(f"PractitionerRole/{units.bua.staff[0].role_id}"))
+    region = f"Organization/{units.org.id}"
+    assert (bua.sector, bua.organizations[-1]) == (REGION_PSYCHIATRY, region)
+    ward = await actors.seen(user(f"PractitionerRole/{units.medical.staff[0].role_id}"))
+    assert ward.sector == REGION
