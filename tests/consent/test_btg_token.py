@@ -19,6 +19,7 @@ import auth.users
 from auth.clients import Registration
 from auth.principal import Principal
 from auth.tokens import Context, Grant, access_claims
+from fhir_server.cli import main
 from tests.smart.conftest import _SERVER_KEYS, Smart, make_smart
 from tests.smart.support import (
     BACKEND_BASIC_SECRET,
@@ -229,3 +230,17 @@ def test_a_lapsed_btg_gives_ordinary_tokens() -> None:
     live = Context(purpose_of_use="EMERGENCY", btg_reason=REASON, btg_until=now + 60)
     claims = access_claims(Grant("g", "app", "doctor", ["user/*.rs"], live), BASE, 3600, [])
     assert claims["btg_until"] == int(now + 60) and claims["purpose_of_use"] == "EMERGENCY"
+
+
+def test_cli_registers_a_backend_for_an_organization(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FHIR_STORE_URL", f"sqlite:///{tmp_path / 'fhir.db'}")
+    monkeypatch.delenv("FHIR_AUTH", raising=False)
+    argv = ["clients", "add", "svc", "--type", "confidential-symmetric", "--backend"]
+    assert main([*argv, "--organization", "Organization/er"]) == 0
+    assert "acts for: Organization/er" in capsys.readouterr().out
+    assert main(["clients", "list"]) == 0
+    assert "Organization/er" in capsys.readouterr().out
+    assert main([*argv[:2], "bad", *argv[3:], "--organization", "er"]) == 2
+    assert "--organization: Organization/<id> or system|value" in capsys.readouterr().err
