@@ -306,9 +306,12 @@ class Flow:
             )
         context = await self.context(doc, user, doc["scope"])
         patient = await self.patient_name(context.patient) if context.patient else None
+        btg = None
+        if context.btg_reason is not None:
+            btg = (context.btg_reason, round(self.smart.settings.btg_seconds / 3600, 2))
         page = pages.approval(
             f"{self.path}/approve", doc["lang"], request_id, doc["app"],
-            user.name or user.username, patient, doc["scope"],
+            user.name or user.username, patient, doc["scope"], btg,
         )  # fmt: skip
         return self.page(page)
 

@@ -125,7 +125,9 @@ async def _principal(smart: Smart, token: str) -> Principal:
 async def test_health_professional_gets_a_btg_token(smart: Smart) -> None:
     auth = _btg(btg_reason=REASON)
     before = int(time.time())
-    params = await smart.browser.code(auth, "doctor")
+    page = await smart.browser.login(await smart.browser.start(auth), "doctor")
+    assert "Værdispring (nødadgang) i 4 timer" in page.text and REASON in page.text
+    params = redirect_params(await smart.browser.approve(page))
     body = await _exchange(smart, auth, params["code"])
     claims = decode(body["access_token"], await smart.jwks())
     assert (claims["purpose_of_use"], claims["btg_reason"]) == ("EMERGENCY", REASON)
