@@ -54,6 +54,11 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("--launch-uri", help="the app's launch URL (for EHR launch links)")
     add.add_argument("--may-launch", action="store_true", help="an EHR: may create launches")
     add.add_argument("--may-introspect", action="store_true", help="may introspect any token")
+    add.add_argument(
+        "--organization",
+        help="a backend service's organization, which it acts for (Organization/<id> or a SOR"
+        " identifier system|value)",
+    )
     add.add_argument("--replace", action="store_true", help="re-register (new secret)")
     csub.add_parser("list", help="list the registered clients")
     remove = csub.add_parser("remove", help="remove a client")
@@ -114,6 +119,7 @@ def _registration(args: argparse.Namespace) -> Registration:
         launch_uri=args.launch_uri,
         may_launch=args.may_launch,
         may_introspect=args.may_introspect,
+        organization=args.organization,
     )
 
 
@@ -124,6 +130,8 @@ async def _client_add(args: argparse.Namespace, settings: Settings) -> int:
     print(f"registered {client.kind} client {client.client_id!r}")
     print(f"  grant types: {' '.join(client.grant_types)}")
     print(f"  scopes: {' '.join(client.scopes)}")
+    if client.organization is not None:
+        print(f"  acts for: {client.organization}")
     if secret is not None:
         print(f"  client secret (shown once; HTTP Basic at the token endpoint): {secret}")
     return 0
@@ -134,6 +142,7 @@ async def _client_list(args: argparse.Namespace, settings: Settings) -> int:
         for c in await Clients(records).all():
             flags = (("may-launch", c.may_launch), ("may-introspect", c.may_introspect))
             extras = [name for name, on in flags if on]
+            extras += [c.organization] if c.organization else []
             print(f"{c.client_id}\t{c.kind}\t{' '.join(c.grant_types)}\t{' '.join(extras)}")
     return 0
 

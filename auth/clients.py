@@ -3,7 +3,9 @@
 Three kinds, as SMART names them: ``public`` (a browser or native app: no secret, PKCE only),
 ``confidential-symmetric`` (a client secret sent with HTTP Basic; only its SHA-256 is stored, the
 secret is shown once at registration) and ``confidential-asymmetric`` (``private_key_jwt``: the
-client's public keys registered inline as a JWKS or by URL). Redirect URIs match exactly.
+client's public keys registered inline as a JWKS or by URL). Redirect URIs match exactly. A
+backend service may be registered for an organization (``--organization``): its tokens carry it
+and it acts as that organization (``auth.identity.Directory.acting_for``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ BACKEND_SCOPES = "system/*.cruds"
 """What a backend service may be granted unless registered with ``--scope``."""
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+_ORGANIZATION = re.compile(r"^Organization/[A-Za-z0-9\-.]{1,64}$|^[^|\s]{1,200}\|[^|\s]{1,64}$")
+"""``Organization/id``, or an identifier ``system|value`` (a SOR code:
+``urn:oid:1.2.208.176.1.1|…``)."""
 
 
 class RegistrationError(ValueError):
@@ -63,6 +68,9 @@ class Client:
     """May create EHR launch contexts (the EHR itself)."""
     may_introspect: bool = False
     """May introspect any token (a resource server), not only its own."""
+    organization: str | None = None
+    """A backend service's organization, which it acts for (``Organization/id`` or
+    ``system|value``)."""
     created: float = field(default=0.0, compare=False)
 
     @property
@@ -128,6 +136,7 @@ class Client:
             "launch_uri": self.launch_uri,
             "may_launch": self.may_launch,
             "may_introspect": self.may_introspect,
+            "organization": self.organization,
             "created": self.created,
         }
 
@@ -161,6 +170,8 @@ class Registration:
     may_introspect: bool = False
     secret: str | None = None
     """For ``confidential-symmetric``: a chosen secret (else one is generated)."""
+    organization: str | None = None
+    """For ``backend``: the organization the service acts for."""
 
 
 def _check_redirect(uri: str) -> None:
@@ -226,6 +237,13 @@ def build(reg: Registration) -> tuple[Client, str | None]:
             check_jwks(reg.jwks)
     elif reg.jwks is not None or reg.jwks_uri is not None:
         raise RegistrationError("--jwks/--jwks-url: only for confidential-asymmetric clients")
+    if reg.organization is not None:
+        if not reg.backend:
+            raise RegistrationError(
+                "--organization: only for --backend services (an app's user brings their own)"
+            )
+        if not _ORGANIZATION.match(reg.organization):
+            raise RegistrationError("--organization: Organization/<id> or system|value")
     client = Client(
         client_id=reg.client_id,
         kind=reg.kind,
@@ -239,6 +257,7 @@ def build(reg: Registration) -> tuple[Client, str | None]:
         launch_uri=reg.launch_uri,
         may_launch=reg.may_launch,
         may_introspect=reg.may_introspect,
+        organization=reg.organization,
         created=time.time(),
     )
     return client, secret

@@ -2,10 +2,11 @@
 
 `Authenticator.authenticate` turns a request's ``Authorization`` header into a `Principal`:
 with ``FHIR_AUTH=off`` the anonymous, all-permitted one; otherwise the verified access token's
-client, user (``fhirUser``, resolved to organization and sector, see `auth.identity`), patient
-context and parsed scopes. Interactions ask the principal — through `auth.access` — never HTTP
-headers, what the caller may do; the cross-sector consent policy narrows it through the same
-seam later.
+client, user (``fhirUser``, resolved to person, role, organization and its parents, and sector,
+see `auth.identity`), patient context, parsed scopes, and the actor's purpose of use
+(break-the-glass included, `auth.purpose`). Interactions ask the principal — through
+`auth.access` — never HTTP headers, what the caller may do; the cross-sector consent policy
+narrows it through the same seam (docs/design/consent.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from auth.identity import Directory, UserContext
+from auth.identity import CITIZEN as CITIZEN_SECTOR
+from auth.identity import NOBODY, Directory, UserContext
+from auth.purpose import (
+    EMERGENCY,
+    NOT_HEALTH,
+    REQUEST,
+    TREATMENT,
+    PurposeError,
+    purpose_code,
+    reason_text,
+    until,
+)
 from auth.scopes import Grant, parse_scopes
 from auth.verify import KeySource, Revoked, TokenError, TokenVerifier, external_issuer, own_issuer
 from fhir_server.access import Access, Reader
@@ -71,10 +83,34 @@ class Principal:
     """``Practitioner/…``, ``PractitionerRole/…``, ``Patient/…`` or ``RelatedPerson/…``
     (relative, see `fhir_user_reference`); None when the token names no user we can place."""
     organization: str | None = None
+    """``Organization/x`` the caller acts for (the role's, a backend's registered one, or a
+    national token's ``organization_id``)."""
     sector: str | None = None
-    """``region``, ``municipality-health``, ``municipality-social``, ``general-practice``."""
+    """``region``, ``region-psychiatry``, ``municipality-health``, ``municipality-social``,
+    ``general-practice`` or ``citizen`` (`auth.identity.sector_of`)."""
     token_id: str | None = None
     """The access token's ``jti`` (for audit)."""
+    person: str | None = None
+    """``Practitioner/x``, ``Patient/x`` or ``RelatedPerson/x`` — the human acting."""
+    authorisation_id: str | None = None
+    """The practitioner's Danish authorisation id (``https://autregweb.sst.dk``)."""
+    role: str | None = None
+    """``PractitionerRole/x`` the practitioner acts in."""
+    organizations: tuple[str, ...] = ()
+    """``organization`` and its ``Organization.partOf`` parents, nearest first."""
+    health_professional: bool = False
+    """A practitioner acting in a health sector (`auth.identity.HEALTH_SECTORS`)."""
+    purpose: str | None = None
+    """``TREATMENT``, ``EMERGENCY`` or ``REQUEST`` (`auth.purpose`): the token's, else
+    TREATMENT for a practitioner or an organization's service, REQUEST for a citizen."""
+    btg_reason: str | None = None
+    """The stated reason of a break-the-glass (only with ``EMERGENCY``)."""
+    btg_until: float | None = None
+    """When the break-the-glass ends (epoch seconds; never after the token's ``exp``)."""
+    is_over_15: bool | None = None
+    """A citizen's age as the token (``is_over_15``) or their birth date says; None: unknown."""
+    children_in_custody: tuple[str, ...] = ()
+    """Patient ids of the children a national token says the user has custody of."""
     decisions: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """`auth.access.scopes`'s answers per (type, permission), worked out once per principal."""
 
@@ -84,6 +120,21 @@ class Principal:
         if self.fhir_user is None:
             return None
         return USER_KINDS.get(self.fhir_user.split("/", 1)[0])
+
+    @property
+    def holders(self) -> tuple[str, ...]:
+        """The references a care relationship of this caller may be held by: the person, the
+        role and each organization up the ``partOf`` chain."""
+        return tuple(h for h in (self.person, self.role, *self.organizations) if h)
+
+    def btg_active(self, now: float) -> bool:
+        """Whether a break-the-glass holds at ``now`` (epoch seconds)."""
+        return (
+            self.purpose == EMERGENCY
+            and self.health_professional
+            and self.btg_until is not None
+            and now < self.btg_until
+        )
 
     def bind(self, reader: Reader) -> Access:
         """This principal's `Access` (`fhir_server.access.Grant`), reading through ``reader``."""
@@ -146,6 +197,7 @@ class Authenticator:
         verifier: TokenVerifier | None = None,
         directory: Directory | None = None,
         clock: Any = time.time,
+        btg_seconds: int = 4 * 3600,
     ) -> None:
         if mode != "off" and (verifier is None or directory is None):
             raise ValueError(f"FHIR_AUTH={mode} needs a token verifier and a directory")
@@ -154,6 +206,7 @@ class Authenticator:
         self.verifier = verifier
         self.directory = directory
         self.clock = clock
+        self.btg_seconds = btg_seconds
         self._principals: dict[str, tuple[float, Principal]] = {}
 
     async def authenticate(self, authorization: str | None, base: str) -> Principal:
@@ -169,19 +222,28 @@ class Authenticator:
         known = self._principals.get(token)
         if known is not None and now < known[0]:
             return known[1]
-        principal = await self._build(claims, base)
+        try:
+            principal = await self._build(claims, base, now)
+        except PurposeError as err:
+            raise _unauthorized(TokenError("invalid", str(err))) from None
         if len(self._principals) > 20_000:
             self._principals.clear()
         until = min(now + PRINCIPAL_TTL, float(claims.get("exp") or now))
         self._principals[token] = (until, principal)
         return principal
 
-    async def _build(self, claims: dict[str, Any], base: str) -> Principal:
+    async def _build(self, claims: dict[str, Any], base: str, now: float) -> Principal:
         assert self.directory is not None
         fhir_user = fhir_user_reference(claims.get("fhirUser"), base)
         user: UserContext = await self.directory.resolve(fhir_user)
+        organization = _text(claims.get("organization_id"))
+        if organization is not None:
+            user = await self.directory.acting_for(user, organization)
         client_id = _text(claims.get("client_id")) or _text(claims.get("azp"))
         scope = claims.get("scope")
+        purpose, reason, btg_until = self._purpose(claims, user, now)
+        over_15 = _flag(claims.get("is_over_15"))
+        custody = _texts(claims.get("children_in_custody"))
         return Principal(
             subject=_text(claims.get("sub")) or client_id or "unknown",
             scopes=parse_scopes(scope if isinstance(scope, str) else ""),
@@ -192,7 +254,38 @@ class Authenticator:
             organization=user.organization,
             sector=user.sector,
             token_id=_text(claims.get("jti")),
+            person=user.person,
+            authorisation_id=user.authorisation_id,
+            role=user.role,
+            organizations=user.organizations,
+            health_professional=user.health_professional,
+            purpose=purpose,
+            btg_reason=reason,
+            btg_until=btg_until,
+            is_over_15=user.is_over_15 if over_15 is None else over_15,
+            children_in_custody=await self.directory.patients_by_cpr(custody) if custody else (),
         )
+
+    def _purpose(
+        self, claims: dict[str, Any], user: UserContext, now: float
+    ) -> tuple[str | None, str | None, float | None]:
+        """Purpose of use, break-the-glass reason and end. An EMERGENCY needs a reason and a
+        health professional (`PurposeError`: the token is refused); it lasts from the token's
+        issue (or ``btg_until``, which only this server's own tokens carry) for at most
+        ``btg_seconds``, and never beyond ``exp``."""
+        purpose = purpose_code(claims.get("purpose_of_use"))
+        if purpose != EMERGENCY:
+            if purpose is None and user != NOBODY:
+                purpose = REQUEST if user.sector == CITIZEN_SECTOR else TREATMENT
+            return purpose, None, None
+        reason = reason_text(claims.get("btg_reason"))
+        if not user.health_professional:
+            raise PurposeError(NOT_HEALTH)
+        exp = _number(claims.get("exp"))
+        start = _number(claims.get("iat"))
+        end = until(now if start is None else min(start, now), self.btg_seconds, exp)
+        own = _number(claims.get("btg_until"))
+        return EMERGENCY, reason, end if own is None else min(own, end)
 
 
 def authenticator_for(
@@ -215,7 +308,8 @@ def authenticator_for(
         if not issuers:
             raise ValueError("FHIR_AUTH=resource-server needs FHIR_AUTH_ISSUERS")
     verifier = TokenVerifier(issuers, is_revoked)
-    return Authenticator(settings.auth, verifier, Directory(store))
+    directory = Directory(store)
+    return Authenticator(settings.auth, verifier, directory, btg_seconds=settings.btg_seconds)
 
 
 PUBLIC = Principal(subject="anonymous")
@@ -241,3 +335,25 @@ def fhir_user_reference(claim: Any, base: str) -> str | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _flag(value: Any) -> bool | None:
+    """A boolean claim; SAML-derived tokens often send ``"true"``/``"false"``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _texts(value: Any) -> list[str]:
+    """A multi-valued claim: a list of strings, or one string (space or comma separated)."""
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str) and v]
+    return []

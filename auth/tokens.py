@@ -5,9 +5,15 @@ Access tokens are RS256 JWTs signed with the current key of ``auth.keys.KeyStore
     header  {"alg": "RS256", "kid": "<current key>", "typ": "JWT"}
     claims  {"iss": "<FHIR base>", "aud": "<FHIR base>", "sub": "<user or client id>",
              "client_id": "...", "scope": "patient/*.rs openid ...", "iat": ..., "exp": ...,
-             "jti": "...", "patient": "123", "encounter": "e1", "fhirUser": "Practitioner/p1"}
+             "jti": "...", "patient": "123", "encounter": "e1", "fhirUser": "Practitioner/p1",
+             "organization_id": "Organization/o1", "purpose_of_use": "EMERGENCY",
+             "btg_reason": "...", "btg_until": ...}
 
-(``patient``, ``encounter`` and ``fhirUser`` only when there is such a context). Each issued
+(``patient``, ``encounter`` and ``fhirUser`` only when there is such a context;
+``organization_id`` for a backend service registered for an organization; ``purpose_of_use``
+when the authorization request asked for one, and with ``EMERGENCY`` — break-the-glass, see
+`auth.purpose` — its reason and end, never after ``exp``; a refresh after that end gives an
+ordinary token). Each issued
 access token is recorded (its ``jti``, grouped by the grant it belongs to), so revoking a grant
 revokes every token from it. Refresh tokens are opaque random strings; only their SHA-256 is
 stored, bound to the client and the grant, and each is spent on use (rotation: a refresh returns a
@@ -30,6 +36,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
 from auth.keys import ALG, KeyStore
+from auth.purpose import EMERGENCY
 from auth.storage import AuthStore
 
 ACCESS = "access"
@@ -56,6 +63,12 @@ class Context:
     fhir_user: str | None = None
     need_patient_banner: bool | None = None
     smart_style_url: str | None = None
+    organization_id: str | None = None
+    """A backend service's registered organization (``Organization/x``)."""
+    purpose_of_use: str | None = None
+    btg_reason: str | None = None
+    btg_until: float | None = None
+    """Break-the-glass ends here (epoch seconds), whatever tokens the grant still gives."""
 
     def to_doc(self) -> dict[str, Any]:
         return {k: v for k in self.__slots__ if (v := getattr(self, k)) is not None}
@@ -115,9 +128,17 @@ def access_claims(grant: Grant, base: str, lifetime: int, scope: list[str]) -> d
         ("patient", ctx.patient),
         ("encounter", ctx.encounter),
         ("fhirUser", ctx.fhir_user),
+        ("organization_id", ctx.organization_id),
     ):
         if value is not None:
             claims[claim] = value
+    if ctx.purpose_of_use == EMERGENCY:
+        if ctx.btg_until is not None and now < ctx.btg_until:
+            claims["purpose_of_use"] = EMERGENCY
+            claims["btg_reason"] = ctx.btg_reason
+            claims["btg_until"] = int(min(ctx.btg_until, claims["exp"]))
+    elif ctx.purpose_of_use is not None:
+        claims["purpose_of_use"] = ctx.purpose_of_use
     return claims
 
 

@@ -32,6 +32,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from fhir_server.config import ClaimMapping
+
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "ES256", "ES384")
 """Asymmetric algorithms only: ``none`` and the HMAC family (whose key would be public) never."""
 LEEWAY = 5
@@ -95,6 +97,9 @@ def own_issuer(keys: KeySource) -> Issuer:
 
 _CLAIM_NAMES = {"subject": "sub", "fhir_user": "fhirUser"}
 """Settings' claim-mapping field names that differ from the claim names they stand for."""
+SERVER_ONLY = ("btg_until",)
+"""Claims only this server's own tokens may carry (an external token's are dropped: a
+break-the-glass's end is worked out here, from ``FHIR_BTG_SECONDS``)."""
 
 
 def external_issuer(config: Any) -> Issuer:
@@ -110,11 +115,8 @@ def external_issuer(config: Any) -> Issuer:
     async def jwks() -> Jwks:
         return await asyncio.to_thread(_fetch_json, uri)
 
-    claims = {
-        _CLAIM_NAMES.get(ours, ours): theirs
-        for ours, theirs in (config.get("claims") or {}).items()
-        if isinstance(theirs, str)
-    }
+    mapping = ClaimMapping.model_validate(config.get("claims") or {})  # unknown keys refused
+    claims = {_CLAIM_NAMES.get(ours, ours): theirs for ours, theirs in mapping.model_dump().items()}
     wanted = config.get("algorithms") or ALGORITHMS
     return Issuer(
         config["issuer"].rstrip("/"),
@@ -287,7 +289,21 @@ def _check_audience(aud: Any, audience: str) -> None:
         raise TokenError("invalid", f"The access token is not meant for {audience} (aud)")
 
 
-_OURS = ("sub", "client_id", "scope", "patient", "encounter", "fhirUser", "jti", "iss")
+_OURS = (
+    "sub",
+    "client_id",
+    "scope",
+    "patient",
+    "encounter",
+    "fhirUser",
+    "jti",
+    "iss",
+    "purpose_of_use",
+    "btg_reason",
+    "is_over_15",
+    "children_in_custody",
+    "organization_id",
+)
 
 
 def _mapped(payload: dict[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
@@ -295,6 +311,8 @@ def _mapped(payload: dict[str, Any], mapping: Mapping[str, str]) -> dict[str, An
     if not mapping:
         return payload
     out = dict(payload)
+    for name in SERVER_ONLY:
+        out.pop(name, None)
     for ours in _OURS:
         theirs = mapping.get(ours)
         if theirs is not None:

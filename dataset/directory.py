@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from dataset import build as b
 from dataset import identifiers as ids
 from dataset.build import Json
-from dataset.codes import PROFESSION
+from dataset.codes import PROFESSION, ROLE_CODE
 from dataset.geography import MUNICIPALITIES, REGIONS, Municipality, Region
 from dataset.names import Name, random_name
 
@@ -143,6 +143,7 @@ class DirectoryBuilder:
         part_of: Unit | None = None,
         municipality: Municipality | None = None,
         kind: str = "Sundhedsfaglig enhed",
+        kind_coding: Json | None = None,
     ) -> Unit:
         uid = f"{self.prefix}-{local}"
         self.out.append(
@@ -152,7 +153,7 @@ class DirectoryBuilder:
                 (name, kind),
                 identifier=identifiers,
                 active=True,
-                type=[b.concept(kind)],
+                type=[b.concept(kind, *([kind_coding] if kind_coding else []))],
                 name=name,
                 telecom=[self._phone()],
                 address=[self._address(municipality)] if municipality else None,
@@ -224,8 +225,13 @@ class DirectoryBuilder:
         )
         hospital = self.unit(f"{r.slug}-hospital", r.hospital, self.health_ids(), part_of=org)
         psychiatry = self.unit(
-            f"{r.slug}-psychiatry", f"Psykiatrien, {r.name}", self.health_ids(), part_of=org
-        )
+            f"{r.slug}-psychiatry",
+            f"Psykiatrien, {r.name}",
+            self.health_ids(),
+            part_of=org,
+            kind="Psykiatrisk hospital",
+            kind_coding=_PSYCHIATRIC,
+        )  # its units (outreach, BUA) are region psychiatry (auth.identity.sector_of)
 
         def ward(key: str, name: str, staff: StaffSpec, parent: Unit) -> Unit:
             full = f"{name}, {parent.name}"
@@ -286,6 +292,7 @@ class DirectoryBuilder:
         return self.unit(f"{m.slug}-gp-{n}", name, identifiers, staff, None, m, "Almen praksis")
 
 
+_PSYCHIATRIC = b.coding(ROLE_CODE, "PSYCHF", "Psychiatric hospital")
 _STREET_NAMES = ("Algade", "Torvet", "Bredgade", "Stationsvej", "Vestergade", "Søndergade")
 _WARD: StaffSpec = (("doctor", "Overlæge"), ("doctor", "Afdelingslæge"), ("nurse", "Sygeplejerske"))
 _MEMORY: StaffSpec = (("doctor", "Overlæge"), ("nurse", "Demenssygeplejerske"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DK_CORE = "http://hl7.dk/fhir/core/StructureDefinition"
@@ -14,7 +14,13 @@ FF = "http://faellesforloeb.dk/fhir/StructureDefinition"
 class ClaimMapping(BaseModel):
     """Which claim of an external issuer's access token carries what the principal needs (resource
     server mode); each names a top-level claim. ``scope`` may hold a space-separated string or a
-    list of strings."""
+    list of strings. The national attributes (OIO IDWS Healthcare, docs/authorization.md):
+    ``purpose_of_use`` (TREATMENT, EMERGENCY, REQUEST), ``btg_reason`` (the stated reason an
+    EMERGENCY needs), ``is_over_15``, ``children_in_custody`` (CPR numbers) and
+    ``organization_id`` (the SOR code, ``system|value`` or ``Organization/id`` the user acts
+    for). An unknown key is refused at start: a misspelt mapping would silently map nothing."""
+
+    model_config = ConfigDict(extra="forbid")
 
     subject: str = "sub"
     client_id: str = "client_id"
@@ -22,6 +28,23 @@ class ClaimMapping(BaseModel):
     patient: str = "patient"
     encounter: str = "encounter"
     fhir_user: str = "fhirUser"
+    purpose_of_use: str = "purpose_of_use"
+    btg_reason: str = "btg_reason"
+    is_over_15: str = "is_over_15"
+    children_in_custody: str = "children_in_custody"
+    organization_id: str = "organization_id"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                raise ValueError(
+                    f"FHIR_AUTH_ISSUERS claims: unknown key(s) {', '.join(unknown)};"
+                    f" the keys are {', '.join(cls.model_fields)} (our name → the issuer's claim)"
+                )
+        return data
 
 
 class ExternalIssuer(BaseModel):
@@ -72,6 +95,10 @@ class Settings(BaseSettings):
 
     backend_token_seconds: int = Field(default=300, ge=30, le=300)
     """Lifetime of access tokens from ``client_credentials`` (backend services; at most 5 min)."""
+
+    btg_seconds: int = Field(default=4 * 3600, ge=60, le=24 * 3600)
+    """How long a break-the-glass (purpose of use EMERGENCY) lasts from when it was granted —
+    across refreshes of its grant — and never beyond the access token it is in."""
 
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     """Lifetime of refresh tokens issued for ``offline_access``."""

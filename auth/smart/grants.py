@@ -7,7 +7,9 @@ Where authlib is more lenient than SMART App Launch 2.2, it is overridden here:
   challenge or the client is confidential. Here every authorization request needs an ``S256``
   challenge and every code exchange its verifier (``S256Pkce``).
 * ``state`` is required, ``aud`` must be this FHIR base, and a ``launch`` scope needs a valid
-  EHR launch context (``SmartLaunch``).
+  EHR launch context (``SmartLaunch``). A break-the-glass request (``purpose_of_use=BTG`` with
+  ``btg_reason``, `auth.purpose`) must be well-formed there; whether the user may is decided
+  once they have signed in (``auth.smart.interactive``), and a backend service never may.
 * Codes are spent on first use; a second use revokes the tokens already issued from them.
   Refresh tokens are checked (client, scope) before they are spent, so a refused refresh leaves
   the token usable; a spent one presented again revokes the grant.
@@ -28,6 +30,7 @@ from authlib.oauth2.rfc6749 import grants as rfc6749_grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 
+from auth.purpose import NO_PERSON, PurposeError, requested
 from auth.smart.assertion import PrivateKeyJwt
 from auth.smart.endpoints import Introspection, Revocation
 from auth.smart.oidc import CodeIdToken, RefreshIdToken
@@ -95,6 +98,10 @@ class SmartLaunch:
         if aud != request.fhir_base.rstrip("/"):
             raise InvalidRequestError("'aud' must be this FHIR server's base URL")
         launch = data.get("launch")
+        try:
+            requested(data.get("purpose_of_use"), data.get("btg_reason"))
+        except PurposeError as err:
+            raise InvalidRequestError(str(err)) from None
         if "launch" in (request.scope or "").split() and not launch:
             raise InvalidRequestError("The 'launch' scope needs a 'launch' parameter (EHR launch)")
         if launch:
@@ -279,17 +286,26 @@ class BackendGrant(SmartTokens, rfc6749_grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic"]
 
     def validate_requested_scope(self) -> None:
-        requested = self.request.payload.scope
-        if not requested:
+        form = self.request.form
+        if form.get("purpose_of_use") or form.get("btg_reason"):
+            try:
+                if requested(form.get("purpose_of_use"), form.get("btg_reason")) is not None:
+                    raise PurposeError(NO_PERSON)
+            except PurposeError as err:
+                raise InvalidRequestError(str(err)) from None
+        scope = self.request.payload.scope
+        if not scope:
             raise InvalidRequestError("Missing 'scope'")
-        granted = self.request.client.get_allowed_scope(requested)
+        granted = self.request.client.get_allowed_scope(scope)
         if granted is None:
             raise InvalidScopeError("None of the requested scopes is registered for this client")
         self.request.scope = granted
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         client = self.request.client
-        grant = Grant(new_id(), client.client_id, client.client_id, self.request.scope.split())
+        context = Context(organization_id=client.organization)
+        scope = self.request.scope.split()
+        grant = Grant(new_id(), client.client_id, client.client_id, scope, context)
         lifetime = self.server.smart.settings.backend_token_seconds
         return self._issue(grant, lifetime, None, None)
 

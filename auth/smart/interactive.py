@@ -6,6 +6,11 @@ named by an unguessable id carried in the forms and bound to the browser by an H
 (only its SHA-256 is stored), so a form posted from another browser or replayed later does
 nothing. Errors the app can handle (once the client and redirect URI are known to be good) go
 back to its redirect URI as RFC 6749 errors with ``state``; the rest are shown as a page.
+
+Break-the-glass (``purpose_of_use=BTG`` with ``btg_reason``, `auth.purpose`) is checked once the
+user has signed in: only a health professional may (else ``access_denied`` back to the app, with
+the reason why); the grant then carries the purpose, the reason and the end
+(``FHIR_BTG_SECONDS`` from approval) into its tokens.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from authlib.oauth2.rfc6749 import InsecureTransportError, OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError, InsecureTransportError, OAuth2Error
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from auth.purpose import NOT_HEALTH, purpose_code, requested
 from auth.scope_grants import patient_scopes
 from auth.smart import pages
 from auth.smart.grants import approval
@@ -236,6 +242,8 @@ class Flow:
         await self.smart.throttle.succeeded(attempt)
         if not await self.launch_allowed(doc, user):
             return await self.finish(request_id, doc, None, [])
+        if _btg_reason(doc) is not None and not await self.may_break_glass(user):
+            return await self.refuse(request_id, doc, NOT_HEALTH)
         doc.update(user=user.username, auth_time=time.time(), patient=None)
         await self.save(request_id, doc)
         return await self.next_page(request_id, doc, user)
@@ -263,6 +271,26 @@ class Flow:
             return True
         return await self.own_patient(user) == launch["patient"]
 
+    async def may_break_glass(self, user: User) -> bool:
+        """Only a health professional (a practitioner in a health sector) may break the glass;
+        a citizen, a relative or a social worker never."""
+        if user.role != "clinician":
+            return False
+        found = await self.smart.directory.resolve(user.fhir_user)
+        return found.health_professional
+
+    async def refuse(self, request_id: str, doc: dict[str, Any], description: str) -> Response:
+        """Back to the app with ``access_denied`` and ``description`` (no code)."""
+        await self.smart.records.delete(PENDING, request_id)
+        req = self.oauth_request(doc["pairs"])
+        try:
+            grant = await self.smart.run(self.smart.oauth.get_consent_grant, req, None)
+        except OAuth2Error as err:
+            return self.oauth_error(req, err, doc["lang"])
+        state = req.payload.data.get("state")
+        denied = AccessDeniedError(description, state=state, redirect_uri=grant.redirect_uri)
+        return self.oauth_error(req, denied, doc["lang"])
+
     def picks_patient(self, doc: dict[str, Any], user: User) -> bool:
         """A clinician's standalone ``launch/patient``: the patient is chosen on the picker."""
         ehr_patient = (doc.get("launch") or {}).get("patient")
@@ -279,9 +307,12 @@ class Flow:
             )
         context = await self.context(doc, user, doc["scope"])
         patient = await self.patient_name(context.patient) if context.patient else None
+        btg = None
+        if context.btg_reason is not None:
+            btg = (context.btg_reason, round(self.smart.settings.btg_seconds / 3600, 2))
         page = pages.approval(
             f"{self.path}/approve", doc["lang"], request_id, doc["app"],
-            user.name or user.username, patient, doc["scope"],
+            user.name or user.username, patient, doc["scope"], btg,
         )  # fmt: skip
         return self.page(page)
 
@@ -330,6 +361,15 @@ class Flow:
 
     # approval
     async def context(self, doc: dict[str, Any], user: User, scope: list[str]) -> Context:
+        context = await self._launch_context(doc, user, scope)
+        pairs = dict(doc["pairs"])
+        context.purpose_of_use = purpose_code(pairs.get("purpose_of_use"))
+        context.btg_reason = _btg_reason(doc)
+        if context.btg_reason is not None:
+            context.btg_until = time.time() + self.smart.settings.btg_seconds
+        return context
+
+    async def _launch_context(self, doc: dict[str, Any], user: User, scope: list[str]) -> Context:
         style = f"{self.path}/smart-style.json"
         launch = doc.get("launch")
         if launch is not None and "launch" in scope:
@@ -388,6 +428,13 @@ class Flow:
             self.smart.oauth.create_authorization_response, req, user, grant
         )
         return RedirectResponse(dict(headers)["Location"], status, headers=_REDIRECT)
+
+
+def _btg_reason(doc: dict[str, Any]) -> str | None:
+    """The reason of the break-the-glass the pending request asks for (checked well-formed at
+    the authorization endpoint), or None."""
+    pairs = dict(doc["pairs"])
+    return requested(pairs.get("purpose_of_use"), pairs.get("btg_reason"))
 
 
 def _display(resource: dict[str, Any]) -> str:

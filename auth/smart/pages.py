@@ -32,6 +32,7 @@ TEXT: dict[str, dict[str, str]] = {
         "born": "født",
         "approve_title": "Giv adgang",
         "approve_lead": "{app} beder om adgang. Du er logget ind som {user}.",
+        "btg": "Værdispring (nødadgang) i {hours} timer, logges og vises for borgeren. Begrundelse",
         "patient": "Patient",
         "approve": "Giv adgang",
         "deny": "Afvis",
@@ -67,6 +68,8 @@ TEXT: dict[str, dict[str, str]] = {
         "born": "born",
         "approve_title": "Grant access",
         "approve_lead": "{app} asks for access. You are signed in as {user}.",
+        "btg": "Break-the-glass (emergency access) for {hours} hours, logged and shown to the"
+        " citizen. Reason",
         "patient": "Patient",
         "approve": "Grant access",
         "deny": "Deny",
@@ -257,7 +260,10 @@ def approval(
     user: str,
     patient: str | None,
     scopes: list[str],
+    btg: tuple[str, float] | None = None,
 ) -> str:
+    """The approval form; ``btg``: the break-the-glass asked for (reason, hours), stated so the
+    user approves it knowingly."""
     t = TEXT[lang]
     items = "".join(
         f'<li><label><input type="checkbox" name="scope" value="{escape(s)}" checked> '
@@ -265,6 +271,9 @@ def approval(
         for s in scopes
     )
     who = f"<p>{t['patient']}: {escape(patient)}</p>" if patient else ""
+    if btg is not None:
+        hours = f"{btg[1]:g}"
+        who += f"<p><strong>{escape(t['btg'].format(hours=hours))}:</strong> {escape(btg[0])}</p>"
     body = (
         f"<h1>{t['approve_title']}</h1>"
         f"<p>{escape(t['approve_lead'].format(app=app, user=user))}</p>{who}"

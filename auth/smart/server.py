@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
 
 from auth.clients import Client, Clients
+from auth.identity import Directory
 from auth.keys import KeyStore
 from auth.smart.request import SmartRequest
 from auth.storage import AuthStore
@@ -82,10 +83,19 @@ class SmartServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authlib")
         self._store: Any = None
+        self._directory: Directory | None = None
 
     def bind_fhir_store(self, store: Any) -> None:
         """The FHIR store, for the patient picker and launch-context checks."""
         self._store = store
+        self._directory = None
+
+    @property
+    def directory(self) -> Directory:
+        """Who a user is in the FHIR data (whether they may break the glass)."""
+        if self._directory is None:
+            self._directory = Directory(self._store)
+        return self._directory
 
     @property
     def fhir_store(self) -> Any:

@@ -9,6 +9,7 @@ from auth.identity import (
     MUNICIPALITY_HEALTH,
     MUNICIPALITY_SOCIAL,
     REGION,
+    REGION_PSYCHIATRY,
     sector_of,
 )
 from auth.principal import Principal
@@ -22,6 +23,9 @@ KOMMUNE = {
     "value": "0101",
 }
 REGION_ID = {"system": "urn:iso:std:iso:3166:-2", "value": "DK-84"}
+PSYCH = [
+    {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "PHU"}]}
+]
 KOMBIT = {"system": "https://kombit.dk/sts/organisation", "value": "urn:uuid:x"}
 
 
@@ -70,6 +74,8 @@ async def test_scopes_are_parsed(server: Server) -> None:
     ("chain", "sector"),
     [
         ([{"identifier": [SOR]}, {"identifier": [SOR]}, {"identifier": [REGION_ID]}], REGION),
+        ([{"identifier": [SOR]}, {"type": PSYCH}, {"identifier": [REGION_ID]}], REGION_PSYCHIATRY),
+        ([{"identifier": [SOR, KOMMUNE], "type": PSYCH}], MUNICIPALITY_HEALTH),
         ([{"identifier": [SOR, YDER]}], GENERAL_PRACTICE),
         ([{"identifier": [SOR]}, {"identifier": [KOMMUNE]}], MUNICIPALITY_HEALTH),
         ([{"identifier": [KOMBIT]}, {"identifier": [KOMMUNE]}], MUNICIPALITY_SOCIAL),

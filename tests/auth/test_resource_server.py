@@ -57,7 +57,7 @@ async def client(jwks_uri: str, tmp_path: Path) -> httpx.AsyncClient:
             "issuer": ISSUER,
             "jwks_uri": jwks_uri,
             "audience": "fhir-api",
-            "claims": {"client_id": "azp", "scope": "scp", "fhirUser": "fhir_user"},
+            "claims": {"client_id": "azp", "scope": "scp", "fhir_user": "fhir_user"},
         }
     ]
     settings = Settings(

@@ -199,7 +199,13 @@ def test_issuer_settings_claim_names() -> None:
         }
     )
     assert issuer.issuer == "https://idp.example.dk"
-    assert issuer.claims == {"sub": "oid", "fhirUser": "fhir_user", "scope": "scp"}
+    mapped = {k: issuer.claims[k] for k in ("sub", "fhirUser", "scope", "client_id")}
+    assert mapped == {
+        "sub": "oid",
+        "fhirUser": "fhir_user",
+        "scope": "scp",
+        "client_id": "client_id",
+    }
     assert issuer.algorithms == ("RS256",)  # HMAC is never accepted
     with pytest.raises(ValueError, match="jwks_uri"):
         external_issuer({"issuer": "https://idp.example.dk"})
