@@ -163,7 +163,7 @@ def _identifiers(resource: Json, *systems: str) -> set[tuple[str, str]]:
     return {(i["system"], i["value"]) for i in found if i.get("system") in systems}
 
 
-def actor(data: _Data, login: str, fhir_user: str) -> Actor:
+def _actor(data: _Data, login: str, fhir_user: str) -> Actor:
     """The login's person, role, organizations and sector, read from the data as
     ``auth/identity.py`` reads them for a token."""
     user = data.by_key[fhir_user]
@@ -312,7 +312,7 @@ def who_sees_what(
     data = _index(resources, at)
     out: dict[str, dict[str, Cell]] = {}
     for login, fhir_user in logins:
-        who = actor(data, login, fhir_user)
+        who = _actor(data, login, fhir_user)
         out[login] = {p: _decide(data, who, p) for p in data.patients}
     return out
 
@@ -324,7 +324,7 @@ def table(resources: Sequence[Json], logins: Sequence[tuple[str, str]], at: date
     data = _index(resources, at)
     names = {p: data.by_key[f"Patient/{p}"]["name"][0]["given"][0] for p in data.patients}
     width = max(len(login) for login, _ in logins) + 1
-    kinds = {login: actor(data, login, user) for login, user in logins}
+    kinds = {login: _actor(data, login, user) for login, user in logins}
     lines = [
         f"Who can see what — the demo's expectation at {at.isoformat()}, computed from the data "
         "(care relationship and consent; SMART scopes and break-the-glass not applied):",
