@@ -1,8 +1,10 @@
-"""Demo clients and test users for the demo data set (``fhir-server demo``): clinicians in the
-region, the municipality and general practice, a citizen and a relative, each bound to the demo
-resource they are; an app of each SMART client kind; an EHR that may launch apps; a backend
-service. Every run makes new passwords, secrets and keys and prints them (they are stored only
-as hashes, and the backend's private key not at all).
+"""Demo clients and test users for the demo data set (``fhir-server demo``): clinicians of every
+sector (region hospital and psychiatry, municipal health and social services, general practice)
+with and without care relationships, citizens and relatives, each bound to the demo resource
+they are (the consent cases they try are described in dataset/access_cases.py); an app of each
+SMART client kind; an EHR that may launch apps; a backend service. Every run makes new
+passwords, secrets and keys and prints them (they are stored only as hashes, and the backend's
+private key not at all).
 """
 
 from __future__ import annotations
@@ -31,17 +33,59 @@ class DemoUser:
     fhir_user: str
     name: str
     about: str
+    organization: str = ""
+    """The ``Organization/x`` a clinician acts for (their PractitionerRole's), for the console;
+    empty for a citizen or relative."""
+
+
+_BUA, _GP_1, _GP_2 = "demo-midt-bua", "demo-aarhus-gp-1", "demo-aarhus-gp-2"
+_HOME_NURSING = "demo-aarhus-home-nursing"
+
+
+def _clinician(username: str, unit: str, staff: str, name: str, about: str) -> DemoUser:
+    """A clinician of the demo's directory: ``<unit>-<staff>-role`` in ``Organization/<unit>``."""
+    role = f"PractitionerRole/{unit}-{staff}-role"
+    return DemoUser(username, role, name, about, f"Organization/{unit}")
 
 
 USERS = (
-    DemoUser("nanna", "PractitionerRole/demo-midt-bua-doctor-1-role", "Nanna Østergaard",
-             "doctor, child and adolescent psychiatry (region, S2)"),
-    DemoUser("karen", "PractitionerRole/demo-aarhus-home-nursing-nurse-1-role", "Karen Hansen",
-             "home nurse (municipality, S4/S5)"),
-    DemoUser("laura", "PractitionerRole/demo-aarhus-gp-1-doctor-1-role", "Laura Larsen",
-             "general practitioner"),
+    # region: hospital (a ward and a section under it) and psychiatry
+    _clinician("freja", "demo-midt-medical-ward", "doctor-1", "Freja Andreasen",
+               "doctor, medical ward (region); Mikkel (S3) blocked the ward but permits her"),
+    _clinician("kirsten", "demo-midt-medical-ward-m3", "nurse-1", "Kirsten Johansen",
+               "nurse, ward section M3 under the medical ward (region): the ward's block reaches"
+               " her"),
+    _clinician("pia", "demo-midt-orthopaedic-ward", "doctor-1", "Pia Olsen",
+               "doctor, orthopaedic ward (region): no care relationship with any citizen"),
+    _clinician("nanna", _BUA, "doctor-1", "Nanna Østergaard",
+               "doctor, child and adolescent psychiatry (region psychiatry, S2, Sofie)"),
+    _clinician("helle", "demo-midt-outreach", "doctor-1", "Helle Johansen",
+               "psychiatrist, outreach team (region psychiatry, S3)"),
+    # municipality: health
+    _clinician("karen", _HOME_NURSING, "nurse-1", "Karen Hansen",
+               "home nurse (municipality health, S4/S5/S7)"),
+    _clinician("jan", "demo-aarhus-acute-function", "nurse-2", "Jan Larsen",
+               "nurse, acute function (municipality health, S1/S6)"),
+    # municipality: social (non-health: only what a permit names)
+    _clinician("kim", "demo-aarhus-ppr", "psychologist-1", "Kim Andreasen",
+               "school psychologist, PPR (municipality social): Emil's parents' permit (S2)"),
+    _clinician("niels", "demo-aarhus-family-services", "caseworker-1", "Niels Clausen",
+               "caseworker, family services (municipality social, S2)"),
+    _clinician("marianne", "demo-aarhus-job-centre", "caseworker-1", "Marianne Brandt",
+               "job consultant, job centre (municipality social): Mikkel's permit (S3)"),
+    # general practice
+    _clinician("laura", _GP_1, "doctor-1", "Laura Larsen", "general practitioner"),
+    _clinician("anders", _GP_1, "doctor-2", "Anders Hansen",
+               "general practitioner; Poul (S6) blocked him by name"),
+    _clinician("frida", _GP_2, "doctor-1", "Frida Jensen",
+               "general practitioner (S3/S5/S7)"),
+    # citizens and relatives
     DemoUser("else", "Patient/demo-s7-citizen", "Else Vestergaard", "citizen (S7)"),
     DemoUser("ella", "RelatedPerson/demo-s2-mother", "Ella Kjær", "mother of Emil (S2)"),
+    DemoUser("sofie", "Patient/demo-teen-citizen", "Sofie Bach",
+             "citizen, 16: blocked her mother and her psychiatric data"),
+    DemoUser("clara", "RelatedPerson/demo-teen-mother", "Clara Bach",
+             "mother of Sofie, blocked by her"),
 )  # fmt: skip
 
 
@@ -105,7 +149,9 @@ def usage(base: str, creds: DemoCredentials) -> list[str]:
         f"  {base}/.well-known/smart-configuration",
         "Test users (new passwords on every `fhir-server demo`):",
         *(
-            f"  {u.username:6} {creds.passwords[u.username]:14} {u.fhir_user} — {u.name}, {u.about}"
+            f"  {u.username:8} {creds.passwords[u.username]:14} {u.fhir_user}"
+            + (f" in {u.organization}" if u.organization else "")
+            + f" — {u.name}, {u.about}"
             for u in USERS
         ),
         "Clients:",

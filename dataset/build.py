@@ -73,6 +73,13 @@ def resource(type_: str, id_: str, text: str | tuple[str, ...], **elements: Any)
     return out
 
 
+def label(resource: Json, *security: Json) -> Json:
+    """Marks ``resource`` with security labels (``meta.security``), e.g. psychiatry: what a
+    consent's ``provision.securityLabel`` blocks by (DOMAIN.md §6)."""
+    resource.setdefault("meta", {})["security"] = list(security)
+    return resource
+
+
 def ref(type_: str, id_: str, display: str | None = None) -> Json:
     out: Json = {"reference": f"{type_}/{id_}"}
     if display:

@@ -38,6 +38,11 @@ FF_CARETEAM_ROLE = FF_CODES + "ff-careteam-role"
 FF_CONSENT_POLICY = FF_CODES + "ff-consent-policy"
 MEDICATION_CHANGE = "http://faellesforloeb.dk/fhir/StructureDefinition/ff-medication-change"
 
+PSYCHIATRY = coding(ACT_CODE, "PSY")
+"""The security label of psychiatric data (HL7 v3 ActCode PSY, "psychiatry disorder information
+sensitivity"; IHE PCF's label set): the record of psychiatry — diagnoses, contacts, measurements,
+medication —, not the shared cross-sector plan, which every party of the course works from."""
+
 # Danish SNOMED CT ServiceRequest categories (dk-core's examples)
 HOME_NURSING = coding(SCT, "658161000005107", "hjemmesygepleje")
 HOME_CARE = coding(SCT, "658171000005102", "hjemmepleje")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from dataset import access_cases
 from dataset.build import TYPE_ORDER, Json
 from dataset.directory import DirectoryBuilder
 from dataset.names import Name
@@ -58,6 +59,7 @@ def demo_resources() -> list[Json]:
     region = directory.region("DK-82")
     aarhus = directory.municipality("0751")
     clinics = {1: directory.gp_clinic("0751", 1, 2), 2: directory.gp_clinic("0751", 2, 1)}
+    access_cases.ward_section(directory, region)
     out = list(directory.out)
     cprs = CprRegistry()
     for scenario in SCENARIOS:
@@ -68,6 +70,7 @@ def demo_resources() -> list[Json]:
         scene = Scene(f"demo-{scenario.key}", rng, home, cprs, complete=True)
         scenario.build(scene, person)
         out += scene.out
+    out += access_cases.build(Home(region, aarhus, clinics[1]), clinics[2], cprs)
     rank = {t: i for i, t in enumerate(TYPE_ORDER)}
     return sorted(out, key=lambda r: rank[r["resourceType"]])
 

@@ -143,7 +143,7 @@ class DirectoryBuilder:
         part_of: Unit | None = None,
         municipality: Municipality | None = None,
         kind: str = "Sundhedsfaglig enhed",
-        kind_coding: Json | None = None,
+        kind_code: Json | None = None,
     ) -> Unit:
         uid = f"{self.prefix}-{local}"
         self.out.append(
@@ -153,7 +153,7 @@ class DirectoryBuilder:
                 (name, kind),
                 identifier=identifiers,
                 active=True,
-                type=[b.concept(kind, *([kind_coding] if kind_coding else []))],
+                type=[b.concept(kind, kind_code) if kind_code else b.concept(kind)],
                 name=name,
                 telecom=[self._phone()],
                 address=[self._address(municipality)] if municipality else None,
@@ -225,17 +225,17 @@ class DirectoryBuilder:
         )
         hospital = self.unit(f"{r.slug}-hospital", r.hospital, self.health_ids(), part_of=org)
         psychiatry = self.unit(
-            f"{r.slug}-psychiatry",
-            f"Psykiatrien, {r.name}",
-            self.health_ids(),
-            part_of=org,
-            kind="Psykiatrisk hospital",
-            kind_coding=_PSYCHIATRIC,
-        )  # its units (outreach, BUA) are region psychiatry (auth.identity.sector_of)
+            f"{r.slug}-psychiatry", f"Psykiatrien, {r.name}", self.health_ids(), part_of=org,
+            kind_code=_PSYCHIATRIC_HOSPITAL,
+        )  # fmt: skip
 
-        def ward(key: str, name: str, staff: StaffSpec, parent: Unit) -> Unit:
+        def ward(
+            key: str, name: str, staff: StaffSpec, parent: Unit, code: Json | None = None
+        ) -> Unit:
             full = f"{name}, {parent.name}"
-            return self.unit(f"{r.slug}-{key}", full, self.health_ids(), staff, part_of=parent)
+            return self.unit(
+                f"{r.slug}-{key}", full, self.health_ids(), staff, part_of=parent, kind_code=code
+            )
 
         return RegionUnits(
             region=r,
@@ -246,8 +246,12 @@ class DirectoryBuilder:
             orthopaedic=ward("orthopaedic-ward", "Ortopædkirurgisk Afdeling", _WARD, hospital),
             memory_clinic=ward("memory-clinic", "Hukommelsesklinikken", _MEMORY, hospital),
             psychiatry=psychiatry,
-            outreach=ward("outreach", "Opsøgende Psykoseteam", _OUTREACH, psychiatry),
-            bua=ward("bua", "Børne- og Ungdomspsykiatrisk Afdeling", _BUA, psychiatry),
+            outreach=ward(
+                "outreach", "Opsøgende Psykoseteam", _OUTREACH, psychiatry, _PSYCHIATRIC_UNIT
+            ),
+            bua=ward(
+                "bua", "Børne- og Ungdomspsykiatrisk Afdeling", _BUA, psychiatry, _CHILD_PSYCHIATRY
+            ),
         )
 
     def municipality(self, code: str) -> MunicipalUnits:
@@ -292,7 +296,13 @@ class DirectoryBuilder:
         return self.unit(f"{m.slug}-gp-{n}", name, identifiers, staff, None, m, "Almen praksis")
 
 
-_PSYCHIATRIC = b.coding(ROLE_CODE, "PSYCHF", "Psychiatric hospital")
+_PSYCHIATRIC_HOSPITAL = b.coding(ROLE_CODE, "PSYCHF")
+_PSYCHIATRIC_UNIT = b.coding(ROLE_CODE, "PHU")
+_CHILD_PSYCHIATRY = b.coding(ROLE_CODE, "CAPC")
+"""A psychiatric unit's ``Organization.type`` (HL7 v3 RoleCode, ServiceDeliveryLocationRoleType:
+psychiatric care facility, psychiatric hospital unit, child and adolescent psychiatry clinic):
+what tells region psychiatry from the rest of the region (auth/identity.py `sector_of`)."""
+
 _STREET_NAMES = ("Algade", "Torvet", "Bredgade", "Stationsvej", "Vestergade", "Søndergade")
 _WARD: StaffSpec = (("doctor", "Overlæge"), ("doctor", "Afdelingslæge"), ("nurse", "Sygeplejerske"))
 _MEMORY: StaffSpec = (("doctor", "Overlæge"), ("nurse", "Demenssygeplejerske"))

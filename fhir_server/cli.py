@@ -111,7 +111,8 @@ async def _demo(progress: bool) -> int:
     for failure in report.failures:
         print(f"FAILED {failure}", file=sys.stderr)
     print(
-        f"demo data set (scenarios S1-S7, 7 citizens): {report.total} resources, "
+        f"demo data set (scenarios S1-S7 and the access cases, {report.types['Patient']} "
+        f"citizens): {report.total} resources, "
         f"{report.written} written, {report.unchanged} already loaded unchanged"
     )
     print(", ".join(f"{n} {t}" for t, n in report.types.items()))
@@ -119,11 +120,22 @@ async def _demo(progress: bool) -> int:
     print("Try (with `fhir-server serve` running):")
     for title, query in EXAMPLES:
         print(f"  {title}:\n    {base}/{query}")
+    print("\n".join(_who_sees_what()))
     if credentials is not None:
         from auth.demo import usage
 
         print("\n".join(usage(base, credentials)))
     return 1 if report.failures else 0
+
+
+def _who_sees_what() -> list[str]:
+    """The demo's expectation of who (each demo user) can see what (each citizen's data)."""
+    from auth.demo import USERS
+    from dataset.demo import demo_resources
+    from dataset.expected_access import table
+    from dataset.scenarios.scene import DATASET_DATE
+
+    return table(demo_resources(), [(u.username, u.fhir_user) for u in USERS], DATASET_DATE)
 
 
 async def _register_demo(store: Store) -> DemoCredentials:

@@ -146,11 +146,14 @@ def consent(
     summary: str,
     classes: tuple[str, ...] = (),
     data_period: Json | None = None,
+    labels: tuple[Json, ...] = (),
+    exceptions: tuple[Json, ...] = (),
 ) -> Json:
     """A block ('spærring', a deny provision) or a permit, by its Danish legal basis ``policy``
     (ff-consent-policy: block, treatment-permit, disclosure-permit), for ``actors`` (everyone if
     none), from ``start`` (days from now) until ``end`` if given, on the resource types in
-    ``classes`` and the data of ``data_period`` if given."""
+    ``classes``, the data of ``data_period`` and the data marked with the security ``labels``
+    if given; ``exceptions`` are nested provisions (`exception`)."""
     kind, wording = POLICIES[policy]
     provision: Json = {
         "type": kind,
@@ -160,8 +163,12 @@ def consent(
         provision["actor"] = [{"role": IRCP, "reference": actor} for actor in actors]
     if data_period:
         provision["dataPeriod"] = data_period
+    if labels:
+        provision["securityLabel"] = list(labels)
     if classes:
         provision["class"] = [b.coding(RESOURCE_TYPES, t) for t in classes]
+    if exceptions:
+        provision["provision"] = list(exceptions)
     return scene.add(
         b.resource(
             "Consent",
@@ -179,6 +186,12 @@ def consent(
             provision=provision,
         )
     )
+
+
+def exception(kind: str, actors: list[Json]) -> Json:
+    """A nested provision of type ``kind`` (permit or deny) for ``actors``: an exception to its
+    parent, e.g. a permit for psychiatry inside a block of psychiatric data."""
+    return {"type": kind, "actor": [{"role": IRCP, "reference": actor} for actor in actors]}
 
 
 RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"

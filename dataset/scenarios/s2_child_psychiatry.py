@@ -9,7 +9,7 @@ psychiatry (its last activity).
 from __future__ import annotations
 
 from dataset import codes as c
-from dataset.build import coding, ref_of
+from dataset.build import coding, label, ref_of
 from dataset.scenarios import events, people, plans, records
 from dataset.scenarios.scene import Person, Scene, age_at, years_before
 
@@ -48,11 +48,13 @@ def build(scene: Scene, child: Person) -> None:
     problem = records.condition(
         scene, "condition", subject, diagnosis, psychiatrist.ref(), start - 20
     )
-    events.encounter(
+    visit = events.encounter(
         scene, "bua-visit", subject, "AMB", "Samtale i børne- og ungdomspsykiatrien",
         (scene.at(start + 14, 13), scene.at(start + 14, 14)), bua.ref(), [psychiatrist.ref()],
         diagnosis=[{"condition": ref_of(problem, diagnosis.text), "rank": 1}],
     )  # fmt: skip
+    label(problem, c.PSYCHIATRY)
+    label(visit, c.PSYCHIATRY)
     team = plans.careteam(
         scene, "careteam", subject, f"Fælles forløb for {child.name.given}", bua.ref(),
         [
@@ -94,14 +96,16 @@ def build(scene: Scene, child: Person) -> None:
     )  # fmt: skip
     if diagnosis.code == "DF900" or scene.chance(0.3):
         drug = c.CHILD_PSYCHIATRIC_DRUGS[0 if diagnosis.code == "DF900" else rng.randrange(1, 3)]
-        records.medication(
+        drug_line = records.medication(
             scene, "medication", subject, drug, psychiatrist.ref(), start + 14, "new",
             "Opstart efter udredning i BUA",
         )  # fmt: skip
+        label(drug_line, c.PSYCHIATRY)
     by = [subject] if age >= 15 else parents
+    given = 0 if scene.complete else start  # the demo's permit starts on the data set's 'today'
     plans.consent(
-        scene, "consent", subject, "disclosure-permit", by, [m.ppr.ref(), m.family.ref()], start,
-        start + 365,
+        scene, "consent", subject, "disclosure-permit", by, [m.ppr.ref(), m.family.ref()], given,
+        given + 365,
         f"Samtykke fra {'den unge' if age >= 15 else 'forældrene'}: PPR og Familieafdelingen må "
         "se handleplan, team og mål i et år.",
         ("CarePlan", "CareTeam", "Goal"),

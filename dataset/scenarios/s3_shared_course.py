@@ -9,7 +9,7 @@ clinician, a treatment site or the data of a period.
 from __future__ import annotations
 
 from dataset import codes as c
-from dataset.build import Json, coding, period, ref_of
+from dataset.build import Json, coding, label, period, ref_of
 from dataset.scenarios import events, people, plans, records
 from dataset.scenarios.scene import Person, Scene
 
@@ -39,6 +39,7 @@ def build(scene: Scene, person: Person) -> None:
     problem = records.condition(
         scene, "condition", subject, diagnosis, psychiatrist.ref(), -rng.randrange(700, 5000)
     )
+    label(problem, c.PSYCHIATRY)
     coordinator = rng.choice((support, outreach_nurse))
     other = outreach_nurse if coordinator is support else support
     team = plans.careteam(
@@ -79,17 +80,24 @@ def build(scene: Scene, person: Person) -> None:
         description=f"Tovholder valgt af borgeren: {coordinator.display}.",
     )  # fmt: skip
     drug = rng.choice(c.ANTIPSYCHOTICS)
-    records.medication(scene, "medication", subject, drug, psychiatrist.ref(), start, "unchanged")
+    label(
+        records.medication(
+            scene, "medication", subject, drug, psychiatrist.ref(), start, "unchanged"
+        ),
+        c.PSYCHIATRY,
+    )
     visit = events.encounter(
         scene, "outreach-visit", subject, "HH", "Hjemmebesøg af opsøgende psykoseteam",
         (scene.at(start + 7, 10), scene.at(start + 7, 11)), region.outreach.ref(),
         [outreach_nurse.ref()], diagnosis=[{"condition": ref_of(problem, diagnosis.text)}],
     )  # fmt: skip
-    events.observation(
+    weight = events.observation(
         scene, "weight", subject, events.BODY_WEIGHT, scene.at(start + 7, 10, 30),
         outreach_nurse.ref(), "vital-signs", ref_of(visit, "Hjemmebesøg"),
         valueQuantity=events.quantity(rng.randrange(600, 1200) / 10, "kg", "kg"),
     )  # fmt: skip
+    for psychiatric in (visit, weight):
+        label(psychiatric, c.PSYCHIATRY)
     plans.consent(
         scene, "consent", subject, "disclosure-permit", [subject],
         [m.social_psychiatry.ref(), m.job_centre.ref()], start, start + 365,

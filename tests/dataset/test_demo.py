@@ -44,6 +44,7 @@ def test_demo_set_has_one_citizen_per_scenario_with_readable_ids(demo: list[Json
         "demo-s5-citizen",
         "demo-s6-citizen",
         "demo-s7-citizen",
+        "demo-teen-citizen",  # the access cases' 16-year-old (dataset/access_cases.py)
     ]
     keys = _by_key(demo)
     for key in (
@@ -164,7 +165,7 @@ def test_fhir_server_demo_twice_writes_nothing_the_second_time(
     assert f"{len(demo)} resources, 0 written, {len(demo)} already loaded unchanged" in out
     (read, patients) = asyncio.run(_get(db, "CarePlan/demo-s2-careplan", "Patient?_count=100"))
     assert read.json()["meta"]["versionId"] == "1"
-    assert len(ids(patients.json())) == 7
+    assert len(ids(patients.json())) == 8
 
 
 def test_every_example_the_demo_prints_finds_something(db: Path) -> None:

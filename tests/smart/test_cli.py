@@ -198,7 +198,7 @@ def test_demo_users_and_clients(db: Path, capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = run(capsys, "demo", "--no-progress")
     assert code == 0
     assert "SMART on FHIR (FHIR_AUTH=smart)" in out
-    nanna = re.search(r"^  nanna  (\S+) +PractitionerRole/demo-midt-bua-doctor-1-role", out, re.M)
+    nanna = re.search(r"^  nanna +(\S+) +PractitionerRole/demo-midt-bua-doctor-1-role", out, re.M)
     ehr = re.search(r"curl -u demo-ehr:(\S+) ", out)
     assert nanna is not None and ehr is not None
     asyncio.run(_use_demo(db, nanna.group(1), ehr.group(1)))
