@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -78,6 +78,11 @@ class UserContext:
     """``PractitionerRole/x`` the practitioner acts in."""
     organizations: tuple[str, ...] = ()
     """``organization`` and its ``partOf`` parents, nearest first."""
+    organization_identifiers: Mapping[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
+    """Per organization of ``organizations``: its identifiers as (system, value) — a citizen's
+    block may name a site by its SOR id rather than by reference."""
     is_over_15: bool | None = None
     """For a citizen with a known birth date."""
 
@@ -116,6 +121,14 @@ def _psychiatric(org: dict[str, Any]) -> bool:
         for t in org.get("type") or ()
         if isinstance(t, dict)
         for c in t.get("coding") or ()
+    )
+
+
+def _identifiers(org: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (i["system"], i["value"])
+        for i in org.get("identifier") or ()
+        if isinstance(i, dict) and isinstance(i.get("system"), str) and isinstance(i.get("value"), str)
     )
 
 
@@ -214,7 +227,7 @@ class Directory:
         organization that is not in the data leaves the user without one."""
         org_id = await self._cached(f"org:{organization}", lambda: self._find_org(organization))
         if org_id is None:
-            return replace(user, organization=None, organizations=(), sector=None, role=None)
+            return replace(user, organization=None, organizations=(), organization_identifiers={}, sector=None, role=None)
         chain = await self._cached(f"chain:{org_id}", lambda: self._chain(org_id))
         role = None
         if user.person is not None and user.person.startswith("Practitioner/"):
@@ -310,9 +323,17 @@ class Directory:
             ids.append(current)
             current = _ref_id(org.get("partOf"), "Organization")
         if not chain:
-            return {"organization": None, "organizations": (), "sector": None}
+            return {
+                "organization": None,
+                "organizations": (),
+                "organization_identifiers": {},
+                "sector": None,
+            }
         return {
             "organization": f"Organization/{org_id}",
             "organizations": tuple(f"Organization/{i}" for i in ids),
+            "organization_identifiers": {
+                f"Organization/{i}": _identifiers(org) for i, org in zip(ids, chain, strict=True)
+            },
             "sector": sector_of(chain),
         }

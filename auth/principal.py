@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,10 @@ class Principal:
     """``PractitionerRole/x`` the practitioner acts in."""
     organizations: tuple[str, ...] = ()
     """``organization`` and its ``Organization.partOf`` parents, nearest first."""
+    organization_identifiers: Mapping[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
+    """Per organization of `organizations`: its identifiers (system, value), e.g. SOR."""
     health_professional: bool = False
     """A practitioner acting in a health sector (`auth.identity.HEALTH_SECTORS`)."""
     purpose: str | None = None
@@ -149,6 +154,28 @@ class Principal:
             return True
         letter = INTERACTION_LETTERS.get(interaction)
         return letter is not None and type_ is not None and bool(usable(self, type_, letter))
+
+
+def user_principal(
+    username: str, fhir_user: str, user: UserContext, scope: str, patient: str | None = None
+) -> Principal:
+    """The principal of a signed-in user before any token exists (the SMART patient picker,
+    an EHR launch's patient): the same actor the token will carry, with ``scope``."""
+    return Principal(
+        subject=username,
+        scopes=parse_scopes(scope),
+        patient=patient or user.patient,
+        fhir_user=fhir_user,
+        organization=user.organization,
+        sector=user.sector,
+        person=user.person,
+        authorisation_id=user.authorisation_id,
+        role=user.role,
+        organizations=user.organizations,
+        organization_identifiers=user.organization_identifiers,
+        health_professional=user.health_professional,
+        purpose=TREATMENT if user.health_professional else REQUEST,
+    )
 
 
 def usable(principal: Principal, type_: str, letters: str) -> tuple[Any, ...]:
@@ -258,6 +285,7 @@ class Authenticator:
             authorisation_id=user.authorisation_id,
             role=user.role,
             organizations=user.organizations,
+            organization_identifiers=user.organization_identifiers,
             health_professional=user.health_professional,
             purpose=purpose,
             btg_reason=reason,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fhir_server.errors import Issue
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import KnownParameters
 from fhir_server.store.base import Page
@@ -97,6 +98,13 @@ class Access(Protocol):
     @property
     def unrestricted(self) -> bool:
         """True only when nothing is restricted (``FHIR_AUTH=off``): callers may skip work."""
+        ...
+
+    @property
+    def notes(self) -> list[Issue]:
+        """What the caller is told about data withheld from it, when it is allowed to know
+        (a search adds them as an OperationOutcome with ``search.mode`` outcome); never
+        anything that reveals what, how much or about whom."""
         ...
 
     def decide(self, type_: str, action: Action) -> Decision:
@@ -179,6 +187,7 @@ class _Unrestricted:
     __slots__ = ("_reader",)
     subject = "anonymous (FHIR_AUTH=off)"
     unrestricted = True
+    notes: list[Issue] = []
 
     def __init__(self, reader: Reader | None = None) -> None:
         self._reader = reader

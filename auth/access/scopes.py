@@ -38,7 +38,7 @@ import orjson
 from auth.principal import CITIZEN, CLINICIAN, Principal, usable
 from fhir_server import compartment
 from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader
-from fhir_server.errors import Forbidden
+from fhir_server.errors import Forbidden, Issue
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.model import NOTHING, Criterion, SearchQuery, ids_filter
@@ -463,6 +463,10 @@ class ScopeAccess:
     @property
     def unrestricted(self) -> bool:
         return self.principal.unrestricted
+
+    @property
+    def notes(self) -> list[Issue]:
+        return []
 
     def decide(self, type_: str, action: Action) -> Decision:
         return decide(self.principal, type_, action)

@@ -25,13 +25,16 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, InsecureTransportError, OA
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from auth.principal import user_principal
 from auth.purpose import NOT_HEALTH, purpose_code, requested
 from auth.scope_grants import patient_scopes
 from auth.smart import pages
 from auth.smart.grants import approval
 from auth.smart.request import SmartRequest, read_body
 from auth.throttle import Locked
+from auth.store_reader import StoreReader
 from auth.tokens import Context, digest, new_id
+from fhir_server.access import Access
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import SPECIFICATION
 
@@ -267,8 +270,10 @@ class Flow:
             return True
         if launch.get("user") not in (None, user.username):
             return False
-        if user.role == "clinician" or launch.get("patient") is None:
+        if launch.get("patient") is None:
             return True
+        if user.role == "clinician":  # a launch id that leaks opens no unrelated record
+            return await self.may_pick(user, launch["patient"], _btg_reason(doc) is not None)
         return await self.own_patient(user) == launch["patient"]
 
     async def may_break_glass(self, user: User) -> bool:
@@ -301,7 +306,7 @@ class Flow:
 
     async def next_page(self, request_id: str, doc: dict[str, Any], user: User) -> Response:
         if self.needs_picker(doc, user):
-            found = await self.patients("")
+            found = await self.patients("", user, _btg_reason(doc) is not None)
             return self.page(
                 pages.picker(f"{self.path}/patient", doc["lang"], request_id, doc["app"], found, "")
             )
@@ -317,18 +322,42 @@ class Flow:
         return self.page(page)
 
     # patient picker
-    async def patients(self, name: str) -> list[tuple[str, str, str]]:
-        """The first 25 patients by family name, those matching ``name`` when given."""
+    async def patients(
+        self, name: str, user: User, btg: bool = False
+    ) -> list[tuple[str, str, str]]:
+        """The first 25 patients by family name the user may see (those matching ``name`` when
+        given): the patient search narrowed by the one access decision, so a clinician is
+        offered only the citizens they have a care relationship with (sundhedsloven §42a) —
+        unless they break the glass (``btg``: checked to be a health professional already),
+        which is for a citizen they have none with."""
         pairs = [("_sort", "family,given")] + ([("name", name)] if name.strip() else [])
         query = parse_search(  # name and _sort: the specification's parameters
             "Patient", pairs, params=SPECIFICATION, default_count=25, max_count=25
         )
+        if not btg:
+            access = await self.user_access(user)
+            await access.narrow(query, "s", quiet=True)
         page = await self.smart.fhir_store.search(query)
         out = []
         for stored in page.items:
             resource = orjson.loads(stored.content or b"{}")
             out.append((stored.id, _display(resource), resource.get("birthDate", "?")))
         return out
+
+    async def user_access(self, user: User) -> Access:
+        """What the signed-in user may see of Patients, decided as for their token."""
+        found = await self.smart.directory.resolve(user.fhir_user)
+        principal = user_principal(user.username, user.fhir_user, found, "user/Patient.rs")
+        return principal.bind(StoreReader(self.smart.fhir_store, SPECIFICATION))
+
+    async def may_pick(self, user: User, patient: str, btg: bool = False) -> bool:
+        """Whether the user may be given ``patient`` as launch context (picked, or named by
+        an EHR launch): only a patient the picker could have offered them."""
+        stored = await self.smart.fhir_store.read("Patient", patient)
+        if btg:
+            return stored is not None and not stored.deleted
+        access = await self.user_access(user)
+        return await access.admit(stored, "r") is not None
 
     async def patient_name(self, patient_id: str) -> str:
         stored = await self.smart.fhir_store.read("Patient", patient_id)
@@ -346,9 +375,8 @@ class Flow:
         action = f"{self.path}/patient"
         if form.get("action") == "select":
             chosen = form.get("patient", "")
-            stored = await self.smart.fhir_store.read("Patient", chosen) if chosen else None
-            if stored is None or stored.deleted:
-                found = await self.patients("")
+            if not chosen or not await self.may_pick(user, chosen, _btg_reason(doc) is not None):
+                found = await self.patients("", user, _btg_reason(doc) is not None)
                 return self.page(
                     pages.picker(action, doc["lang"], request_id, doc["app"], found, "", True)
                 )
@@ -356,7 +384,7 @@ class Flow:
             await self.save(request_id, doc)
             return await self.next_page(request_id, doc, user)
         name = form.get("name", "")
-        found = await self.patients(name)
+        found = await self.patients(name, user, _btg_reason(doc) is not None)
         return self.page(pages.picker(action, doc["lang"], request_id, doc["app"], found, name))
 
     # approval

@@ -150,15 +150,16 @@ async def search(
                 query.revincludes,
             )
             entries += [_entry(ctx, query, s, "include") for s in more]
+    issues = list(ctx.access.notes)
     if query.ignored:
         note = f"Ignored unknown search parameters: {', '.join(query.ignored)}"
+        issues.append(Issue("not-supported", note, tuple(query.ignored), "warning"))
+    if issues:
         entries.append(
             {
                 "resource": {
                     "resourceType": "OperationOutcome",
-                    "issue": [
-                        Issue("not-supported", note, tuple(query.ignored), "warning").to_json()
-                    ],
+                    "issue": [i.to_json() for i in issues],
                 },
                 "search": {"mode": "outcome"},
             }

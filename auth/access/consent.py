@@ -1,0 +1,435 @@
+"""Cross-sector access: the care relationship and the citizen's consents (sundhedsloven §42a).
+
+`ConsentAccess` answers the interaction layer's questions (`fhir_server.access.Access`) after the
+SMART scopes (`ScopeAccess`, its ``inner``: both must permit). A resource about a patient
+(`fhir_server.compartment.owners`) is visible when the caller may see that patient's data of
+that kind:
+
+- a **health professional** (or an organization's backend in a health sector): a care
+  relationship the data shows (`fhir_server.care_relationships`, an index lookup) or a
+  break-the-glass for the patient in the token's context, then the citizen's blocks
+  (`auth.consent.view`) — a break-the-glass overrides them;
+- a **non-health** party (municipal social services, PPR, job centre, school — or a practitioner
+  whose sector the data does not show): only what an in-force disclosure-permit naming it
+  covers;
+- a **parent** (RelatedPerson user): their child, with custody, under 15 — from 15 only what the
+  young person permits (`auth.consent.guardian_may_read`).
+
+Citizens (Patient users) and platform backends (``system/`` scopes without an organization) are
+the scopes' alone (`mode_of`). Resources about no patient — the directory, conformance
+resources — are the scopes' alone too; a resource of a type with a patient compartment that is
+about no patient is not shown to a restricted caller (a search narrowed to "about one of these
+patients" could not find it either).
+
+Every question is answered the same way for one resource (`admit`) and for a search (`narrow`,
+pushed into the store query as the owner parameter among the visible patients and, per patient
+whose view is narrowed, the data its consents exclude), so counts and pages stay exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from auth.consent import View, guardian_may_read, view
+from auth.consent.view import Match, Restriction
+from fhir_server import compartment
+from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader
+from fhir_server.care_relationships import PATIENT_CREATOR
+from fhir_server.errors import Forbidden, Issue
+from fhir_server.search.model import (
+    ANY,
+    NOTHING,
+    Criterion,
+    Filter,
+    FilterGroup,
+    ReferenceValue,
+    SearchQuery,
+    TokenValue,
+)
+from fhir_server.search.resolve import build_query
+from fhir_server.stored import StoredResource
+
+if TYPE_CHECKING:
+    from auth.principal import Principal
+
+HEALTH = "health"
+NON_HEALTH = "non-health"
+GUARDIAN = "guardian"
+
+EVERYTHING = View(permit_only=False)
+"""The view of a patient no consent narrows (and of a break-the-glass)."""
+
+_CHUNK = 200
+"""Patients per Consent look-up (a search's value list)."""
+_CONSENT_LIMIT = 10_000
+"""Consents one decision reads at most (a region has far fewer per caller)."""
+
+
+def mode_of(principal: Principal) -> str | None:
+    """How relationships and consents restrict ``principal``: None for the unrestricted, for
+    citizens (their own compartment, as the scopes say) and for backends without an
+    organization (platform work: loading, integration, administration — still audited)."""
+    if principal.unrestricted:
+        return None
+    kind = (principal.person or principal.fhir_user or "").split("/", 1)[0]
+    if kind == "Patient":
+        return None
+    if kind == "RelatedPerson":
+        return GUARDIAN
+    if principal.health_professional:
+        return HEALTH
+    if kind in ("Practitioner", "PractitionerRole"):
+        return NON_HEALTH  # a practitioner the data does not place in a health sector
+    if principal.organization is not None:  # an organization's backend service
+        return HEALTH if principal.sector in _HEALTH_SECTORS else NON_HEALTH
+    return None
+
+
+_HEALTH_SECTORS = frozenset(
+    {"region", "region-psychiatry", "municipality-health", "general-practice"}
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class _Seen:
+    """What one request has worked out: each patient's view (None: nothing visible)."""
+
+    views: dict[str, View | None] = field(default_factory=dict)
+    withheld: bool = False
+    """A patient the caller has a relationship with has data withheld by a consent."""
+
+
+class ConsentAccess:
+    """`fhir_server.access.Access`: the scopes' answer (``inner``) ∩ relationship ∩ consent."""
+
+    __slots__ = ("principal", "source", "inner", "mode", "now", "at", "_seen", "_me")
+
+    def __init__(self, principal: Principal, source: Reader, inner: Access, mode: str) -> None:
+        self.principal = principal
+        self.source = source
+        self.inner = inner
+        self.mode = mode
+        self.now = _now()
+        self.at = _instant(self.now)
+        self._seen = _Seen()
+        self._me: dict[str, Any] | None = None
+
+    # ---- type-level questions: the scopes' ----------------------------------------------------
+
+    @property
+    def subject(self) -> str:
+        return self.inner.subject
+
+    @property
+    def unrestricted(self) -> bool:
+        return False
+
+    @property
+    def notes(self) -> list[Issue]:
+        """What a caller allowed to know is told about what it does not see (item 6): that
+        information is withheld under a citizen's consent and that break-the-glass is
+        possible — never what, how much or about whom."""
+        if not self._seen.withheld:
+            return []
+        return [
+            Issue(
+                "suppressed",
+                "Some information is withheld under the citizen's consent (sundhedsloven"
+                " §42a stk. 5); in an emergency it can be seen by break-the-glass"
+                " (purpose_of_use=BTG with a reason)",
+                severity="warning",
+            )
+        ]
+
+    def decide(self, type_: str, action: Action) -> Decision:
+        return self.inner.decide(type_, action)
+
+    def require(self, type_: str, action: Action) -> None:
+        self.inner.require(type_, action)
+
+    def sees_every(self, type_: str) -> bool:
+        return compartment.owner_param(type_) is None and self.inner.sees_every(type_)
+
+    # ---- one patient ---------------------------------------------------------------------------
+
+    def _btg(self, patient: str) -> bool:
+        """A break-the-glass holds for the patient in the token's context only (one citizen)."""
+        p = self.principal
+        return (
+            self.mode == HEALTH
+            and p.patient == patient
+            and p.btg_active(self.now.timestamp())
+        )
+
+    async def _consents(self, patients: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The active Consents of ``patients``, per patient id."""
+        out: dict[str, list[dict[str, Any]]] = {p: [] for p in patients}
+        ordered = sorted(set(patients))
+        read = 0
+        for i in range(0, len(ordered), _CHUNK):
+            refs = tuple(ReferenceValue("Patient", p) for p in ordered[i : i + _CHUNK])
+            query = SearchQuery(
+                "Consent",
+                [
+                    Filter("patient", "reference", refs),
+                    Filter("status", "token", (TokenValue(ANY, "active"),)),
+                ],
+                count=1000,
+            )
+            while True:
+                page = await self.source.search(query)
+                for stored in page.items:
+                    consent = orjson.loads(stored.content or b"{}")
+                    for owner in compartment.owners("Consent", consent):
+                        if owner in out:
+                            out[owner].append(consent)
+                read += len(page.items)
+                if page.next_cursor is None or read > _CONSENT_LIMIT:
+                    break
+                query.after_id = page.next_cursor
+        return out
+
+    def _judge(self, patient: str, consents: list[dict[str, Any]], related: bool) -> View | None:
+        if self.mode == HEALTH:
+            if self._btg(patient):
+                return EVERYTHING
+            if not related:
+                return None
+            found = view(self.principal, consents, self.now)  # type: ignore[arg-type]
+            if not found.everything:
+                self._seen.withheld = True
+            return found
+        found = view(self.principal, consents, self.now)  # type: ignore[arg-type]
+        return None if found.nothing else found
+
+    async def _guardian_view(self, patient: str) -> View | None:
+        if patient != self.principal.patient or self.principal.person is None:
+            return None
+        rp_type, _, rp_id = self.principal.person.partition("/")
+        me = await self.source.read(rp_type, rp_id)
+        child = await self.source.read("Patient", patient)
+        if me is None or child is None or me.deleted or child.deleted:
+            return None
+        relatedperson = orjson.loads(me.content or b"{}")
+        patient_resource = orjson.loads(child.content or b"{}")
+        consents = (await self._consents([patient]))[patient]
+        if not guardian_may_read(relatedperson, patient_resource, consents, self.now):
+            return None
+        from auth.consent import age_on
+
+        birth = patient_resource.get("birthDate")
+        age = age_on(birth, self.now) if isinstance(birth, str) else None
+        if age is not None and age < 15:
+            return EVERYTHING
+        found = view(self.principal, consents, self.now)  # type: ignore[arg-type]
+        return None if found.nothing else found
+
+    async def _view(self, patient: str) -> View | None:
+        seen = self._seen.views
+        if patient not in seen:
+            if self.mode == GUARDIAN:
+                seen[patient] = await self._guardian_view(patient)
+            else:
+                related = self.mode == HEALTH and await self.source.is_related(
+                    patient, self.principal.holders, self.at
+                )
+                consents = (await self._consents([patient]))[patient]
+                seen[patient] = self._judge(patient, consents, related)
+        return seen[patient]
+
+    async def _views(self) -> dict[str, View]:
+        """Every patient the caller may see some data of, with its view."""
+        if self.mode == GUARDIAN:
+            child = self.principal.patient
+            found = await self._view(child) if child else None
+            return {child: found} if child and found is not None else {}
+        if self.mode == HEALTH:
+            candidates = await self.source.related_patients(self.principal.holders, self.at)
+            related = set(candidates)
+            if self.principal.patient and self._btg(self.principal.patient):
+                candidates = candidates | {self.principal.patient}
+        else:
+            candidates = await self._permitting_patients()
+            related = set()
+        consents = await self._consents(sorted(candidates))
+        out: dict[str, View] = {}
+        for patient in candidates:
+            if patient not in self._seen.views:
+                judged = self._judge(patient, consents[patient], patient in related)
+                self._seen.views[patient] = judged
+            known = self._seen.views[patient]
+            if known is not None:
+                out[patient] = known
+        return out
+
+    async def _permitting_patients(self) -> set[str]:
+        """The patients with an active disclosure-permit that may name a non-health caller
+        (by reference: the ``actor`` parameter; by identifier the view decides)."""
+        holders = tuple(ReferenceValue(*h.split("/", 1)) for h in self.principal.holders)
+        if not holders:
+            return set()
+        query = SearchQuery(
+            "Consent",
+            [
+                Filter("actor", "reference", holders),
+                Filter("status", "token", (TokenValue(ANY, "active"),)),
+            ],
+            count=1000,
+        )
+        out: set[str] = set()
+        while True:
+            page = await self.source.search(query)
+            for stored in page.items:
+                out |= compartment.owners("Consent", orjson.loads(stored.content or b"{}"))
+            if page.next_cursor is None or len(out) > _CONSENT_LIMIT:
+                return out
+            query.after_id = page.next_cursor
+
+    # ---- one resource ---------------------------------------------------------------------------
+
+    async def _content(self, stored: StoredResource) -> dict[str, Any] | None:
+        """The resource a version shows; a deletion is judged by the version it deleted."""
+        if not stored.deleted:
+            return orjson.loads(stored.content or b"{}")
+        if stored.version <= 1:
+            return None
+        before = await self.source.vread(stored.type, stored.id, stored.version - 1)
+        return await self._content(before) if before is not None else None
+
+    async def _allows(self, stored: StoredResource) -> bool:
+        if compartment.owner_param(stored.type) is None:
+            return True
+        content = await self._content(stored)
+        if content is None:
+            return False
+        for patient in sorted(compartment.owners(stored.type, content)):
+            found = await self._view(patient)
+            if found is not None and found.admits(stored.type, content):
+                return True
+        return False
+
+    async def admit(
+        self, stored: StoredResource | None, action: Action = "r"
+    ) -> StoredResource | None:
+        found = await self.inner.admit(stored, action)
+        if found is None or not await self._allows(found):
+            return None
+        return found
+
+    async def admit_target(
+        self, stored: StoredResource | None, action: Action
+    ) -> StoredResource | None:
+        if stored is not None and not await self._allows(stored):
+            return None  # as if unknown: no 403, no conditional match, no existence
+        return await self.inner.admit_target(stored, action)
+
+    async def admit_all(self, items: list[StoredResource], action: Action) -> list[StoredResource]:
+        kept = await self.inner.admit_all(items, action)
+        return [s for s in kept if await self._allows(s)]
+
+    def reader(self, action: Action = VISIBLE) -> ReadById:
+        async def read(type_: str, id_: str) -> StoredResource | None:
+            return await self.admit(await self.source.read(type_, id_), action)
+
+        return read
+
+    async def check_written(self, stored: StoredResource, action: Action) -> None:
+        """The scopes' check, then: a write about a patient needs the caller to be allowed
+        that patient's data — a relationship (which the write itself may create: a referral,
+        an encounter, a care team; the unit of work already holds its rows) or a
+        break-the-glass; a parent only for their child. A health professional creating a
+        Patient gives its organization a relationship with the new citizen."""
+        await self.inner.check_written(stored, action)
+        if compartment.owner_param(stored.type) is None or stored.deleted:
+            return  # a deletion was judged on the version it deletes (admit_target)
+        content = orjson.loads(stored.content or b"{}")
+        owners = compartment.owners(stored.type, content)
+        if stored.type == "Patient" and stored.version == 1 and self.mode == HEALTH:
+            for org in self.principal.organizations[:1]:
+                await self.source.relate(stored.id, org, PATIENT_CREATOR, self.at)
+        for patient in sorted(owners):
+            self._seen.views.pop(patient, None)  # the write may have created a relationship
+            found = await self._view(patient)
+            if found is None or not found.admits(stored.type, content):
+                raise Forbidden(
+                    f"Writing {stored.type} about a citizen needs a care relationship with"
+                    " them (sundhedsloven §42a) that their consent does not exclude",
+                    [f"{stored.type}.{compartment.owner_param(stored.type)}"],
+                )
+        if not owners and stored.type != "Patient":
+            raise Forbidden(
+                f"A {stored.type} written by this caller must be about a citizen it cares for",
+                [f"{stored.type}.{compartment.owner_param(stored.type)}"],
+            )
+
+    # ---- searches -------------------------------------------------------------------------------
+
+    async def narrow(self, query: SearchQuery, action: Action, quiet: bool = False) -> None:
+        await self.inner.narrow(query, action, quiet)
+        param = compartment.owner_param(query.type)
+        if param is None:
+            return
+        views = await self._views()
+        if not views:
+            query.filters.append(NOTHING)
+            return
+        query.filters.append(_owner_filter(param, views))
+        branches: list[tuple[Criterion, ...]] = []
+        for patient, found in sorted(views.items()):
+            if found.everything:
+                continue
+            restrictions = found.filters(query.type)
+            branches += await self._excluded(query.type, param, patient, restrictions)
+        if branches:
+            query.filters.append(FilterGroup(tuple(branches), negate=True))
+
+    async def _excluded(
+        self, type_: str, param: str, patient: str, restrictions: list[Restriction]
+    ) -> list[tuple[Criterion, ...]]:
+        """The branches matching what ``patient``'s view excludes of ``type_``: each exclude
+        restriction, and — when there are include restrictions — whatever matches none."""
+        owner = _owner_filter(param, {patient: EVERYTHING})
+        out: list[tuple[Criterion, ...]] = []
+        includes: list[tuple[Criterion, ...]] = []
+        for restriction in restrictions:
+            criteria = await self._criteria(type_, restriction.match)
+            if restriction.exclude:
+                out.append((owner, *criteria))
+            else:
+                includes.append(criteria)
+        if includes:
+            out.append((owner, FilterGroup(tuple(includes), negate=True)))
+        return out
+
+    async def _criteria(self, type_: str, match: Match) -> tuple[Criterion, ...]:
+        async def no_chains(query: SearchQuery) -> list[StoredResource]:
+            raise AssertionError("consent restrictions have no chains")
+
+        parsed = await build_query(
+            no_chains, type_, list(match.pairs), params=self.source.params, base=None
+        )
+        unless = [
+            FilterGroup((await self._criteria(type_, u),), negate=True) for u in match.unless
+        ]
+        return (*parsed.filters, *unless)
+
+
+def _owner_filter(param: str, views: dict[str, View]) -> Filter:
+    """The owner parameter among ``views``' patients (``_id`` for Patient)."""
+    if param == "_id":
+        return Filter("_id", "id", tuple(TokenValue(ANY, p) for p in sorted(views)))
+    values = tuple(ReferenceValue("Patient", p) for p in sorted(views))
+    return Filter(param, "reference", values)
