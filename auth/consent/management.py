@@ -6,7 +6,8 @@
 - Custody is recorded on the parent's RelatedPerson: ``relationship`` holds a parent code
   (v3-RoleCode ``PRN``, ``FTH`` or ``MTH``) *and* dk-core's ``PARAUTH``
   "Forældremyndighedsindehaver" (CodeSystem dk-relatedperson-relationshipcodes), the
-  RelatedPerson is not inactive, and its ``period`` (if any) holds now — custody that ends is recorded by ending the period.
+  RelatedPerson is not inactive, and its ``period`` (if any) holds now — custody that ends is
+  recorded by ending the period.
 - At 15 the parent's access ends unless the young person permits it: an in-force
   disclosure-permit naming the RelatedPerson that the young person gave (``performer`` the
   Patient, ``dateTime`` on or after the 15th birthday) — one a parent wrote before cannot keep
