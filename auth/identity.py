@@ -128,7 +128,9 @@ def _identifiers(org: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(
         (i["system"], i["value"])
         for i in org.get("identifier") or ()
-        if isinstance(i, dict) and isinstance(i.get("system"), str) and isinstance(i.get("value"), str)
+        if isinstance(i, dict)
+        and isinstance(i.get("system"), str)
+        and isinstance(i.get("value"), str)
     )
 
 
@@ -227,7 +229,14 @@ class Directory:
         organization that is not in the data leaves the user without one."""
         org_id = await self._cached(f"org:{organization}", lambda: self._find_org(organization))
         if org_id is None:
-            return replace(user, organization=None, organizations=(), organization_identifiers={}, sector=None, role=None)
+            return replace(
+                user,
+                organization=None,
+                organizations=(),
+                organization_identifiers={},
+                sector=None,
+                role=None,
+            )
         chain = await self._cached(f"chain:{org_id}", lambda: self._chain(org_id))
         role = None
         if user.person is not None and user.person.startswith("Practitioner/"):

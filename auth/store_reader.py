@@ -15,7 +15,7 @@ from fhir_server.stored import StoredResource
 class StoreReader:
     """Reads the store as it is (no unit of work: nothing is written through it)."""
 
-    __slots__ = ("store", "params")
+    __slots__ = ("params", "store")
 
     def __init__(self, store: Store, params: KnownParameters) -> None:
         self.store = store

@@ -115,7 +115,7 @@ class _Seen:
 class ConsentAccess:
     """`fhir_server.access.Access`: the scopes' answer (``inner``) ∩ relationship ∩ consent."""
 
-    __slots__ = ("principal", "source", "inner", "mode", "now", "at", "_seen", "_me")
+    __slots__ = ("_me", "_seen", "at", "inner", "mode", "now", "principal", "source")
 
     def __init__(self, principal: Principal, source: Reader, inner: Access, mode: str) -> None:
         self.principal = principal
@@ -168,11 +168,7 @@ class ConsentAccess:
     def _btg(self, patient: str) -> bool:
         """A break-the-glass holds for the patient in the token's context only (one citizen)."""
         p = self.principal
-        return (
-            self.mode == HEALTH
-            and p.patient == patient
-            and p.btg_active(self.now.timestamp())
-        )
+        return self.mode == HEALTH and p.patient == patient and p.btg_active(self.now.timestamp())
 
     async def _consents(self, patients: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """The active Consents of ``patients``, per patient id."""
@@ -208,11 +204,11 @@ class ConsentAccess:
                 return EVERYTHING
             if not related:
                 return None
-            found = view(self.principal, consents, self.now)  # type: ignore[arg-type]
+            found = view(self.principal, consents, self.now)
             if not found.everything:
                 self._seen.withheld = True
             return found
-        found = view(self.principal, consents, self.now)  # type: ignore[arg-type]
+        found = view(self.principal, consents, self.now)
         return None if found.nothing else found
 
     async def _guardian_view(self, patient: str) -> View | None:
@@ -234,7 +230,7 @@ class ConsentAccess:
         age = age_on(birth, self.now) if isinstance(birth, str) else None
         if age is not None and age < 15:
             return EVERYTHING
-        found = view(self.principal, consents, self.now)  # type: ignore[arg-type]
+        found = view(self.principal, consents, self.now)
         return None if found.nothing else found
 
     async def _view(self, patient: str) -> View | None:
@@ -421,9 +417,7 @@ class ConsentAccess:
         parsed = await build_query(
             no_chains, type_, list(match.pairs), params=self.source.params, base=None
         )
-        unless = [
-            FilterGroup((await self._criteria(type_, u),), negate=True) for u in match.unless
-        ]
+        unless = [FilterGroup((await self._criteria(type_, u),), negate=True) for u in match.unless]
         return (*parsed.filters, *unless)
 
 

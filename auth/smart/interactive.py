@@ -31,8 +31,8 @@ from auth.scope_grants import patient_scopes
 from auth.smart import pages
 from auth.smart.grants import approval
 from auth.smart.request import SmartRequest, read_body
-from auth.throttle import Locked
 from auth.store_reader import StoreReader
+from auth.throttle import Locked
 from auth.tokens import Context, digest, new_id
 from fhir_server.access import Access
 from fhir_server.search.parse import parse_search
