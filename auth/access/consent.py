@@ -415,7 +415,13 @@ class ConsentAccess:
             raise AssertionError("consent restrictions have no chains")
 
         parsed = await build_query(
-            no_chains, type_, list(match.pairs), params=self.source.params, base=None
+            no_chains,
+            type_,
+            list(match.pairs),
+            params=self.source.params,
+            default_count=1,
+            max_count=1,
+            base=self.source.base_url,
         )
         unless = [FilterGroup((await self._criteria(type_, u),), negate=True) for u in match.unless]
         return (*parsed.filters, *unless)

@@ -67,6 +67,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 ADMIN = "system/*.cruds"
+V3_ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+DK_RELATIONSHIP = "http://hl7.dk/fhir/core/CodeSystem/dk-relatedperson-relationshipcodes"
 
 LAB = {
     "coding": [
@@ -121,6 +123,7 @@ DATA: list[dict[str, Any]] = [
     {
         "resourceType": "Patient",
         "id": "p1",
+        "birthDate": "2016-05-01",
         "generalPractitioner": [{"reference": "Practitioner/doc"}],
     },
     {
@@ -128,7 +131,15 @@ DATA: list[dict[str, Any]] = [
         "id": "p2",
         "generalPractitioner": [{"reference": "Practitioner/doc"}],
     },
-    {"resourceType": "RelatedPerson", "id": "mother", "patient": {"reference": "Patient/p1"}},
+    {
+        "resourceType": "RelatedPerson",
+        "id": "mother",
+        "patient": {"reference": "Patient/p1"},
+        "relationship": [  # a mother with custody (auth.consent.has_custody) of a child of 10
+            {"coding": [{"system": V3_ROLE, "code": "MTH"}]},
+            {"coding": [{"system": DK_RELATIONSHIP, "code": "PARAUTH"}]},
+        ],
+    },
     {
         "resourceType": "CarePlan",
         "id": "cp1",

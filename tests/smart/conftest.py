@@ -47,9 +47,16 @@ from tests.support.backends import BACKENDS, app_store
 
 RESOURCES: list[dict[str, Any]] = [
     {"resourceType": "Patient", "id": "p1", "name": [{"family": "Jensen", "given": ["Anna"]}],
-     "birthDate": "1980-02-03"},
+     "birthDate": "1980-02-03", "generalPractitioner": [{"reference": "Organization/clinic"}]},
     {"resourceType": "Patient", "id": "p2", "name": [{"family": "Nielsen", "given": ["Bo"]}],
-     "birthDate": "1975-06-07"},
+     "birthDate": "1975-06-07", "generalPractitioner": [{"reference": "Organization/clinic"}]},
+    # the doctor is a GP (a health professional) of the clinic both patients are listed with:
+    # the care relationship that lets her pick them (sundhedsloven §42a)
+    {"resourceType": "Organization", "id": "clinic", "name": "Lægehuset",
+     "identifier": [{"system": "urn:oid:1.2.208.176.1.4", "value": "012345"}]},
+    {"resourceType": "PractitionerRole", "id": "doc1-gp", "active": True,
+     "practitioner": {"reference": "Practitioner/doc1"},
+     "organization": {"reference": "Organization/clinic"}},
     {"resourceType": "Encounter", "id": "e1", "status": "in-progress",
      "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
      "subject": {"reference": "Patient/p1"}},
