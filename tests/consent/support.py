@@ -119,5 +119,5 @@ def never_swaps(patient: str, *ids: str) -> dict[str, str]:
     """Hidden patient id and resource ids → ids that never existed."""
     out = {patient: NEVER}
     for i, key in enumerate(ids):
-        out[key.split("/", 1)[1]] = f"{NEVER}-{i}"
+        out.setdefault(key.split("/", 1)[1], f"{NEVER}-{i}")  # the Patient keeps NEVER
     return out
