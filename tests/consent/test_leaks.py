@@ -1,4 +1,4 @@
-"""The consent leak suite, per kind of principal the issue names (world.CASES) × read path
+"""The consent leak suite, per kind of principal the issue names (world.CASES) by read path
 (issue 12 item 5): a hidden resource, count, include, page or history entry answers exactly as
 one that never existed; what the principal may see comes back, exactly.
 
@@ -29,9 +29,7 @@ def _of_type(keys: frozenset[str] | set[str], type_: str) -> set[str]:
     return {k for k in keys if k.startswith(type_ + "/")}
 
 
-async def _same(
-    world: Server, case: Case, url: str, never_url: str, swaps: dict[str, str]
-) -> None:
+async def _same(world: Server, case: Case, url: str, never_url: str, swaps: dict[str, str]) -> None:
     token = case.principal.token
     hidden = await get(world, url, token)
     never = await get(world, never_url, token)

@@ -30,9 +30,7 @@ class Row:
         return f"{self.who} {'sees' if self.sees else 'not'} {self.key}: {self.why}"
 
 
-RELATIONSHIPS = [
-    Row("sem-doc", f"Patient/{k.patient}", k.doc, k.why) for k in KINDS
-] + [
+RELATIONSHIPS = [Row("sem-doc", f"Patient/{k.patient}", k.doc, k.why) for k in KINDS] + [
     Row("sem-boss", f"Patient/{k.patient}", k.boss, f"the parent hospital's doctor; {k.why}")
     for k in KINDS
     if k.doc

@@ -59,7 +59,7 @@ async def test_one_row_pages(world: Server, who: Who, type_: str) -> None:
 
 @principals
 async def test_system_search(world: Server, who: Who) -> None:
-    ids, total = await found(world, f"?_type={','.join(PATIENT_DATA)}&_count=500", who.token)
+    ids, _ = await found(world, f"?_type={','.join(PATIENT_DATA)}&_count=500", who.token)
     assert sorted(ids) == sorted(who.sees)
 
 
@@ -106,7 +106,5 @@ async def test_patient_picker_lists_related_patients_only(world: Server, usernam
         start = await browser.start(Authorization("picker-app", scope))
         page = await browser.login(start, username)
     assert page.status_code == 200, page.text[:500]
-    listed = sorted(
-        part.split('"', 1)[0] for part in page.text.split('name="patient" value="')[1:]
-    )
+    listed = sorted(part.split('"', 1)[0] for part in page.text.split('name="patient" value="')[1:])
     assert listed == expected[:25]

@@ -89,8 +89,13 @@ def _ids(id_: str) -> list[Json]:
 # --- organizations, practitioners, roles ------------------------------------------------------
 
 
-def org(id_: str, name: str, *identifiers: tuple[str, str], part_of: str | None = None,
-        psychiatry: bool = False) -> Json:  # fmt: skip
+def org(
+    id_: str,
+    name: str,
+    *identifiers: tuple[str, str],
+    part_of: str | None = None,
+    psychiatry: bool = False,
+) -> Json:
     out: Json = {
         "resourceType": "Organization",
         "id": id_,
@@ -109,8 +114,13 @@ ORGS = [
     org("reg-h", "Rigshospitalet", (REGION, "DK-84"), (SOR, "10000000001")),
     org("reg-ward", "Rigshospitalet, medicinsk afsnit", (SOR, "10000000002"), part_of="reg-h"),
     org("reg-other", "Herlev Hospital", (REGION, "DK-84"), (SOR, "10000000003")),
-    org("reg-psych", "Børne- og Ungdomspsykiatrien", (REGION, "DK-84"), (SOR, "10000000004"),
-        psychiatry=True),  # fmt: skip
+    org(
+        "reg-psych",
+        "Børne- og Ungdomspsykiatrien",
+        (REGION, "DK-84"),
+        (SOR, "10000000004"),
+        psychiatry=True,
+    ),
     org("kom-home", "Hjemmesygeplejen", (MUNICIPALITY, "0101"), (SOR, "10000000005")),
     org("kom-rehab", "Genoptræningscenter", (MUNICIPALITY, "0101"), (SOR, "10000000006")),
     org("kom-ppr", "PPR København", (MUNICIPALITY, "0101")),
@@ -137,8 +147,12 @@ STAFF = [  # (practitioner id, authorisation id or None, role id, organization i
 def _staff() -> list[Json]:
     out: list[Json] = []
     for pid, authorisation, role, org_id in STAFF:
-        practitioner: Json = {"resourceType": "Practitioner", "id": pid, "active": True,
-                              "name": [{"family": pid}]}  # fmt: skip
+        practitioner: Json = {
+            "resourceType": "Practitioner",
+            "id": pid,
+            "active": True,
+            "name": [{"family": pid}],
+        }
         if authorisation:
             practitioner["identifier"] = [{"system": AUTHORISATION, "value": authorisation}]
         out.append(practitioner)
@@ -174,8 +188,14 @@ def subject(pid: str) -> Json:
     return ref(f"Patient/{pid}")
 
 
-def observation(id_: str, pid: str, effective: str = "2024-01-10", security: Json | None = None,
-                derived_from: str | None = None, code: str = "pulse") -> Json:  # fmt: skip
+def observation(
+    id_: str,
+    pid: str,
+    effective: str = "2024-01-10",
+    security: Json | None = None,
+    derived_from: str | None = None,
+    code: str = "pulse",
+) -> Json:
     out: Json = {
         "resourceType": "Observation",
         "id": id_,
@@ -193,67 +213,119 @@ def observation(id_: str, pid: str, effective: str = "2024-01-10", security: Jso
 
 
 def medication(id_: str, pid: str) -> Json:
-    return {"resourceType": "MedicationStatement", "id": id_, "identifier": _ids(id_),
-            "status": "active", "medicationCodeableConcept": {"text": "paracetamol"},
-            "subject": subject(pid)}  # fmt: skip
+    return {
+        "resourceType": "MedicationStatement",
+        "id": id_,
+        "identifier": _ids(id_),
+        "status": "active",
+        "medicationCodeableConcept": {"text": "paracetamol"},
+        "subject": subject(pid),
+    }
 
 
 def careplan(id_: str, pid: str, status: str = "active", **more: Any) -> Json:
-    return {"resourceType": "CarePlan", "id": id_, "identifier": _ids(id_), "status": status,
-            "intent": "plan", "subject": subject(pid), **more}  # fmt: skip
+    return {
+        "resourceType": "CarePlan",
+        "id": id_,
+        "identifier": _ids(id_),
+        "status": status,
+        "intent": "plan",
+        "subject": subject(pid),
+        **more,
+    }
 
 
 def careteam(id_: str, pid: str, *members: str, status: str = "active", **more: Any) -> Json:
     participants = [{"member": ref(m)} for m in members]
-    out: Json = {"resourceType": "CareTeam", "id": id_, "identifier": _ids(id_),
-                 "status": status, "subject": subject(pid), **more}  # fmt: skip
+    out: Json = {
+        "resourceType": "CareTeam",
+        "id": id_,
+        "identifier": _ids(id_),
+        "status": status,
+        "subject": subject(pid),
+        **more,
+    }
     if participants:
         out["participant"] = participants
     return out
 
 
 def service_request(id_: str, pid: str, status: str = "active", **more: Any) -> Json:
-    return {"resourceType": "ServiceRequest", "id": id_, "identifier": _ids(id_),
-            "status": status, "intent": "order", "subject": subject(pid), **more}  # fmt: skip
+    return {
+        "resourceType": "ServiceRequest",
+        "id": id_,
+        "identifier": _ids(id_),
+        "status": status,
+        "intent": "order",
+        "subject": subject(pid),
+        **more,
+    }
 
 
 def encounter(id_: str, pid: str, status: str = "in-progress", **more: Any) -> Json:
-    return {"resourceType": "Encounter", "id": id_, "identifier": _ids(id_), "status": status,
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-                      "code": "IMP"},
-            "subject": subject(pid), **more}  # fmt: skip
+    return {
+        "resourceType": "Encounter",
+        "id": id_,
+        "identifier": _ids(id_),
+        "status": status,
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": subject(pid),
+        **more,
+    }
 
 
 def task(id_: str, pid: str, status: str, **more: Any) -> Json:
-    return {"resourceType": "Task", "id": id_, "status": status, "intent": "order",
-            "for": subject(pid), **more}  # fmt: skip
+    return {
+        "resourceType": "Task",
+        "id": id_,
+        "status": status,
+        "intent": "order",
+        "for": subject(pid),
+        **more,
+    }
 
 
 def parent(id_: str, pid: str, code: str, custody: bool = True) -> Json:
     codings = [{"system": ROLE_CODE, "code": code}]
     if custody:
         codings.append({"system": DK_RELATION, "code": "PARAUTH"})
-    return {"resourceType": "RelatedPerson", "id": id_, "active": True, "patient": subject(pid),
-            "relationship": [{"coding": codings}], "name": [{"family": id_}]}  # fmt: skip
+    return {
+        "resourceType": "RelatedPerson",
+        "id": id_,
+        "active": True,
+        "patient": subject(pid),
+        "relationship": [{"coding": codings}],
+        "name": [{"family": id_}],
+    }
 
 
-IRCP = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                    "code": "IRCP"}]}  # fmt: skip
+IRCP = {
+    "coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}
+    ]
+}
 
 
 def actor(reference: Json) -> Json:
     return {"role": IRCP, "reference": reference}
 
 
-def consent(id_: str, pid: str, policy: str, provision: Json, by: str | None = None,
-            status: str = "active") -> Json:  # fmt: skip
+def consent(
+    id_: str, pid: str, policy: str, provision: Json, by: str | None = None, status: str = "active"
+) -> Json:
     """A ff-consent Consent: ``policy`` block | treatment-permit | disclosure-permit."""
     return {
         "resourceType": "Consent",
         "id": id_,
         "status": status,
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
-                              "code": "patient-privacy"}]},  # fmt: skip
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": subject(pid),
         "dateTime": f"{day(-30)}T12:00:00Z",
@@ -281,59 +353,127 @@ CITIZENS: list[Json] = [
     encounter("enc-anna", "anna", serviceProvider=ref("Organization/reg-ward")),
     careteam("ct-anna", "anna", "PractitionerRole/nurse-role"),
     careplan("cp-anna", "anna", author=ref("PractitionerRole/nurse-role")),
-    service_request("sr-anna", "anna", requester=ref("PractitionerRole/nurse-role"),
-                    performer=[ref(GP)]),  # fmt: skip
+    service_request(
+        "sr-anna", "anna", requester=ref("PractitionerRole/nurse-role"), performer=[ref(GP)]
+    ),
     medication("ms-anna", "anna"),
     observation("obs-anna", "anna"),
-    consent("block-anna-doc2", "anna", "block", {
-        "type": "deny", "period": period("2020-01-01"),
-        "actor": [actor({"identifier": {"system": AUTHORISATION, "value": "WRD02"}})]}),
+    consent(
+        "block-anna-doc2",
+        "anna",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01"),
+            "actor": [actor({"identifier": {"system": AUTHORISATION, "value": "WRD02"}})],
+        },
+    ),
     # bent: blocks the hospital (by SOR), which hits its ward; permits ward-doc2 to treat him
     patient("bent", "1955-03-02", GP),
     encounter("enc-bent", "bent", serviceProvider=ref("Organization/reg-ward")),
     observation("obs-bent", "bent"),
     medication("ms-bent", "bent"),
-    consent("block-bent-hospital", "bent", "block", {
-        "type": "deny", "period": period("2020-01-01"),
-        "actor": [actor({"identifier": {"system": SOR, "value": "10000000001"}})]}),
-    consent("permit-bent-doc2", "bent", "treatment-permit", {
-        "type": "permit", "period": period("2020-01-01"),
-        "actor": [actor(ref("Practitioner/ward-doc2"))]}),
+    consent(
+        "block-bent-hospital",
+        "bent",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01"),
+            "actor": [actor({"identifier": {"system": SOR, "value": "10000000001"}})],
+        },
+    ),
+    consent(
+        "permit-bent-doc2",
+        "bent",
+        "treatment-permit",
+        {
+            "type": "permit",
+            "period": period("2020-01-01"),
+            "actor": [actor(ref("Practitioner/ward-doc2"))],
+        },
+    ),
     # clara: blocks the data of 2019
     patient("clara", "1970-07-07", GP),
     observation("obs-clara-19", "clara", effective="2019-06-01"),
     observation("obs-clara-24", "clara", effective="2024-06-01"),
-    consent("block-clara-2019", "clara", "block", {
-        "type": "deny", "period": period("2020-01-01"),
-        "dataPeriod": period("2019-01-01", "2019-12-31")}),
+    consent(
+        "block-clara-2019",
+        "clara",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01"),
+            "dataPeriod": period("2019-01-01", "2019-12-31"),
+        },
+    ),
     # dorte: blocks private-marked data, and psychiatry except for her GP (nested permit)
     patient("dorte", "1965-09-09", GP),
     careteam("ct-dorte", "dorte", "PractitionerRole/nurse-role"),
     observation("obs-dorte", "dorte", derived_from="obs-dorte-r"),
     observation("obs-dorte-r", "dorte", security=R_LABEL, code="secret"),
     observation("obs-dorte-psy", "dorte", security=PSY_LABEL, code="psy"),
-    consent("block-dorte-r", "dorte", "block", {
-        "type": "deny", "period": period("2020-01-01"), "securityLabel": [R_LABEL]}),
-    consent("block-dorte-psy", "dorte", "block", {
-        "type": "deny", "period": period("2020-01-01"), "securityLabel": [PSY_LABEL],
-        "provision": [{"type": "permit", "actor": [actor(ref("Practitioner/gp-doc"))]}]}),
+    consent(
+        "block-dorte-r",
+        "dorte",
+        "block",
+        {"type": "deny", "period": period("2020-01-01"), "securityLabel": [R_LABEL]},
+    ),
+    consent(
+        "block-dorte-psy",
+        "dorte",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01"),
+            "securityLabel": [PSY_LABEL],
+            "provision": [{"type": "permit", "actor": [actor(ref("Practitioner/gp-doc"))]}],
+        },
+    ),
     # jens: blocks home nursing's view of his medication (actor AND class); three blocks of his
     # GP that do not hold (ended, not yet begun, inactive)
     patient("jens", "1950-01-15", GP),
     careteam("ct-jens", "jens", "PractitionerRole/nurse-role"),
     observation("obs-jens", "jens"),
     medication("ms-jens", "jens"),
-    consent("block-jens-home-meds", "jens", "block", {
-        "type": "deny", "period": period("2020-01-01"),
-        "actor": [actor(ref("Organization/kom-home"))], "class": classes("MedicationStatement")}),
-    consent("block-jens-gp-ended", "jens", "block", {
-        "type": "deny", "period": period("2020-01-01", "2021-01-01"),
-        "actor": [actor(ref("Practitioner/gp-doc"))]}),
-    consent("block-jens-gp-later", "jens", "block", {
-        "type": "deny", "period": period(day(30)), "actor": [actor(ref("Practitioner/gp-doc"))]}),
-    consent("block-jens-gp-inactive", "jens", "block", {
-        "type": "deny", "period": period("2020-01-01"),
-        "actor": [actor(ref("Practitioner/gp-doc"))]}, status="inactive"),
+    consent(
+        "block-jens-home-meds",
+        "jens",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01"),
+            "actor": [actor(ref("Organization/kom-home"))],
+            "class": classes("MedicationStatement"),
+        },
+    ),
+    consent(
+        "block-jens-gp-ended",
+        "jens",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01", "2021-01-01"),
+            "actor": [actor(ref("Practitioner/gp-doc"))],
+        },
+    ),
+    consent(
+        "block-jens-gp-later",
+        "jens",
+        "block",
+        {"type": "deny", "period": period(day(30)), "actor": [actor(ref("Practitioner/gp-doc"))]},
+    ),
+    consent(
+        "block-jens-gp-inactive",
+        "jens",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01"),
+            "actor": [actor(ref("Practitioner/gp-doc"))],
+        },
+        status="inactive",
+    ),
     # emil (10): S2 — child psychiatry, PPR in the team; his mother (custody) permits PPR to see
     # the plan for a year; his father has no custody
     patient("emil", years_ago(10, -100), GP),
@@ -343,30 +483,60 @@ CITIZENS: list[Json] = [
     medication("ms-emil", "emil"),
     parent("mor-emil", "emil", "MTH"),
     parent("far-emil", "emil", "FTH", custody=False),
-    consent("permit-emil-ppr", "emil", "disclosure-permit", {
-        "type": "permit", "period": period(day(-30), day(300)),
-        "actor": [actor(ref("Organization/kom-ppr"))], "class": classes("Patient", "CarePlan")},
-        by="RelatedPerson/mor-emil"),  # fmt: skip
+    consent(
+        "permit-emil-ppr",
+        "emil",
+        "disclosure-permit",
+        {
+            "type": "permit",
+            "period": period(day(-30), day(300)),
+            "actor": [actor(ref("Organization/kom-ppr"))],
+            "class": classes("Patient", "CarePlan"),
+        },
+        by="RelatedPerson/mor-emil",
+    ),
     # frida (11): PPR's permit ended last year
     patient("frida", years_ago(11, -40)),
     careplan("cp-frida", "frida", author=ref("PractitionerRole/psych-role")),
     careteam("ct-frida", "frida", "PractitionerRole/ppr-role"),
-    consent("permit-frida-ppr", "frida", "disclosure-permit", {
-        "type": "permit", "period": period("2023-01-01", "2023-12-31"),
-        "actor": [actor(ref("Organization/kom-ppr"))], "class": classes("Patient", "CarePlan")}),
+    consent(
+        "permit-frida-ppr",
+        "frida",
+        "disclosure-permit",
+        {
+            "type": "permit",
+            "period": period("2023-01-01", "2023-12-31"),
+            "actor": [actor(ref("Organization/kom-ppr"))],
+            "class": classes("Patient", "CarePlan"),
+        },
+    ),
     # gustav (16): blocks his mother; permits his father to see his plan
     patient("gustav", years_ago(16, -100)),
     careplan("cp-gustav", "gustav", author=ref("PractitionerRole/psych-role")),
     observation("obs-gustav", "gustav"),
     parent("mor-gustav", "gustav", "MTH"),
     parent("far-gustav", "gustav", "FTH"),
-    consent("block-gustav-mor", "gustav", "block", {
-        "type": "deny", "period": period("2020-01-01"),
-        "actor": [actor(ref("RelatedPerson/mor-gustav"))]}),
-    consent("permit-gustav-far", "gustav", "disclosure-permit", {
-        "type": "permit", "period": period(day(-30), day(300)),
-        "actor": [actor(ref("RelatedPerson/far-gustav"))],
-        "class": classes("Patient", "CarePlan")}),
+    consent(
+        "block-gustav-mor",
+        "gustav",
+        "block",
+        {
+            "type": "deny",
+            "period": period("2020-01-01"),
+            "actor": [actor(ref("RelatedPerson/mor-gustav"))],
+        },
+    ),
+    consent(
+        "permit-gustav-far",
+        "gustav",
+        "disclosure-permit",
+        {
+            "type": "permit",
+            "period": period(day(-30), day(300)),
+            "actor": [actor(ref("RelatedPerson/far-gustav"))],
+            "class": classes("Patient", "CarePlan"),
+        },
+    ),
     # hanne turns 15 today, ida tomorrow
     patient("hanne", years_ago(15)),
     careplan("cp-hanne", "hanne", author=ref("PractitionerRole/psych-role")),
@@ -374,7 +544,7 @@ CITIZENS: list[Json] = [
     patient("ida", years_ago(15, 1)),
     careplan("cp-ida", "ida", author=ref("PractitionerRole/psych-role")),
     parent("mor-ida", "ida", "MTH"),
-]  # fmt: skip
+]
 
 # --- §42a: one citizen per relationship kind, held by sem-doc (at sem-ward, under sem-hosp) ----
 
@@ -402,45 +572,124 @@ class Kind:
         return f"rk-{self.name}"
 
 
-def _k(name: str, why: str, doc: bool, boss: bool = False, gp: str | None = None,
-       make: Any = None, **more: Any) -> Kind:  # fmt: skip
+def _k(
+    name: str,
+    why: str,
+    doc: bool,
+    boss: bool = False,
+    gp: str | None = None,
+    make: Any = None,
+    **more: Any,
+) -> Kind:
     pid = f"rk-{name}"
     return Kind(name, why, make(f"x-{pid}", pid, **more) if make else None, doc, boss, gp)
 
 
 KINDS = [
     _k("gp", "Patient.generalPractitioner names the role", True, gp=SEM_ROLE),
-    _k("team", "CareTeam participant since 2020", True, make=careteam,
-       participant=[{"member": ref(SEM_DOC), "period": period("2020-01-01")}]),
-    _k("team-ended", "CareTeam participant until 2021", False, make=careteam,
-       participant=[{"member": ref(SEM_DOC), "period": period("2020-01-01", "2021-01-01")}]),
-    _k("team-org", "CareTeam managingOrganization = own ward (not the parent's)", True,
-       make=careteam, managingOrganization=[ref(SEM_WARD)]),
-    _k("sr", "active ServiceRequest performer", True, make=service_request,
-       performer=[ref(SEM_ROLE)]),
-    _k("sr-done", "completed ServiceRequest performer", False, make=service_request,
-       status="completed", performer=[ref(SEM_ROLE)]),
-    _k("sr-req", "active ServiceRequest requester (the ward)", True, make=service_request,
-       requester=ref(SEM_WARD)),
-    _k("task", "in-progress Task owner", True, make=task, status="in-progress",
-       owner=ref(SEM_ROLE)),
-    _k("task-done", "completed Task owner", False, make=task, status="completed",
-       owner=ref(SEM_ROLE)),
-    _k("enc", "in-progress Encounter serviceProvider = the parent hospital", True, True,
-       make=encounter, serviceProvider=ref(SEM_HOSP)),
-    _k("enc-done", "finished Encounter serviceProvider", False, make=encounter,
-       status="finished", serviceProvider=ref(SEM_HOSP)),
-    _k("enc-part", "on-leave Encounter participant", True, make=encounter, status="onleave",
-       participant=[{"individual": ref(SEM_ROLE)}]),
+    _k(
+        "team",
+        "CareTeam participant since 2020",
+        True,
+        make=careteam,
+        participant=[{"member": ref(SEM_DOC), "period": period("2020-01-01")}],
+    ),
+    _k(
+        "team-ended",
+        "CareTeam participant until 2021",
+        False,
+        make=careteam,
+        participant=[{"member": ref(SEM_DOC), "period": period("2020-01-01", "2021-01-01")}],
+    ),
+    _k(
+        "team-org",
+        "CareTeam managingOrganization = own ward (not the parent's)",
+        True,
+        make=careteam,
+        managingOrganization=[ref(SEM_WARD)],
+    ),
+    _k(
+        "sr",
+        "active ServiceRequest performer",
+        True,
+        make=service_request,
+        performer=[ref(SEM_ROLE)],
+    ),
+    _k(
+        "sr-done",
+        "completed ServiceRequest performer",
+        False,
+        make=service_request,
+        status="completed",
+        performer=[ref(SEM_ROLE)],
+    ),
+    _k(
+        "sr-req",
+        "active ServiceRequest requester (the ward)",
+        True,
+        make=service_request,
+        requester=ref(SEM_WARD),
+    ),
+    _k(
+        "task", "in-progress Task owner", True, make=task, status="in-progress", owner=ref(SEM_ROLE)
+    ),
+    _k(
+        "task-done",
+        "completed Task owner",
+        False,
+        make=task,
+        status="completed",
+        owner=ref(SEM_ROLE),
+    ),
+    _k(
+        "enc",
+        "in-progress Encounter serviceProvider = the parent hospital",
+        True,
+        True,
+        make=encounter,
+        serviceProvider=ref(SEM_HOSP),
+    ),
+    _k(
+        "enc-done",
+        "finished Encounter serviceProvider",
+        False,
+        make=encounter,
+        status="finished",
+        serviceProvider=ref(SEM_HOSP),
+    ),
+    _k(
+        "enc-part",
+        "on-leave Encounter participant",
+        True,
+        make=encounter,
+        status="onleave",
+        participant=[{"individual": ref(SEM_ROLE)}],
+    ),
     _k("cp", "active CarePlan author", True, make=careplan, author=ref(SEM_DOC)),
-    _k("cp-done", "completed CarePlan author", False, make=careplan, status="completed",
-       author=ref(SEM_DOC)),
-    _k("cp-contrib", "active CarePlan contributor (the ward)", True, make=careplan,
-       contributor=[ref(SEM_WARD)]),
-    _k("cp-activity", "active CarePlan activity performer", True, make=careplan,
-       activity=[{"detail": {"status": "in-progress", "performer": [ref(SEM_ROLE)]}}]),
+    _k(
+        "cp-done",
+        "completed CarePlan author",
+        False,
+        make=careplan,
+        status="completed",
+        author=ref(SEM_DOC),
+    ),
+    _k(
+        "cp-contrib",
+        "active CarePlan contributor (the ward)",
+        True,
+        make=careplan,
+        contributor=[ref(SEM_WARD)],
+    ),
+    _k(
+        "cp-activity",
+        "active CarePlan activity performer",
+        True,
+        make=careplan,
+        activity=[{"detail": {"status": "in-progress", "performer": [ref(SEM_ROLE)]}}],
+    ),
     _k("none", "nothing in the data", False),
-]  # fmt: skip
+]
 
 
 def _kinds() -> list[Json]:
@@ -501,34 +750,58 @@ def citizen(name: str, fhir_user: str, pid: str, sees: frozenset[str]) -> Who:
     return Who(name, mint(CITIZEN, fhirUser=fhir_user, patient=pid), sees)
 
 
-A, B, C, D, E = of("anna"), of("bent"), of("clara"), of("dorte"), of("emil")
-F, G, H, I, J = of("frida"), of("gustav"), of("hanne"), of("ida"), of("jens")
+ANNA = of("anna")
+BENT = of("bent")
+CLARA = of("clara")
+DORTE = of("dorte")
+EMIL = of("emil")
+FRIDA = of("frida")
+GUSTAV = of("gustav")
+HANNE = of("hanne")
+IDA = of("ida")
+JENS = of("jens")
 
 _WHO = [
-    clinician("gp", "Practitioner/gp-doc",
-              A | B | C - {"Observation/obs-clara-19"} | D - {"Observation/obs-dorte-r"} | E | J),
-    clinician("ward", "PractitionerRole/ward-role", A),
-    clinician("ward2", "Practitioner/ward-doc2", B),
+    clinician(
+        "gp",
+        "Practitioner/gp-doc",
+        ANNA
+        | BENT
+        | CLARA - {"Observation/obs-clara-19"}
+        | DORTE - {"Observation/obs-dorte-r"}
+        | EMIL
+        | JENS,
+    ),
+    clinician("ward", "PractitionerRole/ward-role", ANNA),
+    clinician("ward2", "Practitioner/ward-doc2", BENT),
     clinician("other", "Practitioner/other-doc", frozenset()),
-    clinician("nurse", "PractitionerRole/nurse-role",
-              A | {"Patient/dorte", "CareTeam/ct-dorte", "Observation/obs-dorte"}
-              | J - {"MedicationStatement/ms-jens"}),
-    clinician("psych", "Practitioner/psych-doc", E | F | G | H | I),
+    clinician(
+        "nurse",
+        "PractitionerRole/nurse-role",
+        ANNA
+        | {"Patient/dorte", "CareTeam/ct-dorte", "Observation/obs-dorte"}
+        | JENS - {"MedicationStatement/ms-jens"},
+    ),
+    clinician("psych", "Practitioner/psych-doc", EMIL | FRIDA | GUSTAV | HANNE | IDA),
     clinician("ppr", "PractitionerRole/ppr-role", frozenset({"Patient/emil", "CarePlan/cp-emil"})),
     clinician("rehab", "Practitioner/rehab-doc", frozenset()),
     clinician("sem-doc", "PractitionerRole/sem-role", kinds_of("doc")),
     clinician("sem-boss", "Practitioner/sem-boss", kinds_of("boss")),
-    citizen("anna", "Patient/anna", "anna", A),
-    citizen("clara", "Patient/clara", "clara", C),
-    citizen("gustav", "Patient/gustav", "gustav", G),
-    citizen("mor-emil", "RelatedPerson/mor-emil", "emil", E),
+    citizen("anna", "Patient/anna", "anna", ANNA),
+    citizen("clara", "Patient/clara", "clara", CLARA),
+    citizen("gustav", "Patient/gustav", "gustav", GUSTAV),
+    citizen("mor-emil", "RelatedPerson/mor-emil", "emil", EMIL),
     citizen("far-emil", "RelatedPerson/far-emil", "emil", frozenset()),
     citizen("mor-gustav", "RelatedPerson/mor-gustav", "gustav", frozenset()),
-    citizen("far-gustav", "RelatedPerson/far-gustav", "gustav",
-            frozenset({"Patient/gustav", "CarePlan/cp-gustav"})),
+    citizen(
+        "far-gustav",
+        "RelatedPerson/far-gustav",
+        "gustav",
+        frozenset({"Patient/gustav", "CarePlan/cp-gustav"}),
+    ),
     citizen("far-hanne", "RelatedPerson/far-hanne", "hanne", frozenset()),
-    citizen("mor-ida", "RelatedPerson/mor-ida", "ida", I),
-]  # fmt: skip
+    citizen("mor-ida", "RelatedPerson/mor-ida", "ida", IDA),
+]
 PRINCIPALS: dict[str, Who] = {w.name: w for w in _WHO}
 ADMIN = mint("system/*.cruds")
 
