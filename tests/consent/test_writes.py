@@ -29,6 +29,7 @@ REHAB = mint(WRITER, fhirUser="Practitioner/rehab-doc")
 """The municipal rehabilitation centre: no relationship until a referral."""
 CITIZEN_WRITER = "openid fhirUser patient/*.rs patient/Consent.cruds"
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
+REVOKE = [{"op": "replace", "path": "/status", "value": "revoked"}]
 
 
 async def send(
@@ -57,10 +58,16 @@ async def test_a_write_needs_a_relationship(fresh_world: Server) -> None:
     assert hidden.status_code == never.status_code
     assert hidden.json()["issue"][0]["code"] == never.json()["issue"][0]["code"]
     assert await count(fresh_world, "CarePlan?patient=anna") == 1
-    for method, url in (("PUT", "CarePlan/cp-anna"), ("DELETE", "CarePlan/cp-anna")):
-        body = careplan("cp-anna", "anna", status="revoked") if method == "PUT" else None
-        resp = await send(fresh_world, method, url, OTHER, body)
-        assert resp.status_code == 404, resp.text[:300]
+    for method in ("PUT", "DELETE", "PATCH"):
+        bodies = {
+            "PUT": (careplan("cp-anna", "anna", "revoked"), careplan(NEVER, "anna", "revoked")),
+            "PATCH": (REVOKE, REVOKE),
+        }
+        hidden_body, never_body = bodies.get(method, (None, None))
+        headers = JSON_PATCH if method == "PATCH" else {}
+        hidden = await send(fresh_world, method, "CarePlan/cp-anna", OTHER, hidden_body, **headers)
+        never = await send(fresh_world, method, f"CarePlan/{NEVER}", OTHER, never_body, **headers)
+        indistinguishable(hidden, never, {"cp-anna": NEVER})
     kept = await get(fresh_world, "CarePlan/cp-anna", ADMIN)
     assert kept.json()["meta"]["versionId"] == "1"
     made = await send(fresh_world, "POST", "CarePlan", NURSE, careplan("x", "anna"))
