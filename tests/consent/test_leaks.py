@@ -193,7 +193,9 @@ def _bundle(kind: str, urls: list[str]) -> dict[str, Any]:
 @cases
 @pytest.mark.parametrize("kind", ["batch", "transaction"])
 async def test_batch_and_transaction_entries(world: Server, case: Case, kind: str) -> None:
-    """Reads and searches inside a batch or transaction answer as they do alone."""
+    """Reads and searches inside a batch or transaction answer as they do alone: a batch's
+    hidden reads as unknown ids, a transaction (which fails on its first hidden read) as the
+    same transaction of never-existing ids."""
     token, p = case.principal.token, case.patient
     hidden = sorted(case.hidden)
     swaps = never_swaps(p, *hidden)
@@ -205,7 +207,7 @@ async def test_batch_and_transaction_entries(world: Server, case: Case, kind: st
     ]
     a = await world.client.post("", json=_bundle(kind, urls), headers=bearer(token))
     b = await world.client.post("", json=_bundle(kind, never_urls), headers=bearer(token))
-    if case.visible:  # the parts that must not differ: the hidden reads
+    if case.visible and kind == "batch":  # what must not differ: the hidden reads
         assert a.status_code == b.status_code == 200, (a.text[:500], b.text[:500])
         for ea, eb in zip(a.json()["entry"][: len(hidden)], b.json()["entry"], strict=False):
             assert ea["response"]["status"] == eb["response"]["status"], ea
