@@ -136,6 +136,12 @@ async def _untouched(server: Server) -> None:
 
 
 SWAP = {"obs-anna": f"{NEVER}-0"}
+WRITERS = [  # (token, strict): who may not see obs-anna, as in test_leaks.CASES
+    pytest.param(OTHER, True, id="no relationship"),
+    pytest.param(mint(WRITER, fhirUser="Practitioner/ward-doc2"), False, id="blocked clinician"),
+    pytest.param(mint(WRITER, fhirUser="PractitionerRole/ppr-role"), True, id="non-health"),
+]
+writers = pytest.mark.parametrize("token,strict", WRITERS)
 PATCH = [{"op": "replace", "path": "/status", "value": "amended"}]
 
 
@@ -148,17 +154,18 @@ PATCH = [{"op": "replace", "path": "/status", "value": "amended"}]
     ],
     ids=["update", "delete", "patch"],
 )
+@writers
 async def test_conditional_writes_do_not_reveal_a_hidden_match(
-    fresh_world: Server, method: str, body: Any, headers: dict[str, str]
+    fresh_world: Server, method: str, body: Any, headers: dict[str, str], token: str, strict: bool
 ) -> None:
     """``?identifier=`` matching a resource the caller may not see answers exactly as one
     matching nothing, and changes nothing."""
     url = f"Observation?identifier={TEST_ID}|{{}}"
     hidden_body = _obs(None, "obs-anna") if body == "obs" else body
     never_body = _obs(None, f"{NEVER}-0") if body == "obs" else body
-    hidden = await send(fresh_world, method, url.format("obs-anna"), OTHER, hidden_body, **headers)
-    never = await send(fresh_world, method, url.format(f"{NEVER}-0"), OTHER, never_body, **headers)
-    indistinguishable(hidden, never, SWAP)
+    hidden = await send(fresh_world, method, url.format("obs-anna"), token, hidden_body, **headers)
+    never = await send(fresh_world, method, url.format(f"{NEVER}-0"), token, never_body, **headers)
+    indistinguishable(hidden, never, SWAP, strict)
     await _untouched(fresh_world)
 
 
@@ -188,8 +195,11 @@ async def test_conditional_create_does_not_reveal_a_hidden_match(fresh_world: Se
     assert (await get(fresh_world, "Patient/anna", ADMIN)).json()["meta"]["versionId"] == "1"
 
 
+@writers
 @pytest.mark.parametrize("kind", ["batch", "transaction"])
-async def test_conditional_entries_in_bundles(fresh_world: Server, kind: str) -> None:
+async def test_conditional_entries_in_bundles(
+    fresh_world: Server, kind: str, token: str, strict: bool
+) -> None:
     def bundle(value: str) -> dict[str, Any]:
         url = f"Observation?identifier={TEST_ID}|{value}"
         return {
@@ -201,9 +211,9 @@ async def test_conditional_entries_in_bundles(fresh_world: Server, kind: str) ->
             ][: 1 if kind == "transaction" else 2],
         }
 
-    hidden = await send(fresh_world, "POST", "", OTHER, bundle("obs-anna"))
-    never = await send(fresh_world, "POST", "", OTHER, bundle(f"{NEVER}-0"))
-    indistinguishable(hidden, never, SWAP)
+    hidden = await send(fresh_world, "POST", "", token, bundle("obs-anna"))
+    never = await send(fresh_world, "POST", "", token, bundle(f"{NEVER}-0"))
+    indistinguishable(hidden, never, SWAP, strict)
     await _untouched(fresh_world)
 
 
