@@ -3,18 +3,23 @@ data shows and when they end, blocks and their combinations, a permit overriding
 exceptions, non-health permits, age 15 both ways and custody — each row one principal reading
 one resource through real HTTP with a real token, on every store.
 
+Who manages a citizen's consents (the citizen from 15, a parent with custody before) is a table
+too; its writes are blocks of other-doc, who has no relationship with anyone, so they change
+nothing the other tables and the leak suite see.
+
 A row that may not see answers as an id that never existed would (404 ``not-found``), and a
 search by its id finds nothing; a row that may see reads it and finds it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from tests.auth.conftest import Server
+from tests.auth.conftest import Server, bearer, mint
 from tests.consent.support import found, get
-from tests.consent.world import KINDS, NEVER, PRINCIPALS
+from tests.consent.world import ADMIN, KINDS, NEVER, PRINCIPALS, consent, period, ref
 
 pytestmark = [pytest.mark.consent_pending, pytest.mark.asyncio(loop_scope="package")]
 
@@ -97,3 +102,52 @@ async def test_semantics(world: Server, row: Row) -> None:
     assert read.status_code == never.status_code == 404, read.text[:300]
     assert read.json()["issue"][0]["code"] == never.json()["issue"][0]["code"]
     assert (ids, total) == ([], 0)
+
+
+def _block(pid: str, by: str) -> dict[str, Any]:
+    out = consent(
+        "x",
+        pid,
+        "block",
+        {
+            "type": "deny",
+            "period": period("2024-01-01"),
+            "actor": [{"role": {"text": "x"}, "reference": ref("Practitioner/other-doc")}],
+        },
+        by=by,
+    )
+    del out["id"]
+    return out
+
+
+MANAGERS = [
+    pytest.param("Patient/gustav", "gustav", True, id="gustav (16) himself"),
+    pytest.param("Patient/hanne", "hanne", True, id="hanne (15 today) herself"),
+    pytest.param("Patient/ida", "ida", False, id="ida (15 tomorrow) herself"),
+    pytest.param("Patient/emil", "emil", False, id="emil (10) himself"),
+    pytest.param("RelatedPerson/mor-emil", "emil", True, id="emil's mother (custody)"),
+    pytest.param("RelatedPerson/far-emil", "emil", False, id="emil's father (no custody)"),
+    pytest.param("RelatedPerson/mor-gustav", "gustav", False, id="gustav's mother (he is 16)"),
+    pytest.param("RelatedPerson/mor-ida", "ida", True, id="ida's mother (ida is 14)"),
+    pytest.param("RelatedPerson/far-hanne", "hanne", False, id="hanne's father (hanne is 15)"),
+]
+CONSENT_WRITER = "openid fhirUser patient/*.rs patient/Consent.cruds"
+
+
+@pytest.mark.parametrize("fhir_user,pid,allowed", MANAGERS)
+async def test_who_manages_a_citizens_consents(
+    world: Server, fhir_user: str, pid: str, allowed: bool
+) -> None:
+    """The citizen manages their own consents from 15; a parent with custody before that."""
+    token = mint(CONSENT_WRITER, fhirUser=fhir_user, patient=pid)
+    count = f"Consent?patient={pid}&_summary=count"
+    before = (await get(world, count, ADMIN)).json()["total"]
+    resp = await world.client.post("Consent", json=_block(pid, fhir_user), headers=bearer(token))
+    after = (await get(world, count, ADMIN)).json()["total"]
+    if allowed:
+        assert resp.status_code == 201, resp.text[:300]
+        assert after == before + 1
+    else:
+        assert resp.status_code in (403, 404, 422), resp.text[:300]
+        assert resp.json()["resourceType"] == "OperationOutcome"
+        assert after == before
