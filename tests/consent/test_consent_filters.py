@@ -27,7 +27,7 @@ from auth.consent import Match, Restriction, view
 from fhir_server.search.resolve import build_query
 from fhir_server.store.base import Store
 from fhir_server.stored import StoredResource
-from tests.consent.support import (
+from tests.consent.rules_support import (
     BERG,
     GP,
     HANSEN,

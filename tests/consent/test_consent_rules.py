@@ -15,7 +15,7 @@ import pytest
 from auth.consent import age_on, consent_write_problem, guardian_may_read, recorded, view
 from auth.consent.management import RECORDED
 from auth.consent.view import DATA_DATE, data_date
-from tests.consent.support import (
+from tests.consent.rules_support import (
     ALL,
     BERG,
     DATA,

@@ -1,0 +1,92 @@
+"""The consent suite's servers: the real app with ``FHIR_AUTH=smart`` over real HTTP (ASGI), on
+every store, holding the world of tests/consent/world.py written with a ``system/*.cruds``
+token. `world` is built once per store for the read-only modules (their tests never write);
+`fresh_world` once per test, for the tests that write.
+
+Every test here carries the ``consent_pending`` marker (pyproject.toml) until the consent
+decision lands: ``make test`` deselects it; run it with ``pytest -m consent_pending tests/consent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+import auth.users
+from auth.clients import Registration
+from fhir_server.app import ServerApp
+from fhir_server.config import Settings
+from tests.api.support import BASE
+from tests.auth.conftest import Revocations, Server, TestKeys, bearer
+from tests.consent.world import ADMIN, RESOURCES
+from tests.smart.support import PASSWORD, REDIRECT
+from tests.support.backends import BACKENDS, app_store
+
+SMART_USERS = {  # username → fhirUser, for the patient picker
+    "gp": "Practitioner/gp-doc",
+    "other": "Practitioner/other-doc",
+    "nurse": "PractitionerRole/nurse-role",
+}
+
+
+@asynccontextmanager
+async def running(backend: str, tmp_path: Path) -> AsyncIterator[Server]:
+    settings = Settings(
+        store_url=f"sqlite:///{tmp_path / 'fhir.db'}",
+        auth="smart",
+        required_profiles={},
+        install_conformance=False,
+    )
+    revocations = Revocations()
+    app = ServerApp(
+        settings, app_store(backend), keys=TestKeys(), is_revoked=revocations.is_revoked
+    )
+    await app.startup()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            bundle = {
+                "resourceType": "Bundle",
+                "type": "transaction",
+                "entry": [
+                    {
+                        "resource": r,
+                        "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
+                    }
+                    for r in RESOURCES
+                ],
+            }
+            resp = await client.post("", json=bundle, headers=bearer(ADMIN))
+            assert resp.status_code == 200, resp.text[:2000]
+            assert app.smart is not None
+            await app.smart.clients.add(
+                Registration("picker-app", "public", "Picker", redirect_uris=[REDIRECT])
+            )
+            saved, auth.users.SCRYPT_COST = auth.users.SCRYPT_COST, 2**10
+            try:
+                for username, fhir_user in SMART_USERS.items():
+                    await app.smart.users.add(username, fhir_user, PASSWORD, username)
+            finally:
+                auth.users.SCRYPT_COST = saved
+            yield Server(client, revocations, app)
+    finally:
+        await app.shutdown()
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="package", params=BACKENDS)
+async def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    async with running(str(request.param), tmp_path_factory.mktemp("consent")) as server:
+        yield server
+
+
+@pytest.fixture(params=BACKENDS)
+async def fresh_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
+    async with running(str(request.param), tmp_path) as server:
+        yield server
