@@ -212,10 +212,13 @@ def consent_write_problem(
     patient_resource: dict[str, Any],
     now: datetime,
     relatedperson: dict[str, Any] | None = None,
+    deleting: bool = False,
 ) -> str | None:
     """Why ``actor`` may not create, update or delete this patient-privacy Consent of
     ``patient_resource`` at ``now`` (None: it may). ``relatedperson``: the actor's own
-    RelatedPerson resource when the actor is one (its custody is read from it)."""
+    RelatedPerson resource when the actor is one (its custody is read from it). ``deleting``:
+    ``consent`` is the stored one being withdrawn — whoever manages the citizen's consents now
+    may, whoever recorded it (a young person of 15 withdraws the block a parent wrote)."""
     patient_id = patient_resource.get("id")
     if _local(consent.get("patient")) != f"Patient/{patient_id}":
         return f"Consent.patient must be Patient/{patient_id}"
@@ -241,6 +244,8 @@ def consent_write_problem(
             "a citizen's consents are managed by the citizen from 15, or a parent with custody"
             " before"
         )
+    if deleting:
+        return None
     performers = {_local(p) for p in consent.get("performer") or ()}
     if person not in performers:
         return f"Consent.performer must name who gives the consent ({person}) (§42)"

@@ -119,8 +119,9 @@ def is_privacy(consent: dict[str, Any]) -> bool:
     )
 
 
-def parse_provision(raw: dict[str, Any]) -> Provision:
-    """The provision tree as written (checks: `problems`)."""
+def parse_provision(raw: dict[str, Any], parent: str = "deny") -> Provision:
+    """The provision tree as written; a provision without a type has its parent's (so a
+    nested one is no exception). What is refused on write: `management.consent_write_problem`."""
     actors = tuple(
         a["reference"]
         for a in raw.get("actor") or ()
@@ -141,8 +142,12 @@ def parse_provision(raw: dict[str, Any]) -> Provision:
     if period == (OPEN_LOW, OPEN_HIGH):
         period = None
     data = Data(types, _pairs(_codings(raw.get("securityLabel"))), tags, period)
-    nested = tuple(parse_provision(p) for p in raw.get("provision") or () if isinstance(p, dict))
-    return Provision(str(raw.get("type") or "deny"), actors, data, nested)
+    written = raw.get("type")
+    type_ = written if written in ("deny", "permit") else parent
+    nested = tuple(
+        parse_provision(p, type_) for p in raw.get("provision") or () if isinstance(p, dict)
+    )
+    return Provision(type_, actors, data, nested)
 
 
 def plus_one_year(low: int) -> int:

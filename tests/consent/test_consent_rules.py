@@ -679,6 +679,32 @@ def test_consent_write_problem(
         assert found is not None and problem in found, found
 
 
+def test_withdrawing_a_consent_needs_the_right_to_manage_not_the_authorship() -> None:
+    """From 15 the young person withdraws (deletes) the block a parent recorded; the parent
+    no longer may; a citizen of 14 may not withdraw a parent's block either."""
+    by_mother = _own_block(performer=[{"reference": "RelatedPerson/mother"}])
+    fifteen, fourteen = patient(birth_date_aged(15)), patient(birth_date_aged(14, 1))
+    assert consent_write_problem(CITIZEN, by_mother, fifteen, NOW, deleting=True) is None
+    assert consent_write_problem(CITIZEN, by_mother, fifteen, NOW) is not None  # not as hers
+    refused = consent_write_problem(
+        AS_MOTHER, by_mother, fifteen, NOW, relatedperson=MOTHER_WITH_CUSTODY, deleting=True
+    )
+    assert refused is not None and "from 15" in refused
+    assert consent_write_problem(CITIZEN, by_mother, fourteen, NOW, deleting=True) is not None
+    assert (
+        consent_write_problem(
+            AS_MOTHER, by_mother, fourteen, NOW, relatedperson=MOTHER_WITH_CUSTODY, deleting=True
+        )
+        is None
+    )
+
+
+def test_an_untyped_nested_provision_is_no_exception() -> None:
+    untyped = {"class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Patient"}]}
+    assert seen(GP, [block(security=(PSY,), nested=(untyped,))]) == ALL - {"obs-psy"}
+    assert seen(PPR, [disclosure(ref("Organization/ppr"), nested=(untyped,))]) == set(ALL)
+
+
 def _permit_for_mother(**changes: Any) -> dict[str, Any]:
     return {**disclosure(ref("RelatedPerson/mother")), "dateTime": "2026-06-01", **changes}
 
