@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from auth.consent import View, guardian_may_read, view
+from auth.consent import View, consent_write_problem, guardian_may_read, view
+from auth.consent.rules import is_privacy
 from auth.consent.view import Match, Restriction
 from fhir_server import compartment
 from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 HEALTH = "health"
 NON_HEALTH = "non-health"
 GUARDIAN = "guardian"
+CITIZEN = "citizen"
 
 EVERYTHING = View(permit_only=False)
 """The view of a patient no consent narrows (and of a break-the-glass)."""
@@ -71,14 +73,15 @@ _CONSENT_LIMIT = 10_000
 
 
 def mode_of(principal: Principal) -> str | None:
-    """How relationships and consents restrict ``principal``: None for the unrestricted, for
-    citizens (their own compartment, as the scopes say) and for backends without an
-    organization (platform work: loading, integration, administration — still audited)."""
+    """How relationships and consents restrict ``principal``: None for the unrestricted and for
+    backends without an organization (platform work: loading, integration, administration —
+    still audited). A citizen sees their own data (as the scopes say too) and manages their own
+    consents from 15."""
     if principal.unrestricted:
         return None
     kind = (principal.person or principal.fhir_user or "").split("/", 1)[0]
     if kind == "Patient":
-        return None
+        return CITIZEN if principal.patient else None
     if kind == "RelatedPerson":
         return GUARDIAN
     if principal.health_professional:
@@ -236,7 +239,9 @@ class ConsentAccess:
     async def _view(self, patient: str) -> View | None:
         seen = self._seen.views
         if patient not in seen:
-            if self.mode == GUARDIAN:
+            if self.mode == CITIZEN:
+                seen[patient] = EVERYTHING if patient == self.principal.patient else None
+            elif self.mode == GUARDIAN:
                 seen[patient] = await self._guardian_view(patient)
             else:
                 related = self.mode == HEALTH and await self.source.is_related(
@@ -248,7 +253,7 @@ class ConsentAccess:
 
     async def _views(self) -> dict[str, View]:
         """Every patient the caller may see some data of, with its view."""
-        if self.mode == GUARDIAN:
+        if self.mode in (GUARDIAN, CITIZEN):
             child = self.principal.patient
             found = await self._view(child) if child else None
             return {child: found} if child and found is not None else {}
@@ -349,6 +354,8 @@ class ConsentAccess:
         break-the-glass; a parent only for their child. A health professional creating a
         Patient gives its organization a relationship with the new citizen."""
         await self.inner.check_written(stored, action)
+        if stored.type == "Consent":
+            await self._check_consent(stored)
         if compartment.owner_param(stored.type) is None or stored.deleted:
             return  # a deletion was judged on the version it deletes (admit_target)
         content = orjson.loads(stored.content or b"{}")
@@ -370,6 +377,37 @@ class ConsentAccess:
                 f"A {stored.type} written by this caller must be about a citizen it cares for",
                 [f"{stored.type}.{compartment.owner_param(stored.type)}"],
             )
+
+    async def _check_consent(self, stored: StoredResource) -> None:
+        """A citizen's privacy consents are managed by the citizen from 15, and by a parent
+        with custody before (§17 stk. 3, §42a stk. 5); no one else writes them here."""
+        content = await self._content(stored)
+        if content is None or not is_privacy(content):
+            return
+        patients = sorted(compartment.owners("Consent", content))
+        patient = await self.source.read("Patient", patients[0]) if len(patients) == 1 else None
+        relatedperson = None
+        if self.mode == GUARDIAN and self.principal.person:
+            rp_type, _, rp_id = self.principal.person.partition("/")
+            found = await self.source.read(rp_type, rp_id)
+            relatedperson = (
+                orjson.loads(found.content or b"{}") if found and found.content else None
+            )
+        problem = "Consent.patient must name the citizen"
+        if patient is not None and not patient.deleted:
+            problem = (
+                consent_write_problem(
+                    self.principal,
+                    content,
+                    orjson.loads(patient.content or b"{}"),
+                    self.now,
+                    relatedperson,
+                    deleting=stored.deleted,
+                )
+                or ""
+            )
+        if problem:
+            raise Forbidden(f"This Consent may not be written: {problem}", ["Consent"])
 
     # ---- searches -------------------------------------------------------------------------------
 

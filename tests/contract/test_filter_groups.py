@@ -19,6 +19,7 @@ from fhir_server.search.model import (
     SortKey,
 )
 from fhir_server.search.parse import parse_search
+from fhir_server.search.registry import SPECIFICATION
 from fhir_server.store.base import Store
 
 CONFIDENTIAL = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -45,7 +46,9 @@ def _plan(n: int) -> dict[str, Any]:
 
 
 def _parsed(*pairs: tuple[str, str]) -> Filter:
-    [only] = parse_search("CarePlan", list(pairs), default_count=10, max_count=10).filters
+    [only] = parse_search(
+        "CarePlan", list(pairs), params=SPECIFICATION, default_count=10, max_count=10
+    ).filters
     assert isinstance(only, Filter)
     return only
 

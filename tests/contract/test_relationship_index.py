@@ -21,6 +21,7 @@ from fhir_server.care_relationships import PATIENT_CREATOR
 from fhir_server.config import Settings
 from fhir_server.interactions.context import Context
 from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.services import create_services
 from fhir_server.store.base import Store, UnitOfWork
 from fhir_server.store.factory import make_store
 from fhir_server.store.sqlite import relationships as sqlite_relationships
@@ -327,7 +328,7 @@ async def test_the_context_asks_the_unit_of_work_under_way(
     unit of work's own rows; outside, the committed ones; recording needs a unit of work."""
     client, store = server
     await put(client, "Patient/p1", {"resourceType": "Patient"})
-    ctx = Context(store, Settings(), UNRESTRICTED, BASE)
+    ctx = Context(store, Settings(), UNRESTRICTED, BASE, services=create_services(Settings()))
     with pytest.raises(RuntimeError):
         await ctx.relate("p1", "Organization/creator", PATIENT_CREATOR, NOW)
 
