@@ -18,7 +18,7 @@ serve: $(BIN)/.installed
 	$(BIN)/fhir-server serve --port $(PORT)
 
 test: $(BIN)/.installed lint typecheck
-	$(BIN)/pytest -q -m "not consent_pending"
+	$(BIN)/pytest -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -207,10 +207,7 @@ class ConsentAccess:
                 return EVERYTHING
             if not related:
                 return None
-            found = view(self.principal, consents, self.now)
-            if not found.everything:
-                self._seen.withheld = True
-            return found
+            return view(self.principal, consents, self.now)
         found = view(self.principal, consents, self.now)
         return None if found.nothing else found
 
@@ -426,6 +423,8 @@ class ConsentAccess:
             if found.everything:
                 continue
             restrictions = found.filters(query.type)
+            if restrictions and self.mode == HEALTH:
+                self._seen.withheld = True  # related (or it would not be here), yet narrowed
             branches += await self._excluded(query.type, param, patient, restrictions)
         if branches:
             query.filters.append(FilterGroup(tuple(branches), negate=True))

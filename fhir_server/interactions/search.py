@@ -150,7 +150,7 @@ async def search(
                 query.revincludes,
             )
             entries += [_entry(ctx, query, s, "include") for s in more]
-    issues = list(ctx.access.notes)
+    issues = list(ctx.access.notes) if query.summary != "count" else []
     if query.ignored:
         note = f"Ignored unknown search parameters: {', '.join(query.ignored)}"
         issues.append(Issue("not-supported", note, tuple(query.ignored), "warning"))

@@ -3,8 +3,6 @@ every store, holding the world of tests/consent/world.py written with a ``system
 token. `world` is built once per store for the read-only modules (their tests never write);
 `fresh_world` once per test, for the tests that write.
 
-Every test here carries the ``consent_pending`` marker (pyproject.toml) until the consent
-decision lands: ``make test`` deselects it; run it with ``pytest -m consent_pending tests/consent``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from tests.auth.conftest import Server, bearer
 from tests.consent.support import entries, found, get, indistinguishable, never_swaps, pages
 from tests.consent.world import BY_ID, CASE_IDS, CASES, NEVER, PATIENT_DATA, TEST_ID, Case
 
-pytestmark = [pytest.mark.consent_pending, pytest.mark.asyncio(loop_scope="package")]
+pytestmark = [pytest.mark.asyncio(loop_scope="package")]
 
 cases = pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 

@@ -21,7 +21,7 @@ from tests.auth.conftest import Server, bearer, mint
 from tests.consent.support import found, get
 from tests.consent.world import ADMIN, KINDS, NEVER, PRINCIPALS, consent, period, ref
 
-pytestmark = [pytest.mark.consent_pending, pytest.mark.asyncio(loop_scope="package")]
+pytestmark = [pytest.mark.asyncio(loop_scope="package")]
 
 
 @dataclass(frozen=True)

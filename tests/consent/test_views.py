@@ -15,7 +15,7 @@ from tests.consent.world import BY_ID, PATIENT_DATA, PRINCIPALS, SECRET_CODE, Wh
 from tests.smart.support import BASE as SMART_BASE
 from tests.smart.support import Authorization, Browser
 
-pytestmark = [pytest.mark.consent_pending, pytest.mark.asyncio(loop_scope="package")]
+pytestmark = [pytest.mark.asyncio(loop_scope="package")]
 
 principals = pytest.mark.parametrize("who", list(PRINCIPALS.values()), ids=list(PRINCIPALS))
 

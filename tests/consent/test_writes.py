@@ -16,8 +16,6 @@ from tests.auth.conftest import Server, bearer, mint
 from tests.consent.support import get, indistinguishable
 from tests.consent.world import ADMIN, NEVER, TEST_ID, careplan, ref
 
-pytestmark = pytest.mark.consent_pending
-
 WRITER = "openid fhirUser user/*.cruds"
 OTHER = mint(WRITER, fhirUser="Practitioner/other-doc")
 """No relationship with anyone (Herlev)."""
