@@ -90,6 +90,8 @@ def mode_of(principal: Principal) -> str | None:
         return NON_HEALTH  # a practitioner the data does not place in a health sector
     if principal.organization is not None:  # an organization's backend service
         return HEALTH if principal.sector in _HEALTH_SECTORS else NON_HEALTH
+    if principal.patient is not None:  # an app acting for the patient in context, user unknown
+        return CITIZEN
     return None
 
 

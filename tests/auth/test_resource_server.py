@@ -144,12 +144,18 @@ def _plan(id_: str, patient: str) -> dict[str, object]:
 
 
 SEED: list[dict[str, Any]] = [
-    {"resourceType": "Patient", "id": "p1"},
-    {"resourceType": "Patient", "id": "p2"},
+    # doc is a GP (ydernummer) both patients are listed with: a care relationship with each
+    {"resourceType": "Organization", "id": "clinic",
+     "identifier": [{"system": "urn:oid:1.2.208.176.1.4", "value": "012345"}]},
+    {"resourceType": "Patient", "id": "p1", "generalPractitioner": [{"reference": "Organization/clinic"}]},
+    {"resourceType": "Patient", "id": "p2", "generalPractitioner": [{"reference": "Organization/clinic"}]},
     {"resourceType": "Practitioner", "id": "doc"},
+    {"resourceType": "PractitionerRole", "id": "doc-gp", "active": True,
+     "practitioner": {"reference": "Practitioner/doc"},
+     "organization": {"reference": "Organization/clinic"}},
     _plan("cp1", "p1"),
     _plan("cp2", "p2"),
-]
+]  # fmt: skip
 
 
 def _ids(resp: httpx.Response) -> list[str]:

@@ -274,16 +274,20 @@ async def test_a_citizen_cannot_write_into_anothers_chart(
 async def test_a_citizen_cannot_change_anothers_resource_that_names_them(
     server: Server, citizen: str
 ) -> None:
-    """The stored version must be the citizen's own too: p2's Observation that names p1 as its
-    performer is readable by p1 (it is in p1's compartment) but not theirs to change."""
+    """p2's Observation that names p1 as its performer is in p1's compartment, but it is p2's
+    data (its subject): p1 neither sees it (issue 12: a citizen sees the data about
+    themselves) nor changes it, and every answer is the one for an id that never existed."""
     theirs = {**FOREIGN[0][0], "id": "theirs"}
     await _seed(server, theirs)
-    assert (await server.get("Observation/theirs", citizen)).status_code == 200
+    assert (await server.get("Observation/theirs", citizen)).status_code == 404
     mine = {**theirs, "subject": _ref("p1")}
-    _forbidden(await server.send("PUT", "Observation/theirs", citizen, mine))
+    put = await server.send("PUT", "Observation/theirs", citizen, mine)
+    never = await server.send("PUT", "Observation/never-was", citizen, {**mine, "id": "never-was"})
+    assert put.status_code == never.status_code == 405
     patch = [{"op": "replace", "path": "/status", "value": "entered-in-error"}]
-    _forbidden(await server.send("PATCH", "Observation/theirs", citizen, patch, **JSON_PATCH))
-    _forbidden(await server.send("DELETE", "Observation/theirs", citizen))
+    patched = await server.send("PATCH", "Observation/theirs", citizen, patch, **JSON_PATCH)
+    assert patched.status_code == 404
+    assert (await server.send("DELETE", "Observation/theirs", citizen)).status_code in (204, 404)
     assert await _version(server, "Observation/theirs") == "1"
 
 
@@ -321,7 +325,7 @@ async def test_a_citizen_still_writes_their_own_data(server: Server, citizen: st
     vital["status"] = "amended"
     updated = await server.send("PUT", "Observation/vital1", citizen, vital)
     assert updated.status_code == 200, updated.text
-    me = {"resourceType": "Patient", "id": "p1", "gender": "female"}
+    me = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "2016-05-01"}
     assert (await server.send("PUT", "Patient/p1", citizen, me)).status_code == 200
 
 

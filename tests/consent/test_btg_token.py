@@ -47,6 +47,10 @@ DIRECTORY: list[dict[str, Any]] = [
          "value": "0751"}]},
     {"resourceType": "Organization", "id": "ppr", "partOf": {"reference": "Organization/kommune"},
      "identifier": [{"system": "https://kombit.dk/sts/organisation", "value": "urn:uuid:1"}]},
+    # the shared SMART world makes doc1 a GP (tests/smart/conftest.py): here she works in the ER
+    {"resourceType": "PractitionerRole", "id": "doc1-gp", "active": False,
+     "practitioner": {"reference": "Practitioner/doc1"},
+     "organization": {"reference": "Organization/clinic"}},
     {"resourceType": "PractitionerRole", "id": "doc1-er", "active": True,
      "practitioner": {"reference": "Practitioner/doc1"},
      "organization": {"reference": "Organization/er"}},

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auth.consent import Match, Restriction, view
+from fhir_server.search.registry import SPECIFICATION
 from fhir_server.search.resolve import build_query
 from fhir_server.store.base import Store
 from fhir_server.stored import StoredResource
@@ -221,7 +222,9 @@ class Backend:
         async def inner(query: Any) -> list[StoredResource]:
             return list((await self.store.search(query)).items)
 
-        query = await build_query(inner, type_, pairs, default_count=1000, max_count=1000)
+        query = await build_query(
+            inner, type_, pairs, params=SPECIFICATION, default_count=1000, max_count=1000
+        )
         out: set[str] = set()
         while True:
             page = await self.store.search(query)
