@@ -110,7 +110,7 @@ class Loader:
         if doc.get("type") in ("transaction", "batch"):
             await self._flush(bar)
             try:
-                await dispatch(self.ctx, FhirRequest("POST", [], body=doc, content_type="json"))
+                await dispatch(self.ctx, FhirRequest("POST", [], body=doc, content_type="fhir"))
             except FhirError as err:
                 self.report.failures.append(f"{where}: {_describe(err)}")
                 return

@@ -10,12 +10,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from fhir_server.access import Authenticator, Grant, Open, Security
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
+from fhir_server.http import codecs
 from fhir_server.http.headers import NOSNIFF
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
@@ -202,20 +204,20 @@ class FhirApp:
     ) -> FhirRequest:
         method = scope["method"]
         path = _segments(scope)
-        body = None
-        kind = None
+        kind = decode = None
         if method in _BODY_METHODS:
-            body = await self._body(receive, headers)
-            if body:
-                kind = request_kind(
+            raw = await self._body(receive, headers)
+            if raw:
+                wire = request_kind(
                     headers.get("content-type"), method, bool(path) and path[-1] == "_search"
                 )
+                kind, decode = codecs.document_kind(wire), partial(codecs.decode, wire, raw)
         return FhirRequest(
             method=method,
             path=path,
             params=params,
-            body=body,
             content_type=kind,
+            decode=decode,
             if_match=headers.get("if-match"),
             if_none_match=headers.get("if-none-match"),
             if_modified_since=_if_modified_since(headers.get("if-modified-since"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fhir_server import compartment, fhir_json
 from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
@@ -26,15 +25,12 @@ from fhir_server.stored import StoredResource
 
 
 def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:
-    if not req.body:
+    if req.content_type is None:
         return []
     if req.content_type != "form":
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded")
-    try:
-        text = bytes(req.body).decode()
-    except UnicodeDecodeError as err:
-        raise Invalid(f"The form body is not UTF-8: {err}") from err
-    return parse_qsl(text, keep_blank_values=True)
+    pairs: list[tuple[str, str]] = req.document()
+    return pairs
 
 
 async def query_for(
