@@ -139,7 +139,7 @@ class Context:
             ) from err
         except StoreBusy as err:
             raise Unavailable(
-                f"The store is busy ({err}); retry the request", headers={"Retry-After": "1"}
+                f"The store is busy ({err}); retry the request", retry_after=1
             ) from err
 
 

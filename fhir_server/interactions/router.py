@@ -72,9 +72,9 @@ async def dispatch(ctx: Context, req: FhirRequest) -> FhirResult:
     kind, args = shape(req.path)
     handler = ROUTES[kind].get(req.method)
     if handler is None:
-        allowed = ", ".join(sorted(ROUTES[kind]))
+        allowed = tuple(sorted(ROUTES[kind]))
         raise MethodNotAllowed(
-            f"{req.method} is not allowed here (allowed: {allowed})", headers={"Allow": allowed}
+            f"{req.method} is not allowed here (allowed: {', '.join(allowed)})", allowed=allowed
         )
     if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs
         return await handler(ctx, req, *args)
@@ -112,7 +112,7 @@ async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> F
         where = "/".join(path)
         raise NotSupported(f"Operation ${name} is not supported at {where}", [f"${name}"])
     if req.method == "GET" and op.affects_state:
-        raise MethodNotAllowed(f"${name} changes data: use POST", headers={"Allow": "POST"})
+        raise MethodNotAllowed(f"${name} changes data: use POST", allowed=("POST",))
     id_ = path[1] if level == "instance" else None
     await _check_operation(ctx, op.scope_letters, type_, id_)
     return await op.handler(ctx, Inputs.from_request(req, f"${name}"), type_, id_)
