@@ -19,6 +19,7 @@ from fhir_server.interactions.common import (
     check_id,
 )
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.representation import WHOLE, Shape, returned
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
@@ -104,7 +105,14 @@ def parse_bundle(ctx: Context, req: FhirRequest) -> tuple[str, list[Entry]]:
     return kind, [_entry_request(ctx.base_url, e, i) for i, e in enumerate(raw_entries)]
 
 
-def response_entry(ctx: Context, result: FhirResult, prefer: str | None) -> dict[str, Any]:
+def response_entry(
+    ctx: Context, req: FhirRequest, result: FhirResult, prefer: str | None
+) -> dict[str, Any]:
+    """The response entry for ``req``'s ``result``: its resource shown as an HTTP response
+    would show it (`representation`: a read in the shape its ``_summary``/``_elements`` ask
+    for, a write whole; nothing under ``Prefer: return=minimal``), the outcome preferred in
+    ``response.outcome``."""
+    shape = Shape.of(req.params) if req.method in ("GET", "HEAD") else WHOLE
     response: dict[str, Any] = {"status": _status(result.status)}
     out: dict[str, Any] = {}
     stored = result.stored
@@ -114,11 +122,9 @@ def response_entry(ctx: Context, result: FhirResult, prefer: str | None) -> dict
         response["lastModified"] = stored.last_updated
         if result.location:
             response["location"] = f"{stored.type}/{stored.id}/_history/{stored.version}"
-    if prefer != "minimal":
-        if result.body is not None:
-            out["resource"] = orjson.Fragment(result.body)
-        elif stored is not None and stored.content is not None and result.status != 204:
-            out["resource"] = orjson.Fragment(stored.content)
+    shown = returned(result, shape, prefer)
+    if shown is not None:
+        out["resource"] = orjson.Fragment(shown)
     if prefer == "OperationOutcome" and result.issues:
         response["outcome"] = {
             "resourceType": "OperationOutcome",

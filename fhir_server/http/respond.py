@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from fhir_server import fhir_json
-from fhir_server.errors import FhirError, Invalid, Issue, error_headers, outcome_bytes
+from fhir_server.errors import FhirError, Issue, error_headers, outcome_bytes
+from fhir_server.http import codecs
 from fhir_server.http.headers import NOSNIFF
 from fhir_server.http.negotiation import FHIR_JSON, JSON
 from fhir_server.interactions.context import FhirRequest, FhirResult
-from fhir_server.representation import SUMMARY_MODES, parse_elements, select_elements, summarize
+from fhir_server.representation import WHOLE, Shape, returned
 from fhir_server.stored import http_date
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -49,35 +48,19 @@ def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-def _subset(req: FhirRequest, content: bytes) -> bytes:
-    if not req.params:
-        return content
-    summary, elements = req.param("_summary"), req.param("_elements")
-    if summary is None and elements is None:
-        return content
-    if summary is not None and summary not in SUMMARY_MODES:
-        raise Invalid(
-            f"_summary={summary} is not one of {', '.join(sorted(SUMMARY_MODES))}", ["_summary"]
-        )
-    resource: dict[str, Any] = fhir_json.loads(content)
-    if summary is not None and summary != "count":
-        resource = summarize(resource, summary)
-    if elements is not None:
-        resource = select_elements(resource, parse_elements(elements))
-    return fhir_json.dumps(resource)
-
-
-def _write_body(req: FhirRequest, result: FhirResult) -> tuple[int, bytes | None]:
-    prefer = req.prefer_return
-    if prefer == "OperationOutcome":
+def _body(req: FhirRequest, result: FhirResult) -> tuple[int, bytes | None]:
+    """What a result without a payload of its own shows: a read the shape its parameters ask
+    for; a write what ``Prefer: return=`` asks for (its resource whole: ``_summary`` and
+    ``_elements`` shape reads), an OperationOutcome in the body if that is preferred."""
+    if req.method not in _WRITE_METHODS:
+        shown = result.stored is not None and result.stored.content is not None
+        return result.status, returned(result, Shape.of(req.params) if shown else WHOLE, None)
+    if req.prefer_return == "OperationOutcome":
         issues = result.issues or [
             Issue("informational", f"{req.method} succeeded", severity="information")
         ]
         return (200 if result.status == 204 else result.status), outcome_bytes(issues)
-    if prefer == "minimal" or result.status == 204:
-        return result.status, None
-    content = result.stored.content if result.stored else None
-    return result.status, content
+    return result.status, returned(result, WHOLE, req.prefer_return)
 
 
 def respond(req: FhirRequest, result: FhirResult, base_url: str, media: str) -> Response:
@@ -94,16 +77,12 @@ def respond(req: FhirRequest, result: FhirResult, base_url: str, media: str) -> 
                 headers.append((b"location", versioned.encode("latin-1")))
             if req.method in _WRITE_METHODS and not stored.deleted:
                 headers.append((b"content-location", versioned.encode("latin-1")))
-        if body is None and req.method in _WRITE_METHODS:
-            status, body = _write_body(req, result)
-        elif body is None and stored.content is not None:
-            body = _subset(req, stored.content)
-    elif body is None and req.method in _WRITE_METHODS:
-        status, body = _write_body(req, result)
+    if body is None:
+        status, body = _body(req, result)
     if status == 304:
         body = None
     if body is not None and req.params and req.param("_pretty") == "true":
-        body = fhir_json.dumps(fhir_json.loads(body), option=orjson.OPT_INDENT_2)
+        body = codecs.encode("json", fhir_json.loads(body), pretty=True)
     return _response(status, headers, body, media)
 
 
