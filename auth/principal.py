@@ -189,24 +189,17 @@ def usable(principal: Principal, type_: str, letters: str) -> tuple[Any, ...]:
 
 ANONYMOUS_UNRESTRICTED = Principal(subject="anonymous (FHIR_AUTH=off)", unrestricted=True)
 
-REALM = 'Bearer realm="fhir"'
-
 
 def _unauthorized(err: TokenError) -> Unauthorized:
     code = "expired" if err.code == "expired" else "security"
-    description = err.description.replace('"', "'")
-    header = f'{REALM}, error="invalid_token", error_description="{description}"'
     issue = Issue(code, err.description)
-    return Unauthorized(err.description, issues=[issue], headers={"WWW-Authenticate": header})
+    return Unauthorized(err.description, issues=[issue], token_error="invalid_token")
 
 
 def bearer_token(authorization: str | None) -> str:
     """The token of an ``Authorization: Bearer …`` header, or 401."""
     if not authorization:
-        raise Unauthorized(
-            "This server requires an access token (Authorization: Bearer …)",
-            headers={"WWW-Authenticate": REALM},
-        )
+        raise Unauthorized("This server requires an access token (Authorization: Bearer …)")
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

@@ -1,11 +1,14 @@
-"""Every error the server reports, mapped to (HTTP status, issue code) in one table.
+"""Every error the server reports, and `ANSWERS`: the one table mapping each kind of error to its
+HTTP status, issue code and headers.
 
-Handlers raise these; the HTTP layer and the bundle processor turn them into an OperationOutcome,
-so a status code is never chosen ad hoc.
+Errors are values: handlers raise them with what went wrong (the methods allowed, the seconds to
+wait, why a token was refused), never with HTTP headers; the HTTP layer (`http/respond.py`) and
+the Bundle processor answer them from the table, so a status or header is never chosen ad hoc.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,15 +37,20 @@ class FhirError(Exception):
     diagnostics: str
     expression: tuple[str, ...] | list[str] = ()
     issues: list[Issue] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)
-
-    status = 400
-    code = "invalid"
 
     def __post_init__(self) -> None:
         super().__init__(self.diagnostics)
         if not self.issues:
             self.issues = [Issue(self.code, self.diagnostics, tuple(self.expression))]
+
+    @property
+    def status(self) -> int:
+        return answer(self).status
+
+    @property
+    def code(self) -> str:
+        """The issue code of the single-issue default."""
+        return answer(self).code
 
     def outcome(self) -> dict[str, Any]:
         return operation_outcome(self.issues)
@@ -78,86 +86,137 @@ class Invalid(FhirError):
 class TooCostly(FhirError):
     """A search the server will not run (too many rows to chain through, a huge ValueSet)."""
 
-    code = "too-costly"
-
 
 class InvalidStructure(FhirError):
-    code = "structure"
+    pass
 
 
 class NotSupported(FhirError):
-    code = "not-supported"
+    pass
 
 
 class NotFound(FhirError):
-    status = 404
-    code = "not-found"
+    pass
 
 
 class UnknownType(FhirError):
-    status = 404
-    code = "not-supported"
+    pass
 
 
 class Gone(FhirError):
-    status = 410
-    code = "deleted"
+    pass
 
 
+@dataclass
 class MethodNotAllowed(FhirError):
-    status = 405
-    code = "not-supported"
+    allowed: tuple[str, ...] = ()
+    """The methods that are allowed instead (the ``Allow`` header)."""
 
 
 class NotAcceptable(FhirError):
-    status = 406
-    code = "not-supported"
+    pass
 
 
 class Conflict(FhirError):
-    status = 409
-    code = "conflict"
+    pass
 
 
 class PreconditionFailed(FhirError):
-    status = 412
-    code = "conflict"
+    pass
 
 
 class MultipleMatches(FhirError):
-    status = 412
-    code = "multiple-matches"
+    pass
 
 
 class TooLarge(FhirError):
-    status = 413
-    code = "too-long"
+    pass
 
 
 class UnsupportedMediaType(FhirError):
-    status = 415
-    code = "not-supported"
+    pass
 
 
+@dataclass
 class Unavailable(FhirError):
     """The store is busy beyond its wait (503; http.html lets a client retry)."""
 
-    status = 503
-    code = "transient"
+    retry_after: int = 1
+    """Seconds after which a retry may succeed (``Retry-After``)."""
 
 
 class Unprocessable(FhirError):
-    status = 422
-    code = "processing"
+    pass
 
 
 class Forbidden(FhirError):
-    status = 403
-    code = "forbidden"
+    pass
 
 
+@dataclass
 class Unauthorized(FhirError):
-    """No access token, or one that is not valid (401); ``WWW-Authenticate`` says which."""
+    """No access token, or one that is not valid (401)."""
 
-    status = 401
-    code = "login"
+    token_error: str | None = None
+    """RFC 6750's error code (``invalid_token``) when a token was sent but refused; None when
+    none was sent (then the challenge names no error, RFC 6750 §3.1)."""
+
+
+REALM = "fhir"
+"""The realm of the server's bearer-token challenge (``WWW-Authenticate``)."""
+
+
+def _challenge(err: Unauthorized) -> dict[str, str]:
+    challenge = f'Bearer realm="{REALM}"'
+    if err.token_error is not None:
+        description = err.diagnostics.replace('"', "'")
+        challenge += f', error="{err.token_error}", error_description="{description}"'
+    return {"WWW-Authenticate": challenge}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How one kind of error is answered: status, issue code and the headers its values give."""
+
+    status: int
+    code: str
+    headers: Callable[[Any], dict[str, str]] | None = None
+
+
+ANSWERS: dict[type[FhirError], Answer] = {
+    FhirError: Answer(400, "invalid"),
+    Invalid: Answer(400, "invalid"),
+    TooCostly: Answer(400, "too-costly"),
+    InvalidStructure: Answer(400, "structure"),
+    NotSupported: Answer(400, "not-supported"),
+    Unauthorized: Answer(401, "login", _challenge),
+    Forbidden: Answer(403, "forbidden"),
+    NotFound: Answer(404, "not-found"),
+    UnknownType: Answer(404, "not-supported"),
+    MethodNotAllowed: Answer(405, "not-supported", lambda e: {"Allow": ", ".join(e.allowed)}),
+    NotAcceptable: Answer(406, "not-supported"),
+    Conflict: Answer(409, "conflict"),
+    Gone: Answer(410, "deleted"),
+    PreconditionFailed: Answer(412, "conflict"),
+    MultipleMatches: Answer(412, "multiple-matches"),
+    TooLarge: Answer(413, "too-long"),
+    UnsupportedMediaType: Answer(415, "not-supported"),
+    Unprocessable: Answer(422, "processing"),
+    Unavailable: Answer(503, "transient", lambda e: {"Retry-After": str(e.retry_after)}),
+}
+"""Error kind → status, issue code, headers: the one place either is chosen."""
+
+
+def answer(err: FhirError) -> Answer:
+    """The row of ``err``'s kind (or of the nearest kind it derives from)."""
+    for kind in type(err).__mro__:
+        found = ANSWERS.get(kind)
+        if found is not None:
+            return found
+    raise TypeError(f"{type(err).__name__} is not a FhirError")
+
+
+def error_headers(err: FhirError) -> dict[str, str]:
+    """The headers an error's values give (``Allow``, ``Retry-After``, ``WWW-Authenticate``)."""
+    make = answer(err).headers
+    return make(err) if make is not None else {}

@@ -116,7 +116,7 @@ class Loader:
         if doc.get("type") in ("transaction", "batch"):
             await self._flush(bar)
             try:
-                request = FhirRequest("POST", [], body=doc, content_type="json")
+                request = FhirRequest("POST", [], body=doc, content_type="fhir")
                 await self.services.router.dispatch(self.ctx, request)
             except FhirError as err:
                 self.report.failures.append(f"{where}: {_describe(err)}")

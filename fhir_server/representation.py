@@ -1,10 +1,25 @@
-"""Subsetting a resource for `_summary` and `_elements` (read and search), marked SUBSETTED."""
+"""What of a resource a response shows, in one place for every way a resource goes out: a read
+over HTTP, a search Bundle's entries (matches and includes) and a batch or transaction Bundle's
+response entries.
+
+`Shape` is `_summary` and `_elements`, parsed by one rule (a read and a search refuse the same
+values) and applied by one function (a subset is marked SUBSETTED); `returned` is what a result
+shows at all under ``Prefer: return=``. ``_pretty`` and the wire format are the HTTP layer's
+(`http/respond.py`, `http/codecs.py`): they change how, not what, a response shows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from fhir_server import fhir_json
 from fhir_server.errors import Invalid
+from fhir_server.interactions.context import FhirResult
+from fhir_server.stored import StoredResource
 from profiles.elements import Definitions
 
 SUBSETTED = {
@@ -53,3 +68,77 @@ def parse_elements(raw: str) -> list[str]:
     if not names:
         raise Invalid("_elements needs at least one element name", ["_elements"])
     return names
+
+
+def parse_summary(raw: str) -> str:
+    if raw not in SUMMARY_MODES:
+        raise Invalid(
+            f"_summary={raw} is not one of {', '.join(sorted(SUMMARY_MODES))}", ["_summary"]
+        )
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How much of each resource to show: ``_summary`` (``count`` shows no resources at all,
+    which is the search's to decide; a resource it is given it shows whole) and ``_elements``."""
+
+    summary: str | None = None
+    elements: Sequence[str] | None = None
+
+    @classmethod
+    def of(cls, params: Sequence[tuple[str, str]]) -> Shape:
+        """The shape a request's parameters ask for; 400 naming a value that is not one."""
+        if not params:
+            return WHOLE
+        summary = next((v for k, v in params if k == "_summary"), None)
+        elements = next((v for k, v in params if k == "_elements"), None)
+        if summary is None and elements is None:
+            return WHOLE
+        return cls(
+            None if summary is None else parse_summary(summary),
+            None if elements is None else parse_elements(elements),
+        )
+
+    @property
+    def whole(self) -> bool:
+        return self.summary in (None, "false", "count") and self.elements is None
+
+    def resource(self, stored: StoredResource) -> Any:
+        """``stored`` as a Bundle entry's resource: its stored bytes as they are, or the
+        subset (parsed, for the Bundle to write)."""
+        if self.whole:
+            return orjson.Fragment(stored.content or b"{}")
+        return self._subset(fhir_json.loads(stored.content or b"{}"))
+
+    def apply(self, content: bytes) -> bytes:
+        """A stored resource's bytes as this shape shows them."""
+        if self.whole:
+            return content
+        return fhir_json.dumps(self._subset(fhir_json.loads(content)))
+
+    def _subset(self, resource: dict[str, Any]) -> dict[str, Any]:
+        if self.summary not in (None, "false", "count"):
+            resource = summarize(resource, self.summary)
+        if self.elements is not None:
+            resource = select_elements(resource, list(self.elements))
+        return resource
+
+
+WHOLE = Shape()
+"""Every element (no ``_summary``, no ``_elements``)."""
+
+
+def returned(result: FhirResult, shape: Shape, prefer: str | None) -> bytes | None:
+    """What a result shows (None: nothing) under ``Prefer: return=`` (``minimal``: nothing;
+    ``representation``, the default, and ``OperationOutcome``: the resource — where the outcome
+    goes is the container's, the HTTP body or a Bundle entry's ``response.outcome``): a payload
+    of its own (a Bundle, an outcome) as it is, else the version it is about, in ``shape``."""
+    if prefer == "minimal":
+        return None
+    if result.body is not None:
+        return result.body
+    stored = result.stored
+    if stored is None or stored.content is None or result.status == 204:
+        return None
+    return shape.apply(stored.content)

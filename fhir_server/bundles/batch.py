@@ -24,7 +24,7 @@ async def batch(
         )
         try:
             result = await dispatch(sub, entry.request)
-            out.append(response_entry(ctx, result, prefer))
+            out.append(response_entry(ctx, entry.request, result, prefer))
         except FhirError as err:
             out.append(error_entry(err))
     return FhirResult(200, body=bundle("batch-response", out, []))

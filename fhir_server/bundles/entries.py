@@ -3,7 +3,9 @@ each result or error written back as a response entry naming the entry it is abo
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -12,11 +14,12 @@ import orjson
 
 from fhir_server.bundles.build import full_url
 from fhir_server.errors import FhirError, Invalid, Issue
-from fhir_server.fhir_json import parse_body
+from fhir_server.http import codecs
 from fhir_server.interactions.common import (
     check_id,
 )
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.representation import WHOLE, Shape, returned
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
@@ -57,21 +60,40 @@ def _entry_request(base: str, raw: Any, index: int) -> Entry:
             check_id(path[1])
         except FhirError as err:
             raise located(err, index, f"{where}.request.url") from None
+    resource = raw.get("resource")
     req = FhirRequest(
         method=method,
         path=path,
         params=parse_qsl(parts.query, keep_blank_values=True),
-        body=raw.get("resource"),
-        content_type="json",
+        body=resource,
+        content_type=None if resource is None else "fhir",
         if_match=r.get("ifMatch"),
         if_none_match=r.get("ifNoneMatch"),
         if_none_exist=r.get("ifNoneExist"),
     )
+    if (
+        method == "PATCH"
+        and isinstance(resource, dict)
+        and resource.get("resourceType") == "Binary"
+    ):
+        req.body, req.content_type = None, "json-patch"
+        req.decode = partial(_binary_patch, resource)
     return Entry(index, full, req)
 
 
+def _binary_patch(binary: dict[str, Any]) -> Any:
+    """The JSON Patch document a PATCH entry carries as a Binary (a Bundle entry holds only a
+    resource): its base64 data, decoded as the HTTP layer decodes a JSON Patch body, when the
+    patch interaction asks for it."""
+    try:
+        raw = base64.b64decode(binary.get("data", ""), validate=True)
+    except (ValueError, TypeError) as err:  # binascii.Error is a ValueError
+        raise Invalid(f"Binary.data is not base64: {err}", ["Binary.data"]) from err
+    return codecs.decode("json-patch", raw)
+
+
 def parse_bundle(ctx: Context, req: FhirRequest) -> tuple[str, list[Entry]]:
-    doc = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
+    doc = req.document()
     if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
         raise Invalid("POST to the base takes a Bundle of type batch or transaction")
     kind = doc.get("type")
@@ -83,7 +105,14 @@ def parse_bundle(ctx: Context, req: FhirRequest) -> tuple[str, list[Entry]]:
     return kind, [_entry_request(ctx.base_url, e, i) for i, e in enumerate(raw_entries)]
 
 
-def response_entry(ctx: Context, result: FhirResult, prefer: str | None) -> dict[str, Any]:
+def response_entry(
+    ctx: Context, req: FhirRequest, result: FhirResult, prefer: str | None
+) -> dict[str, Any]:
+    """The response entry for ``req``'s ``result``: its resource shown as an HTTP response
+    would show it (`representation`: a read in the shape its ``_summary``/``_elements`` ask
+    for, a write whole; nothing under ``Prefer: return=minimal``), the outcome preferred in
+    ``response.outcome``."""
+    shape = Shape.of(req.params) if req.method in ("GET", "HEAD") else WHOLE
     response: dict[str, Any] = {"status": _status(result.status)}
     out: dict[str, Any] = {}
     stored = result.stored
@@ -93,11 +122,9 @@ def response_entry(ctx: Context, result: FhirResult, prefer: str | None) -> dict
         response["lastModified"] = stored.last_updated
         if result.location:
             response["location"] = f"{stored.type}/{stored.id}/_history/{stored.version}"
-    if prefer != "minimal":
-        if result.body is not None:
-            out["resource"] = orjson.Fragment(result.body)
-        elif stored is not None and stored.content is not None and result.status != 204:
-            out["resource"] = orjson.Fragment(stored.content)
+    shown = returned(result, shape, prefer)
+    if shown is not None:
+        out["resource"] = orjson.Fragment(shown)
     if prefer == "OperationOutcome" and result.issues:
         response["outcome"] = {
             "resourceType": "OperationOutcome",

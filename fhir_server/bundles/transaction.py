@@ -167,7 +167,7 @@ async def transaction(
                     _check_overlap(changed, result.stored.reference, e.index)
             except FhirError as err:
                 raise located(err, e.index) from None
-            results[e.index] = response_entry(ctx, result, prefer)
+            results[e.index] = response_entry(ctx, e.request, result, prefer)
         return [results[e.index] for e in todo]
 
     out = await ctx.write(work)

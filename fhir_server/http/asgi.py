@@ -10,29 +10,28 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from fhir_server.access import Authenticator, Grant, Open, Security
 from fhir_server.config import Settings
-from fhir_server.errors import FhirError, Invalid, Issue, TooLarge, outcome_bytes
-from fhir_server.http.headers import NOSNIFF
+from fhir_server.errors import FhirError, Invalid, TooLarge
+from fhir_server.http import codecs
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
-from fhir_server.http.render import render
+from fhir_server.http.respond import respond, respond_crash, respond_error, send_response
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.read import read
 from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
-from fhir_server.stored import http_date
 
 log = logging.getLogger("fhir_server.http")
 
 PREFIX = "/fhir"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_CONTENT_TYPES = {m: f"{m}; charset=utf-8".encode() for m in (FHIR_JSON, JSON, "text/json")}
 _PREFIX_SLASH = (PREFIX + "/").encode()
 _CONDITIONAL = frozenset({b"if-none-match", b"if-modified-since", b"if-match"})
 _PLAIN_ACCEPT: dict[bytes | None, str] = {
@@ -149,7 +148,7 @@ class FhirApp:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """One pipeline with two branches: a plain read (`_plain_head`) is authenticated and
         read once and answered from the stored bytes; everything else goes through the router.
-        Both branches end in the same renderer and the same error answers, so a failed plain
+        Both branches end in `respond` or `respond_error` (`http/respond.py`), so a failed plain
         read is answered once, not tried again on the general branch."""
         plain = _plain_head(scope)
         base = self.hosts.base(scope, plain.host) if plain is not None else None
@@ -158,8 +157,6 @@ class FhirApp:
             if plain is not None and base is not None:  # else also an untrusted Host's 400
                 req = FhirRequest("GET", [plain.type, plain.id])
                 result = await self._plain_read(plain, base, req)
-                if await _send_stored(send, result, media):
-                    return
             else:
                 headers = _headers(scope)
                 base = self.base_url(scope, headers)
@@ -170,21 +167,16 @@ class FhirApp:
                 req = await self._request(scope, receive, headers, params)
                 ctx = self._context(principal, base)
                 result = await self.services.router.dispatch(ctx, req)
-            status, out_headers, body = render(req, result, base)
+            response = respond(req, result, base, media)
         except Disconnected:
             log.info("client disconnected before the body was complete; nothing was done")
             return
         except FhirError as err:
-            status, out_headers, body = (
-                err.status,
-                list(err.headers.items()),
-                outcome_bytes(err.issues),
-            )
+            response = respond_error(err, media)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            status, out_headers = 500, []
-            body = outcome_bytes([Issue("exception", "Internal server error")])
-        await _send(send, status, out_headers, body, media)
+            response = respond_crash(media)
+        await send_response(send, response)
 
     async def _plain_read(self, plain: PlainHead, base: str, req: FhirRequest) -> FhirResult:
         """The `read` interaction without the router (header dict, query, negotiation: a third
@@ -214,20 +206,20 @@ class FhirApp:
     ) -> FhirRequest:
         method = scope["method"]
         path = _segments(scope)
-        body = None
-        kind = None
+        kind = decode = None
         if method in _BODY_METHODS:
-            body = await self._body(receive, headers)
-            if body:
-                kind = request_kind(
+            raw = await self._body(receive, headers)
+            if raw:
+                wire = request_kind(
                     headers.get("content-type"), method, bool(path) and path[-1] == "_search"
                 )
+                kind, decode = codecs.document_kind(wire), partial(codecs.decode, wire, raw)
         return FhirRequest(
             method=method,
             path=path,
             params=params,
-            body=body,
             content_type=kind,
+            decode=decode,
             if_match=headers.get("if-match"),
             if_none_match=headers.get("if-none-match"),
             if_modified_since=_if_modified_since(headers.get("if-modified-since"))
@@ -291,34 +283,3 @@ def _segments(scope: Scope) -> list[str]:
 
 def _param(params: list[tuple[str, str]], name: str) -> str | None:
     return next((v for k, v in params if k == name), None)
-
-
-async def _send(
-    send: Any, status: int, headers: list[tuple[str, str]], body: bytes | None, media: str
-) -> None:
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-    if body is not None:
-        raw.append((b"content-type", _CONTENT_TYPES[media]))
-    raw.append((b"content-length", str(len(body or b"")).encode()))
-    raw.append(NOSNIFF)
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body or b""})
-
-
-async def _send_stored(send: Any, result: FhirResult, media: str) -> bool:
-    """A read's stored bytes as they are, with the headers `render` and `_send` would give
-    them; False when the result needs the renderer (no stored bytes, not a 200)."""
-    stored = result.stored
-    if result.status != 200 or stored is None or stored.content is None:
-        return False
-    body = stored.content
-    headers = [
-        (b"etag", stored.etag.encode()),
-        (b"last-modified", http_date(stored.ts).encode()),
-        (b"content-type", _CONTENT_TYPES[media]),
-        (b"content-length", str(len(body)).encode()),
-        NOSNIFF,
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-    return True

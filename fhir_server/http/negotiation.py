@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from fhir_server.errors import NotAcceptable, UnsupportedMediaType
+from fhir_server.http.codecs import WireKind
 
 FHIR_JSON = "application/fhir+json"
 JSON = "application/json"
@@ -52,8 +53,9 @@ def response_type(accept: str | None, format_param: str | None) -> str:
     raise NotAcceptable(f"Cannot answer {accept!r}: this server speaks {FHIR_JSON} and {JSON}")
 
 
-def request_kind(content_type: str | None, method: str, is_search: bool) -> str:
-    """``json``, ``json-patch`` or ``form`` for the body; anything else is a 415."""
+def request_kind(content_type: str | None, method: str, is_search: bool) -> WireKind:
+    """``json``, ``json-patch`` or ``form`` for the body (`codecs` decodes it); anything else
+    is a 415."""
     if not content_type:
         return "json"
     mime = _mime(content_type)[0]

@@ -12,7 +12,6 @@ from urllib.parse import parse_qsl
 
 from fhir_server.access import VISIBLE
 from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, UnknownType
-from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import SearchQuery
@@ -52,12 +51,12 @@ def new_id() -> str:
 
 
 def body_resource(ctx: Context, req: FhirRequest, type_: str) -> dict[str, Any]:
-    """The request's resource, parsed (if raw) and structurally valid for ``type_``."""
-    if req.body is None or req.body == b"":
+    """The request's resource, structurally valid for ``type_``."""
+    resource = req.document()
+    if resource is None:
         raise Invalid(f"A {type_} resource is required in the request body")
     if req.body_checked:
-        return req.body
-    resource = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
+        return resource
     return ctx.services.checks.check_resource(type_, resource)
 
 

@@ -39,9 +39,11 @@ class FhirRequest:
     """Segments after the FHIR base, e.g. ``["Patient", "1", "_history", "2"]``."""
     params: list[tuple[str, str]] = field(default_factory=list)
     body: Any = None
-    """Raw bytes from HTTP, or an already parsed resource from a Bundle entry."""
+    """The parsed body: a resource, a JSON Patch document or form pairs (`content_type` says
+    which). Read it with `document`: a body received over HTTP is parsed on first use."""
     content_type: str | None = None
-    """``json`` (application/fhir+json, application/json), ``json-patch`` or ``form``."""
+    """What the body holds, whatever its wire format: ``fhir`` (a resource), ``json-patch`` or
+    ``form``; None when there is no body."""
     if_match: str | None = None
     if_none_match: str | None = None
     if_modified_since: int | None = None
@@ -59,8 +61,21 @@ class FhirRequest:
     """An id the server assigned in advance (a transaction's create or conditional update):
     the client did not choose it, nor can it: a client's ``POST Type/id`` is no create."""
 
+    decode: Callable[[], Any] | None = None
+    """How `document` gets `body` from the bytes received: the codec of their media type
+    (`fhir_server/http/codecs.py`), bound by the HTTP layer or a Bundle's Binary entry."""
+
     def param(self, name: str) -> str | None:
         return next((v for k, v in self.params if k == name), None)
+
+    def document(self) -> Any:
+        """The parsed body (None if there is none), decoded on first use: a request refused
+        before its body matters (an unknown type, a method not allowed, no permission) is
+        answered as such and its body never parsed; a body that does not parse is a 400."""
+        if self.decode is not None:
+            self.body = self.decode()
+            self.decode = None
+        return self.body
 
 
 @dataclass(slots=True)
@@ -152,7 +167,7 @@ class Context:
             ) from err
         except StoreBusy as err:
             raise Unavailable(
-                f"The store is busy ({err}); retry the request", headers={"Retry-After": "1"}
+                f"The store is busy ({err}); retry the request", retry_after=1
             ) from err
 
 

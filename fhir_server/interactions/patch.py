@@ -6,12 +6,10 @@ must still be a structurally valid resource with the same type and id.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from fhir_server import fhir_json
 from fhir_server.errors import Invalid, NotFound, UnsupportedMediaType
-from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.common import check_id, live, match_one
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
 from fhir_server.interactions.update import write_version
@@ -21,20 +19,14 @@ from fhir_server.store.base import UnitOfWork
 
 
 def _patch_document(req: FhirRequest) -> tuple[str, Any]:
-    body = req.body
-    if isinstance(body, dict) and body.get("resourceType") == "Binary":  # in a Bundle entry
-        try:
-            raw = base64.b64decode(body.get("data", ""), validate=True)
-        except (ValueError, TypeError) as err:  # binascii.Error is a ValueError
-            raise Invalid(f"Binary.data is not base64: {err}", ["Binary.data"]) from err
-        return "json-patch", parse_body(raw)
-    if isinstance(body, bytes | bytearray):
-        body = parse_body(body)
+    body = req.document()
+    if body is None:
+        raise Invalid("PATCH needs a JSON Patch or a FHIRPath Patch document in the body")
     if req.content_type == "json-patch":
         return "json-patch", body
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":
         return "fhirpath", body
-    if req.content_type == "json":  # a FHIR media type, but not a FHIRPath Patch document
+    if req.content_type == "fhir":  # a FHIR media type, but not a FHIRPath Patch document
         raise Invalid(
             "A PATCH with a FHIR content type takes a FHIRPath Patch Parameters resource"
             " (send a JSON Patch as application/json-patch+json)"

@@ -99,7 +99,8 @@ class Router:
         if handler is None:
             allowed = ", ".join(sorted(methods))
             raise MethodNotAllowed(
-                f"{req.method} is not allowed here (allowed: {allowed})", headers={"Allow": allowed}
+                f"{req.method} is not allowed here (allowed: {allowed})",
+                allowed=tuple(sorted(methods)),
             )
         custom = ctx.services.custom
         if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs
@@ -121,7 +122,7 @@ async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> F
         where = "/".join(path)
         raise NotSupported(f"Operation ${name} is not supported at {where}", [f"${name}"])
     if req.method == "GET" and op.affects_state:
-        raise MethodNotAllowed(f"${name} changes data: use POST", headers={"Allow": "POST"})
+        raise MethodNotAllowed(f"${name} changes data: use POST", allowed=("POST",))
     id_ = path[1] if level == "instance" else None
     await _check_operation(ctx, op.scope_letters, type_, id_)
     return await op.handler(ctx, Inputs.from_request(req, f"${name}"), type_, id_)

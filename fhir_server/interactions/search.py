@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import parse_qsl
 
-from fhir_server import compartment, fhir_json
-from fhir_server.bundles.build import bundle, full_url, page_url, resource_fragment
+from fhir_server import compartment
+from fhir_server.bundles.build import bundle, full_url, page_url
 from fhir_server.errors import Invalid, Issue, NotFound, UnsupportedMediaType
 from fhir_server.interactions.common import check_id, every, searcher
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.representation import select_elements, summarize
+from fhir_server.representation import Shape
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import cursor
 from fhir_server.search.includes import included
@@ -26,15 +25,12 @@ from fhir_server.stored import StoredResource
 
 
 def _form_pairs(req: FhirRequest) -> list[tuple[str, str]]:
-    if not req.body:
+    if req.content_type is None:
         return []
     if req.content_type != "form":
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded")
-    try:
-        text = bytes(req.body).decode()
-    except UnicodeDecodeError as err:
-        raise Invalid(f"The form body is not UTF-8: {err}") from err
-    return parse_qsl(text, keep_blank_values=True)
+    pairs: list[tuple[str, str]] = req.document()
+    return pairs
 
 
 async def query_for(
@@ -52,21 +48,10 @@ async def query_for(
     )
 
 
-def _resource(query: SearchQuery, stored: StoredResource) -> Any:
-    if query.summary in (None, "false") and query.elements is None:
-        return resource_fragment(stored)
-    resource = fhir_json.loads(stored.content or b"{}")
-    if query.summary not in (None, "false"):
-        resource = summarize(resource, query.summary)
-    if query.elements is not None:
-        resource = select_elements(resource, query.elements)
-    return resource
-
-
 def _entry(ctx: Context, query: SearchQuery, stored: StoredResource, mode: str) -> dict[str, Any]:
     return {
         "fullUrl": full_url(ctx.base_url, stored),
-        "resource": _resource(query, stored),
+        "resource": Shape(query.summary, query.elements).resource(stored),
         "search": {"mode": mode},
     }
 

@@ -82,7 +82,7 @@ async def _check_replaced(
             f"The access token may not choose the id of a new {type_} (update-as-create"
             f" of {type_}/{id_}); create it with POST {type_}",
             [f"{type_}/{id_}"],
-            headers={"Allow": "DELETE, GET, PATCH"},
+            allowed=("DELETE", "GET", "PATCH"),
         )
 
 

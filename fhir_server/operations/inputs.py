@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_server.errors import Invalid
-from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.context import FhirRequest
 
 _VALUE = "value"
@@ -22,9 +21,9 @@ class Inputs:
     @classmethod
     def from_request(cls, req: FhirRequest, op: str) -> Inputs:
         query = [{"name": k, "valueString": v} for k, v in req.params if not k.startswith("_")]
-        if req.method == "GET" or req.body in (None, b""):
+        doc = None if req.method == "GET" else req.document()
+        if doc is None:
             return cls(query)
-        doc = parse_body(req.body) if isinstance(req.body, bytes | bytearray) else req.body
         if not isinstance(doc, dict):
             raise Invalid(f"{op} takes a Parameters resource or a resource in the body")
         if doc.get("resourceType") != "Parameters":

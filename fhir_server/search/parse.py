@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from fhir_server.errors import Invalid, TooCostly
 from fhir_server.numbers import parse_count
+from fhir_server.representation import parse_elements, parse_summary
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.model import (
     ANY,
@@ -68,7 +69,6 @@ def _values(raw: str, param: SearchParam) -> list[str]:
     return parts if param.type in _KEEP_ESCAPES else [unescape(p) for p in parts]
 
 
-_SUMMARY = frozenset({"true", "text", "data", "count", "false"})
 _TOTAL = frozenset({"none", "estimate", "accurate"})
 
 
@@ -108,13 +108,11 @@ def _result_param(
             raise Invalid(f"_total must be none, estimate or accurate, not {raw!r}", [name])
         query.total = raw
     elif name == "_summary":
-        if raw not in _SUMMARY:
-            raise Invalid(f"_summary must be one of {', '.join(sorted(_SUMMARY))}", [name])
-        query.summary = raw
+        query.summary = parse_summary(raw)
     elif name == "_sort":
         query.sort = _sort(params, query.type, raw)
     elif name == "_elements":
-        query.elements = [e.strip() for e in raw.split(",") if e.strip()]
+        query.elements = parse_elements(raw)
     elif base in ("_include", "_revinclude") and modifier in ("", "iterate"):
         target = query.includes if base == "_include" else query.revincludes
         target.append(_include(params, raw, name, modifier == "iterate"))

@@ -1,0 +1,64 @@
+"""Wire formats: a request body decoded, and a document encoded, by the codec of its media type.
+
+The HTTP layer (and a Bundle's Binary entry, which carries a body in a body) is the only place
+that parses bytes from a client: interactions get the parsed document (`FhirRequest.document`)
+and never know which format it came in. JSON is the one format today; XML is a second codec —
+an entry in `_DECODERS` and `_ENCODERS` whose document is ``fhir`` too, and its media types in
+`negotiation` — with nothing to change in the interactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import orjson
+
+from fhir_server import fhir_json
+from fhir_server.errors import Invalid
+
+WireKind = Literal["json", "json-patch", "form"]
+"""How a request body is written (`negotiation.request_kind` reads it from Content-Type)."""
+
+DocumentKind = Literal["fhir", "json-patch", "form"]
+"""What a decoded body is, whatever format it came in: a FHIR resource (``fhir``), a JSON Patch
+document, or form pairs (``POST _search``); `FhirRequest.content_type` holds it."""
+
+
+def _form(raw: bytes) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as err:
+        raise Invalid(f"The form body is not UTF-8: {err}") from err
+    return parse_qsl(text, keep_blank_values=True)
+
+
+_DECODERS: dict[str, tuple[DocumentKind, Callable[[bytes], Any]]] = {
+    "json": ("fhir", fhir_json.parse_body),
+    "json-patch": ("json-patch", fhir_json.parse_body),
+    "form": ("form", _form),
+}
+
+
+def document_kind(kind: WireKind) -> DocumentKind:
+    """What a body written as ``kind`` holds once decoded."""
+    return _DECODERS[kind][0]
+
+
+def decode(kind: WireKind, raw: bytes) -> Any:
+    """The parsed body (a resource, a JSON Patch document, form pairs), or a 400 naming what is
+    wrong with it (`fhir_json.parse_body`: not JSON, a key twice, a control character)."""
+    return _DECODERS[kind][1](raw)
+
+
+def _json(doc: Any, pretty: bool) -> bytes:
+    return fhir_json.dumps(doc, option=orjson.OPT_INDENT_2 if pretty else 0)
+
+
+_ENCODERS: dict[str, Callable[[Any, bool], bytes]] = {"json": _json}
+
+
+def encode(kind: str, doc: Any, pretty: bool = False) -> bytes:
+    """``doc`` written in format ``kind`` (``json``), indented when ``pretty`` (``_pretty``)."""
+    return _ENCODERS[kind](doc, pretty)
