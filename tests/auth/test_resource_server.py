@@ -143,12 +143,13 @@ def _plan(id_: str, patient: str) -> dict[str, object]:
     }
 
 
+GP = {"reference": "Organization/clinic"}
 SEED: list[dict[str, Any]] = [
     # doc is a GP (ydernummer) both patients are listed with: a care relationship with each
     {"resourceType": "Organization", "id": "clinic",
      "identifier": [{"system": "urn:oid:1.2.208.176.1.4", "value": "012345"}]},
-    {"resourceType": "Patient", "id": "p1", "generalPractitioner": [{"reference": "Organization/clinic"}]},
-    {"resourceType": "Patient", "id": "p2", "generalPractitioner": [{"reference": "Organization/clinic"}]},
+    {"resourceType": "Patient", "id": "p1", "generalPractitioner": [GP]},
+    {"resourceType": "Patient", "id": "p2", "generalPractitioner": [GP]},
     {"resourceType": "Practitioner", "id": "doc"},
     {"resourceType": "PractitionerRole", "id": "doc-gp", "active": True,
      "practitioner": {"reference": "Practitioner/doc"},
