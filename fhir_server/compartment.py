@@ -45,3 +45,14 @@ def in_compartment(type_: str, resource: dict[str, Any], patient: str) -> bool:
         for evaluate in _evaluators(type_)
         for target in local_targets(evaluate(resource))
     )
+
+
+def patients(type_: str, resource: dict[str, Any]) -> set[str]:
+    """The ids of every patient whose compartment holds ``resource`` (the Patient itself, and
+    each patient a compartment parameter refers to): whose data it is, for the audit."""
+    found = (
+        {resource["id"]} if type_ == "Patient" and isinstance(resource.get("id"), str) else set()
+    )
+    for evaluate in _evaluators(type_):
+        found |= {id_ for t, id_ in local_targets(evaluate(resource)) if t == "Patient"}
+    return found

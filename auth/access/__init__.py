@@ -1,7 +1,8 @@
 """Authorization as the interaction layer sees it: implementations of `fhir_server.access.Access`.
 
 `scopes` decides by the access token's SMART scopes; consent will be one more `Access`, composed
-here with the scopes' (both must permit), and audit will wrap the composition.
+here with the scopes' (both must permit), and the audit (`auth.audit.AuditingAccess`) wraps the
+composition: it records what was admitted and keeps the audit trail the server's own.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from auth.access.scopes import ScopeAccess
+from auth.audit import AuditingAccess, journal_for
 from fhir_server.access import UNRESTRICTED, Access, Reader
 
 if TYPE_CHECKING:
@@ -16,7 +18,13 @@ if TYPE_CHECKING:
 
 
 def access_for(principal: Principal, reader: Reader) -> Access:
-    """The access a principal has, reading the store through ``reader``."""
+    """The access a principal has, reading the store through ``reader``; audited when the
+    settings say so (``FHIR_AUDIT``, on by default with authorization)."""
+    audit = reader.settings.audit_enabled
     if principal.unrestricted:
-        return UNRESTRICTED.bind(reader)
-    return ScopeAccess(principal, reader)
+        inner = UNRESTRICTED.bind(reader)
+        if not audit:
+            return inner
+    else:
+        inner = ScopeAccess(principal, reader)
+    return AuditingAccess(inner, principal, reader, journal_for(reader.store) if audit else None)

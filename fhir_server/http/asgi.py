@@ -22,7 +22,7 @@ from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response
 from fhir_server.http.render import render
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.read import read
-from fhir_server.interactions.router import dispatch
+from fhir_server.interactions.router import audited, dispatch
 from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.store.base import Store
@@ -188,7 +188,7 @@ class FhirApp:
         of a read's cost in Python); its errors are answered as the general branch's are."""
         principal = await self.authenticator.authenticate(plain.authorization, base)
         ctx = Context(self.store, self.settings, principal, base, security=self.security)
-        return await read(ctx, req, plain.type, plain.id)
+        return await audited(ctx, req, "read", read, plain.type, plain.id)
 
     async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Grant:
         """Who calls (before the body is read: a request without a valid token costs nothing);
