@@ -12,16 +12,16 @@ from fhir_server.search.model import SearchQuery
 from tests.auth.conftest import Server, server  # noqa: F401 (the fixture)
 
 
-async def audit_events(server: Server) -> list[dict[str, Any]]:
+async def audit_events(on: Server) -> list[dict[str, Any]]:
     """Every AuditEvent in the store, oldest first (read from the store, not through a token)."""
-    page = await server.app.store.search(SearchQuery("AuditEvent", count=10_000))
+    page = await on.app.store.search(SearchQuery("AuditEvent", count=10_000))
     events = [orjson.loads(s.content or b"{}") for s in page.items]
     return sorted(events, key=lambda e: (e["recorded"], e["id"]))
 
 
-async def new_events(server: Server, before: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def new_events(on: Server, before: list[dict[str, Any]]) -> list[dict[str, Any]]:
     known = {e["id"] for e in before}
-    return [e for e in await audit_events(server) if e["id"] not in known]
+    return [e for e in await audit_events(on) if e["id"] not in known]
 
 
 def patients(event: dict[str, Any]) -> list[str]:
