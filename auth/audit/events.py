@@ -18,10 +18,10 @@ the data goes. Break-the-glass adds DICOM 110127 "Emergency Override Started" to
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from auth.audit.mask import mask, mask_tree
+from auth.audit.mask import mask
 
 BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit."
 AUDIT_EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
@@ -177,8 +177,23 @@ def _agents(actor: Actor, kind: str, base_url: str) -> list[dict[str, Any]]:
     return agents
 
 
+def _masked(value: Any) -> Any:
+    """``value`` (an `Actor` or `Access`) with each text that came from the request or the
+    data masked (`mask`): everything else in an event is this module's own."""
+    changes: dict[str, Any] = {}
+    for f in fields(value):
+        found = getattr(value, f.name)
+        if isinstance(found, str):
+            changes[f.name] = mask(found)
+        elif isinstance(found, tuple):
+            changes[f.name] = tuple(mask(v) for v in found)
+    return replace(value, **changes)
+
+
 def audit_event(actor: Actor, access: Access, base_url: str, recorded: str) -> dict[str, Any]:
     """The AuditEvent of one access about one patient (or none), CPR numbers masked."""
+    actor, access = _masked(actor), _masked(access)
+    base_url = mask(base_url)
     kind = access.kind
     labels = [_coding(RESTRICTION, label) for label in access.labels]
     profile = ("Patient" if access.patient else "") + kind
@@ -220,7 +235,7 @@ def audit_event(actor: Actor, access: Access, base_url: str, recorded: str) -> d
         entity["what"] = {"reference": f"Patient/{access.patient}"}
         entities.append(entity)
     if kind == QUERY:
-        text = mask(f"{access.type or ''}?{access.query or ''}")
+        text = f"{access.type or ''}?{access.query or ''}"
         entity = _entity("2", "24", labels)
         entity["query"] = base64.b64encode(text.encode()).decode("ascii")
         entity["description"] = text
@@ -231,5 +246,4 @@ def audit_event(actor: Actor, access: Access, base_url: str, recorded: str) -> d
         entities.append(entity)
     if entities:
         event["entity"] = entities
-    masked: dict[str, Any] = mask_tree(event)
-    return masked
+    return event

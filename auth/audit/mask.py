@@ -11,12 +11,12 @@ number that was not a CPR number costs a detail of the log; missing one would le
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from profiles.danish.identifiers import CPR_SYSTEM
 
 MASK = "xxxxxxxxxx"
 _SYSTEM_VALUE = re.compile(re.escape(CPR_SYSTEM) + r"\|[^,&]*")
+_DIGITS = re.compile(r"[0-9]{4}")
 _RUN = re.compile(r"(?<![0-9A-Za-z])([0-9]{2})([0-9]{2})([0-9]{2})-?([0-9]{4})(?![0-9A-Za-z])")
 
 
@@ -27,18 +27,6 @@ def _run(match: re.Match[str]) -> str:
 
 def mask(text: str) -> str:
     """``text`` with every CPR number (or what may be one) replaced by ``xxxxxxxxxx``."""
-    if not any(c.isdigit() for c in text):
+    if _DIGITS.search(text) is None:
         return text
     return _RUN.sub(_run, _SYSTEM_VALUE.sub(f"{CPR_SYSTEM}|{MASK}", text))
-
-
-def mask_tree(value: Any) -> Any:
-    """Every string in a JSON value masked (`mask`), the structure kept; an AuditEvent's
-    ``entity.query`` (base64 of a query masked before it was encoded) is left as it is."""
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, dict):
-        return {k: v if k == "query" else mask_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_tree(v) for v in value]
-    return value
