@@ -1,6 +1,7 @@
 """What the audit costs a read: read-by-id through the ASGI app in process (no network), with a
-clinician's token, ``FHIR_AUDIT`` on and off, SQLite synchronous FULL, one and many concurrent
-readers. ``.venv/bin/python -m bench.audit [--seconds 5] [--concurrency 1 32]``; figures in
+clinician's token, ``FHIR_AUDIT`` on and off, SQLite synchronous FULL (or NORMAL), one and many
+concurrent readers. ``.venv/bin/python -m bench.audit [--seconds 5] [--concurrency 1 32]
+[--synchronous NORMAL]``; figures in
 docs/audit.md (in-process figures: the relative cost is what they show)."""
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from tests.api.support import BASE
 from tests.auth.conftest import ADMIN, DATA, TestKeys, bearer, mint
 
 
-async def _rate(audit: bool, concurrency: int, seconds: float, folder: Path) -> float:
+async def _rate(
+    audit: bool, concurrency: int, seconds: float, folder: Path, synchronous: str = "FULL"
+) -> float:
     settings = Settings(
+        sqlite_synchronous=synchronous,
         store_url=f"sqlite:///{folder / f'bench-{audit}-{concurrency}.db'}",
         auth="smart",
         audit=audit,
@@ -56,11 +60,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.audit", description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in args.concurrency:
-            off = await _rate(False, concurrency, args.seconds, Path(tmp))
-            on = await _rate(True, concurrency, args.seconds, Path(tmp))
+            off = await _rate(False, concurrency, args.seconds, Path(tmp), args.synchronous)
+            on = await _rate(True, concurrency, args.seconds, Path(tmp), args.synchronous)
             print(
                 f"concurrency {concurrency:3}: audit off {off:7.0f} reads/s, on {on:7.0f}"
                 f" reads/s ({on / off:.0%})"
