@@ -131,7 +131,7 @@ def _agents(actor: Actor, kind: str, base_url: str) -> list[dict[str, Any]]:
     agents: list[dict[str, Any]] = []
     if actor.person is not None or actor.client_id is None:
         who: dict[str, Any] = {"identifier": {"value": actor.subject}}
-        if actor.person:
+        if actor.person and not actor.person.startswith("Patient/"):
             who["reference"] = actor.person
         if actor.name:
             who["display"] = actor.name
@@ -140,6 +140,11 @@ def _agents(actor: Actor, kind: str, base_url: str) -> list[dict[str, Any]]:
             "who": who,
             "requestor": True,
         }
+        if actor.person and "reference" not in who:
+            # a citizen as a reference would put the event in their own compartment: their Min
+            # log would then show what they tried and were refused, about others' data —
+            # revealing that it exists. Named by altId instead; the log shows events about them.
+            user["altId"] = actor.person
         if actor.name:
             user["name"] = actor.name
         roles: list[dict[str, Any]] = []

@@ -76,7 +76,21 @@ async def test_reading_the_log_adds_nothing_the_citizen_sees(server: Server) -> 
 async def test_the_citizens_own_look_ups_are_kept_in_their_log(server: Server) -> None:
     assert (await server.get("Observation/lab1", CITIZEN)).status_code == 200
     own = [e for e in await _log(server, CITIZEN) if e["action"] == "R"]
-    assert [user_agent(e)["who"]["reference"] for e in own] == ["Patient/p1"]
+    assert [user_agent(e)["altId"] for e in own] == ["Patient/p1"]
+
+
+async def test_a_citizens_refused_probe_of_other_data_is_not_in_their_log(
+    server: Server,
+) -> None:
+    """A citizen who asks for another patient's resource gets 404 (as for an unknown id);
+    the refusal is recorded about that patient, and nothing of it shows in the citizen's own
+    log — else the log would tell which ids exist."""
+    before = await _log(server, CITIZEN)
+    assert (await server.get("Observation/lab2", CITIZEN)).status_code == 404
+    assert (await server.get("Observation/nothing", CITIZEN)).status_code == 404
+    assert await _log(server, CITIZEN) == before
+    refused = [e for e in await _log(server, mint(ADMIN), "p2") if e["outcome"] == "4"]
+    assert [user_agent(e)["altId"] for e in refused] == ["Patient/p1"]
 
 
 async def test_labels_hide_entries_from_the_citizen_and_from_a_parent(server: Server) -> None:
