@@ -49,17 +49,18 @@ SERVER_ONLY = (
 
 
 class _Patients:
-    """Whose data each version is, remembered (versions never change) for the last few
+    """Whose data each version is, remembered (a version never changes) for the last few
     thousand versions: reads of the same resources cost one look-up."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self.known: OrderedDict[tuple[str, str, int], frozenset[str]] = OrderedDict()
+        self.known: OrderedDict[tuple[str, str, int, int], frozenset[str]] = OrderedDict()
 
     def of(self, stored: StoredResource) -> frozenset[str]:
         if stored.type == AUDIT_EVENT or stored.content is None:
             return frozenset()
-        key = (stored.type, stored.id, stored.version)
+        key = (stored.type, stored.id, stored.version, stored.ts)  # a rolled-back version's
+        # number may be written again with other content, never at the same instant
         found = self.known.get(key)
         if found is None:
             resource = orjson.loads(stored.content)
