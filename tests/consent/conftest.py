@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from fhir_server.search.model import SearchQuery
+from tests.api.conftest import backend, make_client  # noqa: F401 (fixtures)
 from tests.auth.conftest import Server, server  # noqa: F401 (the fixture)
 
 

@@ -272,3 +272,49 @@ async def test_every_audit_event_is_a_valid_r4_audit_event(server: Server) -> No
     assert {"0", "4"} <= {e["outcome"] for e in events}
     for event in events:
         check_resource("AuditEvent", {k: v for k, v in event.items() if k != "meta"})
+
+
+async def test_each_batch_entry_is_audited_on_its_own(server: Server) -> None:
+    before = await audit_events(server)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"request": {"method": "GET", "url": "Observation/lab1"}},
+            {"request": {"method": "GET", "url": "Observation?subject=Patient/p2"}},
+        ],
+    }
+    resp = await server.send("POST", "", DOCTOR, bundle)
+    assert [e["response"]["status"][:3] for e in resp.json()["entry"]] == ["200", "200"]
+    events = await new_events(server, before)
+    assert _kinds(events) == [
+        ("PatientRead", "R", "0", ["Patient/p1"]),
+        ("PatientQuery", "E", "0", ["Patient/p2"]),
+    ]
+    assert query_of(events[1]) == "Observation?subject=Patient/p2"
+
+
+async def test_audit_follows_the_setting(make_client: Any) -> None:
+    """``FHIR_AUTH=off`` audits nothing and lets clients write AuditEvents unless
+    ``FHIR_AUDIT=true``, which records (as the anonymous user) and refuses them."""
+    body = {
+        "resourceType": "AuditEvent",
+        "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+        "recorded": "2024-01-01T00:00:00Z",
+        "agent": [{"requestor": True}],
+        "source": {"observer": {"reference": "Device/d"}},
+    }
+    patient = {"resourceType": "Patient", "id": "a"}
+    plain = await make_client()
+    assert (await plain.put("Patient/a", json=patient)).status_code == 201
+    assert (await plain.get("Patient/a")).status_code == 200
+    assert (await plain.post("AuditEvent", json=body)).status_code == 201
+    assert (await plain.get("AuditEvent?_total=accurate")).json()["total"] == 1
+
+    audited = await make_client(audit=True)
+    assert (await audited.put("Patient/a", json=patient)).status_code == 201
+    assert (await audited.get("Patient/a")).status_code == 200
+    resp = await audited.post("AuditEvent", json=body)
+    assert resp.status_code == 403 and "AuditEvent" in resp.json()["issue"][0]["diagnostics"]
+    found = (await audited.get("AuditEvent?patient=a&_count=100")).json()
+    assert sorted(e["resource"]["action"] for e in found["entry"]) == ["C", "R"]
