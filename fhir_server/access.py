@@ -18,10 +18,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fhir_server.config import Settings
 from fhir_server.errors import Issue
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import KnownParameters
-from fhir_server.store.base import Page
+from fhir_server.store.base import Page, Store, UnitOfWork
 from fhir_server.stored import StoredResource
 
 Action = str
@@ -59,6 +60,19 @@ class Reader(Protocol):
     @property
     def params(self) -> KnownParameters:
         """The server's search parameters (a scope's query is parsed with them)."""
+        ...
+
+    @property
+    def store(self) -> Store:
+        """The store itself (audit appends its own records through it)."""
+        ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def uow(self) -> UnitOfWork | None:
+        """The unit of work a write runs in (a write's audit record joins it), else None."""
         ...
 
     async def read(self, type_: str, id_: str) -> StoredResource | None: ...
@@ -151,6 +165,18 @@ class Access(Protocol):
         """``read(type, id)`` answering None for what the caller may not ``action``."""
         ...
 
+    def disclose(self, items: list[StoredResource]) -> None:
+        """The resources a response carries (search matches and includes, history entries),
+        already admitted: the audit records whose data they are."""
+        ...
+
+    async def settle(self, interaction: str, type_: str | None, query: str, status: int) -> None:
+        """Called once per request (and per batch entry) after the interaction, before
+        anything is answered: the audit records the access (``interaction`` as
+        http://hl7.org/fhir/restful-interaction names it, the query string, the status).
+        Raises when the record cannot be kept (the access is then not answered)."""
+        ...
+
 
 class Grant(Protocol):
     """What authentication yields for one caller: bound to a `Reader`, it answers as `Access`."""
@@ -227,6 +253,12 @@ class _Unrestricted:
         if self._reader is None:
             raise RuntimeError("UNRESTRICTED reads only once bound to a reader")
         return self._reader.read
+
+    def disclose(self, items: list[StoredResource]) -> None:
+        return None
+
+    async def settle(self, interaction: str, type_: str | None, query: str, status: int) -> None:
+        return None  # the bootstrap wraps it in the audit when audit is on
 
 
 _PERMIT = Decision(True)

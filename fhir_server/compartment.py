@@ -83,3 +83,14 @@ def owners(type_: str, resource: dict[str, Any]) -> frozenset[str]:
     if evaluate is None:
         return frozenset()
     return frozenset(i for t, i in local_targets(evaluate(resource)) if t == "Patient")
+
+
+def patients(type_: str, resource: dict[str, Any]) -> set[str]:
+    """The ids of every patient whose compartment holds ``resource`` (the Patient itself, and
+    each patient a compartment parameter refers to): whose data it is, for the audit."""
+    found = (
+        {resource["id"]} if type_ == "Patient" and isinstance(resource.get("id"), str) else set()
+    )
+    for evaluate in _evaluators(type_):
+        found |= {id_ for t, id_ in local_targets(evaluate(resource)) if t == "Patient"}
+    return found

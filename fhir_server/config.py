@@ -142,6 +142,15 @@ class Settings(BaseSettings):
 
     mongodb_database: str = "fhir"
 
+    audit: bool | None = None
+    """Record an AuditEvent for every access to a citizen's data (docs/audit.md): unset, on
+    whenever ``auth`` is not ``off``. While on, clients may not write AuditEvents."""
+
+    @property
+    def audit_enabled(self) -> bool:
+        """Whether accesses are audited (``audit``, or by default whenever auth is on)."""
+        return self.audit if self.audit is not None else self.auth != "off"
+
     install_conformance: bool = True
     """Install the bundled Danish profiles, terminology and SearchParameters into the store at
     start (only what is missing or changed)."""

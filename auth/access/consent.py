@@ -340,6 +340,12 @@ class ConsentAccess:
         kept = await self.inner.admit_all(items, action)
         return [s for s in kept if await self._allows(s)]
 
+    def disclose(self, items: list[StoredResource]) -> None:
+        self.inner.disclose(items)
+
+    async def settle(self, interaction: str, type_: str | None, query: str, status: int) -> None:
+        await self.inner.settle(interaction, type_, query, status)
+
     def reader(self, action: Action = VISIBLE) -> ReadById:
         async def read(type_: str, id_: str) -> StoredResource | None:
             return await self.admit(await self.source.read(type_, id_), action)

@@ -498,3 +498,9 @@ class ScopeAccess:
 
     def reader(self, action: Action = VISIBLE) -> ReadById:
         return reader(self, action)
+
+    def disclose(self, items: list[StoredResource]) -> None:
+        return None  # `auth.audit.AuditingAccess` records
+
+    async def settle(self, interaction: str, type_: str | None, query: str, status: int) -> None:
+        return None  # `auth.audit.AuditingAccess` records

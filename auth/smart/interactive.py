@@ -348,7 +348,9 @@ class Flow:
         """What the signed-in user may see of Patients, decided as for their token."""
         found = await self.smart.directory.resolve(user.fhir_user)
         principal = user_principal(user.username, user.fhir_user, found, "user/Patient.rs")
-        return principal.bind(StoreReader(self.smart.fhir_store, SPECIFICATION))
+        return principal.bind(
+            StoreReader(self.smart.fhir_store, SPECIFICATION, self.smart.settings)
+        )
 
     async def may_pick(self, user: User, patient: str, btg: bool = False) -> bool:
         """Whether the user may be given ``patient`` as launch context (picked, or named by

@@ -23,6 +23,7 @@ from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response
 from fhir_server.http.respond import respond, respond_crash, respond_error, send_response
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.read import read
+from fhir_server.interactions.router import audited
 from fhir_server.numbers import parse_count
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.services import Services, create_services
@@ -182,7 +183,8 @@ class FhirApp:
         """The `read` interaction without the router (header dict, query, negotiation: a third
         of a read's cost in Python); its errors are answered as the general branch's are."""
         principal = await self.authenticator.authenticate(plain.authorization, base)
-        return await read(self._context(principal, base), req, plain.type, plain.id)
+        ctx = self._context(principal, base)
+        return await audited(ctx, req, "read", read, plain.type, plain.id)
 
     def _context(self, principal: Grant, base: str) -> Context:
         return Context(

@@ -93,6 +93,7 @@ async def history(
     links = [("self", page_url(here, req.params, query.cursor))]
     if next_cursor:
         links.append(("next", page_url(here, req.params, next_cursor)))
+    ctx.access.disclose(shown)
     entries = [_entry(ctx.base_url, s) for s in shown]
     return FhirResult(200, body=bundle("history", entries, links))
 

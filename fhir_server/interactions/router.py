@@ -10,8 +10,9 @@ is routed (tests/api/test_routes_declared.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
-from fhir_server.errors import MethodNotAllowed, NotFound, NotSupported
+from fhir_server.errors import FhirError, MethodNotAllowed, NotFound, NotSupported
 from fhir_server.interactions.common import check_type
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, Handler
 from fhir_server.operations import Operation, find
@@ -35,6 +36,32 @@ class Route:
     """The CapabilityStatement interaction codes this route serves; none where the statement
     says it otherwise (conditional forms as flags, ``$operations`` as operations, the
     compartment search and ``/metadata`` not at all)."""
+
+
+INTERACTIONS: dict[tuple[str, str], str] = {
+    ("type", "GET"): "search-type",
+    ("type", "POST"): "create",
+    ("type", "PUT"): "update",
+    ("type", "DELETE"): "delete",
+    ("type", "PATCH"): "patch",
+    ("type-search", "POST"): "search-type",
+    ("type-history", "GET"): "history-type",
+    ("instance", "GET"): "read",
+    ("instance", "PUT"): "update",
+    ("instance", "DELETE"): "delete",
+    ("instance", "PATCH"): "patch",
+    ("instance-history", "GET"): "history-instance",
+    ("version", "GET"): "vread",
+    ("system-history", "GET"): "history-system",
+    ("compartment", "GET"): "search-type",
+    ("system", "GET"): "search-system",
+    ("system", "POST"): "batch",
+    ("metadata", "GET"): "capabilities",
+    ("operation", "GET"): "operation",
+    ("operation", "POST"): "operation",
+}
+"""Each route's interaction, as http://hl7.org/fhir/restful-interaction names it (``batch``
+covers transaction too): what the audit records (`Access.settle`)."""
 
 
 def shape(path: list[str]) -> tuple[str, list[str]]:
@@ -103,11 +130,11 @@ class Router:
                 allowed=tuple(sorted(methods)),
             )
         custom = ctx.services.custom
-        if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs
-            return await handler(ctx, req, *args)
+        if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs (and
+            return await handler(ctx, req, *args)  # is audited as a whole)
         await custom.sync(ctx.store)
         try:
-            return await handler(ctx, req, *args)
+            return await audited(ctx, req, INTERACTIONS[(kind, req.method)], handler, *args)
         finally:
             if req.method != "GET" and (not req.path or req.path[0] == "SearchParameter"):
                 await custom.sync(ctx.store, written=True)
@@ -138,3 +165,29 @@ async def _check_operation(ctx: Context, letters: str, type_: str | None, id_: s
         stored = await ctx.read(type_, id_)
         if stored is not None and await ctx.access.admit(stored, "r" + letters) is None:
             raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
+
+
+async def audited(
+    ctx: Context, req: FhirRequest, interaction: str, handler: Handler, *args: str
+) -> FhirResult:
+    """Run an interaction, then settle its access (`Access.settle`: the audit record) with
+    its outcome, refusals included — before anything is answered, so no access is answered
+    that was not recorded. (The HTTP layer's plain read calls this too.)"""
+    try:
+        result = await handler(ctx, req, *args)
+    except FhirError as err:
+        await _settle(ctx, req, interaction, err.status)
+        raise
+    await _settle(ctx, req, interaction, result.status)
+    return result
+
+
+async def _settle(ctx: Context, req: FhirRequest, interaction: str, status: int) -> None:
+    pairs = list(req.params)
+    if req.content_type == "form" and isinstance(req.body, bytes | bytearray):
+        pairs += parse_qsl(bytes(req.body).decode(errors="replace"), keep_blank_values=True)
+    type_ = req.path[0] if req.path and req.path[0][:1] not in ("_", "$") else None
+    if interaction == "operation":
+        interaction = req.path[-1] if req.path else interaction
+    query = "&".join(f"{k}={v}" for k, v in pairs)  # as read, so CPR numbers can be masked
+    await ctx.access.settle(interaction, type_, query, status)

@@ -125,6 +125,7 @@ async def search(
             raise Invalid("_cursor does not fit this search", ["_cursor"]) from err
         links += _paging_links(here, shown, binding, signed_here, page)
         entries = [_entry(ctx, query, s, "match") for s in page.items]
+        ctx.access.disclose(page.items)
         if query.includes or query.revincludes:
             more = await included(
                 ctx.access.reader(),
@@ -135,6 +136,7 @@ async def search(
                 query.revincludes,
             )
             entries += [_entry(ctx, query, s, "include") for s in more]
+            ctx.access.disclose(more)
     issues = list(ctx.access.notes) if query.summary != "count" else []
     if query.ignored:
         note = f"Ignored unknown search parameters: {', '.join(query.ignored)}"
@@ -199,6 +201,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
         page = edge_page(matches, lambda s: s, _key, more, after is not None, backward)
         links += _paging_links(ctx.base_url, pairs, binding, signed_here, page)
     entries = [_entry(ctx, first, s, "match") for s in matches]
+    ctx.access.disclose(matches)
     if first.includes or first.revincludes:
         more_resources = await included(
             ctx.access.reader(),
@@ -209,6 +212,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
             first.revincludes,
         )
         entries += [_entry(ctx, first, s, "include") for s in more_resources]
+        ctx.access.disclose(more_resources)
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
 
 

@@ -1,17 +1,21 @@
 """The consent suite's servers: the real app with ``FHIR_AUTH=smart`` over real HTTP (ASGI), on
 every store, holding the world of tests/consent/world.py written with a ``system/*.cruds``
 token. `world` is built once per store for the read-only modules (their tests never write);
-`fresh_world` once per test, for the tests that write.
+`fresh_world` once per test, for the tests that write. The audit suites use the authorization
+suite's `server` (tests/auth/conftest.py) and read the AuditEvents from the store.
 
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
 import pytest
 import pytest_asyncio
 
@@ -19,8 +23,10 @@ import auth.users
 from auth.clients import Registration
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
+from fhir_server.search.model import SearchQuery
+from tests.api.conftest import backend, make_client  # noqa: F401 (fixtures for the audit suites)
 from tests.api.support import BASE
-from tests.auth.conftest import Revocations, Server, TestKeys, bearer
+from tests.auth.conftest import Revocations, Server, TestKeys, bearer, server  # noqa: F401
 from tests.consent.world import ADMIN, RESOURCES
 from tests.smart.support import PASSWORD, REDIRECT
 from tests.support.backends import BACKENDS, app_store
@@ -33,7 +39,7 @@ SMART_USERS = {  # username → fhirUser, for the patient picker
 
 
 @asynccontextmanager
-async def running(backend: str, tmp_path: Path) -> AsyncIterator[Server]:
+async def running(store_backend: str, tmp_path: Path) -> AsyncIterator[Server]:
     settings = Settings(
         store_url=f"sqlite:///{tmp_path / 'fhir.db'}",
         auth="smart",
@@ -42,7 +48,7 @@ async def running(backend: str, tmp_path: Path) -> AsyncIterator[Server]:
     )
     revocations = Revocations()
     app = ServerApp(
-        settings, app_store(backend), keys=TestKeys(), is_revoked=revocations.is_revoked
+        settings, app_store(store_backend), keys=TestKeys(), is_revoked=revocations.is_revoked
     )
     await app.startup()
     try:
@@ -80,11 +86,43 @@ async def running(backend: str, tmp_path: Path) -> AsyncIterator[Server]:
 async def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Server]:
-    async with running(str(request.param), tmp_path_factory.mktemp("consent")) as server:
-        yield server
+    async with running(str(request.param), tmp_path_factory.mktemp("consent")) as built:
+        yield built
 
 
 @pytest.fixture(params=BACKENDS)
 async def fresh_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
-    async with running(str(request.param), tmp_path) as server:
-        yield server
+    async with running(str(request.param), tmp_path) as built:
+        yield built
+
+
+async def audit_events(on: Server) -> list[dict[str, Any]]:
+    """Every AuditEvent in the store, oldest first (read from the store, not through a token)."""
+    page = await on.app.store.search(SearchQuery("AuditEvent", count=10_000))
+    events = [orjson.loads(s.content or b"{}") for s in page.items]
+    return sorted(events, key=lambda e: (e["recorded"], e["id"]))
+
+
+async def new_events(on: Server, before: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    known = {e["id"] for e in before}
+    return [e for e in await audit_events(on) if e["id"] not in known]
+
+
+def patients(event: dict[str, Any]) -> list[str]:
+    """The patients an AuditEvent is about (entity role 1)."""
+    return [
+        e["what"]["reference"]
+        for e in event.get("entity", [])
+        if e.get("role", {}).get("code") == "1"
+    ]
+
+
+def query_of(event: dict[str, Any]) -> str | None:
+    for e in event.get("entity", []):
+        if e.get("role", {}).get("code") == "24":
+            return base64.b64decode(e["query"]).decode()
+    return None
+
+
+def user_agent(event: dict[str, Any]) -> dict[str, Any]:
+    return next(a for a in event["agent"] if a.get("requestor"))

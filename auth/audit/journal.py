@@ -1,0 +1,79 @@
+"""The durable audit trail of reads: AuditEvents appended in batches, each request answered
+only after its events are committed (docs/audit.md).
+
+A request's `append` queues its events and waits; one drain task per store writes everything
+queued in one unit of work (one SQLite transaction, whose COMMIT the group commit may share
+with other writers; one MongoDB transaction), then wakes every request of the batch. Requests
+arriving while a batch commits form the next one, so under load a commit carries the events of
+many requests and a request waits for at most about two commits. Writes do not come here: their
+events join the write's own unit of work (`auth.audit.access`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import weakref
+from functools import partial
+from typing import Any
+
+from fhir_server.store.base import Store, UnitOfWork, in_transaction
+
+
+class AuditJournal:
+    """The queue of one store's AuditEvents still to commit."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queue: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def append(self, events: list[dict[str, Any]]) -> None:
+        """Return once ``events`` are committed; raise what the store raised if they could
+        not be (the access must then not be answered)."""
+        if not events:
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._queue.append((events, done))
+        if self._drain is None or self._drain.done():
+            self._drain = loop.create_task(self._run())
+        await asyncio.shield(done)  # a request that goes away still leaves its record
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            events = [event for group, _ in batch for event in group]
+            try:
+                await in_transaction(self.store, partial(append_all, events))
+            except Exception as err:  # each waiting request answers the failure itself
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(err)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+async def append_all(events: list[dict[str, Any]], uow: UnitOfWork) -> None:
+    """Write ``events`` as new AuditEvents in ``uow`` (the journal's, or a write's own)."""
+    for event in events:
+        await uow.write(
+            "AuditEvent",
+            event.get("id") or str(uuid.uuid4()),
+            dict(event),
+            method="POST",
+            minted=True,
+        )
+
+
+_JOURNALS: weakref.WeakKeyDictionary[Store, AuditJournal] = weakref.WeakKeyDictionary()
+
+
+def journal_for(store: Store) -> AuditJournal:
+    """The one journal of ``store`` in this process."""
+    journal = _JOURNALS.get(store)
+    if journal is None:
+        journal = _JOURNALS[store] = AuditJournal(store)
+    return journal
