@@ -157,6 +157,11 @@ class Access(Protocol):
         exact). Without any grant: 403, or (``quiet``) a query that finds nothing."""
         ...
 
+    def prepare(self, type_: str, resource: dict[str, Any]) -> dict[str, Any]:
+        """The resource as it is to be written, with what the server records about the writer
+        (a privacy Consent's recorder, §42); a checked resource, before it is stored."""
+        ...
+
     async def check_written(self, stored: StoredResource, action: Action) -> None:
         """403 unless the caller may ``action`` this version just written (before commit)."""
         ...
@@ -245,6 +250,9 @@ class _Unrestricted:
 
     async def narrow(self, query: SearchQuery, action: Action, quiet: bool = False) -> None:
         return None
+
+    def prepare(self, type_: str, resource: dict[str, Any]) -> dict[str, Any]:
+        return resource
 
     async def check_written(self, stored: StoredResource, action: Action) -> None:
         return None

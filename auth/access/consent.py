@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from auth.consent import View, consent_write_problem, guardian_may_read, view
+from auth.consent import View, consent_write_problem, guardian_may_read, recorded, view
 from auth.consent.rules import is_privacy
 from auth.consent.view import Match, Restriction
 from fhir_server import compartment
@@ -351,6 +351,13 @@ class ConsentAccess:
             return await self.admit(await self.source.read(type_, id_), action)
 
         return read
+
+    def prepare(self, type_: str, resource: dict[str, Any]) -> dict[str, Any]:
+        """A privacy Consent carries who recorded it and when (§42), set by the server."""
+        resource = self.inner.prepare(type_, resource)
+        if type_ == "Consent" and is_privacy(resource) and self.principal.person:
+            return recorded(resource, self.principal, self.now)
+        return resource
 
     async def check_written(self, stored: StoredResource, action: Action) -> None:
         """The scopes' check, then: a write about a patient needs the caller to be allowed

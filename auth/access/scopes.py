@@ -493,6 +493,9 @@ class ScopeAccess:
     async def narrow(self, query: SearchQuery, action: Action, quiet: bool = False) -> None:
         await restrict(self, query, action, quiet)
 
+    def prepare(self, type_: str, resource: dict[str, Any]) -> dict[str, Any]:
+        return resource
+
     async def check_written(self, stored: StoredResource, action: Action) -> None:
         await check_written(self, action, stored)
 

@@ -255,6 +255,9 @@ class AuditingAccess:
 
         return audited_read
 
+    def prepare(self, type_: str, resource: dict[str, Any]) -> dict[str, Any]:
+        return self.inner.prepare(type_, resource)
+
     def disclose(self, items: list[StoredResource]) -> None:
         for stored in items:
             self._touch(stored, "s")

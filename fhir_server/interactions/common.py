@@ -55,9 +55,9 @@ def body_resource(ctx: Context, req: FhirRequest, type_: str) -> dict[str, Any]:
     resource = req.document()
     if resource is None:
         raise Invalid(f"A {type_} resource is required in the request body")
-    if req.body_checked:
-        return resource
-    return ctx.services.checks.check_resource(type_, resource)
+    if not req.body_checked:
+        resource = ctx.services.checks.check_resource(type_, resource)
+    return ctx.access.prepare(type_, resource)
 
 
 def live(stored: StoredResource | None, type_: str, id_: str) -> StoredResource:

@@ -46,7 +46,7 @@ def _apply(ctx: Context, kind: str, doc: Any, resource: dict[str, Any]) -> dict[
         raise Invalid("The patched document is not a resource (a JSON object)", [type_])
     if patched.get("resourceType") != type_ or patched.get("id") != id_:
         raise Invalid("A patch must not change the resource type or id", [f"{type_}.id"])
-    return ctx.services.checks.check_resource(type_, patched)
+    return ctx.access.prepare(type_, ctx.services.checks.check_resource(type_, patched))
 
 
 async def patch(ctx: Context, req: FhirRequest, type_: str, id_: str | None = None) -> FhirResult:

@@ -55,7 +55,11 @@ async def test_the_plain_read_and_vread_are_audited_alike(server: Server) -> Non
 
 async def test_a_search_across_three_patients_records_three_queries(server: Server) -> None:
     admin = mint(ADMIN)
-    p3 = {"resourceType": "Patient", "id": "p3"}
+    p3 = {  # listed with the doctor, like p1 and p2: a care relationship
+        "resourceType": "Patient",
+        "id": "p3",
+        "generalPractitioner": [{"reference": "Practitioner/doc"}],
+    }
     lab3 = {
         "resourceType": "Observation",
         "id": "lab3",
