@@ -83,6 +83,8 @@ class DemoReport:
     failures: list[str] = field(default_factory=list)
     types: dict[str, int] = field(default_factory=dict)
     """How many resources of each type the demo set has."""
+    citizens: dict[str, str] = field(default_factory=dict)
+    """Each citizen's Patient id and given name, in the demo's order."""
 
 
 def _same(stored: bytes, resource: Json) -> bool:
@@ -110,6 +112,8 @@ async def load_demo(
     for resource in resources:
         type_ = resource["resourceType"]
         report.types[type_] = report.types.get(type_, 0) + 1
+        if type_ == "Patient":
+            report.citizens[resource["id"]] = resource["name"][0]["given"][0]
         current = await store.read(resource["resourceType"], resource["id"])
         if current and not current.deleted and current.content and _same(current.content, resource):
             report.unchanged += 1

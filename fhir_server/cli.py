@@ -15,6 +15,8 @@ from fhir_server.config import Settings
 
 if TYPE_CHECKING:
     from auth.demo import DemoCredentials
+    from dataset.demo import DemoReport
+    from fhir_server.services import Services
     from fhir_server.store.base import Store
 
 
@@ -104,6 +106,7 @@ async def _demo(progress: bool) -> int:
     credentials = None
     try:
         report = await load_demo(store, settings, services, progress)
+        who_sees_what = await _who_sees_what(store, services, report)
         if settings.auth == "smart":
             credentials = await _register_demo(store)
     finally:
@@ -120,7 +123,7 @@ async def _demo(progress: bool) -> int:
     print("Try (with `fhir-server serve` running):")
     for title, query in EXAMPLES:
         print(f"  {title}:\n    {base}/{query}")
-    print("\n".join(_who_sees_what()))
+    print("\n".join(who_sees_what))
     if credentials is not None:
         from auth.demo import usage
 
@@ -128,14 +131,16 @@ async def _demo(progress: bool) -> int:
     return 1 if report.failures else 0
 
 
-def _who_sees_what() -> list[str]:
-    """The demo's expectation of who (each demo user) can see what (each citizen's data)."""
+async def _who_sees_what(store: Store, services: Services, report: DemoReport) -> list[str]:
+    """Who (each demo user) can see what (each citizen's data): the server's own access
+    decision, asked for each user as their token would be (`auth.visibility`)."""
     from auth.demo import USERS
-    from dataset.demo import demo_resources
-    from dataset.expected_access import table
-    from dataset.scenarios.scene import DATASET_DATE
+    from auth.visibility import table, who_sees_what
 
-    return table(demo_resources(), [(u.username, u.fhir_user) for u in USERS], DATASET_DATE)
+    users = [(u.username, u.fhir_user) for u in USERS]
+    citizens = list(report.citizens)
+    found = await who_sees_what(store, services.params, users, citizens, list(report.types))
+    return table(found, report.citizens)
 
 
 async def _register_demo(store: Store) -> DemoCredentials:

@@ -1,36 +1,44 @@
 """The demo's cases of cross-sector access (dataset/access_cases.py): the people and consents
-exist, conform to their profiles, and the demo's expectation of who can see what
-(dataset/expected_access.py) — which `fhir-server demo` prints — is what the cases mean."""
+exist and conform to their profiles, and the table of who can see what that `fhir-server demo`
+prints — the server's own access decision (auth/visibility.py) — is what the cases mean, cell by
+cell against a table written by hand.
+
+The demo's dates are fixed (its 'today' is 2026-11-16) and the server decides at the real
+time, so the decision's clock is set to `TODAY` (the day the table was written) and, for age
+15, to the days around the birthdays."""
 
 from __future__ import annotations
 
+import io
 import re
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import auth.access.consent
 from auth.demo import USERS
 from auth.identity import sector_of
+from auth.visibility import Seen, who_sees_what
 from dataset.demo import demo_resources
-from dataset.expected_access import Cell, who_sees_what
 from dataset.scenarios.scene import DATASET_DATE, age_at
 from fhir_server.cli import main
+from fhir_server.config import Settings
+from fhir_server.services import create_services
+from fhir_server.store.factory import make_store
 from profiles.validation import Validator
 
 Json = dict[str, Any]
 PSY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"}
-LOGINS = [(u.username, u.fhir_user) for u in USERS]
 
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, Json]:
     return {f"{r['resourceType']}/{r['id']}": r for r in demo_resources()}
-
-
-@pytest.fixture(scope="module")
-def seen(demo: dict[str, Json]) -> dict[str, dict[str, Cell]]:
-    return who_sees_what(list(demo.values()), LOGINS, DATASET_DATE)
 
 
 NEW = (
@@ -152,8 +160,171 @@ def test_every_demo_user_is_in_the_data_and_clinicians_cover_every_sector(
     assert types == {"CAPC"}
 
 
-def _visible(seen: dict[str, dict[str, Cell]], login: str, patient: str) -> list[str]:
-    return sorted(seen[login][patient].visible)
+TODAY = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+"""When the server decides, in these tests (see the module's docstring)."""
+CITIZENS = ["Inge", "Emil", "Mikkel", "Knud", "Birthe", "Poul", "Else", "Sofie"]
+EXPECTED = """
+freja     region               -     -     all   all   -     -     -     -
+kirsten   region               -     -     -     all   -     -     -     -
+pia       region               -     -     -     -     -     -     -     -
+nanna     region-psychiatry    -     all   -     -     -     -     -     all
+helle     region-psychiatry    -     all   all   -     -     -     -     -
+karen     municipality-health  all   -     -     all   9/11  -     all   -
+jan       municipality-health  all   -     -     -     -     -     -     -
+kim       municipality-social  -     4/11  -     -     -     -     -     -
+niels     municipality-social  -     4/11  -     -     -     -     -     -
+marianne  municipality-social  -     -     5/15  -     -     -     -     -
+laura     general-practice     all   all   -     all   -     all   -     5/8
+anders    general-practice     all   all   -     all   -     -     -     5/8
+frida     general-practice     -     -     all   -     9/11  -     all   -
+else      citizen              -     -     -     -     -     -     all   -
+ella      citizen              -     all   -     -     -     -     -     -
+sofie     citizen              -     -     -     -     -     -     -     all
+clara     citizen              -     -     -     -     -     -     -     -
+"""
+"""Who sees what of whom on `TODAY`, by the rules (DOMAIN.md §6, docs/consent.md): ``all``
+every resource about the citizen, ``-`` none, ``n/m`` n of the m."""
+WITHHELD = [  # a care relationship, and a consent keeps some of the data from them
+    "kirsten → Mikkel: -",  # Mikkel blocked the medical ward: its section M3 too
+    "karen → Birthe: 9/11",  # Birthe blocked the data of 2019
+    "laura → Sofie: 5/8",  # Sofie blocked her psychiatric data for all but psychiatry
+    "anders → Poul: -",  # Poul blocked him by name
+    "anders → Sofie: 5/8",
+    "frida → Birthe: 9/11",
+]
+
+
+@dataclass
+class Printed:
+    out: str
+    rows: dict[str, tuple[str, dict[str, str]]]
+    """login → (sector, citizen's name → cell)."""
+    db: Path
+
+
+def _parse(out: str) -> dict[str, tuple[str, dict[str, str]]]:
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Who can see what"))
+    names = lines[start + 1].split()
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("  "):
+            break
+        login, sector, *cells = line.split()
+        rows[login] = (sector, dict(zip(names, cells, strict=True)))
+    return rows
+
+
+@contextmanager
+def _deciding_at(moment: datetime) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth.access.consent, "_now", lambda: moment)
+        yield
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory: pytest.TempPathFactory) -> Printed:
+    """What `fhir-server demo` prints on a fresh store, the decision taken on `TODAY`."""
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as env, _deciding_at(TODAY), redirect_stdout(out):
+        env.setenv("FHIR_STORE_URL", f"sqlite:///{db}")
+        env.setenv("FHIR_AUTH", "off")
+        assert main(["demo", "--no-progress"]) == 0
+    return Printed(out.getvalue(), _parse(out.getvalue()), db)
+
+
+def test_fhir_server_demo_prints_who_can_see_what_from_the_servers_decision(
+    printed: Printed,
+) -> None:
+    assert (
+        "Who can see what — the server's access decision at 2026-12-03 12:00 UTC (clinicians "
+        "with user/*.rs, citizens and parents with patient/*.rs; no break-the-glass):"
+    ) in printed.out
+    header = r"^ +Inge +Emil +Mikkel +Knud +Birthe +Poul +Else +Sofie *$"
+    assert re.search(header, printed.out, re.M), printed.out
+    expected = {}
+    for line in EXPECTED.strip().splitlines():
+        login, sector, *cells = line.split()
+        expected[login] = (sector, dict(zip(CITIZENS, cells, strict=True)))
+    assert printed.rows == expected
+    assert list(printed.rows) == [u.username for u in USERS]
+
+
+def test_it_names_where_a_consent_withholds_data_from_a_related_clinician(
+    printed: Printed,
+) -> None:
+    lines = printed.out.splitlines()
+    start = lines.index("Where a care relationship holds and the citizen's consent withholds data:")
+    listed = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        listed.append(line.strip())
+    assert listed == WITHHELD
+
+
+def _row(printed: Printed, login: str) -> dict[str, str]:
+    return printed.rows[login][1]
+
+
+def test_a_named_block_hides_everything_from_that_doctor_only(printed: Printed) -> None:
+    assert _row(printed, "anders")["Poul"] == "-"
+    assert _row(printed, "laura")["Poul"] == "all"
+
+
+def test_a_site_block_reaches_the_sub_unit_and_a_named_permit_overrides_it(
+    printed: Printed,
+) -> None:
+    assert _row(printed, "kirsten")["Mikkel"] == "-"
+    assert _row(printed, "kirsten")["Knud"] == "all"  # the ward's relationship is hers too
+    assert _row(printed, "freja")["Mikkel"] == "all"
+
+
+def test_without_a_relationship_a_clinician_sees_no_citizen(printed: Printed) -> None:
+    assert set(_row(printed, "pia").values()) == {"-"}
+
+
+def test_non_health_actors_see_only_what_a_permit_names(printed: Printed) -> None:
+    for login, citizen in (("kim", "Emil"), ("niels", "Emil"), ("marianne", "Mikkel")):
+        assert [n for n, cell in _row(printed, login).items() if cell != "-"] == [citizen]
+
+
+def test_parents_see_a_child_under_15_and_not_a_16_year_old_who_blocked_them(
+    printed: Printed,
+) -> None:
+    assert [n for n, cell in _row(printed, "ella").items() if cell != "-"] == ["Emil"]
+    assert _row(printed, "ella")["Emil"] == "all"
+    assert set(_row(printed, "clara").values()) == {"-"}
+    assert [n for n, cell in _row(printed, "sofie").items() if cell != "-"] == ["Sofie"]
+
+
+async def _seen(
+    printed: Printed, users: list[str], patients: list[str], at: datetime
+) -> dict[str, dict[str, Seen]]:
+    """`auth.visibility.who_sees_what` — what the CLI prints — on the printed store, at ``at``,
+    with every resource's ids."""
+    settings = Settings(store_url=f"sqlite:///{printed.db}", auth="off")
+    services = create_services(settings)
+    store = make_store(settings, services.indexer)
+    await store.open()
+    try:
+        with _deciding_at(at):
+            found = await who_sees_what(
+                store,
+                services.params,
+                [(u.username, u.fhir_user) for u in USERS if u.username in users],
+                patients,
+                TYPES,
+            )
+    finally:
+        await store.close()
+    return found.seen
+
+
+TYPES = ["Patient", "RelatedPerson", "Condition", "Goal", "CareTeam", "CarePlan", "Encounter",
+         "MedicationStatement", "Consent", "ServiceRequest", "Task", "Observation",
+         "Communication"]  # fmt: skip
 
 
 def _all(demo: dict[str, Json], patient: str) -> list[str]:
@@ -162,41 +333,18 @@ def _all(demo: dict[str, Json], patient: str) -> list[str]:
     return sorted(k for k, r in demo.items() if patient in owners(r["resourceType"], r))
 
 
-def test_a_named_block_hides_everything_from_that_doctor_only(
-    demo: dict[str, Json], seen: dict[str, dict[str, Cell]]
-) -> None:
-    assert _visible(seen, "anders", "demo-s6-citizen") == []
-    assert "Consent/demo-s6-block-doctor" in seen["anders"]["demo-s6-citizen"].why
-    assert _visible(seen, "laura", "demo-s6-citizen") == _all(demo, "demo-s6-citizen")
-
-
-def test_a_site_block_reaches_the_sub_unit_and_a_named_permit_overrides_it(
-    demo: dict[str, Json], seen: dict[str, dict[str, Cell]]
-) -> None:
-    assert _visible(seen, "kirsten", "demo-s3-citizen") == []
-    assert "Consent/demo-s3-block" in seen["kirsten"]["demo-s3-citizen"].why
-    assert _visible(seen, "kirsten", "demo-s4-citizen") == _all(demo, "demo-s4-citizen")
-    assert _visible(seen, "freja", "demo-s3-citizen") == _all(demo, "demo-s3-citizen")
-    assert "Consent/demo-s3-permit-doctor" in seen["freja"]["demo-s3-citizen"].why
-
-
-def test_without_a_relationship_a_clinician_sees_no_citizen(
-    seen: dict[str, dict[str, Cell]],
-) -> None:
-    assert {c.short for c in seen["pia"].values()} == {"-"}
-
-
-def test_a_data_period_block_hides_that_years_data_from_every_clinician(
-    demo: dict[str, Json], seen: dict[str, dict[str, Cell]]
+async def test_a_data_period_block_hides_that_years_data_from_every_clinician(
+    printed: Printed, demo: dict[str, Json]
 ) -> None:
     hidden = ["Condition/demo-s5-alcohol", "Encounter/demo-s5-alcohol-treatment"]
     expected = sorted(set(_all(demo, "demo-s5-citizen")) - set(hidden))
-    assert _visible(seen, "frida", "demo-s5-citizen") == expected
-    assert _visible(seen, "karen", "demo-s5-citizen") == expected
+    seen = await _seen(printed, ["frida", "karen"], ["demo-s5-citizen"], TODAY)
+    for login in ("frida", "karen"):
+        assert list(seen[login]["demo-s5-citizen"].visible) == expected, login
 
 
-def test_the_psychiatry_block_hides_psychiatric_records_from_all_but_psychiatry(
-    demo: dict[str, Json], seen: dict[str, dict[str, Cell]]
+async def test_the_psychiatry_block_hides_psychiatric_records_from_all_but_psychiatry(
+    printed: Printed, demo: dict[str, Json]
 ) -> None:
     psychiatric = [
         "Condition/demo-teen-condition",
@@ -204,64 +352,35 @@ def test_the_psychiatry_block_hides_psychiatric_records_from_all_but_psychiatry(
         "MedicationStatement/demo-teen-medication",
     ]
     everything = _all(demo, "demo-teen-citizen")
-    assert _visible(seen, "laura", "demo-teen-citizen") == sorted(
+    seen = await _seen(printed, ["laura", "nanna"], ["demo-teen-citizen"], TODAY)
+    assert list(seen["laura"]["demo-teen-citizen"].visible) == sorted(
         set(everything) - set(psychiatric)
     )
-    assert _visible(seen, "nanna", "demo-teen-citizen") == everything
+    assert list(seen["nanna"]["demo-teen-citizen"].visible) == everything
 
 
-def test_non_health_actors_see_only_what_a_permit_names(
-    seen: dict[str, dict[str, Cell]],
+async def test_the_ppr_worker_sees_exactly_the_plan_team_and_goals_of_the_permit(
+    printed: Printed,
 ) -> None:
-    emil = [
+    seen = await _seen(printed, ["kim"], ["demo-s2-child"], TODAY)
+    assert list(seen["kim"]["demo-s2-child"].visible) == [
         "CarePlan/demo-s2-careplan",
         "CareTeam/demo-s2-careteam",
         "Goal/demo-s2-goal-child",
         "Goal/demo-s2-goal-parents",
     ]
-    assert _visible(seen, "kim", "demo-s2-child") == emil
-    assert _visible(seen, "niels", "demo-s2-child") == emil
-    assert [p for p, c in seen["kim"].items() if c.visible] == ["demo-s2-child"]
-    assert [p for p, c in seen["marianne"].items() if c.visible] == ["demo-s3-citizen"]
 
 
-def test_parents_see_a_child_under_15_and_not_a_16_year_old_who_blocked_them(
-    demo: dict[str, Json], seen: dict[str, dict[str, Cell]]
-) -> None:
-    assert _visible(seen, "ella", "demo-s2-child") == _all(demo, "demo-s2-child")
-    assert _visible(seen, "clara", "demo-teen-citizen") == []
-    assert "Consent/demo-teen-block-mother" in seen["clara"]["demo-teen-citizen"].why
-    assert _visible(seen, "sofie", "demo-teen-citizen") == _all(demo, "demo-teen-citizen")
-    assert [p for p, c in seen["sofie"].items() if c.visible] == ["demo-teen-citizen"]
-
-
-def test_age_15_both_ways(demo: dict[str, Json]) -> None:
+async def test_age_15_both_ways(printed: Printed) -> None:
     """At 14, before her blocks, Sofie's mother saw everything; Emil's mother stops seeing his
-    data the day he turns 15."""
-    resources = list(demo.values())
-    at_14 = who_sees_what(resources, LOGINS, date(2024, 6, 1))
+    data the day he turns 15 (4 May 2028)."""
+    at_14 = await _seen(printed, ["clara"], ["demo-teen-citizen"], datetime(2024, 6, 1, tzinfo=UTC))
     assert at_14["clara"]["demo-teen-citizen"].short == "all"
-    day_before = who_sees_what(resources, LOGINS, date(2028, 5, 3))
-    assert day_before["ella"]["demo-s2-child"].short == "all"
-    at_15 = who_sees_what(resources, LOGINS, date(2028, 5, 4))
-    assert at_15["ella"]["demo-s2-child"].short == "-"
-
-
-def test_fhir_server_demo_prints_who_can_see_what(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("FHIR_STORE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
-    monkeypatch.setenv("FHIR_AUTH", "off")
-    assert main(["demo", "--no-progress"]) == 0
-    out = capsys.readouterr().out
-    assert "Who can see what — the demo's expectation at 2026-11-16" in out
-    header = r"^ +Inge +Emil +Mikkel +Knud +Birthe +Poul +Else +Sofie *$"
-    assert re.search(header, out, re.M), out
-    for row in (
-        r"^  anders +general-practice +all +all +- +all +- +- +- +5/8 *$",
-        r"^  kim +municipality-social +- +4/11 +- +- +- +- +- +- *$",
-        r"^  kirsten +region +- +- +- +all +- +- +- +- *$",
-        r"^  clara +citizen +- +- +- +- +- +- +- +- *$",
-    ):
-        assert re.search(row, out, re.M), (row, out)
-    assert "  anders → Poul: - (GP; Consent/demo-s6-block-doctor)" in out
+    day_before = datetime(2028, 5, 3, 12, tzinfo=UTC)
+    assert (await _seen(printed, ["ella"], ["demo-s2-child"], day_before))["ella"][
+        "demo-s2-child"
+    ].short == "all"
+    birthday = datetime(2028, 5, 4, 12, tzinfo=UTC)
+    assert (await _seen(printed, ["ella"], ["demo-s2-child"], birthday))["ella"][
+        "demo-s2-child"
+    ].short == "-"
