@@ -13,9 +13,9 @@ the same URLs with the same bytes, in alternating rounds. Then the same searches
 (the ASGI app called directly, no sockets) for steadier figures, and a cProfile of the nurse's
 ``CarePlan?status=active``.
 
-``.venv/bin/python -m bench.consent [--citizens 10000]`` (``make bench-consent``; the issue's full
-scale is ``--citizens 100000``: 1M resources). Rewrites the "Consent-filtered searches" section
-of docs/performance.md. Not part of ``make test``.
+``.venv/bin/python -m bench.consent [--citizens 10000]`` (``make bench-consent CITIZENS=…``;
+the issue's full scale is ``--citizens 100000``: 1M resources). Rewrites the "Consent-filtered
+searches" section of docs/performance.md. Not part of ``make test``.
 """
 
 from __future__ import annotations
@@ -449,8 +449,8 @@ def _section(
 - **Machine:** {host} — a shared 2-core VM (other engineers' jobs ran meanwhile; load average
   {load_avg})
 - **Code:** {revision()}
-- **Command:** `.venv/bin/python -m bench.consent --citizens {args.citizens}` (`make
-  bench-consent`; {args.requests} timed searches per query and token after {args.warmup}
+- **Command:** `.venv/bin/python -m bench.consent --citizens {args.citizens}` (`make bench-consent
+  CITIZENS={args.citizens}`; {args.requests} timed searches per query and token after {args.warmup}
   untimed, {args.rounds} read rounds of {args.duration:g} s)
 - **Scale:** {built.citizens:,} citizens, {built.resources:,} resources{full}. {types}.
   Home-nursing units of {PER_UNIT:,} citizens each; the measured unit `Organization/{UNIT}` is
