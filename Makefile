@@ -6,7 +6,7 @@ PORT ?= 8080
 FHIR_STORE_URL ?= sqlite:///./data/fhir.db
 export PORT FHIR_STORE_URL
 
-.PHONY: serve test lint typecheck format bench fuzz clean
+.PHONY: serve test lint typecheck format bench bench-consent fuzz clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ format: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run
+
+# Consent-filtered searches and reads (issue 12); the issue's full scale is CITIZENS=100000 (1M
+# resources): figures to docs/performance.md
+CITIZENS ?= 10000
+bench-consent: $(BIN)/.installed
+	$(BIN)/python -m bench.consent --citizens $(CITIZENS)
 
 # The long fuzzing run (the suite runs a seeded minute of it): figures to docs/reliability.md
 FUZZ_SECONDS ?= 300

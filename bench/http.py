@@ -50,11 +50,18 @@ class Client:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Response:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
-        self._writer.write(request_bytes(method, path, f"{self.host}:{self.port}", body))
+        host = f"{self.host}:{self.port}"
+        self._writer.write(request_bytes(method, path, host, body, headers=headers))
         head = await self._reader.readuntil(b"\r\n\r\n")
         status, headers = parse_head(head[:-4])
         data = await self._reader.readexactly(int(headers.get("content-length", "0")))

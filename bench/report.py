@@ -190,7 +190,8 @@ about eight minutes and rewrites this file (the history table below keeps earlie
   process crash (not power loss). The validation on/off pairs are the best of alternating
   rounds; the NORMAL writes are measured once each.
 
-{_carried(previous)}{_carried(previous, "<!-- json -->", "<!-- /json -->")}## Search at scale
+{_carried(previous)}{_carried(previous, "<!-- json -->", "<!-- /json -->")}\
+{_carried(previous, "<!-- consent -->", "<!-- /consent -->")}## Search at scale
 
 See [performance-search.md](performance-search.md) (`.venv/bin/python -m bench.search`).
 

@@ -66,8 +66,10 @@ CITIZEN = "citizen"
 EVERYTHING = View(permit_only=False)
 """The view of a patient no consent narrows (and of a break-the-glass)."""
 
-_CHUNK = 200
+_CHUNK = 500
 """Patients per Consent look-up (a search's value list)."""
+_NAMED_LIMIT = 50
+"""A search naming at most this many patients by its owner parameter judges only those."""
 _CONSENT_LIMIT = 10_000
 """Consents one decision reads at most (a region has far fewer per caller)."""
 
@@ -120,7 +122,17 @@ class _Seen:
 class ConsentAccess:
     """`fhir_server.access.Access`: the scopes' answer (``inner``) ∩ relationship ∩ consent."""
 
-    __slots__ = ("_me", "_seen", "at", "inner", "mode", "now", "principal", "source")
+    __slots__ = (
+        "_criteria_of",
+        "_me",
+        "_seen",
+        "at",
+        "inner",
+        "mode",
+        "now",
+        "principal",
+        "source",
+    )
 
     def __init__(self, principal: Principal, source: Reader, inner: Access, mode: str) -> None:
         self.principal = principal
@@ -131,6 +143,7 @@ class ConsentAccess:
         self.at = _instant(self.now)
         self._seen = _Seen()
         self._me: dict[str, Any] | None = None
+        self._criteria_of: dict[tuple[str, Match], tuple[Criterion, ...]] = {}
 
     # ---- type-level questions: the scopes' ----------------------------------------------------
 
@@ -209,6 +222,8 @@ class ConsentAccess:
                 return EVERYTHING
             if not related:
                 return None
+            if not consents:
+                return EVERYTHING  # what `view` gives a health actor without consents, cheaper
             return view(self.principal, consents, self.now)
         found = view(self.principal, consents, self.now)
         return None if found.nothing else found
@@ -428,7 +443,14 @@ class ConsentAccess:
         param = compartment.owner_param(query.type)
         if param is None:
             return
-        views = await self._views()
+        named = _named_patients(query, param) if self.mode == HEALTH else None
+        if named is not None and len(named) <= _NAMED_LIMIT:
+            # the query already keeps to these patients: judging only them is exact, and a
+            # patient-scoped search costs one relationship and one Consent look-up, not the
+            # caller's whole list
+            views = {p: v for p in sorted(named) if (v := await self._view(p)) is not None}
+        else:
+            views = await self._views()
         if not views:
             query.filters.append(NOTHING)
             return
@@ -463,6 +485,14 @@ class ConsentAccess:
         return out
 
     async def _criteria(self, type_: str, match: Match) -> tuple[Criterion, ...]:
+        """``match`` as search criteria on ``type_``; parsed once per request (many patients'
+        blocks are alike: the same unit, the same kind of data)."""
+        key = (type_, match)
+        if key not in self._criteria_of:
+            self._criteria_of[key] = await self._parse_criteria(type_, match)
+        return self._criteria_of[key]
+
+    async def _parse_criteria(self, type_: str, match: Match) -> tuple[Criterion, ...]:
         async def no_chains(query: SearchQuery) -> list[StoredResource]:
             raise AssertionError("consent restrictions have no chains")
 
@@ -477,6 +507,27 @@ class ConsentAccess:
         )
         unless = [FilterGroup((await self._criteria(type_, u),), negate=True) for u in match.unless]
         return (*parsed.filters, *unless)
+
+
+def _named_patients(query: SearchQuery, param: str) -> set[str] | None:
+    """The patients a query already keeps to by its owner parameter (``patient=Patient/x``,
+    several values: any of them), or None when it names none that way."""
+    for f in query.filters:
+        if not isinstance(f, Filter) or f.param != param or f.kind != "reference":
+            continue
+        if f.modifier is not None or f.missing is not None or not f.values:
+            continue
+        ids = {
+            v.id
+            for v in f.values
+            if isinstance(v, ReferenceValue)
+            and v.type in ("Patient", None)
+            and v.url is None
+            and v.id is not None
+        }
+        if len(ids) == len(set(f.values)):  # every value names a patient by id
+            return ids
+    return None
 
 
 def _owner_filter(param: str, views: dict[str, View]) -> Filter:
