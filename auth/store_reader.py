@@ -6,20 +6,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fhir_server.config import Settings
 from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import KnownParameters
-from fhir_server.store.base import Page, Store
+from fhir_server.store.base import Page, Store, UnitOfWork
 from fhir_server.stored import StoredResource
 
 
 class StoreReader:
     """Reads the store as it is (no unit of work: nothing is written through it)."""
 
-    __slots__ = ("params", "store")
+    __slots__ = ("params", "settings", "store")
 
-    def __init__(self, store: Store, params: KnownParameters) -> None:
+    uow: UnitOfWork | None = None
+    """None: nothing is written through it."""
+
+    def __init__(self, store: Store, params: KnownParameters, settings: Settings) -> None:
         self.store = store
         self.params = params
+        self.settings = settings
 
     @property
     def base_url(self) -> str:

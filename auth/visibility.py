@@ -22,6 +22,7 @@ from auth.principal import CITIZEN, USER_KINDS, Principal, user_principal
 from auth.store_reader import StoreReader
 from fhir_server import compartment
 from fhir_server.access import SEARCH, Access
+from fhir_server.config import Settings
 from fhir_server.search.model import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.search.registry import KnownParameters
 from fhir_server.store.base import Store
@@ -116,7 +117,7 @@ async def who_sees_what(
     """What each of the (username, fhirUser) ``users`` may see of each citizen's resources of
     ``types`` (those about no patient are left out), as the server decides now."""
     directory = Directory(store)
-    reader = StoreReader(store, params)
+    reader = StoreReader(store, params, Settings(audit=False))  # a demo's printout: no audit
     kinds = [t for t in types if compartment.owner_param(t) is not None]
     totals = {p: sum([len(await _search(store, None, t, p)) for t in kinds]) for p in patients}
     out = Visibility(datetime.now(UTC))

@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from auth.consent import View, consent_write_problem, guardian_may_read, recorded, view
+from auth.consent import (
+    View,
+    age_on,
+    consent_write_problem,
+    guardian_may_read,
+    has_custody,
+    recorded,
+    view,
+)
 from auth.consent.rules import is_privacy
 from auth.consent.view import Match, Restriction
 from fhir_server import compartment
@@ -239,10 +247,13 @@ class ConsentAccess:
         relatedperson = orjson.loads(me.content or b"{}")
         patient_resource = orjson.loads(child.content or b"{}")
         consents = (await self._consents([patient]))[patient]
+        if not has_custody(relatedperson, patient, self.now):
+            # a relative or proxy ("fuldmagt"): only what the citizen permitted them
+            own = [c for c in consents if _given_by(c, patient)]
+            found = view(self.principal, own, self.now)
+            return None if found.nothing else found
         if not guardian_may_read(relatedperson, patient_resource, consents, self.now):
             return None
-        from auth.consent import age_on
-
         birth = patient_resource.get("birthDate")
         age = age_on(birth, self.now) if isinstance(birth, str) else None
         if age is not None and age < 15:
@@ -528,6 +539,14 @@ def _named_patients(query: SearchQuery, param: str) -> set[str] | None:
         if len(ids) == len(set(f.values)):  # every value names a patient by id
             return ids
     return None
+
+
+def _given_by(consent: dict[str, Any], patient: str) -> bool:
+    """Whether the citizen themself gave ``consent`` (its ``performer``)."""
+    return any(
+        isinstance(p, dict) and p.get("reference") == f"Patient/{patient}"
+        for p in consent.get("performer") or ()
+    )
 
 
 def _owner_filter(param: str, views: dict[str, View]) -> Filter:
