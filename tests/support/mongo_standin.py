@@ -44,7 +44,6 @@ raised.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -140,7 +139,9 @@ class StandInSession:
         self.client = client
         self._in_transaction = False
         self._ended = False
-        self._snapshots: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._snapshots: dict[tuple[str, str, Any], dict[str, Any] | None] = {}
+        """(database, collection, _id) → the document before this transaction first wrote it
+        (None: there was none) — an undo log, so a transaction costs what it touches."""
         self._snapshot: _Snapshot | None = None
 
     @property
@@ -194,11 +195,11 @@ class StandInSession:
         if not self._in_transaction:
             raise InvalidOperation("No transaction started")
         try:
-            for (db, coll), docs in self._snapshots.items():
+            for (db, coll, id_), before in self._snapshots.items():
                 target = self.client._sync[db][coll]
-                target.delete_many({})
-                if docs:
-                    target.insert_many(docs)
+                target.delete_one({"_id": id_})
+                if before is not None:
+                    target.insert_one(before)
         finally:
             self._finish()
         await asyncio.sleep(0)
@@ -219,11 +220,20 @@ class StandInSession:
         else:
             self.client._transaction_lock.release()
 
-    def _before_write(self, coll: mongomock.Collection) -> None:
-        """Snapshot a collection the first time this transaction writes to it."""
-        key = (coll.database.name, coll.name)
-        if self._in_transaction and key not in self._snapshots:
-            self._snapshots[key] = copy.deepcopy(list(coll.find({})))
+    def _before_write(self, coll: mongomock.Collection, docs: list[dict[str, Any]]) -> None:
+        """Keep the documents a write is about to change, the first time this transaction
+        touches each (``docs``: full copies as ``find`` returns them)."""
+        if not self._in_transaction:
+            return
+        for doc in docs:
+            self._snapshots.setdefault((coll.database.name, coll.name, doc["_id"]), doc)
+
+    def _created(self, coll: mongomock.Collection, ids: list[Any]) -> None:
+        """Documents a write created: undone by removing them."""
+        if not self._in_transaction:
+            return
+        for id_ in ids:
+            self._snapshots.setdefault((coll.database.name, coll.name, id_), None)
 
 
 class _TransactionContext:
@@ -353,9 +363,20 @@ class StandInCollection:
         session._check_ended()
         if session._snapshot is not None:
             return session._snapshot.collection(self._coll)
-        if write:
-            session._before_write(self._coll)
         return self._coll
+
+    def _undo(
+        self,
+        session: StandInSession | None,
+        coll: mongomock.Collection,
+        before: list[dict[str, Any]],
+        created: list[Any],
+    ) -> None:
+        """What an abort must restore (a snapshot transaction keeps its own copy instead)."""
+        if session is None or session._snapshot is not None:
+            return
+        session._before_write(coll, before)
+        session._created(coll, created)
 
     def _wrote(self, session: StandInSession | None, ids: list[Any]) -> None:
         if session is not None and session._snapshot is not None:
@@ -403,6 +424,7 @@ class StandInCollection:
     ) -> InsertOneResult:
         coll = await self._enter(session, write=True)
         result: InsertOneResult = coll.insert_one(document)
+        self._undo(session, coll, [], [result.inserted_id])
         self._wrote(session, [result.inserted_id])
         return result
 
@@ -411,6 +433,7 @@ class StandInCollection:
     ) -> InsertManyResult:
         coll = await self._enter(session, write=True)
         result: InsertManyResult = coll.insert_many(list(documents))
+        self._undo(session, coll, [], list(result.inserted_ids))
         self._wrote(session, list(result.inserted_ids))
         return result
 
@@ -423,8 +446,10 @@ class StandInCollection:
         session: StandInSession | None = None,
     ) -> UpdateResult:
         coll = await self._enter(session, write=True)
-        before = coll.find_one(filter, {"_id": 1})
+        before = coll.find_one(filter)
+        self._undo(session, coll, [before] if before is not None else [], [])
         result: UpdateResult = coll.update_one(filter, update, upsert=upsert)
+        self._undo(session, coll, [], [result.upserted_id] if result.upserted_id else [])
         self._wrote(session, _touched(before, result))
         return result
 
@@ -437,8 +462,10 @@ class StandInCollection:
         session: StandInSession | None = None,
     ) -> UpdateResult:
         coll = await self._enter(session, write=True)
-        before = coll.find_one(filter, {"_id": 1})
+        before = coll.find_one(filter)
+        self._undo(session, coll, [before] if before is not None else [], [])
         result: UpdateResult = coll.replace_one(filter, replacement, upsert=upsert)
+        self._undo(session, coll, [], [result.upserted_id] if result.upserted_id else [])
         self._wrote(session, _touched(before, result))
         return result
 
@@ -446,7 +473,9 @@ class StandInCollection:
         self, filter: Mapping[str, Any], *, session: StandInSession | None = None
     ) -> DeleteResult:
         coll = await self._enter(session, write=True)
-        ids = [d["_id"] for d in coll.find(filter, {"_id": 1})]
+        befores = list(coll.find(filter))
+        self._undo(session, coll, befores, [])
+        ids = [d["_id"] for d in befores]
         result: DeleteResult = coll.delete_many(filter)
         self._wrote(session, ids)
         return result
