@@ -157,14 +157,18 @@ class Principal:
 
 
 def user_principal(
-    username: str, fhir_user: str, user: UserContext, scope: str, patient: str | None = None
+    username: str, fhir_user: str | None, user: UserContext, scope: str, **token: Any
 ) -> Principal:
-    """The principal of a signed-in user before any token exists (the SMART patient picker,
-    an EHR launch's patient): the same actor the token will carry, with ``scope``."""
+    """The principal of a user as the data places them (`UserContext`), with ``scope`` — the
+    one place a principal is made from a user: for a token (``token``: what its claims add) and
+    before any token exists (the SMART patient picker, an EHR launch's patient)."""
+    patient = token.pop("patient", None) or user.patient
+    token.setdefault("purpose", TREATMENT if user.health_professional else REQUEST)
+    token.setdefault("is_over_15", user.is_over_15)
     return Principal(
         subject=username,
         scopes=parse_scopes(scope),
-        patient=patient or user.patient,
+        patient=patient,
         fhir_user=fhir_user,
         organization=user.organization,
         sector=user.sector,
@@ -174,7 +178,7 @@ def user_principal(
         organizations=user.organizations,
         organization_identifiers=user.organization_identifiers,
         health_professional=user.health_professional,
-        purpose=TREATMENT if user.health_professional else REQUEST,
+        **token,
     )
 
 
@@ -264,22 +268,15 @@ class Authenticator:
         purpose, reason, btg_until = self._purpose(claims, user, now)
         over_15 = _flag(claims.get("is_over_15"))
         custody = _texts(claims.get("children_in_custody"))
-        return Principal(
-            subject=_text(claims.get("sub")) or client_id or "unknown",
-            scopes=parse_scopes(scope if isinstance(scope, str) else ""),
+        return user_principal(
+            _text(claims.get("sub")) or client_id or "unknown",
+            fhir_user,
+            user,
+            scope if isinstance(scope, str) else "",
             client_id=client_id,
-            patient=_text(claims.get("patient")) or user.patient,
+            patient=_text(claims.get("patient")),
             encounter=_text(claims.get("encounter")),
-            fhir_user=fhir_user,
-            organization=user.organization,
-            sector=user.sector,
             token_id=_text(claims.get("jti")),
-            person=user.person,
-            authorisation_id=user.authorisation_id,
-            role=user.role,
-            organizations=user.organizations,
-            organization_identifiers=user.organization_identifiers,
-            health_professional=user.health_professional,
             purpose=purpose,
             btg_reason=reason,
             btg_until=btg_until,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from auth.access.consent import HEALTH, ConsentAccess
+from auth.audit import AuditingAccess
 from auth.identity import Directory
 from auth.principal import CITIZEN, USER_KINDS, Principal, user_principal
 from auth.store_reader import StoreReader
@@ -102,9 +103,15 @@ async def _search(store: Store, access: Access | None, type_: str, patient: str)
 async def _related(access: Access, principal: Principal, reader: StoreReader, patient: str) -> bool:
     """Whether the decision judges ``principal`` a health professional with a care
     relationship with ``patient``, at the decision's own instant."""
+    access = _consent(access)
     if not isinstance(access, ConsentAccess) or access.mode != HEALTH:
         return False
     return await reader.is_related(patient, principal.holders, access.at)
+
+
+def _consent(access: Access) -> Access:
+    """The consent decision inside the audit's wrapping (which this printout does not use)."""
+    return access.inner if isinstance(access, AuditingAccess) else access
 
 
 async def who_sees_what(
@@ -131,8 +138,8 @@ async def who_sees_what(
         row: dict[str, Seen] = {}
         for patient in patients:
             access = principal.bind(reader)
-            if isinstance(access, ConsentAccess):
-                out.at = access.now
+            if isinstance(core := _consent(access), ConsentAccess):
+                out.at = core.now
             visible = [k for t in kinds for k in await _search(store, access, t, patient)]
             related = await _related(access, principal, reader, patient)
             row[patient] = Seen(tuple(sorted(visible)), totals[patient], related)
