@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from fhir_server.search.model import Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.search.params.reference import split_reference
+from fhir_server.search.terms import Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.store.base import Store
 from profiles.danish.identifiers import (
     AUTHORISATION_SYSTEM,

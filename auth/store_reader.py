@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fhir_server.config import Settings
-from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import KnownParameters
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import Page, Store, UnitOfWork
 from fhir_server.stored import StoredResource
 

@@ -24,8 +24,8 @@ from auth.store_reader import StoreReader
 from fhir_server import compartment
 from fhir_server.access import SEARCH, Access
 from fhir_server.config import Settings
-from fhir_server.search.model import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.search.registry import KnownParameters
+from fhir_server.search.terms import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.store.base import Store
 
 CLINICIAN_SCOPE = "user/*.rs"

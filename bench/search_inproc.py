@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fhir_server.search.includes import included
-from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import SPECIFICATION
 from fhir_server.search.resolve import build_query
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.sqlite.query import compile_search
 from fhir_server.store.sqlite.rows import read_current as _read
 from fhir_server.store.sqlite.rows import search_page as _search

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from fhir_server.config import Settings
 from fhir_server.errors import Issue
-from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import KnownParameters
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import Page, Store, UnitOfWork
 from fhir_server.stored import StoredResource
 

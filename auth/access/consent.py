@@ -50,7 +50,8 @@ from fhir_server import compartment
 from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader
 from fhir_server.care_relationships import PATIENT_CREATOR
 from fhir_server.errors import Forbidden, Issue
-from fhir_server.search.model import (
+from fhir_server.search.resolve import build_query
+from fhir_server.search.terms import (
     ANY,
     NOTHING,
     Criterion,
@@ -60,7 +61,6 @@ from fhir_server.search.model import (
     SearchQuery,
     TokenValue,
 )
-from fhir_server.search.resolve import build_query
 from fhir_server.stored import StoredResource
 
 if TYPE_CHECKING:

@@ -41,10 +41,10 @@ from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader
 from fhir_server.errors import Forbidden, Issue
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
-from fhir_server.search.model import NOTHING, Criterion, SearchQuery, ids_filter
 from fhir_server.search.params.reference import split_reference
 from fhir_server.search.registry import builtin_params
 from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
+from fhir_server.search.terms import NOTHING, Criterion, SearchQuery, ids_filter
 from fhir_server.stored import StoredResource
 
 _NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}

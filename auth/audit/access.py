@@ -32,7 +32,7 @@ from auth.audit.min_log import hidden_label, hides, restriction_filter
 from fhir_server import compartment
 from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader
 from fhir_server.errors import Forbidden, Issue, Unavailable
-from fhir_server.search.model import SearchQuery
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import StoreBusy
 from fhir_server.stored import StoredResource, instant, now_us
 

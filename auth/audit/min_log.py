@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from auth.audit.events import NOT_CITIZEN, NOT_GUARDIAN, RESTRICTION
-from fhir_server.search.model import Filter, TokenValue
+from fhir_server.search.terms import Filter, TokenValue
 from fhir_server.stored import StoredResource
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from fhir_server.access import VISIBLE
 from fhir_server.errors import Gone, Invalid, MultipleMatches, NotFound, UnknownType
 from fhir_server.interactions.context import Context, FhirRequest
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.model import SearchQuery
 from fhir_server.search.resolve import build_query
+from fhir_server.search.terms import SearchQuery
 from fhir_server.stored import StoredResource
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")

@@ -14,8 +14,8 @@ from fhir_server.access import Access, Grant, Security
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict, Invalid, Issue, Unavailable
 from fhir_server.numbers import parse_count
-from fhir_server.search.model import Index, SearchQuery
 from fhir_server.search.registry import KnownParameters
+from fhir_server.search.terms import Index, SearchQuery
 from fhir_server.store.base import (
     Page,
     RetryableConflict,

@@ -6,7 +6,7 @@ from typing import Any
 
 from fhir_server.interactions.common import body_resource, criteria_pairs, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
-from fhir_server.search.model import Index
+from fhir_server.search.terms import Index
 from fhir_server.store.base import UnitOfWork
 
 

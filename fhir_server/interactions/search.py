@@ -18,8 +18,8 @@ from fhir_server.representation import Shape
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search import cursor
 from fhir_server.search.includes import included
-from fhir_server.search.model import Criterion, SearchQuery, ids_filter
 from fhir_server.search.resolve import INNER_LIMIT, build_query
+from fhir_server.search.terms import Criterion, SearchQuery, ids_filter
 from fhir_server.store.base import InvalidCursor, Page, edge_page
 from fhir_server.stored import StoredResource
 

@@ -7,7 +7,7 @@ from typing import Any
 from fhir_server.errors import Invalid, MethodNotAllowed, PreconditionFailed
 from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
-from fhir_server.search.model import Index
+from fhir_server.search.terms import Index
 from fhir_server.store.base import UnitOfWork, VersionConflict
 from fhir_server.stored import StoredResource
 

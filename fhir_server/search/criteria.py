@@ -6,7 +6,9 @@ The stores render the result (`store/sqlite/query.py`, `store/mongo/query.py`); 
 from __future__ import annotations
 
 from fhir_server.search.conditions import Condition, Either
-from fhir_server.search.model import (
+from fhir_server.search.params import composite, number, reference, string, token, uri
+from fhir_server.search.params.prefixes import range_condition
+from fhir_server.search.terms import (
     CompositeValue,
     Filter,
     QuantityValue,
@@ -17,8 +19,6 @@ from fhir_server.search.model import (
     UriValue,
     Value,
 )
-from fhir_server.search.params import composite, number, reference, string, token, uri
-from fhir_server.search.params.prefixes import range_condition
 
 
 def _value(v: Value) -> Condition:

@@ -23,7 +23,6 @@ from fhirpathpy.parser import parse
 from fhir_server.errors import Invalid
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.fhirpath import compile_expression, union_parts
-from fhir_server.search.model import SearchQuery
 from fhir_server.search.registry import (
     SUPPORTED,
     KnownParameters,
@@ -31,6 +30,7 @@ from fhir_server.search.registry import (
     SearchParameters,
     builtin_params,
 )
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import HistoryQuery, Store
 from fhir_server.store.sqlite.schema import INDEX_SUFFIXES, param_key
 from profiles.validation import compile_fhirpath

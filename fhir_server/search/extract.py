@@ -13,9 +13,9 @@ from dataclasses import replace
 from typing import Any
 
 from fhir_server.search.fhirpath import Evaluator, compile_expression
-from fhir_server.search.model import Index
 from fhir_server.search.params import composite, date, number, reference, string, token, uri
 from fhir_server.search.registry import SPECIFICATION, KnownParameters, SearchParam
+from fhir_server.search.terms import Index
 
 Rows = dict[str, list[Any]]
 Indexer = Callable[[str, list[Any]], Rows]

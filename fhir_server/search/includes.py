@@ -10,8 +10,8 @@ import orjson
 
 from fhir_server.references import local_targets
 from fhir_server.search.fhirpath import compile_expression
-from fhir_server.search.model import Filter, Include, ReferenceValue, SearchQuery
 from fhir_server.search.registry import KnownParameters, SearchParam
+from fhir_server.search.terms import Filter, Include, ReferenceValue, SearchQuery
 from fhir_server.stored import StoredResource
 
 MAX_ITERATIONS = 4

@@ -12,7 +12,10 @@ from fhir_server.errors import Invalid, TooCostly
 from fhir_server.numbers import parse_count
 from fhir_server.representation import parse_elements, parse_summary
 from fhir_server.resource_types import SERVED_TYPES
-from fhir_server.search.model import (
+from fhir_server.search.params import composite, date, number, reference, string, token, uri
+from fhir_server.search.params.escapes import split_escaped, unescape
+from fhir_server.search.registry import KnownParameters, SearchParam
+from fhir_server.search.terms import (
     ANY,
     Chain,
     Filter,
@@ -21,9 +24,6 @@ from fhir_server.search.model import (
     SortKey,
     TokenValue,
 )
-from fhir_server.search.params import composite, date, number, reference, string, token, uri
-from fhir_server.search.params.escapes import split_escaped, unescape
-from fhir_server.search.registry import KnownParameters, SearchParam
 
 RESULT_PARAMS = frozenset({"_count", "_format", "_pretty", "_cursor"})
 MAX_VALUES = 4000

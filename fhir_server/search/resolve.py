@@ -15,9 +15,9 @@ import orjson
 from fhir_server.errors import Invalid, TooCostly
 from fhir_server.references import local_targets
 from fhir_server.search.fhirpath import compile_expression
-from fhir_server.search.model import Chain, Filter, ReferenceValue, SearchQuery, ids_filter
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import KnownParameters
+from fhir_server.search.terms import Chain, Filter, ReferenceValue, SearchQuery, ids_filter
 from fhir_server.stored import StoredResource
 
 INNER_LIMIT = 10_000

@@ -21,7 +21,7 @@ import orjson
 from fhir_server import fhir_json
 from fhir_server.care_relationships import SOURCE_TYPES, CareRelationship, relationships_of
 from fhir_server.search.extract import with_last_updated
-from fhir_server.search.model import Index, SearchQuery
+from fhir_server.search.terms import Index, SearchQuery
 from fhir_server.stored import StoredResource, instant, now_us
 
 T = TypeVar("T")

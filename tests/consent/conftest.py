@@ -23,7 +23,7 @@ import auth.users
 from auth.clients import Registration
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
-from fhir_server.search.model import SearchQuery
+from fhir_server.search.terms import SearchQuery
 from tests.api.conftest import backend, make_client  # noqa: F401 (fixtures for the audit suites)
 from tests.api.support import BASE
 from tests.auth.conftest import Revocations, Server, TestKeys, bearer, server  # noqa: F401

@@ -10,7 +10,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from fhir_server.search.model import (
+from fhir_server.search.parse import parse_search
+from fhir_server.search.registry import SPECIFICATION
+from fhir_server.search.terms import (
     Criterion,
     Filter,
     FilterGroup,
@@ -18,8 +20,6 @@ from fhir_server.search.model import (
     SearchQuery,
     SortKey,
 )
-from fhir_server.search.parse import parse_search
-from fhir_server.search.registry import SPECIFICATION
 from fhir_server.store.base import Store
 
 CONFIDENTIAL = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"

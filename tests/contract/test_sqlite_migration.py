@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from fhir_server.search.extract import index_resource
-from fhir_server.search.model import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import SPECIFICATION
+from fhir_server.search.terms import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
 from fhir_server.store.sqlite.schema import SCHEMA_VERSION
 from fhir_server.store.sqlite.store import SqliteStore
 

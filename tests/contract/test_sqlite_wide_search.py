@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fhir_server.search.extract import index_resource
-from fhir_server.search.model import Filter, SearchQuery, TokenValue
+from fhir_server.search.terms import Filter, SearchQuery, TokenValue
 from fhir_server.store.sqlite import query as compiled
 from fhir_server.store.sqlite.store import SqliteStore
 

@@ -7,7 +7,7 @@ import asyncio
 import orjson
 import pytest
 
-from fhir_server.search.model import ANY, Filter, SearchQuery, TokenValue
+from fhir_server.search.terms import ANY, Filter, SearchQuery, TokenValue
 from fhir_server.store.base import HistoryQuery, Page, Store, VersionConflict, in_transaction
 from fhir_server.stored import now_us
 
@@ -364,7 +364,7 @@ async def test_conditional_create_pattern_is_race_free(store: Store) -> None:
 
 
 async def test_reindex_rebuilds_index_entries(store: Store) -> None:
-    from fhir_server.search.model import Index
+    from fhir_server.search.terms import Index
 
     for i in range(3):
         await put(store, "Patient", f"r{i}", patient("R", f"010101000{i}"))
@@ -383,7 +383,7 @@ async def test_reindex_rebuilds_index_entries(store: Store) -> None:
 async def test_reindex_of_a_superseded_version_changes_nothing(store: Store) -> None:
     """A background reindex reads a batch, then writes its index: a resource updated in between
     keeps the index its update wrote."""
-    from fhir_server.search.model import Index
+    from fhir_server.search.terms import Index
 
     await put(store, "Patient", "s1", patient("Old", "0101010009"))
     async with store.transaction() as uow:
@@ -397,7 +397,7 @@ async def test_reindex_of_a_superseded_version_changes_nothing(store: Store) -> 
 
 
 def _family(name: str) -> Filter:
-    from fhir_server.search.model import StringValue
+    from fhir_server.search.terms import StringValue
 
     return Filter("family", "string", (StringValue(name.lower()),))
 

@@ -15,7 +15,7 @@ from dataset.build import TYPE_ORDER
 from dataset.synthetic import build_world, resources, write
 from fhir_server.cli import main
 from fhir_server.search.extract import index_resource
-from fhir_server.search.model import SearchQuery
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.sqlite.store import SqliteStore
 from tests.dataset.profile_contract import check_all, references
 from tests.support.r4b_models import check_structure

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from fhir_server.errors import Invalid
-from fhir_server.search.model import RangeValue
 from fhir_server.search.params import number
+from fhir_server.search.terms import RangeValue
 from tests.search.fixtures import UCUM
 from tests.search.support import Searcher
 

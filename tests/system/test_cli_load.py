@@ -19,7 +19,7 @@ def _ndjson(path: Path, lines: list[object]) -> Path:
 
 
 async def _ids(db: Path, type_: str) -> list[str]:
-    from fhir_server.search.model import SearchQuery
+    from fhir_server.search.terms import SearchQuery
 
     store = SqliteStore(str(db), index_resource)
     await store.open()

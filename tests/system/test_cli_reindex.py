@@ -9,9 +9,9 @@ import pytest
 
 from fhir_server.cli import main
 from fhir_server.search.extract import index_resource
-from fhir_server.search.model import Index
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import SPECIFICATION
+from fhir_server.search.terms import Index
 from fhir_server.store.sqlite.store import SqliteStore
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from fhir_server.search.extract import index_resource
-from fhir_server.search.model import Filter, SearchQuery, TokenValue
+from fhir_server.search.terms import Filter, SearchQuery, TokenValue
 from fhir_server.store.sqlite.store import SqliteStore
 from tests.system.servers import Launcher, Server
 

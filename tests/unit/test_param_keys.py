@@ -62,8 +62,8 @@ def test_any_custom_code_keys_outside_the_builtin_range() -> None:
 
 def test_last_updated_row_is_what_the_date_parameter_makes_of_the_instant() -> None:
     from fhir_server.search.extract import with_last_updated
-    from fhir_server.search.model import Index
     from fhir_server.search.params import date
+    from fhir_server.search.terms import Index
     from fhir_server.stored import instant
 
     ts = 1_795_457_312_579_989

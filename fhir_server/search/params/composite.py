@@ -17,7 +17,11 @@ from typing import Any
 from fhir_server.errors import Invalid
 from fhir_server.search.conditions import Condition, Eq, all_of, renamed
 from fhir_server.search.fhirpath import compile_relative
-from fhir_server.search.model import (
+from fhir_server.search.params import date, number, string, token, uri
+from fhir_server.search.params.escapes import split_escaped, unescape
+from fhir_server.search.params.modifiers import check_modifier
+from fhir_server.search.registry import Component
+from fhir_server.search.terms import (
     CompositeValue,
     Filter,
     QuantityValue,
@@ -26,10 +30,6 @@ from fhir_server.search.model import (
     TokenValue,
     UriValue,
 )
-from fhir_server.search.params import date, number, string, token, uri
-from fhir_server.search.params.escapes import split_escaped, unescape
-from fhir_server.search.params.modifiers import check_modifier
-from fhir_server.search.registry import Component
 
 Row = tuple[str, str | None, str, str | None, str | None, float | None, float | None]
 Second = tuple[str | None, str | None, float | None, float | None]

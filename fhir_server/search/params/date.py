@@ -6,9 +6,9 @@ from typing import Any
 
 from fhir_server.errors import Invalid
 from fhir_server.search.dates import date_range
-from fhir_server.search.model import Filter, RangeValue
 from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.prefixes import split_prefix
+from fhir_server.search.terms import Filter, RangeValue
 from fhir_server.stored import now_us
 
 LOWEST, HIGHEST = -(2**62), 2**62

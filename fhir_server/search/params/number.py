@@ -9,9 +9,9 @@ from typing import Any
 
 from fhir_server.errors import Invalid
 from fhir_server.search.conditions import Condition, Eq, all_of
-from fhir_server.search.model import Filter, QuantityValue, RangeValue
 from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.prefixes import range_condition, split_prefix
+from fhir_server.search.terms import Filter, QuantityValue, RangeValue
 
 
 def precision_range(text: str, param: str) -> tuple[float, float, float]:

@@ -8,8 +8,8 @@ from typing import Any
 from fhir_server.errors import Invalid
 from fhir_server.references import split_reference
 from fhir_server.search.conditions import AnyOf, Condition, Either, Eq, all_of
-from fhir_server.search.model import Filter, ReferenceValue
 from fhir_server.search.params.token import token_value
+from fhir_server.search.terms import Filter, ReferenceValue
 
 Row = tuple[str, str | None, str | None, str | None]
 

@@ -8,8 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from fhir_server.search.conditions import All, Condition, Contains, Eq, StartsWith
-from fhir_server.search.model import Filter, StringValue
 from fhir_server.search.params.modifiers import check_modifier
+from fhir_server.search.terms import Filter, StringValue
 
 _RING = "\u030a"  # å = a + ring above: a letter of its own in Danish, not an accented a
 _FIELDS = (

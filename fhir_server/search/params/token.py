@@ -7,10 +7,10 @@ from typing import Any
 
 from fhir_server.errors import Invalid, TooCostly
 from fhir_server.search.conditions import ALWAYS, Condition, Eq, all_of
-from fhir_server.search.model import ANY, Filter, StringValue, TokenValue
 from fhir_server.search.params.escapes import split_escaped, unescape
 from fhir_server.search.params.modifiers import check_modifier
 from fhir_server.search.params.string import normalize
+from fhir_server.search.terms import ANY, Filter, StringValue, TokenValue
 
 Row = tuple[str, str | None, str]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_server.search.conditions import Condition, Eq, PrefixOf, StartsWith
-from fhir_server.search.model import Filter, UriValue
 from fhir_server.search.params.modifiers import check_modifier
+from fhir_server.search.terms import Filter, UriValue
 
 
 def index(param: str, values: list[Any]) -> list[tuple[str, str]]:

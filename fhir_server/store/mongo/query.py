@@ -32,7 +32,7 @@ from fhir_server.search.conditions import (
     PrefixOf,
     StartsWith,
 )
-from fhir_server.search.model import (
+from fhir_server.search.terms import (
     Criterion,
     Filter,
     SearchQuery,

@@ -36,7 +36,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from fhir_server.care_relationships import CareRelationship
 from fhir_server.errors import Invalid
-from fhir_server.search.model import Index
+from fhir_server.search.terms import Index
 from fhir_server.stored import StoredResource
 
 RESOURCES = "resources"

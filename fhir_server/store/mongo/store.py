@@ -22,7 +22,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from fhir_server.care_relationships import CareRelationship, instant_us, period_bounds
-from fhir_server.search.model import Index, SearchQuery
+from fhir_server.search.terms import Index, SearchQuery
 from fhir_server.store.base import (
     DatabaseTenant,
     DuplicateId,

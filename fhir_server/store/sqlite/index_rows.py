@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_server.search.model import Index
+from fhir_server.search.terms import Index
 from fhir_server.store.sqlite.schema import INDEX_TABLES, param_key
 
 INSERT_RESOURCE = (

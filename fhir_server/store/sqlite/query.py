@@ -20,7 +20,7 @@ from fhir_server.search.conditions import (
     PrefixOf,
     StartsWith,
 )
-from fhir_server.search.model import Criterion, Filter, SearchQuery, SortKey
+from fhir_server.search.terms import Criterion, Filter, SearchQuery, SortKey
 from fhir_server.store.sqlite.schema import param_key
 
 _TOP = "\U0010ffff"

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from fhir_server.search.model import SearchQuery
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import InvalidCursor, Page, keyset_page
 from fhir_server.store.sqlite.query import WIDE, compile_search, compile_width
 from fhir_server.stored import StoredResource

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fhir_server.numbers import parse_count
-from fhir_server.search.model import SearchQuery
+from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import DatabaseTenant, HistoryQuery, Indexer, Page, Store, UnitOfWork
 from fhir_server.store.sqlite import relationships
 from fhir_server.store.sqlite.connection import connect

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fhir_server.care_relationships import CareRelationship
-from fhir_server.search.model import Index, SearchQuery
+from fhir_server.search.terms import Index, SearchQuery
 from fhir_server.store.base import (
     Page,
     StoreBusy,
