@@ -16,7 +16,7 @@ from fhir_server.search.extract import index_resource
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import SPECIFICATION
 from fhir_server.search.terms import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
-from fhir_server.store.sqlite.schema import SCHEMA_VERSION
+from fhir_server.store.sqlite.schema import SCHEMA_VERSION, param_key
 from fhir_server.store.sqlite.store import SqliteStore
 
 V1 = """
@@ -75,7 +75,8 @@ async def test_version_1_file_is_upgraded_and_reindexed(tmp_path: Path) -> None:
         ("c", 4),
     ]
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert "idx_present" not in tables and "idx_exact" not in tables
+    assert "idx_exact" not in tables  # version 1's idx_present is replaced by schema 6's
+    assert [c[1] for c in conn.execute("PRAGMA table_info(idx_present)")] == ["rk", "p"]
     conn.close()
 
 
@@ -130,7 +131,7 @@ async def test_version_2_file_gets_the_composite_index(tmp_path: Path) -> None:
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     assert conn.execute("SELECT * FROM idx_token ORDER BY rk, p, code").fetchall() == tokens
     assert conn.execute("SELECT count(*) FROM idx_composite").fetchone()[0] == 4  # 2 params
     conn.close()
@@ -225,4 +226,59 @@ async def test_version_3_custom_keys_are_moved_out_of_the_builtin_range(tmp_path
         await store.close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+async def test_version_5_file_gets_the_present_rows_of_its_index(tmp_path: Path) -> None:
+    """Version 5 had no ``idx_present``: opening such a file fills it from the index rows it
+    has — the rows a write makes (a token's ``:text`` alone, a reference's ``:identifier``
+    alone, a custom parameter's), so ``:missing`` answers as before without a reindex."""
+    path = tmp_path / "fhir.db"
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    async with store.transaction() as uow:
+        await uow.write(
+            "SearchParameter",
+            "colour",
+            _sp("colour", "Patient", "token", "Patient.extension.value"),
+            method="PUT",
+        )
+        await uow.write("Patient", "a", {"resourceType": "Patient"}, method="PUT")
+        await uow.write("Patient", "b", {"resourceType": "Patient", "gender": "male"}, method="PUT")
+        statement = {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "paracetamol"},
+            "subject": {"identifier": {"system": "urn:x", "value": "1"}},
+        }
+        await uow.write("MedicationStatement", "m", statement, method="PUT")
+    await store.close()
+    conn = sqlite3.connect(path)
+    rks = dict(conn.execute("SELECT type || '/' || id, rk FROM resource").fetchall())
+    colour = param_key("Patient", "colour")
+    conn.execute("INSERT INTO idx_token VALUES (?, ?, 'blue', '')", (rks["Patient/a"], colour))
+    conn.execute("INSERT INTO idx_present VALUES (?, ?)", (rks["Patient/a"], colour))
+    present = conn.execute("SELECT * FROM idx_present ORDER BY rk, p").fetchall()
+    conn.execute("DROP TABLE idx_present")  # what a version-5 server left behind
+    conn.execute("PRAGMA user_version=5")
+    conn.commit()
+    conn.close()
+
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    try:
+        for type_, param, kind, missing, ids in (
+            ("Patient", "gender", "token", True, ["a"]),
+            ("Patient", "colour", "token", False, ["a"]),
+            ("MedicationStatement", "code", "token", False, ["m"]),
+            ("MedicationStatement", "subject", "reference", True, []),
+        ):
+            only = Filter(param, kind, (), modifier="missing", missing=missing)
+            query = SearchQuery(type_, [only])
+            assert [r.id for r in (await store.search(query)).items] == ids, param
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("SELECT * FROM idx_present ORDER BY rk, p").fetchall() == present
     conn.close()

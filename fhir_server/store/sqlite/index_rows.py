@@ -70,6 +70,8 @@ def index_rows(type_: str, index: Index) -> dict[str, set[tuple[Any, ...]]]:
     for field, (table, *_) in INDEX_TABLES.items():
         convert = _CONVERT.get(field, _plain)
         values = getattr(index, field)
+        if field == "present":  # names, not rows: a row of the name alone
+            values = [(name,) for name in values]
         if values:
             out[table] = {convert(param_key(type_, row[0]), row) for row in values}
     return out

@@ -95,23 +95,16 @@ def render(c: Condition, columns: dict[str, str], args: list[Any]) -> str:
     return f"({test} AND {column} <> '')" if column in _PARTIAL else test
 
 
-_MISSING_SOURCES = {
-    "token": (("idx_token", ""), ("idx_string", ":text")),
-    "reference": (("idx_reference", ""), ("idx_token", ":identifier")),
-}
-"""Where a parameter's values may be: a CodeableConcept with only text is still a value."""
-
-
 def _missing(f: Filter, type_: str) -> str:
+    """Whether the candidate has a value of the parameter, as `Index.present` says (the rows of
+    ``idx_present``; MongoDB asks the same of ``has``)."""
     if f.kind == "id":  # every resource has an id (and _id has no index rows)
         return "0" if f.missing else "1"
-    sources = _MISSING_SOURCES.get(f.kind, ((_TABLES[f.kind], ""),))
-    exists = " OR ".join(
-        f"EXISTS (SELECT 1 FROM {table} t WHERE t.rk = r.rk"
-        f" AND t.p = {param_key(type_, f.param + suffix)})"
-        for table, suffix in sources
+    exists = (
+        "EXISTS (SELECT 1 FROM idx_present t WHERE t.rk = r.rk"
+        f" AND t.p = {param_key(type_, f.param)})"
     )
-    return f"NOT ({exists})" if f.missing else f"({exists})"
+    return f"NOT {exists}" if f.missing else exists
 
 
 def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:

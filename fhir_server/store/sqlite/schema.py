@@ -14,10 +14,11 @@ from hashlib import blake2b
 
 from fhir_server.search.registry import builtin_params
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """In ``PRAGMA user_version``. 1: index keyed by type and id; 2: clustered by ``rk``; 3: adds
 ``idx_composite``; 4: custom parameters keyed apart from the specification's (`param_key`);
-5: adds ``care_relationship``. Opening an older file upgrades it and rebuilds what of the
+5: adds ``care_relationship``; 6: adds ``idx_present`` (`Index.present`, for ``:missing``).
+Opening an older file upgrades it and rebuilds what of the
 search index changed."""
 
 PRAGMAS = (
@@ -110,6 +111,12 @@ CREATE TABLE IF NOT EXISTS idx_composite (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_composite_by_value ON idx_composite (p, code, lo, hi, v);
 
+CREATE TABLE IF NOT EXISTS idx_present (
+    rk INTEGER NOT NULL, p INTEGER NOT NULL,
+    PRIMARY KEY (rk, p)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_present_by_param ON idx_present (p, rk);
+
 CREATE TABLE IF NOT EXISTS care_relationship (
     holder TEXT NOT NULL, patient TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
     kind TEXT NOT NULL, rk INTEGER NOT NULL, recorded INTEGER NOT NULL,
@@ -134,8 +141,11 @@ INDEX_TABLES: dict[str, tuple[str, ...]] = {
     "references": ("idx_reference", "rid", "rtype", "url"),
     "uris": ("idx_uri", "value"),
     "composites": ("idx_composite", "code", "system", "v", "vs", "lo", "hi"),
+    "present": ("idx_present",),
 }
-"""Index field → (table, value columns after ``rk`` and ``p``)."""
+"""Index field → (table, value columns after ``rk`` and ``p``). ``idx_present`` has a row per
+parameter with at least one value (`Index.present`): what ``:missing`` asks, as MongoDB's
+``has`` does."""
 
 OLD_TABLES = (
     "idx_token",
