@@ -59,7 +59,7 @@ def _service_api(settings: Settings, services: Services, fhir: FhirApp) -> FastA
     async def openapi_json(request: Request) -> Response:
         """The FHIR API as OpenAPI 3.1, generated from the CapabilityStatement: public metadata
         like ``/metadata`` (no token needed; it tells no more than the CapabilityStatement)."""
-        base = fhir.base_url(request.scope, dict(request.headers))
+        base = fhir.base_url(request.scope, request.headers.get("host"))
         root = request.scope.get("root_path", "")
         security = capability_security(settings, base)
         body = openapi.document(

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from authlib.oauth2.rfc6749 import (
+    ClientMixin,
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
+    OAuth2Request,
 )
 from authlib.oauth2.rfc6749 import grants as rfc6749_grants
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -34,12 +36,12 @@ from auth.purpose import NO_PERSON, PurposeError, requested
 from auth.smart.assertion import PrivateKeyJwt
 from auth.smart.endpoints import Introspection, Revocation
 from auth.smart.oidc import CodeIdToken, RefreshIdToken
+from auth.smart.request import SmartRequest, smart_request
 from auth.storage import Claim
 from auth.tokens import REFRESH, Context, Grant, digest, new_id
 
 if TYPE_CHECKING:
     from auth.clients import Client
-    from auth.smart.request import SmartRequest
     from auth.smart.server import SmartAuthorizationServer, SmartServer
     from auth.users import User
 
@@ -166,7 +168,11 @@ class SmartTokens:
     """Issuing through ``auth.tokens.Issuer`` for the grants below."""
 
     server: SmartAuthorizationServer
-    request: SmartRequest
+    request: OAuth2Request
+
+    @property
+    def smart_request(self) -> SmartRequest:
+        return smart_request(self.request)
 
     def _issue(
         self, grant: Grant, lifetime: int, scope: list[str] | None, refresh: int | None
@@ -175,7 +181,7 @@ class SmartTokens:
         return smart.wait(
             smart.issuer.issue(
                 grant,
-                base=self.request.fhir_base,
+                base=self.smart_request.fhir_base,
                 lifetime=lifetime,
                 scope=scope,
                 refresh_seconds=refresh,
@@ -186,20 +192,25 @@ class SmartTokens:
 class CodeGrant(SmartTokens, rfc6749_grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
-    def save_authorization_code(self, code: str, request: SmartRequest) -> None:
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         smart = self.server.smart
+        request = smart_request(request)
+        client = request.known_client
+        user: User | None = request.user
+        if user is None:
+            raise RuntimeError("a code is only saved for a signed-in user")
         approval = request.smart["approval"]
         grant = Grant(
             new_id(),
-            request.client.client_id,
-            request.user.username,
+            client.client_id,
+            user.username,
             approval["scope"],
             approval["context"],
             approval["auth_time"],
         )
         data = request.payload.data
         doc = {
-            "client_id": request.client.client_id,
+            "client_id": client.client_id,
             "redirect_uri": request.payload.redirect_uri,
             "code_challenge": data.get("code_challenge"),
             "code_challenge_method": data.get("code_challenge_method"),
@@ -209,13 +220,13 @@ class CodeGrant(SmartTokens, rfc6749_grants.AuthorizationCodeGrant):
         expires = time.time() + CODE_SECONDS
         smart.wait(smart.records.put(CODE, digest(code), doc, expires=expires))
         if data.get("nonce"):
-            key = f"{request.client.client_id}:{data['nonce']}"
+            key = f"{client.client_id}:{data['nonce']}"
             smart.wait(smart.records.put(NONCE, key, {}, expires=time.time() + 86400))
 
-    def query_authorization_code(self, code: str, client: Client) -> IssuedCode | None:
+    def query_authorization_code(self, code: str, client: ClientMixin) -> IssuedCode | None:
         smart = self.server.smart
         found = smart.wait(smart.records.get(CODE, digest(code)))
-        if found is None or found.doc["client_id"] != client.client_id:
+        if found is None or found.doc["client_id"] != client.get_client_id():
             return None
         claimed = smart.wait(smart.records.claim(CODE, digest(code)))
         if claimed is None:
@@ -235,9 +246,12 @@ class CodeGrant(SmartTokens, rfc6749_grants.AuthorizationCodeGrant):
         return smart.wait(smart.users.get(authorization_code.grant.subject))
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        code: IssuedCode = self.request.authorization_code
+        request = self.smart_request
+        code = request.authorization_code
+        if not isinstance(code, IssuedCode):
+            raise RuntimeError("a code's token is generated after the code is validated")
         smart = self.server.smart
-        refresh = refresh_seconds(smart, self.request.client, code.grant.scope)
+        refresh = refresh_seconds(smart, request.known_client, code.grant.scope)
         return self._issue(code.grant, smart.settings.access_token_seconds, None, refresh)
 
 
@@ -245,10 +259,17 @@ class RefreshGrant(SmartTokens, rfc6749_grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    if TYPE_CHECKING:  # authlib's own helpers, which types-Authlib leaves out (private)
+
+        def _validate_request_client(self) -> Client: ...
+
+        def _validate_token_scope(self, token: RefreshView) -> None: ...
+
     def validate_token_request(self) -> None:
+        request = self.smart_request
         client = self._validate_request_client()
-        self.request.client = client
-        raw = self.request.form.get("refresh_token")
+        request.client = client
+        raw = request.form.get("refresh_token")
         if not raw:
             raise InvalidRequestError("Missing 'refresh_token'")
         smart = self.server.smart
@@ -263,21 +284,24 @@ class RefreshGrant(SmartTokens, rfc6749_grants.RefreshTokenGrant):
         if claimed[1] == Claim.SPENT:
             smart.wait(smart.revocations.revoke_grant(token.grant.grant_id))
             raise InvalidGrantError("Refresh token already used: the grant is revoked")
-        self.request.refresh_token = token
+        request.refresh_token = token
 
-    def authenticate_refresh_token(self, refresh_token: str) -> None:
+    def authenticate_refresh_token(self, refresh_token: str) -> NoReturn:
         raise NotImplementedError("validate_token_request looks refresh tokens up itself")
 
     def authenticate_user(self, refresh_token: RefreshView) -> User | None:
         smart = self.server.smart
         return smart.wait(smart.users.get(refresh_token.grant.subject))
 
-    def revoke_old_credential(self, refresh_token: RefreshView) -> None:
+    def revoke_old_credential(self, refresh_token: object) -> None:
         """Spent when validated."""
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        token: RefreshView = self.request.refresh_token
-        narrower = (self.request.payload.scope or "").split() or None
+        request = self.smart_request
+        token = request.refresh_token
+        if not isinstance(token, RefreshView):
+            raise RuntimeError("a refresh token is generated after the old one is validated")
+        narrower = (request.payload.scope or "").split() or None
         lifetime = self.server.smart.settings.access_token_seconds
         return self._issue(token.grant, lifetime, narrower, token.seconds)
 
@@ -286,25 +310,27 @@ class BackendGrant(SmartTokens, rfc6749_grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic"]
 
     def validate_requested_scope(self) -> None:
-        form = self.request.form
+        request = self.smart_request
+        form = request.form
         if form.get("purpose_of_use") or form.get("btg_reason"):
             try:
                 if requested(form.get("purpose_of_use"), form.get("btg_reason")) is not None:
                     raise PurposeError(NO_PERSON)
             except PurposeError as err:
                 raise InvalidRequestError(str(err)) from None
-        scope = self.request.payload.scope
+        scope = request.payload.scope
         if not scope:
             raise InvalidRequestError("Missing 'scope'")
-        granted = self.request.client.get_allowed_scope(scope)
+        granted = request.known_client.get_allowed_scope(scope)
         if granted is None:
             raise InvalidScopeError("None of the requested scopes is registered for this client")
-        self.request.scope = granted
+        request.scope = granted
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        client = self.request.client
+        request = self.smart_request
+        client = request.known_client
         context = Context(organization_id=client.organization)
-        scope = self.request.scope.split()
+        scope = request.scope.split()
         grant = Grant(new_id(), client.client_id, client.client_id, scope, context)
         lifetime = self.server.smart.settings.backend_token_seconds
         return self._issue(grant, lifetime, None, None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -39,7 +39,7 @@ from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import SPECIFICATION
 
 if TYPE_CHECKING:
-    from auth.smart.server import SmartServer
+    from auth.smart.server import SmartServer, Triple
     from auth.users import User
 
 INSECURE = (
@@ -130,7 +130,8 @@ class Flow:
         return SmartRequest("GET", f"{self.path}/authorize", headers or {}, pairs, self.base)
 
     def oauth_error(self, req: SmartRequest, err: OAuth2Error, lang: str) -> Response:
-        status, _, headers = self.smart.oauth.handle_error_response(req, err)
+        # types-Authlib says ``object``: it is what our ``handle_response`` returns
+        status, _, headers = cast("Triple", self.smart.oauth.handle_error_response(req, err))
         if status == 302:
             return RedirectResponse(dict(headers)["Location"], 302, headers=_REDIRECT)
         return self.page(pages.error(lang, err.get_error_description(), err.error), 400)
@@ -159,12 +160,13 @@ class Flow:
         self.form_target = form_target(grant.redirect_uri)
         browser = request.cookies.get(COOKIE) or secrets.token_urlsafe(32)  # one per browser
         request_id = new_id()
-        doc = {
+        client = req.known_client  # get_consent_grant found it, or raised
+        doc: dict[str, Any] = {
             "pairs": pairs,
             "browser": digest(browser),
             "lang": lang,
-            "client_id": req.client.client_id,
-            "app": req.client.name,
+            "client_id": client.client_id,
+            "app": client.name,
             "scope": (req.scope or "").split(),
             "launch": req.smart.get("launch"),
             "failures": 0,
@@ -211,7 +213,7 @@ class Flow:
         if request.method == "GET":  # the language switch
             params = dict(request.query_params)
             doc = await self.pending(request, params.get("request", ""))
-            lang = params.get("lang") if params.get("lang") in pages.LANGS else "da"
+            lang = params["lang"] if params.get("lang") in pages.LANGS else "da"
             if doc is None:
                 return self.expired(lang)
             doc["lang"] = lang
@@ -223,7 +225,7 @@ class Flow:
         request_id = form.get("request", "")
         doc = await self.pending(request, request_id)
         if doc is None:
-            return self.expired(form.get("lang") if form.get("lang") in pages.LANGS else "da")
+            return self.expired(form["lang"] if form.get("lang") in pages.LANGS else "da")
         username = form.get("username", "")
         attempt = await self.smart.throttle.begin(username, request.client and request.client.host)
         if isinstance(attempt, Locked):
@@ -454,9 +456,11 @@ class Flow:
         if user is not None:
             context = await self.context(doc, user, granted)
             req.smart["approval"] = approval(granted, context, doc["auth_time"])
-        status, _, headers = await self.smart.run(
+        response = await self.smart.run(
             self.smart.oauth.create_authorization_response, req, user, grant
         )
+        # types-Authlib says ``object``: it is what our ``handle_response`` returns
+        status, _, headers = cast("Triple", response)
         return RedirectResponse(dict(headers)["Location"], status, headers=_REDIRECT)
 
 

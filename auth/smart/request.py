@@ -81,9 +81,26 @@ class SmartRequest(OAuth2Request):
         self.smart: dict[str, Any] = {}
 
     @property
+    def known_client(self) -> Client:
+        """The client, once authlib has looked it up or authenticated it (every grant and
+        OpenID hook that reads it runs after that)."""
+        if self.client is None:
+            raise RuntimeError("the OAuth request's client is read before authlib found it")
+        return self.client
+
+    @property
     def form(self) -> dict[str, str]:
         return self.payload.data
 
     @property
     def args(self) -> dict[str, str]:  # type: ignore[override]  # no query value is ever None
         return self.payload.data
+
+
+def smart_request(request: OAuth2Request) -> SmartRequest:
+    """``request`` as this server built it: authlib's grants and OpenID hooks hold it as an
+    ``OAuth2Request``, but every request reaching authlib here is a ``SmartRequest``
+    (``SmartAuthorizationServer.create_oauth2_request``)."""
+    if not isinstance(request, SmartRequest):
+        raise TypeError(f"expected a SmartRequest, got {type(request).__name__}")
+    return request

@@ -30,6 +30,11 @@ from fhir_server.config import Settings
 
 T = TypeVar("T")
 
+Triple = tuple[int, Any, list[tuple[str, str]]]
+"""What ``SmartAuthorizationServer.handle_response`` makes of a response: status, body, headers.
+authlib returns it from every ``create_*_response`` and ``handle_error_response``, which
+types-Authlib declares as ``object`` (the framework integration chooses the shape)."""
+
 logging.getLogger("authlib").setLevel(logging.INFO)
 """authlib logs issued tokens and client credentials at DEBUG ("Issue token %r"); tokens and
 secrets never reach this server's logs, whatever level the root logger is set to."""
@@ -60,7 +65,7 @@ class SmartAuthorizationServer(AuthorizationServer):
 
     def handle_response(  # type: ignore[override]  # authlib passes the header list it built
         self, status: int, body: Any, headers: list[tuple[str, str]]
-    ) -> tuple[int, Any, list[tuple[str, str]]]:
+    ) -> Triple:
         return status, body, headers
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from fhir_server.access import Authenticator, Grant, Open, Security
@@ -34,20 +33,61 @@ log = logging.getLogger("fhir_server.http")
 PREFIX = "/fhir"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PREFIX_SLASH = (PREFIX + "/").encode()
-_CONDITIONAL = frozenset({b"if-none-match", b"if-modified-since", b"if-match"})
-_PLAIN_ACCEPT: dict[bytes | None, str] = {
+_PLAIN_ACCEPT: dict[str | None, str] = {
     None: FHIR_JSON,
-    b"*/*": FHIR_JSON,
-    FHIR_JSON.encode(): FHIR_JSON,
-    JSON.encode(): JSON,
+    "*/*": FHIR_JSON,
+    FHIR_JSON: FHIR_JSON,
+    JSON: JSON,
 }
 """Accept headers answered on the plain-read path (`response_type` gives the same)."""
 
 Scope = dict[str, Any]
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+class Head(NamedTuple):
+    """The request head, read once for both branches: the request line and the headers this
+    server uses (each ``None`` when absent; a repeated header's last value). A NamedTuple
+    rather than a frozen dataclass: as immutable, and a fraction of the cost to build on the
+    plain read, the hot path. Each header field is named after its header (``if_none_match``
+    is ``If-None-Match``): `_HEAD_FIELDS` is derived from the names."""
+
+    method: str
+    path: str
+    """ASGI's ``path`` (percent-decoded)."""
+    raw_path: bytes | None
+    query: bytes
+    host: str | None = None
+    accept: str | None = None
+    authorization: str | None = None
+    content_type: str | None = None
+    content_length: str | None = None
+    if_match: str | None = None
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+    if_none_exist: str | None = None
+    prefer: str | None = None
+
+
+_HEAD_FIELDS: dict[bytes, int] = {
+    name.replace("_", "-").encode(): index
+    for index, name in enumerate(Head._fields)
+    if index >= Head._fields.index("host")
+}
+"""Where each header `Head` keeps goes in it, by its ASGI name (ASGI gives header names
+lowercased): ``b"if-none-match"`` is the field ``if_none_match``."""
+_NO_HEADERS = (None,) * len(_HEAD_FIELDS)
+_new_tuple = tuple.__new__
+
+
+def _head(scope: Scope) -> Head:
+    """The request head in one pass over the header list."""
+    values = [scope["method"], scope["path"], scope.get("raw_path"), scope["query_string"]]
+    values += _NO_HEADERS
+    for name, value in scope["headers"]:
+        index = _HEAD_FIELDS.get(name)
+        if index is not None:
+            values[index] = value.decode("latin-1")
+    return _new_tuple(Head, values)  # as Head._make, less its length check (every field is here)
 
 
 def _if_modified_since(raw: str | None) -> int | None:
@@ -71,51 +111,36 @@ def _prefer(raw: str | None, wanted: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class PlainHead:
-    """What a plain read needs from the request head, taken in one pass over the headers."""
+class PlainRead(NamedTuple):
+    """What the plain-read branch reads and how it answers."""
 
     type: str
     id: str
-    host: str | None
-    authorization: str | None
     media: str
 
 
-def _plain_head(scope: Scope) -> PlainHead | None:
+def _plain_read(head: Head) -> PlainRead | None:
     """``GET [base]/[type]/[id]`` without a query, conditional headers or an unusual Accept
     — the request clients send most — or None: the general branch handles the rest
     (percent-encoding, conditional reads, negotiation), so both always answer alike
     (tests/api/test_plain_read.py)."""
-    if scope["method"] != "GET" or scope["query_string"]:
+    if head.method != "GET" or head.query:
         return None
-    raw = scope.get("raw_path")
+    raw = head.raw_path
     if raw is None or b"%" in raw or not raw.startswith(_PREFIX_SLASH):
         return None
     parts = raw[len(_PREFIX_SLASH) :].split(b"/")
     if len(parts) != 2 or not parts[1] or parts[1][:1] in (b"_", b"$"):
         return None  # [type]/_history, [type]/$operation: the router's (no id starts so)
-    host = accept = authorization = None
-    for name, value in scope["headers"]:
-        if name == b"host":
-            host = value
-        elif name == b"accept":
-            accept = value
-        elif name == b"authorization":
-            authorization = value
-        elif name in _CONDITIONAL:
-            return None
-    media = _PLAIN_ACCEPT.get(accept)
+    if head.if_match is not None or head.if_none_match is not None:
+        return None
+    if head.if_modified_since is not None:
+        return None
+    media = _PLAIN_ACCEPT.get(head.accept)
     type_ = parts[0].decode("latin-1")
     if media is None or type_ not in SERVED_TYPES:
         return None
-    return PlainHead(
-        type_,
-        parts[1].decode("latin-1"),
-        host.decode("latin-1") if host is not None else None,
-        authorization.decode("latin-1") if authorization is not None else None,
-        media,
-    )
+    return PlainRead(type_, parts[1].decode("latin-1"), media)
 
 
 class FhirApp:
@@ -139,33 +164,34 @@ class FhirApp:
         self.authenticator: Authenticator = authenticator or Open()
         self.hosts = HostTrust(settings)
 
-    def base_url(self, scope: Mapping[str, Any], headers: dict[str, str]) -> str:
+    def base_url(self, scope: Mapping[str, Any], host: str | None) -> str:
         """The FHIR base; 400 when it would come from a Host header this server does not trust."""
-        base = self.hosts.base(scope, headers.get("host"))
+        base = self.hosts.base(scope, host)
         if base is None:
             raise Invalid(UNTRUSTED)
         return base
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        """One pipeline with two branches: a plain read (`_plain_head`) is authenticated and
-        read once and answered from the stored bytes; everything else goes through the router.
-        Both branches end in `respond` or `respond_error` (`http/respond.py`), so a failed plain
-        read is answered once, not tried again on the general branch."""
-        plain = _plain_head(scope)
-        base = self.hosts.base(scope, plain.host) if plain is not None else None
+        """One pipeline with two branches: the head is read once (`_head`); a plain read
+        (`_plain_read`) is authenticated and read once and answered from the stored bytes;
+        everything else goes through the router. Both branches end in `respond` or
+        `respond_error` (`http/respond.py`), so a failed plain read is answered once, not tried
+        again on the general branch."""
+        head = _head(scope)
+        plain = _plain_read(head)
+        base = self.hosts.base(scope, head.host) if plain is not None else None
         media = plain.media if plain is not None and base is not None else FHIR_JSON
         try:
             if plain is not None and base is not None:  # else also an untrusted Host's 400
                 req = FhirRequest("GET", [plain.type, plain.id])
-                result = await self._plain_read(plain, base, req)
+                result = await self._read(plain, head, base, req)
             else:
-                headers = _headers(scope)
-                base = self.base_url(scope, headers)
-                qs = scope["query_string"]
+                base = self.base_url(scope, head.host)
+                qs = head.query
                 params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
-                media = response_type(headers.get("accept"), _param(params, "_format"))
-                principal = await self._principal(scope, headers, base)
-                req = await self._request(scope, receive, headers, params)
+                media = response_type(head.accept, _param(params, "_format"))
+                principal = await self._principal(head, base)
+                req = await self._request(head, receive, params)
                 ctx = self._context(principal, base)
                 result = await self.services.router.dispatch(ctx, req)
             response = respond(req, result, base, media)
@@ -175,14 +201,14 @@ class FhirApp:
         except FhirError as err:
             response = respond_error(err, media)
         except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            log.exception("unhandled error on %s %s", head.method, head.path)
             response = respond_crash(media)
         await send_response(send, response)
 
-    async def _plain_read(self, plain: PlainHead, base: str, req: FhirRequest) -> FhirResult:
-        """The `read` interaction without the router (header dict, query, negotiation: a third
-        of a read's cost in Python); its errors are answered as the general branch's are."""
-        principal = await self.authenticator.authenticate(plain.authorization, base)
+    async def _read(self, plain: PlainRead, head: Head, base: str, req: FhirRequest) -> FhirResult:
+        """The `read` interaction without the router (query, negotiation, request building: a
+        third of a read's cost in Python); its errors are answered as the general branch's are."""
+        principal = await self.authenticator.authenticate(head.authorization, base)
         ctx = self._context(principal, base)
         return await audited(ctx, req, "read", read, plain.type, plain.id)
 
@@ -196,25 +222,23 @@ class FhirApp:
             services=self.services,
         )
 
-    async def _principal(self, scope: Scope, headers: dict[str, str], base: str) -> Grant:
+    async def _principal(self, head: Head, base: str) -> Grant:
         """Who calls (before the body is read: a request without a valid token costs nothing);
         the CapabilityStatement is public, as SMART clients discover the server through it."""
-        if scope["path"] == f"{PREFIX}/metadata" and self.authenticator.mode != "off":
+        if head.path == f"{PREFIX}/metadata" and self.authenticator.mode != "off":
             return self.authenticator.public
-        return await self.authenticator.authenticate(headers.get("authorization"), base)
+        return await self.authenticator.authenticate(head.authorization, base)
 
     async def _request(
-        self, scope: Scope, receive: Any, headers: dict[str, str], params: list[tuple[str, str]]
+        self, head: Head, receive: Any, params: list[tuple[str, str]]
     ) -> FhirRequest:
-        method = scope["method"]
-        path = _segments(scope)
+        method = head.method
+        path = _segments(head)
         kind = decode = None
         if method in _BODY_METHODS:
-            raw = await self._body(receive, headers)
+            raw = await self._body(receive, head.content_length)
             if raw:
-                wire = request_kind(
-                    headers.get("content-type"), method, bool(path) and path[-1] == "_search"
-                )
+                wire = request_kind(head.content_type, method, bool(path) and path[-1] == "_search")
                 kind, decode = codecs.document_kind(wire), partial(codecs.decode, wire, raw)
         return FhirRequest(
             method=method,
@@ -222,22 +246,19 @@ class FhirApp:
             params=params,
             content_type=kind,
             decode=decode,
-            if_match=headers.get("if-match"),
-            if_none_match=headers.get("if-none-match"),
-            if_modified_since=_if_modified_since(headers.get("if-modified-since"))
-            if "if-modified-since" in headers
-            else None,
-            if_none_exist=headers.get("if-none-exist"),
-            prefer_return=_prefer(headers.get("prefer"), "return"),
-            prefer_handling=_prefer(headers.get("prefer"), "handling"),
+            if_match=head.if_match,
+            if_none_match=head.if_none_match,
+            if_modified_since=_if_modified_since(head.if_modified_since),
+            if_none_exist=head.if_none_exist,
+            prefer_return=_prefer(head.prefer, "return"),
+            prefer_handling=_prefer(head.prefer, "handling"),
         )
 
-    async def _body(self, receive: Any, headers: dict[str, str]) -> bytes:
+    async def _body(self, receive: Any, declared: str | None) -> bytes:
         """The whole body, or `Disconnected` when the client goes away before sending all of
         it (before the declared Content-Length, or before the last chunk): a truncated
         request is never executed."""
         limit = self.settings.max_body_bytes
-        declared = headers.get("content-length")
         expected = None
         if declared is not None:
             expected = parse_count(declared.strip())
@@ -266,21 +287,21 @@ class Disconnected(Exception):
     nothing is answered (nobody is there to read it)."""
 
 
-def _segments(scope: Scope) -> list[str]:
+def _segments(head: Head) -> list[str]:
     """The path segments after the FHIR base, each percent-decoded exactly once.
 
     ASGI's ``path`` is already decoded (decoding it again would read ``Patient/%2541`` as
     ``Patient/A``, and ``%2F`` would split a segment), so split ``raw_path`` and decode each
     segment; without a usable ``raw_path``, split the decoded ``path`` as it is.
     """
-    raw = scope.get("raw_path")
+    raw = head.raw_path
     if raw is not None and b"%" not in raw:
         return [p for p in raw.decode("latin-1")[len(PREFIX) :].split("/") if p]
     if raw is not None:
         text = raw.decode("latin-1")
-        if unquote(text) == scope["path"]:
+        if unquote(text) == head.path:
             return [unquote(p) for p in text[len(PREFIX) :].split("/") if p]
-    return [p for p in scope["path"][len(PREFIX) :].split("/") if p]
+    return [p for p in head.path[len(PREFIX) :].split("/") if p]
 
 
 def _param(params: list[tuple[str, str]], name: str) -> str | None:
