@@ -355,7 +355,7 @@ async def actor_of(principal: Principal, source: Reader) -> ev.Actor:
     """The principal as the events name it; the person's and organization's names read from
     the store (the server's own look-up, not the caller's)."""
     person = principal.fhir_user
-    role: str | None = getattr(principal, "role", None)  # slot: h/actor adds Principal.role
+    role: str | None = principal.role
     name = None
     if person is not None:
         name = await _name(source, person)
@@ -376,8 +376,8 @@ async def actor_of(principal: Principal, source: Reader) -> ev.Actor:
         sector=principal.sector,
         client_id=principal.client_id,
         token_id=principal.token_id,
-        purpose=getattr(principal, "purpose", None),  # slot: h/actor adds Principal.purpose
-        btg_reason=getattr(principal, "btg_reason", None),  # slot: h/actor, break-the-glass
+        purpose=principal.purpose,
+        btg_reason=principal.btg_reason,
     )
 
 
