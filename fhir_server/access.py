@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from fhir_server.config import Settings
 from fhir_server.errors import Issue
 from fhir_server.search.registry import KnownParameters
@@ -181,6 +183,17 @@ class Access(Protocol):
         http://hl7.org/fhir/restful-interaction names it, the query string, the status).
         Raises when the record cannot be kept (the access is then not answered)."""
         ...
+
+
+async def judged_content(reader: Reader, stored: StoredResource) -> dict[str, Any] | None:
+    """The resource a version shows to an access decision: its content, or — a deletion is
+    judged by the version it deleted — that version's; None when there is none."""
+    if not stored.deleted:
+        return orjson.loads(stored.content or b"{}")
+    if stored.version <= 1:
+        return None
+    before = await reader.vread(stored.type, stored.id, stored.version - 1)
+    return await judged_content(reader, before) if before is not None else None
 
 
 class Grant(Protocol):

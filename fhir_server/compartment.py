@@ -6,12 +6,17 @@ search finds is exactly one access admits as the patient's."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
+
+import orjson
 
 from fhir_server.references import local_targets
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.registry import builtin_params, patient_compartment
+from fhir_server.stored import StoredResource
 
 
 def params(owner: str, type_: str) -> tuple[str, ...]:
@@ -94,3 +99,35 @@ def patients(type_: str, resource: dict[str, Any]) -> set[str]:
     for evaluate in _evaluators(type_):
         found |= {id_ for t, id_ in local_targets(evaluate(resource)) if t == "Patient"}
     return found
+
+
+class VersionMemo:
+    """``of(stored)``: a function of one version's content — which patients it is about —
+    remembered for the last few thousand versions (a version never changes), so repeated reads
+    of the same resources parse nothing. A version without content (a deletion) gives none."""
+
+    def __init__(
+        self, fn: Callable[[str, dict[str, Any]], Iterable[str]], size: int = 4096
+    ) -> None:
+        self.fn = fn
+        self.size = size
+        self.known: OrderedDict[tuple[str, str, int, int], frozenset[str]] = OrderedDict()
+
+    def of(self, stored: StoredResource) -> frozenset[str]:
+        if stored.content is None:
+            return frozenset()
+        key = (stored.type, stored.id, stored.version, stored.ts)  # a rolled-back version's
+        # number may be written again with other content, never at the same instant
+        found = self.known.get(key)
+        if found is None:
+            found = frozenset(self.fn(stored.type, orjson.loads(stored.content)))
+            self.known[key] = found
+            if len(self.known) > self.size:
+                self.known.popitem(last=False)
+        return found
+
+
+PATIENTS_OF = VersionMemo(patients)
+"""Every patient whose compartment holds a version (the audit's "whose data")."""
+OWNERS_OF = VersionMemo(owners)
+"""The patients a version is about (consent's question)."""

@@ -47,7 +47,7 @@ from auth.consent import (
 from auth.consent.rules import is_privacy
 from auth.consent.view import Match, Restriction
 from fhir_server import compartment
-from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader
+from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader, judged_content
 from fhir_server.care_relationships import PATIENT_CREATOR
 from fhir_server.errors import Forbidden, Issue
 from fhir_server.search.resolve import build_query
@@ -327,23 +327,31 @@ class ConsentAccess:
     # ---- one resource ---------------------------------------------------------------------------
 
     async def _content(self, stored: StoredResource) -> dict[str, Any] | None:
-        """The resource a version shows; a deletion is judged by the version it deleted."""
-        if not stored.deleted:
-            return orjson.loads(stored.content or b"{}")
-        if stored.version <= 1:
-            return None
-        before = await self.source.vread(stored.type, stored.id, stored.version - 1)
-        return await self._content(before) if before is not None else None
+        return await judged_content(self.source, stored)
 
     async def _allows(self, stored: StoredResource) -> bool:
+        """Whether some patient the resource is about lets the caller see it. Which patients a
+        version is about is remembered per version, and its content is parsed only when a
+        patient's view is narrowed (or for a deletion, judged by the version it deleted)."""
         if compartment.owner_param(stored.type) is None:
             return True
-        content = await self._content(stored)
-        if content is None:
+        content = await self._content(stored) if stored.deleted else None
+        if stored.deleted and content is None:
             return False
-        for patient in sorted(compartment.owners(stored.type, content)):
+        about = (
+            compartment.owners(stored.type, content)
+            if content is not None
+            else compartment.OWNERS_OF.of(stored)
+        )
+        for patient in sorted(about):
             found = await self._view(patient)
-            if found is not None and found.admits(stored.type, content):
+            if found is None:
+                continue
+            if found.everything:
+                return True
+            if content is None:
+                content = await self._content(stored)
+            if content is not None and found.admits(stored.type, content):
                 return True
         return False
 

@@ -33,11 +33,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import orjson
-
 from auth.principal import CITIZEN, CLINICIAN, Principal, usable
 from fhir_server import compartment
-from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader
+from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader, judged_content
 from fhir_server.errors import Forbidden, Issue
 from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
@@ -199,13 +197,7 @@ def permits_any(principal: Principal, type_: str, letters: str) -> bool:
 
 
 async def _content(ctx: ScopeAccess, stored: StoredResource) -> dict[str, Any] | None:
-    """The resource a version shows; a deletion is judged by the version it deleted."""
-    if not stored.deleted:
-        return orjson.loads(stored.content or b"{}")
-    if stored.version <= 1:
-        return None
-    before = await ctx.source.vread(stored.type, stored.id, stored.version - 1)
-    return await _content(ctx, before) if before is not None else None
+    return await judged_content(ctx.source, stored)
 
 
 async def keep(ctx: ScopeAccess, letters: str, items: list[StoredResource]) -> list[StoredResource]:

@@ -21,7 +21,6 @@ write an AuditEvent (403 naming AuditEvent, for every token), and the entries la
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -48,30 +47,9 @@ SERVER_ONLY = (
 )
 
 
-class _Patients:
-    """Whose data each version is, remembered (a version never changes) for the last few
-    thousand versions: reads of the same resources cost one look-up."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self.known: OrderedDict[tuple[str, str, int, int], frozenset[str]] = OrderedDict()
-
-    def of(self, stored: StoredResource) -> frozenset[str]:
-        if stored.type == AUDIT_EVENT or stored.content is None:
-            return frozenset()
-        key = (stored.type, stored.id, stored.version, stored.ts)  # a rolled-back version's
-        # number may be written again with other content, never at the same instant
-        found = self.known.get(key)
-        if found is None:
-            resource = orjson.loads(stored.content)
-            found = frozenset(compartment.patients(stored.type, resource))
-            self.known[key] = found
-            if len(self.known) > self.size:
-                self.known.popitem(last=False)
-        return found
-
-
-PATIENTS = _Patients()
+def _patients(stored: StoredResource) -> frozenset[str]:
+    """Whose data a version is (an AuditEvent is nobody's: the log is not logged by itself)."""
+    return frozenset() if stored.type == AUDIT_EVENT else compartment.PATIENTS_OF.of(stored)
 
 
 class AuditingAccess:
@@ -99,13 +77,13 @@ class AuditingAccess:
     def _touch(self, stored: StoredResource, letters: str) -> None:
         if self.journal is None:
             return
-        for patient in PATIENTS.of(stored):
+        for patient in _patients(stored):
             self._seen.setdefault((letters, patient), set()).add(stored.reference)
 
     def _refuse(self, stored: StoredResource | None, letters: str, type_: str) -> None:
         if self.journal is None:
             return
-        found = PATIENTS.of(stored) if stored is not None else frozenset()
+        found = _patients(stored) if stored is not None else frozenset()
         ref = stored.reference if stored is not None else type_
         for patient in found or (None,):
             self._refused.setdefault((letters, patient), set()).add(ref)
@@ -114,7 +92,7 @@ class AuditingAccess:
         """The events of a write, in the write's unit of work (they commit with it)."""
         if self.journal is None:
             return
-        patients = PATIENTS.of(stored) if not stored.deleted else frozenset()
+        patients = _patients(stored) if not stored.deleted else frozenset()
         actor = await self._actor()
         recorded = instant(now_us())
         out = []
