@@ -29,6 +29,9 @@ class Library:
     structure_definitions: dict[str, Resource] = field(default_factory=dict)
     value_sets: dict[str, Resource] = field(default_factory=dict)
     code_systems: dict[str, Resource] = field(default_factory=dict)
+    versions: dict[str, dict[str, Resource]] = field(default_factory=dict)
+    """StructureDefinitions by url, then by version, when several versions of one canonical are
+    loaded (`add_version`); ``structure_definitions`` then holds the newest."""
 
     @classmethod
     def load(cls, directories: Iterable[Path]) -> Library:
@@ -63,6 +66,52 @@ class Library:
             raise LibraryError(f"{origin}: a different {kind} {url} is already loaded")
         table[url] = resource
 
+    def extended(self, resources: Iterable[Resource]) -> Library:
+        """A new library: this one's resources plus ``resources`` (from the store). A canonical
+        this one holds keeps its content here (a bundled definition cannot be replaced); among
+        ``resources`` a later one replaces an earlier one of the same canonical. Several
+        versions of one StructureDefinition may be added; the newest answers an unversioned
+        canonical."""
+        out = Library(
+            dict(self.structure_definitions),
+            dict(self.value_sets),
+            dict(self.code_systems),
+            {url: dict(v) for url, v in self.versions.items()},
+        )
+        for resource in resources:
+            if not self.holds(resource):
+                out.add_version(resource)
+        return out
+
+    def holds(self, resource: Resource) -> bool:
+        """Whether this library has a resource with ``resource``'s canonical (``url|version``
+        for a StructureDefinition, ``url`` for terminology)."""
+        kind, url = resource.get("resourceType"), resource.get("url")
+        if kind not in INDEXED or not isinstance(url, str):
+            return False
+        if kind != "StructureDefinition":
+            return url in self._table(kind)
+        version = resource.get("version")
+        if isinstance(version, str) and version:
+            return self.structure_definition(f"{url}|{version}") is not None
+        return url in self.structure_definitions
+
+    def add_version(self, resource: Resource) -> None:
+        """Add ``resource``, replacing one of the same canonical (``url|version``)."""
+        kind, url = resource.get("resourceType"), resource.get("url")
+        if kind not in INDEXED or not isinstance(url, str):
+            return
+        table = self._table(kind)
+        if kind != "StructureDefinition":
+            table[url] = resource
+            return
+        versions = self.versions.setdefault(url, {})
+        current = table.get(url)
+        if current is not None and not versions:
+            versions[_version(current)] = current
+        versions[_version(resource)] = resource
+        table[url] = max(versions.values(), key=lambda r: version_key(r.get("version")))
+
     def _table(self, kind: str) -> dict[str, Resource]:
         if kind == "StructureDefinition":
             return self.structure_definitions
@@ -73,10 +122,25 @@ class Library:
     def structure_definition(self, canonical: str) -> Resource | None:
         """The StructureDefinition for ``url`` or ``url|version`` (a version must match)."""
         url, _, version = canonical.partition("|")
+        if version and url in self.versions:
+            return self.versions[url].get(version)
         sd = self.structure_definitions.get(url)
         if sd is not None and version and sd.get("version") not in (None, version):
             return None
         return sd
+
+
+def _version(resource: Resource) -> str:
+    version = resource.get("version")
+    return version if isinstance(version, str) else ""
+
+
+def version_key(version: Any) -> tuple[tuple[int, int | str], ...]:
+    """Order of versions: dotted parts compared as numbers where they are (``1.10`` after
+    ``1.9``), text otherwise; no version sorts first."""
+    if not isinstance(version, str):
+        return ()
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.split("."))
 
 
 def _resources(data: Resource) -> Iterator[Resource]:

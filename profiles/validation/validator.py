@@ -80,10 +80,17 @@ def member_of(terminology: Terminology) -> UserFunction:
 
 
 class Validator:
-    def __init__(self, library: Library, terminology: Terminology | None = None):
+    def __init__(
+        self,
+        library: Library,
+        terminology: Terminology | None = None,
+        parent: Validator | None = None,
+    ):
         self.library = library
         self.terminology = terminology or Terminology(library.code_systems, library.value_sets)
-        model = fhir_model(library)
+        self._parent = parent
+        """Whose R4 base rules this one shares (`extended`): the base is the same R4."""
+        model = parent.fhirpath.model if parent is not None else fhir_model(library)
         functions = {
             **FHIRPATH_FUNCTIONS,
             "htmlChecks": HTML_CHECKS,
@@ -110,9 +117,27 @@ class Validator:
     def from_directories(cls, directories: Iterable[Path]) -> Validator:
         return cls(Library.load(directories))
 
+    def extended(self, resources: Iterable[dict[str, Any]]) -> Validator:
+        """A validator over this one's definitions plus ``resources`` — profiles (constraining
+        StructureDefinitions, with snapshots), ValueSets and CodeSystems from the store — that
+        shares this one's compiled R4 base rules (built once per process). Resources never
+        replace this one's canonicals; other StructureDefinitions (new types) are ignored."""
+        usable = [
+            r
+            for r in resources
+            if r.get("resourceType") != "StructureDefinition" or r.get("derivation") == "constraint"
+        ]
+        return Validator(self.library.extended(usable), parent=self._root)
+
+    @property
+    def _root(self) -> Validator:
+        return self._parent._root if self._parent is not None else self
+
     # -- compiled rules -------------------------------------------------------------------
 
     def base_rule(self, type_name: str) -> ComplexRule | None:
+        if self._parent is not None:
+            return self._parent.base_rule(type_name)
         base = self._base
         if base is None:
             with self._lock:
@@ -128,14 +153,26 @@ class Validator:
             if url not in self._profiles:
                 sd = self.library.structure_definition(url)
                 result: ComplexRule | ProfileError | None = None
-                if sd is not None and sd.get("derivation") == "constraint":
+                key = canonical(sd) if sd is not None else url
+                if key in self._profiles:  # the same profile asked for by another name
+                    result = self._profiles[key]
+                elif sd is not None and sd.get("derivation") == "constraint":
                     self.base_rule(sd["type"])
                     try:
                         result = self._profile_compiler.compile(sd)
                     except ProfileError as exc:
                         result = exc
-                self._profiles[url] = result
+                    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                        # a StructureDefinition from outside may be malformed anywhere
+                        result = ProfileError(f"{sd.get('url')}: malformed ({exc!r})")
+                self._profiles[url] = self._profiles[key] = result
             return self._profiles[url]
+
+    def profile_error(self, url: str) -> ProfileError | None:
+        """Why the profile ``url`` (``url|version``) cannot be used; None when it compiles (or
+        is not a loaded profile)."""
+        found = self._profile(url)
+        return found if isinstance(found, ProfileError) else None
 
     def profile_rule(self, url: str) -> ComplexRule | None:
         """The compiled rules of a profile; None when unknown, a base type, or broken."""
@@ -189,11 +226,15 @@ class Validator:
         profiles: Sequence[str] = (),
         claimed: bool = True,
         limit: int | None = None,
+        unknown_claimed: str = "error",
     ) -> list[ValidationIssue]:
         """Every problem of ``resource`` against its R4 type, ``profiles`` and (unless
         ``claimed`` is False) the profiles its ``meta.profile`` claims. Issues of the R4 pass
         have no ``profile``. With a ``limit``: at most that many (an error among them if there
-        is one), then an informational ``too-costly`` issue saying the list stops there."""
+        is one), then an informational ``too-costly`` issue saying the list stops there.
+        ``unknown_claimed``: the severity of a ``meta.profile`` this validator does not know
+        (``warning`` to accept resources tagged with other systems' profiles); a profile in
+        ``profiles`` that is unknown is always an error."""
         if not isinstance(resource, dict):
             return [ValidationIssue("error", STRUCTURE, "a resource must be a JSON object", "")]
         kind = resource.get("resourceType")
@@ -205,7 +246,8 @@ class Validator:
         try:
             walk(rule, resource, kind, ctx)
             for url, where in _claimed(resource, kind, profiles, claimed):
-                self._against_profile(url, where, kind, resource, ctx)
+                unknown = unknown_claimed if where != kind else "error"
+                self._against_profile(url, where, kind, resource, ctx, unknown)
         except IssueLimit:
             pass
         issues = _unique(ctx.issues)
@@ -215,22 +257,34 @@ class Validator:
         return issues
 
     def _against_profile(
-        self, url: str, where: str, kind: str, resource: dict[str, Any], ctx: Context
+        self,
+        url: str,
+        where: str,
+        kind: str,
+        resource: dict[str, Any],
+        ctx: Context,
+        unknown: str = "error",
     ) -> None:
         sd = self.library.structure_definition(url)
         if sd is None:
-            ctx.report(NOT_SUPPORTED, f"unknown profile {url}", where, url)
+            ctx.report(NOT_SUPPORTED, f"unknown profile {url}", where, url, unknown)
             return
         if sd.get("type") != kind:
             ctx.report(PROCESSING, f"profile {url} is for {sd.get('type')}, not {kind}", where, url)
             return
         if sd["url"] == R4 + kind:
             return  # the base pass has checked it
-        found = self._profile(sd["url"])
+        found = self._profile(canonical(sd))
         if isinstance(found, ComplexRule):
             walk(found, resource, kind, ctx)
         else:
             ctx.report(PROCESSING, f"profile {url} cannot be used: {found}", where, url)
+
+
+def canonical(sd: dict[str, Any]) -> str:
+    """``url|version`` of a StructureDefinition with a version, else its url."""
+    version = sd.get("version")
+    return f"{sd['url']}|{version}" if isinstance(version, str) and version else str(sd["url"])
 
 
 def _claimed(

@@ -75,6 +75,7 @@ class FhirPathEngine:
     """Compiles expressions with a fixed set of added functions; caches by (text, base type)."""
 
     def __init__(self, model: Model, functions: Mapping[str, UserFunction] | None = None):
+        self.model = model
         self._functions = dict(functions or {})
         self._compiler = Compiler(model, self._functions)
         self._cache: dict[tuple[str, str | None], Expression] = {}
