@@ -124,6 +124,7 @@ class ServerApp:
             if installed:
                 log.info("installed %d bundled conformance resources", installed)
         await self.services.custom.sync(self.store)
+        await self.services.conformance.sync(self.store)
         if self.smart is not None:
             await self.smart.open()
         if self.settings.auth == "off":

@@ -1,5 +1,5 @@
-"""The ``fhir-server`` command: serve, load, reindex, demo, generate, and the authorization
-server's clients, users and keys (``auth/cli.py``)."""
+"""The ``fhir-server`` command: serve, load, reindex, packages, demo, generate, and the
+authorization server's clients, users and keys (``auth/cli.py``)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ async def _load(paths: list[Path], progress: bool) -> int:
     store = make_store(settings, services.indexer)
     await store.open()
     await services.custom.sync(store)  # the server's own SearchParameters are indexed too
+    await services.conformance.sync(store)  # and its stored profiles validate
     try:
         report = await Loader(store, settings, services).load(paths, progress)
     finally:
@@ -64,6 +65,48 @@ async def _load(paths: list[Path], progress: bool) -> int:
         print(f"FAILED {failure}", file=sys.stderr)
     print(f"loaded {report.loaded}, failed {len(report.failures)}")
     return 1 if report.failures else 0
+
+
+async def _packages(args: argparse.Namespace) -> int:
+    """``packages install FILE``: a FHIR package's conformance resources into the store (all or
+    nothing); ``packages list``: the packages installed (fhir_server/packages.py)."""
+    from fhir_server.packages import PackageError, install, installed, read_package
+    from fhir_server.services import create_services
+    from fhir_server.store.factory import make_store
+
+    package = None
+    if args.action == "install":
+        try:
+            package = read_package(args.file)
+        except PackageError as err:
+            print(f"FAILED {err}", file=sys.stderr)
+            return 1
+    settings = Settings()
+    services = create_services(settings)
+    store = make_store(settings, services.indexer)
+    await store.open()
+    try:
+        await services.custom.sync(store)
+        if package is None:
+            found = await installed(store)
+            for tag, counts in sorted(found.items()):
+                print(f"{tag}: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())))
+            if not found:
+                print("no packages installed")
+            return 0
+        report = await install(store, services, package)
+    finally:
+        await store.close()
+    for failure in report.failures:
+        print(f"FAILED {failure}", file=sys.stderr)
+    if report.failures:
+        print(f"{package.tag}: not installed ({len(report.failures)} refused, nothing written)")
+        return 1
+    print(
+        f"{package.tag}: {report.written} written, {report.unchanged} unchanged"
+        f" ({package.skipped} resources of other types skipped)"
+    )
+    return 0
 
 
 async def _reindex(progress: bool) -> int:
@@ -198,6 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     reindex = sub.add_parser("reindex", help="rebuild the search index of every resource")
     reindex.add_argument("--no-progress", dest="progress", action="store_false")
 
+    packages = sub.add_parser("packages", help="install or list FHIR packages (.tgz)")
+    actions = packages.add_subparsers(dest="action", required=True)
+    install = actions.add_parser(
+        "install", help="a package's StructureDefinitions, ValueSets and CodeSystems"
+    )
+    install.add_argument("file", type=Path)
+    actions.add_parser("list", help="the packages installed in the store")
+
     demo = sub.add_parser("demo", help="load the demo data set (scenarios S1-S7) into the store")
     demo.add_argument("--no-progress", dest="progress", action="store_false")
 
@@ -212,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "packages":
+        return asyncio.run(_packages(args))
     if args.command == "reindex":
         return asyncio.run(_reindex(args.progress))
     if args.command == "demo":

@@ -161,6 +161,13 @@ class Settings(BaseSettings):
     checked (``required_profiles`` is then not enforced). The R4 definition of its type
     (cardinality, types, required bindings, invariants) is checked either way: 400."""
 
+    unknown_profiles: Literal["accept", "refuse"] = "accept"
+    """A profile in ``meta.profile`` this server has no definition of (a profile of another
+    system, e.g. MedCom's): ``accept`` stores the resource (checked against its R4 type and the
+    profiles the server has) and answers a warning naming ``meta.profile[n]``, as HAPI does;
+    ``refuse`` answers 422. Post the StructureDefinition (or install its package) to have it
+    checked."""
+
     required_profiles: dict[str, str] = Field(
         default_factory=lambda: {
             "Patient": f"{DK_CORE}/dk-core-patient",

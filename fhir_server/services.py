@@ -19,6 +19,7 @@ from fhir_server.operations import Operation
 from fhir_server.search.custom import CustomParameters
 from fhir_server.search.extract import ResourceIndexer
 from fhir_server.search.registry import SearchParameters
+from fhir_server.stored_conformance import StoredConformance
 from fhir_server.write_checks import WriteChecks
 
 
@@ -29,6 +30,8 @@ class Services:
     """Loads the store's SearchParameter resources into ``params``."""
     indexer: ResourceIndexer
     """The store's indexer (`Store.indexer`): the index rows of ``params`` for a resource."""
+    conformance: StoredConformance
+    """The store's profiles, ValueSets and CodeSystems, as the validator the checks use."""
     checks: WriteChecks
     router: Router
     capabilities: CapabilityStatements
@@ -42,11 +45,13 @@ def create_services(
     """A server's services; ``routes`` and ``operations``: the server's (tests serve fewer)."""
     params = SearchParameters()
     router = Router(routes, operations)
+    conformance = StoredConformance()
     return Services(
         params=params,
         custom=CustomParameters(params),
         indexer=ResourceIndexer(params),
-        checks=WriteChecks(settings, params),
+        conformance=conformance,
+        checks=WriteChecks(settings, params, conformance),
         router=router,
-        capabilities=CapabilityStatements(router, params),
+        capabilities=CapabilityStatements(router, params, conformance),
     )

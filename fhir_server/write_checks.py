@@ -10,7 +10,11 @@
 2. **The rules of its type the store relies on** (a SearchParameter the server can search with).
 3. **Profiles** (`FHIR_VALIDATE_PROFILES`, on by default): the profiles it claims in
    ``meta.profile`` and the profile the server requires for its type: a failure is
-   a 422 naming the profile, element and rule.
+   a 422 naming the profile, element and rule. The profiles are the bundled ones and those
+   in the store (`fhir_server.stored_conformance`); a claimed profile the server does not
+   have is a warning (`FHIR_UNKNOWN_PROFILES=accept`, the default) or a 422 (``refuse``).
+4. **A StructureDefinition** must be usable by the validator (it compiles; 422 naming the
+   element otherwise).
 
 `WriteChecks` holds what a server's settings choose of this; the app makes one
 (`fhir_server.services`).
@@ -18,7 +22,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from fhir_server.config import Settings
 from fhir_server.errors import MAX_ISSUES, Invalid, InvalidStructure, Issue, Unprocessable
@@ -26,25 +31,55 @@ from fhir_server.search import custom
 from fhir_server.search.registry import KnownParameters
 from profiles.elements import Definitions
 
+if TYPE_CHECKING:
+    from fhir_server.stored_conformance import StoredConformance
+    from profiles.validation import Validator
+
 
 class WriteChecks:
     """`check_resource` with one server's settings (profile validation on or off, the profile
     each type must meet) and search parameters (a SearchParameter may not take another's
     code). App-scoped (`fhir_server.services`)."""
 
-    def __init__(self, settings: Settings, params: KnownParameters) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        params: KnownParameters,
+        conformance: StoredConformance | None = None,
+    ) -> None:
         self.validate = settings.validate_profiles
         self.required = dict(settings.required_profiles)
+        self.unknown_claimed = "warning" if settings.unknown_profiles == "accept" else "error"
         self.params = params
+        self.conformance = conformance
 
-    def check_resource(self, type_: str, resource: Any) -> dict[str, Any]:
+    @property
+    def validator(self) -> Validator:
+        """The bundled definitions and, once synced, the store's."""
+        if self.conformance is not None:
+            return self.conformance.validator
+        from profiles.validation import Validator
+
+        return Validator.default()
+
+    def check_resource(
+        self,
+        type_: str,
+        resource: Any,
+        warnings: list[Issue] | None = None,
+        also: Sequence[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
         """The resource if it may be stored as a ``type_``; else an error naming each
-        element."""
+        element. ``warnings`` receives what the client should hear although the write goes
+        ahead (a claimed profile the server does not have). ``also``: conformance resources
+        written with it (a package's) that a StructureDefinition may build on."""
         check_shape(type_, resource)
         profiles = []
         if self.validate and (required := self.required_profile(type_)):
             profiles.append(required)
-        found = validation_issues(resource, profiles, claimed=self.validate)
+        found = validation_issues(
+            resource, profiles, self.validate, self.validator, self.unknown_claimed
+        )
         issues = [i for i in found if i[1].severity in ("error", "fatal")]
         cut = [issue for _, issue in found if issue.code == "too-costly"]  # the list stopped
         structure = [issue for profile, issue in issues if profile is None]
@@ -53,9 +88,15 @@ class WriteChecks:
             raise InvalidStructure(structure[0].diagnostics, issues=structure + cut)
         if type_ == "SearchParameter":
             custom.check(self.params, resource)
+        if type_ == "StructureDefinition" and self.conformance is not None:
+            refused = self.conformance.refusal(resource, also)
+            if refused is not None:
+                issues.append((None, refused))
         if issues:
             errors = [issue for _, issue in issues]
             raise Unprocessable(errors[0].diagnostics, issues=errors + cut)
+        if warnings is not None:
+            warnings += unknown_claims(found)
         return resource
 
     def required_profile(self, type_: str) -> str | None:
@@ -100,14 +141,24 @@ def _other_contained(type_: str, resource: dict[str, Any]) -> list[Issue]:
 
 
 def validation_issues(
-    resource: dict[str, Any], profiles: list[str], claimed: bool = True
+    resource: dict[str, Any],
+    profiles: list[str],
+    claimed: bool = True,
+    validator: Validator | None = None,
+    unknown_claimed: str = "error",
 ) -> list[tuple[str | None, Issue]]:
     """(profile or None for the R4 definition, issue) for every problem the validator finds
     against the R4 definition, ``profiles`` and, if ``claimed``, ``meta.profile``."""
-    from profiles.validation import Validator
+    if validator is None:
+        from profiles.validation import Validator
 
-    found = Validator.default().validate(
-        resource, profiles=profiles, claimed=claimed, limit=MAX_ISSUES
+        validator = Validator.default()
+    found = validator.validate(
+        resource,
+        profiles=profiles,
+        claimed=claimed,
+        limit=MAX_ISSUES,
+        unknown_claimed=unknown_claimed,
     )
     return [
         (
@@ -123,10 +174,28 @@ def validation_issues(
     ]
 
 
-def profile_issues(resource: dict[str, Any], profiles: list[str]) -> list[Issue]:
+def unknown_claims(found: list[tuple[str | None, Issue]]) -> list[Issue]:
+    """The warnings about claimed profiles the server does not have (``meta.profile[n]``)."""
+    return [
+        issue
+        for _, issue in found
+        if issue.severity == "warning"
+        and issue.code == "not-supported"
+        and any(".meta.profile[" in e for e in issue.expression)
+    ]
+
+
+def profile_issues(
+    resource: dict[str, Any], profiles: list[str], checks: WriteChecks
+) -> list[Issue]:
     """Every problem a write would be refused for (`check_resource`) and every warning: against
     the R4 definition, ``meta.profile`` and ``profiles``, as OperationOutcome issues naming the
-    profile, element and rule (``$validate``)."""
+    profile, element and rule (``$validate``), by the server's validator and its setting for
+    unknown claimed profiles."""
     kind = str(resource.get("resourceType", ""))
-    found = [issue for _, issue in validation_issues(resource, profiles)]
+    pairs = validation_issues(resource, profiles, True, checks.validator, checks.unknown_claimed)
+    found = [issue for _, issue in pairs]
+    if kind == "StructureDefinition" and checks.conformance is not None:
+        refused = checks.conformance.refusal(resource)
+        found += [refused] if refused is not None else []
     return found + _other_contained(kind, resource)

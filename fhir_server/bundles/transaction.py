@@ -69,7 +69,7 @@ async def _check_bodies(ctx: Context, entries: list[Entry]) -> dict[int, list[di
             found = reference_holders(r.body)
             try:
                 ctx.services.checks.check_resource(
-                    check_type(r.path[0]), as_resolved(r.body, found)
+                    check_type(r.path[0]), as_resolved(r.body, found), r.warnings
                 )
             except FhirError as err:
                 raise located(err, e.index) from None

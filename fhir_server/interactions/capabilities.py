@@ -4,7 +4,8 @@ interaction, operation or parameter that is not routed, nor leave one out."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -17,10 +18,19 @@ from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import KnownParameters
 from fhir_server.stored import instant, now_us
 
+if TYPE_CHECKING:
+    from fhir_server.stored_conformance import StoredConformance
+
 
 def _resource(
-    router: Router, params: KnownParameters, type_: str, multiple_delete: bool
+    router: Router,
+    params: KnownParameters,
+    type_: str,
+    multiple_delete: bool,
+    stored: Callable[[str], list[str]] | None = None,
 ) -> dict[str, Any]:
+    profiles = supported_profiles(type_)
+    profiles += [p for p in (stored(type_) if stored else []) if p not in profiles]
     out = {
         "type": type_,
         "profile": f"http://hl7.org/fhir/StructureDefinition/{type_}",
@@ -36,7 +46,7 @@ def _resource(
             if router.routed("type", "DELETE")
             else "not-supported"
         ),
-        "supportedProfile": supported_profiles(type_),
+        "supportedProfile": profiles,
         "operation": [
             {"name": op.name, "definition": op.definition}
             for op in sorted(router.operations, key=lambda o: o.name)
@@ -57,6 +67,7 @@ def _resource(
 def _statement(
     router: Router,
     params: KnownParameters,
+    stored: Callable[[str], list[str]] | None,
     multiple_delete: bool,
     base_url: str,
     security: bytes | None,
@@ -82,7 +93,8 @@ def _statement(
             {
                 **rest,
                 "resource": [
-                    _resource(router, params, t, multiple_delete) for t in sorted(SERVED_TYPES)
+                    _resource(router, params, t, multiple_delete, stored)
+                    for t in sorted(SERVED_TYPES)
                 ],
                 "interaction": [{"code": code} for code in router.codes("system")],
             }
@@ -96,11 +108,19 @@ class CapabilityStatements:
     search parameters change (custom ones are listed too). App-scoped
     (`fhir_server.services`)."""
 
-    def __init__(self, router: Router, params: KnownParameters) -> None:
+    def __init__(
+        self,
+        router: Router,
+        params: KnownParameters,
+        conformance: StoredConformance | None = None,
+    ) -> None:
         self.router = router
         self.params = params
+        self.conformance = conformance
         self._kept: dict[tuple[bool, str, bytes | None], bytes] = {}
         params.on_change(self._kept.clear)
+        if conformance is not None:  # the stored profiles are supported profiles too
+            conformance.on_change(self._kept.clear)
 
     def statement(
         self, settings: Settings, base_url: str, security: dict[str, Any] | None
@@ -112,7 +132,8 @@ class CapabilityStatements:
         key = (settings.allow_multiple_delete, base_url, raw)
         found = self._kept.get(key)
         if found is None:
-            found = self._kept[key] = _statement(self.router, self.params, *key)
+            stored = self.conformance.profiles_for if self.conformance is not None else None
+            found = self._kept[key] = _statement(self.router, self.params, stored, *key)
         return found
 
 

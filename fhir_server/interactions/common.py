@@ -56,7 +56,7 @@ def body_resource(ctx: Context, req: FhirRequest, type_: str) -> dict[str, Any]:
     if resource is None:
         raise Invalid(f"A {type_} resource is required in the request body")
     if not req.body_checked:
-        resource = ctx.services.checks.check_resource(type_, resource)
+        resource = ctx.services.checks.check_resource(type_, resource, req.warnings)
     return ctx.access.prepare(type_, resource)
 
 

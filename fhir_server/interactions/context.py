@@ -61,6 +61,10 @@ class FhirRequest:
     """An id the server assigned in advance (a transaction's create or conditional update):
     the client did not choose it, nor can it: a client's ``POST Type/id`` is no create."""
 
+    warnings: list[Issue] = field(default_factory=list)
+    """What checking the body found that the client should hear although the write goes
+    ahead (a claimed profile the server does not have): added to the result's issues."""
+
     decode: Callable[[], Any] | None = None
     """How `document` gets `body` from the bytes received: the codec of their media type
     (`fhir_server/http/codecs.py`), bound by the HTTP layer or a Bundle's Binary entry."""

@@ -18,6 +18,7 @@ from fhir_server.interactions.context import Context, FhirRequest, FhirResult, H
 from fhir_server.operations import Operation, find
 from fhir_server.operations.inputs import Inputs
 from fhir_server.resource_types import SERVED_TYPES
+from fhir_server.stored_conformance import TYPES as CONFORMANCE_TYPES
 
 TYPE_SHAPES = frozenset(
     {"type", "type-search", "type-history", "instance", "instance-history", "version"}
@@ -129,15 +130,28 @@ class Router:
                 f"{req.method} is not allowed here (allowed: {allowed})",
                 allowed=tuple(sorted(methods)),
             )
-        custom = ctx.services.custom
+        custom, conformance = ctx.services.custom, ctx.services.conformance
         if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs (and
-            return await handler(ctx, req, *args)  # is audited as a whole)
+            return _warned(req, await handler(ctx, req, *args))  # is audited as a whole)
         await custom.sync(ctx.store)
+        if req.method != "GET":  # it may validate: with the profiles any process stored
+            await conformance.sync(ctx.store)
         try:
-            return await audited(ctx, req, INTERACTIONS[(kind, req.method)], handler, *args)
+            result = await audited(ctx, req, INTERACTIONS[(kind, req.method)], handler, *args)
+            return _warned(req, result)
         finally:
             if req.method != "GET" and (not req.path or req.path[0] == "SearchParameter"):
                 await custom.sync(ctx.store, written=True)
+            if req.method != "GET" and (not req.path or req.path[0] in CONFORMANCE_TYPES):
+                await conformance.sync(ctx.store)
+
+
+def _warned(req: FhirRequest, result: FhirResult) -> FhirResult:
+    """The result with the warnings checking the request's body found (a claimed profile the
+    server does not have), which a client preferring an OperationOutcome sees."""
+    if req.warnings:
+        result.issues = [*req.warnings, *result.issues]
+    return result
 
 
 async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> FhirResult:

@@ -58,7 +58,7 @@ def _issues(ctx: Context, type_: str, resource: dict[str, Any], profile: str | N
     """What a write would be refused for (`write_checks.check_resource`), all of it."""
     required = ctx.services.checks.required_profile(type_)
     wanted = [profile] if profile else [required] if required else []
-    issues = profile_issues(resource, wanted)
+    issues = profile_issues(resource, wanted, ctx.services.checks)
     if type_ == "SearchParameter" and not any(i.severity in ("error", "fatal") for i in issues):
         try:
             custom.check(ctx.params, resource)

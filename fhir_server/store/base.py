@@ -337,6 +337,18 @@ class Store(abc.ABC):
                 return total
             page.after_id = found.next_cursor
 
+    async def last_written(self, types: Sequence[str]) -> tuple[str | None, ...]:
+        """A mark of the newest version of each of ``types`` (None when there is none) that
+        changes whenever one of them is written or deleted, by any server process: what a
+        server compares before it relies on what it loaded from them (the conformance
+        resources the validator uses). Backends override it with a cheaper query."""
+        out = []
+        for type_ in types:
+            page = await self.history(HistoryQuery(type=type_, count=1))
+            item = page.items[0] if page.items else None
+            out.append(f"{item.id}/{item.version}/{item.ts}" if item is not None else None)
+        return tuple(out)
+
     @abc.abstractmethod
     def transaction(self) -> UnitOfWork: ...
 

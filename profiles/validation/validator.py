@@ -88,15 +88,15 @@ class Validator:
     ):
         self.library = library
         self.terminology = terminology or Terminology(library.code_systems, library.value_sets)
-        self._parent = parent
+        self._parent: Validator | None = parent
         """Whose R4 base rules this one shares (`extended`): the base is the same R4."""
-        model = parent.fhirpath.model if parent is not None else fhir_model(library)
+        model: Model = parent.fhirpath.model if parent is not None else fhir_model(library)
         functions = {
             **FHIRPATH_FUNCTIONS,
             "htmlChecks": HTML_CHECKS,
             "memberOf": member_of(self.terminology),
         }
-        self.fhirpath = FhirPathEngine(model, functions)
+        self.fhirpath: FhirPathEngine = FhirPathEngine(model, functions)
         self._definitions = Definitions(library, self.terminology, self.fhirpath)
         self._profile_compiler = ProfileCompiler(self._definitions, model.type_suffixes)
         self._base: dict[str, ComplexRule] | None = None

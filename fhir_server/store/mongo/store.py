@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -148,6 +148,19 @@ class MongoStore(Store):
 
     async def search(self, query: SearchQuery) -> Page:
         return await _search(self, query, None)
+
+    async def last_written(self, types: Sequence[str]) -> tuple[str | None, ...]:
+        """The newest version of each type by ``history_type``, without its content."""
+        out: list[str | None] = []
+        for type_ in types:
+            cursor = (
+                self.versions.find({"type": type_}, {"_id": 0, "ts": 1, "id": 1, "version": 1})
+                .sort([("ts", DESCENDING), ("id", DESCENDING), ("version", DESCENDING)])
+                .limit(1)
+            )
+            docs = await cursor.to_list(None)
+            out.append(f"{docs[0]['id']}/{docs[0]['version']}/{docs[0]['ts']}" if docs else None)
+        return tuple(out)
 
     async def count(self, query: SearchQuery) -> int:
         return int(await self.resources.count_documents(compile_where(query)))
