@@ -23,11 +23,17 @@ from typing import Any
 
 import orjson
 
-from fhir_server.errors import Issue
+from fhir_server.errors import Issue, Unprocessable
 from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import Store
 from profiles.validation import ProfileError, Validator
-from profiles.validation.foreign import DefinitionRefused, element_expression, prepare
+from profiles.validation.foreign import (
+    DefinitionRefused,
+    check_bounds,
+    check_expressions,
+    element_expression,
+    prepare,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +125,15 @@ class StoredConformance:
             kept[key] = found
         return found
 
+    def check_bounds(self, sd: dict[str, Any]) -> None:
+        """Refuse (422) a StructureDefinition too large to be read at all."""
+        try:
+            check_bounds(sd)
+        except DefinitionRefused as err:
+            message = f"StructureDefinition: {err}"
+            issue = Issue("too-costly", message, (err.expression,))
+            raise Unprocessable(message, issues=[issue]) from None
+
     def refusal(self, sd: dict[str, Any], also: Sequence[dict[str, Any]] = ()) -> Issue | None:
         """Why the StructureDefinition ``sd`` may not be stored (an issue naming the element),
         None if it may: a profile must compile against what this server knows (plus ``also``,
@@ -143,7 +158,9 @@ class StoredConformance:
         try:
             library = root.library.extended(_usable(base))
             prepared = prepare(sd, library)
-            error = root.extended([*_usable(base), prepared]).profile_error(_canonical(sd))
+            validator = root.extended([*_usable(base), prepared])
+            check_expressions(prepared, validator.fhirpath, sd)
+            error = validator.profile_error(_canonical(sd))
         except DefinitionRefused as err:
             return Issue("processing", f"StructureDefinition {url}: {err}", (err.expression,))
         if error is None:

@@ -74,6 +74,8 @@ class WriteChecks:
         ahead (a claimed profile the server does not have). ``also``: conformance resources
         written with it (a package's) that a StructureDefinition may build on."""
         check_shape(type_, resource)
+        if type_ == "StructureDefinition" and self.conformance is not None:
+            self.conformance.check_bounds(resource)
         profiles = []
         if self.validate and (required := self.required_profile(type_)):
             profiles.append(required)

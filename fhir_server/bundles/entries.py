@@ -18,7 +18,7 @@ from fhir_server.http import codecs
 from fhir_server.interactions.common import (
     check_id,
 )
-from fhir_server.interactions.context import Context, FhirRequest, FhirResult
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult, warned
 from fhir_server.representation import WHOLE, Shape, returned
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -112,6 +112,7 @@ def response_entry(
     would show it (`representation`: a read in the shape its ``_summary``/``_elements`` ask
     for, a write whole; nothing under ``Prefer: return=minimal``), the outcome preferred in
     ``response.outcome``."""
+    result = warned(req, result)
     shape = Shape.of(req.params) if req.method in ("GET", "HEAD") else WHOLE
     response: dict[str, Any] = {"status": _status(result.status)}
     out: dict[str, Any] = {}

@@ -94,6 +94,16 @@ class FhirResult:
     """Informational outcome, returned when the client prefers an OperationOutcome."""
 
 
+def warned(req: FhirRequest, result: FhirResult) -> FhirResult:
+    """The result with the warnings checking the request's body found (a claimed profile the
+    server does not have), which a client preferring an OperationOutcome sees; handed over
+    once (the request's list is replaced, so a transaction run again starts from its own)."""
+    if req.warnings:
+        result.issues = [*req.warnings, *result.issues]
+        req.warnings = []
+    return result
+
+
 Handler = Callable[..., Awaitable["FhirResult"]]
 """An interaction: (context, request, *the path's arguments) → result."""
 

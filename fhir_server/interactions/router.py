@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from fhir_server.errors import FhirError, MethodNotAllowed, NotFound, NotSupported
 from fhir_server.interactions.common import check_type
-from fhir_server.interactions.context import Context, FhirRequest, FhirResult, Handler
+from fhir_server.interactions.context import Context, FhirRequest, FhirResult, Handler, warned
 from fhir_server.operations import Operation, find
 from fhir_server.operations.inputs import Inputs
 from fhir_server.resource_types import SERVED_TYPES
@@ -132,26 +132,18 @@ class Router:
             )
         custom, conformance = ctx.services.custom, ctx.services.conformance
         if ctx.uow is not None:  # an entry of a transaction: the Bundle as a whole syncs (and
-            return _warned(req, await handler(ctx, req, *args))  # is audited as a whole)
+            return warned(req, await handler(ctx, req, *args))  # is audited as a whole)
         await custom.sync(ctx.store)
         if req.method != "GET":  # it may validate: with the profiles any process stored
             await conformance.sync(ctx.store)
         try:
             result = await audited(ctx, req, INTERACTIONS[(kind, req.method)], handler, *args)
-            return _warned(req, result)
+            return warned(req, result)
         finally:
             if req.method != "GET" and (not req.path or req.path[0] == "SearchParameter"):
                 await custom.sync(ctx.store, written=True)
             if req.method != "GET" and (not req.path or req.path[0] in CONFORMANCE_TYPES):
                 await conformance.sync(ctx.store)
-
-
-def _warned(req: FhirRequest, result: FhirResult) -> FhirResult:
-    """The result with the warnings checking the request's body found (a claimed profile the
-    server does not have), which a client preferring an OperationOutcome sees."""
-    if req.warnings:
-        result.issues = [*req.warnings, *result.issues]
-    return result
 
 
 async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> FhirResult:

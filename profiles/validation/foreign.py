@@ -19,6 +19,7 @@ import orjson
 from profiles.library import Library
 from profiles.snapshot import SnapshotError, generate, path_of
 from profiles.validation.compile_base import R4
+from profiles.validation.fhirpath import FhirPathEngine
 from profiles.validation.snapshot import ProfileError
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -44,7 +45,7 @@ def prepare(sd: dict[str, Any], library: Library) -> dict[str, Any]:
     """``sd`` (a constraining StructureDefinition) with a snapshot, within the bounds; raises
     `DefinitionRefused`. ``library`` knows its base (the R4 types, the bundled and the stored
     profiles)."""
-    _check_bounds(sd)
+    check_bounds(sd)
     kind = sd.get("type")
     if not isinstance(kind, str) or library.structure_definition(R4 + kind) is None:
         raise DefinitionRefused(
@@ -101,6 +102,48 @@ def prepare(sd: dict[str, Any], library: Library) -> dict[str, Any]:
     return out
 
 
+def check_expressions(
+    sd: dict[str, Any], engine: FhirPathEngine, written: dict[str, Any] | None = None
+) -> None:
+    """Every invariant of ``sd``'s snapshot (each distinct expression once) can be evaluated:
+    the FHIRPath parser recovers from errors and unknown functions or wrong arities show only
+    when an expression runs, so each is run once on an empty value — else it would fail on
+    every resource that claims the profile. ``written``: the StructureDefinition as the client
+    wrote it (a differential's invariant is named there)."""
+    seen: set[str] = set()
+    root = {"resourceType": sd.get("type")}
+    for i, element in enumerate(sd["snapshot"]["element"]):
+        for j, constraint in enumerate(element.get("constraint") or []):
+            text = constraint.get("expression") if isinstance(constraint, dict) else None
+            if not isinstance(text, str) or text in seen:
+                continue
+            seen.add(text)
+            try:
+                if i == 0:
+                    engine.compile(text, str(sd.get("type"))).evaluate(root)
+                else:
+                    engine.compile(text).evaluate({}, root)
+            except Exception as err:  # fhirpathpy raises plain Exceptions (and RecursionError)
+                where = f"StructureDefinition.snapshot.element[{i}].constraint[{j}].expression"
+                raise DefinitionRefused(
+                    f"invariant {constraint.get('key')!r} is not FHIRPath: {err}",
+                    _as_written(written, element, constraint) or where,
+                ) from None
+
+
+def _as_written(written: dict[str, Any] | None, element: Any, constraint: Any) -> str | None:
+    """Where a generated snapshot's invariant is in the differential the client wrote."""
+    if written is None or (written.get("snapshot") or {}).get("element"):
+        return None
+    for i, diff in enumerate((written.get("differential") or {}).get("element") or []):
+        if not isinstance(diff, dict) or diff.get("id", diff.get("path")) != element.get("id"):
+            continue
+        for j, own in enumerate(diff.get("constraint") or []):
+            if isinstance(own, dict) and own.get("key") == constraint.get("key"):
+                return f"StructureDefinition.differential.element[{i}].constraint[{j}].expression"
+    return None
+
+
 def element_expression(message: str, sd: dict[str, Any]) -> str:
     """The element a compile error's ``message`` names (the longest element id in it), as a
     FHIRPath into ``sd``; the StructureDefinition itself when none is named."""
@@ -113,7 +156,9 @@ def element_expression(message: str, sd: dict[str, Any]) -> str:
     return where
 
 
-def _check_bounds(sd: dict[str, Any]) -> None:
+def check_bounds(sd: dict[str, Any]) -> None:
+    """Refuse a StructureDefinition over the bounds — before anything else reads it (R4's own
+    invariants on StructureDefinition walk every element)."""
     size = len(orjson.dumps(sd))
     if size > MAX_BYTES:
         raise DefinitionRefused(f"a StructureDefinition of {size} bytes; at most {MAX_BYTES}")

@@ -127,7 +127,10 @@ async def test_priority_stat_is_refused(danish: httpx.AsyncClient) -> None:
     assert "dk-core-priority-codes" in body["issue"][0]["diagnostics"]
 
 
-async def test_unknown_profile_is_refused(client: httpx.AsyncClient) -> None:
+async def test_unknown_profile_is_refused_when_so_configured(make_client: MakeClient) -> None:
+    """FHIR_UNKNOWN_PROFILES=refuse; by default it is accepted with a warning
+    (tests/api/test_stored_profiles.py)."""
+    client = await make_client(unknown_profiles="refuse")
     resource = {
         "resourceType": "Patient",
         "meta": {"profile": ["http://example.org/StructureDefinition/nobody-knows"]},

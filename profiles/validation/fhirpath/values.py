@@ -248,9 +248,18 @@ def _compare_quantities(a: dict[str, Any], b: dict[str, Any]) -> int | None:
 
 
 def distinct(items: list[Any]) -> list[Any]:
+    """Items without repeats, in order. A string that does not start with a digit equals only
+    the same string (no temporal comparison applies), so those are told apart by a set: element
+    ids and paths (``sdf-16``/``sdf-17`` on every StructureDefinition) stay linear instead of
+    quadratic in their count."""
     out: list[Any] = []
+    plain: set[str] = set()
     for item in items:
-        if not any(equal(item, seen) for seen in out):
+        if isinstance(item, str) and not item[:1].isdigit():
+            if item not in plain:
+                plain.add(item)
+                out.append(item)
+        elif not any(equal(item, seen) for seen in out):
             out.append(item)
     return out
 
