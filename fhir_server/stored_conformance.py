@@ -145,9 +145,9 @@ class StoredConformance:
         if not isinstance(url, str) or not url:
             return Issue("required", "A profile needs a url", ("StructureDefinition.url",))
         root = Validator.default()
-        if root.library.holds(sd) and not _same(
-            root.library.structure_definition(_canonical(sd)), sd
-        ):
+        if root.library.holds(sd):
+            if _same(root.library.structure_definition(_canonical(sd)), sd):
+                return None  # the bundled definition itself (FHIR_INSTALL_CONFORMANCE)
             return Issue(
                 "business-rule",
                 f"{_canonical(sd)} is a definition bundled with this server; publish changes"

@@ -26,7 +26,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fhir_server.config import Settings
-from fhir_server.errors import MAX_ISSUES, Invalid, InvalidStructure, Issue, Unprocessable
+from fhir_server.errors import (
+    MAX_ISSUES,
+    FhirError,
+    Invalid,
+    InvalidStructure,
+    Issue,
+    Unprocessable,
+)
 from fhir_server.search import custom
 from fhir_server.search.registry import KnownParameters
 from profiles.elements import Definitions
@@ -195,6 +202,11 @@ def profile_issues(
     profile, element and rule (``$validate``), by the server's validator and its setting for
     unknown claimed profiles."""
     kind = str(resource.get("resourceType", ""))
+    if kind == "StructureDefinition" and checks.conformance is not None:
+        try:
+            checks.conformance.check_bounds(resource)
+        except FhirError as err:
+            return err.issues
     pairs = validation_issues(resource, profiles, True, checks.validator, checks.unknown_claimed)
     found = [issue for _, issue in pairs]
     if kind == "StructureDefinition" and checks.conformance is not None:
