@@ -333,3 +333,29 @@ async def test_clinicians_write_any_patients_data(server: Server) -> None:
     for body, _ in FOREIGN:
         made = await server.send("POST", body["resourceType"], CLINICIAN, body)
         assert made.status_code == 201, made.text
+
+
+async def test_a_profile_takes_effect_only_when_its_writer_may_write_structure_definitions(
+    server: Server,
+) -> None:
+    """Issue 13 item 6: a posted profile validates every claiming write — so posting one needs
+    the write scope on StructureDefinition, as before; a refused post leaves nothing in force."""
+    url = "http://example.org/fhir/StructureDefinition/needs-birth-date"
+    profile = {
+        **minimal("StructureDefinition"),
+        "url": url,
+        "differential": {
+            "element": [{"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1}]
+        },
+    }
+    claiming = {"resourceType": "Patient", "meta": {"profile": [url]}}
+    for token in (CLINICIAN, mint("system/Patient.cruds system/ValueSet.c")):
+        _forbidden(await server.send("POST", "StructureDefinition", token, profile))
+    assert (await server.send("POST", "Patient", ADMIN, claiming)).status_code == 201
+    posted = await server.send(
+        "POST", "StructureDefinition", mint("system/StructureDefinition.c"), profile
+    )
+    assert posted.status_code == 201, posted.text
+    refused = await server.send("POST", "Patient", CLINICIAN, claiming)
+    assert refused.status_code == 422, refused.text
+    assert issue(refused)["expression"] == ["Patient.birthDate"]
