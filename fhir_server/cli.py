@@ -94,17 +94,19 @@ async def _packages(args: argparse.Namespace) -> int:
             if not found:
                 print("no packages installed")
             return 0
-        report = await install(store, services, package)
+        report = await install(store, services, package, args.skip_unusable)
     finally:
         await store.close()
     for failure in report.failures:
         print(f"FAILED {failure}", file=sys.stderr)
+    for skipped in report.skipped:
+        print(f"SKIPPED {skipped}", file=sys.stderr)
     if report.failures:
         print(f"{package.tag}: not installed ({len(report.failures)} refused, nothing written)")
         return 1
     print(
         f"{package.tag}: {report.written} written, {report.unchanged} unchanged"
-        f" ({package.skipped} resources of other types skipped)"
+        f", {len(report.skipped)} left out ({package.skipped} resources of other types skipped)"
     )
     return 0
 
@@ -247,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         "install", help="a package's StructureDefinitions, ValueSets and CodeSystems"
     )
     install.add_argument("file", type=Path)
+    install.add_argument(
+        "--skip-unusable",
+        action="store_true",
+        help="install the rest when some resources cannot be used (default: all or nothing)",
+    )
     actions.add_parser("list", help="the packages installed in the store")
 
     demo = sub.add_parser("demo", help="load the demo data set (scenarios S1-S7) into the store")

@@ -27,6 +27,7 @@ from fhir_server.errors import FhirError
 from fhir_server.search.terms import SearchQuery
 from fhir_server.store.base import Store, in_transaction
 from fhir_server.stored_conformance import TYPES
+from profiles.validation import Validator
 from profiles.validation.foreign import MAX_BYTES
 
 if TYPE_CHECKING:
@@ -121,18 +122,29 @@ class InstallReport:
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
     """Why the package was not installed (nothing was written then)."""
+    skipped: list[str] = field(default_factory=list)
+    """Resources left out (bundled canonicals; with ``skip_unusable`` the unusable ones)."""
 
 
-async def install(store: Store, services: Services, package: Package) -> InstallReport:
+async def install(
+    store: Store, services: Services, package: Package, skip_unusable: bool = False
+) -> InstallReport:
     """Check every resource of ``package``, then write them all in one unit of work (or none,
-    with the failures reported)."""
+    with the failures reported). Resources under a canonical bundled with the server are left
+    out (the bundled one is used: a published dk-core package installs around it).
+    ``skip_unusable``: write the rest when some cannot be used (each reported as skipped) —
+    for published packages with profiles the validator cannot compile."""
     report = InstallReport()
     await services.conformance.sync(store)
     prepared: list[tuple[str, str, dict[str, Any]]] = []
     ids: set[tuple[str, str]] = set()
+    bundled = Validator.default().library
     for resource in package.resources:
         where = f"{resource['resourceType']}/{resource.get('id')} ({resource.get('url')})"
         type_, id_ = resource["resourceType"], resource.get("id")
+        if bundled.holds(resource):
+            report.skipped.append(f"{where}: bundled with the server; the bundled one is used")
+            continue
         if not isinstance(id_, str) or (type_, id_) in ids:
             report.failures.append(f"{where}: needs an id of its own in the package")
             continue
@@ -145,15 +157,15 @@ async def install(store: Store, services: Services, package: Package) -> Install
                 f"{i.diagnostics} at {', '.join(i.expression)}" if i.expression else i.diagnostics
                 for i in err.issues[:5]
             )
-            report.failures.append(f"{where}: {details or err.diagnostics}")
+            failed = f"{where}: {details or err.diagnostics}"
+            (report.skipped if skip_unusable else report.failures).append(failed)
             continue
         current = await store.read(type_, id_)
         if current is not None and not current.deleted:
             stored = orjson.loads(current.content or b"{}")
             if _canonical(stored) != _canonical(resource):
-                report.failures.append(
-                    f"{where}: {type_}/{id_} is taken by {_canonical(stored)} in the store"
-                )
+                taken = f"{where}: {type_}/{id_} is taken by {_canonical(stored)} in the store"
+                (report.skipped if skip_unusable else report.failures).append(taken)
                 continue
             if _without_meta(stored) == _without_meta(body) and _tags(stored) == _tags(body):
                 report.unchanged += 1

@@ -24,6 +24,7 @@ from tests.api.support import BASE, app_of, assert_outcome
 
 BASE_URL = "http://example.org/fhir/pkg"
 R4 = "http://hl7.org/fhir/StructureDefinition"
+DK_PATIENT = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"
 
 
 def sd(id_: str, base: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -213,3 +214,37 @@ def test_the_command_installs_and_lists(
             await app.shutdown()
 
     asyncio.run(served())
+
+
+async def test_unusable_profiles_can_be_left_out_and_bundled_canonicals_always_are(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    """A published package may hold profiles the validator cannot compile, and definitions the
+    server bundles (a dk-core package): with ``skip_unusable`` the rest is installed; bundled
+    canonicals are left out either way (the bundled one is used)."""
+    client = await make_client()
+    app = app_of(client)
+    broken = sd("pkg-broken", f"{R4}/Patient", [{"id": "Patient.shoeSize", "min": 1}])
+    dk = sd("dk-core-patient", f"{R4}/Patient", [{"id": "Patient.birthDate", "min": 1}])
+    dk["url"], dk["version"] = DK_PATIENT, "3.7.0"
+    found = read_package(package(tmp_path / "p.tgz", [FIRST, VALUE_SET, CODES, broken, dk]))
+    report = await install(app.store, app.services, found, skip_unusable=True)
+    assert (report.failures, report.written) == ([], 3)
+    assert sorted(s.split(" ")[0] for s in report.skipped) == [
+        "StructureDefinition/dk-core-patient",
+        "StructureDefinition/pkg-broken",
+    ]
+    urls = [e["resource"]["url"] for e in (await client.get("StructureDefinition")).json()["entry"]]
+    assert urls == [FIRST["url"]]
+    # dk-core-patient is still the bundled one: no birthDate needed, the CPR rule applies
+    cpr = {"use": "official", "system": "urn:oid:1.2.208.176.1.2", "value": "0101801234"}
+    made = await client.post("Patient", json=claims(DK_PATIENT, identifier=[cpr]))
+    assert made.status_code == 201, made.text
+    assert_outcome(
+        await client.post(
+            "Patient", json=claims(DK_PATIENT, identifier=[{**cpr, "value": "3213801234"}])
+        ),
+        422,
+        "invariant",
+        ["Patient.identifier[0]"],
+    )
