@@ -17,6 +17,7 @@ with 422 naming the element, so nothing is stored that the validator would not u
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -54,6 +55,7 @@ class StoredConformance:
         one change does not generate every other snapshot again."""
         self._loaded: list[dict[str, Any]] = []
         self._listeners: list[Callable[[], None]] = []
+        self._reloading = asyncio.Lock()
 
     @property
     def validator(self) -> Validator:
@@ -81,7 +83,13 @@ class StoredConformance:
         mark = await store.last_written(TYPES)
         if store is self._store and mark == self._mark:
             return
-        self._store, self._mark = store, mark
+        async with self._reloading:  # one reload at a time: a slower one must not finish last
+            mark = await store.last_written(TYPES)
+            if store is not self._store or mark != self._mark:
+                await self._reload(store)
+                self._store, self._mark = store, mark
+
+    async def _reload(self, store: Store) -> None:
         root = Validator.default()
         pending = [(k, r) for k, r in await _load(store) if _used(root, r)]
         prepared: list[dict[str, Any]] = []
