@@ -36,72 +36,103 @@ def _id_and_text(type_: str) -> list[Json]:
 def patient() -> Json:
     p = "Patient"
     return profile(
-        C, "medcom-core-patient", p, "MedComCorePatient", "MedCom Core Patient",
+        C,
+        "medcom-core-patient",
+        p,
+        "MedComCorePatient",
+        "MedCom Core Patient",
         "The citizen a MedCom message is about: a CPR number or a replacement CPR (X-eCPR, "
         "D-eCPR) and the official name.",
         [
-            el(p, constraint=[
-                inv("medcom-core-patient-official-name", "The patient's official name (use "
-                    "'official') must be present", "name.where(use = 'official').exists()"),
-            ]),
+            el(
+                p,
+                constraint=[
+                    inv(
+                        "medcom-core-patient-official-name",
+                        "The patient's official name (use 'official') must be present",
+                        "name.where(use = 'official').exists()",
+                    ),
+                ],
+            ),
             *_id_and_text(p),
             el(f"{p}.identifier", min=1),
             el(f"{p}.name", min=1),
             el(f"{p}.name.family", min=1),
             el(f"{p}.managingOrganization", type=ref(mc.CORE_ORGANIZATION)),
         ],
-    )  # fmt: skip
+    )
 
 
 def organization() -> Json:
     o = "Organization"
     return profile(
-        C, "medcom-core-organization", o, "MedComCoreOrganization", "MedCom Core Organization",
+        C,
+        "medcom-core-organization",
+        o,
+        "MedComCoreOrganization",
+        "MedCom Core Organization",
         "An organization in a MedCom message, identified by its SOR id.",
         [
             *_id_and_text(o),
             el(f"{o}.identifier", min=1, slicing=slicing("system")),
-            *fixed_system_slice(f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1,
-                                value={"min": 1}),
+            *fixed_system_slice(
+                f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1, value={"min": 1}
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 def practitioner() -> Json:
     p = "Practitioner"
     return profile(
-        C, "medcom-core-practitioner", p, "MedComCorePractitioner", "MedCom Core Practitioner",
+        C,
+        "medcom-core-practitioner",
+        p,
+        "MedComCorePractitioner",
+        "MedCom Core Practitioner",
         "A health or social care professional named in a MedCom message.",
         [*_id_and_text(p)],
-    )  # fmt: skip
+    )
 
 
 def practitioner_role() -> Json:
     r = "PractitionerRole"
     return profile(
-        C, "medcom-core-practitionerrole", r, "MedComCorePractitionerRole",
+        C,
+        "medcom-core-practitionerrole",
+        r,
+        "MedComCorePractitionerRole",
         "MedCom Core PractitionerRole",
         "The role in which a professional writes or receives a MedCom message: the "
         "organization, the practitioner and the role's code or text.",
         [
-            el(r, constraint=[
-                inv("medcom-core-practitionerrole-code-xor-text", "A role is given by a code "
-                    "or by text, not both", "code.exists() implies (code.coding.code.exists() "
-                    "xor code.text.exists())"),
-            ]),
+            el(
+                r,
+                constraint=[
+                    inv(
+                        "medcom-core-practitionerrole-code-xor-text",
+                        "A role is given by a code or by text, not both",
+                        "code.exists() implies (code.coding.code.exists() xor code.text.exists())",
+                    ),
+                ],
+            ),
             *_id_and_text(r),
             el(f"{r}.practitioner", type=ref(mc.CORE_PRACTITIONER)),
             # core 4.0.0 makes organization 1..; CareCommunication 5.0 (core 3.0.1) and its
             # published messages do not
             el(f"{r}.organization", type=ref(mc.CORE_ORGANIZATION)),
         ],
-    )  # fmt: skip
+    )
 
 
 def careteam() -> Json:
     t = "CareTeam"
     return profile(
-        C, "medcom-core-careteam", t, "MedComCoreCareTeam", "MedCom Core CareTeam",
+        C,
+        "medcom-core-careteam",
+        t,
+        "MedComCoreCareTeam",
+        "MedCom Core CareTeam",
         "A team that sends or receives a MedCom message: its name and the organization that "
         "manages it.",
         [
@@ -109,7 +140,7 @@ def careteam() -> Json:
             el(f"{t}.name", min=1),
             el(f"{t}.managingOrganization", min=1, max="1", type=ref(mc.CORE_ORGANIZATION)),
         ],
-    )  # fmt: skip
+    )
 
 
 def encounter_elements(e: str = "Encounter") -> list[Json]:
@@ -137,32 +168,51 @@ def encounter() -> Json:
         ),
     )
     return profile(
-        C, "medcom-core-encounter", e, "MedComCoreEncounter", "MedCom Core Encounter",
+        C,
+        "medcom-core-encounter",
+        e,
+        "MedComCoreEncounter",
+        "MedCom Core Encounter",
         "A hospital or care contact a MedCom message refers to, identified by its episode of "
-        "care id.", elements,
-    )  # fmt: skip
+        "care id.",
+        elements,
+    )
 
 
 def _extensions() -> list[Json]:
     return [
         simple_extension(
-            C, "medcom-core-sender-extension", "MedComCoreSenderExtension", "Specific sender",
+            C,
+            "medcom-core-sender-extension",
+            "MedComCoreSenderExtension",
+            "Specific sender",
             "The practitioner role or care team that sent the message (the 'specific sender').",
             ["Communication"],
             {"type": ref(mc.CORE_PRACTITIONER_ROLE, mc.CORE_CARETEAM)},
         ),
         simple_extension(
-            C, "medcom-core-datetime-extension", "MedComCoreDateTimeExtension",
-            "Segment time", "When the author sent this segment (pressed send).",
-            ["Communication.payload"], {"type": types("dateTime")},
+            C,
+            "medcom-core-datetime-extension",
+            "MedComCoreDateTimeExtension",
+            "Segment time",
+            "When the author sent this segment (pressed send).",
+            ["Communication.payload"],
+            {"type": types("dateTime")},
         ),
         simple_extension(
-            C, "medcom-core-practitioner-extension", "MedComCorePractitionerExtension",
-            "Segment author", "The practitioner role that wrote this segment.",
-            ["Communication.payload"], {"type": ref(mc.CORE_PRACTITIONER_ROLE)},
+            C,
+            "medcom-core-practitioner-extension",
+            "MedComCorePractitionerExtension",
+            "Segment author",
+            "The practitioner role that wrote this segment.",
+            ["Communication.payload"],
+            {"type": ref(mc.CORE_PRACTITIONER_ROLE)},
         ),
         extension(
-            C, "medcom-core-contact-extension", "MedComCoreContactExtension", "Author's phone",
+            C,
+            "medcom-core-contact-extension",
+            "MedComCoreContactExtension",
+            "Author's phone",
             "The phone number at which the author of a segment can be reached.",
             ["Communication.payload"],
             [
@@ -173,21 +223,32 @@ def _extensions() -> list[Json]:
             ],
         ),
         extension(
-            C, "medcom-core-identifier-extension", "MedComCoreIdentifierExtension",
-            "Segment identifier", "The identifier of a payload segment: a UUID v4 URN assigned "
+            C,
+            "medcom-core-identifier-extension",
+            "MedComCoreIdentifierExtension",
+            "Segment identifier",
+            "The identifier of a payload segment: a UUID v4 URN assigned "
             "by the organization that wrote it.",
             ["Communication.payload"],
             [
                 el("Extension.extension", max="0"),
-                el("Extension.value[x]", min=1, type=types("Identifier"), constraint=[
-                    inv("medcom-uuidv4", "The identifier must be a UUID v4 URN "
-                        "(urn:uuid:…, lower case)", f"value.matches('^{UUID_V4}$')"),
-                ]),
+                el(
+                    "Extension.value[x]",
+                    min=1,
+                    type=types("Identifier"),
+                    constraint=[
+                        inv(
+                            "medcom-uuidv4",
+                            "The identifier must be a UUID v4 URN (urn:uuid:…, lower case)",
+                            f"value.matches('^{UUID_V4}$')",
+                        ),
+                    ],
+                ),
                 el("Extension.value[x].value", min=1),
                 el("Extension.value[x].assigner", type=ref(mc.CORE_ORGANIZATION)),
             ],
         ),
-    ]  # fmt: skip
+    ]
 
 
 def all_resources() -> list[Json]:

@@ -41,19 +41,28 @@ def header_is(profile_url: str) -> str:
 def bundle_elements(extra: list[Json]) -> list[Json]:
     b = "Bundle"
     return [
-        el(b, constraint=[
-            inv("medcom-messaging-1", "The MessageHeader must be the first entry",
-                "entry.first().resource.is(MessageHeader)"),
-            inv("medcom-messaging-2", "A message must contain a Provenance",
-                "entry.resource.ofType(Provenance).exists()"),
-            *extra,
-        ]),
+        el(
+            b,
+            constraint=[
+                inv(
+                    "medcom-messaging-1",
+                    "The MessageHeader must be the first entry",
+                    "entry.first().resource.is(MessageHeader)",
+                ),
+                inv(
+                    "medcom-messaging-2",
+                    "A message must contain a Provenance",
+                    "entry.resource.ofType(Provenance).exists()",
+                ),
+                *extra,
+            ],
+        ),
         el(f"{b}.id", min=1),
         el(f"{b}.type", fixedCode="message"),
         el(f"{b}.timestamp", min=1),
         el(f"{b}.entry", min=1),
         el(f"{b}.entry.resource", min=1),
-    ]  # fmt: skip
+    ]
 
 
 def message_bundle(
@@ -63,9 +72,10 @@ def message_bundle(
 
 
 NO_CC = inv(
-    "medcom-messaging-no-cc", "This message type has no carbon-copy (cc) destination",
+    "medcom-messaging-no-cc",
+    "This message type has no carbon-copy (cc) destination",
     f"destination.{USE}.where(code = 'cc').empty()",
-)  # fmt: skip
+)
 
 
 def header_elements(event: str | None, extra: list[Json], *, no_cc: bool = True) -> list[Json]:
@@ -79,15 +89,24 @@ def header_elements(event: str | None, extra: list[Json], *, no_cc: bool = True)
     if event:
         event_el["patternCoding"] = {"system": mc.EVENT_CODES_CS, "code": event}
     return [
-        el(h, constraint=[
-            inv("medcom-messaging-destination-use", "Every destination says whether it is the "
-                "primary receiver or a carbon copy (destination-use extension)",
-                f"destination.all({USE}.exists())"),
-            inv("medcom-messaging-primary", "There is exactly one primary destination",
-                f"destination.where({USE}.code = 'primary').count() = 1"),
-            *([NO_CC] if no_cc else []),
-            *extra,
-        ]),
+        el(
+            h,
+            constraint=[
+                inv(
+                    "medcom-messaging-destination-use",
+                    "Every destination says whether it is the "
+                    "primary receiver or a carbon copy (destination-use extension)",
+                    f"destination.all({USE}.exists())",
+                ),
+                inv(
+                    "medcom-messaging-primary",
+                    "There is exactly one primary destination",
+                    f"destination.where({USE}.code = 'primary').count() = 1",
+                ),
+                *([NO_CC] if no_cc else []),
+                *extra,
+            ],
+        ),
         el(f"{h}.id", min=1),
         event_el,
         el(f"{h}.eventCoding.system", min=1),
@@ -95,7 +114,7 @@ def header_elements(event: str | None, extra: list[Json], *, no_cc: bool = True)
         el(f"{h}.destination", min=1),
         el(f"{h}.destination.receiver", min=1, type=ref(mc.ORGANIZATION)),
         el(f"{h}.sender", min=1, type=ref(mc.ORGANIZATION)),
-    ]  # fmt: skip
+    ]
 
 
 def header() -> Json:
@@ -114,25 +133,38 @@ def header() -> Json:
 def organization() -> Json:
     o = "Organization"
     return profile(
-        M, "medcom-messaging-organization", o, "MedComMessagingOrganization",
+        M,
+        "medcom-messaging-organization",
+        o,
+        "MedComMessagingOrganization",
         "MedCom Messaging Organization",
         "A sender or receiver of a MedCom message: its SOR id and its EAN location number "
         "(GLN), by which the network routes the message.",
         [
-            el(o, constraint=[
-                inv("medcom-messaging-organization-ean", "The organization must have an EAN "
-                    "location number (GLN: https://www.gs1.org/gln, http://www.gs1.org/gln or "
-                    "urn:oid:1.3.88)", f"identifier.where({GLN_WHERE}).value.exists()"),
-                inv("medcom-messaging-organization-gln-valid", "An EAN location number has 13 "
-                    "digits and a valid check digit",
-                    f"identifier.where({GLN_WHERE}).all(value.dkGlnValid())"),
-            ]),
+            el(
+                o,
+                constraint=[
+                    inv(
+                        "medcom-messaging-organization-ean",
+                        "The organization must have an EAN "
+                        "location number (GLN: https://www.gs1.org/gln, http://www.gs1.org/gln or "
+                        "urn:oid:1.3.88)",
+                        f"identifier.where({GLN_WHERE}).value.exists()",
+                    ),
+                    inv(
+                        "medcom-messaging-organization-gln-valid",
+                        "An EAN location number has 13 digits and a valid check digit",
+                        f"identifier.where({GLN_WHERE}).all(value.dkGlnValid())",
+                    ),
+                ],
+            ),
             el(f"{o}.id", min=1),
             el(f"{o}.identifier", min=2, slicing=slicing("system")),
-            *fixed_system_slice(f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1,
-                                value={"min": 1}),
+            *fixed_system_slice(
+                f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1, value={"min": 1}
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 def provenance_elements(activities: str, extra: list[Json]) -> list[Json]:
@@ -142,13 +174,14 @@ def provenance_elements(activities: str, extra: list[Json]) -> list[Json]:
         el(f"{p}.id", min=1),
         el(f"{p}.target", max="1", type=ref(mc.MESSAGE_HEADER)),
         el(f"{p}.occurred[x]", min=1, type=types("dateTime")),
-        el(f"{p}.activity", min=1, binding=binding(
-            "required", activities, "What the message does")),
+        el(
+            f"{p}.activity", min=1, binding=binding("required", activities, "What the message does")
+        ),
         el(f"{p}.activity.coding", min=1, max="1"),
         el(f"{p}.activity.coding.system", min=1),
         el(f"{p}.activity.coding.code", min=1),
         el(f"{p}.agent.who", type=ref(mc.ORGANIZATION)),
-    ]  # fmt: skip
+    ]
 
 
 def provenance() -> Json:
@@ -166,17 +199,24 @@ def provenance() -> Json:
 
 def destination_use() -> Json:
     return extension(
-        M, "medcom-messaging-destinationUseExtension", "MedComMessagingDestinationUseExtension",
-        "Destination use", "Whether a destination is the primary receiver or a carbon copy.",
+        M,
+        "medcom-messaging-destinationUseExtension",
+        "MedComMessagingDestinationUseExtension",
+        "Destination use",
+        "Whether a destination is the primary receiver or a carbon copy.",
         ["MessageHeader.destination"],
         [
             el("Extension.extension", max="0"),
-            el("Extension.value[x]", min=1, type=types("Coding"), binding=binding(
-                "required", mc.DESTINATION_USE_VS, "primary or cc")),
+            el(
+                "Extension.value[x]",
+                min=1,
+                type=types("Coding"),
+                binding=binding("required", mc.DESTINATION_USE_VS, "primary or cc"),
+            ),
             el("Extension.value[x].system", min=1),
             el("Extension.value[x].code", min=1),
         ],
-    )  # fmt: skip
+    )
 
 
 def all_resources() -> list[Json]:

@@ -286,7 +286,7 @@ def _contained(item: dict[str, Any], ipath: str, ctx: Context) -> None:
         ctx.root = item  # an entry is a resource of its own, not contained in the Bundle
     try:
         walk(rule, item, ipath, ctx)
-        if entry:
+        if entry and isinstance(kind, str):
             # as the reference validator does: an entry is checked against the profiles it
             # claims (a MedCom message's MessageHeader, Patient, … name theirs)
             ctx.validator.check_claimed(item, kind, ipath, ctx)

@@ -69,7 +69,11 @@ INVALID = {
     # modify: its Provenances are messaging ones (modified-message is no CareCommunication 5
     # activity)
     "cc-retired-modify.json": ("invariant", "Bundle", "medcom-careCommunication-3"),
-    "cc-retired-retract.json": ("structure", "Bundle.entry[0].resource.focus", "MessageHeader.focus"),
+    "cc-retired-retract.json": (
+        "structure",
+        "Bundle.entry[0].resource.focus",
+        "MessageHeader.focus",
+    ),
 }
 
 
