@@ -23,6 +23,7 @@ from profiles.src.dsl import (
     slicing,
     types,
 )
+from profiles.src.identifiers import PERSON_RULES, SOR_RULE
 
 C = mc.CORE
 # MedCom's expression: lower-case hex in UUID form; the version digit is not checked
@@ -56,7 +57,7 @@ def patient() -> Json:
                 ],
             ),
             *_id_and_text(p),
-            el(f"{p}.identifier", min=1),
+            el(f"{p}.identifier", min=1, constraint=PERSON_RULES),
             el(f"{p}.name", min=1),
             el(f"{p}.name.family", min=1),
             el(f"{p}.managingOrganization", type=ref(mc.CORE_ORGANIZATION)),
@@ -75,7 +76,7 @@ def organization() -> Json:
         "An organization in a MedCom message, identified by its SOR id.",
         [
             *_id_and_text(o),
-            el(f"{o}.identifier", min=1, slicing=slicing("system")),
+            el(f"{o}.identifier", min=1, slicing=slicing("system"), constraint=[SOR_RULE]),
             *fixed_system_slice(
                 f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1, value={"min": 1}
             ),

@@ -23,6 +23,7 @@ from profiles.src.dsl import (
     slicing,
     types,
 )
+from profiles.src.identifiers import SOR_RULE
 
 M = mc.MESSAGING
 USE = f"extension.where(url = '{mc.DESTINATION_USE_EXT}').value"
@@ -175,7 +176,7 @@ def organization() -> Json:
                 ],
             ),
             el(f"{o}.id", min=1),
-            el(f"{o}.identifier", min=2, slicing=slicing("system")),
+            el(f"{o}.identifier", min=2, slicing=slicing("system"), constraint=[SOR_RULE]),
             *fixed_system_slice(
                 f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1, value={"min": 1}
             ),

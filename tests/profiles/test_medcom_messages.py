@@ -156,6 +156,10 @@ def _replacement_cpr(m: dict[str, Any]) -> None:
     ]
 
 
+def _impossible_cpr(m: dict[str, Any]) -> None:
+    _entry(m, "Patient")["identifier"][0]["value"] = "3102479989"  # 31 February
+
+
 def _location(m: dict[str, Any]) -> None:
     _entry(m, "Encounter")["location"] = [{"location": {"display": "Afsnit 3"}}]
 
@@ -194,6 +198,10 @@ DEFECTS = {
     "bad-gln": (
         "hn-stin-G.json", _bad_gln, "invariant", "Bundle.entry[3].resource",
         "medcom-messaging-organization-gln-valid",
+    ),
+    "impossible-cpr": (
+        "cc-new-A.json", _impossible_cpr, "invariant", "Bundle.entry[1].resource.identifier[0]",
+        "dk-core-cpr-1",
     ),
     "hn-replacement-cpr": (
         "hn-stin-G.json", _replacement_cpr, "invariant", "Bundle", "medcom-hospitalNotification-4"
