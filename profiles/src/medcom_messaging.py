@@ -31,10 +31,12 @@ USE = f"extension.where(url = '{mc.DESTINATION_USE_EXT}').value"
 # Provenances: the earlier messages' Provenances travel along as the thread's history, naming
 # MessageHeaders and Organizations of those messages; only the agent of this message's own
 # Provenance (whose target is in the Bundle) must be here.
+# (Two collections joined by ``and``, not ``|``: a union removes duplicates, comparing every
+# element of a message with every other.)
 BUNDLED = (
-    "(entry.resource.where(is(Provenance).not()).descendants() | "
-    "entry.resource.ofType(Provenance).where(target.resolve().exists()).agent.who)"
-    ".where(reference.exists() and reference.startsWith('#').not())"
+    "entry.resource.where(is(Provenance).not()).descendants()"
+    ".where(reference.exists() and reference.startsWith('#').not()).all(resolve().exists()) "
+    "and entry.resource.ofType(Provenance).where(target.resolve().exists()).agent.who"
     ".all(resolve().exists())"
 )
 GLN_WHERE = " or ".join(f"system = '{s}'" for s in mc.GLN_SYSTEMS)
