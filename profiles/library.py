@@ -17,7 +17,7 @@ R4_DIR = PACKAGE_DIR / "r4"
 DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
 
 Resource = dict[str, Any]
-INDEXED = ("StructureDefinition", "ValueSet", "CodeSystem")
+INDEXED = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap")
 
 
 class LibraryError(Exception):
@@ -32,6 +32,7 @@ class Library:
     versions: dict[str, dict[str, Resource]] = field(default_factory=dict)
     """StructureDefinitions by url, then by version, when several versions of one canonical are
     loaded (`add_version`); ``structure_definitions`` then holds the newest."""
+    concept_maps: dict[str, Resource] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directories: Iterable[Path]) -> Library:
@@ -77,6 +78,7 @@ class Library:
             dict(self.value_sets),
             dict(self.code_systems),
             {url: dict(v) for url, v in self.versions.items()},
+            dict(self.concept_maps),
         )
         for resource in resources:
             if not self.holds(resource):
@@ -117,6 +119,8 @@ class Library:
             return self.structure_definitions
         if kind == "ValueSet":
             return self.value_sets
+        if kind == "ConceptMap":
+            return self.concept_maps
         return self.code_systems
 
     def structure_definition(self, canonical: str) -> Resource | None:

@@ -69,8 +69,10 @@ _LITERAL = re.compile(r"(?:.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_hist
 
 
 def resolve(item: Any, env: Env) -> Any:
-    """``resolve()`` without I/O: ``#id`` finds the contained resource; ``Type/id`` gives a stand-in
-    holding only ``resourceType`` and ``id`` (enough for type tests); anything else is empty."""
+    """``resolve()`` without I/O: ``#id`` finds the contained resource; in a Bundle (the resource
+    being validated), a reference finds the entry it names, or nothing; elsewhere ``Type/id`` gives
+    a stand-in holding only ``resourceType`` and ``id`` (enough for type tests); anything else is
+    empty."""
     ref = item.get("reference") if isinstance(item, dict) else item
     if not isinstance(ref, str):
         return None
@@ -83,7 +85,32 @@ def resolve(item: Any, env: Env) -> Any:
             if isinstance(contained, dict) and contained.get("id") == ref[1:]:
                 return contained
         return None
+    root = env.root
+    if isinstance(root, dict) and root.get("resourceType") == "Bundle":
+        return _in_bundle(root, ref)  # inside a Bundle, a reference resolves to an entry or not
     m = _LITERAL.fullmatch(ref)
     if m is None:
         return None
     return {"resourceType": m.group(1), "id": m.group(2)}
+
+
+def _in_bundle(bundle: dict[str, Any], ref: str) -> Any:
+    """The entry resource a reference inside a Bundle names (bundle.html#references): by its
+    ``fullUrl`` (``urn:uuid:…`` or absolute), or a relative ``Type/id`` by type and id (the
+    server base of the entries is not compared: a message's entries share one)."""
+    m = _LITERAL.fullmatch(ref)
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+            continue
+        resource = entry["resource"]
+        if entry.get("fullUrl") == ref:
+            return resource
+        if (
+            m is not None
+            and "://" not in ref
+            and resource.get("resourceType") == m.group(1)
+            and resource.get("id") == m.group(2)
+        ):
+            return resource
+    return None
