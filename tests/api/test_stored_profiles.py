@@ -76,7 +76,7 @@ async def count(client: httpx.AsyncClient, type_: str) -> int:
 async def test_unknown_claimed_profile_is_accepted_with_a_warning(
     client: httpx.AsyncClient,
 ) -> None:
-    medcom = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-patient"
+    medcom = "http://medcomfhir.dk/ig/homecareobservation/StructureDefinition/medcom-hco-patient"
     resp = await client.post(
         "Patient",
         json=patient(f"{EXAMPLE}/elsewhere", medcom),
