@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -174,3 +175,12 @@ class Settings(BaseSettings):
     """Type → the profile every write of that type must conform to (the Danish profiles by
     default); set to ``{}`` to require none. JSON in the environment:
     ``FHIR_REQUIRED_PROFILES='{"Patient": "http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"}'``."""
+
+
+def console_base(settings: Settings) -> str:
+    """The FHIR base the command line prints commands for and issues tokens for: ``base_url``
+    (``FHIR_BASE_URL``), else the local server on ``PORT`` (what ``fhir-server serve`` and
+    ``make serve`` listen on)."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    return f"http://127.0.0.1:{os.environ.get('PORT', '8080')}/fhir"

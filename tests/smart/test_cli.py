@@ -244,3 +244,44 @@ async def _use_demo(db: Path, password: str, ehr_secret: str) -> None:
         claims = decode(token.json()["access_token"], jwks)
         assert claims["fhirUser"] == "PractitionerRole/demo-midt-bua-doctor-1-role"
         assert claims["patient"] == "demo-s2-child"
+
+
+def test_token_for_backend_and_user(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORT", "9123")
+    monkeypatch.delenv("FHIR_BASE_URL", raising=False)
+    assert run(capsys, "demo", "--no-progress")[0] == 0
+    code, out, err = run(capsys, "token", "demo-writer")
+    assert code == 0 and "for http://127.0.0.1:9123/fhir" in err
+    backend = out.strip()
+    code, out, _ = run(capsys, "token", "demo-app", "--user", "ella")
+    assert code == 0
+    relative = out.strip()
+
+    async def check() -> None:
+        async with serving(db) as client:
+            jwks = (await client.get(".well-known/jwks.json")).json()
+        claims = decode(backend, jwks)
+        assert claims["aud"] == claims["iss"] == "http://127.0.0.1:9123/fhir"
+        assert claims["scope"] == "system/*.cruds" and claims["sub"] == "demo-writer"
+        claims = decode(relative, jwks)
+        assert claims["fhirUser"] == "RelatedPerson/demo-s2-mother"
+        assert claims["patient"] == "demo-s2-child"  # the child she acts for
+        assert claims["client_id"] == "demo-app"
+
+    asyncio.run(check())
+
+
+def test_token_refusals(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "demo", "--no-progress")[0] == 0
+    for argv, message in (
+        (["nobody"], "no client 'nobody'"),
+        (["demo-app"], "'demo-app' is not a backend service: give --user"),
+        (["demo-app", "--user", "nobody"], "no user 'nobody'"),
+        (["demo-app", "--user", "else", "--patient", "demo-s2-child"],
+         "'else' acts only for Patient/demo-s7-citizen"),
+        (["demo-ehr", "--scope", "system/Patient.cruds"], "none of 'system/Patient.cruds'"),
+    ):  # fmt: skip
+        code, out, err = run(capsys, "token", *argv)
+        assert code == 2 and message in err and out == "", argv
