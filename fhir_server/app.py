@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from functools import partial
 from typing import Any
 
@@ -22,6 +23,7 @@ from auth.verify import KeySource, Revoked
 from fhir_server import __version__, bundled_definitions
 from fhir_server.config import Settings
 from fhir_server.http import openapi
+from fhir_server.http.access_log import AccessLog
 from fhir_server.http.asgi import PREFIX, FhirApp
 from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.services import Services, create_services
@@ -32,6 +34,8 @@ log = logging.getLogger("fhir_server")
 
 _AUTH_PATHS = (f"{PREFIX}/auth/", f"{PREFIX}/.well-known/")
 _METADATA = f"{PREFIX}/metadata"
+ANNOUNCED = "FHIR_SERVE_ANNOUNCED"
+"""Set by ``fhir-server serve``, which prints the start-up notices once for all its workers."""
 OFF_WARNING = (
     "\n" + "!" * 78 + "\n"
     "!!  FHIR_AUTH=off: AUTHORIZATION IS SWITCHED OFF. Every caller may read and write\n"
@@ -116,6 +120,8 @@ class ServerApp:
         )
         self.api = _service_api(self.settings, self.services, self.fhir)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
+        self.http = self._route if self.settings.access_log == "off" else AccessLog(self._route)
+        """Every HTTP request: routed, and logged unless the access log is off."""
 
     async def startup(self) -> None:
         await self.store.open()
@@ -126,7 +132,7 @@ class ServerApp:
         await self.services.custom.sync(self.store)
         if self.smart is not None:
             await self.smart.open()
-        if self.settings.auth == "off":
+        if self.settings.auth == "off" and not os.environ.get(ANNOUNCED):
             log.warning(OFF_WARNING)
         self.fhir.hosts.announce()
         _settle_garbage_collector()
@@ -139,19 +145,22 @@ class ServerApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            path = scope["path"]
-            if self.auth is not None and path.startswith(_AUTH_PATHS):
-                await self.auth(scope, receive, send)
-                return
-            if path == _METADATA:
-                await public_cors(self.fhir, scope, receive, send)
-                return
-            if path == PREFIX or path.startswith(PREFIX + "/"):
-                await self.fhir(scope, receive, send)
-                return
-            await self.api(scope, receive, adding(send, [NOSNIFF]))
+            await self.http(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+
+    async def _route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope["path"]
+        if self.auth is not None and path.startswith(_AUTH_PATHS):
+            await self.auth(scope, receive, send)
+            return
+        if path == _METADATA:
+            await public_cors(self.fhir, scope, receive, send)
+            return
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            await self.fhir(scope, receive, send)
+            return
+        await self.api(scope, receive, adding(send, [NOSNIFF]))
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

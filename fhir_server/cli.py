@@ -23,17 +23,30 @@ if TYPE_CHECKING:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = Settings()
-    if settings.auth == "off":
-        from fhir_server.app import OFF_WARNING
+    from fhir_server.app import ANNOUNCED, OFF_WARNING
+    from fhir_server.http.protocols import HttpToolsWithOutcome
 
-        print(OFF_WARNING, file=sys.stderr)
+    if not args.access_log:
+        os.environ["FHIR_ACCESS_LOG"] = "off"  # the workers read their settings from it
+    settings = Settings()
     # one paging-cursor secret per start, shared by every worker (search/cursor.py)
     os.environ.setdefault("FHIR_CURSOR_SECRET", secrets.token_hex(32))
+    base = settings.base_url or f"http://{_reachable(args.host)}:{args.port}/fhir"
     print(
-        f"FHIR base: http://{args.host}:{args.port}/fhir  (store: {settings.store_url},"
-        f" authorization: {settings.auth})"
+        f"FHIR base: {base}  (store: {_shown(settings.store_url)}, authorization:"
+        f" {settings.auth}, access log: {settings.access_log})"
     )
+    if settings.auth == "off":
+        print(OFF_WARNING, file=sys.stderr)
+    elif settings.auth == "smart":
+        print(f"SMART discovery: {base}/.well-known/smart-configuration")
+        if not asyncio.run(_has_clients(settings)):
+            print(
+                "No clients are registered yet: `fhir-server demo` registers demo users and"
+                " clients (then `fhir-server token demo-writer` prints a token for curl), or"
+                " register your own with `fhir-server clients add …` (docs/security.md)."
+            )
+    os.environ[ANNOUNCED] = "1"  # the workers need not print these again
     uvicorn.run(
         "fhir_server.app:create_app",
         factory=True,
@@ -41,9 +54,33 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        access_log=args.access_log,
+        access_log=False,  # it writes query values; the server writes its own (access_log.py)
+        http=HttpToolsWithOutcome,
     )
     return 0
+
+
+def _reachable(host: str) -> str:
+    """The address to print for a server listening on ``host`` (all interfaces: loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _shown(url: str) -> str:
+    """A store URL without the password it may carry (``mongodb://user:secret@host``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+async def _has_clients(settings: Settings) -> bool:
+    from auth.cli import opened
+    from auth.clients import Clients
+
+    async with opened(settings) as (_, records):
+        return bool(await Clients(records).all())
 
 
 async def _load(paths: list[Path], progress: bool) -> int:
@@ -241,7 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        default=os.environ.get("FHIR_ACCESS_LOG", "json") != "off",
+        help="no access log (FHIR_ACCESS_LOG=off); by default one JSON line per request on"
+        " stderr: method, path, status, duration, client id — never query values or tokens",
+    )
 
     load = sub.add_parser("load", help="load ndjson / Bundle JSON files or directories")
     load.add_argument("paths", nargs="+", type=Path)

@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     launch_seconds: int = Field(default=3600, ge=60, le=86400)
     """How long an EHR launch context (``launch`` parameter) stays usable."""
 
+    access_log: Literal["json", "off"] = "json"
+    """``json``: one line per request on standard error — method, path, status, duration,
+    client id; never query values, bodies or tokens (``fhir_server.http.access_log``).
+    ``off``: none (``fhir-server serve --no-access-log``)."""
+
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Request bodies over this size are refused with 413."""
 

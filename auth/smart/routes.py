@@ -20,13 +20,14 @@ OAuth responses carry ``Cache-Control: no-store`` and ``Pragma: no-cache``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 from authlib.oauth2.rfc6749 import InsecureTransportError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -41,6 +42,7 @@ from fhir_server.config import Settings
 from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
 
+log = logging.getLogger("auth.smart")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _TOO_LARGE = "Request body too large"
 _PAGES = frozenset(f"/fhir/auth/{page}" for page in ("authorize", "login", "patient", "approve"))
@@ -88,7 +90,7 @@ class AuthRoutes:
                 Route("/fhir/auth/launch", self.launch, methods=["POST"]),
                 Route("/fhir/auth/smart-style.json", self.style),
             ]
-        self.app = Starlette(routes=routes)
+        self.app = Starlette(routes=routes, exception_handlers={ClientDisconnect: _gone})
         self.hosts = HostTrust(settings)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -219,3 +221,10 @@ class AuthRoutes:
         except LaunchError as err:
             return _oauth_error(err.error, err.description, err.status)
         return json_response(created, 201, _NO_STORE)
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    """A client that went away before its request body was complete: nothing was done and
+    nobody is left to answer (499, as nginx logs it) — not an error with a traceback."""
+    log.info("client disconnected before the body was complete; nothing was done")
+    return Response(status_code=499)
