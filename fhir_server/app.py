@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 from auth.principal import authenticator_for
-from auth.smart.cors import public_cors
+from auth.smart.cors import AppOrigins, public_cors
 from auth.smart.discovery import capability_security
 from auth.smart.routes import AuthRoutes
 from auth.smart.server import SmartServer
@@ -25,6 +25,7 @@ from fhir_server.config import Settings
 from fhir_server.http import openapi
 from fhir_server.http.access_log import AccessLog
 from fhir_server.http.asgi import PREFIX, FhirApp
+from fhir_server.http.cors import cors
 from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
@@ -34,6 +35,7 @@ log = logging.getLogger("fhir_server")
 
 _AUTH_PATHS = (f"{PREFIX}/auth/", f"{PREFIX}/.well-known/")
 _METADATA = f"{PREFIX}/metadata"
+_TOKEN_ENDPOINTS = frozenset(f"{PREFIX}/auth/{name}" for name in ("token", "introspect", "revoke"))
 ANNOUNCED = "FHIR_SERVE_ANNOUNCED"
 """Set by ``fhir-server serve``, which prints the start-up notices once for all its workers."""
 OFF_WARNING = (
@@ -120,6 +122,10 @@ class ServerApp:
         )
         self.api = _service_api(self.settings, self.services, self.fhir)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
+        self.origins = AppOrigins(
+            self.settings.cors_origins, self.smart.clients if self.smart else None
+        )
+        """Browser origins answered with CORS (registered apps', ``FHIR_CORS_ORIGINS``)."""
         self.http = self._route if self.settings.access_log == "off" else AccessLog(self._route)
         """Every HTTP request: routed, and logged unless the access log is off."""
 
@@ -152,13 +158,16 @@ class ServerApp:
     async def _route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope["path"]
         if self.auth is not None and path.startswith(_AUTH_PATHS):
-            await self.auth(scope, receive, send)
+            if path in _TOKEN_ENDPOINTS:
+                await cors(self.auth, self.origins, scope, receive, send)
+            else:
+                await self.auth(scope, receive, send)
             return
         if path == _METADATA:
             await public_cors(self.fhir, scope, receive, send)
             return
         if path == PREFIX or path.startswith(PREFIX + "/"):
-            await self.fhir(scope, receive, send)
+            await cors(self.fhir, self.origins, scope, receive, send)
             return
         await self.api(scope, receive, adding(send, [NOSNIFF]))
 

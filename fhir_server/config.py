@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     launch_seconds: int = Field(default=3600, ge=60, le=86400)
     """How long an EHR launch context (``launch`` parameter) stays usable."""
 
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins (``https://app.example.dk``) the FHIR API and the token endpoints answer
+    with CORS, besides those of the registered apps' redirect and launch URIs; JSON list
+    (``FHIR_CORS_ORIGINS='["https://app.example.dk"]'``)."""
+
     access_log: Literal["json", "off"] = "json"
     """``json``: one line per request on standard error — method, path, status, duration,
     client id; never query values, bodies or tokens (``fhir_server.http.access_log``).
