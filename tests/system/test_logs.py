@@ -7,82 +7,15 @@ and an OperationOutcome for HTTP the parser refuses."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.system.servers import HOST, free_port
+from tests.system.processes import Served, cli, newcomer_env
+from tests.system.servers import HOST
 
-BIN = Path(sys.executable).parent
 CPR = "0101901234"
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_")}
-    return {
-        **clean,
-        "FHIR_STORE_URL": f"sqlite:///{tmp_path / 'fhir.db'}",
-        "FHIR_INSTALL_CONFORMANCE": "false",
-        "PORT": str(free_port()),
-        **extra,
-    }
-
-
-class Served:
-    """A ``fhir-server serve`` process with its output in a file, read after it stopped."""
-
-    def __init__(self, env: dict[str, str], tmp_path: Path, *argv: str) -> None:
-        self.port = int(env["PORT"])
-        self.out = tmp_path / f"serve-{self.port}.log"
-        with self.out.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [str(BIN / "fhir-server"), "serve", "--port", str(self.port), *argv],
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 120
-        while True:
-            assert self.proc.poll() is None, self.out.read_text()
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.05)
-        self.base = f"http://{HOST}:{self.port}/fhir"
-
-    def stop(self) -> str:
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=30)
-        return self.out.read_text()
-
-    def raw(self, request: bytes, wait: float = 0) -> bytes:
-        with socket.create_connection((HOST, self.port)) as s:
-            s.sendall(request)
-            if wait:
-                time.sleep(wait)
-                return b""
-            s.shutdown(socket.SHUT_WR)
-            got = b""
-            while chunk := s.recv(65536):
-                got += chunk
-            return got
-
-
-def _cli(env: dict[str, str], *argv: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "fhir-server"), *argv], env=env, capture_output=True, text=True, timeout=240
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def _outcome(answer: bytes) -> dict[str, object]:
@@ -95,13 +28,13 @@ def _outcome(answer: bytes) -> dict[str, object]:
 
 
 def test_access_log_disconnects_and_start_up_notices(tmp_path: Path) -> None:
-    env = _env(tmp_path)
+    env = newcomer_env(tmp_path)
     server = Served(env, tmp_path)
     try:
-        printed = _cli(env, "demo", "--no-progress")
+        printed = cli(env, "demo", "--no-progress")
         secret = re.search(r"demo-writer:(\S+) ", printed)
         assert secret is not None
-        token = _cli(env, "token", "demo-writer").strip()
+        token = cli(env, "token", "demo-writer").strip()
         bearer = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=server.base + "/", timeout=60) as http:
             found = http.get(f"Patient?identifier=urn:oid:1.2.208.176.1.2|{CPR}", headers=bearer)
@@ -161,7 +94,9 @@ def test_access_log_disconnects_and_start_up_notices(tmp_path: Path) -> None:
 
 
 def test_auth_off_banner_once_and_no_access_log(tmp_path: Path) -> None:
-    env = _env(tmp_path, FHIR_AUTH="off", FHIR_ACCESS_LOG="off", FHIR_REQUIRED_PROFILES="{}")
+    env = newcomer_env(
+        tmp_path, FHIR_AUTH="off", FHIR_ACCESS_LOG="off", FHIR_REQUIRED_PROFILES="{}"
+    )
     server = Served(env, tmp_path)
     try:
         with httpx.Client(base_url=server.base + "/", timeout=60) as http:
