@@ -132,7 +132,7 @@ def test_from_demo_output_to_read_write_and_transaction(
 
     # run again, as a newcomer would: the same credentials, the conditional creates find theirs
     again = _demo(env)
-    passwords = re.compile(r"^  (else|nanna) +(\S+) ", re.M)
+    passwords = re.compile(r"^  (else|nanna) +(\S+) +(?:Patient|PractitionerRole)/", re.M)
     assert passwords.findall(again) == passwords.findall(printed)
     secret = re.compile(r"demo-writer:(\S+) ")
     assert secret.findall(again) == secret.findall(printed)
