@@ -125,9 +125,10 @@ def _derived(seed: bytes, label: str, length: int) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:length]
 
 
-async def register_demo(records: AuthStore, rotate: bool = False) -> DemoCredentials:
+async def register_demo(records: AuthStore, base: str, rotate: bool = False) -> DemoCredentials:
     """(Re-)register the demo's users and clients with this database's stable credentials
-    (new ones with ``rotate``)."""
+    (new ones with ``rotate``); the public app may also be redirected to the server's own page
+    that shows the code (``<base>/auth/code``), for a launch without an app."""
     seed, backend_key = await _seed(records, rotate)
     users, clients = Users(records), Clients(records)
     passwords = {}
@@ -135,7 +136,8 @@ async def register_demo(records: AuthStore, rotate: bool = False) -> DemoCredent
         passwords[u.username] = _derived(seed, f"password:{u.username}", 12)
         await users.add(u.username, u.fhir_user, passwords[u.username], u.name, replace=True)
     app: dict[str, Any] = {"redirect_uris": [APP_REDIRECT], "launch_uri": APP_LAUNCH}
-    await clients.add(Registration("demo-app", "public", "Demo app (public)", **app), True)
+    public = {**app, "redirect_uris": [APP_REDIRECT, f"{base}/auth/code"]}
+    await clients.add(Registration("demo-app", "public", "Demo app (public)", **public), True)
     _, confidential = await clients.add(
         Registration(
             "demo-confidential", "confidential-symmetric", "Demo app (confidential)",
@@ -175,10 +177,11 @@ def usage(base: str, creds: DemoCredentials, program: str = "fhir-server") -> li
     ``fhir-server`` from here)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    shown = f"{base}/auth/code"
     authorize = {
         "response_type": "code",
         "client_id": "demo-app",
-        "redirect_uri": APP_REDIRECT,
+        "redirect_uri": shown,
         "scope": "openid fhirUser launch/patient offline_access patient/*.rs",
         "state": secrets.token_urlsafe(8),
         "aud": base,
@@ -208,10 +211,14 @@ def usage(base: str, creds: DemoCredentials, program: str = "fhir-server") -> li
         f" -d 'scope={WRITER_SCOPE}' {base}/auth/token",
         "  demo-backend       backend service, private_key_jwt ES384; its private key (JWK):",
         "    " + _compact(creds.backend_key),
-        f"Standalone launch (sign in as nanna, choose a patient; the code then arrives at"
-        f" {APP_REDIRECT}, where your app runs, or copy it from the address bar; PKCE verifier"
-        f" {verifier}):",
+        "Standalone launch in a browser (sign in as nanna, choose a patient; the server then"
+        " shows the code):",
         f"  {base}/auth/authorize?{urlencode(authorize)}",
+        "  and exchange the code it shows (within 5 minutes) for tokens:",
+        f"  curl -s -d grant_type=authorization_code -d client_id=demo-app"
+        f" -d 'redirect_uri={shown}' -d code_verifier={verifier} -d code=<the code>"
+        f" {base}/auth/token",
+        f"  (an app of your own at {APP_REDIRECT} is registered too: demo-app's redirect URIs)",
         "EHR launch for demo-app with Emil (S2) as the patient:",
         f"  curl -u demo-ehr:{creds.ehr_secret} -H 'Content-Type: application/json' \\",
         f'    -d \'{{"patient": "demo-s2-child", "client_id": "demo-app"}}\' {base}/auth/launch',

@@ -146,7 +146,7 @@ async def _demo(progress: bool, rotate: bool) -> int:
         report = await load_demo(store, settings, services, progress)
         who_sees_what = await _who_sees_what(store, services, report)
         if settings.auth == "smart":
-            credentials = await _register_demo(store, rotate)
+            credentials = await _register_demo(store, console_base(settings), rotate)
     finally:
         await store.close()
     for failure in report.failures:
@@ -232,14 +232,14 @@ async def _who_sees_what(store: Store, services: Services, report: DemoReport) -
     return table(found, report.citizens)
 
 
-async def _register_demo(store: Store, rotate: bool) -> DemoCredentials:
+async def _register_demo(store: Store, base: str, rotate: bool) -> DemoCredentials:
     from auth.demo import register_demo
     from auth.storage import auth_store_for
 
     records = auth_store_for(store)
     await records.open()
     try:
-        return await register_demo(records, rotate)
+        return await register_demo(records, base, rotate)
     finally:
         await records.close()
 
