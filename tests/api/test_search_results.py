@@ -204,9 +204,7 @@ async def test_total_by_default_when_cheap(data: httpx.AsyncClient) -> None:
         assert found["total"] == 3 and not found.get("entry"), counted
     assert (await _get(data, "CarePlan?_count=1&_totalMethod=count"))["total"] == 3
     assert "total" not in await _get(data, "CarePlan?_totalMethod=none")
-    assert_outcome(
-        await data.get("CarePlan?_totalMethod=lots"), 400, "invalid", ["_totalMethod"]
-    )
+    assert_outcome(await data.get("CarePlan?_totalMethod=lots"), 400, "invalid", ["_totalMethod"])
     assert (await _get(data, "?_type=CarePlan,Organization"))["total"] == 4
     assert "total" not in await _get(data, "?_type=CarePlan,Organization&_count=3")
 
