@@ -18,7 +18,7 @@ serve: $(BIN)/.installed
 	$(BIN)/fhir-server serve --port $(PORT)
 
 test: $(BIN)/.installed lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

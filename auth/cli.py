@@ -1,5 +1,7 @@
 """``fhir-server clients …``, ``fhir-server users …`` and ``fhir-server keys rotate``: register the
 authorization server's clients and test users, stored in the database ``FHIR_STORE_URL`` names.
+``fhir-server token``: an access token for a registered client (or a test user through one), for
+curl and scripts.
 
 Secrets are printed once, at registration; only their hashes are stored.
 """
@@ -76,6 +78,23 @@ def add_parsers(sub: Any) -> None:
     uremove = usub.add_parser("remove", help="remove a user")
     uremove.add_argument("username")
 
+    token = sub.add_parser(
+        "token",
+        help="print an access token for a registered backend client, or a test user (--user)"
+        ' through a registered app, for `curl -H "Authorization: Bearer …"`',
+        description="Signs an access token with the server's current key, for the FHIR base"
+        " FHIR_BASE_URL names (else http://127.0.0.1:$PORT/fhir), as the token endpoint would"
+        " issue it: the client's registered scopes bound it, and it is recorded (revocable,"
+        " introspectable). Whoever can run this can read the signing keys in the database"
+        " anyway; it needs no secret.",
+    )
+    token.add_argument("client_id", help="a registered client (e.g. demo-writer, demo-app)")
+    token.add_argument("--user", help="a test user (fhir-server users add) the token is for")
+    token.add_argument("--scope", help="the scopes asked for (default: the client's own)")
+    token.add_argument(
+        "--patient", help="the patient context (a clinician's; a citizen's is their own)"
+    )
+
     keys = sub.add_parser("keys", help="the authorization server's signing keys")
     ksub = keys.add_subparsers(dest="action", required=True)
     ksub.add_parser("rotate", help="make a new signing key (the previous one stays published)")
@@ -92,9 +111,11 @@ def run(args: argparse.Namespace) -> int:
         ("users", "list"): _user_list,
         ("users", "remove"): _user_remove,
         ("keys", "rotate"): _keys_rotate,
+        ("token", ""): _token,
     }
+    action = getattr(args, "action", "")
     try:
-        return asyncio.run(handlers[args.command, args.action](args, Settings()))
+        return asyncio.run(handlers[args.command, action](args, Settings()))
     except (RegistrationError, UserError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -189,5 +210,56 @@ async def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
         kid = await KeyStore(records).rotate()
     print(
         f"new signing key {kid}; restart the servers (or wait for them to reload) to sign with it"
+    )
+    return 0
+
+
+async def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from auth.identity import Directory
+    from auth.keys import KeyStore
+    from auth.tokens import Context, Grant, Issuer, new_id
+    from fhir_server.config import console_base
+
+    async with opened(settings) as (store, records):
+        client = await Clients(records).get(args.client_id)
+        if client is None:
+            raise RegistrationError(f"no client {args.client_id!r} (fhir-server clients list)")
+        if args.user is None:
+            if not client.check_grant_type("client_credentials"):
+                raise RegistrationError(
+                    f"{client.client_id!r} is not a backend service: give --user for an app"
+                )
+            context = Context(organization_id=client.organization)
+            subject, lifetime = client.client_id, settings.backend_token_seconds
+            wanted = args.scope or " ".join(client.scopes)
+        else:
+            user = await Users(records).get(args.user)
+            if user is None:
+                raise UserError(f"no user {args.user!r} (fhir-server users list)")
+            found = await Directory(store).resolve(user.fhir_user)
+            patient = found.patient if user.role != "clinician" else args.patient
+            if args.patient is not None and patient != args.patient:
+                raise UserError(f"--patient: {user.username!r} acts only for Patient/{patient}")
+            context = Context(patient, None, user.fhir_user, True if patient else None)
+            subject, lifetime = user.username, settings.access_token_seconds
+            default = (
+                "fhirUser launch/patient patient/*.cruds" if patient else "fhirUser user/*.cruds"
+            )
+            wanted = args.scope or default
+        granted = client.get_allowed_scope(wanted)
+        if not granted:
+            raise RegistrationError(
+                f"--scope: none of {wanted!r} is registered for {client.client_id!r}"
+            )
+        keys = KeyStore(records)
+        await keys.load()
+        grant = Grant(new_id(), client.client_id, subject, granted.split(), context)
+        issued = await Issuer(records, keys).issue(
+            grant, base=console_base(settings), lifetime=lifetime
+        )
+    print(issued["access_token"])
+    print(
+        f"for {console_base(settings)}, scope {issued['scope']!r}, expires in {lifetime} s",
+        file=sys.stderr,
     )
     return 0

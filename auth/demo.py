@@ -2,15 +2,19 @@
 sector (region hospital and psychiatry, municipal health and social services, general practice)
 with and without care relationships, citizens and relatives, each bound to the demo resource
 they are (the consent cases they try are described in dataset/access_cases.py); an app of each
-SMART client kind; an EHR that may launch apps; a backend service. Every run makes new
-passwords, secrets and keys and prints them (they are stored only as hashes, and the backend's
-private key not at all).
+SMART client kind; an EHR that may launch apps; a read-only and a read-write backend service.
+
+The passwords, secrets and the backend's key stay the same on every run (an app configured with
+them keeps working), until ``fhir-server demo --rotate`` makes new ones: they are derived from a
+random seed kept in the authorization server's records (``demo_seed``), as secret as the signing
+keys kept there (auth/keys.py). Users and clients themselves store only hashes.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,36 +93,74 @@ USERS = (
 )  # fmt: skip
 
 
+WRITER = "demo-writer"
+"""The demo's read-write backend service (``system/*.cruds``): the client the demo's first
+requests use (``fhir-server token demo-writer``)."""
+WRITER_SCOPE = "system/*.cruds"
+_SEED = ("demo_seed", "demo")
+
+
 @dataclass
 class DemoCredentials:
     passwords: dict[str, str]
     confidential_secret: str
     ehr_secret: str
     backend_key: Mapping[str, object]
+    writer_secret: str
 
 
-async def register_demo(records: AuthStore) -> DemoCredentials:
+async def _seed(records: AuthStore, rotate: bool) -> tuple[bytes, dict[str, Any]]:
+    """This database's demo seed and backend key: made on the first run or with ``rotate``."""
+    found = None if rotate else await records.get(*_SEED)
+    if found is not None:
+        return bytes.fromhex(found.doc["seed"]), found.doc["backend_key"]
+    key = ECKey.generate_key("P-384", {"alg": "ES384", "use": "sig"}, private=True, auto_kid=True)
+    seed, private = secrets.token_hex(32), dict(key.as_dict(private=True))
+    await records.put(*_SEED, {"seed": seed, "backend_key": private})
+    return bytes.fromhex(seed), private
+
+
+def _derived(seed: bytes, label: str, length: int) -> str:
+    digest = hmac.new(seed, label.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:length]
+
+
+async def register_demo(records: AuthStore, base: str, rotate: bool = False) -> DemoCredentials:
+    """(Re-)register the demo's users and clients with this database's stable credentials
+    (new ones with ``rotate``); the public app may also be redirected to the server's own page
+    that shows the code (``<base>/auth/code``), for a launch without an app."""
+    seed, backend_key = await _seed(records, rotate)
     users, clients = Users(records), Clients(records)
     passwords = {}
     for u in USERS:
-        passwords[u.username] = secrets.token_urlsafe(9)
+        passwords[u.username] = _derived(seed, f"password:{u.username}", 12)
         await users.add(u.username, u.fhir_user, passwords[u.username], u.name, replace=True)
     app: dict[str, Any] = {"redirect_uris": [APP_REDIRECT], "launch_uri": APP_LAUNCH}
-    await clients.add(Registration("demo-app", "public", "Demo app (public)", **app), True)
+    public = {**app, "redirect_uris": [APP_REDIRECT, f"{base}/auth/code"]}
+    await clients.add(Registration("demo-app", "public", "Demo app (public)", **public), True)
     _, confidential = await clients.add(
         Registration(
-            "demo-confidential", "confidential-symmetric", "Demo app (confidential)", **app
+            "demo-confidential", "confidential-symmetric", "Demo app (confidential)",
+            secret=_derived(seed, "secret:demo-confidential", 32), **app,
         ),
         True,
-    )
+    )  # fmt: skip
     _, ehr = await clients.add(
         Registration(
             "demo-ehr", "confidential-symmetric", "Demo EHR", backend=True,
             scope="system/*.rs", may_launch=True, may_introspect=True,
+            secret=_derived(seed, "secret:demo-ehr", 32),
         ),
         True,
     )  # fmt: skip
-    key = ECKey.generate_key("P-384", {"alg": "ES384", "use": "sig"}, private=True, auto_kid=True)
+    _, writer = await clients.add(
+        Registration(
+            WRITER, "confidential-symmetric", "Demo backend service (read-write)", backend=True,
+            scope=WRITER_SCOPE, secret=_derived(seed, f"secret:{WRITER}", 32),
+        ),
+        True,
+    )  # fmt: skip
+    key = ECKey.import_key(dict(backend_key))
     await clients.add(
         Registration(
             "demo-backend", "confidential-asymmetric", "Demo backend service", backend=True,
@@ -126,18 +168,20 @@ async def register_demo(records: AuthStore) -> DemoCredentials:
         ),
         True,
     )  # fmt: skip
-    assert confidential is not None and ehr is not None
-    return DemoCredentials(passwords, confidential, ehr, key.as_dict(private=True))
+    assert confidential is not None and ehr is not None and writer is not None
+    return DemoCredentials(passwords, confidential, ehr, key.as_dict(private=True), writer)
 
 
-def usage(base: str, creds: DemoCredentials) -> list[str]:
-    """How to use the demo clients and users, for the console."""
+def usage(base: str, creds: DemoCredentials, program: str = "fhir-server") -> list[str]:
+    """How to use the demo clients and users, for the console (``program``: how to run
+    ``fhir-server`` from here)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    shown = f"{base}/auth/code"
     authorize = {
         "response_type": "code",
         "client_id": "demo-app",
-        "redirect_uri": APP_REDIRECT,
+        "redirect_uri": shown,
         "scope": "openid fhirUser launch/patient offline_access patient/*.rs",
         "state": secrets.token_urlsafe(8),
         "aud": base,
@@ -147,7 +191,10 @@ def usage(base: str, creds: DemoCredentials) -> list[str]:
     lines = [
         "SMART on FHIR (FHIR_AUTH=smart): discovery at",
         f"  {base}/.well-known/smart-configuration",
-        "Test users (new passwords on every `fhir-server demo`):",
+        "A test user's token through the demo app, for curl (Else, a citizen: her own data;"
+        " a clinician: --user nanna --patient demo-s2-child):",
+        f"  export TOKEN=$({program} token demo-app --user else)",
+        "Test users (the same passwords on every `fhir-server demo`; `--rotate` makes new ones):",
         *(
             f"  {u.username:8} {creds.passwords[u.username]:14} {u.fhir_user}"
             + (f" in {u.organization}" if u.organization else "")
@@ -158,10 +205,20 @@ def usage(base: str, creds: DemoCredentials) -> list[str]:
         f"  demo-app           public app, redirect {APP_REDIRECT}",
         f"  demo-confidential  confidential app, secret {creds.confidential_secret}",
         f"  demo-ehr           EHR (launch API, introspection), secret {creds.ehr_secret}",
+        f"  {WRITER}        backend service, read-write ({WRITER_SCOPE}), secret"
+        f" {creds.writer_secret}",
+        f"    curl -s -u {WRITER}:{creds.writer_secret} -d grant_type=client_credentials"
+        f" -d 'scope={WRITER_SCOPE}' {base}/auth/token",
         "  demo-backend       backend service, private_key_jwt ES384; its private key (JWK):",
         "    " + _compact(creds.backend_key),
-        f"Standalone launch (sign in as nanna, choose a patient; PKCE verifier {verifier}):",
+        "Standalone launch in a browser (sign in as nanna, choose a patient; the server then"
+        " shows the code):",
         f"  {base}/auth/authorize?{urlencode(authorize)}",
+        "  and exchange the code it shows (within 5 minutes) for tokens:",
+        f"  curl -s -d grant_type=authorization_code -d client_id=demo-app"
+        f" -d 'redirect_uri={shown}' -d code_verifier={verifier} -d code=<the code>"
+        f" {base}/auth/token",
+        f"  (an app of your own at {APP_REDIRECT} is registered too: demo-app's redirect URIs)",
         "EHR launch for demo-app with Emil (S2) as the patient:",
         f"  curl -u demo-ehr:{creds.ehr_secret} -H 'Content-Type: application/json' \\",
         f'    -d \'{{"patient": "demo-s2-child", "client_id": "demo-app"}}\' {base}/auth/launch',

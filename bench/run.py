@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.data import Generator
 from bench.loadgen import Result
-from bench.report import Row, table, write_doc
+from bench.report import DOC, Row, replace_section, table, write_doc
 from bench.scenarios import (
     LoadFiles,
     Options,
@@ -39,7 +39,15 @@ from bench.scenarios import (
     seed_patients,
     write_data,
 )
-from bench.server import ceiling_command, fhir_command, free_port, running, worker_cpu
+from bench.server import (
+    DEFAULT_LOGGING,
+    ceiling_command,
+    fhir_command,
+    free_port,
+    running,
+    uvicorn_access_log_command,
+    worker_cpu,
+)
 
 READ_TARGET, INGEST_TARGET, VALIDATION_BUDGET = 0.60, 3000, 0.30
 
@@ -61,6 +69,12 @@ def _options() -> Options:
         "--load-patients", type=int, default=2000, help="fhir-server generate --patients (x ~11)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (databases, log)")
+    parser.add_argument(
+        "--logging",
+        action="store_true",
+        help="only read-by-id under each logging setup against the ceiling (its own section of"
+        " docs/performance.md)",
+    )
     args = parser.parse_args()
     server_cpu, client_cpu = pinning()
     return Options(
@@ -76,6 +90,7 @@ def _options() -> Options:
         citizens=args.citizens,
         write_rounds=args.write_rounds,
         keep=args.keep,
+        logging_only=args.logging,
     )
 
 
@@ -89,13 +104,15 @@ def _read_rounds(opts: Options, gen: Generator, log: Path) -> tuple[list[Row], f
     env = db_env(opts, "full", "FULL")
     with contextlib.ExitStack() as stack:
         fhir = stack.enter_context(
-            running(fhir_command(fhir_port), fhir_port, env, log, opts.server_cpu)
+            running(
+                fhir_command(fhir_port, flags=DEFAULT_LOGGING), fhir_port, env, log, opts.server_cpu
+            )
         )
         answers = seed_patients(opts, fhir_port, gen)
         answers_path.write_bytes(pickle.dumps(answers))
         bare = stack.enter_context(
             running(
-                fhir_command(bare_port),
+                fhir_command(bare_port, flags=DEFAULT_LOGGING),
                 bare_port,
                 {**env, "FHIR_SQLITE_READ_CACHE": "0"},
                 log,
@@ -135,7 +152,9 @@ def _read_rounds(opts: Options, gen: Generator, log: Path) -> tuple[list[Row], f
         return row(opts, name, best, note=f"{text}; {spread}"), ratio
 
     default, ratio = measured(
-        "Read Patient by id", ours, f"{size:,.0f}-byte bodies; current versions kept (default)"
+        "Read Patient by id",
+        ours,
+        f"{size:,.0f}-byte bodies; current versions kept, access log on (the defaults)",
     )
     nothing_kept, _ = measured(
         "Read Patient by id, nothing kept",
@@ -151,9 +170,97 @@ def _read_rounds(opts: Options, gen: Generator, log: Path) -> tuple[list[Row], f
     return [default, nothing_kept, ceiling_row], ratio
 
 
+def _logging_rounds(opts: Options, gen: Generator, log: Path) -> None:
+    """Read-by-id with the default logging (the JSON access log, log level info), with the
+    access log off, and with uvicorn's own access log as before issue 15, each against the
+    ceiling, alternated ``rounds`` times; writes its section of docs/performance.md."""
+    ports = {name: free_port() for name in ("json", "off", "uvicorn", "ceiling")}
+    answers_path = opts.workdir / "ceiling.pickle"
+    env = db_env(opts, "logging", "FULL")
+    commands = {
+        "json": (fhir_command(ports["json"], flags=DEFAULT_LOGGING), env),
+        "off": (fhir_command(ports["off"], flags=["--no-access-log"]), env),
+        "uvicorn": (
+            uvicorn_access_log_command(ports["uvicorn"]),
+            {**env, "FHIR_ACCESS_LOG": "off"},
+        ),
+    }
+    results: dict[str, list[Result]] = {name: [] for name in ports}
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for name, (command, server_env) in commands.items():
+            servers[name] = stack.enter_context(
+                running(command, ports[name], server_env, log, opts.server_cpu)
+            )
+            if name == "json":
+                answers = seed_patients(opts, ports[name], gen)
+                answers_path.write_bytes(pickle.dumps(answers))
+        servers["ceiling"] = stack.enter_context(
+            running(
+                ceiling_command(ports["ceiling"]),
+                ports["ceiling"],
+                {"BENCH_CEILING_DATA": str(answers_path)},
+                log,
+                opts.server_cpu,
+            )
+        )
+        paths = list(answers)
+        for n in range(opts.rounds):
+            say(f"round {n + 1}/{opts.rounds}")
+            for name, server in servers.items():
+                results[name].append(load(opts, ports[name], server.pid, reads(ports[name], paths)))
+                say(f"  {name}: {results[name][-1].rps:,.0f} req/s")
+    theirs = results["ceiling"]
+    top = max(theirs, key=lambda r: r.rps)
+    labels = {
+        "json": "Read Patient by id, default logging (JSON access log, log level info)",
+        "off": "Read Patient by id, access log off (`--no-access-log`)",
+        "uvicorn": "Read Patient by id, uvicorn's access log (as before issue 15)",
+    }
+    rows, ratios = [], {}
+    for name, label in labels.items():
+        best = max(results[name], key=lambda r: r.rps)
+        ratios[name] = best.rps / top.rps
+        pairs = sorted(o.rps / t.rps for o, t in zip(results[name], theirs, strict=True))
+        note = f"**{ratios[name]:.0%} of ceiling** (per round {pairs[0]:.0%}-{pairs[-1]:.0%})"
+        rows.append(row(opts, label, best, note=note))
+    rows.append(row(opts, "Ceiling: raw ASGI, same bytes", top, note="no access log"))
+    verdict = "meets" if ratios["json"] >= READ_TARGET else "misses"
+    cpu = {name: r.cpu_us for name, r in zip([*labels, "ceiling"], rows, strict=True)}
+    by_cpu = ", ".join(
+        f"{labels[n].split(', ', 1)[1]} {cpu['ceiling'] / c:.0%}"
+        for n in labels
+        if (c := cpu[n]) and cpu["ceiling"]
+    )
+    section = f"""<!-- logging -->
+## Read-by-id and logging (issue 15)
+
+- **Date:** {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}; command:
+  `.venv/bin/python -m bench.run --logging --rounds {opts.rounds} --duration {opts.duration:g}`
+  on the machine named above; {opts.patients:,} Patients, {opts.connections} connections, each
+  server pinned to CPU 0 and the load generator to CPU 1, best round of each.
+
+{table(rows)}
+
+With the default logging — one JSON access line per request (`FHIR_ACCESS_LOG=json`), uvicorn's
+log level info — read-by-id reaches **{ratios["json"]:.0%}** of the raw-ASGI ceiling ({verdict}
+the {READ_TARGET:.0%} target: the default configuration is the fast one); with the access log
+off {ratios["off"]:.0%}; with uvicorn's own access log, as `make serve` ran before,
+{ratios["uvicorn"]:.0%}. The ceiling runs without an access log. Counted in server CPU per
+request instead (ceiling's / ours; what other tenants of the machine disturb least): {by_cpu}.
+<!-- /logging -->"""
+    print()
+    print(table(rows))
+    replace_section(DOC, "<!-- logging -->", "<!-- /logging -->", section, "## Search at scale")
+    print(f"\nwrote {DOC}")
+
+
 def main() -> None:
     opts = _options()
     try:
+        if opts.logging_only:
+            _logging_rounds(opts, Generator(), opts.workdir / "server.log")
+            return
         _measure(opts)
     except BaseException:
         say(f"failed; the work dir {opts.workdir} is kept (server log: server.log)")
@@ -310,10 +417,12 @@ def _report(
 def _method(o: Options, data: WriteData, files: LoadFiles) -> str:
     return f"""\
 - Each server is a real `uvicorn` process started as in production (`fhir-server serve
-  --workers 1 --log-level warning --no-access-log`: uvloop + httptools) on a fresh SQLite file
-  in a temporary directory (`FHIR_STORE_URL=sqlite:////tmp/fhir-bench-…/fhir.db`), pinned to
-  CPU 0, with the default settings: every write checked against the R4 definition of its type
-  (the structural check) and the Danish profile required for it (`FHIR_REQUIRED_PROFILES`), and
+  --workers 1`: uvloop + httptools; the read servers with the default logging, the JSON access
+  log at log level info, the write servers with `--log-level warning --no-access-log`) on a
+  fresh SQLite file in a temporary directory
+  (`FHIR_STORE_URL=sqlite:////tmp/fhir-bench-…/fhir.db`), pinned to CPU 0, with the default
+  settings: every write checked against the R4 definition of its type (the structural check)
+  and the Danish profile required for it (`FHIR_REQUIRED_PROFILES`), and
   the bundled conformance resources installed at start. The load generator
   (`bench/loadgen.py`) is a separate process pinned to CPU 1: keep-alive HTTP/1.1 connections
   on asyncio Protocols + uvloop with pre-built request bytes, each sending its next request

@@ -46,6 +46,8 @@ class Options:
     citizens: int = 0
     write_rounds: int = 0
     keep: bool = False
+    logging_only: bool = False
+    """`python -m bench.run --logging`: only the read-by-id logging comparison."""
 
 
 def pinning() -> tuple[int | None, int | None]:

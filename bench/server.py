@@ -16,6 +16,10 @@ from pathlib import Path
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
 UVICORN_FLAGS = ["--log-level", "warning", "--no-access-log"]
+"""Quiet: the write measurements' servers (their logging is not what they measure)."""
+DEFAULT_LOGGING: list[str] = []
+"""``fhir-server serve`` as a newcomer starts it: log level info, the JSON access log
+(``FHIR_ACCESS_LOG=json``) — what the read-by-id rows measure (issue 15)."""
 
 
 @dataclass
@@ -50,9 +54,19 @@ def pinned(cpu: int | None) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def fhir_command(port: int, workers: int = 1) -> list[str]:
+def fhir_command(port: int, workers: int = 1, flags: list[str] = UVICORN_FLAGS) -> list[str]:
     serve = [str(BIN / "fhir-server"), "serve", "--host", HOST, "--port", str(port)]
-    return [*serve, "--workers", str(workers), *UVICORN_FLAGS]
+    return [*serve, "--workers", str(workers), *flags]
+
+
+def uvicorn_access_log_command(port: int) -> list[str]:
+    """The FHIR server as ``make serve`` ran it before issue 15: uvicorn's own access log (the
+    whole request line, at info) instead of the server's (run with ``FHIR_ACCESS_LOG=off``)."""
+    return [
+        sys.executable,
+        *("-m", "uvicorn", "fhir_server.app:create_app", "--factory"),
+        *("--host", HOST, "--port", str(port), "--workers", "1"),
+    ]
 
 
 def ceiling_command(port: int) -> list[str]:

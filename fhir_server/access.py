@@ -203,6 +203,12 @@ class Grant(Protocol):
     def subject(self) -> str: ...
 
     @property
+    def client_id(self) -> str | None:
+        """The client (app, service) the caller's token was issued to, for the access log;
+        None without a token."""
+        ...
+
+    @property
     def unrestricted(self) -> bool: ...
 
     def bind(self, reader: Reader) -> Access: ...
@@ -230,6 +236,7 @@ class _Unrestricted:
 
     __slots__ = ("_reader",)
     subject = "anonymous (FHIR_AUTH=off)"
+    client_id = None
     unrestricted = True
     notes: list[Issue] = []
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from functools import partial
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 from auth.principal import authenticator_for
-from auth.smart.cors import public_cors
+from auth.smart.cors import AppOrigins, public_cors
 from auth.smart.discovery import capability_security
 from auth.smart.routes import AuthRoutes
 from auth.smart.server import SmartServer
@@ -22,7 +23,9 @@ from auth.verify import KeySource, Revoked
 from fhir_server import __version__, bundled_definitions
 from fhir_server.config import Settings
 from fhir_server.http import openapi
+from fhir_server.http.access_log import AccessLog
 from fhir_server.http.asgi import PREFIX, FhirApp
+from fhir_server.http.cors import cors
 from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
@@ -32,6 +35,9 @@ log = logging.getLogger("fhir_server")
 
 _AUTH_PATHS = (f"{PREFIX}/auth/", f"{PREFIX}/.well-known/")
 _METADATA = f"{PREFIX}/metadata"
+_TOKEN_ENDPOINTS = frozenset(f"{PREFIX}/auth/{name}" for name in ("token", "introspect", "revoke"))
+ANNOUNCED = "FHIR_SERVE_ANNOUNCED"
+"""Set by ``fhir-server serve``, which prints the start-up notices once for all its workers."""
 OFF_WARNING = (
     "\n" + "!" * 78 + "\n"
     "!!  FHIR_AUTH=off: AUTHORIZATION IS SWITCHED OFF. Every caller may read and write\n"
@@ -116,6 +122,12 @@ class ServerApp:
         )
         self.api = _service_api(self.settings, self.services, self.fhir)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
+        self.origins = AppOrigins(
+            self.settings.cors_origins, self.smart.clients if self.smart else None
+        )
+        """Browser origins answered with CORS (registered apps', ``FHIR_CORS_ORIGINS``)."""
+        self.http = self._route if self.settings.access_log == "off" else AccessLog(self._route)
+        """Every HTTP request: routed, and logged unless the access log is off."""
 
     async def startup(self) -> None:
         await self.store.open()
@@ -127,7 +139,7 @@ class ServerApp:
         await self.services.conformance.sync(self.store)
         if self.smart is not None:
             await self.smart.open()
-        if self.settings.auth == "off":
+        if self.settings.auth == "off" and not os.environ.get(ANNOUNCED):
             log.warning(OFF_WARNING)
         self.fhir.hosts.announce()
         _settle_garbage_collector()
@@ -140,19 +152,25 @@ class ServerApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            path = scope["path"]
-            if self.auth is not None and path.startswith(_AUTH_PATHS):
-                await self.auth(scope, receive, send)
-                return
-            if path == _METADATA:
-                await public_cors(self.fhir, scope, receive, send)
-                return
-            if path == PREFIX or path.startswith(PREFIX + "/"):
-                await self.fhir(scope, receive, send)
-                return
-            await self.api(scope, receive, adding(send, [NOSNIFF]))
+            await self.http(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+
+    async def _route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope["path"]
+        if self.auth is not None and path.startswith(_AUTH_PATHS):
+            if path in _TOKEN_ENDPOINTS:
+                await cors(self.auth, self.origins, scope, receive, send)
+            else:
+                await self.auth(scope, receive, send)
+            return
+        if path == _METADATA:
+            await public_cors(self.fhir, scope, receive, send)
+            return
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            await cors(self.fhir, self.origins, scope, receive, send)
+            return
+        await self.api(scope, receive, adding(send, [NOSNIFF]))
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

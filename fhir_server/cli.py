@@ -23,17 +23,30 @@ if TYPE_CHECKING:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = Settings()
-    if settings.auth == "off":
-        from fhir_server.app import OFF_WARNING
+    from fhir_server.app import ANNOUNCED, OFF_WARNING
+    from fhir_server.http.protocols import HttpToolsWithOutcome
 
-        print(OFF_WARNING, file=sys.stderr)
+    if not args.access_log:
+        os.environ["FHIR_ACCESS_LOG"] = "off"  # the workers read their settings from it
+    settings = Settings()
     # one paging-cursor secret per start, shared by every worker (search/cursor.py)
     os.environ.setdefault("FHIR_CURSOR_SECRET", secrets.token_hex(32))
+    base = settings.base_url or f"http://{_reachable(args.host)}:{args.port}/fhir"
     print(
-        f"FHIR base: http://{args.host}:{args.port}/fhir  (store: {settings.store_url},"
-        f" authorization: {settings.auth})"
+        f"FHIR base: {base}  (store: {_shown(settings.store_url)}, authorization:"
+        f" {settings.auth}, access log: {settings.access_log})"
     )
+    if settings.auth == "off":
+        print(OFF_WARNING, file=sys.stderr)
+    elif settings.auth == "smart":
+        print(f"SMART discovery: {base}/.well-known/smart-configuration")
+        if not asyncio.run(_has_clients(settings)):
+            print(
+                "No clients are registered yet: `fhir-server demo` registers demo users and"
+                " clients (then `fhir-server token demo-writer` prints a token for curl), or"
+                " register your own with `fhir-server clients add …` (docs/security.md)."
+            )
+    os.environ[ANNOUNCED] = "1"  # the workers need not print these again
     uvicorn.run(
         "fhir_server.app:create_app",
         factory=True,
@@ -41,9 +54,33 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        access_log=args.access_log,
+        access_log=False,  # it writes query values; the server writes its own (access_log.py)
+        http=HttpToolsWithOutcome,
     )
     return 0
+
+
+def _reachable(host: str) -> str:
+    """The address to print for a server listening on ``host`` (all interfaces: loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _shown(url: str) -> str:
+    """A store URL without the password it may carry (``mongodb://user:secret@host``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+async def _has_clients(settings: Settings) -> bool:
+    from auth.cli import opened
+    from auth.clients import Clients
+
+    async with opened(settings) as (_, records):
+        return bool(await Clients(records).all())
 
 
 async def _load(paths: list[Path], progress: bool) -> int:
@@ -137,10 +174,11 @@ async def _reindex(progress: bool) -> int:
     return 0
 
 
-async def _demo(progress: bool) -> int:
+async def _demo(progress: bool, rotate: bool) -> int:
     # The demo data set is not part of the server (production code never imports it): the
     # `demo` and `generate` commands are the one place it is imported, lazily, here.
     from dataset.demo import EXAMPLES, load_demo
+    from fhir_server.config import console_base
     from fhir_server.services import create_services
     from fhir_server.store.factory import make_store
 
@@ -153,7 +191,7 @@ async def _demo(progress: bool) -> int:
         report = await load_demo(store, settings, services, progress)
         who_sees_what = await _who_sees_what(store, services, report)
         if settings.auth == "smart":
-            credentials = await _register_demo(store)
+            credentials = await _register_demo(store, console_base(settings), rotate)
     finally:
         await store.close()
     for failure in report.failures:
@@ -164,16 +202,67 @@ async def _demo(progress: bool) -> int:
         f"{report.written} written, {report.unchanged} already loaded unchanged"
     )
     print(", ".join(f"{n} {t}" for t, n in report.types.items()))
-    base = settings.base_url or f"http://127.0.0.1:{os.environ.get('PORT', '8080')}/fhir"
-    print("Try (with `fhir-server serve` running):")
-    for title, query in EXAMPLES:
-        print(f"  {title}:\n    {base}/{query}")
+    base = console_base(settings)
+    print(
+        f"Try (with `fhir-server serve` running on this FHIR_STORE_URL, at {base}: set PORT or"
+        " FHIR_BASE_URL for another; these commands work as they are, in this order):"
+    )
+    for line in _first_requests(base, settings.auth == "smart", EXAMPLES):
+        print(f"  {line}")
     print("\n".join(who_sees_what))
     if credentials is not None:
         from auth.demo import usage
 
-        print("\n".join(usage(base, credentials)))
+        print("\n".join(usage(base, credentials, _program())))
     return 1 if report.failures else 0
+
+
+def _program() -> str:
+    """How to run this command from the current directory: ``fhir-server`` when it is on the
+    PATH, else its path in the virtual environment (``.venv/bin/fhir-server``)."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "fhir-server"
+    if shutil.which("fhir-server") == str(beside) or not beside.exists():
+        return "fhir-server"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
+def _first_requests(base: str, smart: bool, examples: tuple[tuple[str, str], ...]) -> list[str]:
+    """Copy-and-paste commands: with SMART on, a read-write backend service's token first, then
+    reads, a conditional create (``If-None-Exist``) and a transaction."""
+    lines = []
+    auth = ""
+    if smart:
+        from auth.demo import WRITER
+
+        lines += [
+            "# a read-write backend service's access token (5 minutes; run again for a new one):",
+            f"export TOKEN=$({_program()} token {WRITER})",
+        ]
+        auth = ' -H "Authorization: Bearer $TOKEN"'
+    for title, query in examples:
+        lines += [f"# {title}", f"curl -s{auth} '{base}/{query}'"]
+    patient = (
+        '{"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.208.176.1.2",'
+        '"value":"0101901234"}],"name":[{"family":"Hansen","given":["Jens"]}]}'
+    )
+    lines += [
+        "# create a citizen unless one with this CPR number exists (201, then 200)",
+        f"curl -s{auth} -X POST '{base}/Patient' -H 'Content-Type: application/fhir+json'"
+        f" -H 'If-None-Exist: identifier=urn:oid:1.2.208.176.1.2|0101901234' -d '{patient}'",
+    ]
+    transaction = Path(__file__).resolve().parent.parent / "examples" / "transaction.json"
+    if transaction.exists():
+        lines += [
+            "# a transaction: a citizen and her encounter, all or nothing",
+            f"curl -s{auth} -X POST '{base}' -H 'Content-Type: application/fhir+json'"
+            f" -d @{transaction}",
+        ]
+    return lines
 
 
 async def _who_sees_what(store: Store, services: Services, report: DemoReport) -> list[str]:
@@ -188,14 +277,14 @@ async def _who_sees_what(store: Store, services: Services, report: DemoReport) -
     return table(found, report.citizens)
 
 
-async def _register_demo(store: Store) -> DemoCredentials:
+async def _register_demo(store: Store, base: str, rotate: bool) -> DemoCredentials:
     from auth.demo import register_demo
     from auth.storage import auth_store_for
 
     records = auth_store_for(store)
     await records.open()
     try:
-        return await register_demo(records)
+        return await register_demo(records, base, rotate)
     finally:
         await records.close()
 
@@ -234,7 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        default=os.environ.get("FHIR_ACCESS_LOG", "json") != "off",
+        help="no access log (FHIR_ACCESS_LOG=off); by default one JSON line per request on"
+        " stderr: method, path, status, duration, client id — never query values or tokens",
+    )
 
     load = sub.add_parser("load", help="load ndjson / Bundle JSON files or directories")
     load.add_argument("paths", nargs="+", type=Path)
@@ -258,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="load the demo data set (scenarios S1-S7) into the store")
     demo.add_argument("--no-progress", dest="progress", action="store_false")
+    demo.add_argument(
+        "--rotate",
+        action="store_true",
+        help="new passwords, client secrets and backend key for the demo's users and clients"
+        " (otherwise each run keeps those of the run before)",
+    )
 
     generate = sub.add_parser("generate", help="write a synthetic data set as ndjson files")
     generate.add_argument("--patients", type=_positive, required=True)
@@ -275,10 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reindex":
         return asyncio.run(_reindex(args.progress))
     if args.command == "demo":
-        return asyncio.run(_demo(args.progress))
+        return asyncio.run(_demo(args.progress, args.rotate))
     if args.command == "generate":
         return _generate(args)
-    if args.command in ("clients", "users", "keys"):
+    if args.command in ("clients", "users", "keys", "token"):
         from auth.cli import run
 
         return run(args)

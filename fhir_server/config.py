@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -123,6 +124,16 @@ class Settings(BaseSettings):
     launch_seconds: int = Field(default=3600, ge=60, le=86400)
     """How long an EHR launch context (``launch`` parameter) stays usable."""
 
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins (``https://app.example.dk``) the FHIR API and the token endpoints answer
+    with CORS, besides those of the registered apps' redirect and launch URIs; JSON list
+    (``FHIR_CORS_ORIGINS='["https://app.example.dk"]'``)."""
+
+    access_log: Literal["json", "off"] = "json"
+    """``json``: one line per request on standard error — method, path, status, duration,
+    client id; never query values, bodies or tokens (``fhir_server.http.access_log``).
+    ``off``: none (``fhir-server serve --no-access-log``)."""
+
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Request bodies over this size are refused with 413."""
 
@@ -181,3 +192,12 @@ class Settings(BaseSettings):
     """Type → the profile every write of that type must conform to (the Danish profiles by
     default); set to ``{}`` to require none. JSON in the environment:
     ``FHIR_REQUIRED_PROFILES='{"Patient": "http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"}'``."""
+
+
+def console_base(settings: Settings) -> str:
+    """The FHIR base the command line prints commands for and issues tokens for: ``base_url``
+    (``FHIR_BASE_URL``), else the local server on ``PORT`` (what ``fhir-server serve`` and
+    ``make serve`` listen on)."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    return f"http://127.0.0.1:{os.environ.get('PORT', '8080')}/fhir"

@@ -139,7 +139,7 @@ def capability_security(settings: Settings, base: str) -> dict[str, Any] | None:
     ]
     return {
         "extension": [{"url": OAUTH_URIS, "extension": uris}],
-        "cors": True,
+        "cors": settings.auth == "smart" or bool(settings.cors_origins),
         "service": [
             {
                 "coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}],

@@ -291,3 +291,15 @@ def error(lang: str, message: str, code: str | None = None) -> str:
     return _page(
         lang, t["error_title"], f"<h1>{t['error_title']}</h1><p>{escape(message)}</p>{detail}"
     )
+
+
+def code(code: str, state: str, exchange: str) -> str:
+    """The authorization code shown to a person (a redirect URI without an app behind it:
+    ``/fhir/auth/code``, the demo's), with the command that exchanges it."""
+    body = (
+        "<h1>Authorization code</h1>"
+        f"<p>Code: <code>{escape(code)}</code></p><p>State: <code>{escape(state)}</code></p>"
+        "<p>Exchange it within 5 minutes, with the PKCE verifier your authorization request was"
+        f" made with:</p><pre>{escape(exchange)}</pre>"
+    )
+    return _page("en", "Authorization code", body)

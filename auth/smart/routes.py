@@ -20,13 +20,15 @@ OAuth responses carry ``Cache-Control: no-store`` and ``Pragma: no-cache``.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import orjson
 from authlib.oauth2.rfc6749 import InsecureTransportError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -41,6 +43,8 @@ from fhir_server.config import Settings
 from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
 
+log = logging.getLogger("auth.smart")
+_CODE = re.compile(r"[A-Za-z0-9_\-]{16,128}")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _TOO_LARGE = "Request body too large"
 _PAGES = frozenset(f"/fhir/auth/{page}" for page in ("authorize", "login", "patient", "approve"))
@@ -87,8 +91,9 @@ class AuthRoutes:
                 Route("/fhir/auth/revoke", self.revoke, methods=["POST"]),
                 Route("/fhir/auth/launch", self.launch, methods=["POST"]),
                 Route("/fhir/auth/smart-style.json", self.style),
+                Route("/fhir/auth/code", self.code),
             ]
-        self.app = Starlette(routes=routes)
+        self.app = Starlette(routes=routes, exception_handlers={ClientDisconnect: _gone})
         self.hosts = HostTrust(settings)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -219,3 +224,32 @@ class AuthRoutes:
         except LaunchError as err:
             return _oauth_error(err.error, err.description, err.status)
         return json_response(created, 201, _NO_STORE)
+
+    async def code(self, request: Request) -> Response:
+        """A redirect URI for a person rather than an app (the demo's standalone launch):
+        shows the code and the ``curl`` that exchanges it. Register it as
+        ``<FHIR base>/auth/code``; the code is worth nothing without the PKCE verifier."""
+        base = self.base(request)
+        found = request.query_params
+        code = found.get("code", "")
+        if not _CODE.fullmatch(code):  # only what this server issues goes into a command
+            error = found.get("error_description") or found.get("error") or "no code"
+            return HTMLResponse(
+                pages.error("en", error),
+                400,
+                headers=page_headers(self.settings.auth_frame_ancestors, None),
+            )
+        exchange = (
+            f"curl -s -d grant_type=authorization_code -d client_id=<your client id>"
+            f" -d 'redirect_uri={base}/auth/code' -d code={code}"
+            f" -d code_verifier=<the PKCE verifier> {base}/auth/token"
+        )
+        body = pages.code(code, found.get("state", ""), exchange)
+        return HTMLResponse(body, headers=page_headers(self.settings.auth_frame_ancestors, None))
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    """A client that went away before its request body was complete: nothing was done and
+    nobody is left to answer (499, as nginx logs it) — not an error with a traceback."""
+    log.info("client disconnected before the body was complete; nothing was done")
+    return Response(status_code=499)

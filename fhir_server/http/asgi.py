@@ -17,6 +17,7 @@ from fhir_server.access import Authenticator, Grant, Open, Security
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, TooLarge
 from fhir_server.http import codecs
+from fhir_server.http.access_log import CLIENT_KEY
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
 from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
 from fhir_server.http.respond import respond, respond_crash, respond_error, send_response
@@ -184,13 +185,14 @@ class FhirApp:
         try:
             if plain is not None and base is not None:  # else also an untrusted Host's 400
                 req = FhirRequest("GET", [plain.type, plain.id])
-                result = await self._read(plain, head, base, req)
+                result = await self._read(plain, head, base, req, scope)
             else:
                 base = self.base_url(scope, head.host)
                 qs = head.query
                 params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
                 media = response_type(head.accept, _param(params, "_format"))
                 principal = await self._principal(head, base)
+                scope[CLIENT_KEY] = principal.client_id
                 req = await self._request(head, receive, params)
                 ctx = self._context(principal, base)
                 result = await self.services.router.dispatch(ctx, req)
@@ -205,10 +207,13 @@ class FhirApp:
             response = respond_crash(media)
         await send_response(send, response)
 
-    async def _read(self, plain: PlainRead, head: Head, base: str, req: FhirRequest) -> FhirResult:
+    async def _read(
+        self, plain: PlainRead, head: Head, base: str, req: FhirRequest, scope: Scope
+    ) -> FhirResult:
         """The `read` interaction without the router (query, negotiation, request building: a
         third of a read's cost in Python); its errors are answered as the general branch's are."""
         principal = await self.authenticator.authenticate(head.authorization, base)
+        scope[CLIENT_KEY] = principal.client_id
         ctx = self._context(principal, base)
         return await audited(ctx, req, "read", read, plain.type, plain.id)
 

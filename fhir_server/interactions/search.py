@@ -112,7 +112,7 @@ async def search(
     if signed_here is not None:
         query.backward, query.after_id = cursor.read_page_token(signed_here, binding)
     extra: dict[str, Any] = {}
-    if query.total in ("accurate", "estimate") or query.summary == "count":
+    if _counted(query):
         extra["total"] = await ctx.store.count(query)
     here = f"{ctx.base_url}/{here or type_}"
     shown = [(k, v) for k, v in pairs if k not in query.ignored]
@@ -124,6 +124,8 @@ async def search(
         except InvalidCursor as err:
             raise Invalid("_cursor does not fit this search", ["_cursor"]) from err
         links += _paging_links(here, shown, binding, signed_here, page)
+        if _whole(query, signed_here, page.next_cursor is not None):
+            extra["total"] = len(page.items)
         entries = [_entry(ctx, query, s, "match") for s in page.items]
         ctx.access.disclose(page.items)
         if query.includes or query.revincludes:
@@ -152,6 +154,20 @@ async def search(
             }
         )
     return FhirResult(200, body=bundle("searchset", entries, links, **extra))
+
+
+def _counted(query: SearchQuery) -> bool:
+    """Whether the total is counted: asked for (``_total=accurate|estimate``, ``_totalMethod``),
+    or all that is asked (``_summary=count``, ``_count=0``). The count runs on the query the
+    caller's access narrowed, so it is exact and counts nothing hidden."""
+    return query.total in ("accurate", "estimate") or query.summary == "count" or query.count == 0
+
+
+def _whole(query: SearchQuery, signed_here: str | None, more: bool) -> bool:
+    """Whether the total is free: not asked either way, and this first page holds the whole
+    result (as HAPI answers); otherwise counting would cost a query the client did not ask
+    for."""
+    return query.total is None and signed_here is None and not more and not _counted(query)
 
 
 def _paging_links(
@@ -192,7 +208,7 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
         await ctx.access.narrow(query, "s")
     first = queries[types[0]]
     extra: dict[str, Any] = {}
-    if first.total in ("accurate", "estimate") or first.summary == "count":
+    if _counted(first):
         extra["total"] = sum([await ctx.store.count(q) for q in queries.values()])
     links = [("self", page_url(ctx.base_url, pairs, signed_here))]
     matches: list[StoredResource] = []
@@ -200,6 +216,8 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
         matches, more = await _across_types(ctx, queries, types, first.count, after, backward)
         page = edge_page(matches, lambda s: s, _key, more, after is not None, backward)
         links += _paging_links(ctx.base_url, pairs, binding, signed_here, page)
+        if _whole(first, signed_here, more):
+            extra["total"] = len(matches)
     entries = [_entry(ctx, first, s, "match") for s in matches]
     ctx.access.disclose(matches)
     if first.includes or first.revincludes:

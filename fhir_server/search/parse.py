@@ -70,6 +70,8 @@ def _values(raw: str, param: SearchParam) -> list[str]:
 
 
 _TOTAL = frozenset({"none", "estimate", "accurate"})
+_TOTAL_METHOD = {"count": "accurate", "estimate": "estimate", "none": "none"}
+"""``_totalMethod`` (Aidbox's name, which fhirpy's ``.count()`` sends) → the ``_total`` it means."""
 
 
 def _include(params: KnownParameters, raw: str, name: str, iterate: bool) -> Include:
@@ -107,6 +109,10 @@ def _result_param(
         if raw not in _TOTAL:
             raise Invalid(f"_total must be none, estimate or accurate, not {raw!r}", [name])
         query.total = raw
+    elif name == "_totalMethod":
+        if raw not in _TOTAL_METHOD:
+            raise Invalid(f"_totalMethod must be count, estimate or none, not {raw!r}", [name])
+        query.total = _TOTAL_METHOD[raw]
     elif name == "_summary":
         query.summary = parse_summary(raw)
     elif name == "_sort":

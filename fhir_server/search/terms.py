@@ -161,7 +161,9 @@ class SearchQuery:
     """Page backwards: the ``count`` rows just before the row ``after_id`` names (the last
     ``count`` rows when it is None), still returned in the query's order."""
     sort: list[SortKey] = field(default_factory=list)
-    total: str = "none"
+    total: str | None = None
+    """``_total``: ``none``, ``estimate``, ``accurate``; None when not asked (the total is then
+    given when it costs nothing: the first page holds the whole result)."""
     summary: str | None = None
     elements: list[str] | None = None
     includes: list[Include] = field(default_factory=list)

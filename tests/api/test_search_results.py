@@ -114,7 +114,7 @@ async def test_include_and_revinclude(data: httpx.AsyncClient) -> None:
 async def test_total_summary_and_elements(data: httpx.AsyncClient) -> None:
     found = await _get(data, "CarePlan?status=active&_total=accurate")
     assert found["total"] == 2 and _ids(found) == ["c1", "c3"]
-    assert "total" not in await _get(data, "CarePlan?status=active")  # _total=none by default
+    assert "total" not in await _get(data, "CarePlan?status=active&_total=none")
     counted = await _get(data, "CarePlan?_summary=count")
     assert counted["total"] == 3 and not counted.get("entry")
     found = await _get(data, "Patient?_id=p1&_elements=birthDate")
@@ -184,6 +184,29 @@ async def test_compartment_search(data: httpx.AsyncClient) -> None:
     assert _ids(found, "include") == ["p1"]
     assert found["link"][0]["url"].endswith("/Patient/p1/CarePlan?_include=CarePlan%3Asubject")
     assert_outcome(await data.get("Patient/p1/Organization"), 404, "not-found")
+
+
+async def test_total_by_default_when_cheap(data: httpx.AsyncClient) -> None:
+    """As HAPI: the first page that holds the whole result says how many; one that does not,
+    and later pages, say it only when asked; ``_summary=count``, ``_count=0`` and fhirpy's
+    ``_totalMethod=count`` always count."""
+    assert (await _get(data, "CarePlan?status=active"))["total"] == 2
+    assert (await _get(data, "CarePlan?status=cancelled"))["total"] == 0
+    first = await _get(data, "CarePlan?_count=2")
+    assert "total" not in first and len(first["entry"]) == 2
+    after = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    last = await _get(data, after.split("/fhir/", 1)[1])
+    assert _ids(last) == ["c3"] and "total" not in last
+    assert (await _get(data, "CarePlan?_count=2&_total=accurate"))["total"] == 3
+    assert (await _get(data, "CarePlan?_count=2&_total=estimate"))["total"] == 3
+    for counted in ("CarePlan?_count=0", "CarePlan?_count=0&_totalMethod=count"):
+        found = await _get(data, counted)
+        assert found["total"] == 3 and not found.get("entry"), counted
+    assert (await _get(data, "CarePlan?_count=1&_totalMethod=count"))["total"] == 3
+    assert "total" not in await _get(data, "CarePlan?_totalMethod=none")
+    assert_outcome(await data.get("CarePlan?_totalMethod=lots"), 400, "invalid", ["_totalMethod"])
+    assert (await _get(data, "?_type=CarePlan,Organization"))["total"] == 4
+    assert "total" not in await _get(data, "?_type=CarePlan,Organization&_count=3")
 
 
 async def test_system_search_across_types(data: httpx.AsyncClient) -> None:

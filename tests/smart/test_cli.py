@@ -244,3 +244,86 @@ async def _use_demo(db: Path, password: str, ehr_secret: str) -> None:
         claims = decode(token.json()["access_token"], jwks)
         assert claims["fhirUser"] == "PractitionerRole/demo-midt-bua-doctor-1-role"
         assert claims["patient"] == "demo-s2-child"
+
+
+def test_token_for_backend_and_user(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORT", "9123")
+    monkeypatch.delenv("FHIR_BASE_URL", raising=False)
+    assert run(capsys, "demo", "--no-progress")[0] == 0
+    code, out, err = run(capsys, "token", "demo-writer")
+    assert code == 0 and "for http://127.0.0.1:9123/fhir" in err
+    backend = out.strip()
+    code, out, _ = run(capsys, "token", "demo-app", "--user", "ella")
+    assert code == 0
+    relative = out.strip()
+
+    async def check() -> None:
+        async with serving(db) as client:
+            jwks = (await client.get(".well-known/jwks.json")).json()
+        claims = decode(backend, jwks)
+        assert claims["aud"] == claims["iss"] == "http://127.0.0.1:9123/fhir"
+        assert claims["scope"] == "system/*.cruds" and claims["sub"] == "demo-writer"
+        claims = decode(relative, jwks)
+        assert claims["fhirUser"] == "RelatedPerson/demo-s2-mother"
+        assert claims["patient"] == "demo-s2-child"  # the child she acts for
+        assert claims["client_id"] == "demo-app"
+
+    asyncio.run(check())
+
+
+def test_token_refusals(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "demo", "--no-progress")[0] == 0
+    for argv, message in (
+        (["nobody"], "no client 'nobody'"),
+        (["demo-app"], "'demo-app' is not a backend service: give --user"),
+        (["demo-app", "--user", "nobody"], "no user 'nobody'"),
+        (["demo-app", "--user", "else", "--patient", "demo-s2-child"],
+         "'else' acts only for Patient/demo-s7-citizen"),
+        (["demo-ehr", "--scope", "system/Patient.cruds"], "none of 'system/Patient.cruds'"),
+    ):  # fmt: skip
+        code, out, err = run(capsys, "token", *argv)
+        assert code == 2 and message in err and out == "", argv
+
+
+def test_demo_standalone_launch_ends_on_the_servers_code_page(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The printed authorization URL and exchange command work as printed, without an app
+    (the code arrives at the server's own page, not a dead localhost:8000)."""
+    monkeypatch.setenv("FHIR_BASE_URL", BASE)
+    code, out, _ = run(capsys, "demo", "--no-progress")
+    assert code == 0
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Standalone launch"))
+    url, exchange = lines[start + 1].strip(), lines[start + 3].strip()
+    password = re.search(r"^  else +(\S+) +Patient/", out, re.M)
+    assert url.startswith(f"{BASE}/auth/authorize?") and password is not None
+    form = dict(re.findall(r"-d '?([a-z_]+)=([^' ]+)'?", exchange))
+    assert exchange.endswith(f" {BASE}/auth/token") and form["code"] == "<the"
+
+    async def launch() -> None:
+        async with serving(db) as client:
+            login = await client.get(url)
+            request_id = form_value(login.text, "request")
+            approval = await client.post(
+                "auth/login",
+                data={"request": request_id, "username": "else", "password": password.group(1)},
+            )
+            scopes = re.findall(r'name="scope" value="([^"]+)"', approval.text)
+            done = await client.post(
+                "auth/approve", data={"request": request_id, "decision": "approve", "scope": scopes}
+            )
+            assert done.status_code == 302
+            page = await client.get(done.headers["location"])
+            assert page.status_code == 200 and "Authorization code" in page.text
+            issued = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+            assert issued in page.text
+            token = await client.post("auth/token", data={**form, "code": issued})
+            assert token.status_code == 200, token.text
+            assert token.json()["patient"] == "demo-s7-citizen"
+            forged = await client.get("auth/code", params={"code": "x'; rm -rf ~; '"})
+            assert forged.status_code == 400 and "rm -rf" not in forged.text
+
+    asyncio.run(launch())
