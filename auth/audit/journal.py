@@ -17,6 +17,7 @@ import weakref
 from functools import partial
 from typing import Any
 
+from auth.audit.index import event_index
 from fhir_server.store.base import Store, UnitOfWork, in_transaction
 
 
@@ -57,7 +58,9 @@ class AuditJournal:
 
 
 async def append_all(events: list[dict[str, Any]], uow: UnitOfWork) -> None:
-    """Write ``events`` as new AuditEvents in ``uow`` (the journal's, or a write's own)."""
+    """Write ``events`` as new AuditEvents in ``uow`` (the journal's, or a write's own),
+    their index made by `event_index` (what the store's indexer gives, most of it remembered)."""
+    indexer = getattr(uow, "indexer", None)
     for event in events:
         await uow.write(
             "AuditEvent",
@@ -65,6 +68,7 @@ async def append_all(events: list[dict[str, Any]], uow: UnitOfWork) -> None:
             dict(event),
             method="POST",
             minted=True,
+            index=event_index(indexer, event),
         )
 
 

@@ -1,0 +1,114 @@
+"""The search index of the server's own AuditEvents, without evaluating what is already known.
+
+Every audited request writes AuditEvents, and extracting an event's index (two dozen search
+parameters) was most of what an audited read cost (docs/audit.md, "Cost"). The events of one
+caller differ little: the agents (who, role, organization, token, purpose), the source, the
+type, subtype, action and outcome repeat from event to event; the time, the patient and the
+data accessed change. So the parameters whose expression is a plain path into one of the
+repeating elements (``AuditEvent.agent.name``, ``AuditEvent.source.site``, …) are evaluated once
+per distinct value of those elements and their rows remembered; the others (``date``,
+``entity…``, ``patient`` — a union with a ``resolve()``) are evaluated on every event, by the
+store's own indexer. The index is the one the store's indexer gives (the same evaluators and
+normalizers, the same rows; the repeating parameters' first), so searches find server-written
+events exactly as before; tests/consent/test_audit_index.py compares the two. A custom
+SearchParameter on AuditEvent takes part the same way: remembered when its expression is a
+plain path into a repeating element, evaluated otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import Any
+
+import orjson
+
+from fhir_server.search.extract import Plan, ResourceIndexer
+from fhir_server.search.terms import Index
+
+AUDIT_EVENT = "AuditEvent"
+CHANGING = frozenset({"id", "recorded", "entity"})
+"""The elements that differ from event to event (everything else repeats per caller)."""
+_PLAIN_PATH = re.compile(r"^AuditEvent\.([a-zA-Z]+)(?:\.[a-zA-Z]+)*$")
+_FIELDS = (
+    "tokens",
+    "strings",
+    "dates",
+    "numbers",
+    "quantities",
+    "references",
+    "uris",
+    "composites",
+)
+_KEPT = 4096
+"""Distinct repeating parts remembered at most (then all are forgotten and relearnt)."""
+
+
+class EventIndexer:
+    """The index of an AuditEvent under one store's indexer, its repeating part remembered."""
+
+    def __init__(self) -> None:
+        self._plan: object = None
+        self._stable: Plan = ()
+        self._changing: Plan = ()
+        self._known: dict[bytes, tuple[dict[str, list[Any]], list[str]]] = {}
+
+    def _prepare(self, indexer: ResourceIndexer) -> None:
+        plan = indexer.plan(AUDIT_EVENT)
+        if plan is not self._plan:  # the parameters changed (or first use): start over
+            params = indexer.params.params_for(AUDIT_EVENT)
+            stable, changing = [], []
+            for entry in plan:
+                found = _PLAIN_PATH.match(params[entry[0]].expression or "")
+                repeats = found is not None and found.group(1) not in CHANGING
+                (stable if repeats else changing).append(entry)
+            self._plan, self._stable, self._changing = plan, tuple(stable), tuple(changing)
+            self._known = {}
+
+    def __call__(self, indexer: ResourceIndexer, event: dict[str, Any]) -> Index:
+        """The index ``indexer`` gives ``event`` (the same rows; the repeating parameters'
+        first)."""
+        self._prepare(indexer)
+        key = orjson.dumps(
+            {k: v for k, v in event.items() if k not in CHANGING}, option=orjson.OPT_SORT_KEYS
+        )
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= _KEPT:
+                self._known.clear()
+            known = self._known[key] = _rows(self._stable, event, {f: [] for f in _FIELDS}, [])
+        out, present = _rows(
+            self._changing, event, {f: list(rows) for f, rows in known[0].items()}, [*known[1]]
+        )
+        return Index(**{field: tuple(rows) for field, rows in out.items()}, present=tuple(present))
+
+
+def _rows(
+    plan: Plan, event: dict[str, Any], out: dict[str, list[Any]], present: list[str]
+) -> tuple[dict[str, list[Any]], list[str]]:
+    """``plan``'s rows of ``event`` added to ``out`` (and its parameters with a value to
+    ``present``), as `ResourceIndexer` adds them."""
+    for name, evaluate, rows_of in plan:
+        values = evaluate(event)
+        if not values:
+            continue
+        produced = rows_of(name, values)
+        if any(produced.values()):
+            present.append(name)
+            for field, rows in produced.items():
+                out[field] += rows
+    return out, present
+
+
+_BY_INDEXER: weakref.WeakKeyDictionary[ResourceIndexer, EventIndexer] = weakref.WeakKeyDictionary()
+
+
+def event_index(indexer: Any, event: dict[str, Any]) -> Index | None:
+    """The index of a server-written ``event`` under the store's ``indexer`` (None: let the
+    store extract it), its repeating part remembered per indexer."""
+    if not isinstance(indexer, ResourceIndexer):
+        return None
+    found = _BY_INDEXER.get(indexer)
+    if found is None:
+        found = _BY_INDEXER[indexer] = EventIndexer()
+    return found(indexer, event)
