@@ -28,6 +28,7 @@ whose view is narrowed, the data its consents exclude), so counts and pages stay
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ from fhir_server.search.terms import (
     SearchQuery,
     TokenValue,
 )
+from fhir_server.store.base import Store
 from fhir_server.stored import StoredResource
 
 if TYPE_CHECKING:
@@ -80,6 +82,14 @@ _NAMED_LIMIT = 50
 """A search naming at most this many patients by its owner parameter judges only those."""
 _CONSENT_LIMIT = 10_000
 """Consents one decision reads at most (a region has far fewer per caller)."""
+
+
+_KEPT_PATIENTS = 20_000
+"""Patients whose Consents a process keeps between requests at most (`_patient_consents`)."""
+_KEPT_CONSENTS: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, list[dict[str, Any]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per store: the data generation they were read at, and the active Consents per patient."""
 
 
 def mode_of(principal: Principal) -> str | None:
@@ -272,9 +282,28 @@ class ConsentAccess:
                 related = self.mode == HEALTH and await self.source.is_related(
                     patient, self.principal.holders, self.at
                 )
-                consents = (await self._consents([patient]))[patient]
+                consents = await self._patient_consents(patient)
                 seen[patient] = self._judge(patient, consents, related)
         return seen[patient]
+
+    async def _patient_consents(self, patient: str) -> list[dict[str, Any]]:
+        """`_consents` of one patient, kept between requests (every read by id asks) while
+        the store's committed data stays as it was (`Store.data_generation`); never inside a
+        write's unit of work, which sees its own uncommitted writes."""
+        store = self.source.store
+        generation = await store.data_generation() if self.source.uow is None else None
+        if generation is None:
+            return (await self._consents([patient]))[patient]
+        kept = _KEPT_CONSENTS.get(store)
+        if kept is None or kept[0] != generation:
+            kept = _KEPT_CONSENTS[store] = (generation, {})
+        found = kept[1].get(patient)
+        if found is None:
+            found = (await self._consents([patient]))[patient]
+            if len(kept[1]) >= _KEPT_PATIENTS:
+                kept[1].clear()
+            kept[1][patient] = found
+        return found
 
     async def _views(self) -> dict[str, View]:
         """Every patient the caller may see some data of, with its view."""

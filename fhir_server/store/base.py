@@ -348,6 +348,14 @@ class Store(abc.ABC):
     async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
         """`UnitOfWork.is_related`, on committed data."""
 
+    async def data_generation(self) -> int | None:
+        """A number that stays the same while the committed data does — every commit but one
+        that only adds new AuditEvents changes it, in any process — as the reads now see it;
+        None when the backend cannot tell (then nothing derived from the data may be kept
+        between requests). What a decision derives from committed data (a patient's Consents)
+        may be kept with it and used while it holds."""
+        return None
+
     @abc.abstractmethod
     def lend_database(self, tenant: DatabaseTenant[T]) -> T:
         """What ``tenant`` builds on this store's own database (the same file, the same
