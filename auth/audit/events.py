@@ -195,9 +195,22 @@ def _masked(value: Any) -> Any:
     return replace(value, **changes)
 
 
+_MASKED_ACTORS: dict[Actor, Actor] = {}
+"""An actor is the same in all the events of one caller: masked once."""
+
+
+def _masked_actor(actor: Actor) -> Actor:
+    found = _MASKED_ACTORS.get(actor)
+    if found is None:
+        if len(_MASKED_ACTORS) >= 4096:
+            _MASKED_ACTORS.clear()
+        found = _MASKED_ACTORS[actor] = _masked(actor)
+    return found
+
+
 def audit_event(actor: Actor, access: Access, base_url: str, recorded: str) -> dict[str, Any]:
     """The AuditEvent of one access about one patient (or none), CPR numbers masked."""
-    actor, access = _masked(actor), _masked(access)
+    actor, access = _masked_actor(actor), _masked(access)
     base_url = mask(base_url)
     kind = access.kind
     labels = [_coding(RESTRICTION, label) for label in access.labels]

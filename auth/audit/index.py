@@ -8,11 +8,13 @@ data accessed change. So the parameters whose expression is a plain path into on
 repeating elements (``AuditEvent.agent.name``, ``AuditEvent.source.site``, …) are evaluated once
 per distinct value of those elements and their rows remembered; the others (``date``,
 ``entity…``, ``patient`` — a union with a ``resolve()``) are evaluated on every event, by the
-store's own indexer. The index is the one the store's indexer gives (the same evaluators and
-normalizers, the same rows; the repeating parameters' first), so searches find server-written
-events exactly as before; tests/consent/test_audit_index.py compares the two. A custom
-SearchParameter on AuditEvent takes part the same way: remembered when its expression is a
-plain path into a repeating element, evaluated otherwise.
+store's own evaluators, and their values normalized into rows once per distinct value (a
+parameter's rows depend on its values alone: the same patient, the same entity role). The
+index is the one the store's indexer gives (the same evaluators and normalizers, the same
+rows; the repeating parameters' first), so searches find server-written events exactly as
+before; tests/consent/test_audit_index.py compares the two. A custom SearchParameter on
+AuditEvent takes part the same way: remembered when its expression is a plain path into a
+repeating element, evaluated otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from fhir_server.search.extract import Plan, ResourceIndexer
+from fhir_server.search.extract import Plan, ResourceIndexer, Rows
 from fhir_server.search.terms import Index
 
 AUDIT_EVENT = "AuditEvent"
@@ -52,6 +54,7 @@ class EventIndexer:
         self._stable: Plan = ()
         self._changing: Plan = ()
         self._known: dict[bytes, tuple[dict[str, list[Any]], list[str]]] = {}
+        self._normalized: dict[tuple[str, bytes], Rows] = {}
 
     def _prepare(self, indexer: ResourceIndexer) -> None:
         plan = indexer.plan(AUDIT_EVENT)
@@ -63,7 +66,7 @@ class EventIndexer:
                 repeats = found is not None and found.group(1) not in CHANGING
                 (stable if repeats else changing).append(entry)
             self._plan, self._stable, self._changing = plan, tuple(stable), tuple(changing)
-            self._known = {}
+            self._known, self._normalized = {}, {}
 
     def __call__(self, indexer: ResourceIndexer, event: dict[str, Any]) -> Index:
         """The index ``indexer`` gives ``event`` (the same rows; the repeating parameters'
@@ -78,21 +81,44 @@ class EventIndexer:
                 self._known.clear()
             known = self._known[key] = _rows(self._stable, event, {f: [] for f in _FIELDS}, [])
         out, present = _rows(
-            self._changing, event, {f: list(rows) for f, rows in known[0].items()}, [*known[1]]
+            self._changing,
+            event,
+            {f: list(rows) for f, rows in known[0].items()},
+            [*known[1]],
+            self._normalized,
         )
         return Index(**{field: tuple(rows) for field, rows in out.items()}, present=tuple(present))
 
 
 def _rows(
-    plan: Plan, event: dict[str, Any], out: dict[str, list[Any]], present: list[str]
+    plan: Plan,
+    event: dict[str, Any],
+    out: dict[str, list[Any]],
+    present: list[str],
+    normalized: dict[tuple[str, bytes], Rows] | None = None,
 ) -> tuple[dict[str, list[Any]], list[str]]:
     """``plan``'s rows of ``event`` added to ``out`` (and its parameters with a value to
-    ``present``), as `ResourceIndexer` adds them."""
+    ``present``), as `ResourceIndexer` adds them; with ``normalized``, the rows of values met
+    before are taken from it (a parameter's rows depend on its values alone)."""
     for name, evaluate, rows_of in plan:
         values = evaluate(event)
         if not values:
             continue
-        produced = rows_of(name, values)
+        produced = None
+        key = None
+        if normalized is not None:
+            try:
+                key = (name, orjson.dumps(values))
+            except TypeError:  # not JSON (a custom expression's FHIRPath value): not kept
+                key = None
+            else:
+                produced = normalized.get(key)
+        if produced is None:
+            produced = rows_of(name, values)
+            if key is not None and normalized is not None:
+                if len(normalized) >= _KEPT:
+                    normalized.clear()
+                normalized[key] = produced
         if any(produced.values()):
             present.append(name)
             for field, rows in produced.items():
