@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from auth.audit import events as ev
 from auth.consent import (
     View,
     age_on,
@@ -135,6 +136,12 @@ class _Seen:
     views: dict[str, View | None] = field(default_factory=dict)
     withheld: bool = False
     """A patient the caller has a relationship with has data withheld by a consent."""
+    overrides: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Patients a break-the-glass opened past what stood in the way (what, and the Consents
+    that blocked), for the audit's AuthZ-Consent events."""
+    denied: set[str] = field(default_factory=set)
+    """Patients whose consent refused a resource the caller asked for by id (since the audit
+    last asked)."""
 
 
 class ConsentAccess:
@@ -237,6 +244,7 @@ class ConsentAccess:
     def _judge(self, patient: str, consents: list[dict[str, Any]], related: bool) -> View | None:
         if self.mode == HEALTH:
             if self._btg(patient):
+                self._note_override(patient, consents, related)
                 return EVERYTHING
             if not related:
                 return None
@@ -245,6 +253,47 @@ class ConsentAccess:
             return view(self.principal, consents, self.now)
         found = view(self.principal, consents, self.now)
         return None if found.nothing else found
+
+    def _note_override(self, patient: str, consents: list[dict[str, Any]], related: bool) -> None:
+        """What the break-the-glass for ``patient`` overrode, if anything (for the audit)."""
+        blocked = view(self.principal, consents, self.now) if consents else EVERYTHING
+        if not related:
+            what = "no care relationship" + (" and the citizen's block" if blocked.blocks else "")
+        elif blocked.blocks:
+            what = "the citizen's block"
+        else:
+            return  # related and unblocked: nothing was overridden
+        self._seen.overrides[patient] = (what, blocked.consents)
+
+    def consent_decisions(
+        self, type_: str | None, touched: set[str], refused: set[str]
+    ) -> list[ev.ConsentDecision]:
+        """The consent decisions about the patients this request touched (or was refused
+        about) since the last call, one per patient (BALP AuthZ-Consent): a break-the-glass
+        that overrode a block or a missing relationship; a related clinician's read refused,
+        or a search of ``type_`` narrowed, by the citizen's consent; a non-health party
+        admitted by a disclosure-permit."""
+        denied, self._seen.denied = self._seen.denied, set()
+        out: list[ev.ConsentDecision] = []
+        for patient in sorted(touched | refused):
+            if patient in self._seen.overrides:
+                what, consents = self._seen.overrides[patient]
+                reason = f"Break-the-glass overrides {what}"
+                out.append(ev.ConsentDecision(patient, ev.SUCCESS, reason, consents, True))
+                continue
+            found = self._seen.views.get(patient)
+            if found is None or not found.consents:
+                continue
+            if self.mode == HEALTH and patient in denied:
+                reason = "The citizen's consent withholds what was asked for"
+                out.append(ev.ConsentDecision(patient, ev.REFUSED, reason, found.consents))
+            elif self.mode == HEALTH and patient in touched and type_ and found.filters(type_):
+                reason = "The citizen's consent withholds part of what was asked for"
+                out.append(ev.ConsentDecision(patient, ev.SUCCESS, reason, found.consents))
+            elif self.mode == NON_HEALTH and patient in touched and found.permits:
+                reason = "Admitted by the citizen's disclosure-permit"
+                out.append(ev.ConsentDecision(patient, ev.SUCCESS, reason, found.consents))
+        return out
 
     async def _guardian_view(self, patient: str) -> View | None:
         if patient != self.principal.patient or self.principal.person is None:
@@ -382,6 +431,7 @@ class ConsentAccess:
                 content = await self._content(stored)
             if content is not None and found.admits(stored.type, content):
                 return True
+            self._seen.denied.add(patient)  # related (or permitted), but the consent refuses
         return False
 
     async def admit(
