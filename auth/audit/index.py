@@ -25,7 +25,8 @@ from typing import Any
 
 import orjson
 
-from fhir_server.search.extract import Plan, ResourceIndexer, Rows
+from fhir_server.search.extract import Indexer, Plan, ResourceIndexer, Rows
+from fhir_server.search.fhirpath import Evaluator
 from fhir_server.search.terms import Index
 
 AUDIT_EVENT = "AuditEvent"
@@ -42,6 +43,7 @@ _FIELDS = (
     "uris",
     "composites",
 )
+Entry = tuple[str, Evaluator, Indexer]
 _KEPT = 4096
 """Distinct repeating parts remembered at most (then all are forgotten and relearnt)."""
 
@@ -60,7 +62,8 @@ class EventIndexer:
         plan = indexer.plan(AUDIT_EVENT)
         if plan is not self._plan:  # the parameters changed (or first use): start over
             params = indexer.params.params_for(AUDIT_EVENT)
-            stable, changing = [], []
+            stable: list[Entry] = []
+            changing: list[Entry] = []
             for entry in plan:
                 found = _PLAIN_PATH.match(params[entry[0]].expression or "")
                 repeats = found is not None and found.group(1) not in CHANGING
