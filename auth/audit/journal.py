@@ -12,6 +12,8 @@ events join the write's own unit of work (`auth.audit.access`).
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 import uuid
 import weakref
 from functools import partial
@@ -64,12 +66,25 @@ async def append_all(events: list[dict[str, Any]], uow: UnitOfWork) -> None:
     for event in events:
         await uow.write(
             "AuditEvent",
-            event.get("id") or str(uuid.uuid4()),
+            event.get("id") or ordered_id(),
             dict(event),
             method="POST",
             minted=True,
             index=event_index(indexer, event),
         )
+
+
+def ordered_id() -> str:
+    """A new AuditEvent's id: a UUID laid out as version 7 (RFC 9562: 48 bits of Unix
+    milliseconds, then random bits), so ids are increasing in time. Events are written at a
+    read's pace; a random id put each one at a random place in the store's id indexes (the
+    resource key, the version key), dirtying a page of each per event, where increasing ids
+    append to the same few pages."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64
+    value |= 0b10 << 62 | rand & (2**62 - 1)
+    return str(uuid.UUID(int=value))
 
 
 _JOURNALS: weakref.WeakKeyDictionary[Store, AuditJournal] = weakref.WeakKeyDictionary()

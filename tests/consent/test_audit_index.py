@@ -98,3 +98,21 @@ def test_a_custom_audit_event_parameter_is_indexed_too() -> None:
         assert _same(event_index(indexer, event), indexer("AuditEvent", event))
     org = [r for r in indexer("AuditEvent", events[0]).references if r[0] == "org"]
     assert org == [("org", "Organization", "ward", None)]
+
+
+def test_new_audit_event_ids_increase_in_time() -> None:
+    """Increasing ids append to the store's id indexes (a random id dirtied a page of each per
+    event); they are still UUIDs (version 7), unique and FHIR ids."""
+    import re
+    import time
+    import uuid
+
+    from auth.audit.journal import ordered_id
+
+    first = [ordered_id() for _ in range(100)]
+    time.sleep(0.002)
+    later = ordered_id()
+    assert len(set(first)) == 100
+    assert all(i < later for i in first)
+    assert uuid.UUID(later).version == 7
+    assert all(re.fullmatch(r"[A-Za-z0-9\-\.]{1,64}", i) for i in first)
