@@ -48,7 +48,7 @@ class AuditJournal:
             batch, self._queue = self._queue, []
             events = [event for group, _ in batch for event in group]
             try:
-                await in_transaction(self.store, partial(append_all, events))
+                await in_transaction(self.store, partial(_append_batch, events))
             except Exception as err:  # each waiting request answers the failure itself
                 for _, done in batch:
                     if not done.done():
@@ -57,6 +57,13 @@ class AuditJournal:
                 for _, done in batch:
                     if not done.done():
                         done.set_result(None)
+
+
+async def _append_batch(events: list[dict[str, Any]], uow: UnitOfWork) -> None:
+    """A batch's events; its commit may sync off the event loop (`UnitOfWork.sync_off_loop`):
+    the requests it answers wait for it anyway, the others need not."""
+    uow.sync_off_loop = True
+    await append_all(events, uow)
 
 
 async def append_all(events: list[dict[str, Any]], uow: UnitOfWork) -> None:

@@ -129,6 +129,13 @@ def stamp(resource: dict[str, Any], rid: str, version: int, ts: int) -> bytes:
 class UnitOfWork(abc.ABC):
     """One atomic set of reads and writes; rolled back unless committed."""
 
+    sync_off_loop = False
+    """Whether this unit's commit may wait for the disk off the event loop (SQLite: on the
+    writer thread, while the loop serves other requests), at the price of a thread hand-over
+    (up to the interpreter's switch interval) after it: for batches whose callers wait for the
+    commit anyway (the audit journal). Backends that commit without blocking the loop ignore
+    it."""
+
     async def __aenter__(self) -> UnitOfWork:
         await self._begin()
         return self

@@ -57,7 +57,7 @@ class SqliteStore(Store):
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self.commits = GroupCommit(lambda: self.writer, self.end_snapshot)
+        self.commits = GroupCommit(lambda: self.writer, self.end_snapshot, self._run)
         self._in_snapshot = False
         self._data_version = -1
         self.generation = -1
