@@ -2,7 +2,9 @@
 clinician's token, ``FHIR_AUDIT`` on and off, SQLite synchronous FULL (or NORMAL), one and many
 concurrent readers. ``.venv/bin/python -m bench.audit [--seconds 5] [--concurrency 1 32]
 [--synchronous NORMAL]``; figures in
-docs/audit.md (in-process figures: the relative cost is what they show)."""
+docs/audit.md (in-process figures: the relative cost is what they show). With ``--http``:
+read-by-id with consent and audit on over HTTP against the raw-ASGI ceiling in the same run
+(bench/audit_http.py; figures in docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -56,12 +58,29 @@ async def _rate(
         await app.shutdown()
 
 
-async def main() -> None:
+def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.audit", description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument(
+        "--http", action="store_true", help="over HTTP against the ceiling (bench.audit_http)"
+    )
+    parser.add_argument("--citizens", type=int, default=10_000, help="--http: data set size")
+    parser.add_argument("--rounds", type=int, default=3, help="--http: alternations")
+    parser.add_argument("--duration", type=float, default=3.0, help="--http: s per row")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/fhir-bench-audit"))
+    parser.add_argument("--no-doc", action="store_true", help="--http: print, don't write")
     args = parser.parse_args()
+    if args.http:
+        from bench.audit_http import run
+
+        run(args)
+        return
+    asyncio.run(main(args))
+
+
+async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in args.concurrency:
             off = await _rate(False, concurrency, args.seconds, Path(tmp), args.synchronous)
@@ -73,4 +92,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    cli()

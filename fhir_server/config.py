@@ -149,7 +149,8 @@ class Settings(BaseSettings):
     """FULL: an acknowledged write survives power loss; NORMAL: survives a process crash only."""
     sqlite_read_cache: int = Field(default=10_000, ge=0)
     """Current versions each server process keeps for reads by id; all are dropped whenever
-    any process commits a write (``PRAGMA data_version``). 0: every read queries the file."""
+    any process commits a change other than new AuditEvents (``PRAGMA data_version``, then
+    ``data_change.n``). 0: every read queries the file."""
 
     mongodb_database: str = "fhir"
 

@@ -28,6 +28,7 @@ whose view is narrowed, the data its consents exclude), so counts and pages stay
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from auth.audit import events as ev
 from auth.consent import (
     View,
     age_on,
@@ -61,6 +63,7 @@ from fhir_server.search.terms import (
     SearchQuery,
     TokenValue,
 )
+from fhir_server.store.base import Store
 from fhir_server.stored import StoredResource
 
 if TYPE_CHECKING:
@@ -80,6 +83,14 @@ _NAMED_LIMIT = 50
 """A search naming at most this many patients by its owner parameter judges only those."""
 _CONSENT_LIMIT = 10_000
 """Consents one decision reads at most (a region has far fewer per caller)."""
+
+
+_KEPT_PATIENTS = 20_000
+"""Patients whose Consents a process keeps between requests at most (`_patient_consents`)."""
+_KEPT_CONSENTS: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, list[dict[str, Any]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per store: the data generation they were read at, and the active Consents per patient."""
 
 
 def mode_of(principal: Principal) -> str | None:
@@ -125,6 +136,12 @@ class _Seen:
     views: dict[str, View | None] = field(default_factory=dict)
     withheld: bool = False
     """A patient the caller has a relationship with has data withheld by a consent."""
+    overrides: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Patients a break-the-glass opened past what stood in the way (what, and the Consents
+    that blocked), for the audit's AuthZ-Consent events."""
+    denied: set[str] = field(default_factory=set)
+    """Patients whose consent refused a resource the caller asked for by id (since the audit
+    last asked)."""
 
 
 class ConsentAccess:
@@ -227,6 +244,7 @@ class ConsentAccess:
     def _judge(self, patient: str, consents: list[dict[str, Any]], related: bool) -> View | None:
         if self.mode == HEALTH:
             if self._btg(patient):
+                self._note_override(patient, consents, related)
                 return EVERYTHING
             if not related:
                 return None
@@ -235,6 +253,47 @@ class ConsentAccess:
             return view(self.principal, consents, self.now)
         found = view(self.principal, consents, self.now)
         return None if found.nothing else found
+
+    def _note_override(self, patient: str, consents: list[dict[str, Any]], related: bool) -> None:
+        """What the break-the-glass for ``patient`` overrode, if anything (for the audit)."""
+        blocked = view(self.principal, consents, self.now) if consents else EVERYTHING
+        if not related:
+            what = "no care relationship" + (" and the citizen's block" if blocked.blocks else "")
+        elif blocked.blocks:
+            what = "the citizen's block"
+        else:
+            return  # related and unblocked: nothing was overridden
+        self._seen.overrides[patient] = (what, blocked.consents)
+
+    def consent_decisions(
+        self, type_: str | None, touched: set[str], refused: set[str]
+    ) -> list[ev.ConsentDecision]:
+        """The consent decisions about the patients this request touched (or was refused
+        about) since the last call, one per patient (BALP AuthZ-Consent): a break-the-glass
+        that overrode a block or a missing relationship; a related clinician's read refused,
+        or a search of ``type_`` narrowed, by the citizen's consent; a non-health party
+        admitted by a disclosure-permit."""
+        denied, self._seen.denied = self._seen.denied, set()
+        out: list[ev.ConsentDecision] = []
+        for patient in sorted(touched | refused):
+            if patient in self._seen.overrides:
+                what, consents = self._seen.overrides[patient]
+                reason = f"Break-the-glass overrides {what}"
+                out.append(ev.ConsentDecision(patient, ev.SUCCESS, reason, consents, True))
+                continue
+            found = self._seen.views.get(patient)
+            if found is None or not found.consents:
+                continue
+            if self.mode == HEALTH and patient in denied:
+                reason = "The citizen's consent withholds what was asked for"
+                out.append(ev.ConsentDecision(patient, ev.REFUSED, reason, found.consents))
+            elif self.mode == HEALTH and patient in touched and type_ and found.filters(type_):
+                reason = "The citizen's consent withholds part of what was asked for"
+                out.append(ev.ConsentDecision(patient, ev.SUCCESS, reason, found.consents))
+            elif self.mode == NON_HEALTH and patient in touched and found.permits:
+                reason = "Admitted by the citizen's disclosure-permit"
+                out.append(ev.ConsentDecision(patient, ev.SUCCESS, reason, found.consents))
+        return out
 
     async def _guardian_view(self, patient: str) -> View | None:
         if patient != self.principal.patient or self.principal.person is None:
@@ -272,9 +331,28 @@ class ConsentAccess:
                 related = self.mode == HEALTH and await self.source.is_related(
                     patient, self.principal.holders, self.at
                 )
-                consents = (await self._consents([patient]))[patient]
+                consents = await self._patient_consents(patient)
                 seen[patient] = self._judge(patient, consents, related)
         return seen[patient]
+
+    async def _patient_consents(self, patient: str) -> list[dict[str, Any]]:
+        """`_consents` of one patient, kept between requests (every read by id asks) while
+        the store's committed data stays as it was (`Store.data_generation`); never inside a
+        write's unit of work, which sees its own uncommitted writes."""
+        store = self.source.store
+        generation = await store.data_generation() if self.source.uow is None else None
+        if generation is None:
+            return (await self._consents([patient]))[patient]
+        kept = _KEPT_CONSENTS.get(store)
+        if kept is None or kept[0] != generation:
+            kept = _KEPT_CONSENTS[store] = (generation, {})
+        found = kept[1].get(patient)
+        if found is None:
+            found = (await self._consents([patient]))[patient]
+            if len(kept[1]) >= _KEPT_PATIENTS:
+                kept[1].clear()
+            kept[1][patient] = found
+        return found
 
     async def _views(self) -> dict[str, View]:
         """Every patient the caller may see some data of, with its view."""
@@ -353,6 +431,7 @@ class ConsentAccess:
                 content = await self._content(stored)
             if content is not None and found.admits(stored.type, content):
                 return True
+            self._seen.denied.add(patient)  # related (or permitted), but the consent refuses
         return False
 
     async def admit(

@@ -21,7 +21,7 @@ write an AuditEvent (403 naming AuditEvent, for every token), and the entries la
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -50,6 +50,16 @@ SERVER_ONLY = (
 def _patients(stored: StoredResource) -> frozenset[str]:
     """Whose data a version is (an AuditEvent is nobody's: the log is not logged by itself)."""
     return frozenset() if stored.type == AUDIT_EVENT else compartment.PATIENTS_OF.of(stored)
+
+
+@runtime_checkable
+class ConsentDecisions(Protocol):
+    """An access that decides by the citizens' consents and says what it decided
+    (`auth.access.consent.ConsentAccess`; the audit does not import it: it wraps it)."""
+
+    def consent_decisions(
+        self, type_: str | None, touched: set[str], refused: set[str]
+    ) -> list[ev.ConsentDecision]: ...
 
 
 class AuditingAccess:
@@ -275,12 +285,30 @@ class AuditingAccess:
             accesses = [_as_operation(a, interaction) for a in accesses]
         if type_ == AUDIT_EVENT:  # reading the trail: internal entries
             accesses = [_internal(a) for a in accesses]
-        if not accesses:
+        decisions = self._consent_decisions(type_, seen, refused, status)
+        if not accesses and not decisions:
             return
         actor = await self._actor()
         recorded = instant(now_us())
         base = self.source.base_url
-        await self._append([ev.audit_event(actor, a, base, recorded) for a in accesses])
+        events = [ev.audit_event(actor, a, base, recorded) for a in accesses]
+        events += [ev.authz_event(actor, d, base, recorded) for d in decisions]
+        await self._append(events)
+
+    def _consent_decisions(
+        self,
+        type_: str | None,
+        seen: dict[tuple[str, str], set[str]],
+        refused: dict[tuple[str, str | None], set[str]],
+        status: int,
+    ) -> list[ev.ConsentDecision]:
+        """The consent decisions (AuthZ-Consent) about the patients this request touched or
+        was refused about, when the access decides by consent (`ConsentDecisions`)."""
+        if not isinstance(self.inner, ConsentDecisions):
+            return []
+        touched = {patient for _, patient in seen} if status < 400 else set()
+        about = {patient for _, patient in refused if patient is not None}
+        return self.inner.consent_decisions(type_, touched, about)
 
 
 INTERACTION_CODES = frozenset(

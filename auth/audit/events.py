@@ -100,6 +100,24 @@ class Access:
     """Restriction levels (`NOT_CITIZEN`, `NOT_GUARDIAN`)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ConsentDecision:
+    """A consent decision about one patient's data in one request (BALP AuthZ-Consent): a
+    break-the-glass overriding a block or a missing care relationship, a citizen's consent
+    withholding (part of) what a related clinician asked for, or a non-health party admitted
+    by the citizen's disclosure-permit."""
+
+    patient: str
+    outcome: str
+    """`SUCCESS` (permitted, perhaps narrowed) or `REFUSED` (denied)."""
+    reason: str
+    """What decided, in words (``outcomeDesc``)."""
+    consents: tuple[str, ...] = ()
+    """``Consent/<id>`` of the consents that decided."""
+    override: bool = False
+    """A break-the-glass decided (DICOM 110127 is added)."""
+
+
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
     out = {"system": system, "code": code}
     if display:
@@ -128,6 +146,8 @@ def _agents(actor: Actor, kind: str, base_url: str) -> list[dict[str, Any]]:
     # BALP: data leaves the server on a read (the client is its destination), enters it on a
     # write, and a query travels to the server
     client_role, server_role = ("110152", "110153") if kind == READ else ("110153", "110152")
+    if kind == AUTHZ:  # BALP AuthZconsent: the client as an application, the server decides
+        client_role = "110150"
     agents: list[dict[str, Any]] = []
     if actor.person is not None or actor.client_id is None:
         who: dict[str, Any] = {"identifier": {"value": actor.subject}}
@@ -171,9 +191,10 @@ def _agents(actor: Actor, kind: str, base_url: str) -> list[dict[str, Any]]:
         "requestor": not agents,
     }
     agents.append(client)
+    server_type = _coding(DCM, server_role) if kind != AUTHZ else AUTHSERVER
     agents.append(
         {
-            "type": {"coding": [_coding(DCM, server_role)]},
+            "type": {"coding": [server_type]},
             "who": {"display": "fhir-server"},
             "requestor": False,
             "network": {"address": base_url, "type": "5"},
@@ -195,9 +216,22 @@ def _masked(value: Any) -> Any:
     return replace(value, **changes)
 
 
+_MASKED_ACTORS: dict[Actor, Actor] = {}
+"""An actor is the same in all the events of one caller: masked once."""
+
+
+def _masked_actor(actor: Actor) -> Actor:
+    found = _MASKED_ACTORS.get(actor)
+    if found is None:
+        if len(_MASKED_ACTORS) >= 4096:
+            _MASKED_ACTORS.clear()
+        found = _MASKED_ACTORS[actor] = _masked(actor)
+    return found
+
+
 def audit_event(actor: Actor, access: Access, base_url: str, recorded: str) -> dict[str, Any]:
     """The AuditEvent of one access about one patient (or none), CPR numbers masked."""
-    actor, access = _masked(actor), _masked(access)
+    actor, access = _masked_actor(actor), _masked(access)
     base_url = mask(base_url)
     kind = access.kind
     labels = [_coding(RESTRICTION, label) for label in access.labels]
@@ -251,4 +285,57 @@ def audit_event(actor: Actor, access: Access, base_url: str, recorded: str) -> d
         entities.append(entity)
     if entities:
         event["entity"] = entities
+    return event
+
+
+AUTHZ = "AuthZ"
+SECURITY_ALERT = {"system": DCM, "code": "110113", "display": "Security Alert"}
+AUTHZ_CONSENT = {
+    "system": "https://profiles.ihe.net/ITI/BALP/CodeSystem/AuthZsubType",
+    "code": "AuthZ-Consent",
+    "display": "Authorization Decision using Roles and Consent",
+}
+AUTHSERVER = {
+    "system": "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
+    "code": "authserver",
+    "display": "authorization server",
+}
+CONSENT_TYPE = {"system": "http://hl7.org/fhir/resource-types", "code": "Consent"}
+
+
+def authz_event(
+    actor: Actor, decision: ConsentDecision, base_url: str, recorded: str
+) -> dict[str, Any]:
+    """The BALP AuthZ-Consent event of one consent decision about one patient: the patient and
+    the Consents that decided as entities, the reason as ``outcomeDesc``; a break-the-glass
+    also as DICOM 110127 and ``purposeOfEvent``. In the patient's compartment, so their Min log
+    shows it."""
+    actor = _masked_actor(actor)
+    subtype: list[dict[str, Any]] = [AUTHZ_CONSENT]
+    if decision.override:
+        subtype.append(EMERGENCY_OVERRIDE)
+    event: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "meta": {"profile": [BALP + "AuthZconsent"]},
+        "type": SECURITY_ALERT,
+        "subtype": subtype,
+        "action": "E",
+        "recorded": recorded,
+        "outcome": decision.outcome,
+        "outcomeDesc": decision.reason,
+    }
+    if decision.override and actor.btg_reason:
+        event["purposeOfEvent"] = [{"coding": [BTG], "text": actor.btg_reason}]
+    event["agent"] = _agents(actor, AUTHZ, mask(base_url))
+    event["source"] = {
+        "site": mask(base_url),
+        "observer": {"display": "fhir-server"},
+        "type": [_coding(SOURCE_TYPE, "4", "Application Server")],
+    }
+    patient = _entity("1", "1", [])
+    patient["what"] = {"reference": f"Patient/{mask(decision.patient)}"}
+    entities = [patient]
+    for ref in decision.consents:
+        entities.append({"type": CONSENT_TYPE, "what": {"reference": mask(ref)}})
+    event["entity"] = entities
     return event

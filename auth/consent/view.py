@@ -335,6 +335,9 @@ class View:
     cover unless a permit at least as specific lifts it."""
     blocks: tuple[Ranked, ...] = ()
     permits: tuple[Ranked, ...] = ()
+    consents: tuple[str, ...] = ()
+    """``Consent/<id>`` of the consents whose blocks and permits these are (what decided: the
+    audit's AuthZ-Consent events name them)."""
 
     @property
     def everything(self) -> bool:
@@ -393,6 +396,7 @@ def view(actor: Actor, consents: Sequence[dict[str, Any]], now: datetime) -> Vie
     permit_kind = TREATMENT_PERMIT if health else DISCLOSURE_PERMIT
     blocks: list[Ranked] = []
     permits: list[Ranked] = []
+    deciding: list[str] = []
     for consent in consents:
         policy: Policy | None = in_force(consent, now)
         if policy is None:
@@ -405,4 +409,8 @@ def view(actor: Actor, consents: Sequence[dict[str, Any]], now: datetime) -> Vie
             permits.append(Ranked(found, _rule(actor, top)))
         elif top.type == "deny" and health:
             blocks.append(Ranked(found, _rule(actor, top)))
-    return View(not health, tuple(blocks), tuple(permits))
+        else:
+            continue
+        if isinstance(consent.get("id"), str):
+            deciding.append(f"Consent/{consent['id']}")
+    return View(not health, tuple(blocks), tuple(permits), tuple(sorted(set(deciding))))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import time
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import orjson
 from authlib.oauth2.rfc6749 import AccessDeniedError, InsecureTransportError, OAuth2Error
@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from auth.principal import user_principal
-from auth.purpose import NOT_HEALTH, purpose_code, requested
+from auth.purpose import EMERGENCY, NOT_HEALTH, purpose_code, requested
 from auth.scope_grants import patient_scopes
 from auth.smart import pages
 from auth.smart.grants import approval
@@ -308,7 +308,7 @@ class Flow:
 
     async def next_page(self, request_id: str, doc: dict[str, Any], user: User) -> Response:
         if self.needs_picker(doc, user):
-            found = await self.patients("", user, _btg_reason(doc) is not None)
+            found = await self.patients("", user, _btg_reason(doc), doc["client_id"])
             return self.page(
                 pages.picker(f"{self.path}/patient", doc["lang"], request_id, doc["app"], found, "")
             )
@@ -325,31 +325,44 @@ class Flow:
 
     # patient picker
     async def patients(
-        self, name: str, user: User, btg: bool = False
+        self, name: str, user: User, btg_reason: str | None = None, app: str | None = None
     ) -> list[tuple[str, str, str]]:
         """The first 25 patients by family name the user may see (those matching ``name`` when
         given): the patient search narrowed by the one access decision, so a clinician is
         offered only the citizens they have a care relationship with (sundhedsloven §42a) —
-        unless they break the glass (``btg``: checked to be a health professional already),
-        which is for a citizen they have none with."""
+        unless they break the glass (``btg_reason``: checked to be a health professional
+        already), which is for a citizen they have none with. The listing shows names: it is
+        audited as the search it is (one PatientQuery per patient shown, the app ``app`` — its
+        client_id — as the client, a break-the-glass marked), committed before the page is
+        answered."""
         pairs = [("_sort", "family,given")] + ([("name", name)] if name.strip() else [])
         query = parse_search(  # name and _sort: the specification's parameters
             "Patient", pairs, params=SPECIFICATION, default_count=25, max_count=25
         )
-        if not btg:
-            access = await self.user_access(user)
+        access = await self.user_access(user, app, btg_reason)
+        if btg_reason is None:
             await access.narrow(query, "s", quiet=True)
         page = await self.smart.fhir_store.search(query)
+        access.disclose(page.items)
+        await access.settle("search-type", "Patient", urlencode(pairs), 200)
         out = []
         for stored in page.items:
             resource = orjson.loads(stored.content or b"{}")
             out.append((stored.id, _display(resource), resource.get("birthDate", "?")))
         return out
 
-    async def user_access(self, user: User) -> Access:
-        """What the signed-in user may see of Patients, decided as for their token."""
+    async def user_access(
+        self, user: User, app: str | None = None, btg_reason: str | None = None
+    ) -> Access:
+        """What the signed-in user may see of Patients, decided (and audited) as for their
+        token: ``app`` the client asking, ``btg_reason`` a break-the-glass asked for."""
         found = await self.smart.directory.resolve(user.fhir_user)
-        principal = user_principal(user.username, user.fhir_user, found, "user/Patient.rs")
+        claims: dict[str, Any] = {"client_id": app}
+        if btg_reason is not None:
+            claims |= {"purpose": EMERGENCY, "btg_reason": btg_reason}
+        principal = user_principal(
+            user.username, user.fhir_user, found, "user/Patient.rs", **claims
+        )
         return principal.bind(
             StoreReader(self.smart.fhir_store, SPECIFICATION, self.smart.settings)
         )
@@ -380,7 +393,7 @@ class Flow:
         if form.get("action") == "select":
             chosen = form.get("patient", "")
             if not chosen or not await self.may_pick(user, chosen, _btg_reason(doc) is not None):
-                found = await self.patients("", user, _btg_reason(doc) is not None)
+                found = await self.patients("", user, _btg_reason(doc), doc["client_id"])
                 return self.page(
                     pages.picker(action, doc["lang"], request_id, doc["app"], found, "", True)
                 )
@@ -388,7 +401,7 @@ class Flow:
             await self.save(request_id, doc)
             return await self.next_page(request_id, doc, user)
         name = form.get("name", "")
-        found = await self.patients(name, user, _btg_reason(doc) is not None)
+        found = await self.patients(name, user, _btg_reason(doc), doc["client_id"])
         return self.page(pages.picker(action, doc["lang"], request_id, doc["app"], found, name))
 
     # approval

@@ -129,6 +129,13 @@ def stamp(resource: dict[str, Any], rid: str, version: int, ts: int) -> bytes:
 class UnitOfWork(abc.ABC):
     """One atomic set of reads and writes; rolled back unless committed."""
 
+    sync_off_loop = False
+    """Whether this unit's commit may wait for the disk off the event loop (SQLite: on the
+    writer thread, while the loop serves other requests), at the price of a thread hand-over
+    (up to the interpreter's switch interval) after it: for batches whose callers wait for the
+    commit anyway (the audit journal). Backends that commit without blocking the loop ignore
+    it."""
+
     async def __aenter__(self) -> UnitOfWork:
         await self._begin()
         return self
@@ -359,6 +366,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def is_related(self, patient: str, holders: Sequence[str], at: str) -> bool:
         """`UnitOfWork.is_related`, on committed data."""
+
+    async def data_generation(self) -> int | None:
+        """A number that stays the same while the committed data does — every commit but one
+        that only adds new AuditEvents changes it, in any process — as the reads now see it;
+        None when the backend cannot tell (then nothing derived from the data may be kept
+        between requests). What a decision derives from committed data (a patient's Consents)
+        may be kept with it and used while it holds."""
+        return None
 
     @abc.abstractmethod
     def lend_database(self, tenant: DatabaseTenant[T]) -> T:

@@ -182,3 +182,40 @@ async def test_what_is_kept_is_bounded_in_bytes_too(tmp_path: Path, monkeypatch)
         assert 0 < len(store.current) < 5
     finally:
         await store.close()
+
+
+async def _audit(store: SqliteStore, rid: str) -> None:
+    async def work(uow):  # type: ignore[no-untyped-def]
+        event = {"resourceType": "AuditEvent", "action": "R", "recorded": "2026-12-03T10:00:00Z"}
+        return await uow.write("AuditEvent", rid, event, method="POST", minted=True)
+
+    await in_transaction(store, work)
+
+
+async def test_a_new_audit_event_leaves_the_kept_versions_current(tmp_path: Path) -> None:
+    """Every audited read commits an AuditEvent: a new AuditEvent changes no resource a
+    process keeps, so it does not empty what is kept (any process's); any other write does —
+    a relationship recorded without a resource written too."""
+    a, b = await _two(tmp_path)
+    try:
+        await _put(a, "k", {"active": True})
+        await asyncio.sleep(0)
+        first = await b.read("Patient", "k")
+        assert first is not None
+        for store in (a, b):
+            await _audit(store, f"e-{id(store)}")
+            await asyncio.sleep(0)
+            assert await b.read("Patient", "k") is first  # still kept: no query
+        assert await _put(a, "k", {"active": False}) == 2
+        await asyncio.sleep(0)
+        second = await b.read("Patient", "k")
+        assert second is not None and second.version == 2
+        await asyncio.sleep(0)
+        assert await b.read("Patient", "k") is second
+        async with a.transaction() as uow:
+            await uow.relate("k", "Organization/o", "patient-creator", "2026-12-03T10:00:00Z")
+        await asyncio.sleep(0)
+        assert await b.read("Patient", "k") is not second  # dropped: read again
+    finally:
+        await a.close()
+        await b.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -45,12 +45,17 @@ class GroupCommit:
     """This process's writer lock, the units waiting for it, and the batch still open."""
 
     def __init__(
-        self, writer: Callable[[], sqlite3.Connection], end_snapshot: Callable[[], None]
+        self,
+        writer: Callable[[], sqlite3.Connection],
+        end_snapshot: Callable[[], None],
+        off_loop: Callable[[Callable[[], object]], Awaitable[object]] | None = None,
     ) -> None:
         """``writer``: the writer connection (once open); ``end_snapshot``: ends the read
-        snapshot, so this process's later reads see a commit."""
+        snapshot, so this process's later reads see a commit; ``off_loop``: runs a call on the
+        store's writer thread (for the COMMITs of units that may sync there)."""
         self._writer = writer
         self._end_snapshot = end_snapshot
+        self._off_loop = off_loop
         self.lock = asyncio.Lock()
         self.waiting = 0
         self.batch: Batch | None = None
@@ -114,7 +119,10 @@ class GroupCommit:
             return
         self.batch = None
         try:
-            unit._execute("COMMIT")
+            if unit.sync_off_loop and self._off_loop is not None:
+                cancelled = await self._commit_off_loop(unit) or cancelled
+            else:
+                unit._execute("COMMIT")
         except BaseException as err:
             unit._rollback_all()
             batch.fail(err, skip=done)
@@ -125,3 +133,21 @@ class GroupCommit:
         self.lock.release()
         if cancelled:
             raise asyncio.CancelledError
+
+    async def _commit_off_loop(self, unit: SqliteUnitOfWork) -> bool:
+        """COMMIT on the writer thread: the loop serves other requests while the disk syncs
+        (SQLite lets go of the GIL meanwhile); the lock stays held, so no statement of this
+        process touches the writer connection until it is done. Returns whether the caller
+        was cancelled meanwhile (the COMMIT is waited for all the same: its outcome decides)."""
+        assert self._off_loop is not None
+        writer = self._writer()
+        done = asyncio.ensure_future(self._off_loop(lambda: writer.execute("COMMIT")))
+        cancelled = False
+        while True:
+            try:
+                await asyncio.shield(done)
+                return cancelled
+            except asyncio.CancelledError:
+                if done.done():
+                    raise  # the COMMIT itself ended so (not reached: threads aren't cancelled)
+                cancelled = True

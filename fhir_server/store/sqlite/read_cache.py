@@ -1,8 +1,10 @@
 """The current versions a process has read, kept until the database next changes.
 
 ``PRAGMA data_version`` at the start of each read snapshot tells whether any connection, in any
-process, has committed since the last one; then everything kept is dropped (`since`). So a
-read-mostly server answers most reads without a query, and never from a stale copy."""
+process, has committed since the last one; ``data_change.n`` (`schema.DATA_CHANGE`) whether
+the commit changed anything but add AuditEvents; then everything kept is dropped (`since`). So
+a read-mostly server answers most reads without a query — each audited read commits an
+AuditEvent, which leaves what is kept — and never from a stale copy."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ class CurrentVersions:
         return len(self.found)
 
     def since(self, as_of: int) -> None:
-        """The database's ``data_version`` now: if it changed, nothing kept is current."""
+        """The database's ``data_change.n`` now: if it changed, nothing kept is current."""
         if as_of != self.as_of:
             self.found.clear()
             self.bytes = 0

@@ -123,7 +123,30 @@ CREATE TABLE IF NOT EXISTS care_relationship (
     PRIMARY KEY (holder, patient, lo, hi, kind, rk, recorded)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS care_relationship_by_source ON care_relationship (rk, recorded);
+
+CREATE TABLE IF NOT EXISTS data_change (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    n   INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO data_change (one, n) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS data_change_on_version AFTER INSERT ON version
+    WHEN NEW.type != 'AuditEvent' OR NEW.version != 1
+    BEGIN UPDATE data_change SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS data_change_on_version_update AFTER UPDATE ON version
+    WHEN NEW.type != 'AuditEvent' OR NEW.version != 1
+    BEGIN UPDATE data_change SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS data_change_on_version_delete AFTER DELETE ON version
+    BEGIN UPDATE data_change SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS data_change_on_relationship AFTER INSERT ON care_relationship
+    BEGIN UPDATE data_change SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS data_change_on_relationship_delete AFTER DELETE ON care_relationship
+    BEGIN UPDATE data_change SET n = n + 1; END;
 """
+DATA_CHANGE = """``data_change.n``: counts the commits that changed data other than by adding a new
+AuditEvent (triggers, so every process's writes and every write path count, an older server's
+too). What a process keeps of the data (the current versions, `read_cache`; what decisions
+derive from it) stays current while ``n`` does; every audited read adds an AuditEvent, and
+would otherwise empty it (``PRAGMA data_version`` changes on any commit)."""
 
 RELATIONSHIP_COLUMNS = "holder, patient, lo, hi, kind"
 """A ``care_relationship`` row's own values, after which come its source (``rk``: the resource

@@ -57,8 +57,11 @@ class SqliteStore(Store):
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self.commits = GroupCommit(lambda: self.writer, self.end_snapshot)
+        self.commits = GroupCommit(lambda: self.writer, self.end_snapshot, self._run)
         self._in_snapshot = False
+        self._data_version = -1
+        self.generation = -1
+        """What the snapshot saw of ``data_change.n`` (`schema.DATA_CHANGE`)."""
         self.current = CurrentVersions(kept)
 
     @classmethod
@@ -127,8 +130,16 @@ class SqliteStore(Store):
             asyncio.get_running_loop().call_soon(self.end_snapshot)
             # starts the read transaction; changes whenever any connection has committed since
             as_of = reader.execute("PRAGMA data_version").fetchone()[0]
-            self.current.since(as_of)
+            if as_of != self._data_version:  # a commit: did it change more than the audit?
+                self._data_version = as_of
+                self.generation = reader.execute("SELECT n FROM data_change").fetchone()[0]
+                self.current.since(self.generation)
         return reader
+
+    async def data_generation(self) -> int | None:
+        """``data_change.n`` as this iteration's read snapshot sees it (`schema.DATA_CHANGE`)."""
+        self.snapshot  # noqa: B018 (begins the snapshot, reading it)
+        return self.generation
 
     def end_snapshot(self) -> None:
         if self._in_snapshot:
@@ -142,8 +153,9 @@ class SqliteStore(Store):
     async def read(self, type_: str, id_: str) -> StoredResource | None:
         """Current versions read since the database last changed are kept: ``PRAGMA
         data_version`` at the start of each snapshot tells whether any connection, in any
-        process, has committed since (then they are all dropped), so a read-mostly server
-        answers most reads without a query."""
+        process, has committed since, and ``data_change.n`` whether that commit changed more
+        than adding AuditEvents (then they are all dropped), so a read-mostly server answers
+        most reads without a query, audited or not."""
         snapshot = self.snapshot
         key = (type_, id_)
         found = self.current.get(key)
