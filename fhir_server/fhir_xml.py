@@ -26,6 +26,7 @@ The renderer writes strings directly (no tree): a read's cost is dominated by it
 
 from __future__ import annotations
 
+import pyexpat
 import re
 import threading
 from html.entities import name2codepoint
@@ -73,8 +74,28 @@ def _parser() -> etree.XMLParser:
 # XML → JSON
 
 
+_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|\s)*", re.DOTALL)
+_UNICODE_MARKS = (b"\xfe\xff", b"\xff\xfe", b"\x00")
+
+
+def _prolog_problem(raw: bytes) -> str | None:
+    """Why the body is refused before libxml2 reads it: a DOCTYPE (a DTD: entity declarations,
+    the material of entity-expansion bombs and external-entity reads; FHIR XML never has
+    one), or an encoding other than UTF-8 (R4 http.html: UTF-8 only) betrayed by its first
+    bytes."""
+    if raw.startswith(_UNICODE_MARKS) or raw[1:2] == b"\x00":
+        return "Request body is not UTF-8; FHIR XML is UTF-8"
+    found = _PROLOG.match(raw, 3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+    if raw.startswith(b"<!DOCTYPE", found.end() if found else 0):
+        return "Request body has a DOCTYPE: DTDs and entity declarations are not accepted"
+    return None
+
+
 def parse(body: bytes | bytearray) -> dict[str, Any]:
     """The resource an XML request body holds, as parsed JSON; 400 naming what is wrong."""
+    problem = _prolog_problem(bytes(body))
+    if problem is not None:
+        raise Invalid(problem)
     try:
         root = etree.fromstring(bytes(body), _parser())
     except etree.XMLSyntaxError as err:
@@ -91,12 +112,84 @@ def parse(body: bytes | bytearray) -> dict[str, Any]:
             if tag
             else "Request body has no root element"
         )
-    doc = _resource(root, Layout.default(), "")
+    doc = _resource(root, _Reading(Layout.default(), bytes(body)), "")
     if fhir_json.too_deep(doc):
         raise InvalidStructure(
             f"The request body nests elements more than {fhir_json.MAX_DEPTH} levels deep"
         )
     return doc
+
+
+class _Reading:
+    """One body being read: the layout, and the narratives' text as the body wrote it."""
+
+    __slots__ = ("_divs", "layout", "raw")
+
+    def __init__(self, layout: Layout, raw: bytes) -> None:
+        self.layout = layout
+        self.raw = raw
+        self._divs: list[str | None] | None = None
+
+    def children(self, path: str) -> dict[str, Slot]:
+        return self.layout.children(path)
+
+    def is_resource(self, type_name: str) -> bool:
+        return self.layout.is_resource(type_name)
+
+    def div(self, elem: Any) -> str:
+        """A narrative's ``div`` as JSON holds it: its text exactly as the body wrote it (so
+        JSON → XML → JSON gives the very string back, ``&quot;`` and ``<p></p>`` as they
+        were) when that text is an XHTML div on its own, else lxml's serialization of it.
+        The divs are met in document order, the order `_xhtml_spans` lists them in."""
+        if self._divs is None:
+            self._divs = _xhtml_spans(self.raw)
+        text = self._divs.pop(0) if self._divs else None
+        if text is not None and _well_formed_div(text):
+            return text
+        return etree.tostring(elem, encoding="unicode", with_tail=False)
+
+
+def _xhtml_spans(raw: bytes) -> list[str | None]:
+    """The text of each outermost XHTML element in ``raw`` (None where it cannot be cut out),
+    in document order. A second, cheap pass over a body lxml has already accepted (no DTD):
+    expat reports where each element starts and ends, lxml does not."""
+    spans: list[str | None] = []
+    parser = pyexpat.ParserCreate(namespace_separator=" ")
+    depth = 0
+    start = 0
+
+    def started(name: str, _attrs: Any) -> None:
+        nonlocal depth, start
+        if name.startswith(XHTML_NS + " "):
+            if depth == 0:
+                start = parser.CurrentByteIndex
+            depth += 1
+
+    def ended(name: str) -> None:
+        nonlocal depth
+        if not name.startswith(XHTML_NS + " "):
+            return
+        depth -= 1
+        if depth:
+            return
+        at = parser.CurrentByteIndex
+        close = raw.find(b">", at)
+        tag = raw[at + 2 : close].strip() if raw.startswith(b"</", at) else b""
+        if tag == b"div" or tag.endswith(b":div"):
+            at = close + 1  # at was the start of </div>
+        # else an empty <div/>: at is just past it
+        try:
+            spans.append(raw[start:at].decode())
+        except UnicodeDecodeError:
+            spans.append(None)
+
+    parser.StartElementHandler = started
+    parser.EndElementHandler = ended
+    try:
+        parser.Parse(raw, True)
+    except pyexpat.ExpatError:
+        return []
+    return spans
 
 
 def _name(elem: Any) -> str:
@@ -106,7 +199,7 @@ def _name(elem: Any) -> str:
     return etree.QName(tag).localname if tag.startswith("{") else tag
 
 
-def _resource(elem: Any, layout: Layout, where: str) -> dict[str, Any]:
+def _resource(elem: Any, layout: _Reading, where: str) -> dict[str, Any]:
     type_ = elem.tag[len(_FHIR) :]
     here = f"{where}.{type_}" if where else type_
     if not layout.is_resource(type_):
@@ -124,7 +217,7 @@ def _no_attributes(elem: Any, allowed: tuple[str, ...], where: str) -> None:
 
 
 def _children(
-    elem: Any, slots: dict[str, Slot], doc: dict[str, Any], layout: Layout, where: str
+    elem: Any, slots: dict[str, Slot], doc: dict[str, Any], layout: _Reading, where: str
 ) -> None:
     """``elem``'s child elements into ``doc`` (its attributes are the caller's)."""
     if elem.text is not None and elem.text.strip():
@@ -174,7 +267,7 @@ def _children(
         else:
             if child.tag != _XHTML_DIV:
                 raise Invalid(f"{at} must be an XHTML <div> in the namespace {XHTML_NS}", [at])
-            value = etree.tostring(child, encoding="unicode", with_tail=False)
+            value = layout.div(child)
         if slot.repeats:
             doc.setdefault(name, []).append(value)
         else:
@@ -196,7 +289,7 @@ def _children(
                 doc["_" + name] = extras[0]
 
 
-def _primitive(elem: Any, slot: Slot, layout: Layout, where: str) -> tuple[Any, Any]:
+def _primitive(elem: Any, slot: Slot, layout: _Reading, where: str) -> tuple[Any, Any]:
     """A primitive's JSON value (None if it has none) and its ``_name`` object (None if it
     has neither id nor extension)."""
     _no_attributes(elem, ("value", "id"), where)
@@ -233,7 +326,7 @@ def _value(raw: str, slot: Slot, where: str) -> Any:
     return fhir_json.number(raw)
 
 
-def _complex(elem: Any, slot: Slot, layout: Layout, where: str) -> dict[str, Any]:
+def _complex(elem: Any, slot: Slot, layout: _Reading, where: str) -> dict[str, Any]:
     slots = layout.children(slot.path)
     allowed = tuple(n for n, s in slots.items() if s.form is Form.ATTRIBUTE)
     _no_attributes(elem, allowed, where)
@@ -246,7 +339,7 @@ def _complex(elem: Any, slot: Slot, layout: Layout, where: str) -> dict[str, Any
     return doc
 
 
-def _contained(elem: Any, layout: Layout, where: str) -> dict[str, Any]:
+def _contained(elem: Any, layout: _Reading, where: str) -> dict[str, Any]:
     _no_attributes(elem, (), where)
     if elem.text is not None and elem.text.strip():
         raise Invalid(f"{where} holds text; it holds one resource", [where])

@@ -325,3 +325,118 @@ async def test_unsupported_formats_are_406_and_415(client: httpx.AsyncClient) ->
     assert_outcome(resp, 406, "not-supported", ["_format"])
     resp = await client.post("Patient", content=PATIENT_XML, headers={"Content-Type": "text/plain"})
     assert_outcome(resp, 415, "not-supported")
+
+
+async def _count(client: httpx.AsyncClient, type_: str) -> int:
+    resp = await client.get(type_, params={"_total": "accurate", "_summary": "count"})
+    total: int = resp.json()["total"]
+    return total
+
+
+async def test_malformed_xml_is_400_naming_the_problem_and_stores_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    bomb = '<?xml version="1.0"?><!DOCTYPE Patient [<!ENTITY a "aaaaaaaaaa">'
+    for i in range(1, 10):
+        bomb += f'<!ENTITY {chr(97 + i)} "' + f"&{chr(96 + i)};" * 10 + '">'
+    bomb += f']><Patient xmlns="{NS}"><name><text value="&j;"/></name></Patient>'
+    cases = {
+        b"<Patient": ("not well-formed", None),
+        b"\xff\xfe<\x00": ("UTF-8", None),
+        bomb.encode(): ("DTD", None),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<Patient xmlns="http://hl7.org/fhir"><name><text value="&x;"/></name></Patient>'
+        ): ("DTD", None),
+        f'<Patient xmlns="{NS}"><colour value="red"/></Patient>'.encode(): (
+            "not an element",
+            ["Patient.colour"],
+        ),
+        f'<Patient xmlns="{NS}"><gender value="male"/><active value="true"/></Patient>'.encode(): (
+            "out of order",
+            ["Patient.active"],
+        ),
+        f'<Patient xmlns="{NS}"><birthDate/></Patient>'.encode(): (
+            "neither a value nor an extension",
+            ["Patient.birthDate"],
+        ),
+        f'<Observation xmlns="{NS}"/>'.encode(): ("", None),  # a body of the wrong type
+    }
+    for body, (words, expression) in cases.items():
+        resp = await client.post(
+            "Patient", content=body, headers={"Content-Type": "application/fhir+xml"}
+        )
+        assert resp.status_code == 400, (body, resp.text)
+        outcome = fhir_xml_outcome(resp)
+        issue = outcome["issue"][0]
+        assert words in issue["diagnostics"], (body, issue)
+        assert "root:" not in issue["diagnostics"]
+        if expression is not None:
+            assert issue["expression"] == expression
+    # the same errors in JSON when JSON is asked for
+    resp = await client.post(
+        "Patient",
+        content=b"<Patient",
+        headers={"Content-Type": "application/fhir+xml", "Accept": "application/fhir+json"},
+    )
+    assert_outcome(resp, 400, "invalid")
+    assert await _count(client, "Patient") == 0
+
+
+def fhir_xml_outcome(resp: httpx.Response) -> dict[str, Any]:
+    """An XML OperationOutcome's issues as dicts, read with lxml."""
+    root = xml_of(resp)
+    assert root.tag == F + "OperationOutcome"
+    issues = []
+    for issue in root.findall(F + "issue"):
+        issues.append(
+            {
+                "severity": value(issue, "severity"),
+                "code": value(issue, "code"),
+                "diagnostics": value(issue, "diagnostics"),
+                "expression": [e.get("value") for e in issue.findall(F + "expression")],
+            }
+        )
+    assert issues and all(i["severity"] == "error" for i in issues)
+    return {"issue": issues}
+
+
+async def test_xml_body_size_is_bounded_as_json_is(make_client: Any) -> None:
+    client = await make_client(max_body_bytes=1024)
+    big = f'<Patient xmlns="{NS}"><name><text value="{"x" * 2000}"/></name></Patient>'
+    resp = await client.post(
+        "Patient", content=big.encode(), headers={"Content-Type": "application/fhir+xml"}
+    )
+    assert resp.status_code == 413
+    assert value(xml_of(resp), "issue/code") == "too-long"
+
+
+async def test_a_failing_xml_transaction_writes_nothing(client: httpx.AsyncClient) -> None:
+    body = f"""<Bundle xmlns="{NS}"><type value="transaction"/>
+      <entry><resource><Patient><name><family value="Kept"/></name></Patient></resource>
+        <request><method value="POST"/><url value="Patient"/></request></entry>
+      <entry><resource><Patient><gender value="nonsense"/></Patient></resource>
+        <request><method value="POST"/><url value="Patient"/></request></entry>
+    </Bundle>""".encode()
+    resp = await client.post("", content=body, headers=XML_BODY)
+    assert resp.status_code in (400, 422), resp.text
+    outcome = fhir_xml_outcome(resp)
+    issue = outcome["issue"][0]
+    assert issue["diagnostics"].startswith("Bundle.entry[1]: ")
+    assert issue["expression"] == ["Patient.gender"]
+    assert await _count(client, "Patient") == 0
+
+
+async def test_validation_errors_name_the_element_in_xml_as_in_json(
+    client: httpx.AsyncClient,
+) -> None:
+    bad_json = {"resourceType": "Patient", "gender": "nonsense"}
+    as_json = await client.post("Patient", json=bad_json)
+    body = f'<Patient xmlns="{NS}"><gender value="nonsense"/></Patient>'.encode()
+    as_xml = await client.post("Patient", content=body, headers=XML_BODY)
+    assert as_xml.status_code == as_json.status_code
+    expected = as_json.json()["issue"]
+    got = fhir_xml_outcome(as_xml)["issue"]
+    assert [(i["code"], i.get("expression", [])) for i in expected] == [
+        (i["code"], i["expression"]) for i in got
+    ]
