@@ -26,9 +26,9 @@ The renderer writes strings directly (no tree): a read's cost is dominated by it
 
 from __future__ import annotations
 
-import pyexpat
 import re
 import threading
+from functools import lru_cache
 from html.entities import name2codepoint
 from typing import Any
 
@@ -140,55 +140,56 @@ class _Reading:
         """A narrative's ``div`` as JSON holds it: its text exactly as the body wrote it (so
         JSON → XML → JSON gives the very string back, ``&quot;`` and ``<p></p>`` as they
         were) when that text is an XHTML div on its own, else lxml's serialization of it.
-        The divs are met in document order, the order `_xhtml_spans` lists them in."""
+        The divs are met in document order, the order `_xhtml_spans` lists them in; a text
+        that does not stand alone as the very element lxml read is not used."""
         if self._divs is None:
             self._divs = _xhtml_spans(self.raw)
         text = self._divs.pop(0) if self._divs else None
-        if text is not None and _well_formed_div(text):
-            return text
-        return etree.tostring(elem, encoding="unicode", with_tail=False)
+        read = etree.tostring(elem, encoding="unicode", with_tail=False)
+        if text is not None and text != read:
+            try:
+                alone = etree.fromstring(text.encode(), _parser())
+            except etree.XMLSyntaxError:
+                return read
+            if etree.tostring(alone, encoding="unicode") != read:
+                return read
+        return text if text is not None else read
+
+
+_DIV_TOKENS = re.compile(
+    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>"
+    rb"|<(/?)(?:[A-Za-z_][-\w.]*:)?div(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
+    re.DOTALL,
+)
 
 
 def _xhtml_spans(raw: bytes) -> list[str | None]:
-    """The text of each outermost XHTML element in ``raw`` (None where it cannot be cut out),
-    in document order. A second, cheap pass over a body lxml has already accepted (no DTD):
-    expat reports where each element starts and ends, lxml does not."""
+    """The text of each outermost ``div`` in ``raw`` (None where it is not UTF-8), in document
+    order: a scan for div tags (comments and CDATA skipped) over a body lxml has already
+    accepted, counting nesting. `_Reading.div` checks each against the element lxml read."""
     spans: list[str | None] = []
-    parser = pyexpat.ParserCreate(namespace_separator=" ")
-    depth = 0
-    start = 0
-
-    def started(name: str, _attrs: Any) -> None:
-        nonlocal depth, start
-        if name.startswith(XHTML_NS + " "):
+    depth = start = 0
+    for m in _DIV_TOKENS.finditer(raw):
+        closing, attrs = m.group(1), m.group(2)
+        if closing is None:  # a comment or CDATA
+            continue
+        if closing:
+            depth -= 1
+            if depth != 0:
+                continue
+        elif attrs.endswith(b"/"):
+            if depth != 0:
+                continue
+            start = m.start()
+        else:
             if depth == 0:
-                start = parser.CurrentByteIndex
+                start = m.start()
             depth += 1
-
-    def ended(name: str) -> None:
-        nonlocal depth
-        if not name.startswith(XHTML_NS + " "):
-            return
-        depth -= 1
-        if depth:
-            return
-        at = parser.CurrentByteIndex
-        close = raw.find(b">", at)
-        tag = raw[at + 2 : close].strip() if raw.startswith(b"</", at) else b""
-        if tag == b"div" or tag.endswith(b":div"):
-            at = close + 1  # at was the start of </div>
-        # else an empty <div/>: at is just past it
+            continue
         try:
-            spans.append(raw[start:at].decode())
+            spans.append(raw[start : m.end()].decode())
         except UnicodeDecodeError:
             spans.append(None)
-
-    parser.StartElementHandler = started
-    parser.EndElementHandler = ended
-    try:
-        parser.Parse(raw, True)
-    except pyexpat.ExpatError:
-        return []
     return spans
 
 
@@ -379,19 +380,48 @@ def _attr(value: str) -> str:
 
 
 def _text(value: Any) -> str:
+    """A primitive's JSON value as its XML value attribute's text (a number as JSON wrote it)."""
+    kind = type(value)
+    if kind is str:
+        return _attr(value)
     if value is True:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, str):
-        return _attr(value)
-    if type(value) is int:
+    if kind is int:
         return str(value)
-    if isinstance(value, fhir_json.ExactNumber):
-        return value.text
-    if isinstance(value, float):
+    if kind is fhir_json.ExactNumber:
+        return str(value.text)
+    if kind is float:
         return orjson.dumps(value).decode()
     return _attr(str(value))
+
+
+_PRIMITIVE, _COMPLEX, _RESOURCE, _ATTRIBUTE = (
+    Form.PRIMITIVE,
+    Form.COMPLEX,
+    Form.RESOURCE,
+    Form.ATTRIBUTE,
+)
+
+
+def render_json(body: bytes, pretty: bool = False) -> bytes:
+    """A FHIR JSON document's bytes (a stored resource, a Bundle, an OperationOutcome) as FHIR
+    XML. A resource's XML is a function of its bytes alone, so small ones are remembered
+    (`_remembered`): a version read again is not written again."""
+    if len(body) <= _REMEMBER_BYTES:
+        return _remembered(body, pretty)
+    return render(fhir_json.loads(body), pretty)
+
+
+_REMEMBER_BYTES = 16 * 1024
+
+
+@lru_cache(maxsize=512)
+def _remembered(body: bytes, pretty: bool) -> bytes:
+    """At most 512 documents of at most 16 KiB each (a few MB at the sizes resources have);
+    the key is the content itself, so what one caller is shown can never be another's."""
+    return render(fhir_json.loads(body), pretty)
 
 
 def render(doc: Any, pretty: bool = False) -> bytes:
@@ -399,138 +429,177 @@ def render(doc: Any, pretty: bool = False) -> bytes:
     if not isinstance(doc, dict) or not isinstance(doc.get("resourceType"), str):
         raise ValueError("only a resource can be written as FHIR XML")
     out: list[str] = []
-    _write_resource(out, doc, Layout.default(), f' xmlns="{FHIR_NS}"', 0 if pretty else -1)
+    writer = _Writer(out, Layout.default(), "  " if pretty else "")
+    writer.resource(doc, f' xmlns="{FHIR_NS}"', "")
     if pretty:
         out.append("\n")
     return "".join(out).encode()
-
-
-def _indent(depth: int) -> str:
-    return "\n" + "  " * depth if depth > 0 else ""
-
-
-def _write_resource(out: list[str], doc: dict[str, Any], layout: Layout, ns: str, d: int) -> None:
-    type_ = doc["resourceType"]
-    out.append(f"{_indent(d)}<{type_}{ns}>")
-    _write_children(out, doc, layout.children(type_), layout, d + 1 if d >= 0 else -1)
-    out.append(f"{_indent(d)}</{type_}>")
-
-
-def _ordered(doc: dict[str, Any], slots: dict[str, Slot]) -> list[tuple[int, str, Slot | None]]:
-    """``doc``'s elements in R4 order, a primitive's ``_name`` with it; names R4 does not
-    define (only in content stored without validation) after them, as JSON had them."""
-    found: dict[str, tuple[int, str, Slot | None]] = {}
-    for key in doc:
-        name = key[1:] if key[:1] == "_" else key
-        if name in found or name == "resourceType":
-            continue
-        slot = slots.get(name)
-        found[name] = (slot.order if slot is not None else 1_000_000 + len(found), name, slot)
-    return sorted(found.values(), key=_first)
 
 
 def _first(item: tuple[int, str, Slot | None]) -> int:
     return item[0]
 
 
-def _write_children(
-    out: list[str], doc: dict[str, Any], slots: dict[str, Slot], layout: Layout, d: int
-) -> None:
-    for _, name, slot in _ordered(doc, slots):
+_PLANS: dict[tuple[int, tuple[str, ...]], list[tuple[int, str, Slot | None]]] = {}
+"""The order to write an object's elements in, by its path's slots (`Layout.children`, kept for
+the process's life, so its id is stable) and its keys: resources of one kind have a handful
+of shapes, so sorting is done once per shape. Bounded by `_MAX_PLANS`."""
+_MAX_PLANS = 20_000
+
+
+def _plan(slots: dict[str, Slot], keys: tuple[str, ...]) -> list[tuple[int, str, Slot | None]]:
+    """``keys`` (an object's) as the elements to write, in R4 order: a primitive's
+    ``_name`` with it, names R4 does not define there (only in content stored without
+    validation) after the others, as JSON had them."""
+    found: list[tuple[int, str, Slot | None]] = []
+    seen: set[str] = set()
+    unknown = 1_000_000
+    for key in keys:
+        if key[0] == "_":
+            key = key[1:]
+            if key in keys:
+                continue  # with its value
+        elif key in seen or key == "resourceType":
+            continue
+        seen.add(key)
+        slot = slots.get(key)
         if slot is None:
-            _write_guessed(out, name, doc.get(name), doc.get("_" + name), layout, d)
-            continue
-        form = slot.form
-        if form is Form.ATTRIBUTE:
-            continue
-        value = doc.get(name)
-        if form is Form.PRIMITIVE:
-            _write_primitive(out, name, value, doc.get("_" + name), layout, d)
-        elif form is Form.COMPLEX:
-            for item in value if isinstance(value, list) else (value,):
-                _write_complex(out, name, item, layout.children(slot.path), layout, d)
-        elif form is Form.RESOURCE:
-            for item in value if isinstance(value, list) else (value,):
-                if isinstance(item, dict) and isinstance(item.get("resourceType"), str):
-                    out.append(f"{_indent(d)}<{name}>")
-                    _write_resource(out, item, layout, "", d + 1 if d >= 0 else -1)
-                    out.append(f"{_indent(d)}</{name}>")
-        elif isinstance(value, str):
-            out.append(_indent(d) + _xhtml(value))
-
-
-def _write_primitive(
-    out: list[str], name: str, value: Any, extra: Any, layout: Layout, d: int
-) -> None:
-    if isinstance(value, list) or isinstance(extra, list):
-        values = value if isinstance(value, list) else []
-        extras = extra if isinstance(extra, list) else []
-        for i in range(max(len(values), len(extras))):
-            _write_primitive(
-                out,
-                name,
-                values[i] if i < len(values) else None,
-                extras[i] if i < len(extras) else None,
-                layout,
-                d,
-            )
-        return
-    if value is None and not extra:
-        return
-    head = f"{_indent(d)}<{name}"
-    if isinstance(extra, dict) and isinstance(extra.get("id"), str):
-        head += f' id="{_attr(extra["id"])}"'
-    if value is not None:
-        head += f' value="{_text(value)}"'
-    inner = {k: v for k, v in extra.items() if k != "id"} if isinstance(extra, dict) else None
-    if not inner:
-        out.append(head + "/>")
-        return
-    out.append(head + ">")
-    _write_children(out, inner, layout.children("Element"), layout, d + 1 if d >= 0 else -1)
-    out.append(f"{_indent(d)}</{name}>")
-
-
-def _write_complex(
-    out: list[str], name: str, doc: Any, slots: dict[str, Slot], layout: Layout, d: int
-) -> None:
-    if not isinstance(doc, dict):
-        _write_guessed(out, name, doc, None, layout, d)
-        return
-    head = f"{_indent(d)}<{name}"
-    ident, url = doc.get("id"), doc.get("url")
-    if isinstance(ident, str) and "id" in slots and slots["id"].form is Form.ATTRIBUTE:
-        head += f' id="{_attr(ident)}"'
-    if isinstance(url, str) and "url" in slots and slots["url"].form is Form.ATTRIBUTE:
-        head += f' url="{_attr(url)}"'
-    start = len(out)
-    out.append(head + ">")
-    _write_children(out, doc, slots, layout, d + 1 if d >= 0 else -1)
-    if len(out) == start + 1:
-        out[start] = head + "/>"
-    else:
-        out.append(f"{_indent(d)}</{name}>")
-
-
-def _write_guessed(
-    out: list[str], name: str, value: Any, extra: Any, layout: Layout, d: int
-) -> None:
-    """An element R4 does not define here (content stored without validation): written by
-    the shape of its JSON, so the XML stays well-formed and shows what JSON would."""
-    if isinstance(value, list):
-        for item in value:
-            _write_guessed(out, name, item, None, layout, d)
-    elif isinstance(value, dict):
-        if isinstance(value.get("resourceType"), str):
-            out.append(f"{_indent(d)}<{name}>")
-            _write_resource(out, value, layout, "", d + 1 if d >= 0 else -1)
-            out.append(f"{_indent(d)}</{name}>")
+            unknown += 1
+            found.append((unknown, key, None))
         else:
-            _write_complex(out, name, value, {}, layout, d)
-    elif value is not None or extra is not None:
-        _write_primitive(out, name, value, extra, layout, d)
+            found.append((slot.order, key, slot))
+    found.sort(key=_first)
+    return found
 
 
+class _Writer:
+    """Writes one document: strings appended to ``out``, joined once. ``pad`` is what goes
+    before a tag (a newline and indentation when pretty, else nothing); ``step`` one level."""
+
+    __slots__ = ("layout", "out", "step")
+
+    def __init__(self, out: list[str], layout: Layout, step: str) -> None:
+        self.out = out
+        self.layout = layout
+        self.step = step
+
+    def _inner(self, pad: str) -> str:
+        return (pad or "\n") + self.step if self.step else ""
+
+    def resource(self, doc: dict[str, Any], ns: str, pad: str) -> None:
+        type_ = doc["resourceType"]
+        self.out.append(f"{pad}<{type_}{ns}>")
+        self.children(doc, self.layout.children(type_), self._inner(pad))
+        self.out.append(f"{pad}</{type_}>")
+
+    def children(self, doc: dict[str, Any], slots: dict[str, Slot], pad: str) -> None:
+        """``doc``'s elements in R4 order (`_plan`)."""
+        keys = tuple(doc)
+        found = _PLANS.get((id(slots), keys))
+        if found is None:
+            found = _plan(slots, keys)
+            if len(_PLANS) < _MAX_PLANS:
+                _PLANS[id(slots), keys] = found
+        out = self.out
+        for _, name, slot in found:
+            value = doc.get(name)
+            if slot is None:
+                self.guessed(name, value, doc.get("_" + name), pad)
+                continue
+            form = slot.form
+            if form is _PRIMITIVE:
+                extra = doc.get("_" + name)
+                if extra is None and type(value) is str:
+                    if _ATTR_SPECIAL.search(value) is not None:
+                        value = _attr(value)
+                    out.append(f'{pad}<{name} value="{value}"/>')
+                elif extra is None and type(value) is not list:
+                    if value is not None:
+                        out.append(f'{pad}<{name} value="{_text(value)}"/>')
+                else:
+                    self.primitive(name, value, extra, pad)
+            elif form is _COMPLEX:
+                inner = self.layout.children(slot.path)
+                if type(value) is list:
+                    for item in value:
+                        self.complex(name, item, inner, pad)
+                else:
+                    self.complex(name, value, inner, pad)
+            elif form is _RESOURCE:
+                inner_pad = self._inner(pad)
+                for item in value if type(value) is list else (value,):
+                    if type(item) is dict and type(item.get("resourceType")) is str:
+                        out.append(f"{pad}<{name}>")
+                        self.resource(item, "", inner_pad)
+                        out.append(f"{pad}</{name}>")
+            elif form is not _ATTRIBUTE and type(value) is str:
+                out.append(pad + _xhtml(value))
+
+    def primitive(self, name: str, value: Any, extra: Any, pad: str) -> None:
+        if type(value) is list or type(extra) is list:
+            values = value if type(value) is list else []
+            extras = extra if type(extra) is list else []
+            for i in range(max(len(values), len(extras))):
+                self.primitive(
+                    name,
+                    values[i] if i < len(values) else None,
+                    extras[i] if i < len(extras) else None,
+                    pad,
+                )
+            return
+        if value is None and not extra:
+            return
+        head = f"{pad}<{name}"
+        if type(extra) is dict and type(extra.get("id")) is str:
+            head += f' id="{_attr(extra["id"])}"'
+        if value is not None:
+            head += f' value="{_text(value)}"'
+        inner = {k: v for k, v in extra.items() if k != "id"} if type(extra) is dict else None
+        if not inner:
+            self.out.append(head + "/>")
+            return
+        self.out.append(head + ">")
+        self.children(inner, self.layout.children("Element"), self._inner(pad))
+        self.out.append(f"{pad}</{name}>")
+
+    def complex(self, name: str, doc: Any, slots: dict[str, Slot], pad: str) -> None:
+        if type(doc) is not dict:
+            self.guessed(name, doc, None, pad)
+            return
+        head = f"{pad}<{name}"
+        ident = doc.get("id")
+        if type(ident) is str and "id" in slots and slots["id"].form is _ATTRIBUTE:
+            head += f' id="{_attr(ident)}"'
+        url = doc.get("url")
+        if type(url) is str and "url" in slots and slots["url"].form is _ATTRIBUTE:
+            head += f' url="{_attr(url)}"'
+        out = self.out
+        start = len(out)
+        out.append(head + ">")
+        self.children(doc, slots, self._inner(pad))
+        if len(out) == start + 1:
+            out[start] = head + "/>"
+        else:
+            out.append(f"{pad}</{name}>")
+
+    def guessed(self, name: str, value: Any, extra: Any, pad: str) -> None:
+        """An element R4 does not define here (content stored without validation): written
+        by the shape of its JSON, so the XML stays well-formed and shows what JSON would."""
+        if type(value) is list:
+            for item in value:
+                self.guessed(name, item, None, pad)
+        elif type(value) is dict:
+            if type(value.get("resourceType")) is str:
+                self.out.append(f"{pad}<{name}>")
+                self.resource(value, "", self._inner(pad))
+                self.out.append(f"{pad}</{name}>")
+            else:
+                self.complex(name, value, {}, pad)
+        elif value is not None or extra is not None:
+            self.primitive(name, value, extra, pad)
+
+
+@lru_cache(maxsize=1024)
 def _xhtml(div: str) -> str:
     """The narrative as XHTML that an XML parser reads back: the stored text as it is when it
     is well-formed XML (what R4 requires of it); HTML's named entities (``&nbsp;``, which the

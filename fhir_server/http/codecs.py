@@ -66,3 +66,19 @@ def encode(kind: str, doc: Any, pretty: bool = False) -> bytes:
     """``doc`` written in format ``kind`` (``json``, ``xml``), indented when ``pretty``
     (``_pretty``)."""
     return _ENCODERS[kind](doc, pretty)
+
+
+def _json_as_is(body: bytes, pretty: bool) -> bytes:
+    return _json(fhir_json.loads(body), True) if pretty else body
+
+
+_FROM_JSON: dict[str, Callable[[bytes, bool], bytes]] = {
+    "json": _json_as_is,
+    "xml": fhir_xml.render_json,
+}
+
+
+def encode_json(kind: str, body: bytes, pretty: bool = False) -> bytes:
+    """A document already written as JSON (what every result holds) in format ``kind``: JSON
+    as it is (parsed and indented only for ``_pretty``), XML by `fhir_xml.render_json`."""
+    return _FROM_JSON[kind](body, pretty)

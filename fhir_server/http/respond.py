@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fhir_server import fhir_json
 from fhir_server.errors import FhirError, Issue, error_headers, outcome_bytes
 from fhir_server.http import codecs
 from fhir_server.http.headers import NOSNIFF
@@ -50,11 +49,7 @@ def _response(
 def _written(body: bytes, media: str, pretty: bool) -> bytes:
     """A JSON body as the response writes it: in XML for an XML media type, indented when
     ``_pretty`` asks for it, else as it is."""
-    if media in XML_TYPES:
-        return codecs.encode("xml", fhir_json.loads(body), pretty)
-    if pretty:
-        return codecs.encode("json", fhir_json.loads(body), pretty=True)
-    return body
+    return codecs.encode_json("xml" if media in XML_TYPES else "json", body, pretty)
 
 
 def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
