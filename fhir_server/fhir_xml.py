@@ -48,6 +48,12 @@ _BOOLEANS = {"true": True, "false": False}
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _local = threading.local()
+_PRIMITIVE, _COMPLEX, _RESOURCE, _ATTRIBUTE = (
+    Form.PRIMITIVE,
+    Form.COMPLEX,
+    Form.RESOURCE,
+    Form.ATTRIBUTE,
+)
 
 
 def _parser() -> etree.XMLParser:
@@ -239,7 +245,7 @@ def _children(
             if tag == _XHTML_DIV:
                 slot = slots.get("div")
                 slot = slot if slot is not None and slot.form is Form.XHTML else None
-        if slot is None or slot.form is Form.ATTRIBUTE:
+        if slot is None or slot.form is _ATTRIBUTE:
             raise Invalid(f"{where}.{name} is not an element R4 defines here", [f"{where}.{name}"])
         if slot.order < last:
             raise Invalid(
@@ -250,20 +256,20 @@ def _children(
             raise Invalid(f"{where}.{name} repeats; R4 allows it once", [f"{where}.{name}"])
         last = slot.order
         form = slot.form
-        if form is Form.PRIMITIVE:
+        if form is _PRIMITIVE:
             found = prims.get(name)
             if found is None:
                 found = prims[name] = ([], [])
                 doc[name] = None  # its place among the others, in document order
             values, extras = found
-            value, extra = _primitive(child, slot, layout, f"{where}.{name}")
+            value, extra = _primitive(child, slot, layout, where, name)
             values.append(value)
             extras.append(extra)
             continue
         at = f"{where}.{name}[{len(doc.get(name, ()))}]" if slot.repeats else f"{where}.{name}"
-        if form is Form.COMPLEX:
+        if form is _COMPLEX:
             value = _complex(child, slot, layout, at)
-        elif form is Form.RESOURCE:
+        elif form is _RESOURCE:
             value = _contained(child, layout, at)
         else:
             if child.tag != _XHTML_DIV:
@@ -290,25 +296,34 @@ def _children(
                 doc["_" + name] = extras[0]
 
 
-def _primitive(elem: Any, slot: Slot, layout: _Reading, where: str) -> tuple[Any, Any]:
+def _primitive(elem: Any, slot: Slot, layout: _Reading, parent: str, name: str) -> tuple[Any, Any]:
     """A primitive's JSON value (None if it has none) and its ``_name`` object (None if it
-    has neither id nor extension)."""
-    _no_attributes(elem, ("value", "id"), where)
-    raw = elem.get("value")
+    has neither id nor extension); ``parent.name`` is where it is, for errors."""
+    raw = ident = None
+    for key, text in elem.items():
+        if key == "value":
+            raw = text
+        elif key == "id":
+            ident = text
+        elif key[0] != "{":
+            where = f"{parent}.{name}"
+            raise Invalid(f"{where} has an attribute {key!r} that R4 does not define", [where])
     extra: dict[str, Any] | None = None
-    ident = elem.get("id")
     if ident is not None:
         extra = {"id": ident}
     if len(elem) or (elem.text is not None and elem.text.strip()):
         extra = extra or {}
-        _children(elem, layout.children("Element"), extra, layout, where)
+        _children(elem, layout.children("Element"), extra, layout, f"{parent}.{name}")
         if ident is not None:
             extra["id"] = ident
     if raw is None:
         if not extra or "extension" not in extra:
+            where = f"{parent}.{name}"
             raise Invalid(f"{where} has neither a value nor an extension", [where])
         return None, extra
-    return _value(raw, slot, where), extra
+    if slot.value == "str":
+        return raw, extra
+    return _value(raw, slot, f"{parent}.{name}"), extra
 
 
 def _value(raw: str, slot: Slot, where: str) -> Any:
@@ -329,13 +344,13 @@ def _value(raw: str, slot: Slot, where: str) -> Any:
 
 def _complex(elem: Any, slot: Slot, layout: _Reading, where: str) -> dict[str, Any]:
     slots = layout.children(slot.path)
-    allowed = tuple(n for n, s in slots.items() if s.form is Form.ATTRIBUTE)
-    _no_attributes(elem, allowed, where)
     doc: dict[str, Any] = {}
-    for name in allowed:  # id, and an Extension's url
-        value = elem.get(name)
-        if value is not None:
-            doc[name] = value
+    for key, text in elem.items():  # id, and an Extension's url
+        found = slots.get(key)
+        if found is not None and found.form is _ATTRIBUTE:
+            doc[key] = text
+        elif key[0] != "{":
+            raise Invalid(f"{where} has an attribute {key!r} that R4 does not define", [where])
     _children(elem, slots, doc, layout, where)
     return doc
 
@@ -395,14 +410,6 @@ def _text(value: Any) -> str:
     if kind is float:
         return orjson.dumps(value).decode()
     return _attr(str(value))
-
-
-_PRIMITIVE, _COMPLEX, _RESOURCE, _ATTRIBUTE = (
-    Form.PRIMITIVE,
-    Form.COMPLEX,
-    Form.RESOURCE,
-    Form.ATTRIBUTE,
-)
 
 
 def render_json(body: bytes, pretty: bool = False) -> bytes:
