@@ -418,17 +418,26 @@ def render_json(body: bytes, pretty: bool = False) -> bytes:
     (`_remembered`): a version read again is not written again."""
     if len(body) <= _REMEMBER_BYTES:
         return _remembered(body, pretty)
-    return render(fhir_json.loads(body), pretty)
+    return render(_loads(body), pretty)
 
 
 _REMEMBER_BYTES = 16 * 1024
+_INEXACT = re.compile(rb"[:\[,]-?[0-9]+[.eE]|[:\[,]-?[0-9]{19}")
+"""A number token of compact JSON that orjson's float might not write back as written (a
+fraction, an exponent, an integer of 19 digits or more); a string holding such text only
+sends the body the slower, exact way."""
+
+
+def _loads(body: bytes) -> Any:
+    """Stored JSON as `fhir_json.loads` gives it; orjson alone when no number needs its text."""
+    return fhir_json.loads(body) if _INEXACT.search(body) else orjson.loads(body)
 
 
 @lru_cache(maxsize=512)
 def _remembered(body: bytes, pretty: bool) -> bytes:
     """At most 512 documents of at most 16 KiB each (a few MB at the sizes resources have);
     the key is the content itself, so what one caller is shown can never be another's."""
-    return render(fhir_json.loads(body), pretty)
+    return render(_loads(body), pretty)
 
 
 def render(doc: Any, pretty: bool = False) -> bytes:
@@ -443,21 +452,33 @@ def render(doc: Any, pretty: bool = False) -> bytes:
     return "".join(out).encode()
 
 
+# What `_Writer.children` does with one element of an object, decided once per object shape.
+_SIMPLE = 0  # a primitive without a ``_name``: ``<name value="…"/>`` (each, if a list)
+_WITH_EXTRA = 1  # a primitive with a ``_name`` (id, extensions): `_Writer.primitive`
+_OBJECT = 2  # a complex element (arg: its children's slots, and which are attributes)
+_NESTED = 3  # a resource inside a resource
+_DIV = 4  # the narrative's XHTML
+_GUESSED = 5  # a name R4 does not define there
+
+Op = tuple[int, str, Any]
+
+_PLANS: dict[tuple[int, tuple[str, ...]], list[Op]] = {}
+"""What to write for an object, by its path's slots (`Layout.children`, kept for the process's
+life, so its id is stable) and its keys: resources of one kind have a handful of shapes, so an
+object's keys are sorted into R4 order and classified once per shape. Bounded by
+`_MAX_PLANS`."""
+_MAX_PLANS = 20_000
+
+
 def _first(item: tuple[int, str, Slot | None]) -> int:
     return item[0]
 
 
-_PLANS: dict[tuple[int, tuple[str, ...]], list[tuple[int, str, Slot | None]]] = {}
-"""The order to write an object's elements in, by its path's slots (`Layout.children`, kept for
-the process's life, so its id is stable) and its keys: resources of one kind have a handful
-of shapes, so sorting is done once per shape. Bounded by `_MAX_PLANS`."""
-_MAX_PLANS = 20_000
-
-
-def _plan(slots: dict[str, Slot], keys: tuple[str, ...]) -> list[tuple[int, str, Slot | None]]:
+def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> list[Op]:
     """``keys`` (an object's) as the elements to write, in R4 order: a primitive's
     ``_name`` with it, names R4 does not define there (only in content stored without
-    validation) after the others, as JSON had them."""
+    validation) after the others, as JSON had them; attributes (``id``, ``url``) are the
+    element's own (`_Writer.complex`)."""
     found: list[tuple[int, str, Slot | None]] = []
     seen: set[str] = set()
     unknown = 1_000_000
@@ -473,10 +494,24 @@ def _plan(slots: dict[str, Slot], keys: tuple[str, ...]) -> list[tuple[int, str,
         if slot is None:
             unknown += 1
             found.append((unknown, key, None))
-        else:
+        elif slot.form is not _ATTRIBUTE:
             found.append((slot.order, key, slot))
     found.sort(key=_first)
-    return found
+    ops: list[Op] = []
+    for _, name, slot in found:
+        if slot is None:
+            ops.append((_GUESSED, name, None))
+        elif slot.form is _PRIMITIVE:
+            ops.append((_SIMPLE if "_" + name not in keys else _WITH_EXTRA, name, None))
+        elif slot.form is _COMPLEX:
+            inner = layout.children(slot.path)
+            attrs = tuple(n for n, s in inner.items() if s.form is _ATTRIBUTE)
+            ops.append((_OBJECT, name, (inner, attrs)))
+        elif slot.form is _RESOURCE:
+            ops.append((_NESTED, name, None))
+        else:
+            ops.append((_DIV, name, None))
+    return ops
 
 
 class _Writer:
@@ -502,45 +537,50 @@ class _Writer:
     def children(self, doc: dict[str, Any], slots: dict[str, Slot], pad: str) -> None:
         """``doc``'s elements in R4 order (`_plan`)."""
         keys = tuple(doc)
-        found = _PLANS.get((id(slots), keys))
-        if found is None:
-            found = _plan(slots, keys)
+        plan = _PLANS.get((id(slots), keys))
+        if plan is None:
+            plan = _plan(self.layout, slots, keys)
             if len(_PLANS) < _MAX_PLANS:
-                _PLANS[id(slots), keys] = found
+                _PLANS[id(slots), keys] = plan
         out = self.out
-        for _, name, slot in found:
-            value = doc.get(name)
-            if slot is None:
-                self.guessed(name, value, doc.get("_" + name), pad)
-                continue
-            form = slot.form
-            if form is _PRIMITIVE:
-                extra = doc.get("_" + name)
-                if extra is None and type(value) is str:
+        inner_pad = self._inner(pad) if self.step else ""
+        for op, name, arg in plan:
+            if op == _SIMPLE:
+                value = doc[name]
+                kind = type(value)
+                if kind is str:
                     if _ATTR_SPECIAL.search(value) is not None:
                         value = _attr(value)
                     out.append(f'{pad}<{name} value="{value}"/>')
-                elif extra is None and type(value) is not list:
-                    if value is not None:
-                        out.append(f'{pad}<{name} value="{_text(value)}"/>')
-                else:
-                    self.primitive(name, value, extra, pad)
-            elif form is _COMPLEX:
-                inner = self.layout.children(slot.path)
+                elif kind is list:
+                    for item in value:
+                        if item is not None:
+                            out.append(f'{pad}<{name} value="{_text(item)}"/>')
+                elif value is not None:
+                    out.append(f'{pad}<{name} value="{_text(value)}"/>')
+            elif op == _OBJECT:
+                value = doc[name]
+                inner, attrs = arg
                 if type(value) is list:
                     for item in value:
-                        self.complex(name, item, inner, pad)
+                        self.complex(name, item, inner, attrs, pad, inner_pad)
                 else:
-                    self.complex(name, value, inner, pad)
-            elif form is _RESOURCE:
-                inner_pad = self._inner(pad)
+                    self.complex(name, value, inner, attrs, pad, inner_pad)
+            elif op == _WITH_EXTRA:
+                self.primitive(name, doc.get(name), doc.get("_" + name), pad)
+            elif op == _NESTED:
+                value = doc[name]
                 for item in value if type(value) is list else (value,):
                     if type(item) is dict and type(item.get("resourceType")) is str:
                         out.append(f"{pad}<{name}>")
                         self.resource(item, "", inner_pad)
                         out.append(f"{pad}</{name}>")
-            elif form is not _ATTRIBUTE and type(value) is str:
-                out.append(pad + _xhtml(value))
+            elif op == _DIV:
+                value = doc[name]
+                if type(value) is str:
+                    out.append(pad + _xhtml(value))
+            else:
+                self.guessed(name, doc.get(name), doc.get("_" + name), pad)
 
     def primitive(self, name: str, value: Any, extra: Any, pad: str) -> None:
         if type(value) is list or type(extra) is list:
@@ -569,21 +609,27 @@ class _Writer:
         self.children(inner, self.layout.children("Element"), self._inner(pad))
         self.out.append(f"{pad}</{name}>")
 
-    def complex(self, name: str, doc: Any, slots: dict[str, Slot], pad: str) -> None:
+    def complex(
+        self,
+        name: str,
+        doc: Any,
+        slots: dict[str, Slot],
+        attrs: tuple[str, ...],
+        pad: str,
+        inner_pad: str,
+    ) -> None:
         if type(doc) is not dict:
             self.guessed(name, doc, None, pad)
             return
         head = f"{pad}<{name}"
-        ident = doc.get("id")
-        if type(ident) is str and "id" in slots and slots["id"].form is _ATTRIBUTE:
-            head += f' id="{_attr(ident)}"'
-        url = doc.get("url")
-        if type(url) is str and "url" in slots and slots["url"].form is _ATTRIBUTE:
-            head += f' url="{_attr(url)}"'
+        for attr in attrs:  # id, and an Extension's url
+            value = doc.get(attr)
+            if type(value) is str:
+                head += f' {attr}="{_attr(value)}"'
         out = self.out
         start = len(out)
         out.append(head + ">")
-        self.children(doc, slots, self._inner(pad))
+        self.children(doc, slots, inner_pad)
         if len(out) == start + 1:
             out[start] = head + "/>"
         else:
@@ -601,7 +647,7 @@ class _Writer:
                 self.resource(value, "", self._inner(pad))
                 self.out.append(f"{pad}</{name}>")
             else:
-                self.complex(name, value, {}, pad)
+                self.complex(name, value, {}, (), pad, self._inner(pad))
         elif value is not None or extra is not None:
             self.primitive(name, value, extra, pad)
 
