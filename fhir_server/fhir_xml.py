@@ -373,6 +373,7 @@ def _contained(elem: Any, layout: _Reading, where: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # JSON → XML
 
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
 _NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
@@ -442,7 +443,8 @@ def _remembered(body: bytes, pretty: bool) -> bytes:
 
 def render(doc: Any, pretty: bool = False) -> bytes:
     """``doc`` (a resource as parsed JSON) as FHIR XML, UTF-8; indented when ``pretty``."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("resourceType"), str):
+    type_ = doc.get("resourceType") if isinstance(doc, dict) else None
+    if not isinstance(type_, str) or _XML_NAME.fullmatch(type_) is None:
         raise ValueError("only a resource can be written as FHIR XML")
     out: list[str] = []
     writer = _Writer(out, Layout.default(), "  " if pretty else "")
@@ -483,15 +485,17 @@ def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> list
     seen: set[str] = set()
     unknown = 1_000_000
     for key in keys:
-        if key[0] == "_":
+        if key[:1] == "_":
             key = key[1:]
             if key in keys:
                 continue  # with its value
-        elif key in seen or key == "resourceType":
+        if key in seen or key == "resourceType":
             continue
         seen.add(key)
         slot = slots.get(key)
         if slot is None:
+            if _XML_NAME.fullmatch(key) is None:
+                continue  # no XML element can have this name (content stored unvalidated)
             unknown += 1
             found.append((unknown, key, None))
         elif slot.form is not _ATTRIBUTE:
@@ -530,6 +534,8 @@ class _Writer:
 
     def resource(self, doc: dict[str, Any], ns: str, pad: str) -> None:
         type_ = doc["resourceType"]
+        if _XML_NAME.fullmatch(type_) is None:  # content stored unvalidated: no element
+            return
         self.out.append(f"{pad}<{type_}{ns}>")
         self.children(doc, self.layout.children(type_), self._inner(pad))
         self.out.append(f"{pad}</{type_}>")

@@ -440,3 +440,45 @@ async def test_validation_errors_name_the_element_in_xml_as_in_json(
     assert [(i["code"], i.get("expression", [])) for i in expected] == [
         (i["code"], i["expression"]) for i in got
     ]
+
+
+async def test_operation_with_parameters_in_and_out_in_xml(client: httpx.AsyncClient) -> None:
+    body = f"""<Parameters xmlns="{NS}">
+      <parameter><name value="url"/>
+        <valueUri value="http://faellesforloeb.dk/fhir/ValueSet/ff-careteam-role"/></parameter>
+      <parameter><name value="coding"/>
+        <valueCoding>
+          <system value="http://faellesforloeb.dk/fhir/CodeSystem/ff-careteam-role"/>
+          <code value="relative"/>
+        </valueCoding>
+      </parameter>
+    </Parameters>""".encode()
+    resp = await client.post("ValueSet/$validate-code", content=body, headers=XML_BODY)
+    assert resp.status_code == 200, resp.text
+    root = xml_of(resp)
+    assert root.tag == F + "Parameters"
+    result = [p for p in root.findall(F + "parameter") if value(p, "name") == "result"]
+    assert [value(p, "valueBoolean") for p in result] == ["true"]
+
+
+async def test_batch_in_xml(client: httpx.AsyncClient) -> None:
+    made = await create(client, patient("Batch"))
+    body = f"""<Bundle xmlns="{NS}"><type value="batch"/>
+      <entry><request><method value="GET"/><url value="Patient/{made["id"]}"/></request></entry>
+      <entry><request><method value="GET"/><url value="Patient/missing"/></request></entry>
+      <entry><resource><Patient><name><family value="New"/></name></Patient></resource>
+        <request><method value="POST"/><url value="Patient"/></request></entry>
+    </Bundle>""".encode()
+    resp = await client.post("", content=body, headers=XML_BODY)
+    assert resp.status_code == 200, resp.text
+    root = xml_of(resp)
+    assert value(root, "type") == "batch-response"
+    entries = root.findall(F + "entry")
+    assert [value(e, "response/status") for e in entries] == [
+        "200 OK",
+        "404 Not Found",
+        "201 Created",
+    ]
+    assert value(entries[0], "resource/Patient/name/family") == "Batch"
+    outcome = entries[1].find(F + "response/" + F + "outcome/" + F + "OperationOutcome")
+    assert value(outcome, "issue/code") == "not-found"

@@ -122,8 +122,20 @@ def test_narrative_that_is_not_xml_still_gives_well_formed_xml() -> None:
 
 
 def test_content_stored_without_validation_is_still_written_well_formed() -> None:
-    doc: dict[str, Any] = {"resourceType": "Patient", "madeUp": {"x": [1, "two"]}, "_odd": True}
-    etree.fromstring(fhir_xml.render(doc))
+    doc: dict[str, Any] = {
+        "resourceType": "Patient",
+        "madeUp": {"x": [1, "two"]},
+        "_odd": True,
+        "": 1,
+        "not a name": "x",
+        'a<b"': {"c": 1},
+        "contained": [{"resourceType": 'x"y'}, {"resourceType": "Goal", "id": "g"}],
+        "name": [{"given": "not a list", "_given": "nor this"}, "a string"],
+        "text": {"div": 'a\nb<&>"'},
+    }
+    root = etree.fromstring(fhir_xml.render(doc))
+    assert root.find("{http://hl7.org/fhir}madeUp/{http://hl7.org/fhir}x").get("value") == "1"
+    assert root.find("{http://hl7.org/fhir}contained/{http://hl7.org/fhir}Goal") is not None
 
 
 def test_pretty_is_the_same_document_indented() -> None:
