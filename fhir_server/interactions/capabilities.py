@@ -76,7 +76,12 @@ def _statement(
             "url": base_url,
         },
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "application/json", "application/fhir+xml", "xml"],
+        "format": [
+            "application/fhir+json",
+            "application/json",
+            "application/fhir+xml",
+            "application/xml",
+        ],
         "patchFormat": [
             "application/json-patch+json",
             "application/fhir+json",
