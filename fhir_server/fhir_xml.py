@@ -43,7 +43,6 @@ FHIR_NS = "http://hl7.org/fhir"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 _FHIR = "{" + FHIR_NS + "}"
 _XHTML_DIV = "{" + XHTML_NS + "}div"
-_OUTSIDE_ATTRIBUTES = frozenset({"id", "url"})
 _BOOLEANS = {"true": True, "false": False}
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -99,11 +98,12 @@ def _prolog_problem(raw: bytes) -> str | None:
 
 def parse(body: bytes | bytearray) -> dict[str, Any]:
     """The resource an XML request body holds, as parsed JSON; 400 naming what is wrong."""
-    problem = _prolog_problem(bytes(body))
+    raw = bytes(body)
+    problem = _prolog_problem(raw)
     if problem is not None:
         raise Invalid(problem)
     try:
-        root = etree.fromstring(bytes(body), _parser())
+        root = etree.fromstring(raw, _parser())
     except etree.XMLSyntaxError as err:
         raise Invalid(f"Request body is not well-formed XML: {err}") from None
     if root.getroottree().docinfo.doctype:
@@ -118,7 +118,7 @@ def parse(body: bytes | bytearray) -> dict[str, Any]:
             if tag
             else "Request body has no root element"
         )
-    doc = _resource(root, _Reading(Layout.default(), bytes(body)), "")
+    doc = _resource(root, _Reading(Layout.default(), raw), "")
     if fhir_json.too_deep(doc):
         raise InvalidStructure(
             f"The request body nests elements more than {fhir_json.MAX_DEPTH} levels deep"
