@@ -100,7 +100,7 @@ walk of a resource (validation, indexing, references) recurses, and orjson seria
 254 levels while it parses 1,024."""
 
 
-def _too_deep(doc: Any) -> bool:
+def too_deep(doc: Any) -> bool:
     """Whether ``doc`` nests more than `MAX_DEPTH` levels: level by level, without recursion,
     skipping scalars."""
     level = [doc] if type(doc) in (dict, list) else []
@@ -125,7 +125,7 @@ def parse_body(body: bytes | bytearray) -> Any:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise Invalid(f"Request body is not valid JSON: {err}") from err
-    if _too_deep(doc):
+    if too_deep(doc):
         raise InvalidStructure(
             f"The request body nests objects and arrays more than {MAX_DEPTH} levels deep"
         )
@@ -180,6 +180,15 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _float(text: str) -> float:
     value = float(text)
     return value if orjson.dumps(value) == text.encode() else ExactNumber(text)
+
+
+def number(text: str) -> int | float:
+    """A JSON number's value from its text, as `parse_body` gives it: an int, a float, or an
+    `ExactNumber` when the float would not be written back as written (the XML codec reads a
+    decimal's value attribute with it, so both formats give one document)."""
+    if "." in text or "e" in text or "E" in text:
+        return _float(text)
+    return _int(text)
 
 
 def _int(text: str) -> int | float:

@@ -19,7 +19,7 @@ from fhir_server.errors import FhirError, Invalid, TooLarge
 from fhir_server.http import codecs
 from fhir_server.http.access_log import CLIENT_KEY
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
-from fhir_server.http.negotiation import FHIR_JSON, JSON, request_kind, response_type
+from fhir_server.http.negotiation import FHIR_JSON, FHIR_XML, JSON, answer_type, request_kind
 from fhir_server.http.respond import respond, respond_crash, respond_error, send_response
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.interactions.read import read
@@ -39,6 +39,7 @@ _PLAIN_ACCEPT: dict[str | None, str] = {
     "*/*": FHIR_JSON,
     FHIR_JSON: FHIR_JSON,
     JSON: JSON,
+    FHIR_XML: FHIR_XML,
 }
 """Accept headers answered on the plain-read path (`response_type` gives the same)."""
 
@@ -190,7 +191,7 @@ class FhirApp:
                 base = self.base_url(scope, head.host)
                 qs = head.query
                 params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
-                media = response_type(head.accept, _param(params, "_format"))
+                media = answer_type(head.accept, _param(params, "_format"), head.content_type)
                 principal = await self._principal(head, base)
                 scope[CLIENT_KEY] = principal.client_id
                 req = await self._request(head, receive, params)

@@ -1,5 +1,7 @@
-"""Content negotiation: which JSON flavour to answer with (406 otherwise), which body we were sent
-(415 otherwise). XML is not served."""
+"""Content negotiation: which format and media type to answer with, FHIR JSON or FHIR XML (406
+otherwise), which body we were sent (415 otherwise). A generic type (``application/json``,
+``application/xml``, ``text/xml``, ``text/json``) is answered in that type, a FHIR one or a
+``_format`` keyword in the FHIR type."""
 
 from __future__ import annotations
 
@@ -10,11 +12,29 @@ from fhir_server.http.codecs import WireKind
 
 FHIR_JSON = "application/fhir+json"
 JSON = "application/json"
+FHIR_XML = "application/fhir+xml"
+XML = "application/xml"
 _JSON_ALIASES = {FHIR_JSON: FHIR_JSON, JSON: JSON, "application/json+fhir": FHIR_JSON}
-_FORMAT_ALIASES = {"json": FHIR_JSON, "text/json": JSON, **_JSON_ALIASES}
+_XML_ALIASES = {FHIR_XML: FHIR_XML, XML: XML, "application/xml+fhir": FHIR_XML}
+_FORMAT_ALIASES = {
+    "json": FHIR_JSON,
+    "text/json": JSON,
+    **_JSON_ALIASES,
+    "xml": FHIR_XML,
+    "text/xml": XML,
+    **_XML_ALIASES,
+}
 _WILDCARDS = {"*/*": FHIR_JSON, "application/*": FHIR_JSON}
-_ACCEPT_ALIASES = {**_JSON_ALIASES, "text/json": "text/json"}
-"""http.html#mime-type: a generic ``text/json`` in Accept is answered in that type."""
+_ACCEPT_ALIASES = {
+    **_JSON_ALIASES,
+    "text/json": "text/json",
+    **_XML_ALIASES,
+    "text/xml": "text/xml",
+}
+"""http.html#mime-type: a generic ``text/json`` or ``text/xml`` in Accept is answered in that
+type."""
+XML_TYPES = frozenset({FHIR_XML, XML, "text/xml"})
+"""The media types answered in XML (`codecs.encode` ``xml``)."""
 
 
 def _mime(value: str) -> tuple[str, float]:
@@ -38,7 +58,8 @@ def response_type(accept: str | None, format_param: str | None) -> str:
         chosen = _FORMAT_ALIASES.get(format_param.strip().lower())
         if chosen is None:
             raise NotAcceptable(
-                f"_format={format_param} is not supported; this server speaks JSON", ["_format"]
+                f"_format={format_param} is not supported; this server speaks JSON and XML",
+                ["_format"],
             )
         return chosen
     if not accept:
@@ -50,22 +71,42 @@ def response_type(accept: str | None, format_param: str | None) -> str:
         chosen = _ACCEPT_ALIASES.get(mime) or _WILDCARDS.get(mime)
         if chosen:
             return chosen
-    raise NotAcceptable(f"Cannot answer {accept!r}: this server speaks {FHIR_JSON} and {JSON}")
+    raise NotAcceptable(
+        f"Cannot answer {accept!r}: this server speaks {FHIR_JSON}, {JSON}, {FHIR_XML} and {XML}"
+    )
+
+
+def answer_type(accept: str | None, format_param: str | None, content_type: str | None) -> str:
+    """`response_type`, except that a request with an XML body and no preference of its own
+    (no ``_format``, no Accept or ``*/*``) is answered in XML: the format it spoke."""
+    if (
+        format_param is None
+        and accept in (None, "*/*")
+        and content_type is not None
+        and _mime(content_type)[0] in _XML_REQUEST
+    ):
+        return FHIR_XML
+    return response_type(accept, format_param)
+
+
+_XML_REQUEST = frozenset({*_XML_ALIASES, "text/xml"})
 
 
 def request_kind(content_type: str | None, method: str, is_search: bool) -> WireKind:
-    """``json``, ``json-patch`` or ``form`` for the body (`codecs` decodes it); anything else
-    is a 415."""
+    """``json``, ``xml``, ``json-patch`` or ``form`` for the body (`codecs` decodes it);
+    anything else is a 415."""
     if not content_type:
         return "json"
     mime = _mime(content_type)[0]
     if mime in _JSON_ALIASES:
         return "json"
+    if mime in _XML_REQUEST:
+        return "xml"
     if mime == "application/json-patch+json" and method == "PATCH":
         return "json-patch"
     if mime == "application/x-www-form-urlencoded" and is_search:
         return "form"
     raise UnsupportedMediaType(
-        f"Content-Type {mime!r} is not accepted here; send {FHIR_JSON}"
+        f"Content-Type {mime!r} is not accepted here; send {FHIR_JSON} or {FHIR_XML}"
         + (" or application/json-patch+json" if method == "PATCH" else ""),
     )

@@ -3,24 +3,26 @@ response (status, ETag, Last-Modified, Location, Prefer, `_summary`, `_elements`
 `respond_error` an error (status and headers from `errors.ANSWERS`, an OperationOutcome). Both
 branches of the pipeline (the plain read and the router) answer through them, so they cannot
 answer alike things differently. The stored bytes go out untouched unless a client asked for a
-different representation."""
+different representation: XML (`codecs`, written from the JSON at the very end, so a result is
+one thing whatever the format) or ``_pretty``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from fhir_server import fhir_json
 from fhir_server.errors import FhirError, Issue, error_headers, outcome_bytes
 from fhir_server.http import codecs
 from fhir_server.http.headers import NOSNIFF
-from fhir_server.http.negotiation import FHIR_JSON, JSON
+from fhir_server.http.negotiation import FHIR_JSON, JSON, XML_TYPES
 from fhir_server.interactions.context import FhirRequest, FhirResult
 from fhir_server.representation import WHOLE, Shape, returned
 from fhir_server.stored import http_date
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_CONTENT_TYPES = {m: f"{m}; charset=utf-8".encode() for m in (FHIR_JSON, JSON, "text/json")}
+_CONTENT_TYPES = {
+    m: f"{m}; charset=utf-8".encode() for m in (FHIR_JSON, JSON, "text/json", *XML_TYPES)
+}
 _ETAG, _LAST_MODIFIED = b"etag", b"last-modified"
 _CRASH = outcome_bytes([Issue("exception", "Internal server error")])
 
@@ -42,6 +44,12 @@ def _response(
     headers.append((b"content-length", str(len(body or b"")).encode()))
     headers.append(NOSNIFF)
     return Response(status, headers, body or b"")
+
+
+def _written(body: bytes, media: str, pretty: bool) -> bytes:
+    """A JSON body as the response writes it: in XML for an XML media type, indented when
+    ``_pretty`` asks for it, else as it is."""
+    return codecs.encode_json("xml" if media in XML_TYPES else "json", body, pretty)
 
 
 def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -81,21 +89,22 @@ def respond(req: FhirRequest, result: FhirResult, base_url: str, media: str) -> 
         status, body = _body(req, result)
     if status == 304:
         body = None
-    if body is not None and req.params and req.param("_pretty") == "true":
-        body = codecs.encode("json", fhir_json.loads(body), pretty=True)
+    if body is not None:
+        body = _written(body, media, bool(req.params) and req.param("_pretty") == "true")
     return _response(status, headers, body, media)
 
 
 def respond_error(err: FhirError, media: str) -> Response:
     """The HTTP response for an error: its status and headers from `errors.ANSWERS`, its issues
     as an OperationOutcome."""
-    return _response(err.status, _encoded(error_headers(err)), outcome_bytes(err.issues), media)
+    body = _written(outcome_bytes(err.issues), media, False)
+    return _response(err.status, _encoded(error_headers(err)), body, media)
 
 
 def respond_crash(media: str) -> Response:
     """The answer to an unexpected exception (logged by the caller): a 500 that says nothing
     of it."""
-    return _response(500, [], _CRASH, media)
+    return _response(500, [], _written(_CRASH, media, False), media)
 
 
 async def send_response(send: Any, response: Response) -> None:

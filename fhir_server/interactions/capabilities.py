@@ -87,8 +87,17 @@ def _statement(
             "url": base_url,
         },
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "application/json"],
-        "patchFormat": ["application/json-patch+json", "application/fhir+json"],
+        "format": [
+            "application/fhir+json",
+            "application/json",
+            "application/fhir+xml",
+            "application/xml",
+        ],
+        "patchFormat": [
+            "application/json-patch+json",
+            "application/fhir+json",
+            "application/fhir+xml",
+        ],
         "rest": [
             {
                 **rest,

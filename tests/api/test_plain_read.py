@@ -104,7 +104,10 @@ async def test_conditional_headers_and_other_media(
     modified = await client.get("Patient/pr1", headers={"If-Modified-Since": since})
     assert modified.status_code == 304
     xml = await client.get("Patient/pr1", headers={"Accept": "application/fhir+xml"})
-    assert xml.status_code == 406
+    assert xml.status_code == 200
+    assert xml.headers["content-type"] == "application/fhir+xml; charset=utf-8"
+    assert xml.content.startswith(b'<Patient xmlns="http://hl7.org/fhir"><id value="pr1"/>')
+    assert (await client.get("Patient/pr1", headers={"Accept": "text/html"})).status_code == 406
     weighted = await client.get(
         "Patient/pr1", headers={"Accept": "application/xml;q=0.5, application/json"}
     )

@@ -25,8 +25,10 @@ import httpx
 import orjson
 
 from dataset.demo import demo_resources, load_demo
+from fhir_server import fhir_xml
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
+from fhir_server.errors import FhirError
 from tests.support.backends import app_store
 
 T = TypeVar("T")
@@ -143,12 +145,18 @@ def outcome_problem(status: int, content_type: str | None, body: bytes) -> str |
         return f"server error {status}"
     if status < 400:
         return None
-    if not content_type or "json" not in content_type:
+    if content_type and "xml" in content_type:  # asked for in XML (Accept, _format)
+        try:
+            doc = fhir_xml.parse(body)
+        except FhirError:
+            return f"error {status} body is not FHIR XML"
+    elif not content_type or "json" not in content_type:
         return f"error {status} is not JSON but {content_type!r}"
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return f"error {status} body is not JSON"
+    else:
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return f"error {status} body is not JSON"
     if not isinstance(doc, dict) or doc.get("resourceType") != "OperationOutcome":
         return f"error {status} body is not an OperationOutcome"
     issues = doc.get("issue")
