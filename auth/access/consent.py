@@ -58,8 +58,10 @@ from fhir_server.search.terms import (
     Filter,
     FilterGroup,
     ReferenceValue,
+    RelatedTo,
     SearchQuery,
     TokenValue,
+    owner_filter,
 )
 from fhir_server.stored import StoredResource
 
@@ -200,29 +202,35 @@ class ConsentAccess:
         """The active Consents of ``patients``, per patient id."""
         out: dict[str, list[dict[str, Any]]] = {p: [] for p in patients}
         ordered = sorted(set(patients))
-        read = 0
         for i in range(0, len(ordered), _CHUNK):
             refs = tuple(ReferenceValue("Patient", p) for p in ordered[i : i + _CHUNK])
-            query = SearchQuery(
-                "Consent",
-                [
-                    Filter("patient", "reference", refs),
-                    Filter("status", "token", (TokenValue(ANY, "active"),)),
-                ],
-                count=1000,
-            )
-            while True:
-                page = await self.source.search(query)
-                for stored in page.items:
-                    consent = orjson.loads(stored.content or b"{}")
-                    for owner in compartment.owners("Consent", consent):
-                        if owner in out:
-                            out[owner].append(consent)
-                read += len(page.items)
-                if page.next_cursor is None or read > _CONSENT_LIMIT:
-                    break
-                query.after_id = page.next_cursor
+            await self._read_consents(Filter("patient", "reference", refs), out)
         return out
+
+    async def _read_consents(
+        self, about: Criterion, out: dict[str, list[dict[str, Any]]], any_patient: bool = False
+    ) -> None:
+        """Add the active Consents ``about`` selects to ``out``, per patient id: of the patients
+        ``out`` holds already, or (``any_patient``) of whichever patient they are about."""
+        query = SearchQuery(
+            "Consent",
+            [about, Filter("status", "token", (TokenValue(ANY, "active"),))],
+            count=1000,
+        )
+        read = 0
+        while True:
+            page = await self.source.search(query)
+            for stored in page.items:
+                consent = orjson.loads(stored.content or b"{}")
+                for owner in compartment.owners("Consent", consent):
+                    if owner in out:
+                        out[owner].append(consent)
+                    elif any_patient:
+                        out[owner] = [consent]
+            read += len(page.items)
+            if page.next_cursor is None or read > _CONSENT_LIMIT:
+                return
+            query.after_id = page.next_cursor
 
     def _judge(self, patient: str, consents: list[dict[str, Any]], related: bool) -> View | None:
         if self.mode == HEALTH:
@@ -277,28 +285,35 @@ class ConsentAccess:
         return seen[patient]
 
     async def _views(self) -> dict[str, View]:
-        """Every patient the caller may see some data of, with its view."""
+        """Every patient a caller who is not a health professional may see some data of, with
+        its view (a health professional's are the care relationship index's: `_related`)."""
         if self.mode in (GUARDIAN, CITIZEN):
             child = self.principal.patient
             found = await self._view(child) if child else None
             return {child: found} if child and found is not None else {}
-        if self.mode == HEALTH:
-            candidates = await self.source.related_patients(self.principal.holders, self.at)
-            related = set(candidates)
-            if self.principal.patient and self._btg(self.principal.patient):
-                candidates = candidates | {self.principal.patient}
-        else:
-            candidates = await self._permitting_patients()
-            related = set()
+        candidates = await self._permitting_patients()
         consents = await self._consents(sorted(candidates))
         out: dict[str, View] = {}
         for patient in candidates:
             if patient not in self._seen.views:
-                judged = self._judge(patient, consents[patient], patient in related)
-                self._seen.views[patient] = judged
+                self._seen.views[patient] = self._judge(patient, consents[patient], False)
             known = self._seen.views[patient]
             if known is not None:
                 out[patient] = known
+        return out
+
+    async def _related_views(self) -> dict[str, View | None]:
+        """The views of the related patients that have a Consent — read by one Consent search
+        joined with the care relationship index in the store, so a caller whose citizens mostly
+        have none judges only the few that do; the others' view is whole."""
+        consents: dict[str, list[dict[str, Any]]] = {}
+        holders = tuple(self.principal.holders)
+        await self._read_consents(RelatedTo("patient", holders, self.at), consents, True)
+        out: dict[str, View | None] = {}
+        for patient, found in consents.items():
+            if patient not in self._seen.views:
+                self._seen.views[patient] = self._judge(patient, found, True)
+            out[patient] = self._seen.views[patient]
         return out
 
     async def _permitting_patients(self) -> set[str]:
@@ -468,6 +483,9 @@ class ConsentAccess:
             # patient-scoped search costs one relationship and one Consent look-up, not the
             # caller's whole list
             views = {p: v for p in sorted(named) if (v := await self._view(p)) is not None}
+        elif self.mode == HEALTH:
+            await self._narrow_related(query, param)
+            return
         else:
             views = await self._views()
         if not views:
@@ -481,6 +499,30 @@ class ConsentAccess:
             restrictions = found.filters(query.type)
             if restrictions and self.mode == HEALTH:
                 self._seen.withheld = True  # related (or it would not be here), yet narrowed
+            branches += await self._excluded(query.type, param, patient, restrictions)
+        if branches:
+            query.filters.append(FilterGroup(tuple(branches), negate=True))
+
+    async def _narrow_related(self, query: SearchQuery, param: str) -> None:
+        """A health professional's search across their citizens: the owner among the patients
+        the care relationship index relates to the caller's holders now (`RelatedTo`, joined in
+        the store query) or the break-the-glass patient; minus, per related patient with a
+        Consent, what their view excludes (all of it for a view of nothing)."""
+        related: Criterion = RelatedTo(param, tuple(self.principal.holders), self.at)
+        btg = self.principal.patient
+        if btg and self._btg(btg):
+            self._seen.views[btg] = EVERYTHING
+            related = FilterGroup(((related,), (owner_filter(param, [btg]),)))
+        query.filters.append(related)
+        views = await self._related_views()
+        hidden = [p for p, found in views.items() if found is None]
+        branches: list[tuple[Criterion, ...]] = [(owner_filter(param, hidden),)] if hidden else []
+        for patient, found in sorted(views.items()):
+            if found is None or found.everything:
+                continue
+            restrictions = found.filters(query.type)
+            if restrictions:
+                self._seen.withheld = True  # related, yet narrowed
             branches += await self._excluded(query.type, param, patient, restrictions)
         if branches:
             query.filters.append(FilterGroup(tuple(branches), negate=True))
@@ -559,7 +601,4 @@ def _given_by(consent: dict[str, Any], patient: str) -> bool:
 
 def _owner_filter(param: str, views: dict[str, View]) -> Filter:
     """The owner parameter among ``views``' patients (``_id`` for Patient)."""
-    if param == "_id":
-        return Filter("_id", "id", tuple(TokenValue(ANY, p) for p in sorted(views)))
-    values = tuple(ReferenceValue("Patient", p) for p in sorted(views))
-    return Filter(param, "reference", values)
+    return owner_filter(param, views)
