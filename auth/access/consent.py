@@ -492,57 +492,57 @@ class ConsentAccess:
             query.filters.append(NOTHING)
             return
         query.filters.append(_owner_filter(param, views))
-        branches: list[tuple[Criterion, ...]] = []
-        for patient, found in sorted(views.items()):
-            if found.everything:
-                continue
-            restrictions = found.filters(query.type)
-            if restrictions and self.mode == HEALTH:
-                self._seen.withheld = True  # related (or it would not be here), yet narrowed
-            branches += await self._excluded(query.type, param, patient, restrictions)
-        if branches:
-            query.filters.append(FilterGroup(tuple(branches), negate=True))
+        await self._exclude(query, param, dict(views))
 
     async def _narrow_related(self, query: SearchQuery, param: str) -> None:
         """A health professional's search across their citizens: the owner among the patients
         the care relationship index relates to the caller's holders now (`RelatedTo`, joined in
-        the store query) or the break-the-glass patient; minus, per related patient with a
-        Consent, what their view excludes (all of it for a view of nothing)."""
+        the store query) or the break-the-glass patient; minus, of the related patients with a
+        Consent, what their views exclude (all of it for a view of nothing)."""
         related: Criterion = RelatedTo(param, tuple(self.principal.holders), self.at)
         btg = self.principal.patient
         if btg and self._btg(btg):
             self._seen.views[btg] = EVERYTHING
             related = FilterGroup(((related,), (owner_filter(param, [btg]),)))
         query.filters.append(related)
-        views = await self._related_views()
-        hidden = [p for p, found in views.items() if found is None]
-        branches: list[tuple[Criterion, ...]] = [(owner_filter(param, hidden),)] if hidden else []
+        await self._exclude(query, param, await self._related_views())
+
+    async def _exclude(self, query: SearchQuery, param: str, views: dict[str, View | None]) -> None:
+        """Narrow ``query`` by a negated group of what ``views`` exclude: the patients whose view
+        is nothing, and per kind of exclusion the patients it applies to — one branch each, not
+        one per patient (many patients' blocks are alike: the same unit, the same kind of data),
+        so the store probes a handful of branches per candidate."""
+        hidden = sorted(p for p, found in views.items() if found is None)
+        alike: dict[tuple[Criterion, ...], list[str]] = {}
         for patient, found in sorted(views.items()):
             if found is None or found.everything:
                 continue
             restrictions = found.filters(query.type)
-            if restrictions:
-                self._seen.withheld = True  # related, yet narrowed
-            branches += await self._excluded(query.type, param, patient, restrictions)
+            if restrictions and self.mode == HEALTH:
+                self._seen.withheld = True  # related (or it would not be here), yet narrowed
+            for criteria in await self._excluded(query.type, restrictions):
+                alike.setdefault(criteria, []).append(patient)
+        branches: list[tuple[Criterion, ...]] = [(owner_filter(param, hidden),)] if hidden else []
+        branches += [(owner_filter(param, ps), *criteria) for criteria, ps in alike.items()]
         if branches:
             query.filters.append(FilterGroup(tuple(branches), negate=True))
 
     async def _excluded(
-        self, type_: str, param: str, patient: str, restrictions: list[Restriction]
+        self, type_: str, restrictions: list[Restriction]
     ) -> list[tuple[Criterion, ...]]:
-        """The branches matching what ``patient``'s view excludes of ``type_``: each exclude
-        restriction, and — when there are include restrictions — whatever matches none."""
-        owner = _owner_filter(param, {patient: EVERYTHING})
+        """The criteria matching what a view with ``restrictions`` excludes of ``type_``: each
+        exclude restriction, and — when there are include restrictions — whatever matches
+        none."""
         out: list[tuple[Criterion, ...]] = []
         includes: list[tuple[Criterion, ...]] = []
         for restriction in restrictions:
             criteria = await self._criteria(type_, restriction.match)
             if restriction.exclude:
-                out.append((owner, *criteria))
+                out.append(criteria)
             else:
                 includes.append(criteria)
         if includes:
-            out.append((owner, FilterGroup(tuple(includes), negate=True)))
+            out.append((FilterGroup(tuple(includes), negate=True),))
         return out
 
     async def _criteria(self, type_: str, match: Match) -> tuple[Criterion, ...]:

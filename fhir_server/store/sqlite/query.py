@@ -133,7 +133,9 @@ def _related(c: RelatedTo, type_: str, args: list[Any], drive: bool = False) -> 
     range of its primary key per holder), each patient's references from the index by value
     (``idx_reference_by_target``). Probing: the candidate's own owner reference, then that
     patient's relationship with each holder (a range of the primary key: holder, patient).
-    ``_id`` (a Patient): its id among the related patients."""
+    ``_id`` (a Patient): its id among the related patients. ``CROSS JOIN`` fixes the order
+    (SQLite keeps a cross join's tables in the order written): without statistics the planner
+    would walk every reference of the parameter and probe each patient's relationships."""
     if not c.holders:
         return "0"
     holding = f"c.holder IN {_in_list(list(c.holders), args)} AND c.lo <= ? AND c.hi > ?"
@@ -144,7 +146,7 @@ def _related(c: RelatedTo, type_: str, args: list[Any], drive: bool = False) -> 
     p = param_key(type_, c.param)
     if drive:
         return (
-            "r.rk IN (SELECT t.rk FROM care_relationship c JOIN idx_reference t"
+            "r.rk IN (SELECT t.rk FROM care_relationship c CROSS JOIN idx_reference t"
             f" ON t.p = {p} AND t.rid = c.patient AND t.rid <> '' AND t.rtype = 'Patient'"
             f" WHERE {holding})"
         )
