@@ -316,6 +316,7 @@ def main() -> None:
         say("searches over HTTP, audit off (one connection, nurse and system alternating)")
         searches = asyncio.run(_searches(port, tokens, built.related, args.requests, args.warmup))
     port = free_port()
+    command = [sys.executable, *app, "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
     with contextlib.ExitStack() as stack:
         fhir = stack.enter_context(running(command, port, env, log, server_cpu))
         paths = [f"/fhir/CarePlan/{c}" for c in built.careplans]
