@@ -59,6 +59,11 @@ _COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 """Per index table, the column holding each part a condition names (`search/conditions`)."""
+_PROBE_COLUMNS = {k: {f: f"+{c}" for f, c in v.items()} for k, v in _COLUMNS.items()}
+"""The same for a probe of the candidate's own rows (``t.rk = r.rk AND t.p = …``): a unary
+``+`` keeps SQLite from answering the condition through the table's index by value, which it
+would otherwise prefer for an ``IN`` list (one seek of that index per value and candidate: 30
+values over 400 candidates cost 15 ms where the candidate's own rows cost 0.25 ms)."""
 _ABSENT = {"t.lo": "0", "t.hi": "0"}
 """How a row says it has no such part: zero for a range end, the empty text otherwise."""
 _PARTIAL = frozenset({"t.url", "t.rid"})
@@ -88,7 +93,7 @@ def render(c: Condition, columns: dict[str, str], args: list[Any]) -> str:
     if isinstance(c, AnyOf):
         test = f"{column} IN {_in_list(list(c.values), args)}"
     elif c.value is None:
-        absent = _ABSENT.get(column, "''")
+        absent = _ABSENT.get(column.lstrip("+"), "''")
         return f"{column} = {absent}"
     else:
         args.append(c.value)
@@ -119,7 +124,8 @@ def _filter(f: Filter, type_: str, args: list[Any], drive: bool = False) -> str:
     if f.kind == "id":
         return "r.id IN " + _in_list([v.code for v in f.values], args)  # type: ignore[union-attr]
     table = _TABLES[f.kind]
-    ors = render(criteria.condition(f), _COLUMNS[f.kind], args)
+    columns = _COLUMNS[f.kind] if drive else _PROBE_COLUMNS[f.kind]
+    ors = render(criteria.condition(f), columns, args)
     p = param_key(type_, f.param)
     if drive:
         return f"r.rk IN (SELECT t.rk FROM {table} t WHERE t.p = {p} AND ({ors}))"
