@@ -222,7 +222,7 @@ class ConsentAccess:
             page = await self.source.search(query)
             for stored in page.items:
                 consent = orjson.loads(stored.content or b"{}")
-                for owner in compartment.owners("Consent", consent):
+                for owner in compartment.OWNERS_OF.of(stored):  # remembered per version
                     if owner in out:
                         out[owner].append(consent)
                     elif any_patient:
