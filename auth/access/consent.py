@@ -28,6 +28,7 @@ whose view is narrowed, the data its consents exclude), so counts and pages stay
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,7 +45,7 @@ from auth.consent import (
     recorded,
     view,
 )
-from auth.consent.rules import is_privacy
+from auth.consent.rules import OPEN_HIGH, OPEN_LOW, bounds, is_privacy, us
 from auth.consent.view import Match, Restriction
 from fhir_server import compartment
 from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader, judged_content
@@ -110,6 +111,53 @@ def mode_of(principal: Principal) -> str | None:
 _HEALTH_SECTORS = frozenset(
     {"region", "region-psychiatry", "municipality-health", "general-practice"}
 )
+
+
+_VIEWS: OrderedDict[tuple[Any, ...], tuple[View, int, int]] = OrderedDict()
+"""`remembered_view`'s views: per actor and Consents, the view and the stretch of time [lo, hi)
+(µs) it holds for."""
+_VIEWS_KEPT = 4096
+
+
+def remembered_view(principal: Principal, consents: list[dict[str, Any]], now: datetime) -> View:
+    """`view`, remembered between requests: judging a citizen's Consents is most of what a
+    clinician's search across their citizens costs, and the same few dozen are judged again on
+    every search. `view` is a function of the actor's fields it reads, the Consents and
+    ``now`` — of ``now`` only through whether it falls within each Consent's top
+    ``provision.period`` (`rules.in_force`) — so a view is kept per actor and exact Consent
+    contents (any write changes them) and reused only while ``now`` stays between the same
+    period bounds as when it was worked out: exact, never stale."""
+    moment = us(now)
+    key = (_actor_key(principal), tuple(orjson.dumps(c) for c in consents))
+    known = _VIEWS.get(key)
+    if known is not None and known[1] <= moment < known[2]:
+        _VIEWS.move_to_end(key)
+        return known[0]
+    found = view(principal, consents, now)
+    low, high = OPEN_LOW - 1, OPEN_HIGH + 1
+    for consent in consents:
+        raw = consent.get("provision")
+        period = (bounds(raw.get("period") or {}) if isinstance(raw, dict) else None) or (
+            OPEN_LOW,
+            OPEN_HIGH,
+        )
+        for bound in period:
+            if bound <= moment:
+                low = max(low, bound)
+            else:
+                high = min(high, bound)
+    _VIEWS[key] = (found, low, high)
+    while len(_VIEWS) > _VIEWS_KEPT:
+        _VIEWS.popitem(last=False)
+    return found
+
+
+def _actor_key(p: Principal) -> tuple[Any, ...]:
+    """What `auth.consent.view` reads of the actor (its `Actor`), as a key."""
+    identifiers = tuple(
+        sorted((org, tuple(sorted(found))) for org, found in p.organization_identifiers.items())
+    )
+    return (p.person, p.authorisation_id, p.role, tuple(p.organizations), identifiers, p.sector)
 
 
 def _now() -> datetime:
@@ -240,8 +288,8 @@ class ConsentAccess:
                 return None
             if not consents:
                 return EVERYTHING  # what `view` gives a health actor without consents, cheaper
-            return view(self.principal, consents, self.now)
-        found = view(self.principal, consents, self.now)
+            return remembered_view(self.principal, consents, self.now)
+        found = remembered_view(self.principal, consents, self.now)
         return None if found.nothing else found
 
     async def _guardian_view(self, patient: str) -> View | None:
