@@ -46,7 +46,7 @@ from auth.consent import (
     view,
 )
 from auth.consent.rules import OPEN_HIGH, OPEN_LOW, bounds, is_privacy, us
-from auth.consent.view import Match, Restriction
+from auth.consent.view import Actor, Match, Restriction
 from fhir_server import compartment
 from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader, judged_content
 from fhir_server.care_relationships import PATIENT_CREATOR
@@ -119,7 +119,7 @@ _VIEWS: OrderedDict[tuple[Any, ...], tuple[View, int, int]] = OrderedDict()
 _VIEWS_KEPT = 4096
 
 
-def remembered_view(principal: Principal, consents: list[dict[str, Any]], now: datetime) -> View:
+def remembered_view(actor: Actor, consents: list[dict[str, Any]], now: datetime) -> View:
     """`view`, remembered between requests: judging a citizen's Consents is most of what a
     clinician's search across their citizens costs, and the same few dozen are judged again on
     every search. `view` is a function of the actor's fields it reads, the Consents and
@@ -128,12 +128,12 @@ def remembered_view(principal: Principal, consents: list[dict[str, Any]], now: d
     contents (any write changes them) and reused only while ``now`` stays between the same
     period bounds as when it was worked out: exact, never stale."""
     moment = us(now)
-    key = (_actor_key(principal), tuple(orjson.dumps(c) for c in consents))
+    key = (_actor_key(actor), tuple(orjson.dumps(c) for c in consents))
     known = _VIEWS.get(key)
     if known is not None and known[1] <= moment < known[2]:
         _VIEWS.move_to_end(key)
         return known[0]
-    found = view(principal, consents, now)
+    found = view(actor, consents, now)
     low, high = OPEN_LOW - 1, OPEN_HIGH + 1
     for consent in consents:
         raw = consent.get("provision")
@@ -152,7 +152,7 @@ def remembered_view(principal: Principal, consents: list[dict[str, Any]], now: d
     return found
 
 
-def _actor_key(p: Principal) -> tuple[Any, ...]:
+def _actor_key(p: Actor) -> tuple[Any, ...]:
     """What `auth.consent.view` reads of the actor (its `Actor`), as a key."""
     identifiers = tuple(
         sorted((org, tuple(sorted(found))) for org, found in p.organization_identifiers.items())
