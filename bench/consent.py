@@ -520,14 +520,17 @@ from its `care_relationships` collection inside the store. The Consents read are
 related citizens that have one — one Consent search by the same criterion (~60 here, not
 2,000 references) — and only they are judged; the patients whose view is nothing and each
 kind of partial block become one negated branch each (with its patients as one list), not one
-per patient. What the nurse still pays per search, besides the system token's query: that
-Consent search (the relationship join over her 2,000 citizens, twice: once to measure its
-width, once to read), judging the ~60 citizens' Consents in Python, and the relationship and
-exclusion probes per candidate row of the page. None of it is kept between requests: a
-cache of a caller's views until the store's next write to a Consent or to the relationship
-index would remove most of it, but needs a change counter both stores keep in the unit of
-work (not built). The system token's search is the cheapest the store has (a page of 50 from
-the walk of the type in id order, each row probed for `status`), so the relative target is a
+per patient. A judged view is remembered between requests per actor and exact Consent
+contents, while the time stays between the same Consent period bounds
+(`remembered_view`). What the nurse still pays per search, besides the system token's query:
+the Consent search (the relationship join over her 2,000 citizens, twice: once to measure its
+width, once to read — ~1 ms each here, the largest part), the remembered views' look-up and the
+exclusion branches (~1-2 ms in Python), and the relationship and exclusion probes per candidate
+row of the page (~1 ms). Keeping the Consent search's answer between requests would need a
+change counter of the Consents and the relationship index that both stores keep in the unit of
+work (on MongoDB a counter document would serialize writers): not built. The system token's
+search is the cheapest the store has (a page of 50 from the walk of the type in id order, each
+row probed for `status`), so the relative target is a
 hard one: at ~0.6 ms in process, 15 % is ~0.1 ms. A property of this data set flatters both
 tokens' walk: the unit's citizens are the first 2,000 ids (`c0000000`…), so walking CarePlans
 in id order meets the nurse's page at once; a unit whose citizens' resources are spread over
