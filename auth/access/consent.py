@@ -29,6 +29,7 @@ whose view is narrowed, the data its consents exclude), so counts and pages stay
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,8 +47,8 @@ from auth.consent import (
     recorded,
     view,
 )
-from auth.consent.rules import is_privacy
-from auth.consent.view import Match, Restriction
+from auth.consent.rules import OPEN_HIGH, OPEN_LOW, bounds, is_privacy, us
+from auth.consent.view import Actor, Match, Restriction
 from fhir_server import compartment
 from fhir_server.access import VISIBLE, Access, Action, Decision, ReadById, Reader, judged_content
 from fhir_server.care_relationships import PATIENT_CREATOR
@@ -60,8 +61,10 @@ from fhir_server.search.terms import (
     Filter,
     FilterGroup,
     ReferenceValue,
+    RelatedTo,
     SearchQuery,
     TokenValue,
+    owner_filter,
 )
 from fhir_server.store.base import Store
 from fhir_server.stored import StoredResource
@@ -119,6 +122,53 @@ def mode_of(principal: Principal) -> str | None:
 _HEALTH_SECTORS = frozenset(
     {"region", "region-psychiatry", "municipality-health", "general-practice"}
 )
+
+
+_VIEWS: OrderedDict[tuple[Any, ...], tuple[View, int, int]] = OrderedDict()
+"""`remembered_view`'s views: per actor and Consents, the view and the stretch of time [lo, hi)
+(µs) it holds for."""
+_VIEWS_KEPT = 4096
+
+
+def remembered_view(actor: Actor, consents: list[dict[str, Any]], now: datetime) -> View:
+    """`view`, remembered between requests: judging a citizen's Consents is most of what a
+    clinician's search across their citizens costs, and the same few dozen are judged again on
+    every search. `view` is a function of the actor's fields it reads, the Consents and
+    ``now`` — of ``now`` only through whether it falls within each Consent's top
+    ``provision.period`` (`rules.in_force`) — so a view is kept per actor and exact Consent
+    contents (any write changes them) and reused only while ``now`` stays between the same
+    period bounds as when it was worked out: exact, never stale."""
+    moment = us(now)
+    key = (_actor_key(actor), tuple(orjson.dumps(c) for c in consents))
+    known = _VIEWS.get(key)
+    if known is not None and known[1] <= moment < known[2]:
+        _VIEWS.move_to_end(key)
+        return known[0]
+    found = view(actor, consents, now)
+    low, high = OPEN_LOW - 1, OPEN_HIGH + 1
+    for consent in consents:
+        raw = consent.get("provision")
+        period = (bounds(raw.get("period") or {}) if isinstance(raw, dict) else None) or (
+            OPEN_LOW,
+            OPEN_HIGH,
+        )
+        for bound in period:
+            if bound <= moment:
+                low = max(low, bound)
+            else:
+                high = min(high, bound)
+    _VIEWS[key] = (found, low, high)
+    while len(_VIEWS) > _VIEWS_KEPT:
+        _VIEWS.popitem(last=False)
+    return found
+
+
+def _actor_key(p: Actor) -> tuple[Any, ...]:
+    """What `auth.consent.view` reads of the actor (its `Actor`), as a key."""
+    identifiers = tuple(
+        sorted((org, tuple(sorted(found))) for org, found in p.organization_identifiers.items())
+    )
+    return (p.person, p.authorisation_id, p.role, tuple(p.organizations), identifiers, p.sector)
 
 
 def _now() -> datetime:
@@ -217,29 +267,35 @@ class ConsentAccess:
         """The active Consents of ``patients``, per patient id."""
         out: dict[str, list[dict[str, Any]]] = {p: [] for p in patients}
         ordered = sorted(set(patients))
-        read = 0
         for i in range(0, len(ordered), _CHUNK):
             refs = tuple(ReferenceValue("Patient", p) for p in ordered[i : i + _CHUNK])
-            query = SearchQuery(
-                "Consent",
-                [
-                    Filter("patient", "reference", refs),
-                    Filter("status", "token", (TokenValue(ANY, "active"),)),
-                ],
-                count=1000,
-            )
-            while True:
-                page = await self.source.search(query)
-                for stored in page.items:
-                    consent = orjson.loads(stored.content or b"{}")
-                    for owner in compartment.owners("Consent", consent):
-                        if owner in out:
-                            out[owner].append(consent)
-                read += len(page.items)
-                if page.next_cursor is None or read > _CONSENT_LIMIT:
-                    break
-                query.after_id = page.next_cursor
+            await self._read_consents(Filter("patient", "reference", refs), out)
         return out
+
+    async def _read_consents(
+        self, about: Criterion, out: dict[str, list[dict[str, Any]]], any_patient: bool = False
+    ) -> None:
+        """Add the active Consents ``about`` selects to ``out``, per patient id: of the patients
+        ``out`` holds already, or (``any_patient``) of whichever patient they are about."""
+        query = SearchQuery(
+            "Consent",
+            [about, Filter("status", "token", (TokenValue(ANY, "active"),))],
+            count=1000,
+        )
+        read = 0
+        while True:
+            page = await self.source.search(query)
+            for stored in page.items:
+                consent = orjson.loads(stored.content or b"{}")
+                for owner in compartment.OWNERS_OF.of(stored):  # remembered per version
+                    if owner in out:
+                        out[owner].append(consent)
+                    elif any_patient:
+                        out[owner] = [consent]
+            read += len(page.items)
+            if page.next_cursor is None or read > _CONSENT_LIMIT:
+                return
+            query.after_id = page.next_cursor
 
     def _judge(self, patient: str, consents: list[dict[str, Any]], related: bool) -> View | None:
         if self.mode == HEALTH:
@@ -250,8 +306,8 @@ class ConsentAccess:
                 return None
             if not consents:
                 return EVERYTHING  # what `view` gives a health actor without consents, cheaper
-            return view(self.principal, consents, self.now)
-        found = view(self.principal, consents, self.now)
+            return remembered_view(self.principal, consents, self.now)
+        found = remembered_view(self.principal, consents, self.now)
         return None if found.nothing else found
 
     def _note_override(self, patient: str, consents: list[dict[str, Any]], related: bool) -> None:
@@ -355,28 +411,35 @@ class ConsentAccess:
         return found
 
     async def _views(self) -> dict[str, View]:
-        """Every patient the caller may see some data of, with its view."""
+        """Every patient a caller who is not a health professional may see some data of, with
+        its view (a health professional's are the care relationship index's: `_related`)."""
         if self.mode in (GUARDIAN, CITIZEN):
             child = self.principal.patient
             found = await self._view(child) if child else None
             return {child: found} if child and found is not None else {}
-        if self.mode == HEALTH:
-            candidates = await self.source.related_patients(self.principal.holders, self.at)
-            related = set(candidates)
-            if self.principal.patient and self._btg(self.principal.patient):
-                candidates = candidates | {self.principal.patient}
-        else:
-            candidates = await self._permitting_patients()
-            related = set()
+        candidates = await self._permitting_patients()
         consents = await self._consents(sorted(candidates))
         out: dict[str, View] = {}
         for patient in candidates:
             if patient not in self._seen.views:
-                judged = self._judge(patient, consents[patient], patient in related)
-                self._seen.views[patient] = judged
+                self._seen.views[patient] = self._judge(patient, consents[patient], False)
             known = self._seen.views[patient]
             if known is not None:
                 out[patient] = known
+        return out
+
+    async def _related_views(self) -> dict[str, View | None]:
+        """The views of the related patients that have a Consent — read by one Consent search
+        joined with the care relationship index in the store, so a caller whose citizens mostly
+        have none judges only the few that do; the others' view is whole."""
+        consents: dict[str, list[dict[str, Any]]] = {}
+        holders = tuple(self.principal.holders)
+        await self._read_consents(RelatedTo("patient", holders, self.at), consents, True)
+        out: dict[str, View | None] = {}
+        for patient, found in consents.items():
+            if patient not in self._seen.views:
+                self._seen.views[patient] = self._judge(patient, found, True)
+            out[patient] = self._seen.views[patient]
         return out
 
     async def _permitting_patients(self) -> set[str]:
@@ -547,39 +610,66 @@ class ConsentAccess:
             # patient-scoped search costs one relationship and one Consent look-up, not the
             # caller's whole list
             views = {p: v for p in sorted(named) if (v := await self._view(p)) is not None}
+        elif self.mode == HEALTH:
+            await self._narrow_related(query, param)
+            return
         else:
             views = await self._views()
         if not views:
             query.filters.append(NOTHING)
             return
         query.filters.append(_owner_filter(param, views))
-        branches: list[tuple[Criterion, ...]] = []
+        await self._exclude(query, param, dict(views))
+
+    async def _narrow_related(self, query: SearchQuery, param: str) -> None:
+        """A health professional's search across their citizens: the owner among the patients
+        the care relationship index relates to the caller's holders now (`RelatedTo`, joined in
+        the store query) or the break-the-glass patient; minus, of the related patients with a
+        Consent, what their views exclude (all of it for a view of nothing)."""
+        related: Criterion = RelatedTo(param, tuple(self.principal.holders), self.at)
+        btg = self.principal.patient
+        if btg and self._btg(btg):
+            self._seen.views[btg] = EVERYTHING
+            related = FilterGroup(((related,), (owner_filter(param, [btg]),)))
+        query.filters.append(related)
+        await self._exclude(query, param, await self._related_views())
+
+    async def _exclude(self, query: SearchQuery, param: str, views: dict[str, View | None]) -> None:
+        """Narrow ``query`` by a negated group of what ``views`` exclude: the patients whose view
+        is nothing, and per kind of exclusion the patients it applies to — one branch each, not
+        one per patient (many patients' blocks are alike: the same unit, the same kind of data),
+        so the store probes a handful of branches per candidate."""
+        hidden = sorted(p for p, found in views.items() if found is None)
+        alike: dict[tuple[Criterion, ...], list[str]] = {}
         for patient, found in sorted(views.items()):
-            if found.everything:
+            if found is None or found.everything:
                 continue
             restrictions = found.filters(query.type)
             if restrictions and self.mode == HEALTH:
                 self._seen.withheld = True  # related (or it would not be here), yet narrowed
-            branches += await self._excluded(query.type, param, patient, restrictions)
+            for criteria in await self._excluded(query.type, restrictions):
+                alike.setdefault(criteria, []).append(patient)
+        branches: list[tuple[Criterion, ...]] = [(owner_filter(param, hidden),)] if hidden else []
+        branches += [(owner_filter(param, ps), *criteria) for criteria, ps in alike.items()]
         if branches:
             query.filters.append(FilterGroup(tuple(branches), negate=True))
 
     async def _excluded(
-        self, type_: str, param: str, patient: str, restrictions: list[Restriction]
+        self, type_: str, restrictions: list[Restriction]
     ) -> list[tuple[Criterion, ...]]:
-        """The branches matching what ``patient``'s view excludes of ``type_``: each exclude
-        restriction, and — when there are include restrictions — whatever matches none."""
-        owner = _owner_filter(param, {patient: EVERYTHING})
+        """The criteria matching what a view with ``restrictions`` excludes of ``type_``: each
+        exclude restriction, and — when there are include restrictions — whatever matches
+        none."""
         out: list[tuple[Criterion, ...]] = []
         includes: list[tuple[Criterion, ...]] = []
         for restriction in restrictions:
             criteria = await self._criteria(type_, restriction.match)
             if restriction.exclude:
-                out.append((owner, *criteria))
+                out.append(criteria)
             else:
                 includes.append(criteria)
         if includes:
-            out.append((owner, FilterGroup(tuple(includes), negate=True)))
+            out.append((FilterGroup(tuple(includes), negate=True),))
         return out
 
     async def _criteria(self, type_: str, match: Match) -> tuple[Criterion, ...]:
@@ -638,7 +728,4 @@ def _given_by(consent: dict[str, Any], patient: str) -> bool:
 
 def _owner_filter(param: str, views: dict[str, View]) -> Filter:
     """The owner parameter among ``views``' patients (``_id`` for Patient)."""
-    if param == "_id":
-        return Filter("_id", "id", tuple(TokenValue(ANY, p) for p in sorted(views)))
-    values = tuple(ReferenceValue("Patient", p) for p in sorted(views))
-    return Filter(param, "reference", values)
+    return owner_filter(param, views)

@@ -102,7 +102,26 @@ class FilterGroup:
     negate: bool = False
 
 
-Criterion = Filter | FilterGroup
+@dataclass(frozen=True, slots=True)
+class RelatedTo:
+    """The Patient the resource's ``param`` names (a reference parameter; ``_id`` for a Patient
+    itself) has a care relationship with one of ``holders`` (``Organization/x``,
+    ``PractitionerRole/x``, ``Practitioner/x``) that holds at the instant ``at`` — the care
+    relationship index (`fhir_server.care_relationships`) as a search criterion. Plain data: the
+    stores know nothing of who asks, they join their relationship index in the query (SQLite:
+    ``care_relationship``; MongoDB: ``care_relationships``), so a search across a caller's many
+    citizens costs one query, whose counts and pages are exact, and not a value per citizen.
+
+    The same as ``Filter(param, "reference", (Patient/p for each related p))`` (``_id`` among
+    them for a Patient); no holder: matches nothing."""
+
+    param: str
+    holders: tuple[str, ...]
+    at: str
+    """An instant (``2025-01-01T00:00:00.000000Z``)."""
+
+
+Criterion = Filter | FilterGroup | RelatedTo
 """What a search's criteria list holds: every one must hold."""
 
 
@@ -110,6 +129,14 @@ def ids_filter(ids: Iterable[str]) -> Filter:
     """``_id`` among ``ids``; none: a filter that matches nothing by construction (an empty OR),
     on every store — never a made-up id, which a client might have written."""
     return Filter("_id", "id", tuple(TokenValue(ANY, i) for i in sorted(ids)))
+
+
+def owner_filter(param: str, patients: Iterable[str]) -> Filter:
+    """The owner parameter ``param`` (naming the patient a resource is about; ``_id`` for a
+    Patient) among ``patients``: what a `RelatedTo` is once its patients are known."""
+    if param == "_id":
+        return ids_filter(patients)
+    return Filter(param, "reference", tuple(ReferenceValue("Patient", p) for p in sorted(patients)))
 
 
 NOTHING = ids_filter(())

@@ -35,6 +35,7 @@ from fhir_server.search.conditions import (
 from fhir_server.search.terms import (
     Criterion,
     Filter,
+    RelatedTo,
     SearchQuery,
     SortKey,
     StringValue,
@@ -171,6 +172,8 @@ def _criterion_clause(c: Criterion) -> Clause:
     empty clause (``{}``) matches every document and is left out where MongoDB refuses it."""
     if isinstance(c, Filter):
         return _filter_clause(c)
+    if isinstance(c, RelatedTo):  # the store resolves these first (`store._resolved`)
+        raise TypeError("a care relationship criterion must be resolved by the store")
     branches: list[Clause] = []
     for branch in c.any_of:
         parts = [p for x in branch if (p := _criterion_clause(x))]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pymongo import DESCENDING, AsyncMongoClient
@@ -22,7 +23,14 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from fhir_server.care_relationships import CareRelationship, instant_us, period_bounds
-from fhir_server.search.terms import Index, SearchQuery
+from fhir_server.search.terms import (
+    Criterion,
+    FilterGroup,
+    Index,
+    RelatedTo,
+    SearchQuery,
+    owner_filter,
+)
 from fhir_server.store.base import (
     DatabaseTenant,
     DuplicateId,
@@ -163,6 +171,7 @@ class MongoStore(Store):
         return tuple(out)
 
     async def count(self, query: SearchQuery) -> int:
+        query = await _resolved(self, query, None)
         return int(await self.resources.count_documents(compile_where(query)))
 
     async def related_patients(self, holders: Sequence[str], at: str) -> set[str]:
@@ -209,7 +218,38 @@ async def _read(store: MongoStore, type_: str, id_: str, session: Session) -> St
     return stored(doc) if doc else None
 
 
+async def _resolved(store: MongoStore, query: SearchQuery, session: Session) -> SearchQuery:
+    """``query`` with each care relationship criterion (`RelatedTo`) replaced by the patients
+    it names, read from the ``care_relationships`` collection (its ``by_holder`` index) in the
+    same session as the search, once per holders and instant. MongoDB cannot join a collection
+    into a ``find``; a ``$lookup`` per candidate resource would cost more than one indexed read
+    of the holders' rows, and it would leave the resources' own indexes unused."""
+    if not any(_mentions_related(c) for c in query.filters):
+        return query
+    found: dict[tuple[tuple[str, ...], str], set[str]] = {}
+
+    async def resolve(c: Criterion) -> Criterion:
+        if isinstance(c, RelatedTo):
+            key = (c.holders, c.at)
+            if key not in found:
+                found[key] = await _related_patients(store, c.holders, c.at, session)
+            return owner_filter(c.param, found[key])
+        if isinstance(c, FilterGroup):
+            branches = [tuple([await resolve(x) for x in b]) for b in c.any_of]
+            return FilterGroup(tuple(branches), c.negate)
+        return c
+
+    return replace(query, filters=[await resolve(c) for c in query.filters])
+
+
+def _mentions_related(c: Criterion) -> bool:
+    if isinstance(c, FilterGroup):
+        return any(_mentions_related(x) for b in c.any_of for x in b)
+    return isinstance(c, RelatedTo)
+
+
 async def _search(store: MongoStore, query: SearchQuery, session: Session) -> Page:
+    query = await _resolved(store, query, session)
     if query.sort:
         return await _sorted_search(store, query, session)
     where, sort, limit = compile_search(query)
