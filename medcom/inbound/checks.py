@@ -7,8 +7,10 @@
    Encounter elements — is the profiles' to say, never re-implemented here.
 2. **Message-level rules a profile cannot express**: an envelope id (reliable messaging needs
    it); every reference inside the Bundle resolves to one of its entries (except those naming
-   earlier messages: a Provenance's ``target`` and ``entity.what`` of the thread); the primary
-   receiver is an organization of this server (its SOR or GLN identifies a stored Organization).
+   earlier messages: the current Provenance's ``target`` and ``entity.what``, and the earlier
+   messages' Provenances, copied unchanged from messages whose entries this one need not
+   hold); the primary receiver is an organization of this server (its SOR or GLN identifies a
+   stored Organization).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def envelope_problems(message: Message) -> list[Problem]:
                 "required",
             )
         )
-    for where, reference in _references(message.bundle):
+    for where, reference in _references(message.bundle, message.current_provenance):
         if message.resolve(reference) is None:
             problems.append(
                 Problem(
@@ -112,12 +114,17 @@ async def organization_here(ctx: Context, keys: list[tuple[str, str]]) -> Stored
     return page.items[0] if page.items else None
 
 
-def _references(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def _references(
+    bundle: dict[str, Any], current: dict[str, Any] | None
+) -> Iterator[tuple[str, str]]:
     """(FHIRPath, reference) of every literal reference in the Bundle's resources but those
-    naming earlier messages and contained resources."""
+    naming earlier messages and contained resources. The earlier messages' Provenances (the
+    thread, carried along unchanged) name what those messages held: they are not checked."""
     for i, entry in enumerate(bundle.get("entry") or []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "Provenance" and resource is not current:
             continue
         kind = resource.get("resourceType")
         for key, value in resource.items():
