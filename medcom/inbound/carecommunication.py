@@ -25,7 +25,7 @@ from medcom.inbound.filing import (
     receiving_organization,
     search_one,
 )
-from medcom.inbound.message import Message, Problem, Rejected
+from medcom.inbound.message import Message, Problem, Rejected, parsed
 
 _COPIED = ("category", "priority", "topic", "text", "payload", "note", "reasonCode")
 _SENDER_EXTENSION = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-sender-extension"
@@ -33,7 +33,7 @@ _CONTAINED = ("PractitionerRole", "Practitioner", "CareTeam", "Organization")
 
 
 async def care_communication(ctx: Context, bundle: dict[str, Any]) -> HandlerResult:
-    message = Message.of(bundle)
+    message = parsed(bundle)
     assert message is not None
     focus = (message.header.get("focus") or [None])[0]
     incoming = message.resolve(focus)
@@ -141,7 +141,7 @@ async def _reference(
     if target is None or target.get("resourceType") not in _CONTAINED:
         return None
     if target["resourceType"] == "Organization":
-        found = await organization_reference(ctx, target)
+        found = await organization_reference(ctx, message, target)
         if found:
             return {"reference": found}
     key = f"{target['resourceType']}/{target.get('id')}"

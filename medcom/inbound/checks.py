@@ -90,7 +90,7 @@ async def receiver_problems(ctx: Context, message: Message) -> tuple[list[Proble
                 "required",
             )
         ], None
-    found = await organization_here(ctx, keys)
+    found = await organization_of(ctx, message, receiver)
     if found is None:
         return [
             Problem(
@@ -100,7 +100,21 @@ async def receiver_problems(ctx: Context, message: Message) -> tuple[list[Proble
                 "not-found",
             )
         ], None
-    return [], found.id
+    return [], found
+
+
+async def organization_of(
+    ctx: Context, message: Message, organization: dict[str, Any] | None
+) -> str | None:
+    """The id of the stored Organization one of the message's Organizations is (by SOR or
+    EAN/GLN), or None; each looked up once per message."""
+    keys = tuple(organization_keys(organization))
+    if not keys:
+        return None
+    if keys not in message.organizations:
+        found = await organization_here(ctx, list(keys))
+        message.organizations[keys] = found.id if found else None
+    return message.organizations[keys]
 
 
 async def organization_here(ctx: Context, keys: list[tuple[str, str]]) -> StoredResource | None:

@@ -15,8 +15,8 @@ from fhir_server.interactions.context import Context
 from fhir_server.search.parse import parse_search
 from fhir_server.stored import StoredResource
 from medcom.codes import OPERATION_OUTCOME_CODES, PATIENT_SYSTEMS
-from medcom.inbound.checks import organization_here
-from medcom.inbound.message import Message, Problem, Rejected, organization_keys
+from medcom.inbound.checks import organization_of
+from medcom.inbound.message import Message, Problem, Rejected
 
 NOT_HERE = "The citizen is not one this receiver serves"
 """One text for a citizen unknown here and one not served: the answer reveals neither."""
@@ -54,16 +54,17 @@ async def patient_here(ctx: Context, message: Message, patient: dict[str, Any]) 
 
 async def receiving_organization(ctx: Context, message: Message) -> str:
     """The id of the stored Organization the message is addressed to (checked before)."""
-    found = await organization_here(ctx, organization_keys(message.receiver))
+    found = await organization_of(ctx, message, message.receiver)
     assert found is not None
-    return found.id
+    return found
 
 
-async def organization_reference(ctx: Context, organization: dict[str, Any] | None) -> str | None:
+async def organization_reference(
+    ctx: Context, message: Message, organization: dict[str, Any] | None
+) -> str | None:
     """``Organization/<id>`` of the stored Organization a message's Organization is, or None."""
-    keys = organization_keys(organization)
-    found = await organization_here(ctx, keys) if keys else None
-    return f"Organization/{found.id}" if found else None
+    found = await organization_of(ctx, message, organization)
+    return f"Organization/{found}" if found else None
 
 
 async def create(ctx: Context, type_: str, resource: dict[str, Any]) -> StoredResource:

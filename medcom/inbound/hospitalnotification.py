@@ -29,7 +29,7 @@ from medcom.inbound.filing import (
     search_one,
     update,
 )
-from medcom.inbound.message import Message, Problem, Rejected
+from medcom.inbound.message import Message, Problem, Rejected, parsed
 
 IN_PROGRESS, ONLEAVE, FINISHED, ERROR = "in-progress", "onleave", "finished", "entered-in-error"
 
@@ -67,7 +67,7 @@ _TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"
 
 
 async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> HandlerResult:
-    message = Message.of(bundle)
+    message = parsed(bundle)
     assert message is not None
     focus = (message.header.get("focus") or [None])[0]
     incoming = message.resolve(focus)
@@ -138,7 +138,9 @@ async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> Handler
     encounter["identifier"] = _merged(encounter.get("identifier") or [], episodes)
     encounter["episodeOfCare"] = [{"identifier": i} for i in encounter["identifier"]]
     encounter["subject"] = {"reference": f"Patient/{stored_patient.id}"}
-    provider = await organization_reference(ctx, message.resolve(incoming.get("serviceProvider")))
+    provider = await organization_reference(
+        ctx, message, message.resolve(incoming.get("serviceProvider"))
+    )
     if provider:
         encounter["serviceProvider"] = {"reference": provider}
     else:

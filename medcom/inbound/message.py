@@ -4,6 +4,7 @@ Acknowledgement answers."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,9 @@ class Message:
     header_index: int
     entries: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     """``Type/id`` and each entry's ``fullUrl`` → (entry index, resource)."""
+    organizations: dict[tuple[tuple[str, str], ...], str | None] = field(default_factory=dict)
+    """The stored Organization (id) each of the message's Organizations is, once looked up:
+    the checks and the handler ask for the same ones."""
 
     @classmethod
     def of(cls, bundle: Any) -> Message | None:
@@ -163,6 +167,20 @@ class Message:
     @property
     def sender(self) -> dict[str, Any] | None:
         return self.resolve(self.header.get("sender"))
+
+
+_PROCESSING: ContextVar[Message | None] = ContextVar("medcom_message", default=None)
+
+
+def processing(message: Message) -> None:
+    """``message`` is the one this request processes (`parsed` gives it back to handlers)."""
+    _PROCESSING.set(message)
+
+
+def parsed(bundle: dict[str, Any]) -> Message | None:
+    """The message ``bundle`` is: the one this request parsed already, or parsed now."""
+    current = _PROCESSING.get()
+    return current if current is not None and current.bundle is bundle else Message.of(bundle)
 
 
 def destination_use(destination: dict[str, Any]) -> str | None:

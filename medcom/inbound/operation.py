@@ -28,7 +28,7 @@ from medcom.acknowledgement import FATAL, OK, TRANSIENT, acknowledgement
 from medcom.codes import ACKNOWLEDGEMENT, OPERATION_OUTCOME_CODES
 from medcom.inbound import Handler, handler_for
 from medcom.inbound.checks import envelope_problems, profile_problems, receiver_problems
-from medcom.inbound.message import Message, Problem, Rejected
+from medcom.inbound.message import Message, Problem, Rejected, processing
 
 log = logging.getLogger("medcom")
 
@@ -44,6 +44,7 @@ async def process_message(
             "$process-message needs a message Bundle whose MessageHeader has an id",
             ["Bundle.entry.resource.ofType(MessageHeader).id"],
         )
+    processing(message)
     if message.event == ACKNOWLEDGEMENT:
         return await _acknowledgement(ctx, message)
     seen = await reliable.answered(ctx, message.header_id)
