@@ -193,6 +193,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--cpu", type=int, default=None, help="pin the server to this CPU")
+    parser.add_argument(
+        "--example", default=TYPICAL, help=f"the message sent (default {TYPICAL}; {WITH_PDF})"
+    )
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-medcom-"))
     key = RSAKey.generate_key(2048, parameters={"kid": "bench-1"}, private=True)
@@ -210,9 +213,9 @@ def main() -> None:
         # not written to the Danish profiles; a Communication has no required profile anyway
         "FHIR_REQUIRED_PROFILES": "{}",
     }
-    token = _token(key, base, SCOPES, **sender_claims())
+    token = _token(key, base, SCOPES, **sender_claims(opts.example))
     admin = _token(key, base, ADMIN)
-    warm, bodies = messages(200), messages(opts.messages)
+    warm, bodies = messages(200, opts.example), messages(opts.messages, opts.example)
 
     command = [
         sys.executable,
@@ -234,7 +237,9 @@ def main() -> None:
             f"HTTP, 1 worker, {opts.senders} senders: {result['per_s']:.0f} messages/s "
             f"({result['per_cpu_s']:.0f} per worker CPU-second), {result['messages']} messages"
         )
-        wall, cpu = asyncio.run(in_process(db, jwks, base, messages(opts.messages), token))
+        wall, cpu = asyncio.run(
+            in_process(db, jwks, base, messages(opts.messages, opts.example), token)
+        )
         print(
             f"in process, one at a time: {wall:.0f} µs per message wall, {cpu:.0f} µs CPU "
             f"({1e6 / cpu:.0f} messages per CPU-second)"

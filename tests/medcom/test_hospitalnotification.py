@@ -123,3 +123,34 @@ async def test_the_care_team_is_told(medcom: Medcom) -> None:
     assert task["for"] == {"reference": f"Patient/{HN_PATIENT}"}
     assert task["focus"] == {"reference": f"Encounter/{stay['id']}"}
     assert task["status"] == "requested"
+
+
+async def test_a_cancelled_death_brings_the_citizen_and_the_stay_back(medcom: Medcom) -> None:
+    """AN_MORS: the current activity again, the Patient alive, a removal of the death."""
+    death = example("hn-mors-K.json")
+    assert ack_of(await medcom.send(death))[0] == "ok"
+    cancel = altered("hn-mors-K.json")
+    header_id = str(uuid.uuid4())
+    cancel["id"] = str(uuid.uuid4())
+    cancel["entry"][0]["resource"]["id"] = header_id
+    cancel["entry"][0]["fullUrl"] = f"MessageHeader/{header_id}"
+    _resource(cancel, "Patient")["deceasedBoolean"] = False
+    encounter = _resource(cancel, "Encounter")
+    encounter["status"] = "in-progress"
+    del encounter["period"]["end"]
+    death_header = _header_id(death)
+    for entry in cancel["entry"]:
+        provenance = entry["resource"]
+        if provenance["resourceType"] == "Provenance" and provenance["target"] == [
+            {"reference": f"MessageHeader/{death_header}"}
+        ]:
+            provenance["target"] = [{"reference": f"MessageHeader/{header_id}"}]
+            provenance["entity"] = [
+                {"role": "removal", "what": {"reference": f"MessageHeader/{death_header}"}}
+            ]
+    code, outcome = ack_of(await medcom.send(cancel))
+    assert code == "ok", outcome
+    [stay] = await medcom.search("Encounter")
+    assert stay["status"] == "in-progress"
+    patient = await medcom.read(f"Patient/{HN_PATIENT}")
+    assert patient["deceasedBoolean"] is False
