@@ -8,7 +8,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from medcom.codes import DESTINATION_USE_EXTENSION, OPERATION_OUTCOME_CODES, ORGANIZATION_SYSTEMS
+from medcom.codes import (
+    DESTINATION_USE_EXTENSION,
+    GLN_SYSTEMS,
+    OPERATION_OUTCOME_CODES,
+    ORGANIZATION_SYSTEMS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +209,16 @@ def letter_ids(value: str) -> list[str]:
 
 
 def organization_keys(organization: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """(system, value) of an Organization's SOR and GLN identifiers (all three GLN systems)."""
-    out = []
+    """(system, value) of an Organization's SOR and EAN/GLN identifiers; a GLN under each of
+    the three systems dk-core's versions wrote it with (`codes.GLN_SYSTEMS`), whichever the
+    message used: a stored Organization may hold it under another."""
+    out: list[tuple[str, str]] = []
     for identifier in (organization or {}).get("identifier") or []:
         if not isinstance(identifier, dict):
             continue
         system, value = identifier.get("system"), identifier.get("value")
-        if system in ORGANIZATION_SYSTEMS and isinstance(value, str) and value:
-            out.append((system, value))
+        if system not in ORGANIZATION_SYSTEMS or not isinstance(value, str) or not value:
+            continue
+        systems = GLN_SYSTEMS if system in GLN_SYSTEMS else (system,)
+        out += [(s, value) for s in systems if (s, value) not in out]
     return out
