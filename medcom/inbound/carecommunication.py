@@ -18,6 +18,7 @@ import orjson
 from fhir_server.interactions.context import Context
 from medcom.codes import CARE_COMMUNICATION, MESSAGE_HEADER_ID, OPERATION_OUTCOME_CODES
 from medcom.inbound import HandlerResult, register
+from medcom.inbound.checks import token
 from medcom.inbound.filing import (
     create,
     organization_reference,
@@ -74,7 +75,7 @@ async def care_communication(ctx: Context, bundle: dict[str, Any]) -> HandlerRes
     earlier = None
     for header_id in message.preceding(("revision",)):
         earlier = await search_one(
-            ctx, "Communication", [("identifier", f"{MESSAGE_HEADER_ID}|{header_id}")]
+            ctx, "Communication", [("identifier", token(MESSAGE_HEADER_ID, header_id))]
         )
         if earlier is not None:
             break
@@ -118,7 +119,7 @@ async def _encounter_here(ctx: Context, encounter: dict[str, Any]) -> str | None
     for episode in encounter.get("episodeOfCare") or []:
         identifier = (episode or {}).get("identifier") or {}
         if identifier.get("system") and identifier.get("value"):
-            pair = f"{identifier['system']}|{identifier['value']}"
+            pair = token(identifier["system"], identifier["value"])
             found = await search_one(ctx, "Encounter", [("identifier", pair)])
             if found is not None:
                 return found.id

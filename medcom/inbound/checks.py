@@ -120,12 +120,25 @@ async def organization_of(
 async def organization_here(ctx: Context, keys: list[tuple[str, str]]) -> StoredResource | None:
     """The stored Organization one of ``keys`` (SOR, GLN under any of its systems) identifies.
     The server's own look-up (the message is addressed to it), not the caller's."""
-    values = ",".join(f"{system}|{value}" for system, value in keys)
+    values = ",".join(token(system, value) for system, value in keys)
     query = parse_search(
         "Organization", [("identifier", values)], params=ctx.params, default_count=1, max_count=1
     )
     page = await ctx.search(query)
     return page.items[0] if page.items else None
+
+
+def token(system: Any, value: Any) -> str:
+    """``system|value`` as a token search value, the search escapes (``\\ , | $``) applied:
+    identifiers from a message are data, not search syntax."""
+
+    def escaped(text: Any) -> str:
+        out = str(text)
+        for char in ("\\", ",", "|", "$"):
+            out = out.replace(char, "\\" + char)
+        return out
+
+    return f"{escaped(system)}|{escaped(value)}"
 
 
 def _references(

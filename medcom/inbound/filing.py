@@ -15,7 +15,7 @@ from fhir_server.interactions.context import Context
 from fhir_server.search.parse import parse_search
 from fhir_server.stored import StoredResource
 from medcom.codes import OPERATION_OUTCOME_CODES, PATIENT_SYSTEMS
-from medcom.inbound.checks import organization_of
+from medcom.inbound.checks import organization_of, token
 from medcom.inbound.message import Message, Problem, Rejected
 
 NOT_HERE = "The citizen is not one this receiver serves"
@@ -36,7 +36,7 @@ async def patient_here(ctx: Context, message: Message, patient: dict[str, Any]) 
     fatal-error: this server files messages only about citizens it holds."""
     where = f"Bundle.entry[{message.index_of(patient)}].resource.identifier"
     values = [
-        f"{i['system']}|{i['value']}"
+        token(i["system"], i["value"])
         for i in patient.get("identifier") or []
         if isinstance(i, dict) and i.get("system") in PATIENT_SYSTEMS and i.get("value")
     ]

@@ -20,6 +20,7 @@ import orjson
 from fhir_server.interactions.context import Context
 from medcom.codes import HOSPITAL_NOTIFICATION, MESSAGE_HEADER_ID, OPERATION_OUTCOME_CODES
 from medcom.inbound import HandlerResult, register
+from medcom.inbound.checks import token
 from medcom.inbound.filing import (
     NOT_HERE,
     create,
@@ -115,7 +116,7 @@ async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> Handler
     current = None
     for identifier in episodes:
         pairs = [
-            ("identifier", f"{identifier.get('system')}|{identifier.get('value')}"),
+            ("identifier", token(identifier.get("system"), identifier.get("value"))),
             ("class", str(class_code)),
             ("subject", f"Patient/{stored_patient.id}"),
         ]

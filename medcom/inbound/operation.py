@@ -14,6 +14,7 @@ codecs (`FhirRequest.document`), so JSON and XML alike.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 import orjson
 
@@ -22,7 +23,7 @@ from fhir_server.errors import Invalid, Issue, NotSupported, operation_outcome
 from fhir_server.interactions.context import Context, FhirResult
 from fhir_server.operations import Operation
 from fhir_server.operations.inputs import Inputs
-from fhir_server.store.base import UnitOfWork
+from fhir_server.store.base import UnitOfWork, VersionConflict
 from medcom import reliable
 from medcom.acknowledgement import FATAL, OK, TRANSIENT, acknowledgement
 from medcom.codes import ACKNOWLEDGEMENT, OPERATION_OUTCOME_CODES
@@ -53,8 +54,23 @@ async def process_message(
         new_envelope = envelope is not None and not await reliable.envelope_seen(ctx, envelope)
         reliable.log_duplicate(message.header_id, new_envelope)
         if new_envelope and envelope is not None:
-            await ctx.write(lambda uow: reliable.arrived_in(uow, seen, envelope))
+            with suppress(VersionConflict):  # a concurrent duplicate in it recorded it first
+                await ctx.write(lambda uow: reliable.arrived_in(uow, seen, envelope))
         return _answer(reliable.answer(seen))
+    try:
+        return await _process(ctx, message)
+    except VersionConflict:  # a concurrent delivery of the message was answered first
+        first = await reliable.answered(ctx, message.header_id)
+        if first is None:
+            return _transient(message, RuntimeError("conflict"))
+        reliable.log_duplicate(message.header_id, False)
+        return _answer(reliable.answer(first))
+    except Exception as err:  # a technical failure: the sender should resend later
+        return _transient(message, err)
+
+
+async def _process(ctx: Context, message: Message) -> FhirResult:
+    """A message not seen before: checked, handled, answered and the answer remembered."""
     try:
         problems = await _problems(ctx, message)
         if problems:
@@ -71,8 +87,6 @@ async def process_message(
         return await _handled(ctx, message, handler)
     except Rejected as rejected:
         return await _answer_once(ctx, message, FATAL, rejected.problems)
-    except Exception as err:  # a technical failure: the sender should resend later
-        return _transient(message, err)
 
 
 async def _problems(ctx: Context, message: Message) -> list[Problem]:

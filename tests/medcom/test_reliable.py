@@ -6,6 +6,7 @@ never acknowledged."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -149,3 +150,17 @@ async def test_an_acknowledgement_is_never_acknowledged(medcom: Medcom) -> None:
         if inbound.handler_for(ACKNOWLEDGEMENT) is None:
             assert resp.status_code == 400
             assert body["issue"][0]["code"] == "not-supported"
+
+
+async def test_concurrent_deliveries_are_filed_once(medcom: Medcom) -> None:
+    """The sender's resend racing the first delivery (both before either is answered): one
+    Communication, and both get the same Acknowledgement."""
+    resend = altered("cc-new-A.json")
+    resend["id"] = str(uuid.uuid4())
+    answers = await asyncio.gather(
+        medcom.send(example("cc-new-A.json")), medcom.send(resend), medcom.send(resend)
+    )
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1, [ack_of(a) for a in answers]
+    assert ack_of(answers[0])[0] == "ok"
+    assert len(await _communications(medcom)) == 1
