@@ -50,8 +50,11 @@ async def keep(uow: UnitOfWork, ack: dict[str, Any], envelope: str | None) -> St
     concurrent delivery of the same message that stored its answer first makes this one
     fail (`VersionConflict`, the unit of work rolled back): the message is filed once."""
     stored, _ = await uow.write("Bundle", ack["id"], dict(ack), method="PUT", must_not_exist=True)
-    if envelope is not None:
-        await arrived_in(uow, stored, envelope)
+    if (
+        envelope is not None
+        and _live(await uow.read("Bundle", ack_id(envelope, "envelope"))) is None
+    ):
+        await arrived_in(uow, stored, envelope)  # (a reused one stays its first message's)
     return stored
 
 
