@@ -19,7 +19,7 @@ from contextlib import suppress
 import orjson
 
 from fhir_server import fhir_json
-from fhir_server.errors import Invalid, Issue, NotSupported, operation_outcome
+from fhir_server.errors import Invalid, Issue, NotSupported, Unprocessable, operation_outcome
 from fhir_server.interactions.context import Context, FhirResult
 from fhir_server.operations import Operation
 from fhir_server.operations.inputs import Inputs
@@ -148,7 +148,11 @@ async def _acknowledgement(ctx: Context, message: Message) -> FhirResult:
             "This server does not process Acknowledgements (it sent no messages)",
             [f"Bundle.entry[{message.header_index}].resource.eventCoding"],
         )
-    await ctx.write(lambda uow: handler(ctx, message.bundle))
+    try:
+        await ctx.write(lambda uow: handler(ctx, message.bundle))
+    except Rejected as rejected:  # refused, and still not acknowledged: an OperationOutcome
+        issues = [Issue(p.code, p.text, (p.expression,)) for p in rejected.problems]
+        raise Unprocessable(issues[0].diagnostics, issues=issues) from rejected
     issue = Issue("informational", "Acknowledgement received", (), "information")
     return FhirResult(200, body=orjson.dumps(operation_outcome([issue])))
 

@@ -14,6 +14,7 @@ import pytest
 
 from medcom import inbound
 from medcom.codes import ACKNOWLEDGEMENT, CARE_COMMUNICATION, MESSAGE_HEADER_ID
+from medcom.inbound.message import Problem, Rejected
 from tests.medcom.conftest import Medcom, ack_of, altered, example
 
 HEADER_A = "7ed8da8d-fd74-4948-bc92-924842b30adf"
@@ -164,3 +165,30 @@ async def test_concurrent_deliveries_are_filed_once(medcom: Medcom) -> None:
     assert len({a.content for a in answers}) == 1, [ack_of(a) for a in answers]
     assert ack_of(answers[0])[0] == "ok"
     assert len(await _communications(medcom)) == 1
+
+
+async def test_an_acknowledgement_handled_is_answered_with_an_outcome_only(
+    medcom: Medcom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a handler registered (outbound's delivery status): 200 and an OperationOutcome
+    when it took the Acknowledgement, 422 naming the element when it refused it — never an
+    Acknowledgement of the Acknowledgement."""
+    seen: list[str] = []
+
+    async def taken(ctx: Any, bundle: dict[str, Any]) -> inbound.HandlerResult:
+        seen.append(bundle["entry"][0]["resource"]["response"]["identifier"])
+        return inbound.HandlerResult()
+
+    monkeypatch.setitem(inbound._HANDLERS, ACKNOWLEDGEMENT, taken)
+    resp = await medcom.send(example("ack-ok-AA.json"))
+    assert resp.status_code == 200
+    assert resp.json()["resourceType"] == "OperationOutcome"
+    assert seen == ["42cb9200-f421-4d08-8391-7d51a2503cb4"]
+
+    async def refused(ctx: Any, bundle: dict[str, Any]) -> inbound.HandlerResult:
+        raise Rejected([Problem("Answers no message sent here", "Bundle.entry[0].resource")])
+
+    monkeypatch.setitem(inbound._HANDLERS, ACKNOWLEDGEMENT, refused)
+    resp = await medcom.send(example("ack-ok-AA.json"))
+    assert resp.status_code == 422
+    assert resp.json()["issue"][0]["expression"] == ["Bundle.entry[0].resource"]
