@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from fhir_server.interactions.context import Context
+from medcom.acknowledgement import now_instant
 from medcom.codes import CARE_COMMUNICATION, MESSAGE_HEADER_ID, OPERATION_OUTCOME_CODES
 from medcom.inbound import HandlerResult, register
 from medcom.inbound.checks import token
@@ -68,9 +69,7 @@ async def care_communication(ctx: Context, bundle: dict[str, Any]) -> HandlerRes
     sent = (message.current_provenance or {}).get("occurredDateTime")
     if isinstance(sent, str):
         communication["sent"] = sent
-    communication["received"] = message.bundle.get("timestamp") or sent
-    if communication["received"] is None:
-        del communication["received"]
+    communication["received"] = now_instant()  # when it was filed here
 
     earlier = None
     for header_id in message.preceding(("revision",)):

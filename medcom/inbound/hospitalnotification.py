@@ -12,12 +12,12 @@ holds the episode-of-care identifiers it was notified under."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from fhir_server.interactions.context import Context
+from medcom.acknowledgement import now_instant
 from medcom.codes import HOSPITAL_NOTIFICATION, MESSAGE_HEADER_ID, OPERATION_OUTCOME_CODES
 from medcom.inbound import HandlerResult, register
 from medcom.inbound.checks import token
@@ -80,7 +80,7 @@ async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> Handler
     assert patient is not None
     stored_patient = await patient_here(ctx, message, patient)
     receiver = await receiving_organization(ctx, message)
-    if not await ctx.is_related(stored_patient.id, [f"Organization/{receiver}"], _now()):
+    if not await ctx.is_related(stored_patient.id, [f"Organization/{receiver}"], now_instant()):
         raise Rejected(
             [
                 Problem(
@@ -205,7 +205,7 @@ async def _tell_care_team(
         f"{_DANISH[status]}",
         "focus": {"reference": f"Encounter/{encounter}"},
         "for": {"reference": f"Patient/{patient}"},
-        "authoredOn": _now(),
+        "authoredOn": now_instant(),
         "owner": {"reference": owner},
     }
     stored = await create(ctx, "Task", task)
@@ -231,10 +231,6 @@ def _rejected(text: str, where: str) -> Rejected:
     return Rejected(
         [Problem(text, where, (OPERATION_OUTCOME_CODES, "MSG_BAD_FORMAT"), "business-rule")]
     )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 register(HOSPITAL_NOTIFICATION, hospital_notification)
