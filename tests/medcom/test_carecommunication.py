@@ -178,3 +178,14 @@ async def test_a_receiver_named_by_its_gln_under_any_system_is_found(medcom: Med
         assert code == "ok", outcome
         stored = await _one(medcom, f"gln-header-{n}")
         assert {"reference": f"Organization/{RECEIVER_A}"} in stored["recipient"]
+
+
+async def test_the_message_may_come_as_the_content_parameter(medcom: Medcom) -> None:
+    """$process-message's own input: a Parameters resource whose ``content`` is the message."""
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "content", "resource": example("cc-new-K.json")}],
+    }
+    code, outcome = ack_of(await medcom.send(body))
+    assert code == "ok", outcome
+    await _one(medcom, "559e4be0-e1f2-4371-969d-29bbbd5ca9d1")
