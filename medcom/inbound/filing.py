@@ -34,7 +34,6 @@ async def search_one(
 async def patient_here(ctx: Context, message: Message, patient: dict[str, Any]) -> StoredResource:
     """The stored Patient the message's Patient is (by CPR, X-eCPR or D-eCPR), else a
     fatal-error: this server files messages only about citizens it holds."""
-    where = f"Bundle.entry[{message.index_of(patient)}].resource.identifier"
     values = [
         token(i["system"], i["value"])
         for i in patient.get("identifier") or []
@@ -42,14 +41,16 @@ async def patient_here(ctx: Context, message: Message, patient: dict[str, Any]) 
     ]
     found = await search_one(ctx, "Patient", [("identifier", ",".join(values))]) if values else None
     if found is None:
-        raise Rejected(
-            [
-                Problem(
-                    NOT_HERE, where, (OPERATION_OUTCOME_CODES, "MSG_RESOURCE_REQUIRED"), "not-found"
-                )
-            ]
-        )
+        raise not_here(message, patient)
     return found
+
+
+def not_here(message: Message, patient: dict[str, Any]) -> Rejected:
+    """The one answer for a citizen unknown here and one the receiver does not serve: the
+    same text, element and issue detail, so it reveals neither."""
+    where = f"Bundle.entry[{message.index_of(patient)}].resource.identifier"
+    detail = (OPERATION_OUTCOME_CODES, "MSG_RESOURCE_REQUIRED")
+    return Rejected([Problem(NOT_HERE, where, detail, "not-found")])
 
 
 async def receiving_organization(ctx: Context, message: Message) -> str:

@@ -22,8 +22,8 @@ from medcom.codes import HOSPITAL_NOTIFICATION, MESSAGE_HEADER_ID, OPERATION_OUT
 from medcom.inbound import HandlerResult, register
 from medcom.inbound.checks import token
 from medcom.inbound.filing import (
-    NOT_HERE,
     create,
+    not_here,
     organization_reference,
     patient_here,
     receiving_organization,
@@ -81,15 +81,7 @@ async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> Handler
     stored_patient = await patient_here(ctx, message, patient)
     receiver = await receiving_organization(ctx, message)
     if not await ctx.is_related(stored_patient.id, [f"Organization/{receiver}"], now_instant()):
-        raise Rejected(
-            [
-                Problem(
-                    NOT_HERE,
-                    f"Bundle.entry[{message.index_of(patient)}].resource",
-                    code="not-found",
-                )
-            ]
-        )
+        raise not_here(message, patient)
     activity = message.activity or ""
     deceased = patient.get("deceasedBoolean") is True or "deceasedDateTime" in patient
     status = FINISHED if deceased else STATUS.get(activity)
