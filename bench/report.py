@@ -144,6 +144,16 @@ def _carried(previous: str, start: str = "<!-- smart -->", end: str = "<!-- /sma
     return ""
 
 
+def _other_benchmarks(previous: str) -> str:
+    """What the other benchmarks wrote (bench/smart.py, consent, audit, XML, MedCom, logging:
+    each its own marked section) and the analysis beside them, kept as it was: everything from
+    the first of them to the search section."""
+    start, end = "<!-- smart -->", "## Search at scale"
+    if start in previous and end in previous.split(start, 1)[1]:
+        return start + previous.split(start, 1)[1].split(end, 1)[0]
+    return _carried(previous)
+
+
 def write_doc(rows: list[Row], summary: str, history_line: str, method: str) -> Path:
     previous = DOC.read_text() if DOC.exists() else ""
     text = f"""# Performance
@@ -190,9 +200,7 @@ about eight minutes and rewrites this file (the history table below keeps earlie
   process crash (not power loss). The validation on/off pairs are the best of alternating
   rounds; the NORMAL writes are measured once each.
 
-{_carried(previous)}{_carried(previous, "<!-- json -->", "<!-- /json -->")}\
-{_carried(previous, "<!-- consent -->", "<!-- /consent -->")}\
-{_carried(previous, "<!-- logging -->", "<!-- /logging -->")}## Search at scale
+{_other_benchmarks(previous)}## Search at scale
 
 See [performance-search.md](performance-search.md) (`.venv/bin/python -m bench.search`).
 
