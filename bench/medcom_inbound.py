@@ -41,8 +41,8 @@ from joserfc.jwk import RSAKey
 from bench.loadgen import process_cpu_seconds
 from bench.server import HOST, UVICORN_FLAGS, free_port, running
 from bench.smart_app import JwksFile, never_revoked
+from tests.support import medcom_examples
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "medcom" / "examples"
 SOR = "urn:oid:1.2.208.176.1.1"
 SCOPES = (
     "system/Bundle.c system/Communication.c system/Encounter.cru system/Task.c system/Patient.ru"
@@ -51,7 +51,17 @@ ADMIN = "system/*.cruds"
 
 
 def _example(name: str) -> dict[str, Any]:
-    return orjson.loads((EXAMPLES / name).read_bytes())  # type: ignore[no-any-return]
+    return orjson.loads(_path(name).read_bytes())  # type: ignore[no-any-return]
+
+
+def _path(name: str) -> Path:
+    """MedCom's example ``name`` (the repository's CC0 copies, else ../shared/medcom-examples)."""
+    found = medcom_examples.find(name)
+    if found is None:
+        raise SystemExit(
+            f"MedCom example {name} needs ../shared/medcom-examples beside the checkout"
+        )
+    return found
 
 
 def setup_resources() -> list[dict[str, Any]]:
@@ -93,7 +103,7 @@ WITH_PDF = "cc-new-A.json"
 def messages(count: int, name: str = TYPICAL) -> list[bytes]:
     """``count`` distinct new CareCommunications: MedCom's example ``name`` with every UUID in
     it (envelope, letter, thread, segment and resource ids) fresh, as each real message has."""
-    raw = (EXAMPLES / name).read_text(encoding="utf-8")
+    raw = _path(name).read_text(encoding="utf-8")
     found = sorted(set(_UUID.findall(raw)))
     out = []
     for _ in range(count):

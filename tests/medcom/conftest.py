@@ -1,6 +1,6 @@
 """The MedCom suite: `POST /fhir/$process-message` over real HTTP (ASGI) with SMART on, on every
-store, with MedCom's published example messages (/work/shared/medcom-examples, copied into
-tests/medcom/examples) and the Patients and Organizations they name (``prerequisites.json``).
+store, with MedCom's published example messages (tests/support/medcom_examples.py says where)
+and the Patients and Organizations they name (``prerequisites.json``).
 
 The receiving organizations here are the messages' receivers (a municipality's care centre, a
 home nursing unit, a GP, …); the sender calls as a backend service registered with its
@@ -22,9 +22,9 @@ from fhir_server.app import ServerApp
 from fhir_server.config import Settings
 from tests.api.support import BASE
 from tests.auth.conftest import ADMIN, SOR, Revocations, TestKeys, bearer, mint
+from tests.support import medcom_examples
 from tests.support.backends import BACKENDS, app_store
 
-EXAMPLES = Path(__file__).parent / "examples"
 SENDER_SCOPES = (
     "system/Bundle.c system/Communication.c system/Encounter.cru system/Task.c system/Patient.ru"
 )
@@ -73,7 +73,8 @@ def sender_token(bundle: Any) -> dict[str, str]:
 
 
 def example(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    text = medcom_examples.path(name).read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 REGION = {

@@ -7,22 +7,19 @@ current ones validate, the defective and retired ones fail with the rule that ca
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from profiles.validation import ValidationIssue, Validator
+from tests.support import medcom_examples
 
-EXAMPLES = Path(os.environ.get("MEDCOM_EXAMPLES", "/work/shared/medcom-examples"))
 CC = (
     "http://medcomfhir.dk/ig/carecommunication/StructureDefinition/medcom-careCommunication-message"
 )
 HN = "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/medcom-hospitalNotification-message"
 ACK = "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/medcom-messaging-acknowledgement"
 
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="MedCom examples not present")
 
 VALID = {
     "ack-ok-AA.json": ACK,
@@ -83,7 +80,7 @@ def validator() -> Validator:
 
 
 def _load(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    return json.loads(medcom_examples.path(name).read_text(encoding="utf-8"))
 
 
 def _errors(validator: Validator, message: dict[str, Any], profile: str) -> list[ValidationIssue]:

@@ -9,7 +9,6 @@ published messages; MedCom's published XML messages read and written back are th
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,12 @@ from lxml import etree
 
 from dataset.demo import demo_resources
 from fhir_server import fhir_json, fhir_xml
+from tests.support import medcom_examples
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _medcom_dir() -> Path | None:
-    """MedCom's published examples (shared/medcom-examples, beside the repository)."""
-    for base in (os.environ.get("FHIR_SHARED_DIR"), REPO.parent / "shared", "/work/shared"):
-        if base and (Path(base) / "medcom-examples").is_dir():
-            return Path(base) / "medcom-examples"
-    return None
-
-
-MEDCOM = _medcom_dir()
+MEDCOM = medcom_examples.shared_dir()
 needs_medcom = pytest.mark.skipif(MEDCOM is None, reason="shared/medcom-examples is not here")
 
 
