@@ -24,9 +24,12 @@ from fhir_server.config import Settings
 from fhir_server.http import openapi
 from fhir_server.http.asgi import PREFIX, FhirApp
 from fhir_server.http.headers import NOSNIFF, adding
+from fhir_server.interactions.routes import OPERATIONS
 from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
+from medcom import outbound
+from medcom.delivery import DeliveryWorker
 
 log = logging.getLogger("fhir_server")
 
@@ -93,7 +96,9 @@ class ServerApp:
         revocation check, which ``FHIR_AUTH=smart`` verifies access tokens with.
         ``services``: made from the settings unless given (a test serving fewer routes)."""
         self.settings = settings or Settings()
-        self.services = services or create_services(self.settings)
+        self.services = services or create_services(
+            self.settings, operations=(*OPERATIONS, *outbound.OPERATIONS)
+        )
         """This server's router, search parameters and checks: its own, never another's."""
         self.store = store or make_store(self.settings, self.services.indexer)
         self.store.indexer = self.services.indexer  # a store made by the caller (tests) too
@@ -116,6 +121,12 @@ class ServerApp:
         )
         self.api = _service_api(self.settings, self.services, self.fhir)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
+        self.delivery = (
+            DeliveryWorker(self.store, self.settings, self.services)
+            if self.settings.medcom_sender
+            else None
+        )
+        """The MedCom outbox's delivery worker (medcom/delivery.py), when this server sends."""
 
     async def startup(self) -> None:
         await self.store.open()
@@ -130,8 +141,12 @@ class ServerApp:
             log.warning(OFF_WARNING)
         self.fhir.hosts.announce()
         _settle_garbage_collector()
+        if self.delivery is not None:
+            self.delivery.start()
 
     async def shutdown(self) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
         await self.services.custom.close()
         if self.smart is not None:
             await self.smart.close()

@@ -1,0 +1,319 @@
+"""The durable outbox of MedCom messages (docs/medcom.md, "The outbox"): FHIR resources in
+the server's own store, so both stores keep it and one unit of work makes it atomic.
+
+- ``Bundle/<MessageHeader.id>``: the message as built (its envelope id, ``Bundle.id`` on the
+  wire, changes with every resend; the stored copy is found by the MessageHeader.id, which never
+  changes).
+- ``Task/<MessageHeader.id>``: the delivery, code `OUTBOX`#deliver: ``status`` requested
+  (queued), in-progress (sent, no Acknowledgement yet), completed (acknowledged) or failed;
+  ``businessStatus`` the same as `DELIVERY_STATUS` codes; the receiver and its endpoint key in
+  ``input``; what the message is about (``Encounter/x``, ``CarePlan/x``) in ``basedOn``
+  (a HospitalNotification finds the one before it so); the delivery state (envelope id,
+  attempts, when sent, whether the attempt was transmitted — handed to the transport, whatever
+  came of it —, until when a worker holds it, the Acknowledgement code) in ``output``. No
+  ``owner`` or ``requester``: a receiving organization gets no care relationship from an outbox entry.
+- The record's Communication (a clinician's, or the one a rendering made) shows the status:
+  extension `DELIVERY_STATUS_EXTENSION` (``queued | sent | acknowledged | failed``) and
+  ``status`` (preparation, in-progress, completed, stopped).
+
+The message, the Task and the Communication are written in one unit of work; every change of
+state after that is one unit of work on the Task and its Communication, guarded by the Task's
+version, so two workers never both take an attempt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from fhir_server.access import UNRESTRICTED
+from fhir_server.config import Settings
+from fhir_server.interactions.common import every, searcher
+from fhir_server.interactions.context import Context
+from fhir_server.search.resolve import build_query
+from fhir_server.services import Services
+from fhir_server.store.base import Store, UnitOfWork, VersionConflict
+from fhir_server.stored import StoredResource
+
+OUTBOX = "urn:fhir-server:medcom:outbox"
+"""Task.code system of outbox entries."""
+DELIVERY_STATUS = "urn:fhir-server:medcom:delivery-status"
+"""Code system of the delivery status: queued, sent, acknowledged, failed."""
+DELIVERY_STATUS_EXTENSION = "urn:fhir-server:medcom:delivery-status"
+"""On the record's Communication: its delivery status (valueCode)."""
+_TASK_STATUS = {
+    "queued": "requested",
+    "sent": "in-progress",
+    "acknowledged": "completed",
+    "failed": "failed",
+}
+_COMMUNICATION_STATUS = {
+    "queued": "preparation",
+    "sent": "in-progress",
+    "acknowledged": "completed",
+    "failed": "stopped",
+}
+
+
+def worker_context(store: Store, settings: Settings, services: Services) -> Context:
+    """The server acting for itself: its outbox is its own bookkeeping, no caller's."""
+    return Context(store, settings, UNRESTRICTED, settings.base_url or "", services=services)
+
+
+def instant(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def seconds(value: str | None) -> float:
+    return datetime.fromisoformat(value).timestamp() if value else 0.0
+
+
+@dataclass
+class Delivery:
+    """One outbox entry as the worker reads it."""
+
+    task: dict[str, Any]
+    version: int
+
+    @property
+    def id(self) -> str:
+        return str(self.task["id"])
+
+    def _in(self, name: str) -> Any:
+        for p in self.task.get("input", []):
+            if p["type"]["text"] == name:
+                return next(v for k, v in p.items() if k.startswith("value"))
+        return None
+
+    def out(self, name: str) -> Any:
+        for p in self.task.get("output", []):
+            if p["type"]["text"] == name:
+                return next(v for k, v in p.items() if k.startswith("value"))
+        return None
+
+    @property
+    def status(self) -> str:
+        return str(self.task["businessStatus"]["coding"][0]["code"])
+
+    @property
+    def key(self) -> str:
+        return str(self._in("endpoint"))
+
+    @property
+    def receiver(self) -> str:
+        return str(self._in("receiver")["reference"])
+
+    @property
+    def communication(self) -> str | None:
+        ref = self._in("communication")
+        return str(ref["reference"]).split("/")[-1] if ref else None
+
+    @property
+    def envelope(self) -> str | None:
+        return self.out("envelope")
+
+    @property
+    def attempts(self) -> int:
+        return int(self.out("attempts") or 0)
+
+    @property
+    def sent(self) -> float:
+        return seconds(self.out("sent"))
+
+    @property
+    def transmitted(self) -> bool:
+        return bool(self.out("transmitted"))
+
+    @property
+    def claimed_until(self) -> float:
+        return seconds(self.out("claimed-until"))
+
+
+def _state(**values: Any) -> list[dict[str, Any]]:
+    kinds = {
+        "envelope": "valueString",
+        "attempts": "valueUnsignedInt",
+        "sent": "valueInstant",
+        "transmitted": "valueBoolean",
+        "claimed-until": "valueInstant",
+        "acknowledgement": "valueCode",
+    }
+    return [
+        {"type": {"text": name}, kinds[name]: value}
+        for name, value in values.items()
+        if value is not None
+    ]
+
+
+def _coding(status: str) -> dict[str, Any]:
+    return {"coding": [{"system": DELIVERY_STATUS, "code": status}], "text": status}
+
+
+async def enqueue(
+    ctx: Context,
+    uow: UnitOfWork,
+    bundle: dict[str, Any],
+    header_id: str,
+    patient_id: str,
+    receiver_id: str,
+    key: str,
+    communication_id: str | None,
+    based_on: str | None = None,
+) -> None:
+    """Put a built message in the outbox, in the caller's unit of work (the one that records
+    its Communication): both are kept, or neither."""
+    stored = {
+        **bundle,
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{header_id}"},
+    }
+    await uow.write("Bundle", header_id, stored, method="PUT")
+    inputs = [
+        {
+            "type": {"text": "receiver"},
+            "valueReference": {"reference": f"Organization/{receiver_id}"},
+        },
+        {"type": {"text": "endpoint"}, "valueString": key},
+    ]
+    if communication_id is not None:
+        inputs.append(
+            {
+                "type": {"text": "communication"},
+                "valueReference": {"reference": f"Communication/{communication_id}"},
+            }
+        )
+    task = {
+        "resourceType": "Task",
+        "identifier": [{"system": OUTBOX, "value": header_id}],
+        "status": "requested",
+        "businessStatus": _coding("queued"),
+        "intent": "order",
+        "code": {"coding": [{"system": OUTBOX, "code": "deliver"}]},
+        "focus": {"reference": f"Bundle/{header_id}"},
+        "for": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": bundle["timestamp"],
+        "restriction": {"repetitions": 1 + ctx.settings.medcom_max_resends},
+        "input": inputs,
+        "output": _state(envelope=bundle["id"], attempts=0),
+    }
+    if based_on is not None:
+        task["basedOn"] = [{"reference": based_on}]
+    await uow.write("Task", header_id, task, method="PUT", must_not_exist=True)
+
+
+def delivery_status(communication: dict[str, Any], status: str) -> dict[str, Any]:
+    """``communication`` showing delivery status ``status``."""
+    ext = [
+        e for e in communication.get("extension", []) if e.get("url") != DELIVERY_STATUS_EXTENSION
+    ]
+    ext.append({"url": DELIVERY_STATUS_EXTENSION, "valueCode": status})
+    return {**communication, "extension": ext, "status": _COMMUNICATION_STATUS[status]}
+
+
+async def open_deliveries(ctx: Context) -> list[Delivery]:
+    """Every entry not yet acknowledged or failed."""
+    query = await build_query(
+        searcher(ctx),
+        "Task",
+        [("code", f"{OUTBOX}|deliver"), ("status", "requested,in-progress")],
+        params=ctx.params,
+        default_count=1000,
+        max_count=1000,
+    )
+    return [_delivery(s) for s in await every(ctx, query)]
+
+
+def _delivery(stored: StoredResource) -> Delivery:
+    return Delivery(orjson.loads(stored.content or b"{}"), stored.version)
+
+
+async def about(ctx: Context, reference: str) -> list[dict[str, Any]]:
+    """The stored messages of the outbox entries based on ``reference``, oldest first."""
+    query = await build_query(
+        searcher(ctx),
+        "Task",
+        [("code", f"{OUTBOX}|deliver"), ("based-on", reference)],
+        params=ctx.params,
+        default_count=1000,
+        max_count=1000,
+    )
+    tasks = sorted(
+        (orjson.loads(s.content or b"{}") for s in await every(ctx, query)),
+        key=lambda t: str(t.get("authoredOn", "")),
+    )
+    out = []
+    for task in tasks:
+        stored = await ctx.read("Bundle", str(task["id"]))
+        if stored is not None and stored.content is not None:
+            out.append(orjson.loads(stored.content))
+    return out
+
+
+async def read(ctx: Context, header_id: str) -> Delivery | None:
+    stored = await ctx.read("Task", header_id)
+    if stored is None or stored.deleted:
+        return None
+    delivery = _delivery(stored)
+    if not any(i.get("system") == OUTBOX for i in delivery.task.get("identifier", [])):
+        return None
+    return delivery
+
+
+async def message(ctx: Context, delivery: Delivery) -> dict[str, Any]:
+    stored = await ctx.read("Bundle", delivery.id)
+    assert stored is not None and stored.content is not None
+    bundle: dict[str, Any] = orjson.loads(stored.content)
+    bundle.pop("identifier", None)
+    bundle.pop("meta", None)
+    return bundle
+
+
+async def change(ctx: Context, delivery: Delivery, status: str, **state: Any) -> Delivery | None:
+    """Move ``delivery`` to ``status`` with delivery state ``state`` (what is not given is
+    kept), and show the status on its Communication, in one unit of work; None if another
+    worker changed it first (it then owns this step)."""
+
+    async def work(uow: UnitOfWork) -> Delivery | None:
+        current = await uow.read("Task", delivery.id)
+        if current is None or current.version != delivery.version:
+            return None
+        kept = {
+            name: delivery.out(name)
+            for name in (
+                "envelope",
+                "attempts",
+                "sent",
+                "transmitted",
+                "claimed-until",
+                "acknowledgement",
+            )
+        }
+        kept.update(state)
+        task = {
+            **delivery.task,
+            "status": _TASK_STATUS[status],
+            "businessStatus": _coding(status),
+            "lastModified": instant(datetime.now(UTC).timestamp()),
+            "output": _state(**kept),
+        }
+        try:
+            written, _ = await uow.write(
+                "Task", delivery.id, task, method="PUT", if_match=delivery.version
+            )
+        except VersionConflict:
+            return None
+        if delivery.communication and status != delivery.status:
+            record = await uow.read("Communication", delivery.communication)
+            if record is not None and not record.deleted and record.content is not None:
+                doc = delivery_status(orjson.loads(record.content), status)
+                await uow.write("Communication", delivery.communication, doc, method="PUT")
+        return _delivery(written)
+
+    return await ctx.write(work)
+
+
+def new_envelope() -> str:
+    return str(uuid.uuid4())
