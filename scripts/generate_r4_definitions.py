@@ -62,6 +62,10 @@ MEMBERS = {
 # The abstract bases every resource and element inherits from, and the types every resource uses
 # whether or not an element names them (contained resources, narrative, meta, extensions).
 ALWAYS = ("Resource", "DomainResource", "Element", "BackboneElement", "Extension", "Narrative")
+# Types the validator must know without the server serving them: MedCom messages are Bundles of
+# type message with a MessageHeader first, and an Acknowledgement carries an OperationOutcome
+# (issue 13); they are validated (``$process-message``), not stored as REST resources.
+VALIDATED_ONLY = ("Bundle", "MessageHeader", "OperationOutcome")
 # The FHIR build's date (version.info), so the expansions' timestamp is stable between runs.
 EXPANSION_TIMESTAMP = "2019-11-01T09:29:23+11:00"
 
@@ -130,7 +134,7 @@ def _entries(raw: bytes) -> list[dict[str, Any]]:
 
 def type_closure(by_id: dict[str, dict[str, Any]]) -> list[str]:
     """The served types, their bases and every type their elements use, transitively."""
-    todo = [*SERVED_TYPES, *ALWAYS]
+    todo = [*SERVED_TYPES, *VALIDATED_ONLY, *ALWAYS]
     seen: set[str] = set()
     while todo:
         name = todo.pop()

@@ -14,6 +14,10 @@ from profiles.src import (
     ff_care,
     ff_consent,
     ff_medication,
+    medcom_core,
+    medcom_messages,
+    medcom_messaging,
+    medcom_terminology,
     search_parameters,
     terminology_dk,
     terminology_ff,
@@ -30,6 +34,10 @@ MODULES = (
     terminology_dk,
     terminology_ff,
     search_parameters,
+    medcom_terminology,
+    medcom_core,
+    medcom_messaging,
+    medcom_messages,
 )
 
 

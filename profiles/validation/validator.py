@@ -214,9 +214,21 @@ class Validator:
             issues.append(ValidationIssue("information", TOO_COSTLY, message, ""))
         return issues
 
+    def check_claimed(self, resource: dict[str, Any], kind: str, path: str, ctx: Context) -> None:
+        """The profiles ``resource`` (a Bundle entry at ``path``) claims in ``meta.profile``."""
+        for url, where in _claimed(resource, kind, (), True):
+            self._against_profile(url, path + where[len(kind) :], kind, resource, ctx, path)
+
     def _against_profile(
-        self, url: str, where: str, kind: str, resource: dict[str, Any], ctx: Context
+        self,
+        url: str,
+        where: str,
+        kind: str,
+        resource: dict[str, Any],
+        ctx: Context,
+        path: str | None = None,
     ) -> None:
+        """``path``: where ``resource`` is (a Bundle entry's path; its type at the top)."""
         sd = self.library.structure_definition(url)
         if sd is None:
             ctx.report(NOT_SUPPORTED, f"unknown profile {url}", where, url)
@@ -228,7 +240,7 @@ class Validator:
             return  # the base pass has checked it
         found = self._profile(sd["url"])
         if isinstance(found, ComplexRule):
-            walk(found, resource, kind, ctx)
+            walk(found, resource, path or kind, ctx)
         else:
             ctx.report(PROCESSING, f"profile {url} cannot be used: {found}", where, url)
 

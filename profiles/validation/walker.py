@@ -279,12 +279,19 @@ def _contained(item: dict[str, Any], ipath: str, ctx: Context) -> None:
             "warning",
         )
         return
-    outer = ctx.resource
+    outer, outer_root = ctx.resource, ctx.root
     ctx.resource = item
+    entry = ipath.endswith(".resource")  # Bundle.entry.resource, Parameters.parameter.resource
+    if entry:
+        ctx.root = item  # an entry is a resource of its own, not contained in the Bundle
     try:
         walk(rule, item, ipath, ctx)
+        if entry and isinstance(kind, str):
+            # as the reference validator does: an entry is checked against the profiles it
+            # claims (a MedCom message's MessageHeader, Patient, … name theirs)
+            ctx.validator.check_claimed(item, kind, ipath, ctx)
     finally:
-        ctx.resource = outer
+        ctx.resource, ctx.root = outer, outer_root
 
 
 def _apply_slicing(

@@ -83,7 +83,34 @@ def resolve(item: Any, env: Env) -> Any:
             if isinstance(contained, dict) and contained.get("id") == ref[1:]:
                 return contained
         return None
+    root = env.root
+    if isinstance(root, dict) and root.get("resourceType") == "Bundle":
+        found = _in_bundle(root, ref)
+        if found is not None:
+            return found
     m = _LITERAL.fullmatch(ref)
     if m is None:
         return None
     return {"resourceType": m.group(1), "id": m.group(2)}
+
+
+def _in_bundle(bundle: dict[str, Any], ref: str) -> Any:
+    """The entry resource a reference inside a Bundle names (bundle.html#references): by its
+    ``fullUrl`` (``urn:uuid:…`` or absolute), or a relative ``Type/id`` by type and id (the
+    server base of the entries is not compared: a message's entries share one)."""
+    m = _LITERAL.fullmatch(ref)
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+            continue
+        resource = entry["resource"]
+        if entry.get("fullUrl") == ref:
+            return resource
+        if (
+            m is not None
+            and "://" not in ref
+            and resource.get("resourceType") == m.group(1)
+            and resource.get("id") == m.group(2)
+        ):
+            return resource
+    return None
