@@ -26,6 +26,11 @@ PATIENT_SYSTEMS = (CPR_SYSTEM, X_ECPR_SYSTEM, D_ECPR_SYSTEM, *D_ECPR_REGIONAL_SY
 SOR_ENDPOINT = "https://sor2.sum.dsdn.dk/#id="
 """A SOR code as an endpoint (MessageHeader endpoints, local episode-of-care ids)."""
 
+MESSAGE_HEADER_ID = "http://faellesforloeb.dk/fhir/NamingSystem/medcom-messageheader-id"
+"""Identifier system of a message's ``MessageHeader.id`` on what this server stores for it (the
+Communication a CareCommunication carried, sent or received): how a reply finds the message it
+answers."""
+
 # --- messaging ----------------------------------------------------------------------------
 EVENT_CODES = f"{TERMINOLOGY}/medcom-messaging-eventCodes"
 ACTIVITY_CODES = f"{TERMINOLOGY}/medcom-messaging-activityCodes"

@@ -32,16 +32,13 @@ from medcom.codes import (
     DESTINATION_USE_EXTENSION,
     EVENT_CODES,
     IDENTIFIER_EXTENSION,
+    MESSAGE_HEADER_ID,
     PRACTITIONER_EXTENSION,
     SOR_ENDPOINT,
 )
 from medcom.outbound import parts
 from medcom.outbound.narrative import narrate
 from profiles.danish.identifiers import SOR_SYSTEM
-
-MESSAGE_HEADER_EXTENSION = "urn:fhir-server:medcom:message-header"
-"""On a Communication of the record: the MessageHeader.id of the MedCom message that carried
-it (sent or received), so a reply or forward finds the message it follows."""
 
 
 @dataclass
@@ -99,13 +96,14 @@ def _entry(ctx: Context, resource: dict[str, Any]) -> dict[str, Any]:
 
 
 async def previous_message(ctx: Context, communication: dict[str, Any]) -> dict[str, Any] | None:
-    """The stored MedCom message that carried ``communication`` (its MessageHeader.id in
-    `MESSAGE_HEADER_EXTENSION`; the message stored as ``Bundle/<MessageHeader.id>``)."""
+    """The MedCom message that carried ``communication`` (its MessageHeader.id, identifier
+    system `MESSAGE_HEADER_ID`) and, when this server sent it (stored as
+    ``Bundle/<MessageHeader.id>``, `medcom.outbox`), its resources."""
     header = next(
         (
-            e.get("valueString")
-            for e in communication.get("extension", [])
-            if e.get("url") == MESSAGE_HEADER_EXTENSION
+            i.get("value")
+            for i in communication.get("identifier", [])
+            if i.get("system") == MESSAGE_HEADER_ID
         ),
         None,
     )
@@ -202,7 +200,12 @@ async def build(ctx: Context, draft: Draft, receiver: str | None, author: str | 
         previous = await previous_message(ctx, draft.answered)
         if draft.activity == "reply-message":
             thread = next(
-                (i["value"] for i in draft.answered.get("identifier", []) if i.get("value")),
+                (
+                    i["value"]
+                    for i in draft.answered.get("identifier", [])
+                    if str(i.get("value", "")).startswith("urn:uuid:")
+                    and i.get("system") in (None, "urn:ietf:rfc:3986")
+                ),
                 thread,
             )
         payload = _earlier_segments(draft.answered, draft.activity == "reply-message")

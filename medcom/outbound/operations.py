@@ -29,14 +29,9 @@ from fhir_server.operations import Operation
 from fhir_server.operations.inputs import Inputs
 from fhir_server.search.resolve import build_query
 from fhir_server.store.base import UnitOfWork
-from medcom.codes import CC_CATEGORIES, CC_CATEGORY_DANISH
+from medcom.codes import CC_CATEGORIES, CC_CATEGORY_DANISH, MESSAGE_HEADER_ID
 from medcom.outbound import hospitalnotification, parts, renderings
-from medcom.outbound.carecommunication import (
-    MESSAGE_HEADER_EXTENSION,
-    Draft,
-    Message,
-    build,
-)
+from medcom.outbound.carecommunication import Draft, Message, build
 from medcom.outbox import delivery_status, enqueue
 
 CC_TYPES = frozenset(
@@ -284,8 +279,16 @@ def _as_sent(
     """The record's Communication as sent: thread id, category, the message's segments, who
     from and to, when, and the MessageHeader.id that carries it; delivery status queued."""
     out = {k: v for k, v in record.items() if k not in ("meta", "id", "text")}
-    idents = [i for i in out.get("identifier", []) if i.get("value") != message.thread]
-    out["identifier"] = [{"system": "urn:ietf:rfc:3986", "value": message.thread}, *idents]
+    idents = [
+        i
+        for i in out.get("identifier", [])
+        if i.get("value") != message.thread and i.get("system") != MESSAGE_HEADER_ID
+    ]
+    out["identifier"] = [
+        {"system": "urn:ietf:rfc:3986", "value": message.thread},
+        *idents,
+        {"system": MESSAGE_HEADER_ID, "value": message.header_id},
+    ]
     out["category"] = [
         {
             "coding": [
@@ -305,9 +308,6 @@ def _as_sent(
     out["sender"] = {"reference": f"Organization/{message.sender_id}"}
     out["recipient"] = [{"reference": f"Organization/{message.receiver_id}"}]
     out["sent"] = message.bundle["timestamp"]
-    ext = [e for e in out.get("extension", []) if e.get("url") != MESSAGE_HEADER_EXTENSION]
-    ext.append({"url": MESSAGE_HEADER_EXTENSION, "valueString": message.header_id})
-    out["extension"] = ext
     return delivery_status(out, "queued")
 
 
