@@ -11,7 +11,8 @@ the server's own store, so both stores keep it and one unit of work makes it ato
   (a HospitalNotification finds the one before it so); the delivery state (envelope id,
   attempts, when sent, whether the attempt was transmitted — handed to the transport, whatever
   came of it —, until when a worker holds it, the Acknowledgement code) in ``output``. No
-  ``owner`` or ``requester``: a receiving organization gets no care relationship from an outbox entry.
+  ``owner`` or ``requester``: a receiving organization gets no care relationship from an
+  outbox entry.
 - The record's Communication (a clinician's, or the one a rendering made) shows the status:
   extension `DELIVERY_STATUS_EXTENSION` (``queued | sent | acknowledged | failed``) and
   ``status`` (preparation, in-progress, completed, stopped).

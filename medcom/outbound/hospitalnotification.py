@@ -63,9 +63,10 @@ _CANCELLED = {
 }
 
 
-def derive(encounter: dict[str, Any], before: dict[str, Any] | None) -> str:
-    """The activity an Encounter's change reports: its status now, its class, and (leave
-    ending, a correction) its status before."""
+def derive(encounter: dict[str, Any], was: str | None) -> str:
+    """The activity an Encounter's change reports: its status now, its class, and the status
+    the stay's last notification reported (``was``: a leave ends, an unchanged status is a
+    correction)."""
     kind = _KINDS.get(str(encounter.get("class", {}).get("code")))
     if kind is None:
         raise Unprocessable(
@@ -73,7 +74,6 @@ def derive(encounter: dict[str, Any], before: dict[str, Any] | None) -> str:
             ["Encounter.class"],
         )
     status = encounter.get("status")
-    was = before.get("status") if before else None
     if status == "in-progress":
         if was == "onleave":
             return "end-leave-inpatient"
@@ -126,15 +126,7 @@ async def operation(ctx: Context, inputs: Inputs, type_: str | None, id_: str | 
     assert id_ is not None
     encounter = await parts.visible(ctx, "Encounter", id_, "Encounter")
     activity = inputs.value("activity", "Code")
-    if activity is None:
-        current = await ctx.read("Encounter", id_)
-        assert current is not None
-        before = (
-            await ctx.vread("Encounter", id_, current.version - 1) if current.version > 1 else None
-        )
-        prior = orjson.loads(before.content) if before and before.content else None
-        activity = derive(encounter, prior)
-    elif activity not in ACTIVITIES:
+    if activity is not None and activity not in ACTIVITIES:
         raise Invalid(f"activity {activity!r} is no HospitalNotification activity", ["activity"])
     receiver = inputs.value("receiver", "Reference")
     if isinstance(receiver, dict):
@@ -164,9 +156,16 @@ async def operation(ctx: Context, inputs: Inputs, type_: str | None, id_: str | 
 
 
 async def build(
-    ctx: Context, encounter: dict[str, Any], activity: str, receiver: Any
+    ctx: Context, encounter: dict[str, Any], activity: str | None, receiver: Any
 ) -> tuple[dict[str, Any], str, str, str, str]:
-    """(message, MessageHeader.id, patient id, receiver id, receiver SOR)."""
+    """(message, MessageHeader.id, patient id, receiver id, receiver SOR). ``activity`` None:
+    derived from the change since the stay's last notification sent (`derive`)."""
+    earlier = await about(
+        worker_context(ctx.store, ctx.settings, ctx.services), f"Encounter/{encounter['id']}"
+    )
+    if activity is None:
+        last = [r for e in earlier[-1:] for r in _of(e, "Encounter")]
+        activity = derive(encounter, last[0].get("status") if last else None)
     sender = sender_id(ctx)
     sender_org = parts.organization(
         await parts.own(ctx, "Organization", sender, "sender"), "sender"
@@ -245,9 +244,6 @@ async def build(
     }
     if activity in ("admit-inpatient", "admit-emergency"):
         header["extension"] = [{"url": HN_REPORT_OF_ADMISSION, "valueBoolean": True}]
-    earlier = await about(
-        worker_context(ctx.store, ctx.settings, ctx.services), f"Encounter/{encounter['id']}"
-    )
     chain = [
         e["resource"]
         for b in earlier
@@ -286,6 +282,10 @@ async def build(
     }
     check(bundle, HN_MESSAGE)
     return bundle, header_id, str(patient["id"]), receiver_id, receiver_sor
+
+
+def _of(bundle: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == type_]
 
 
 def _cancelled_header(earlier: list[dict[str, Any]], event: str) -> str | None:

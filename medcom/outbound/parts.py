@@ -27,7 +27,7 @@ from profiles.danish.identifiers import CPR_SYSTEM, SOR_SYSTEM
 
 def now() -> str:
     """An instant with its timezone, as every MedCom timestamp must have."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def reference_id(ref: Any, type_: str) -> str | None:
