@@ -28,7 +28,7 @@ from fhir_server.interactions.routes import OPERATIONS
 from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
-from medcom import outbound
+from medcom import OPERATIONS as MEDCOM_OPERATIONS
 from medcom.delivery import DeliveryWorker
 
 log = logging.getLogger("fhir_server")
@@ -94,10 +94,12 @@ class ServerApp:
     ) -> None:
         """``keys`` and ``is_revoked``: the embedded authorization server's key store and
         revocation check, which ``FHIR_AUTH=smart`` verifies access tokens with.
-        ``services``: made from the settings unless given (a test serving fewer routes)."""
+        ``services``: made from the settings unless given (a test serving fewer routes); the
+        server's operations and MedCom's (`medcom.OPERATIONS`: ``$process-message``,
+        ``$medcom-carecommunication``, ``$medcom-hospitalnotification``)."""
         self.settings = settings or Settings()
         self.services = services or create_services(
-            self.settings, operations=(*OPERATIONS, *outbound.OPERATIONS)
+            self.settings, operations=OPERATIONS + MEDCOM_OPERATIONS
         )
         """This server's router, search parameters and checks: its own, never another's."""
         self.store = store or make_store(self.settings, self.services.indexer)

@@ -1,7 +1,10 @@
-"""The MedCom canonicals, code systems and identifier systems, stated once
-(/work/shared/sources/medcom-consent-audit.md part A)."""
+"""The identifiers, code systems and canonicals MedCom messages use, stated once for inbound and
+outbound alike (../shared/sources/medcom-consent-audit.md part A). The Danish identifier systems
+themselves (CPR, eCPR, SOR, GLN) live in `profiles.danish.identifiers`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from profiles.danish.identifiers import (
     CPR_SYSTEM,
@@ -9,39 +12,77 @@ from profiles.danish.identifiers import (
     D_ECPR_SYSTEM,
     GLN_HTTPS_SYSTEM,
     GLN_SYSTEM,
+    SOR_SYSTEM,
     X_ECPR_SYSTEM,
 )
 
-IG = "http://medcomfhir.dk/ig"
-TERMINOLOGY = f"{IG}/terminology/CodeSystem"
-
-# --- identifier systems -------------------------------------------------------------------
-GLN_SYSTEMS = (GLN_HTTPS_SYSTEM, GLN_SYSTEM, "urn:oid:1.3.88")
-"""Every system an EAN/GLN (lokationsnummer) has been sent with: accepted on receive."""
-GLN_SEND_SYSTEM = GLN_HTTPS_SYSTEM
-"""What is sent: CareCommunication 5.0, HospitalNotification 3.0 and Acknowledgement 2.0 pin
-dk-core ≤ 3.4.0, which names the GLN ``https://www.gs1.org/gln``."""
-PATIENT_SYSTEMS = (CPR_SYSTEM, X_ECPR_SYSTEM, D_ECPR_SYSTEM, *D_ECPR_REGIONAL_SYSTEMS)
-"""A patient's CPR number or replacement CPR numbers (X-eCPR, D-eCPR)."""
-SOR_ENDPOINT = "https://sor2.sum.dsdn.dk/#id="
-"""A SOR code as an endpoint (MessageHeader endpoints, local episode-of-care ids)."""
-
-MESSAGE_HEADER_ID = "http://faellesforloeb.dk/fhir/NamingSystem/medcom-messageheader-id"
-"""Identifier system of a message's ``MessageHeader.id`` on what this server stores for it (the
-Communication a CareCommunication carried, sent or received): how a reply finds the message it
-answers."""
-
-# --- messaging ----------------------------------------------------------------------------
+OWN = "http://faellesforloeb.dk/fhir/NamingSystem"
+"""This project's own identifier systems (profiles/src/canon.py's base)."""
+TERMINOLOGY = "http://medcomfhir.dk/ig/terminology/CodeSystem"
 EVENT_CODES = f"{TERMINOLOGY}/medcom-messaging-eventCodes"
 ACTIVITY_CODES = f"{TERMINOLOGY}/medcom-messaging-activityCodes"
 DESTINATION_USE = f"{TERMINOLOGY}/medcom-messaging-destinationUse"
+CATEGORY_CODES = f"{TERMINOLOGY}/medcom-careCommunication-categoryCodes"
+ERROR_CODES = f"{TERMINOLOGY}/medcom-acknowledgement-error-codes"
+"""MedCom's acknowledgement error codes (``MSG_Receiver_Identifier_UNKNOWN``, …)."""
+OPERATION_OUTCOME_CODES = "http://terminology.hl7.org/CodeSystem/operation-outcome"
+"""HL7's message issue details (``MSG_BAD_FORMAT``, ``MSG_DUPLICATE_ID``, …)."""
+
 DESTINATION_USE_EXTENSION = (
-    f"{IG}/messaging/StructureDefinition/medcom-messaging-destinationUseExtension"
+    "http://medcomfhir.dk/ig/messaging/StructureDefinition/medcom-messaging-destinationUseExtension"
 )
-MESSAGING_ORGANIZATION = f"{IG}/messaging/StructureDefinition/medcom-messaging-organization"
-CARE_COMMUNICATION_EVENT = "care-communication-message"
-HOSPITAL_NOTIFICATION_EVENT = "hospital-notification-message"
-ACKNOWLEDGEMENT_EVENT = "acknowledgement-message"
+
+CARE_COMMUNICATION = "care-communication-message"
+HOSPITAL_NOTIFICATION = "hospital-notification-message"
+ACKNOWLEDGEMENT = "acknowledgement-message"
+"""The MessageHeader.eventCoding codes (CodeSystem `EVENT_CODES`)."""
+
+MESSAGE_PROFILES = {
+    CARE_COMMUNICATION: "http://medcomfhir.dk/ig/carecommunication/StructureDefinition/"
+    "medcom-careCommunication-message",
+    HOSPITAL_NOTIFICATION: "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"
+    "medcom-hospitalNotification-message",
+    ACKNOWLEDGEMENT: "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/"
+    "medcom-messaging-acknowledgement",
+}
+"""The message Bundle profile of each event code (what an inbound message is validated against)."""
+
+ACKNOWLEDGEMENT_HEADER = (
+    "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/"
+    "medcom-messaging-acknowledgementHeader"
+)
+ACKNOWLEDGEMENT_OUTCOME = (
+    "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/"
+    "medcom-acknowledgement-operationoutcome"
+)
+MESSAGING_PROVENANCE = (
+    "http://medcomfhir.dk/ig/messaging/StructureDefinition/medcom-messaging-provenance"
+)
+MESSAGING_ORGANIZATION = (
+    "http://medcomfhir.dk/ig/messaging/StructureDefinition/medcom-messaging-organization"
+)
+
+PATIENT_SYSTEMS = (CPR_SYSTEM, X_ECPR_SYSTEM, D_ECPR_SYSTEM, *D_ECPR_REGIONAL_SYSTEMS)
+"""How a MedCom message names its citizen: CPR, or a replacement CPR (X-eCPR, D-eCPR)."""
+GLN_SYSTEMS = (GLN_HTTPS_SYSTEM, GLN_SYSTEM, "urn:oid:1.3.88")
+"""An EAN/GLN location number as dk-core's versions wrote its system: each accepted on receive."""
+GLN_SENT = GLN_HTTPS_SYSTEM
+"""The GLN system sent: what CareCommunication 5.0, HospitalNotification 3.0 and
+Acknowledgement 2.0 (dk-core ≤ 3.4.0) require."""
+ORGANIZATION_SYSTEMS = (SOR_SYSTEM, *GLN_SYSTEMS)
+
+MESSAGE_HEADER_ID = f"{OWN}/medcom-messageheader-id"
+"""This server's record of a message's ``MessageHeader.id`` on what it stores for it (the
+Communication a CareCommunication becomes; the received and sent message Bundles): how a
+reply's or a cancellation's Provenance (``entity.what`` ``MessageHeader/<id>``) finds what the
+earlier message made. Outbound sets it on the Communication it sends."""
+ENVELOPE_ID = f"{OWN}/medcom-bundle-id"
+"""``meta.tag`` system on a stored message: each ``Bundle.id`` (envelope) it arrived in."""
+
+# --- outbound (medcom/outbound) ---------------------------------------------------------
+IG = "http://medcomfhir.dk/ig"
+SOR_ENDPOINT = "https://sor2.sum.dsdn.dk/#id="
+"""A SOR code as an endpoint (MessageHeader endpoints, local episode-of-care ids)."""
 
 # --- MedCom core --------------------------------------------------------------------------
 CORE = f"{IG}/core/StructureDefinition"
@@ -67,7 +108,6 @@ CC_DEFINITION = (
 )
 """``MessageHeader.definition`` of a CareCommunication 5.0 (required; matched by regex, never
 resolved)."""
-CC_CATEGORIES = f"{TERMINOLOGY}/medcom-careCommunication-categoryCodes"
 CC_CATEGORY_DANISH = {
     "alcohol-and-drug-treatment": "Rusmiddelbehandling",
     "assistive-devices": "Hjælpemidler",
@@ -104,3 +144,10 @@ MESSAGING_PROVENANCE = f"{IG}/messaging/StructureDefinition/medcom-messaging-pro
 ACK = f"{IG}/acknowledgement/StructureDefinition"
 ACK_MESSAGE = f"{ACK}/medcom-messaging-acknowledgement"
 ACK_HEADER = f"{ACK}/medcom-messaging-acknowledgementHeader"
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    out = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out

@@ -39,6 +39,8 @@ from fhir_server.search.resolve import build_query
 from fhir_server.services import Services
 from fhir_server.store.base import Store, UnitOfWork, VersionConflict
 from fhir_server.stored import StoredResource
+from medcom.codes import ACKNOWLEDGEMENT, GLN_SYSTEMS
+from profiles.danish.identifiers import SOR_SYSTEM
 
 OUTBOX = "urn:fhir-server:medcom:outbox"
 """Task.code system of outbox entries."""
@@ -318,3 +320,45 @@ async def change(ctx: Context, delivery: Delivery, status: str, **state: Any) ->
 
 def new_envelope() -> str:
     return str(uuid.uuid4())
+
+
+def _organization_ids(bundle: dict[str, Any], reference: str) -> set[str]:
+    for entry in bundle.get("entry", []):
+        r = entry.get("resource", {})
+        if f"{r.get('resourceType')}/{r.get('id')}" == reference:
+            return {
+                str(i.get("value"))
+                for i in r.get("identifier", [])
+                if i.get("system") in (SOR_SYSTEM, *GLN_SYSTEMS)
+            }
+    return set()
+
+
+async def acknowledge(ctx: Context, ack: dict[str, Any]) -> bool:
+    """Record an Acknowledgement of a message in the outbox: ``ok`` → acknowledged,
+    ``fatal-error`` → failed (resending it unchanged is pointless), ``transient-error`` → still
+    sent (resent after the silence). Only the organization the message went to can acknowledge
+    it (its sender's SOR or EAN/GLN must be the receiver's). False when it acknowledges nothing
+    this server sent (or not from the receiver)."""
+    entries = ack.get("entry") or [{}]
+    header = entries[0].get("resource", {})
+    if header.get("resourceType") != "MessageHeader":
+        return False
+    if header.get("eventCoding", {}).get("code") != ACKNOWLEDGEMENT:
+        return False
+    response = header.get("response", {})
+    acked, code = response.get("identifier"), response.get("code")
+    if not isinstance(acked, str) or code not in ("ok", "transient-error", "fatal-error"):
+        return False
+    for _ in range(5):
+        d = await read(ctx, acked)
+        if d is None:
+            return False
+        if d.key not in _organization_ids(ack, str(header.get("sender", {}).get("reference"))):
+            return False
+        if d.status in ("acknowledged", "failed"):
+            return True  # a repeated Acknowledgement changes nothing
+        status = {"ok": "acknowledged", "fatal-error": "failed"}.get(code, "sent")
+        if await change(ctx, d, status, acknowledgement=code) is not None:
+            return True
+    return False

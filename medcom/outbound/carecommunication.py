@@ -18,8 +18,8 @@ from fhir_server.interactions.context import Context
 from fhir_server.write_checks import profile_issues
 from medcom.codes import (
     ACTIVITY_CODES,
-    CARE_COMMUNICATION_EVENT,
-    CC_CATEGORIES,
+    CARE_COMMUNICATION,
+    CATEGORY_CODES,
     CC_CATEGORY_DANISH,
     CC_COMMUNICATION,
     CC_DEFINITION,
@@ -238,7 +238,7 @@ async def build(ctx: Context, draft: Draft, receiver: str | None, author: str | 
         "meta": {"profile": [CC_COMMUNICATION]},
         "identifier": [{"value": thread}],
         "status": "unknown",
-        "category": [{"coding": [{"system": CC_CATEGORIES, "code": draft.category}]}],
+        "category": [{"coding": [{"system": CATEGORY_CODES, "code": draft.category}]}],
         "subject": {"reference": f"Patient/{patient['id']}"},
         "payload": payload,
     }
@@ -256,7 +256,7 @@ async def build(ctx: Context, draft: Draft, receiver: str | None, author: str | 
         "resourceType": "MessageHeader",
         "id": header_id,
         "meta": {"profile": [CC_HEADER]},
-        "eventCoding": {"system": EVENT_CODES, "code": CARE_COMMUNICATION_EVENT},
+        "eventCoding": {"system": EVENT_CODES, "code": CARE_COMMUNICATION},
         "destination": [
             {
                 "extension": [

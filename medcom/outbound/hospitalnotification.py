@@ -26,7 +26,7 @@ from medcom.codes import (
     HN_LEAVE_PERIOD,
     HN_MESSAGE,
     HN_REPORT_OF_ADMISSION,
-    HOSPITAL_NOTIFICATION_EVENT,
+    HOSPITAL_NOTIFICATION,
     MESSAGING_PROVENANCE,
     SOR_ENDPOINT,
 )
@@ -225,7 +225,7 @@ async def build(
         "resourceType": "MessageHeader",
         "id": header_id,
         "meta": {"profile": [HN_HEADER]},
-        "eventCoding": {"system": EVENT_CODES, "code": HOSPITAL_NOTIFICATION_EVENT},
+        "eventCoding": {"system": EVENT_CODES, "code": HOSPITAL_NOTIFICATION},
         "destination": [
             {
                 "extension": [

@@ -29,7 +29,7 @@ from fhir_server.operations import Operation
 from fhir_server.operations.inputs import Inputs
 from fhir_server.search.resolve import build_query
 from fhir_server.store.base import UnitOfWork
-from medcom.codes import CC_CATEGORIES, CC_CATEGORY_DANISH, MESSAGE_HEADER_ID
+from medcom.codes import CATEGORY_CODES, CC_CATEGORY_DANISH, MESSAGE_HEADER_ID
 from medcom.outbound import hospitalnotification, parts, renderings
 from medcom.outbound.carecommunication import Draft, Message, build
 from medcom.outbox import delivery_status, enqueue
@@ -148,7 +148,7 @@ async def _communication_draft(
     pid = _subject(source, "Communication")
     for c in source.get("category", []):
         for coding in c.get("coding", []):
-            if coding.get("system") == CC_CATEGORIES and coding.get("code") in CC_CATEGORY_DANISH:
+            if coding.get("system") == CATEGORY_CODES and coding.get("code") in CC_CATEGORY_DANISH:
                 category = category or coding["code"]
     if category is None:
         raise Unprocessable(
@@ -293,7 +293,7 @@ def _as_sent(
         {
             "coding": [
                 {
-                    "system": CC_CATEGORIES,
+                    "system": CATEGORY_CODES,
                     "code": draft.category,
                     "display": CC_CATEGORY_DANISH[draft.category],
                 }

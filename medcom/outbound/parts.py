@@ -17,7 +17,7 @@ from medcom.codes import (
     CORE_PATIENT,
     CORE_PRACTITIONER,
     CORE_PRACTITIONER_ROLE,
-    GLN_SEND_SYSTEM,
+    GLN_SENT,
     GLN_SYSTEMS,
     MESSAGING_ORGANIZATION,
     PATIENT_SYSTEMS,
@@ -88,7 +88,7 @@ def organization(org: dict[str, Any], where: str) -> dict[str, Any]:
         "id": org["id"],
         "meta": {"profile": [MESSAGING_ORGANIZATION]},
         "identifier": [
-            {"system": GLN_SEND_SYSTEM, "value": gln},
+            {"system": GLN_SENT, "value": gln},
             {"system": SOR_SYSTEM, "value": sor},
         ],
     }

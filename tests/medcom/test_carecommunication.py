@@ -1,205 +1,153 @@
-"""``$medcom-carecommunication``: the CareCommunication built from the record — a clinician's
-Communication (new, reply, forward) or a rendering of a CarePlan, ServiceRequest, a patient's
-MedicationStatements or a CareTeam — over real HTTP, on both stores."""
+"""CareCommunication → a Communication in the shared record (issue 13, item 2): new, reply and
+forward, each through `POST /fhir/$process-message` over HTTP on every store, landing linked
+to the citizen (CPR or replacement CPR), the thread, what a reply answers, the episode of care."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import pytest
+from medcom.codes import MESSAGE_HEADER_ID
+from medcom.inbound.message import letter_ids
+from tests.medcom.conftest import Medcom, ack_of, altered, example
 
-from fhir_server.write_checks import profile_issues
-from medcom.codes import CC_DEFINITION, CC_MESSAGE
-from tests.medcom.record import ASK, GLN, RECEIVER_SOR, SENDER_SOR, SETTINGS, load, parameters
-from tests.medcom.record import resources as of
-
-
-@pytest.fixture
-async def client(make_client: Any) -> Any:
-    c = await make_client(**SETTINGS)
-    await load(c)
-    return c
+RECEIVER_A = "7279446d-9cc9-49bf-b2a2-990eb2d9f942"
+"""Sundhedsplejen, Aabenraa kommune: the receiver of cc-new-A."""
 
 
-async def build(client: Any, path: str, **extra: Any) -> dict[str, Any]:
-    response = await client.post(
-        f"{path}/$medcom-carecommunication", json=parameters(**{**ASK, **extra})
+async def _one(medcom: Medcom, header_id: str) -> dict[str, Any]:
+    found = await medcom.search(f"Communication?identifier={MESSAGE_HEADER_ID}|{header_id}")
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_a_new_message_lands_as_a_communication_about_the_citizen(medcom: Medcom) -> None:
+    message = example("cc-new-A.json")
+    code, outcome = ack_of(await medcom.send(message))
+    assert code == "ok", outcome
+    stored = await _one(medcom, "7ed8da8d-fd74-4948-bc92-924842b30adf")
+    assert stored["subject"] == {"reference": "Patient/c4909be8-2684-4dc7-87ec-3e91eb8c0ac6"}
+    assert stored["status"] == "completed"
+    assert {"value": "urn:uuid:7d14612c-5f58-4621-928d-267846f948c7"} in stored["identifier"]
+    incoming = next(
+        e["resource"] for e in message["entry"] if e["resource"]["resourceType"] == "Communication"
     )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def assert_well_formed(bundle: dict[str, Any]) -> None:
-    """What every outbound message must show: the message profile, the header first with the
-    versioned definition, Danish narrative with the id on every resource, every reference
-    resolved inside the Bundle, organizations by SOR and EAN (https GLN system)."""
-    assert bundle["type"] == "message" and bundle["meta"]["profile"] == [CC_MESSAGE]
-    assert [i for i in profile_issues(bundle, [CC_MESSAGE]) if i.severity == "error"] == []
-    header = bundle["entry"][0]["resource"]
-    assert header["resourceType"] == "MessageHeader"
-    assert header["definition"] == CC_DEFINITION
-    assert header["destination"][0]["endpoint"].endswith(RECEIVER_SOR)
-    assert header["source"]["endpoint"].endswith(SENDER_SOR)
-    present = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]}
-    for entry in bundle["entry"]:
-        r = entry["resource"]
-        assert entry["fullUrl"].endswith(f"/{r['resourceType']}/{r['id']}")
-        assert r["text"]["status"] == "generated"
-        assert r["id"] in r["text"]["div"]
-        assert " / " in r["text"]["div"]  # Danish / English labels
-        for ref in re.findall(r'"reference": "([^"]+)"', str(r).replace("'", '"')):
-            if not ref.startswith("MessageHeader/") or ref == f"MessageHeader/{header['id']}":
-                assert ref in present, ref
-    for org in of(bundle, "Organization"):
-        systems = {i["system"] for i in org["identifier"]}
-        assert systems == {GLN, "urn:oid:1.2.208.176.1.1"}
-
-
-async def test_a_care_plan_is_rendered_as_carecoordination(client: Any) -> None:
-    bundle = await build(client, "CarePlan/plan", text="Til orientering.")
-    assert_well_formed(bundle)
-    (comm,) = of(bundle, "Communication")
-    assert comm["category"][0]["coding"][0]["code"] == "carecoordination"
-    text = comm["payload"][-1]["contentString"]
-    assert text.startswith("Til orientering.")
-    assert "Forebyggende sygebesøg" in text and "Besøg i hjemmet" in text
-    assert "priority" not in comm
-    (prov,) = of(bundle, "Provenance")
-    assert prov["activity"]["coding"][0]["code"] == "new-message"
-    segment = comm["payload"][-1]["extension"][1]["valueIdentifier"]["value"]
-    assert prov["entity"] == [{"role": "source", "what": {"identifier": {"value": segment}}}]
-    (role,) = of(bundle, "PractitionerRole")
-    phone = comm["payload"][-1]["extension"][3]["valueContactPoint"]
-    assert phone == {"system": "phone", "value": "+4512345678"}
-    assert role["code"] == [{"text": "Sygeplejerske"}]
-    assert "Forløbskoordinering" in comm["text"]["div"]
-
-
-async def test_a_referral_carries_its_priority(client: Any) -> None:
-    bundle = await build(client, "ServiceRequest/referral")
-    assert_well_formed(bundle)
-    (comm,) = of(bundle, "Communication")
-    assert comm["category"][0]["coding"][0]["code"] == "regarding-referral"
-    assert comm["priority"] == "asap"
-    assert "Genoptræning efter udskrivelse" in comm["payload"][0]["contentString"]
-
-
-async def test_a_priority_outside_a_referral_is_refused(client: Any) -> None:
-    response = await client.post(
-        "ServiceRequest/referral/$medcom-carecommunication",
-        json=parameters(**ASK, category="nursing"),
-    )
-    assert response.status_code == 422
-    assert response.json()["issue"][0]["expression"] == ["priority"]
-
-
-async def test_the_medication_list_shows_current_medication_and_what_changed_why(
-    client: Any,
-) -> None:
-    for path, extra in (
-        ("MedicationStatement/ms-current", {}),
-        ("MedicationStatement", {"patient": "Patient/bruno"}),
-    ):
-        bundle = await build(client, path, **extra)
-        assert_well_formed(bundle)
-        (comm,) = of(bundle, "Communication")
-        assert comm["category"][0]["coding"][0]["code"] == "medicine"
-        text = comm["payload"][0]["contentString"]
-        current, changes = text.split("Ændringer:")
-        assert "Furosemid 40 mg, 1 tablet morgen" in current
-        assert "Ibuprofen 400 mg: stopped, årsag: nyrefunktion nedsat" in changes
-
-
-async def test_a_care_team_is_rendered(client: Any) -> None:
-    bundle = await build(client, "CareTeam/team")
-    assert_well_formed(bundle)
-    (comm,) = of(bundle, "Communication")
-    assert "Team Bruno" in comm["payload"][0]["contentString"]
-    assert "Mette Hansen" in comm["payload"][0]["contentString"]
-
-
-async def test_a_clinicians_communication_new_then_reply_keeps_the_thread(client: Any) -> None:
-    first = await build(client, "Communication/note")
-    assert_well_formed(first)
-    (comm,) = of(first, "Communication")
-    assert comm["id"] == "note"
-    assert comm["category"][0]["coding"][0]["code"] == "nursing"
-    assert comm["payload"][0]["contentString"].startswith("Bruno er faldet")
-    # the note is sent: the record then knows its thread and message
-    response = await client.post(
-        "Communication/note/$medcom-carecommunication", json=parameters(**ASK, send=True)
-    )
-    assert response.status_code == 200, response.text
-    sent = response.json()
-    thread = of(sent, "Communication")[0]["identifier"][0]["value"]
-    answer = {
-        "resourceType": "Communication",
-        "id": "answer",
-        "status": "completed",
-        "subject": {"reference": "Patient/bruno"},
-        "inResponseTo": [{"reference": "Communication/note"}],
-        "category": comm["category"],
-        "payload": [{"contentString": "Tak, vi kommer kl. 10."}],
-    }
-    assert (await client.put("Communication/answer", json=answer)).status_code == 201
-    reply = await build(client, "Communication/answer")
-    assert_well_formed(reply)
-    (rc,) = of(reply, "Communication")
-    assert rc["identifier"][0]["value"] == thread
-    assert [p["contentString"] for p in rc["payload"]] == [
-        "Bruno er faldet i hjemmet.\nVi ser til ham i morgen.",
-        "Tak, vi kommer kl. 10.",
+    assert stored["category"] == incoming["category"]
+    assert stored["topic"] == incoming["topic"]
+    assert [p.get("contentString") for p in stored["payload"]] == [
+        p.get("contentString") for p in incoming["payload"]
     ]
-    provenances = of(reply, "Provenance")
-    assert len(provenances) == 2  # the thread's history, then this message's own
-    own = provenances[-1]
-    assert own["activity"]["coding"][0]["code"] == "reply-message"
-    sent_header = sent["entry"][0]["resource"]["id"]
-    assert own["entity"][0] == {
-        "role": "revision",
-        "what": {"reference": f"MessageHeader/{sent_header}"},
-    }
-    forward = await build(client, "Communication/answer", activity="forward")
-    (fc,) = of(forward, "Communication")
-    assert fc["identifier"][0]["value"] != thread
-    assert of(forward, "Provenance")[-1]["activity"]["coding"][0]["code"] == "forward-message"
+    attachment = next(p["contentAttachment"] for p in stored["payload"] if "contentAttachment" in p)
+    sent = next(p["contentAttachment"] for p in incoming["payload"] if "contentAttachment" in p)
+    assert attachment == sent  # kept whole: title, content type, data
+    assert {"reference": f"Organization/{RECEIVER_A}"} in stored["recipient"]
+    # the message's people are kept with it: the author of each segment resolves
+    contained = {f"#{c['id']}" for c in stored.get("contained", [])}
+    for payload in stored["payload"]:
+        for ext in payload.get("extension", []):
+            if "valueReference" in ext:
+                assert ext["valueReference"]["reference"] in contained
+    assert "inResponseTo" not in stored
 
 
-async def test_a_replacement_cpr_is_sent(client: Any) -> None:
-    note = {
-        "resourceType": "CarePlan",
-        "id": "xplan",
+async def test_a_replacement_cpr_finds_its_citizen(medcom: Medcom) -> None:
+    code, outcome = ack_of(await medcom.send(example("cc-new-B-technical-ids-decpr.json")))
+    assert code == "ok", outcome
+    stored = await _one(medcom, "ejklfdsio8klakfd.hjfkdshfjk-hfjkdshfj89432n7f")
+    assert stored["subject"] == {"reference": "Patient/fdsgjhfrgeu567485-.fdsf"}
+
+
+async def test_a_reply_keeps_the_thread_and_answers_the_earlier_communication(
+    medcom: Medcom,
+) -> None:
+    code, _ = ack_of(await medcom.send(example("cc-new-I-xecpr.json")))
+    assert code == "ok"
+    first = await _one(medcom, "8f537c84-17f9-4fd1-a3d6-3d4008d6c6ec")
+    code, outcome = ack_of(await medcom.send(example("cc-reply-H-xecpr.json")))
+    assert code == "ok", outcome
+    reply = await _one(medcom, "2414b445-665f-41af-9ecd-b97c0b58c081")
+    assert reply["subject"] == {"reference": "Patient/b7fed758-bfdd-4c21-bfca-bb0b4b7081a0"}
+    assert reply["inResponseTo"] == [{"reference": f"Communication/{first['id']}"}]
+    thread = [i for i in first["identifier"] if "system" not in i]
+    assert thread and thread[0] in reply["identifier"]  # same thread id
+
+
+async def test_a_reply_keeps_what_the_answered_message_concerned(medcom: Medcom) -> None:
+    """The earlier message was this server's (outbound: a Communication based on a referral,
+    recorded with its MessageHeader.id): the reply is filed against the same ServiceRequest."""
+    request = {
+        "resourceType": "ServiceRequest",
+        "id": "referral",
         "status": "active",
-        "intent": "plan",
-        "subject": {"reference": "Patient/xecpr"},
+        "intent": "order",
+        "subject": {"reference": "Patient/b7fed758-bfdd-4c21-bfca-bb0b4b7081a0"},
     }
-    assert (await client.put("CarePlan/xplan", json=note)).status_code == 201
-    bundle = await build(client, "CarePlan/xplan")
-    (patient,) = of(bundle, "Patient")
-    assert patient["identifier"][0]["system"] == "urn:oid:1.2.208.176.1.6.1.1"
+    sent = {
+        "resourceType": "Communication",
+        "id": "sent-earlier",
+        "status": "completed",
+        "identifier": [
+            {"system": MESSAGE_HEADER_ID, "value": "8f537c84-17f9-4fd1-a3d6-3d4008d6c6ec"}
+        ],
+        "basedOn": [{"reference": "ServiceRequest/referral"}],
+        "subject": {"reference": "Patient/b7fed758-bfdd-4c21-bfca-bb0b4b7081a0"},
+    }
+    for resource in (request, sent):
+        url = f"{resource['resourceType']}/{resource['id']}"
+        resp = await medcom.client.put(url, json=resource, headers=medcom.admin)
+        assert resp.status_code == 201, resp.text
+    code, outcome = ack_of(await medcom.send(example("cc-reply-H-xecpr.json")))
+    assert code == "ok", outcome
+    reply = await _one(medcom, "2414b445-665f-41af-9ecd-b97c0b58c081")
+    assert reply["inResponseTo"] == [{"reference": "Communication/sent-earlier"}]
+    assert reply["basedOn"] == [{"reference": "ServiceRequest/referral"}]
 
 
-@pytest.mark.parametrize(
-    ("extra", "where"),
-    [
-        ({"author": "PractitionerRole/silent-role"}, "author"),
-        ({"receiver": "Organization/clinic"}, "receiver"),
-        ({"receiver": "Organization/nowhere"}, "receiver"),
-        ({"category": "gossip"}, "category"),
-        ({"category": "other"}, "topic"),
-    ],
-)
-async def test_what_the_record_lacks_is_named(client: Any, extra: dict, where: str) -> None:
-    response = await client.post(
-        "CarePlan/plan/$medcom-carecommunication", json=parameters(**{**ASK, **extra})
+async def test_a_forward_starts_a_new_thread(medcom: Medcom) -> None:
+    message = example("cc-forward-C.json")
+    code, outcome = ack_of(await medcom.send(message))
+    assert code == "ok", outcome
+    stored = await _one(medcom, "d2b81c34-ec5d-4c5f-9380-1b5aa507544b")
+    incoming = next(
+        e["resource"] for e in message["entry"] if e["resource"]["resourceType"] == "Communication"
     )
-    assert response.status_code == 422, response.text
-    assert response.json()["issue"][0]["expression"] == [where]
+    assert incoming["identifier"][0] in stored["identifier"]
+    assert "inResponseTo" not in stored  # a forward answers nothing
+    assert len(stored["payload"]) == len(incoming["payload"])  # the forwarded segments too
 
 
-async def test_get_is_refused_and_unknown_types_are_not_routed(client: Any) -> None:
-    response = await client.get("CarePlan/plan/$medcom-carecommunication")
-    assert response.status_code == 405
-    response = await client.post("Observation/x/$medcom-carecommunication", json=parameters())
-    assert response.status_code in (400, 404)
+async def test_the_episode_of_care_links_the_hospital_stay(medcom: Medcom) -> None:
+    code, _ = ack_of(await medcom.send(example("hn-stin-G.json")))
+    assert code == "ok"
+    [stay] = await medcom.search("Encounter")
+    message = altered("cc-new-A.json")
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "stay",
+        "meta": {
+            "profile": ["http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-encounter"]
+        },
+        "text": {
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>Encounter stay</p></div>',
+        },
+        "status": "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": "Patient/c4909be8-2684-4dc7-87ec-3e91eb8c0ac6"},
+        "episodeOfCare": [{"identifier": stay["identifier"][0]}],
+    }
+    message["entry"].append({"fullUrl": "Encounter/stay", "resource": encounter})
+    communication = next(
+        e["resource"] for e in message["entry"] if e["resource"]["resourceType"] == "Communication"
+    )
+    communication["encounter"] = {"reference": "Encounter/stay"}
+    code, outcome = ack_of(await medcom.send(message))
+    assert code == "ok", outcome
+    stored = await _one(medcom, "7ed8da8d-fd74-4948-bc92-924842b30adf")
+    assert stored["encounter"] == {"reference": f"Encounter/{stay['id']}"}
+
+
+def test_an_oioxml_predecessor_is_read_in_either_order() -> None:
+    """A reply to an OIOXML letter names it ``lokationsnummer#brevid``; MedCom's own example
+    writes ``brevid#lokationsnummer``: both are read as the documented order."""
+    assert letter_ids("5790000121526#B300720181623") == ["5790000121526#B300720181623"]
+    assert letter_ids("B300720181623#5790000121526") == ["5790000121526#B300720181623"]

@@ -15,8 +15,8 @@ import pytest
 
 from fhir_server.write_checks import profile_issues
 from medcom.codes import CC_MESSAGE, MESSAGE_HEADER_ID
-from medcom.delivery import DeliveryWorker, acknowledge
-from medcom.outbox import DELIVERY_STATUS_EXTENSION, worker_context
+from medcom.delivery import DeliveryWorker
+from medcom.outbox import DELIVERY_STATUS_EXTENSION, acknowledge, worker_context
 from tests.api.support import app_of
 from tests.medcom.record import ASK, RECEIVER_SOR, SETTINGS, SOR, load, parameters
 

@@ -69,6 +69,16 @@ def test_interactions_and_bundles_never_import_auth() -> None:
         assert _offending(package, ("auth",)) == []
 
 
+def test_the_server_imports_medcom_only_in_its_bootstrap() -> None:
+    """MedCom messaging (`medcom/`) builds on the server; the server knows nothing of it but
+    for the bootstrap adding its operations to the router."""
+    assert _offending("fhir_server", ("medcom",), BOOTSTRAP) == []
+
+
+def test_medcom_never_imports_auth() -> None:
+    assert _offending("medcom", ("auth",)) == []
+
+
 def test_stores_never_import_auth() -> None:
     assert _offending("fhir_server/store", ("auth",)) == []
 
@@ -87,7 +97,7 @@ def test_auth_never_imports_a_concrete_store() -> None:
     assert _offending("auth", ("fhir_server.store.sqlite", "fhir_server.store.mongo")) == []
 
 
-CYCLE_PACKAGES = ("fhir_server", "auth", "profiles")
+CYCLE_PACKAGES = ("fhir_server", "auth", "profiles", "medcom")
 """The project's packages whose modules may not import each other in a circle."""
 
 

@@ -1,0 +1,139 @@
+"""What a received message must pass before a handler reads it.
+
+1. **The message profile** of its event code (`codes.MESSAGE_PROFILES`), with the project's
+   validator (`profiles.validation`): everything MedCom's profiles express — the MessageHeader
+   first, a Provenance present, the event code, no ``cc`` destination, CareCommunication's
+   ``definition`` and priority rule, HospitalNotification's CPR-only Patient and forbidden
+   Encounter elements — is the profiles' to say, never re-implemented here.
+2. **Message-level rules a profile cannot express**: an envelope id (reliable messaging needs
+   it); every reference inside the Bundle resolves to one of its entries (except those naming
+   earlier messages: a Provenance's ``target`` and ``entity.what`` of the thread); the primary
+   receiver is an organization of this server (its SOR or GLN identifies a stored Organization).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fhir_server.interactions.context import Context
+from fhir_server.search.parse import parse_search
+from fhir_server.stored import StoredResource
+from medcom.codes import ERROR_CODES, MESSAGE_PROFILES, OPERATION_OUTCOME_CODES
+from medcom.inbound.message import Message, Problem, organization_keys
+from profiles.validation import Validator
+
+_THREAD_REFERENCES = {("Provenance", "target"), ("Provenance", "entity")}
+"""Where a message names earlier messages (not in its Bundle): the Provenance chain."""
+_ERROR = ("error", "fatal")
+
+
+def profile_problems(message: Message) -> list[Problem]:
+    """The message against the R4 definitions and its event's message profile, as problems
+    naming the element (``Bundle.entry[2].resource…``) and the rule."""
+    validator = Validator.default()
+    if validator.base_rule("Bundle") is None:
+        return []  # without the R4 Bundle definition there is nothing to validate against
+    profile = MESSAGE_PROFILES.get(message.event or "")
+    profiles = [profile] if profile and validator.library.structure_definition(profile) else []
+    issues = validator.validate(message.bundle, profiles=profiles, claimed=False)
+    return [
+        Problem(
+            f"{i.diagnostics} (profile {i.profile})" if i.profile else i.diagnostics,
+            i.expression or "Bundle",
+            (OPERATION_OUTCOME_CODES, "MSG_BAD_SYNTAX" if i.profile is None else "MSG_BAD_FORMAT"),
+            i.code,
+        )
+        for i in issues
+        if i.severity in _ERROR
+    ]
+
+
+def envelope_problems(message: Message) -> list[Problem]:
+    """Reliable messaging's and the Bundle's own rules the profiles leave to the receiver."""
+    problems = []
+    if message.envelope_id is None:
+        problems.append(
+            Problem(
+                "The message Bundle has no id (its envelope id)",
+                "Bundle.id",
+                (OPERATION_OUTCOME_CODES, "MSG_ID_INVALID"),
+                "required",
+            )
+        )
+    for where, reference in _references(message.bundle):
+        if message.resolve(reference) is None:
+            problems.append(
+                Problem(
+                    "A reference does not resolve to an entry of the message Bundle",
+                    where,
+                    (OPERATION_OUTCOME_CODES, "MSG_RESOURCE_REQUIRED"),
+                    "not-found",
+                )
+            )
+    return problems
+
+
+async def receiver_problems(ctx: Context, message: Message) -> tuple[list[Problem], str | None]:
+    """Problems with the primary receiver, and the stored Organization it is here (its id)."""
+    where = f"Bundle.entry[{message.header_index}].resource.destination"
+    receiver = message.receiver
+    keys = organization_keys(receiver)
+    if receiver is None or not keys:
+        return [
+            Problem(
+                "The primary receiver has no SOR or EAN/GLN identifier",
+                f"{where}.receiver",
+                (ERROR_CODES, "MSG_Receiver_Identifier_MISSING"),
+                "required",
+            )
+        ], None
+    found = await organization_here(ctx, keys)
+    if found is None:
+        return [
+            Problem(
+                "The primary receiver is not an organization of this server",
+                f"{where}.receiver",
+                (ERROR_CODES, "MSG_Receiver_Identifier_UNKNOWN"),
+                "not-found",
+            )
+        ], None
+    return [], found.id
+
+
+async def organization_here(ctx: Context, keys: list[tuple[str, str]]) -> StoredResource | None:
+    """The stored Organization one of ``keys`` (SOR, GLN under any of its systems) identifies.
+    The server's own look-up (the message is addressed to it), not the caller's."""
+    values = ",".join(f"{system}|{value}" for system, value in keys)
+    query = parse_search(
+        "Organization", [("identifier", values)], params=ctx.params, default_count=1, max_count=1
+    )
+    page = await ctx.search(query)
+    return page.items[0] if page.items else None
+
+
+def _references(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(FHIRPath, reference) of every literal reference in the Bundle's resources but those
+    naming earlier messages and contained resources."""
+    for i, entry in enumerate(bundle.get("entry") or []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("resourceType")
+        for key, value in resource.items():
+            if (kind, key) in _THREAD_REFERENCES or key == "contained":
+                continue
+            yield from _walk(value, f"Bundle.entry[{i}].resource.{key}")
+
+
+def _walk(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        ref = node.get("reference")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            yield path, ref
+        for key, value in node.items():
+            if key != "reference":
+                yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for n, item in enumerate(node):
+            yield from _walk(item, f"{path}[{n}]")
