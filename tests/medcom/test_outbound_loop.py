@@ -1,0 +1,76 @@
+"""Outbound to inbound: a second instance of this server receives what the first sends (its
+``$process-message``), answers with an Acknowledgement, and the first records it; an
+Acknowledgement posted later to the sender's ``$process-message`` (a VANS gateway's) sets the
+status too. In process (ASGI); tests/system/test_medcom_outbox.py does it between processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from medcom.delivery import DeliveryWorker
+from tests.api.support import app_of
+from tests.medcom.record import ASK, RECEIVER_SOR, SETTINGS, load, parameters
+from tests.medcom.test_outbox import Clock, state
+
+RECEIVER_URL = "http://testserver/fhir/$process-message"
+
+
+async def test_the_receiving_server_files_the_message_and_acknowledges_it(
+    make_client: Any,
+) -> None:
+    sender = await make_client(**{**SETTINGS, "medcom_endpoints": {RECEIVER_SOR: RECEIVER_URL}})
+    receiver = await make_client()
+    await load(sender)
+    await load(receiver)
+    response = await sender.post(
+        "CarePlan/plan/$medcom-carecommunication", json=parameters(**ASK, send=True)
+    )
+    assert response.status_code == 200, response.text
+    message = response.json()
+    app = app_of(sender)
+    transport = httpx.ASGITransport(app=app_of(receiver))
+    worker = DeliveryWorker(app.store, app.settings, app.services, Clock(), transport)
+    await worker.run_once()
+    assert await state(sender, message) == ("completed", "acknowledged", "completed")
+    header = message["entry"][0]["resource"]["id"]
+    filed = (await receiver.get("Communication", params={"identifier": header})).json()
+    (comm,) = [e["resource"] for e in filed["entry"]]
+    assert "Forebyggende sygebesøg" in comm["payload"][-1]["contentString"]
+
+
+async def test_an_acknowledgement_arriving_at_process_message_sets_the_status(
+    make_client: Any, tmp_path: Path
+) -> None:
+    drop = tmp_path / "vans"
+    sender = await make_client(**{**SETTINGS, "medcom_endpoints": {RECEIVER_SOR: f"file://{drop}"}})
+    receiver = await make_client()
+    await load(sender)
+    await load(receiver)
+    response = await sender.post(
+        "CarePlan/plan/$medcom-carecommunication", json=parameters(**ASK, send=True)
+    )
+    message = response.json()
+    app = app_of(sender)
+    await DeliveryWorker(app.store, app.settings, app.services, Clock()).run_once()
+    (dropped,) = drop.iterdir()
+    # the gateway hands the message to the receiver, whose Acknowledgement comes back
+    answer = await receiver.post(
+        "$process-message",
+        content=dropped.read_bytes(),
+        headers={"Content-Type": "application/fhir+json"},
+    )
+    assert answer.status_code == 200, answer.text
+    ack = answer.json()
+    assert ack["entry"][0]["resource"]["response"]["code"] == "ok", orjson.dumps(ack)
+    assert await state(sender, message) == ("in-progress", "sent", "in-progress")
+    back = await sender.post("$process-message", json=ack)
+    assert back.status_code == 200, back.text
+    assert back.json()["resourceType"] == "OperationOutcome"  # never acknowledged
+    assert await state(sender, message) == ("completed", "acknowledged", "completed")
+    again = await sender.post("$process-message", json=ack)
+    assert again.status_code == 200
+    assert await state(sender, message) == ("completed", "acknowledged", "completed")
