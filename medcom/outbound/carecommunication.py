@@ -340,7 +340,7 @@ def _carried_over(
         key = (r.get("resourceType"), r.get("id"))
         kinds = ("Provenance", "Organization", "PractitionerRole", "Practitioner")
         if key[0] in kinds and key not in have:
-            have.add(key)  # type: ignore[arg-type]
+            have.add(key)
             out.append(r)
     return out
 

@@ -163,9 +163,6 @@ async def build(
     earlier = await about(
         worker_context(ctx.store, ctx.settings, ctx.services), f"Encounter/{encounter['id']}"
     )
-    if activity is None:
-        last = [r for e in earlier[-1:] for r in _of(e, "Encounter")]
-        activity = derive(encounter, last[0].get("status") if last else None)
     sender = sender_id(ctx)
     sender_org = parts.organization(
         await parts.own(ctx, "Organization", sender, "sender"), "sender"
@@ -183,6 +180,9 @@ async def build(
         "Encounter.subject",
         real_cpr_only=True,
     )
+    deceased = bool(patient.get("deceasedBoolean") or patient.get("deceasedDateTime"))
+    if activity is None:
+        activity = _derived(encounter, earlier, deceased)
     organizations = [sender_org, receiver_org]
     provider_id = parts.reference_id(encounter.get("serviceProvider"), "Organization") or sender
     if provider_id not in (sender, receiver_id):
@@ -195,8 +195,8 @@ async def build(
     event = _event(activity)
     cancelled = activity.startswith("cancel-")
     status = _CANCELLED[event] if cancelled else _STATUS[event]
-    if event == "discharge" and not cancelled:
-        status = "finished"
+    if deceased and not cancelled:
+        status = "finished"  # MORS: the stay ends in death, the activity is the current one
     period = {k: v for k, v in (encounter.get("period") or {}).items() if k in ("start", "end")}
     if not period.get("start"):
         raise Unprocessable("The stay has no start (Encounter.period.start)", ["Encounter.period"])
@@ -282,6 +282,26 @@ async def build(
     }
     check(bundle, HN_MESSAGE)
     return bundle, header_id, str(patient["id"]), receiver_id, receiver_sor
+
+
+def _derived(encounter: dict[str, Any], earlier: list[dict[str, Any]], deceased: bool) -> str:
+    """`derive` against the stay's last notification; a death (the Patient deceased, the stay
+    finished) reports the current activity again (MORS): the last one notified, else the
+    admission."""
+    last = [r for e in earlier[-1:] for r in _of(e, "Encounter")]
+    if deceased and encounter.get("status") == "finished":
+        codes = [
+            str(p["activity"]["coding"][0]["code"])
+            for e in earlier[-1:]
+            for p in _of(e, "Provenance")
+            if p.get("target", [{}])[0].get("reference")
+            == f"MessageHeader/{e['entry'][0]['resource']['id']}"
+        ]
+        if codes and not codes[-1].startswith("cancel-"):
+            return codes[-1]
+        kind = _KINDS.get(str(encounter.get("class", {}).get("code")), "inpatient")
+        return f"admit-{kind}"
+    return derive(encounter, last[0].get("status") if last else None)
 
 
 def _of(bundle: dict[str, Any], type_: str) -> list[dict[str, Any]]:

@@ -116,3 +116,17 @@ async def test_a_replacement_cpr_and_an_unknown_activity_are_refused(client: Any
     )
     assert response.status_code == 400
     assert response.json()["issue"][0]["expression"] == ["activity"]
+
+
+async def test_a_death_reports_the_current_activity_with_the_stay_finished(client: Any) -> None:
+    await notify(client)
+    bruno = (await client.get("Patient/bruno")).json()
+    bruno["deceasedDateTime"] = "2026-12-03T04:00:00+01:00"
+    assert (await client.put("Patient/bruno", json=bruno)).status_code == 200
+    await change(
+        client, status="finished", period={**STAY["period"], "end": "2026-12-03T04:00:00+01:00"}
+    )
+    death = await notify(client)
+    assert activity(death) == "admit-inpatient"
+    assert of(death, "Encounter")[0]["status"] == "finished"
+    assert of(death, "Patient")[0]["deceasedDateTime"].startswith("2026-12-03")
