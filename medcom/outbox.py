@@ -269,8 +269,8 @@ async def message(ctx: Context, delivery: Delivery) -> dict[str, Any]:
     stored = await ctx.read("Bundle", delivery.id)
     assert stored is not None and stored.content is not None
     bundle: dict[str, Any] = orjson.loads(stored.content)
-    bundle.pop("identifier", None)
-    bundle.pop("meta", None)
+    bundle.pop("identifier", None)  # the store's finding aid, not the message's
+    bundle["meta"] = {"profile": (bundle.get("meta") or {}).get("profile", [])}
     return bundle
 
 

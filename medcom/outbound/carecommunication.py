@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from fhir_server.errors import Issue, NotSupported, Unprocessable
+from fhir_server.errors import FhirError, Issue, NotSupported, Unprocessable
 from fhir_server.interactions.context import Context
 from fhir_server.write_checks import profile_issues
 from medcom.codes import (
@@ -27,6 +27,9 @@ from medcom.codes import (
     CC_MESSAGE,
     CC_PROVENANCE,
     CONTACT_EXTENSION,
+    CORE_ORGANIZATION,
+    CORE_PRACTITIONER,
+    CORE_PRACTITIONER_ROLE,
     DATETIME_EXTENSION,
     DESTINATION_USE,
     DESTINATION_USE_EXTENSION,
@@ -301,6 +304,8 @@ async def build(ctx: Context, draft: Draft, receiver: str | None, author: str | 
         parts.practitioner(person, "author"),
     ]
     resources += _carried_over(previous, resources)
+    if draft.answered is not None:
+        resources += await _lifted(ctx, draft.answered, payload, resources)
     resources.append(provenance)
     bundle = {
         "resourceType": "Bundle",
@@ -342,6 +347,77 @@ def _carried_over(
         if key[0] in kinds and key not in have:
             have.add(key)
             out.append(r)
+    return out
+
+
+async def _lifted(
+    ctx: Context,
+    answered: dict[str, Any],
+    payload: list[dict[str, Any]],
+    present: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """What the earlier segments name and the Bundle lacks: a received Communication keeps its
+    message's authors contained (``#id``, inbound) and names organizations as stored here, so
+    those become entries again (their references rewritten to ``Type/id``), each organization
+    with its SOR and EAN; an assigner nowhere to be found is the answered message's sender."""
+    have = {f"{r['resourceType']}/{r['id']}": r for r in present}
+    contained = {str(c.get("id")): c for c in answered.get("contained", []) if c.get("id")}
+    out: list[dict[str, Any]] = []
+    fallback = (answered.get("sender") or {}).get("reference")
+
+    async def organization(ref: str | None) -> str | None:
+        oid = parts.reference_id(ref, "Organization") if ref else None
+        if oid is None:
+            return None
+        key = f"Organization/{oid}"
+        if key not in have:
+            try:
+                org = await parts.visible(ctx, "Organization", oid, "Communication.inResponseTo")
+                have[key] = parts.core_organization(org, "Communication.inResponseTo")
+            except FhirError:
+                return None
+            out.append(have[key])
+        return key
+
+    async def lift(ref: str) -> str | None:
+        if not ref.startswith("#"):
+            return ref if ref in have else await organization(ref)
+        source = contained.get(ref[1:])
+        if source is None:
+            return None
+        key = f"{source['resourceType']}/{source['id']}"
+        if key in have:
+            return key
+        copy = {k: v for k, v in source.items() if k not in ("meta", "text")}
+        profile = {"PractitionerRole": CORE_PRACTITIONER_ROLE, "Practitioner": CORE_PRACTITIONER}
+        copy["meta"] = {"profile": [profile.get(copy["resourceType"], CORE_ORGANIZATION)]}
+        have[key] = copy
+        out.append(copy)
+        for name in ("practitioner", "organization"):
+            inner = (copy.get(name) or {}).get("reference")
+            lifted = await lift(inner) if inner else None
+            if lifted is not None:
+                copy[name] = {"reference": lifted}
+            elif name == "organization" and fallback and await organization(fallback):
+                copy[name] = {"reference": await organization(fallback)}
+            else:
+                copy.pop(name, None)
+        return key
+
+    for segment in payload[:-1]:
+        for ext in segment.get("extension", []):
+            value = ext.get("valueReference")
+            if isinstance(value, dict) and isinstance(value.get("reference"), str):
+                lifted = await lift(value["reference"])
+                if lifted is not None:
+                    value["reference"] = lifted
+            ident = ext.get("valueIdentifier")
+            if isinstance(ident, dict) and isinstance(ident.get("assigner"), dict):
+                ref = ident["assigner"].get("reference")
+                found = (ref if ref in have else None) or await organization(ref)
+                found = found or await organization(fallback)
+                if found is not None:
+                    ident["assigner"] = {"reference": found}
     return out
 
 

@@ -145,15 +145,6 @@ async def _communication_draft(
     topic: str | None,
 ) -> Draft:
     """A clinician's Communication: its text, its MedCom category, and what it answers."""
-    pid = _subject(source, "Communication")
-    for c in source.get("category", []):
-        for coding in c.get("coding", []):
-            if coding.get("system") == CATEGORY_CODES and coding.get("code") in CC_CATEGORY_DANISH:
-                category = category or coding["code"]
-    if category is None:
-        raise Unprocessable(
-            "The Communication has no CareCommunication category; give one", ["category"]
-        )
     own = "\n".join(p["contentString"] for p in source.get("payload", []) if p.get("contentString"))
     attachments = [
         p["contentAttachment"] for p in source.get("payload", []) if p.get("contentAttachment")
@@ -176,6 +167,12 @@ async def _communication_draft(
         answered = await parts.visible(
             ctx, "Communication", answered_id, "Communication.inResponseTo"
         )
+    pid = _subject(source, "Communication")
+    category = category or _category(source) or (_category(answered) if answered else None)
+    if category is None:
+        raise Unprocessable(
+            "The Communication has no CareCommunication category; give one", ["category"]
+        )
     topic = topic or (source.get("topic") or {}).get("text")
     priority = source.get("priority") if category == "regarding-referral" else None
     if priority is not None:
@@ -191,6 +188,15 @@ async def _communication_draft(
         answered=answered,
         attachments=attachments,
     )
+
+
+def _category(communication: dict[str, Any]) -> str | None:
+    """The MedCom category a Communication of the record has, if any."""
+    for c in communication.get("category", []):
+        for coding in c.get("coding", []):
+            if coding.get("system") == CATEGORY_CODES and coding.get("code") in CC_CATEGORY_DANISH:
+                return str(coding["code"])
+    return None
 
 
 def _join(*texts: str) -> str:

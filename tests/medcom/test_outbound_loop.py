@@ -13,7 +13,8 @@ import orjson
 
 from medcom.delivery import DeliveryWorker
 from tests.api.support import app_of
-from tests.medcom.record import ASK, RECEIVER_SOR, SETTINGS, load, parameters
+from tests.medcom.record import ASK, RECEIVER_SOR, SENDER_SOR, SETTINGS, load, parameters
+from tests.medcom.record import resources as of
 from tests.medcom.test_outbox import Clock, state
 
 RECEIVER_URL = "http://testserver/fhir/$process-message"
@@ -74,3 +75,72 @@ async def test_an_acknowledgement_arriving_at_process_message_sets_the_status(
     again = await sender.post("$process-message", json=ack)
     assert again.status_code == 200
     assert await state(sender, message) == ("completed", "acknowledged", "completed")
+
+
+async def test_a_reply_goes_back_in_the_same_thread(make_client: Any) -> None:
+    """S1's shape between two instances: the hospital writes, the municipality's nurse answers
+    the Communication its server filed, the hospital files the answer in the same thread."""
+    hospital = await make_client(**{**SETTINGS, "medcom_endpoints": {RECEIVER_SOR: RECEIVER_URL}})
+    municipality = await make_client(
+        medcom_sender="homecare",
+        medcom_endpoints={SENDER_SOR: RECEIVER_URL},
+        medcom_poll_seconds=3600,
+    )
+    await load(hospital)
+    await load(municipality)
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": "home-nurse",
+        "practitioner": {"reference": "Practitioner/nurse"},
+        "organization": {"reference": "Organization/homecare"},
+        "code": [{"text": "Hjemmesygeplejerske"}],
+        "telecom": [{"system": "phone", "value": "+4587654321"}],
+    }
+    assert (await municipality.put("PractitionerRole/home-nurse", json=role)).status_code == 201
+    sent = await hospital.post(
+        "Communication/note/$medcom-carecommunication", json=parameters(**ASK, send=True)
+    )
+    assert sent.status_code == 200, sent.text
+    first = sent.json()
+    await _deliver(hospital, municipality)
+    header = first["entry"][0]["resource"]["id"]
+    filed = (await municipality.get("Communication", params={"identifier": header})).json()
+    (received,) = [e["resource"] for e in filed["entry"]]
+    answer = {
+        "resourceType": "Communication",
+        "id": "answer",
+        "status": "completed",
+        "subject": received["subject"],
+        "inResponseTo": [{"reference": f"Communication/{received['id']}"}],
+        "payload": [{"contentString": "Tak. Vi kigger forbi i eftermiddag."}],
+    }
+    assert (await municipality.put("Communication/answer", json=answer)).status_code == 201
+    reply = await municipality.post(
+        "Communication/answer/$medcom-carecommunication",
+        json=parameters(
+            receiver="Organization/ward", author="PractitionerRole/home-nurse", send=True
+        ),
+    )
+    assert reply.status_code == 200, reply.text
+    message = reply.json()
+    (comm,) = of(message, "Communication")
+    thread = of(first, "Communication")[0]["identifier"][0]["value"]
+    assert comm["identifier"][0]["value"] == thread
+    assert [p["contentString"] for p in comm["payload"]] == [
+        "Bruno er faldet i hjemmet.\nVi ser til ham i morgen.",
+        "Tak. Vi kigger forbi i eftermiddag.",
+    ]
+    await _deliver(municipality, hospital)
+    assert await state(municipality, message) == ("completed", "acknowledged", "completed")
+    assert await state(hospital, first) == ("completed", "acknowledged", "completed")
+    reply_header = message["entry"][0]["resource"]["id"]
+    back = (await hospital.get("Communication", params={"identifier": reply_header})).json()
+    (answered,) = [e["resource"] for e in back["entry"]]
+    assert answered["inResponseTo"] == [{"reference": "Communication/note"}]
+    assert thread in [i.get("value") for i in answered["identifier"]]
+
+
+async def _deliver(sender: Any, receiver: Any) -> None:
+    app = app_of(sender)
+    transport = httpx.ASGITransport(app=app_of(receiver))
+    await DeliveryWorker(app.store, app.settings, app.services, Clock(), transport).run_once()

@@ -125,6 +125,7 @@ async def test_delivered_and_acknowledged(client: Any) -> None:
     await worker(client, receiver, clock).run_once()
     (got,) = receiver.received
     assert got["id"] == message["id"]  # the first attempt goes in the envelope built
+    assert got["meta"] == {"profile": [CC_MESSAGE]}
     assert got["entry"][0]["resource"]["id"] == message["entry"][0]["resource"]["id"]
     assert [i for i in profile_issues(got, [CC_MESSAGE]) if i.severity == "error"] == []
     assert await state(client, message) == ("completed", "acknowledged", "completed")
