@@ -40,7 +40,7 @@ def _resource(
         "operation": [
             {"name": op.name, "definition": op.definition}
             for op in sorted(router.operations, key=lambda o: o.name)
-            if op.types is None or type_ in op.types
+            if (op.types is None or type_ in op.types) and op.levels & {"type", "instance"}
         ],
         "searchParam": [
             {
@@ -64,6 +64,13 @@ def _statement(
     rest: dict[str, Any] = {"mode": "server"}
     if security is not None:  # SMART: discovery of the OAuth endpoints (docs/security.md)
         rest["security"] = orjson.loads(security)
+    system_operations = [  # those that run at the system level only ([base]/$name)
+        {"name": op.name, "definition": op.definition}
+        for op in sorted(router.operations, key=lambda o: o.name)
+        if op.levels == {"system"}
+    ]
+    if system_operations:
+        rest["operation"] = system_operations
     doc = {
         "resourceType": "CapabilityStatement",
         "status": "active",
