@@ -37,6 +37,8 @@ from medcom.outbox import delivery_status, enqueue
 CC_TYPES = frozenset(
     {"CarePlan", "ServiceRequest", "MedicationStatement", "CareTeam", "Communication"}
 )
+OPERATION_DEFINITIONS = "http://faellesforloeb.dk/fhir/OperationDefinition"
+"""This project's canonical base of its own operations (the CapabilityStatement names them)."""
 _ACTIVITIES = {"new": "new-message", "reply": "reply-message", "forward": "forward-message"}
 
 
@@ -323,6 +325,7 @@ CARE_COMMUNICATION = Operation(
     CC_TYPES,
     care_communication,
     affects_state=True,
+    definition=f"{OPERATION_DEFINITIONS}/medcom-carecommunication",
     scope_letters="r",
 )
 """Type level only for MedicationStatement (a patient's list: ``patient``)."""
@@ -333,5 +336,6 @@ HOSPITAL_NOTIFICATION = Operation(
     frozenset({"Encounter"}),
     hospitalnotification.operation,
     affects_state=True,
+    definition=f"{OPERATION_DEFINITIONS}/medcom-hospitalnotification",
     scope_letters="r",
 )
