@@ -240,3 +240,27 @@ async def test_a_receiver_without_an_endpoint_is_refused_and_nothing_is_stored(
     assert (await client.get("Task")).json().get("entry", []) == []
     comms = (await client.get("Communication")).json()
     assert [e["resource"]["id"] for e in comms.get("entry", [])] == ["note"]
+
+
+async def test_the_record_and_the_outbox_entry_are_one_unit_of_work(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox entry fails after the Communication and the message were written: neither
+    is kept."""
+    from fhir_server.errors import Unavailable
+    from medcom import outbox
+    from medcom.outbound import operations
+
+    async def failing(ctx: Any, uow: Any, bundle: dict[str, Any], *args: Any) -> None:
+        await outbox.enqueue(ctx, uow, bundle, *args)
+        raise Unavailable("the store went away", retry_after=1)
+
+    monkeypatch.setattr(operations, "enqueue", failing)
+    response = await client.post(
+        "CarePlan/plan/$medcom-carecommunication", json=parameters(**ASK, send=True)
+    )
+    assert response.status_code == 503
+    assert (await client.get("Task")).json().get("entry", []) == []
+    comms = (await client.get("Communication")).json()
+    assert [e["resource"]["id"] for e in comms.get("entry", [])] == ["note"]
+    assert response.json()["resourceType"] == "OperationOutcome"
