@@ -144,3 +144,35 @@ async def _deliver(sender: Any, receiver: Any) -> None:
     app = app_of(sender)
     transport = httpx.ASGITransport(app=app_of(receiver))
     await DeliveryWorker(app.store, app.settings, app.services, Clock(), transport).run_once()
+
+
+async def test_a_hospital_notification_reaches_the_municipality(make_client: Any) -> None:
+    """S4's shape: the hospital's admission notification is filed by the municipality that
+    serves the citizen (its care team) and acknowledged."""
+    hospital = await make_client(**{**SETTINGS, "medcom_endpoints": {RECEIVER_SOR: RECEIVER_URL}})
+    municipality = await make_client()
+    await load(hospital)
+    await load(municipality)
+    team = {
+        "resourceType": "CareTeam",
+        "id": "home-team",
+        "status": "active",
+        "name": "Hjemmeplejen",
+        "subject": {"reference": "Patient/bruno"},
+        "managingOrganization": [{"reference": "Organization/homecare"}],
+        "participant": [{"member": {"reference": "Organization/homecare"}}],
+    }
+    assert (await municipality.put("CareTeam/home-team", json=team)).status_code == 201
+    response = await hospital.post(
+        "Encounter/stay/$medcom-hospitalnotification",
+        json=parameters(receiver="Organization/homecare", send=True),
+    )
+    assert response.status_code == 200, response.text
+    message = response.json()
+    await _deliver(hospital, municipality)
+    header = message["entry"][0]["resource"]["id"]
+    task = (await hospital.get(f"Task/{header}")).json()
+    assert task["status"] == "completed", task
+    encounters = (await municipality.get("Encounter", params={"status": "in-progress"})).json()
+    stays = [e["resource"] for e in encounters["entry"] if e["resource"]["id"] != "stay"]
+    assert [s["class"]["code"] for s in stays] == ["IMP"]
