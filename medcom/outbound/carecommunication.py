@@ -16,6 +16,7 @@ import orjson
 from fhir_server.errors import FhirError, Issue, NotSupported, Unprocessable
 from fhir_server.interactions.context import Context
 from fhir_server.write_checks import profile_issues
+from medcom.acknowledgement import ack_id
 from medcom.codes import (
     ACTIVITY_CODES,
     CARE_COMMUNICATION,
@@ -100,8 +101,11 @@ def _entry(ctx: Context, resource: dict[str, Any]) -> dict[str, Any]:
 
 async def previous_message(ctx: Context, communication: dict[str, Any]) -> dict[str, Any] | None:
     """The MedCom message that carried ``communication`` (its MessageHeader.id, identifier
-    system `MESSAGE_HEADER_ID`) and, when this server sent it (stored as
-    ``Bundle/<MessageHeader.id>``, `medcom.outbox`), its resources."""
+    system `MESSAGE_HEADER_ID`) and the resources of it this server holds: all of it when this
+    server sent it (``Bundle/<MessageHeader.id>``, `medcom.outbox`); when it received it, the
+    message's latest Provenance (kept in the Acknowledgement it answered with, inbound's
+    `medcom.reliable`) and, through that Provenance's preceding message, the thread's earlier
+    Provenances this server sent."""
     header = next(
         (
             i.get("value")
@@ -112,11 +116,39 @@ async def previous_message(ctx: Context, communication: dict[str, Any]) -> dict[
     )
     if not header:
         return None
-    stored = await ctx.read("Bundle", str(header))
+    entries = await _sent(ctx, str(header))
+    if entries is None:
+        entries = await _received(ctx, str(header))
+    return {"header": header, "entries": entries}
+
+
+async def _sent(ctx: Context, header: str) -> list[dict[str, Any]] | None:
+    stored = await ctx.read("Bundle", header)
     if stored is None or stored.deleted or stored.content is None:
-        return {"header": header, "entries": []}
+        return None
     bundle = orjson.loads(stored.content)
-    return {"header": header, "entries": [e["resource"] for e in bundle.get("entry", [])]}
+    return [e["resource"] for e in bundle.get("entry", [])]
+
+
+async def _received(ctx: Context, header: str) -> list[dict[str, Any]]:
+    stored = await ctx.read("Bundle", ack_id(header))
+    if stored is None or stored.deleted or stored.content is None:
+        return []
+    ack = orjson.loads(stored.content)
+    latest = [
+        e["resource"]
+        for e in ack.get("entry", [])
+        if e.get("resource", {}).get("resourceType") == "Provenance"
+        and e["resource"].get("target", [{}])[0].get("reference") == f"MessageHeader/{header}"
+    ]
+    out: list[dict[str, Any]] = []
+    for provenance in latest:
+        for entity in provenance.get("entity", []):
+            before = parts.reference_id(entity.get("what"), "MessageHeader")
+            if entity.get("role") == "revision" and before:
+                earlier = await _sent(ctx, before) or []
+                out += [r for r in earlier if r.get("resourceType") == "Provenance"]
+    return out + latest
 
 
 def _segment(

@@ -130,6 +130,12 @@ async def test_a_reply_goes_back_in_the_same_thread(make_client: Any) -> None:
         "Bruno er faldet i hjemmet.\nVi ser til ham i morgen.",
         "Tak. Vi kigger forbi i eftermiddag.",
     ]
+    provenances = of(message, "Provenance")  # the thread: the hospital's, then the reply's
+    assert [p["activity"]["coding"][0]["code"] for p in provenances] == [
+        "new-message",
+        "reply-message",
+    ]
+    assert provenances[0]["target"] == [{"reference": f"MessageHeader/{header}"}]
     await _deliver(municipality, hospital)
     assert await state(municipality, message) == ("completed", "acknowledged", "completed")
     assert await state(hospital, first) == ("completed", "acknowledged", "completed")
