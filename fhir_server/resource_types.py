@@ -26,6 +26,7 @@ SERVED_TYPES: frozenset[str] = frozenset(
         "StructureDefinition",
         "ValueSet",
         "CodeSystem",
+        "ConceptMap",
     }
 )
 

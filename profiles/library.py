@@ -17,7 +17,7 @@ R4_DIR = PACKAGE_DIR / "r4"
 DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
 
 Resource = dict[str, Any]
-INDEXED = ("StructureDefinition", "ValueSet", "CodeSystem")
+INDEXED = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap")
 
 
 class LibraryError(Exception):
@@ -29,6 +29,7 @@ class Library:
     structure_definitions: dict[str, Resource] = field(default_factory=dict)
     value_sets: dict[str, Resource] = field(default_factory=dict)
     code_systems: dict[str, Resource] = field(default_factory=dict)
+    concept_maps: dict[str, Resource] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directories: Iterable[Path]) -> Library:
@@ -68,6 +69,8 @@ class Library:
             return self.structure_definitions
         if kind == "ValueSet":
             return self.value_sets
+        if kind == "ConceptMap":
+            return self.concept_maps
         return self.code_systems
 
     def structure_definition(self, canonical: str) -> Resource | None:

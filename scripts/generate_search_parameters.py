@@ -48,6 +48,7 @@ SERVED_TYPES: tuple[str, ...] = (
     "CareTeam",
     "CodeSystem",
     "Communication",
+    "ConceptMap",
     "Condition",
     "Consent",
     "Encounter",

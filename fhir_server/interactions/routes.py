@@ -44,6 +44,7 @@ ROUTES: tuple[Route, ...] = (
 OPERATIONS: tuple[Operation, ...] = (
     validate.VALIDATE,
     terminology.EXPAND,
+    terminology.TRANSLATE,
     terminology.VALIDATE_CODE,
     terminology.LOOKUP,
 )

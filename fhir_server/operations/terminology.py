@@ -1,7 +1,8 @@
 """``ValueSet/$expand``, ``ValueSet/$validate-code`` and ``CodeSystem/$lookup`` over the
 bundled terminology (the R4 ValueSets and CodeSystems of required bindings and the Danish ones
 in profiles/definitions), at type level (``url`` / ``system`` parameter) and for a stored
-ValueSet or CodeSystem at instance level (by its ``url``)."""
+ValueSet or CodeSystem at instance level (by its ``url``); ``ConceptMap/$translate`` over the
+bundled ConceptMaps at type level and over the stored map itself at instance level."""
 
 from __future__ import annotations
 
@@ -138,4 +139,87 @@ LOOKUP = Operation(
     frozenset({"CodeSystem"}),
     lookup,
     definition="http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
+)
+
+
+def _bundled_maps() -> dict[str, Any]:
+    from profiles.validation import Validator
+
+    maps: dict[str, Any] = Validator.default().library.concept_maps
+    return maps
+
+
+async def _maps_for(
+    ctx: Context, inputs: Inputs, id_: str | None, reverse: bool
+) -> list[dict[str, Any]]:
+    """The ConceptMaps to translate with: the stored one (instance level), the one given in
+    ``conceptMap`` or named by ``url``, else the bundled maps between ``source`` and ``target``
+    (swapped when ``reverse``)."""
+    from profiles.terminology.translation import maps_between
+
+    if id_ is not None:
+        stored = await ctx.read("ConceptMap", id_)
+        if stored is None or stored.deleted:
+            raise NotFound(f"ConceptMap/{id_} does not exist", [f"ConceptMap/{id_}"])
+        return [orjson.loads(stored.content or b"{}")]
+    given = inputs.resource("conceptMap")
+    if given is not None:
+        if given.get("resourceType") != "ConceptMap":
+            raise Invalid("conceptMap must be a ConceptMap", ["conceptMap"])
+        return [given]
+    bundled = _bundled_maps()
+    url = inputs.value("url", "Uri")
+    if url is not None:
+        found = bundled.get(str(url).partition("|")[0])
+        if found is None:
+            raise NotFound(f"No ConceptMap {url} is known", ["url"])
+        return [found]
+    source, target = inputs.value("source", "Uri"), inputs.value("target", "Uri")
+    if reverse:
+        source, target = target, source
+    return maps_between(bundled.values(), source, target)
+
+
+def _boolean(inputs: Inputs, name: str) -> bool:
+    raw = inputs.value(name, "Boolean")
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise Invalid(f"{name} must be true or false, not {raw!r}", [name])
+
+
+async def translate(ctx: Context, inputs: Inputs, type_: str | None, id_: str | None) -> FhirResult:
+    """R4 ``ConceptMap/$translate``: the code (``code`` + ``system``, ``coding`` or the first
+    coding of ``codeableConcept``) mapped by the chosen maps, optionally to ``targetsystem``."""
+    from profiles.terminology.translation import translate as run
+    from profiles.terminology.translation import translation_result
+
+    code = inputs.value("code", "Code")
+    system = inputs.value("system", "Uri")
+    if code is None:
+        coding = inputs.value("coding", "Coding")
+        if coding is None:
+            concept = inputs.value("codeableConcept", "CodeableConcept") or {}
+            codings = concept.get("coding") if isinstance(concept, dict) else None
+            coding = codings[0] if isinstance(codings, list) and codings else None
+        if isinstance(coding, dict):
+            code, system = coding.get("code"), coding.get("system")
+    if not isinstance(code, str) or not code:
+        raise Invalid("$translate needs code (with system), coding or codeableConcept", ["code"])
+    if not isinstance(system, str) or not system:
+        raise Invalid("$translate needs the system of the code", ["system"])
+    reverse = _boolean(inputs, "reverse")
+    target_system = inputs.value("targetsystem", "Uri")
+    maps = await _maps_for(ctx, inputs, id_, reverse)
+    matches = [m for cm in maps for m in run(cm, code, system, target_system, reverse)]
+    return FhirResult(200, body=orjson.dumps(translation_result(matches)))
+
+
+TRANSLATE = Operation(
+    "translate",
+    frozenset({"type", "instance"}),
+    frozenset({"ConceptMap"}),
+    translate,
+    definition="http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
 )

@@ -14,6 +14,7 @@ from profiles.src import (
     ff_care,
     ff_consent,
     ff_medication,
+    medcom_conceptmaps,
     medcom_core,
     medcom_messages,
     medcom_messaging,
@@ -38,6 +39,7 @@ MODULES = (
     medcom_core,
     medcom_messaging,
     medcom_messages,
+    medcom_conceptmaps,
 )
 
 

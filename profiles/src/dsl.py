@@ -305,3 +305,47 @@ def search_parameter(
     if target:
         sp["target"] = target
     return sp
+
+
+# --- concept maps ------------------------------------------------------------------------------
+
+
+def map_group(source: str, target: str, elements: list[Json]) -> Json:
+    """One ``ConceptMap.group``: codes of ``source`` mapped to codes of ``target``."""
+    return {"source": source, "target": target, "element": elements}
+
+
+def map_element(
+    code: str, display: str, targets: list[tuple[str, str, str]], comment: str | None = None
+) -> Json:
+    """A source code and its targets as (code, display, equivalence)."""
+    out: list[Json] = []
+    for target_code, target_display, equivalence in targets:
+        target: Json = {"code": target_code, "display": target_display}
+        target["equivalence"] = equivalence
+        if comment:
+            target["comment"] = comment
+        out.append(target)
+    return {"code": code, "display": display, "target": out}
+
+
+def concept_map(
+    owner: Owner,
+    id_: str,
+    name: str,
+    title: str,
+    description: str,
+    source: str,
+    target: str,
+    groups: list[Json],
+    purpose: str | None = None,
+) -> Json:
+    """A ConceptMap from ValueSet ``source`` to ValueSet ``target`` (R4 ``sourceUri`` and
+    ``targetUri``: canonicals of ValueSets)."""
+    cm = _header("ConceptMap", owner, id_, name, title, description)
+    if purpose:
+        cm["purpose"] = purpose
+    cm["sourceUri"] = source
+    cm["targetUri"] = target
+    cm["group"] = groups
+    return cm

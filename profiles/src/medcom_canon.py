@@ -98,6 +98,8 @@ CORE_ENCOUNTER_ACT_CS = cs("medcom-core-encounter-act-codes")
 ACK_ISSUE_DETAILS_VS = vs("medcom-acknowledgement-issue-details")
 ACK_ERROR_CODES_CS = cs("medcom-acknowledgement-error-codes")
 SOR_EDI_CS = cs("medcom-messaging-sorEdiSystem")
+SOR_EDI_VS = vs("medcom-messaging-sorEdiValues")
+FHIR_TO_SOR_EDI_MAP = f"{TERMINOLOGY.base}/ConceptMap/medcom-messaging-mapFhirToSorEdi"
 PRACTITIONER_ROLES_VS = vs("medcom-core-PractitionerRoles")
 
 # --- identifier systems -------------------------------------------------------------------------

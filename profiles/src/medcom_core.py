@@ -23,9 +23,11 @@ from profiles.src.dsl import (
     slicing,
     types,
 )
+from profiles.src.identifiers import PERSON_RULES, SOR_RULE
 
 C = mc.CORE
-UUID_V4 = "urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+# MedCom's expression: lower-case hex in UUID form; the version digit is not checked
+UUID = "urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def _id_and_text(type_: str) -> list[Json]:
@@ -55,7 +57,7 @@ def patient() -> Json:
                 ],
             ),
             *_id_and_text(p),
-            el(f"{p}.identifier", min=1),
+            el(f"{p}.identifier", min=1, constraint=PERSON_RULES),
             el(f"{p}.name", min=1),
             el(f"{p}.name.family", min=1),
             el(f"{p}.managingOrganization", type=ref(mc.CORE_ORGANIZATION)),
@@ -74,7 +76,7 @@ def organization() -> Json:
         "An organization in a MedCom message, identified by its SOR id.",
         [
             *_id_and_text(o),
-            el(f"{o}.identifier", min=1, slicing=slicing("system")),
+            el(f"{o}.identifier", min=1, slicing=slicing("system"), constraint=[SOR_RULE]),
             *fixed_system_slice(
                 f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1, value={"min": 1}
             ),
@@ -239,8 +241,8 @@ def _extensions() -> list[Json]:
                     constraint=[
                         inv(
                             "medcom-uuidv4",
-                            "The identifier must be a UUID v4 URN (urn:uuid:…, lower case)",
-                            f"value.matches('^{UUID_V4}$')",
+                            "The identifier must be a UUID URN (urn:uuid:…, lower case)",
+                            f"value.matches('^{UUID}$')",
                         ),
                     ],
                 ),

@@ -15,6 +15,7 @@ from profiles.src.dsl import (
     binding,
     el,
     ext_type,
+    extension,
     inv,
     profile,
     ref,
@@ -23,6 +24,7 @@ from profiles.src.dsl import (
     slicing,
     types,
 )
+from profiles.src.medcom_core import UUID, encounter_elements
 
 CC = mc.CARECOMMUNICATION
 HN = mc.HOSPITALNOTIFICATION
@@ -204,9 +206,8 @@ def cc_communication() -> Json:
                 constraint=[
                     inv(
                         "medcom-uuidv4",
-                        "The thread identifier must be a UUID v4 URN",
-                        "value.matches('^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab]"
-                        "[0-9a-f]{3}-[0-9a-f]{12}$')",
+                        "The thread identifier must be a UUID URN (urn:uuid:…, lower case)",
+                        f"value.matches('^{UUID}$')",
                     ),
                 ],
             ),
@@ -378,8 +379,6 @@ def hn_header() -> Json:
 
 
 def hn_encounter() -> Json:
-    from profiles.src.medcom_core import encounter_elements
-
     e = "Encounter"
     core = encounter_elements(e)
     leave = f"{_ext(mc.HN_LEAVE_PERIOD_EXT)}.value"
@@ -436,8 +435,6 @@ def hn_encounter() -> Json:
 
 
 def hn_extensions() -> list[Json]:
-    from profiles.src.dsl import extension
-
     return [
         extension(
             HN,

@@ -23,9 +23,22 @@ from profiles.src.dsl import (
     slicing,
     types,
 )
+from profiles.src.identifiers import SOR_RULE
 
 M = mc.MESSAGING
 USE = f"extension.where(url = '{mc.DESTINATION_USE_EXT}').value"
+# The references that must resolve inside the message: all, except local ones and those of the
+# Provenances: the earlier messages' Provenances travel along as the thread's history, naming
+# MessageHeaders and Organizations of those messages; only the agent of this message's own
+# Provenance (whose target is in the Bundle) must be here.
+# (Two collections joined by ``and``, not ``|``: a union removes duplicates, comparing every
+# element of a message with every other.)
+BUNDLED = (
+    "entry.resource.where(is(Provenance).not()).descendants()"
+    ".where(reference.exists() and reference.startsWith('#').not()).all(resolve().exists()) "
+    "and entry.resource.ofType(Provenance).where(target.resolve().exists()).agent.who"
+    ".all(resolve().exists())"
+)
 GLN_WHERE = " or ".join(f"system = '{s}'" for s in mc.GLN_SYSTEMS)
 
 
@@ -53,6 +66,12 @@ def bundle_elements(extra: list[Json]) -> list[Json]:
                     "medcom-messaging-2",
                     "A message must contain a Provenance",
                     "entry.resource.ofType(Provenance).exists()",
+                ),
+                inv(
+                    "medcom-messaging-bundled",
+                    "Every resource a message refers to must be in the message (aggregation "
+                    "bundled); the Provenances of earlier messages may name what is not",
+                    BUNDLED,
                 ),
                 *extra,
             ],
@@ -159,7 +178,7 @@ def organization() -> Json:
                 ],
             ),
             el(f"{o}.id", min=1),
-            el(f"{o}.identifier", min=2, slicing=slicing("system")),
+            el(f"{o}.identifier", min=2, slicing=slicing("system"), constraint=[SOR_RULE]),
             *fixed_system_slice(
                 f"{o}.identifier", "SOR-ID", mc.SOR, "SOR id", min_=1, value={"min": 1}
             ),

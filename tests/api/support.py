@@ -73,6 +73,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "Task": {"status": "requested", "intent": "order"},
     "CodeSystem": {"status": "draft", "content": "not-present"},
     "ValueSet": {"status": "draft"},
+    "ConceptMap": {"status": "draft"},
     "StructureDefinition": {
         "url": "http://example.org/StructureDefinition/x",
         "name": "X",

@@ -421,6 +421,12 @@ async def test_metadata_describes_what_is_served(client: httpx.AsyncClient) -> N
     ]
 
 
+def _identifier(type_: str) -> Any:
+    """A business identifier; ConceptMap has one (0..1), the other types a list."""
+    one = {"system": CPR, "value": "1"}
+    return one if type_ == "ConceptMap" else [one]
+
+
 async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> None:
     """Call each interaction the CapabilityStatement claims, for every type: none is a 404/405."""
     cs = (await client.get("metadata")).json()
@@ -431,7 +437,7 @@ async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> Non
         calls = {}
         resp = await client.post(
             type_,
-            json=minimal(type_, identifier=[{"system": CPR, "value": "1"}])
+            json=minimal(type_, identifier=_identifier(type_))
             if "identifier" in params_for(type_)
             else minimal(type_),
         )

@@ -130,3 +130,35 @@ async def test_lookup(client: httpx.AsyncClient) -> None:
         404,
         "not-found",
     )
+
+
+MEDCOM = "http://medcomfhir.dk/ig/terminology"
+
+
+async def test_medcom_terminology(client: httpx.AsyncClient) -> None:
+    """Issue 13: MedCom's code systems and value sets answer like the Danish ones."""
+    resp = await client.get(
+        "CodeSystem/$lookup",
+        params={
+            "system": f"{MEDCOM}/CodeSystem/medcom-careCommunication-categoryCodes",
+            "code": "decease",
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    designations = [p for p in resp.json()["parameter"] if p["name"] == "designation"]
+    assert {"name": "value", "valueString": "Dødsfald"} in designations[0]["part"]
+    hn = await client.get(
+        "ValueSet/$expand",
+        params={"url": f"{MEDCOM}/ValueSet/medcom-hospitalNotification-messageActivities"},
+    )
+    codes = {c["code"] for c in hn.json()["expansion"]["contains"]}
+    assert len(codes) == 18 and {"admit-inpatient", "cancel-end-leave-inpatient"} <= codes
+    cc = await client.get(
+        "ValueSet/$validate-code",
+        params={
+            "url": f"{MEDCOM}/ValueSet/medcom-careCommunication-messagingActivities",
+            "system": f"{MEDCOM}/CodeSystem/medcom-messaging-activityCodes",
+            "code": "retract-message",
+        },
+    )
+    assert [p["valueBoolean"] for p in cc.json()["parameter"] if p["name"] == "result"] == [False]

@@ -166,6 +166,18 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "CodeSystem.content",
         "codesystem-content-mode",
     ),
+    (
+        "ConceptMap",
+        {
+            "name": "X",
+            "status": "draft",
+            "group": [
+                {"element": [{"code": "a", "target": [{"code": "b", "equivalence": "same"}]}]}
+            ],
+        },
+        "ConceptMap.group[0].element[0].target[0].equivalence",
+        "concept-map-equivalence",
+    ),
 ]
 
 

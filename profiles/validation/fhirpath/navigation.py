@@ -69,8 +69,10 @@ _LITERAL = re.compile(r"(?:.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_hist
 
 
 def resolve(item: Any, env: Env) -> Any:
-    """``resolve()`` without I/O: ``#id`` finds the contained resource; ``Type/id`` gives a stand-in
-    holding only ``resourceType`` and ``id`` (enough for type tests); anything else is empty."""
+    """``resolve()`` without I/O: ``#id`` finds the contained resource; in a Bundle (the resource
+    being validated), a reference finds the entry it names, or nothing; elsewhere ``Type/id`` gives
+    a stand-in holding only ``resourceType`` and ``id`` (enough for type tests); anything else is
+    empty."""
     ref = item.get("reference") if isinstance(item, dict) else item
     if not isinstance(ref, str):
         return None
@@ -85,9 +87,7 @@ def resolve(item: Any, env: Env) -> Any:
         return None
     root = env.root
     if isinstance(root, dict) and root.get("resourceType") == "Bundle":
-        found = _in_bundle(root, ref)
-        if found is not None:
-            return found
+        return _in_bundle(root, ref)  # inside a Bundle, a reference resolves to an entry or not
     m = _LITERAL.fullmatch(ref)
     if m is None:
         return None
