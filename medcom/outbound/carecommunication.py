@@ -73,7 +73,8 @@ class Message:
     patient_id: str
     receiver_id: str
     receiver_key: str
-    """The receiver's SOR code: the key of its endpoint (`Settings.medcom_endpoints`)."""
+    """The key of the receiver's endpoint (`Settings.medcom_endpoints`): its SOR id or
+    EAN/GLN (`parts.endpoint_key`)."""
     sender_id: str
     kind: str = "carecommunication"
 
@@ -355,7 +356,7 @@ async def build(ctx: Context, draft: Draft, receiver: str | None, author: str | 
         thread,
         str(patient["id"]),
         receiver_id,
-        _sor(receiver_org),
+        parts.endpoint_key(ctx, receiver_org),
         sender,
     )
 

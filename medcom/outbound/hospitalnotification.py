@@ -138,7 +138,8 @@ async def operation(ctx: Context, inputs: Inputs, type_: str | None, id_: str | 
     if send in (True, "true"):
         if key not in ctx.settings.medcom_endpoints:
             raise Unprocessable(
-                f"receiver: no MedCom endpoint is configured for SOR {key} (FHIR_MEDCOM_ENDPOINTS)",
+                f"receiver: no MedCom endpoint is configured for its SOR id or EAN/GLN ({key};"
+                " FHIR_MEDCOM_ENDPOINTS)",
                 ["receiver"],
             )
 
@@ -158,7 +159,7 @@ async def operation(ctx: Context, inputs: Inputs, type_: str | None, id_: str | 
 async def build(
     ctx: Context, encounter: dict[str, Any], activity: str | None, receiver: Any
 ) -> tuple[dict[str, Any], str, str, str, str]:
-    """(message, MessageHeader.id, patient id, receiver id, receiver SOR). ``activity`` None:
+    """(message, MessageHeader.id, patient id, receiver id, its endpoint key). ``activity`` None:
     derived from the change since the stay's last notification sent (`derive`)."""
     earlier = await about(
         worker_context(ctx.store, ctx.settings, ctx.services), f"Encounter/{encounter['id']}"
@@ -281,7 +282,8 @@ async def build(
         "entry": [_entry(ctx, narrate(r)) for r in resources],
     }
     check(bundle, HN_MESSAGE)
-    return bundle, header_id, str(patient["id"]), receiver_id, receiver_sor
+    key = parts.endpoint_key(ctx, receiver_org)
+    return bundle, header_id, str(patient["id"]), receiver_id, key
 
 
 def _derived(encounter: dict[str, Any], earlier: list[dict[str, Any]], deceased: bool) -> str:

@@ -275,8 +275,8 @@ async def _record_and_queue(
 def _endpoint(ctx: Context, message: Message) -> None:
     if message.receiver_key not in ctx.settings.medcom_endpoints:
         raise Unprocessable(
-            f"receiver: no MedCom endpoint is configured for SOR {message.receiver_key} "
-            "(FHIR_MEDCOM_ENDPOINTS)",
+            f"receiver: no MedCom endpoint is configured for its SOR id or EAN/GLN "
+            f"({message.receiver_key}; FHIR_MEDCOM_ENDPOINTS)",
             ["receiver"],
         )
 

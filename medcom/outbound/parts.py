@@ -181,6 +181,16 @@ def practitioner_role(
     }
 
 
+def endpoint_key(ctx: Context, org: dict[str, Any]) -> str:
+    """Which key of `Settings.medcom_endpoints` names ``org``'s endpoint: its SOR id, else its
+    EAN/GLN; its SOR id when neither is configured."""
+    sor = identifier(org, SOR_SYSTEM) or ""
+    gln = identifier(org, GLN_SYSTEMS)
+    if sor not in ctx.settings.medcom_endpoints and gln in ctx.settings.medcom_endpoints:
+        return str(gln)
+    return sor
+
+
 def phone(*resources: dict[str, Any]) -> str | None:
     """The first phone number of the resources, in MedCom's form (``[+]?[-0-9]``…)."""
     for r in resources:

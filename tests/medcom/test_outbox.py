@@ -51,7 +51,9 @@ class Receiver:
         return httpx.Response(200, json=ack(message["entry"][0]["resource"]["id"], self.answer))
 
 
-def ack(header_id: str, code: str, sor: str = RECEIVER_SOR) -> dict[str, Any]:
+def ack(
+    header_id: str, code: str, sor: str = RECEIVER_SOR, gln: str = "5790001353308"
+) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
         "type": "message",
@@ -69,7 +71,10 @@ def ack(header_id: str, code: str, sor: str = RECEIVER_SOR) -> dict[str, Any]:
                 "resource": {
                     "resourceType": "Organization",
                     "id": "r",
-                    "identifier": [{"system": SOR, "value": sor}],
+                    "identifier": [
+                        {"system": SOR, "value": sor},
+                        {"system": "https://www.gs1.org/gln", "value": gln},
+                    ],
                 }
             },
         ],
@@ -220,7 +225,9 @@ async def test_the_vans_file_drop_and_an_acknowledgement_arriving_later(
     assert await state(client, message) == ("in-progress", "sent", "in-progress")
     app = app_of(client)
     ctx = worker_context(app.store, app.settings, app.services)
-    assert not await acknowledge(ctx, ack(header, "ok", sor="999999999999"))  # not the receiver
+    assert not await acknowledge(
+        ctx, ack(header, "ok", sor="999999999999", gln="5790000209354")
+    )  # not the receiver
     assert not await acknowledge(ctx, ack("not-ours", "ok"))
     assert await state(client, message) == ("in-progress", "sent", "in-progress")
     assert await acknowledge(ctx, ack(header, "ok"))
@@ -264,3 +271,14 @@ async def test_the_record_and_the_outbox_entry_are_one_unit_of_work(
     comms = (await client.get("Communication")).json()
     assert [e["resource"]["id"] for e in comms.get("entry", [])] == ["note"]
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_an_endpoint_may_be_keyed_by_the_receivers_ean(make_client: Any) -> None:
+    url = "http://receiver.test/fhir/$process-message"
+    client = await make_client(**{**SETTINGS, "medcom_endpoints": {"5790001353308": url}})
+    await load(client)
+    message = await send(client)
+    receiver = Receiver("ok")
+    await worker(client, receiver, Clock()).run_once()
+    assert len(receiver.received) == 1
+    assert await state(client, message) == ("completed", "acknowledged", "completed")
