@@ -6,7 +6,7 @@ PORT ?= 8080
 FHIR_STORE_URL ?= sqlite:///./data/fhir.db
 export PORT FHIR_STORE_URL
 
-.PHONY: serve test lint typecheck format bench bench-consent fuzz clean
+.PHONY: serve test lint typecheck format bench bench-consent bench-medcom fuzz clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(BIN)/.installed
 # Consent-filtered searches and reads (issue 12); the issue's full scale is CITIZENS=100000 (1M
 # resources): figures to docs/performance.md
 CITIZENS ?= 10000
+# inbound MedCom CareCommunications per second on one worker (docs/performance.md)
+bench-medcom: $(BIN)/.installed
+	$(BIN)/python -m bench.medcom_inbound
+
 bench-consent: $(BIN)/.installed
 	$(BIN)/python -m bench.consent --citizens $(CITIZENS)
 

@@ -191,7 +191,8 @@ about eight minutes and rewrites this file (the history table below keeps earlie
   rounds; the NORMAL writes are measured once each.
 
 {_carried(previous)}{_carried(previous, "<!-- json -->", "<!-- /json -->")}\
-{_carried(previous, "<!-- consent -->", "<!-- /consent -->")}## Search at scale
+{_carried(previous, "<!-- consent -->", "<!-- /consent -->")}\
+{_carried(previous, "<!-- medcom -->", "<!-- /medcom -->")}## Search at scale
 
 See [performance-search.md](performance-search.md) (`.venv/bin/python -m bench.search`).
 

@@ -46,10 +46,15 @@ async def envelope_seen(ctx: Context, envelope: str) -> bool:
 
 
 async def keep(uow: UnitOfWork, ack: dict[str, Any], envelope: str | None) -> StoredResource:
-    """Store ``ack`` (the first answer to its message) and the envelope it came in."""
-    stored, _ = await uow.write("Bundle", ack["id"], dict(ack), method="PUT")
-    if envelope is not None:
-        await arrived_in(uow, stored, envelope)
+    """Store ``ack`` (the first answer to its message) and the envelope it came in. A
+    concurrent delivery of the same message that stored its answer first makes this one
+    fail (`VersionConflict`, the unit of work rolled back): the message is filed once."""
+    stored, _ = await uow.write("Bundle", ack["id"], dict(ack), method="PUT", must_not_exist=True)
+    if (
+        envelope is not None
+        and _live(await uow.read("Bundle", ack_id(envelope, "envelope"))) is None
+    ):
+        await arrived_in(uow, stored, envelope)  # (a reused one stays its first message's)
     return stored
 
 
@@ -61,7 +66,9 @@ async def arrived_in(uow: UnitOfWork, ack: StoredResource, envelope: str) -> Non
         "identifier": {"system": ENVELOPE_ID, "value": envelope},
         "link": [{"relation": "acknowledgement", "url": f"Bundle/{ack.id}"}],
     }
-    await uow.write("Bundle", ack_id(envelope, "envelope"), record, method="PUT")
+    await uow.write(
+        "Bundle", ack_id(envelope, "envelope"), record, method="PUT", must_not_exist=True
+    )
 
 
 def _live(stored: StoredResource | None) -> StoredResource | None:

@@ -16,8 +16,10 @@ from typing import Any
 import orjson
 
 from fhir_server.interactions.context import Context
+from medcom.acknowledgement import now_instant
 from medcom.codes import CARE_COMMUNICATION, MESSAGE_HEADER_ID, OPERATION_OUTCOME_CODES
 from medcom.inbound import HandlerResult, register
+from medcom.inbound.checks import token
 from medcom.inbound.filing import (
     create,
     organization_reference,
@@ -25,7 +27,7 @@ from medcom.inbound.filing import (
     receiving_organization,
     search_one,
 )
-from medcom.inbound.message import Message, Problem, Rejected
+from medcom.inbound.message import Message, Problem, Rejected, parsed
 
 _COPIED = ("category", "priority", "topic", "text", "payload", "note", "reasonCode")
 _SENDER_EXTENSION = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-sender-extension"
@@ -33,7 +35,7 @@ _CONTAINED = ("PractitionerRole", "Practitioner", "CareTeam", "Organization")
 
 
 async def care_communication(ctx: Context, bundle: dict[str, Any]) -> HandlerResult:
-    message = Message.of(bundle)
+    message = parsed(bundle)
     assert message is not None
     focus = (message.header.get("focus") or [None])[0]
     incoming = message.resolve(focus)
@@ -67,14 +69,12 @@ async def care_communication(ctx: Context, bundle: dict[str, Any]) -> HandlerRes
     sent = (message.current_provenance or {}).get("occurredDateTime")
     if isinstance(sent, str):
         communication["sent"] = sent
-    communication["received"] = message.bundle.get("timestamp") or sent
-    if communication["received"] is None:
-        del communication["received"]
+    communication["received"] = now_instant()  # when it was filed here
 
     earlier = None
     for header_id in message.preceding(("revision",)):
         earlier = await search_one(
-            ctx, "Communication", [("identifier", f"{MESSAGE_HEADER_ID}|{header_id}")]
+            ctx, "Communication", [("identifier", token(MESSAGE_HEADER_ID, header_id))]
         )
         if earlier is not None:
             break
@@ -118,7 +118,7 @@ async def _encounter_here(ctx: Context, encounter: dict[str, Any]) -> str | None
     for episode in encounter.get("episodeOfCare") or []:
         identifier = (episode or {}).get("identifier") or {}
         if identifier.get("system") and identifier.get("value"):
-            pair = f"{identifier['system']}|{identifier['value']}"
+            pair = token(identifier["system"], identifier["value"])
             found = await search_one(ctx, "Encounter", [("identifier", pair)])
             if found is not None:
                 return found.id
@@ -141,7 +141,7 @@ async def _reference(
     if target is None or target.get("resourceType") not in _CONTAINED:
         return None
     if target["resourceType"] == "Organization":
-        found = await organization_reference(ctx, target)
+        found = await organization_reference(ctx, message, target)
         if found:
             return {"reference": found}
     key = f"{target['resourceType']}/{target.get('id')}"

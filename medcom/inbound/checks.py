@@ -7,8 +7,10 @@
    Encounter elements — is the profiles' to say, never re-implemented here.
 2. **Message-level rules a profile cannot express**: an envelope id (reliable messaging needs
    it); every reference inside the Bundle resolves to one of its entries (except those naming
-   earlier messages: a Provenance's ``target`` and ``entity.what`` of the thread); the primary
-   receiver is an organization of this server (its SOR or GLN identifies a stored Organization).
+   earlier messages: the current Provenance's ``target`` and ``entity.what``, and the earlier
+   messages' Provenances, copied unchanged from messages whose entries this one need not
+   hold); the primary receiver is an organization of this server (its SOR or GLN identifies a
+   stored Organization).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def envelope_problems(message: Message) -> list[Problem]:
                 "required",
             )
         )
-    for where, reference in _references(message.bundle):
+    for where, reference in _references(message.bundle, message.current_provenance):
         if message.resolve(reference) is None:
             problems.append(
                 Problem(
@@ -88,7 +90,7 @@ async def receiver_problems(ctx: Context, message: Message) -> tuple[list[Proble
                 "required",
             )
         ], None
-    found = await organization_here(ctx, keys)
+    found = await organization_of(ctx, message, receiver)
     if found is None:
         return [
             Problem(
@@ -98,13 +100,27 @@ async def receiver_problems(ctx: Context, message: Message) -> tuple[list[Proble
                 "not-found",
             )
         ], None
-    return [], found.id
+    return [], found
+
+
+async def organization_of(
+    ctx: Context, message: Message, organization: dict[str, Any] | None
+) -> str | None:
+    """The id of the stored Organization one of the message's Organizations is (by SOR or
+    EAN/GLN), or None; each looked up once per message."""
+    keys = tuple(organization_keys(organization))
+    if not keys:
+        return None
+    if keys not in message.organizations:
+        found = await organization_here(ctx, list(keys))
+        message.organizations[keys] = found.id if found else None
+    return message.organizations[keys]
 
 
 async def organization_here(ctx: Context, keys: list[tuple[str, str]]) -> StoredResource | None:
     """The stored Organization one of ``keys`` (SOR, GLN under any of its systems) identifies.
     The server's own look-up (the message is addressed to it), not the caller's."""
-    values = ",".join(f"{system}|{value}" for system, value in keys)
+    values = ",".join(token(system, value) for system, value in keys)
     query = parse_search(
         "Organization", [("identifier", values)], params=ctx.params, default_count=1, max_count=1
     )
@@ -112,12 +128,30 @@ async def organization_here(ctx: Context, keys: list[tuple[str, str]]) -> Stored
     return page.items[0] if page.items else None
 
 
-def _references(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def token(system: Any, value: Any) -> str:
+    """``system|value`` as a token search value, the search escapes (``\\ , | $``) applied:
+    identifiers from a message are data, not search syntax."""
+
+    def escaped(text: Any) -> str:
+        out = str(text)
+        for char in ("\\", ",", "|", "$"):
+            out = out.replace(char, "\\" + char)
+        return out
+
+    return f"{escaped(system)}|{escaped(value)}"
+
+
+def _references(
+    bundle: dict[str, Any], current: dict[str, Any] | None
+) -> Iterator[tuple[str, str]]:
     """(FHIRPath, reference) of every literal reference in the Bundle's resources but those
-    naming earlier messages and contained resources."""
+    naming earlier messages and contained resources. The earlier messages' Provenances (the
+    thread, carried along unchanged) name what those messages held: they are not checked."""
     for i, entry in enumerate(bundle.get("entry") or []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "Provenance" and resource is not current:
             continue
         kind = resource.get("resourceType")
         for key, value in resource.items():

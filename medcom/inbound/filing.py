@@ -15,8 +15,8 @@ from fhir_server.interactions.context import Context
 from fhir_server.search.parse import parse_search
 from fhir_server.stored import StoredResource
 from medcom.codes import OPERATION_OUTCOME_CODES, PATIENT_SYSTEMS
-from medcom.inbound.checks import organization_here
-from medcom.inbound.message import Message, Problem, Rejected, organization_keys
+from medcom.inbound.checks import organization_of, token
+from medcom.inbound.message import Message, Problem, Rejected
 
 NOT_HERE = "The citizen is not one this receiver serves"
 """One text for a citizen unknown here and one not served: the answer reveals neither."""
@@ -34,36 +34,38 @@ async def search_one(
 async def patient_here(ctx: Context, message: Message, patient: dict[str, Any]) -> StoredResource:
     """The stored Patient the message's Patient is (by CPR, X-eCPR or D-eCPR), else a
     fatal-error: this server files messages only about citizens it holds."""
-    where = f"Bundle.entry[{message.index_of(patient)}].resource.identifier"
     values = [
-        f"{i['system']}|{i['value']}"
+        token(i["system"], i["value"])
         for i in patient.get("identifier") or []
         if isinstance(i, dict) and i.get("system") in PATIENT_SYSTEMS and i.get("value")
     ]
     found = await search_one(ctx, "Patient", [("identifier", ",".join(values))]) if values else None
     if found is None:
-        raise Rejected(
-            [
-                Problem(
-                    NOT_HERE, where, (OPERATION_OUTCOME_CODES, "MSG_RESOURCE_REQUIRED"), "not-found"
-                )
-            ]
-        )
+        raise not_here(message, patient)
     return found
+
+
+def not_here(message: Message, patient: dict[str, Any]) -> Rejected:
+    """The one answer for a citizen unknown here and one the receiver does not serve: the
+    same text, element and issue detail, so it reveals neither."""
+    where = f"Bundle.entry[{message.index_of(patient)}].resource.identifier"
+    detail = (OPERATION_OUTCOME_CODES, "MSG_RESOURCE_REQUIRED")
+    return Rejected([Problem(NOT_HERE, where, detail, "not-found")])
 
 
 async def receiving_organization(ctx: Context, message: Message) -> str:
     """The id of the stored Organization the message is addressed to (checked before)."""
-    found = await organization_here(ctx, organization_keys(message.receiver))
+    found = await organization_of(ctx, message, message.receiver)
     assert found is not None
-    return found.id
+    return found
 
 
-async def organization_reference(ctx: Context, organization: dict[str, Any] | None) -> str | None:
+async def organization_reference(
+    ctx: Context, message: Message, organization: dict[str, Any] | None
+) -> str | None:
     """``Organization/<id>`` of the stored Organization a message's Organization is, or None."""
-    keys = organization_keys(organization)
-    found = await organization_here(ctx, keys) if keys else None
-    return f"Organization/{found.id}" if found else None
+    found = await organization_of(ctx, message, organization)
+    return f"Organization/{found}" if found else None
 
 
 async def create(ctx: Context, type_: str, resource: dict[str, Any]) -> StoredResource:

@@ -12,24 +12,25 @@ holds the episode-of-care identifiers it was notified under."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from fhir_server.interactions.context import Context
+from medcom.acknowledgement import now_instant
 from medcom.codes import HOSPITAL_NOTIFICATION, MESSAGE_HEADER_ID, OPERATION_OUTCOME_CODES
 from medcom.inbound import HandlerResult, register
+from medcom.inbound.checks import token
 from medcom.inbound.filing import (
-    NOT_HERE,
     create,
+    not_here,
     organization_reference,
     patient_here,
     receiving_organization,
     search_one,
     update,
 )
-from medcom.inbound.message import Message, Problem, Rejected
+from medcom.inbound.message import Message, Problem, Rejected, parsed
 
 IN_PROGRESS, ONLEAVE, FINISHED, ERROR = "in-progress", "onleave", "finished", "entered-in-error"
 
@@ -67,7 +68,7 @@ _TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"
 
 
 async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> HandlerResult:
-    message = Message.of(bundle)
+    message = parsed(bundle)
     assert message is not None
     focus = (message.header.get("focus") or [None])[0]
     incoming = message.resolve(focus)
@@ -79,16 +80,8 @@ async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> Handler
     assert patient is not None
     stored_patient = await patient_here(ctx, message, patient)
     receiver = await receiving_organization(ctx, message)
-    if not await ctx.is_related(stored_patient.id, [f"Organization/{receiver}"], _now()):
-        raise Rejected(
-            [
-                Problem(
-                    NOT_HERE,
-                    f"Bundle.entry[{message.index_of(patient)}].resource",
-                    code="not-found",
-                )
-            ]
-        )
+    if not await ctx.is_related(stored_patient.id, [f"Organization/{receiver}"], now_instant()):
+        raise not_here(message, patient)
     activity = message.activity or ""
     deceased = patient.get("deceasedBoolean") is True or "deceasedDateTime" in patient
     status = FINISHED if deceased else STATUS.get(activity)
@@ -115,7 +108,7 @@ async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> Handler
     current = None
     for identifier in episodes:
         pairs = [
-            ("identifier", f"{identifier.get('system')}|{identifier.get('value')}"),
+            ("identifier", token(identifier.get("system"), identifier.get("value"))),
             ("class", str(class_code)),
             ("subject", f"Patient/{stored_patient.id}"),
         ]
@@ -138,7 +131,9 @@ async def hospital_notification(ctx: Context, bundle: dict[str, Any]) -> Handler
     encounter["identifier"] = _merged(encounter.get("identifier") or [], episodes)
     encounter["episodeOfCare"] = [{"identifier": i} for i in encounter["identifier"]]
     encounter["subject"] = {"reference": f"Patient/{stored_patient.id}"}
-    provider = await organization_reference(ctx, message.resolve(incoming.get("serviceProvider")))
+    provider = await organization_reference(
+        ctx, message, message.resolve(incoming.get("serviceProvider"))
+    )
     if provider:
         encounter["serviceProvider"] = {"reference": provider}
     else:
@@ -202,7 +197,7 @@ async def _tell_care_team(
         f"{_DANISH[status]}",
         "focus": {"reference": f"Encounter/{encounter}"},
         "for": {"reference": f"Patient/{patient}"},
-        "authoredOn": _now(),
+        "authoredOn": now_instant(),
         "owner": {"reference": owner},
     }
     stored = await create(ctx, "Task", task)
@@ -228,10 +223,6 @@ def _rejected(text: str, where: str) -> Rejected:
     return Rejected(
         [Problem(text, where, (OPERATION_OUTCOME_CODES, "MSG_BAD_FORMAT"), "business-rule")]
     )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 register(HOSPITAL_NOTIFICATION, hospital_notification)

@@ -4,10 +4,16 @@ Acknowledgement answers."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from medcom.codes import DESTINATION_USE_EXTENSION, OPERATION_OUTCOME_CODES, ORGANIZATION_SYSTEMS
+from medcom.codes import (
+    DESTINATION_USE_EXTENSION,
+    GLN_SYSTEMS,
+    OPERATION_OUTCOME_CODES,
+    ORGANIZATION_SYSTEMS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,9 @@ class Message:
     header_index: int
     entries: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     """``Type/id`` and each entry's ``fullUrl`` → (entry index, resource)."""
+    organizations: dict[tuple[tuple[str, str], ...], str | None] = field(default_factory=dict)
+    """The stored Organization (id) each of the message's Organizations is, once looked up:
+    the checks and the handler ask for the same ones."""
 
     @classmethod
     def of(cls, bundle: Any) -> Message | None:
@@ -165,6 +174,20 @@ class Message:
         return self.resolve(self.header.get("sender"))
 
 
+_PROCESSING: ContextVar[Message | None] = ContextVar("medcom_message", default=None)
+
+
+def processing(message: Message) -> None:
+    """``message`` is the one this request processes (`parsed` gives it back to handlers)."""
+    _PROCESSING.set(message)
+
+
+def parsed(bundle: dict[str, Any]) -> Message | None:
+    """The message ``bundle`` is: the one this request parsed already, or parsed now."""
+    current = _PROCESSING.get()
+    return current if current is not None and current.bundle is bundle else Message.of(bundle)
+
+
 def destination_use(destination: dict[str, Any]) -> str | None:
     for ext in destination.get("extension") or []:
         if isinstance(ext, dict) and ext.get("url") == DESTINATION_USE_EXTENSION:
@@ -186,12 +209,16 @@ def letter_ids(value: str) -> list[str]:
 
 
 def organization_keys(organization: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """(system, value) of an Organization's SOR and GLN identifiers (all three GLN systems)."""
-    out = []
+    """(system, value) of an Organization's SOR and EAN/GLN identifiers; a GLN under each of
+    the three systems dk-core's versions wrote it with (`codes.GLN_SYSTEMS`), whichever the
+    message used: a stored Organization may hold it under another."""
+    out: list[tuple[str, str]] = []
     for identifier in (organization or {}).get("identifier") or []:
         if not isinstance(identifier, dict):
             continue
         system, value = identifier.get("system"), identifier.get("value")
-        if system in ORGANIZATION_SYSTEMS and isinstance(value, str) and value:
-            out.append((system, value))
+        if system not in ORGANIZATION_SYSTEMS or not isinstance(value, str) or not value:
+            continue
+        systems = GLN_SYSTEMS if system in GLN_SYSTEMS else (system,)
+        out += [(s, value) for s in systems if (s, value) not in out]
     return out

@@ -14,21 +14,22 @@ codecs (`FhirRequest.document`), so JSON and XML alike.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 import orjson
 
 from fhir_server import fhir_json
-from fhir_server.errors import Invalid, Issue, NotSupported, operation_outcome
+from fhir_server.errors import Invalid, Issue, NotSupported, Unprocessable, operation_outcome
 from fhir_server.interactions.context import Context, FhirResult
 from fhir_server.operations import Operation
 from fhir_server.operations.inputs import Inputs
-from fhir_server.store.base import UnitOfWork
+from fhir_server.store.base import UnitOfWork, VersionConflict
 from medcom import reliable
 from medcom.acknowledgement import FATAL, OK, TRANSIENT, acknowledgement
 from medcom.codes import ACKNOWLEDGEMENT, OPERATION_OUTCOME_CODES
 from medcom.inbound import Handler, handler_for
 from medcom.inbound.checks import envelope_problems, profile_problems, receiver_problems
-from medcom.inbound.message import Message, Problem, Rejected
+from medcom.inbound.message import Message, Problem, Rejected, processing
 
 log = logging.getLogger("medcom")
 
@@ -44,6 +45,7 @@ async def process_message(
             "$process-message needs a message Bundle whose MessageHeader has an id",
             ["Bundle.entry.resource.ofType(MessageHeader).id"],
         )
+    processing(message)
     if message.event == ACKNOWLEDGEMENT:
         return await _acknowledgement(ctx, message)
     seen = await reliable.answered(ctx, message.header_id)
@@ -52,8 +54,23 @@ async def process_message(
         new_envelope = envelope is not None and not await reliable.envelope_seen(ctx, envelope)
         reliable.log_duplicate(message.header_id, new_envelope)
         if new_envelope and envelope is not None:
-            await ctx.write(lambda uow: reliable.arrived_in(uow, seen, envelope))
+            with suppress(VersionConflict):  # a concurrent duplicate in it recorded it first
+                await ctx.write(lambda uow: reliable.arrived_in(uow, seen, envelope))
         return _answer(reliable.answer(seen))
+    try:
+        return await _process(ctx, message)
+    except VersionConflict:  # a concurrent delivery of the message was answered first
+        first = await reliable.answered(ctx, message.header_id)
+        if first is None:
+            return _transient(message, RuntimeError("conflict"))
+        reliable.log_duplicate(message.header_id, False)
+        return _answer(reliable.answer(first))
+    except Exception as err:  # a technical failure: the sender should resend later
+        return _transient(message, err)
+
+
+async def _process(ctx: Context, message: Message) -> FhirResult:
+    """A message not seen before: checked, handled, answered and the answer remembered."""
     try:
         problems = await _problems(ctx, message)
         if problems:
@@ -70,8 +87,6 @@ async def process_message(
         return await _handled(ctx, message, handler)
     except Rejected as rejected:
         return await _answer_once(ctx, message, FATAL, rejected.problems)
-    except Exception as err:  # a technical failure: the sender should resend later
-        return _transient(message, err)
 
 
 async def _problems(ctx: Context, message: Message) -> list[Problem]:
@@ -133,7 +148,11 @@ async def _acknowledgement(ctx: Context, message: Message) -> FhirResult:
             "This server does not process Acknowledgements (it sent no messages)",
             [f"Bundle.entry[{message.header_index}].resource.eventCoding"],
         )
-    await ctx.write(lambda uow: handler(ctx, message.bundle))
+    try:
+        await ctx.write(lambda uow: handler(ctx, message.bundle))
+    except Rejected as rejected:  # refused, and still not acknowledged: an OperationOutcome
+        issues = [Issue(p.code, p.text, (p.expression,)) for p in rejected.problems]
+        raise Unprocessable(issues[0].diagnostics, issues=issues) from rejected
     issue = Issue("informational", "Acknowledgement received", (), "information")
     return FhirResult(200, body=orjson.dumps(operation_outcome([issue])))
 

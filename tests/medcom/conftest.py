@@ -68,7 +68,7 @@ def sender_token(bundle: Any) -> dict[str, str]:
     try:
         header = bundle["entry"][0]["resource"]
         ref = header["sender"]["reference"]
-        sender = next(e["resource"] for e in bundle["entry"] if e.get("fullUrl") == ref)
+        sender = next(e["resource"] for e in bundle["entry"] if e.get("fullUrl", "").endswith(ref))
         sor = next(i["value"] for i in sender["identifier"] if i["system"] == SOR)
         organization = f"{SOR}|{sor}"
     except (KeyError, StopIteration, TypeError, IndexError):

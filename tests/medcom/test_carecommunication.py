@@ -151,3 +151,41 @@ def test_an_oioxml_predecessor_is_read_in_either_order() -> None:
     writes ``brevid#lokationsnummer``: both are read as the documented order."""
     assert letter_ids("5790000121526#B300720181623") == ["5790000121526#B300720181623"]
     assert letter_ids("B300720181623#5790000121526") == ["5790000121526#B300720181623"]
+
+
+async def test_a_receiver_named_by_its_gln_under_any_system_is_found(medcom: Medcom) -> None:
+    """GLN as ``https://www.gs1.org/gln`` (stored), ``http://www.gs1.org/gln`` or
+    ``urn:oid:1.3.88`` (older dk-core) in the message: the same receiver."""
+    for n, system in enumerate(("http://www.gs1.org/gln", "urn:oid:1.3.88")):
+        message = altered("cc-new-A.json")
+        message["id"] = f"gln-{n}"
+        header = message["entry"][0]["resource"]
+        header["id"] = f"gln-header-{n}"
+        message["entry"][0]["fullUrl"] = f"MessageHeader/gln-header-{n}"
+        for entry in message["entry"]:
+            resource = entry["resource"]
+            if resource["resourceType"] == "Provenance":
+                resource["target"] = [{"reference": f"MessageHeader/gln-header-{n}"}]
+        ref = header["destination"][0]["receiver"]["reference"]
+        receiver = next(e["resource"] for e in message["entry"] if e["fullUrl"].endswith(ref))
+        receiver["identifier"] = [
+            {"system": system, "value": i["value"]}
+            if "gs1" in i["system"]
+            else {**i, "value": "999999999999999"}  # a SOR id not known here: the GLN counts
+            for i in receiver["identifier"]
+        ]
+        code, outcome = ack_of(await medcom.send(message))
+        assert code == "ok", outcome
+        stored = await _one(medcom, f"gln-header-{n}")
+        assert {"reference": f"Organization/{RECEIVER_A}"} in stored["recipient"]
+
+
+async def test_the_message_may_come_as_the_content_parameter(medcom: Medcom) -> None:
+    """$process-message's own input: a Parameters resource whose ``content`` is the message."""
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "content", "resource": example("cc-new-K.json")}],
+    }
+    code, outcome = ack_of(await medcom.send(body))
+    assert code == "ok", outcome
+    await _one(medcom, "559e4be0-e1f2-4371-969d-29bbbd5ca9d1")

@@ -1,132 +1,156 @@
-"""``Encounter/[id]/$medcom-hospitalnotification`` for a hospital-side deployment: the activity
-derived from the Encounter's change, the Encounter as MedCom allows it, the chain of the stay's
-notifications; valid against the HospitalNotification profile. Both stores."""
+"""HospitalNotification → the Encounter of the citizen's hospital stay, by MedCom's activity
+code table, and the care team told (issue 13, item 2): every activity code and its revise and
+cancel variants through `POST /fhir/$process-message` on every store, MedCom's published
+sequence (admission, leave, end of leave, discharge; correction, cancellation; death)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
-from fhir_server.write_checks import profile_issues
-from medcom.codes import HN_LEAVE_PERIOD, HN_MESSAGE, HN_REPORT_OF_ADMISSION
-from tests.medcom.record import RECORD, SETTINGS, load, parameters
-from tests.medcom.record import resources as of
+from medcom.inbound.hospitalnotification import STATUS
+from tests.medcom.conftest import HERLEV, HN_PATIENT, Medcom, ack_of, altered, example
 
-STAY = next(r for r in RECORD if r["resourceType"] == "Encounter")
-FORBIDDEN = ("type", "serviceType", "priority", "participant", "location", "hospitalization")
+EMERGENCY = {"admit-emergency", "discharge-emergency-home"}
 
 
-@pytest.fixture
-async def client(make_client: Any) -> Any:
-    c = await make_client(**SETTINGS)
-    await load(c)
-    return c
+def _class(activity: str) -> str:
+    base = activity.removeprefix("revise-").removeprefix("cancel-")
+    return "EMER" if base in EMERGENCY else "IMP"
 
 
-async def notify(client: Any, **extra: Any) -> dict[str, Any]:
-    response = await client.post(
-        "Encounter/stay/$medcom-hospitalnotification",
-        json=parameters(receiver="Organization/homecare", send=True, **extra),
-    )
-    assert response.status_code == 200, response.text
-    bundle = response.json()
-    assert bundle["meta"]["profile"] == [HN_MESSAGE]
-    assert [i for i in profile_issues(bundle, [HN_MESSAGE]) if i.severity == "error"] == []
-    assert "definition" not in bundle["entry"][0]["resource"]
-    for entry in bundle["entry"]:
-        assert entry["resource"]["id"] in entry["resource"]["text"]["div"]
-    return bundle
+def _resource(bundle: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind)
 
 
-def activity(bundle: dict[str, Any]) -> str:
-    return str(of(bundle, "Provenance")[-1]["activity"]["coding"][0]["code"])
+LEAVE = _resource(example("hn-stor-G.json"), "Encounter")["extension"]
 
 
-async def change(client: Any, **fields: Any) -> None:
-    current = (await client.get("Encounter/stay")).json()
-    current.update(fields)
-    assert (await client.put("Encounter/stay", json=current)).status_code == 200
+def notification(activity: str, status: str, preceding: str | None = None) -> dict[str, Any]:
+    """A HospitalNotification of ``activity`` leaving the stay ``status`` — MedCom's STIN
+    example with new ids, its Encounter and its Provenance made to say so."""
+    message = altered("hn-stin-G.json")
+    header = _resource(message, "MessageHeader")
+    header_id = str(uuid.uuid4())
+    message["id"] = str(uuid.uuid4())
+    header["id"] = header_id
+    message["entry"][0]["fullUrl"] = f"MessageHeader/{header_id}"
+    encounter = _resource(message, "Encounter")
+    encounter["status"] = status
+    encounter["class"]["code"] = _class(activity)
+    if status == "onleave" or activity.startswith(("end-leave", "revise-end-leave")):
+        encounter["extension"] = LEAVE
+    if status == "finished":
+        encounter["period"]["end"] = "2023-03-07T09:45:30+01:00"
+    provenance = _resource(message, "Provenance")
+    provenance["target"] = [{"reference": f"MessageHeader/{header_id}"}]
+    provenance["activity"]["coding"][0]["code"] = activity
+    if preceding is not None:
+        role = "removal" if activity.startswith("cancel-") else "revision"
+        provenance["entity"] = [{"role": role, "what": {"reference": f"MessageHeader/{preceding}"}}]
+    return message
 
 
-async def test_a_stay_admit_leave_return_discharge_cancel(client: Any) -> None:
-    await change(client, type=[{"text": "forbidden in the message"}])
-    admit = await notify(client)
-    assert activity(admit) == "admit-inpatient"
-    header = admit["entry"][0]["resource"]
-    assert header["extension"] == [{"url": HN_REPORT_OF_ADMISSION, "valueBoolean": True}]
-    (encounter,) = of(admit, "Encounter")
-    assert encounter["status"] == "in-progress"
-    assert not any(k in encounter for k in FORBIDDEN)
-    assert encounter["episodeOfCare"][0]["identifier"]["value"] == "stay"
-
-    leave = {"status": "onleave", "period": {"start": "2026-12-02T09:00:00+01:00"}}
-    await change(client, status="onleave", statusHistory=[leave])
-    start = await notify(client)
-    assert activity(start) == "start-leave-inpatient"
-    (encounter,) = of(start, "Encounter")
-    assert encounter["extension"] == [
-        {"url": HN_LEAVE_PERIOD, "valuePeriod": {"start": "2026-12-02T09:00:00+01:00"}}
-    ]
-    provenances = of(start, "Provenance")
-    assert len(provenances) == 2  # the admission's, then this one's
-    assert provenances[-1]["entity"] == [
-        {"role": "revision", "what": {"reference": f"MessageHeader/{header['id']}"}}
-    ]
-
-    back = {**leave, "period": {**leave["period"], "end": "2026-12-02T18:00:00+01:00"}}
-    await change(client, status="in-progress", statusHistory=[back])
-    end = await notify(client)
-    assert activity(end) == "end-leave-inpatient"
-    assert of(end, "Encounter")[0]["extension"][0]["valuePeriod"]["end"].startswith("2026-12-02T18")
-
-    await change(
-        client, status="finished", period={**STAY["period"], "end": "2026-12-05T10:00:00+01:00"}
-    )
-    discharge = await notify(client)
-    assert activity(discharge) == "discharge-inpatient-home"
-    assert of(discharge, "Encounter")[0]["status"] == "finished"
-    assert len(of(discharge, "Provenance")) == 4
-
-    cancel = await notify(client, activity="cancel-discharge-inpatient-home")
-    assert of(cancel, "Encounter")[0]["status"] == "in-progress"
-    discharge_header = discharge["entry"][0]["resource"]["id"]
-    assert of(cancel, "Provenance")[-1]["entity"] == [
-        {"role": "removal", "what": {"reference": f"MessageHeader/{discharge_header}"}}
-    ]
+def _header_id(message: dict[str, Any]) -> str:
+    return str(message["entry"][0]["resource"]["id"])
 
 
-async def test_a_correction_is_derived_from_an_unchanged_status(client: Any) -> None:
-    await notify(client)
-    await change(client, period={"start": "2026-12-01T09:30:00+01:00"})
-    assert activity(await notify(client)) == "revise-admit-inpatient"
+@pytest.mark.parametrize(("activity", "status"), sorted(STATUS.items()))
+async def test_each_activity_leaves_the_stay_as_the_table_says(
+    medcom: Medcom, activity: str, status: str
+) -> None:
+    admit = "admit-emergency" if _class(activity) == "EMER" else "admit-inpatient"
+    first = notification(admit, "in-progress")
+    code, outcome = ack_of(await medcom.send(first))
+    assert code == "ok", outcome
+    if activity != admit:
+        code, outcome = ack_of(await medcom.send(notification(activity, status, _header_id(first))))
+        assert code == "ok", outcome
+    [stay] = await medcom.search("Encounter")  # one stay, updated: never a second
+    assert stay["status"] == status
+    assert stay["class"]["code"] == _class(activity)
+    assert stay["subject"] == {"reference": f"Patient/{HN_PATIENT}"}
+    assert stay["episodeOfCare"][0]["identifier"]["value"] == "04675bbd-c540-4545-924c-1fa79b64535c"
+    if status == "onleave":
+        assert stay["extension"] == LEAVE  # the leave period kept
+    tasks = await medcom.search("Task")
+    assert len(tasks) == (1 if activity == admit else 2)
+    assert all(t["focus"] == {"reference": f"Encounter/{stay['id']}"} for t in tasks)
 
 
-async def test_a_replacement_cpr_and_an_unknown_activity_are_refused(client: Any) -> None:
-    await change(client, subject={"reference": "Patient/xecpr"})
-    response = await client.post(
-        "Encounter/stay/$medcom-hospitalnotification",
-        json=parameters(receiver="Organization/homecare"),
-    )
-    assert response.status_code == 422
-    assert response.json()["issue"][0]["expression"] == ["Encounter.subject"]
-    response = await client.post(
-        "Encounter/stay/$medcom-hospitalnotification",
-        json=parameters(receiver="Organization/homecare", activity="retract-message"),
-    )
-    assert response.status_code == 400
-    assert response.json()["issue"][0]["expression"] == ["activity"]
+async def test_medcoms_published_stay_admission_leave_and_back(medcom: Medcom) -> None:
+    """STIN, STOR, SLOR as MedCom publishes them: one Encounter in-progress, on leave, back."""
+    seen = []
+    for name in ("hn-stin-G.json", "hn-stor-G.json", "hn-slor-G.json"):
+        code, outcome = ack_of(await medcom.send(example(name)))
+        assert code == "ok", (name, outcome)
+        [stay] = await medcom.search("Encounter")
+        seen.append(stay["status"])
+    assert seen == ["in-progress", "onleave", "in-progress"]
+    history = await medcom.client.get(f"Encounter/{stay['id']}/_history", headers=medcom.admin)
+    assert len(history.json()["entry"]) == 3
 
 
-async def test_a_death_reports_the_current_activity_with_the_stay_finished(client: Any) -> None:
-    await notify(client)
-    bruno = (await client.get("Patient/bruno")).json()
-    bruno["deceasedDateTime"] = "2026-12-03T04:00:00+01:00"
-    assert (await client.put("Patient/bruno", json=bruno)).status_code == 200
-    await change(
-        client, status="finished", period={**STAY["period"], "end": "2026-12-03T04:00:00+01:00"}
-    )
-    death = await notify(client)
-    assert activity(death) == "admit-inpatient"
-    assert of(death, "Encounter")[0]["status"] == "finished"
-    assert of(death, "Patient")[0]["deceasedDateTime"].startswith("2026-12-03")
+async def test_a_correction_and_a_cancellation(medcom: Medcom) -> None:
+    for name, status in (
+        ("hn-re-stin-P.json", "in-progress"),
+        ("hn-an-stin-P.json", "entered-in-error"),
+    ):
+        code, outcome = ack_of(await medcom.send(example(name)))
+        assert code == "ok", (name, outcome)
+        [stay] = await medcom.search("Encounter")
+        assert stay["status"] == status
+
+
+async def test_a_death_finishes_the_stay_and_marks_the_citizen(medcom: Medcom) -> None:
+    code, outcome = ack_of(await medcom.send(example("hn-mors-K.json")))
+    assert code == "ok", outcome
+    [stay] = await medcom.search("Encounter")
+    assert stay["status"] == "finished"
+    patient = await medcom.read(f"Patient/{HN_PATIENT}")
+    assert patient["deceasedBoolean"] is True
+
+
+async def test_the_care_team_is_told(medcom: Medcom) -> None:
+    """The citizen's active CareTeam is managed by Plejecenter Herlev: a Task for it."""
+    code, _ = ack_of(await medcom.send(example("hn-stin-G.json")))
+    assert code == "ok"
+    [stay] = await medcom.search("Encounter")
+    [task] = await medcom.search("Task")
+    assert task["owner"] == {"reference": f"Organization/{HERLEV}"}
+    assert task["for"] == {"reference": f"Patient/{HN_PATIENT}"}
+    assert task["focus"] == {"reference": f"Encounter/{stay['id']}"}
+    assert task["status"] == "requested"
+
+
+async def test_a_cancelled_death_brings_the_citizen_and_the_stay_back(medcom: Medcom) -> None:
+    """AN_MORS: the current activity again, the Patient alive, a removal of the death."""
+    death = example("hn-mors-K.json")
+    assert ack_of(await medcom.send(death))[0] == "ok"
+    cancel = altered("hn-mors-K.json")
+    header_id = str(uuid.uuid4())
+    cancel["id"] = str(uuid.uuid4())
+    cancel["entry"][0]["resource"]["id"] = header_id
+    cancel["entry"][0]["fullUrl"] = f"MessageHeader/{header_id}"
+    _resource(cancel, "Patient")["deceasedBoolean"] = False
+    encounter = _resource(cancel, "Encounter")
+    encounter["status"] = "in-progress"
+    del encounter["period"]["end"]
+    death_header = _header_id(death)
+    for entry in cancel["entry"]:
+        provenance = entry["resource"]
+        if provenance["resourceType"] == "Provenance" and provenance["target"] == [
+            {"reference": f"MessageHeader/{death_header}"}
+        ]:
+            provenance["target"] = [{"reference": f"MessageHeader/{header_id}"}]
+            provenance["entity"] = [
+                {"role": "removal", "what": {"reference": f"MessageHeader/{death_header}"}}
+            ]
+    code, outcome = ack_of(await medcom.send(cancel))
+    assert code == "ok", outcome
+    [stay] = await medcom.search("Encounter")
+    assert stay["status"] == "in-progress"
+    patient = await medcom.read(f"Patient/{HN_PATIENT}")
+    assert patient["deceasedBoolean"] is False

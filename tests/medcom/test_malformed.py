@@ -170,6 +170,10 @@ async def test_an_unserved_citizen_is_refused_and_nothing_told(medcom: Medcom) -
     [issue] = outcome["issue"]
     assert issue["diagnostics"] == "The citizen is not one this receiver serves"
     assert await medcom.counts() == before
+    unknown = altered("hn-stin-G.json")
+    unknown_citizen(unknown)
+    _, other = ack_of(await medcom.send(unknown))
+    assert other["issue"] == [issue]  # an unknown citizen: the same answer, revealing neither
 
 
 async def test_a_body_that_is_no_message_is_a_400(medcom: Medcom) -> None:
