@@ -140,7 +140,7 @@ class DeliveryWorker:
             await self._transmit(ctx, taken)
 
     async def _transmit(self, ctx: Context, d: Delivery) -> None:
-        bundle = await message(ctx, d)
+        bundle = message(d)
         bundle["id"] = d.envelope
         _stamp_sent(bundle, str(d.out("sent")))
         target = self.settings.medcom_endpoints.get(d.key)

@@ -1,10 +1,12 @@
 """The durable outbox of MedCom messages (docs/medcom.md, "The outbox"): FHIR resources in
 the server's own store, so both stores keep it and one unit of work makes it atomic.
 
-- ``Bundle/<MessageHeader.id>``: the message as built (its envelope id, ``Bundle.id`` on the
-  wire, changes with every resend; the stored copy is found by the MessageHeader.id, which never
-  changes).
-- ``Task/<MessageHeader.id>``: the delivery, code `OUTBOX`#deliver: ``status`` requested
+- ``Task/<MessageHeader.id>``: the delivery, code `OUTBOX`#deliver, holding the message as
+  built (``input`` "message", a JSON attachment; its envelope id, ``Bundle.id`` on the wire,
+  changes with every resend, the MessageHeader.id never). Inside the Task (``for`` the
+  citizen, so in the patient compartment) the message is guarded as the citizen's data is; a
+  Bundle resource would not be (Bundle has no patient compartment).
+- The Task: ``status`` requested
   (queued), in-progress (sent, no Acknowledgement yet), completed (acknowledged) or failed;
   ``businessStatus`` the same as `DELIVERY_STATUS` codes; the receiver and its endpoint key in
   ``input``; what the message is about (``Encounter/x``, ``CarePlan/x``) in ``basedOn``
@@ -17,13 +19,14 @@ the server's own store, so both stores keep it and one unit of work makes it ato
   extension `DELIVERY_STATUS_EXTENSION` (``queued | sent | acknowledged | failed``) and
   ``status`` (preparation, in-progress, completed, stopped).
 
-The message, the Task and the Communication are written in one unit of work; every change of
+The Task and the Communication are written in one unit of work; every change of
 state after that is one unit of work on the Task and its Communication, guarded by the Task's
 version, so two workers never both take an attempt.
 """
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,6 +101,11 @@ class Delivery:
                 return next(v for k, v in p.items() if k.startswith("value"))
         return None
 
+    def message(self) -> dict[str, Any]:
+        """The message as built (``input`` "message")."""
+        bundle: dict[str, Any] = orjson.loads(base64.b64decode(self._in("message")["data"]))
+        return bundle
+
     @property
     def status(self) -> str:
         return str(self.task["businessStatus"]["coding"][0]["code"])
@@ -169,12 +177,14 @@ async def enqueue(
 ) -> None:
     """Put a built message in the outbox, in the caller's unit of work (the one that records
     its Communication): both are kept, or neither."""
-    stored = {
-        **bundle,
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{header_id}"},
-    }
-    await uow.write("Bundle", header_id, stored, method="PUT")
     inputs = [
+        {
+            "type": {"text": "message"},
+            "valueAttachment": {
+                "contentType": "application/fhir+json",
+                "data": base64.b64encode(orjson.dumps(bundle)).decode("ascii"),
+            },
+        },
         {
             "type": {"text": "receiver"},
             "valueReference": {"reference": f"Organization/{receiver_id}"},
@@ -195,7 +205,6 @@ async def enqueue(
         "businessStatus": _coding("queued"),
         "intent": "order",
         "code": {"coding": [{"system": OUTBOX, "code": "deliver"}]},
-        "focus": {"reference": f"Bundle/{header_id}"},
         "for": {"reference": f"Patient/{patient_id}"},
         "authoredOn": bundle["timestamp"],
         "restriction": {"repetitions": 1 + ctx.settings.medcom_max_resends},
@@ -204,6 +213,8 @@ async def enqueue(
     }
     if based_on is not None:
         task["basedOn"] = [{"reference": based_on}]
+    if communication_id is not None:
+        task["focus"] = {"reference": f"Communication/{communication_id}"}
     await uow.write("Task", header_id, task, method="PUT", must_not_exist=True)
 
 
@@ -234,7 +245,7 @@ def _delivery(stored: StoredResource) -> Delivery:
 
 
 async def about(ctx: Context, reference: str) -> list[dict[str, Any]]:
-    """The stored messages of the outbox entries based on ``reference``, oldest first."""
+    """The messages of the outbox entries based on ``reference``, oldest first."""
     query = await build_query(
         searcher(ctx),
         "Task",
@@ -247,12 +258,7 @@ async def about(ctx: Context, reference: str) -> list[dict[str, Any]]:
         (orjson.loads(s.content or b"{}") for s in await every(ctx, query)),
         key=lambda t: str(t.get("authoredOn", "")),
     )
-    out = []
-    for task in tasks:
-        stored = await ctx.read("Bundle", str(task["id"]))
-        if stored is not None and stored.content is not None:
-            out.append(orjson.loads(stored.content))
-    return out
+    return [Delivery(task, 0).message() for task in tasks]
 
 
 async def read(ctx: Context, header_id: str) -> Delivery | None:
@@ -265,13 +271,9 @@ async def read(ctx: Context, header_id: str) -> Delivery | None:
     return delivery
 
 
-async def message(ctx: Context, delivery: Delivery) -> dict[str, Any]:
-    stored = await ctx.read("Bundle", delivery.id)
-    assert stored is not None and stored.content is not None
-    bundle: dict[str, Any] = orjson.loads(stored.content)
-    bundle.pop("identifier", None)  # the store's finding aid, not the message's
-    bundle["meta"] = {"profile": (bundle.get("meta") or {}).get("profile", [])}
-    return bundle
+def message(delivery: Delivery) -> dict[str, Any]:
+    """The message of an outbox entry, as built."""
+    return delivery.message()
 
 
 async def change(ctx: Context, delivery: Delivery, status: str, **state: Any) -> Delivery | None:

@@ -16,6 +16,7 @@ import orjson
 from fhir_server.errors import FhirError, Issue, NotSupported, Unprocessable
 from fhir_server.interactions.context import Context
 from fhir_server.write_checks import profile_issues
+from medcom import outbox
 from medcom.acknowledgement import ack_id
 from medcom.codes import (
     ACTIVITY_CODES,
@@ -103,7 +104,7 @@ def _entry(ctx: Context, resource: dict[str, Any]) -> dict[str, Any]:
 async def previous_message(ctx: Context, communication: dict[str, Any]) -> dict[str, Any] | None:
     """The MedCom message that carried ``communication`` (its MessageHeader.id, identifier
     system `MESSAGE_HEADER_ID`) and the resources of it this server holds: all of it when this
-    server sent it (``Bundle/<MessageHeader.id>``, `medcom.outbox`); when it received it, the
+    server sent it (its outbox entry, `medcom.outbox`); when it received it, the
     message's latest Provenance (kept in the Acknowledgement it answered with, inbound's
     `medcom.reliable`) and, through that Provenance's preceding message, the thread's earlier
     Provenances this server sent."""
@@ -124,11 +125,11 @@ async def previous_message(ctx: Context, communication: dict[str, Any]) -> dict[
 
 
 async def _sent(ctx: Context, header: str) -> list[dict[str, Any]] | None:
-    stored = await ctx.read("Bundle", header)
-    if stored is None or stored.deleted or stored.content is None:
+    """The resources of message ``header`` if this server sent it (its outbox entry)."""
+    delivery = await outbox.read(ctx, header)
+    if delivery is None:
         return None
-    bundle = orjson.loads(stored.content)
-    return [e["resource"] for e in bundle.get("entry", [])]
+    return [e["resource"] for e in delivery.message().get("entry", [])]
 
 
 async def _received(ctx: Context, header: str) -> list[dict[str, Any]]:

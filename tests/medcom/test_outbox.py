@@ -5,12 +5,12 @@ status on the Communication; a worker dying mid-attempt; the VANS file drop. Bot
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from fhir_server.write_checks import profile_issues
@@ -119,9 +119,11 @@ async def test_sending_records_the_communication_and_queues_the_message(client: 
     comm = (await client.get(f"Communication/{message['entry'][1]['resource']['id']}")).json()
     assert {"system": MESSAGE_HEADER_ID, "value": header} in comm["identifier"]
     assert comm["about"] == [{"reference": "CarePlan/plan"}]
-    stored = await app_of(client).store.read("Bundle", header)
-    assert stored is not None
-    assert orjson.loads(stored.content or b"{}")["entry"][0]["resource"]["id"] == header
+    task = (await client.get(f"Task/{header}")).json()
+    (kept,) = [i for i in task["input"] if i["type"]["text"] == "message"]
+    assert kept["valueAttachment"]["contentType"] == "application/fhir+json"
+    assert json.loads(base64.b64decode(kept["valueAttachment"]["data"])) == message
+    assert task["for"] == {"reference": "Patient/bruno"}  # guarded as the citizen's data
 
 
 async def test_delivered_and_acknowledged(client: Any) -> None:
