@@ -34,16 +34,17 @@ from dataset.demo import demo_resources
 from fhir_server import fhir_json, fhir_xml
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
+from tests.support import medcom_examples
 
 FHIR_JSON, FHIR_XML = b"application/fhir+json", b"application/fhir+xml"
 TARGET = 2.0
 
 
 def _medcom() -> list[bytes]:
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "medcom-examples"
-    if not shared.is_dir():
-        shared = Path("/work/shared/medcom-examples")
-    return [p.read_bytes() for p in sorted(shared.glob("*.json")) if "prereq" not in p.name]
+    """MedCom's example messages: the shared set beside the checkout, else the repository's
+    CC0 copies (tests/support/medcom_examples.py)."""
+    where = medcom_examples.shared_dir() or medcom_examples.KEPT
+    return [p.read_bytes() for p in sorted(where.glob("*.json")) if "prereq" not in p.name]
 
 
 def _best(fn: Callable[[], None], reps: int) -> float:

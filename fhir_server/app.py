@@ -32,6 +32,7 @@ from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
 from fhir_server.store.factory import make_store
 from medcom import OPERATIONS as MEDCOM_OPERATIONS
+from medcom.delivery import DeliveryWorker
 
 log = logging.getLogger("fhir_server")
 
@@ -100,7 +101,8 @@ class ServerApp:
         """``keys`` and ``is_revoked``: the embedded authorization server's key store and
         revocation check, which ``FHIR_AUTH=smart`` verifies access tokens with.
         ``services``: made from the settings unless given (a test serving fewer routes); the
-        server's operations and MedCom's (`medcom.OPERATIONS`: ``$process-message``)."""
+        server's operations and MedCom's (`medcom.OPERATIONS`: ``$process-message``,
+        ``$medcom-carecommunication``, ``$medcom-hospitalnotification``)."""
         self.settings = settings or Settings()
         self.services = services or create_services(
             self.settings, operations=OPERATIONS + MEDCOM_OPERATIONS
@@ -133,6 +135,12 @@ class ServerApp:
         """Browser origins answered with CORS (registered apps', ``FHIR_CORS_ORIGINS``)."""
         self.http = self._route if self.settings.access_log == "off" else AccessLog(self._route)
         """Every HTTP request: routed, and logged unless the access log is off."""
+        self.delivery = (
+            DeliveryWorker(self.store, self.settings, self.services)
+            if self.settings.medcom_sender
+            else None
+        )
+        """The MedCom outbox's delivery worker (medcom/delivery.py), when this server sends."""
 
     async def startup(self) -> None:
         await self.store.open()
@@ -148,8 +156,12 @@ class ServerApp:
             log.warning(OFF_WARNING)
         self.fhir.hosts.announce()
         _settle_garbage_collector()
+        if self.delivery is not None:
+            self.delivery.start()
 
     async def shutdown(self) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
         await self.services.custom.close()
         if self.smart is not None:
             await self.smart.close()

@@ -194,6 +194,38 @@ class Settings(BaseSettings):
     default); set to ``{}`` to require none. JSON in the environment:
     ``FHIR_REQUIRED_PROFILES='{"Patient": "http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"}'``."""
 
+    # --- MedCom outbound messaging (medcom/outbox.py, medcom/delivery.py; docs/medcom.md) ---
+
+    medcom_sender: str | None = None
+    """The id of the Organization (in this server's store, with a SOR and an EAN/GLN identifier)
+    that sends this deployment's MedCom messages; unset, no message can be built or sent."""
+
+    medcom_endpoints: dict[str, str] = Field(default_factory=dict)
+    """Receiving organization → where its messages go, keyed by the receiver's SOR code (or
+    EAN/GLN): an ``http(s)://…/$process-message`` URL, or ``file:///dir`` for a VANS gateway's
+    file drop directory. JSON in the environment:
+    ``FHIR_MEDCOM_ENDPOINTS='{"330461000016004": "https://kommune.example.dk/fhir/$process-message"}'``."""
+
+    medcom_endpoint_tokens: dict[str, str] = Field(default_factory=dict)
+    """Optional bearer token per key of ``medcom_endpoints`` (an HTTP receiver that requires a
+    backend-service token); never logged."""
+
+    medcom_resend_seconds: float = Field(default=1800.0, gt=0)
+    """Silence (no Acknowledgement) after which a message is sent again with a new Bundle.id
+    (MedCom reliable messaging: 30 minutes)."""
+
+    medcom_max_resends: int = Field(default=2, ge=0, le=2)
+    """How many times a message is resent at most (MedCom: never more than twice); after the
+    last one's silence it is ``failed``."""
+
+    medcom_poll_seconds: float = Field(default=5.0, gt=0)
+    """How often the delivery worker looks at the outbox."""
+
+    medcom_delivery_timeout_seconds: float = Field(default=30.0, gt=0)
+    """One delivery's HTTP timeout; also how long an attempt another worker claimed is left to
+    it before this one takes it over (a crashed worker's attempt is delivered again, with the
+    same Bundle.id, so the receiver sees a redelivery, never a second message)."""
+
 
 def console_base(settings: Settings) -> str:
     """The FHIR base the command line prints commands for and issues tokens for: ``base_url``

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fhir_server.operations import Operation
 from medcom.inbound import carecommunication, hospitalnotification  # noqa: F401 (registers)
 from medcom.inbound.operation import PROCESS_MESSAGE
+from medcom.outbound import OPERATIONS as OUTBOUND
 
-OPERATIONS: tuple[Operation, ...] = (PROCESS_MESSAGE,)
+OPERATIONS: tuple[Operation, ...] = (PROCESS_MESSAGE, *OUTBOUND)
 """The MedCom operations the bootstrap adds to the server's router."""

@@ -79,6 +79,72 @@ earlier message made. Outbound sets it on the Communication it sends."""
 ENVELOPE_ID = f"{OWN}/medcom-bundle-id"
 """``meta.tag`` system on a stored message: each ``Bundle.id`` (envelope) it arrived in."""
 
+# --- outbound (medcom/outbound) ---------------------------------------------------------
+IG = "http://medcomfhir.dk/ig"
+SOR_ENDPOINT = "https://sor2.sum.dsdn.dk/#id="
+"""A SOR code as an endpoint (MessageHeader endpoints, local episode-of-care ids)."""
+
+# --- MedCom core --------------------------------------------------------------------------
+CORE = f"{IG}/core/StructureDefinition"
+CORE_PATIENT = f"{CORE}/medcom-core-patient"
+CORE_PRACTITIONER = f"{CORE}/medcom-core-practitioner"
+CORE_PRACTITIONER_ROLE = f"{CORE}/medcom-core-practitionerrole"
+CORE_ORGANIZATION = f"{CORE}/medcom-core-organization"
+SENDER_EXTENSION = f"{CORE}/medcom-core-sender-extension"
+DATETIME_EXTENSION = f"{CORE}/medcom-core-datetime-extension"
+IDENTIFIER_EXTENSION = f"{CORE}/medcom-core-identifier-extension"
+PRACTITIONER_EXTENSION = f"{CORE}/medcom-core-practitioner-extension"
+CONTACT_EXTENSION = f"{CORE}/medcom-core-contact-extension"
+
+# --- CareCommunication 5.0 ----------------------------------------------------------------
+CC = f"{IG}/carecommunication/StructureDefinition"
+CC_MESSAGE = f"{CC}/medcom-careCommunication-message"
+CC_HEADER = f"{CC}/medcom-careCommunication-messageHeader"
+CC_COMMUNICATION = f"{CC}/medcom-careCommunication-communication"
+CC_PROVENANCE = f"{CC}/medcom-careCommunication-provenance"
+CC_DEFINITION = (
+    "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
+    "MedComCareCommunicationMessageDefinition|5.0"
+)
+"""``MessageHeader.definition`` of a CareCommunication 5.0 (required; matched by regex, never
+resolved)."""
+CC_CATEGORY_DANISH = {
+    "alcohol-and-drug-treatment": "Rusmiddelbehandling",
+    "assistive-devices": "Hjælpemidler",
+    "carecoordination": "Forløbskoordinering",
+    "decease": "Dødsfald",
+    "discharge": "Udskrivelse",
+    "examination-results": "Undersøgelsessvar",
+    "healthcare": "Sundhedspleje",
+    "home-care-assessment": "Visitation",
+    "medicine": "Medicin",
+    "nursing": "Sygepleje",
+    "outpatient": "Ambulant",
+    "psychiatry-social-disability": "Psykiatri, social, handicap",
+    "regarding-referral": "Vedr. henvisning",
+    "telemedicine": "Telemedicin",
+    "training": "Træning",
+    "acute-ambulant": "Akut ambulant",
+    "extended-care-responsibility": "Udvidet behandlingsansvar",
+    "other": "Andet",
+}
+"""The CareCommunication categories (CodeSystem 1.9.0) with their Danish designations."""
+REQUEST_PRIORITY = "http://hl7.org/fhir/request-priority"
+
+# --- HospitalNotification 3.0 -------------------------------------------------------------
+HN = f"{IG}/hospitalnotification/StructureDefinition"
+HN_MESSAGE = f"{HN}/medcom-hospitalNotification-message"
+HN_HEADER = f"{HN}/medcom-hospitalNotification-messageHeader"
+HN_ENCOUNTER = f"{HN}/medcom-hospitalNotification-encounter"
+HN_LEAVE_PERIOD = f"{HN}/medcom-hospitalnotifiation-leave-period-extension"
+HN_REPORT_OF_ADMISSION = f"{HN}/medcom-messaging-reportOfAdmissionExtension"
+MESSAGING_PROVENANCE = f"{IG}/messaging/StructureDefinition/medcom-messaging-provenance"
+
+# --- Acknowledgement 2.0 ------------------------------------------------------------------
+ACK = f"{IG}/acknowledgement/StructureDefinition"
+ACK_MESSAGE = f"{ACK}/medcom-messaging-acknowledgement"
+ACK_HEADER = f"{ACK}/medcom-messaging-acknowledgementHeader"
+
 
 def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
     out = {"system": system, "code": code}

@@ -20,10 +20,14 @@ import pytest
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
+from tests.api.conftest import backend, make_client
 from tests.api.support import BASE
 from tests.auth.conftest import ADMIN, SOR, Revocations, TestKeys, bearer, mint
 from tests.support import medcom_examples
 from tests.support.backends import BACKENDS, app_store
+
+__all__ = ["backend", "make_client"]
+"""tests/api's fixtures, for the outbound tests (tests/medcom/record.py's record, auth off)."""
 
 SENDER_SCOPES = (
     "system/Bundle.c system/Communication.c system/Encounter.cru system/Task.c system/Patient.ru"

@@ -95,9 +95,11 @@ class Launcher:
     """Starts servers on ``db`` with authorization off (these tests are about storage) and no
     conformance resources installed (they only slow each start). Use as a context manager."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, env: dict[str, str] | None = None) -> None:
+        """``env``: more settings for its servers (``FHIR_…``)."""
         env = {
             **os.environ,
+            **(env or {}),
             "FHIR_STORE_URL": f"sqlite:///{db}",
             "FHIR_REQUIRED_PROFILES": "{}",
             "FHIR_AUTH": "off",
