@@ -11,6 +11,7 @@ Task show it, a reply stays in the thread."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -220,12 +221,24 @@ async def reply(
     return message
 
 
-@REPLY_LIFTS_ORGANIZATION_ONTO_PRACTITIONER
-async def test_s1_the_gp_answers_the_preventive_sick_visit_request(make_client: Any) -> None:
-    """S1: the home nurse asks the citizen's GP for a preventive sick visit (a ServiceRequest,
-    sent as a `regarding-referral` CareCommunication); the GP's server files it and
-    acknowledges; no nurse can attend, so the GP answers with a CareCommunication that the
-    municipality files in the same thread, linked to its request."""
+@dataclass
+class Referral:
+    """A request sent from one sector's server and filed by the other's."""
+
+    sender: httpx.AsyncClient
+    receiver: httpx.AsyncClient
+    network: Sectors
+    message: dict[str, Any]
+    sent: dict[str, Any]
+    """The message's Communication (the sender's record has it under the same id)."""
+    filed: dict[str, Any]
+    """The Communication the receiver filed it as."""
+
+
+async def s1_visit_asked(make_client: Any) -> Referral:
+    """S1's request: the home nurse asks the citizen's GP for a preventive sick visit (a
+    ServiceRequest, sent as a `regarding-referral` CareCommunication); the GP's server files it
+    and acknowledges."""
     municipality = await server(make_client, "homecare", {GP_SOR: GP})
     gp = await server(make_client, "clinic", {RECEIVER_SOR: MUNICIPALITY})
     network = Sectors(municipality=municipality, gp=gp)
@@ -263,7 +276,20 @@ async def test_s1_the_gp_answers_the_preventive_sick_visit_request(make_client: 
     assert request_at_gp["identifier"][0]["value"] == thread(asked)
     assert "Forebyggende sygebesøg" in texts(request_at_gp)
     assert "tabt sig" in texts(request_at_gp)
+    return Referral(municipality, gp, network, asked, sent, request_at_gp)
 
+
+async def test_s1_the_visit_request_reaches_the_gp(make_client: Any) -> None:
+    await s1_visit_asked(make_client)
+
+
+@REPLY_LIFTS_ORGANIZATION_ONTO_PRACTITIONER
+async def test_s1_the_gp_answers_the_preventive_sick_visit_request(make_client: Any) -> None:
+    """S1: no nurse can attend, so the GP answers the request with a CareCommunication that the
+    municipality files in the same thread, linked to its request."""
+    asked = await s1_visit_asked(make_client)
+    municipality, gp, network = asked.sender, asked.receiver, asked.network
+    request_at_gp, sent = asked.filed, asked.sent
     answer = await reply(
         gp,
         "no-nurse",
@@ -272,14 +298,14 @@ async def test_s1_the_gp_answers_the_preventive_sick_visit_request(make_client: 
         "Organization/homecare",
         "PractitionerRole/gp-doctor",
     )
-    assert thread(answer) == thread(asked)
+    assert thread(answer) == thread(asked.message)
     await deliver(gp, network)
     await acknowledged(gp, answer)
     answer_at_municipality = await filed(municipality, answer)
     assert answer_at_municipality["inResponseTo"] == [{"reference": f"Communication/{sent['id']}"}]
     assert answer_at_municipality["about"] == [{"reference": "ServiceRequest/visit"}]
     assert answer_at_municipality["subject"] == {"reference": "Patient/bruno"}
-    assert thread(asked) in [i["value"] for i in answer_at_municipality["identifier"]]
+    assert thread(asked.message) in [i["value"] for i in answer_at_municipality["identifier"]]
     assert answer_at_municipality["payload"][-1]["contentString"].startswith("Ingen sygeplejer")
 
 
@@ -389,12 +415,10 @@ async def test_s4_each_receiver_gets_its_own_admission(make_client: Any) -> None
     assert len(of(to_gp, "Provenance")) == 1
 
 
-@REPLY_LIFTS_ORGANIZATION_ONTO_PRACTITIONER
-async def test_s6_results_and_the_end_of_the_course_go_back_to_the_gp(make_client: Any) -> None:
-    """S6: the GP refers the citizen to the municipal acute function (an urgent ServiceRequest,
-    sent `regarding-referral` with priority asap); the acute function's results and, later, the
-    end of the course go back to the GP as replies in the same thread, each filed by the GP's
-    server as an answer to the one before and linked to its referral."""
+async def s6_referred(make_client: Any) -> Referral:
+    """S6's referral: the GP refers the citizen to the municipal acute function (an urgent
+    ServiceRequest, sent `regarding-referral` with priority asap); the municipality's server
+    files it and acknowledges."""
     gp = await server(make_client, "clinic", {ACUTE_SOR: MUNICIPALITY})
     municipality = await server(make_client, "acute", {GP_SOR: GP})
     network = Sectors(municipality=municipality, gp=gp)
@@ -428,6 +452,21 @@ async def test_s6_results_and_the_end_of_the_course_go_back_to_the_gp(make_clien
     assert {"reference": "Organization/acute"} in at_acute["recipient"]
     assert "væskebehandling" in texts(at_acute)
 
+    return Referral(gp, municipality, network, referred, sent, at_acute)
+
+
+async def test_s6_the_referral_reaches_the_acute_function(make_client: Any) -> None:
+    await s6_referred(make_client)
+
+
+@REPLY_LIFTS_ORGANIZATION_ONTO_PRACTITIONER
+async def test_s6_results_and_the_end_of_the_course_go_back_to_the_gp(make_client: Any) -> None:
+    """S6: the acute function's results and, later, the end of the course go back to the GP as
+    replies in the same thread, each filed by the GP's server as an answer to the one before
+    and linked to its referral."""
+    referral = await s6_referred(make_client)
+    gp, municipality, network = referral.sender, referral.receiver, referral.network
+    referred, sent, at_acute = referral.message, referral.sent, referral.filed
     results = await reply(
         municipality,
         "results",
