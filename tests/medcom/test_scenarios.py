@@ -100,14 +100,6 @@ TEAM = {
 """The municipality's care team for Bruno (S4): the municipality serves him; told by a Task."""
 
 
-REPLY_LIFTS_ORGANIZATION_ONTO_PRACTITIONER = pytest.mark.xfail(
-    strict=True,
-    reason="a reply to a received CareCommunication is refused (422 'Unknown element "
-    "organization' at the earlier author's Practitioner): medcom/outbound/carecommunication.py "
-    "lift() gives every lifted contained resource without an organization the answered "
-    "message's sender as `organization` — a Practitioner too, which has no such element; it "
-    "passes only when the Bundle already holds a Practitioner of that id (the reply's author's)",
-)
 
 
 class Sectors(httpx.AsyncBaseTransport):
@@ -283,7 +275,6 @@ async def test_s1_the_visit_request_reaches_the_gp(make_client: Any) -> None:
     await s1_visit_asked(make_client)
 
 
-@REPLY_LIFTS_ORGANIZATION_ONTO_PRACTITIONER
 async def test_s1_the_gp_answers_the_preventive_sick_visit_request(make_client: Any) -> None:
     """S1: no nurse can attend, so the GP answers the request with a CareCommunication that the
     municipality files in the same thread, linked to its request."""
@@ -391,14 +382,6 @@ async def test_s4_discharge_home_reaches_the_municipality_and_the_gp(make_client
         assert changed in listed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="$medcom-hospitalnotification derives the activity from the stay's last "
-    "notification to any receiver (medcom.outbox.about: outbox entries basedOn the Encounter, "
-    "not filtered by receiver): after the municipality's admit-inpatient, the GP's first "
-    "notification is derived as revise-admit-inpatient, with a revision entity naming the "
-    "municipality's message and its Provenance carried",
-)
 async def test_s4_each_receiver_gets_its_own_admission(make_client: Any) -> None:
     """MedCom sends each receiver its own notification sequence: the GP, told after the
     municipality, is told of the admission, not of a correction of one it never got."""
@@ -459,7 +442,6 @@ async def test_s6_the_referral_reaches_the_acute_function(make_client: Any) -> N
     await s6_referred(make_client)
 
 
-@REPLY_LIFTS_ORGANIZATION_ONTO_PRACTITIONER
 async def test_s6_results_and_the_end_of_the_course_go_back_to_the_gp(make_client: Any) -> None:
     """S6: the acute function's results and, later, the end of the course go back to the GP as
     replies in the same thread, each filed by the GP's server as an answer to the one before
