@@ -25,7 +25,8 @@ async def acknowledgement_received(ctx: Context, bundle: dict[str, Any]) -> Hand
     answering later): valid against the Acknowledgement profile, it sets the delivery status
     of the message it answers (`medcom.outbox.acknowledge`); one that answers nothing this
     server sent, or not from that message's receiver, changes nothing. Never acknowledged."""
-    errors = [i for i in profile_issues(bundle, [ACK_MESSAGE]) if i.severity in ("error", "fatal")]
+    issues = profile_issues(bundle, [ACK_MESSAGE], ctx.services.checks)
+    errors = [i for i in issues if i.severity in ("error", "fatal")]
     if errors:
         raise Unprocessable(
             "The Acknowledgement is not valid against its profile",

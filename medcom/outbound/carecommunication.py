@@ -349,7 +349,7 @@ async def build(ctx: Context, draft: Draft, receiver: str | None, author: str | 
         "timestamp": when,
         "entry": [_entry(ctx, narrate(r)) for r in resources],
     }
-    check(bundle, CC_MESSAGE)
+    check(ctx, bundle, CC_MESSAGE)
     return Message(
         bundle,
         header_id,
@@ -457,10 +457,11 @@ async def _lifted(
     return out
 
 
-def check(bundle: dict[str, Any], profile: str) -> None:
+def check(ctx: Context, bundle: dict[str, Any], profile: str) -> None:
     """422 with the validator's issues unless the message is valid against ``profile``: no
     message leaves that the receiver would refuse for its form."""
-    errors = [i for i in profile_issues(bundle, [profile]) if i.severity in ("error", "fatal")]
+    issues = profile_issues(bundle, [profile], ctx.services.checks)
+    errors = [i for i in issues if i.severity in ("error", "fatal")]
     if errors:
         raise Unprocessable(
             f"The message built is not valid against {profile}; the record lacks what it needs",

@@ -283,7 +283,7 @@ async def build(
         "timestamp": when,
         "entry": [_entry(ctx, narrate(r)) for r in resources],
     }
-    check(bundle, HN_MESSAGE)
+    check(ctx, bundle, HN_MESSAGE)
     key = parts.endpoint_key(ctx, receiver_org)
     return bundle, header_id, str(patient["id"]), receiver_id, key
 
