@@ -228,7 +228,8 @@ def delivery_status(communication: dict[str, Any], status: str) -> dict[str, Any
 
 
 async def open_deliveries(ctx: Context) -> list[Delivery]:
-    """Every entry not yet acknowledged or failed."""
+    """Every entry not yet acknowledged or failed, in the order they were queued (a stay's
+    discharge notice never overtakes its admission within one pass)."""
     query = await build_query(
         searcher(ctx),
         "Task",
@@ -237,7 +238,8 @@ async def open_deliveries(ctx: Context) -> list[Delivery]:
         default_count=1000,
         max_count=1000,
     )
-    return [_delivery(s) for s in await every(ctx, query)]
+    found = [_delivery(s) for s in await every(ctx, query)]
+    return sorted(found, key=lambda d: str(d.task.get("authoredOn", "")))
 
 
 def _delivery(stored: StoredResource) -> Delivery:

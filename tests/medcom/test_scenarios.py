@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from fhir_server.write_checks import validation_issues
 from medcom.codes import CATEGORY_CODES, CC_MESSAGE, HN_MESSAGE, MESSAGE_HEADER_ID
@@ -98,8 +97,6 @@ TEAM = {
     "participant": [{"member": {"reference": "Practitioner/nurse", "display": "Mette Hansen"}}],
 }
 """The municipality's care team for Bruno (S4): the municipality serves him; told by a Task."""
-
-
 
 
 class Sectors(httpx.AsyncBaseTransport):
