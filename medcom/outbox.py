@@ -228,7 +228,8 @@ def delivery_status(communication: dict[str, Any], status: str) -> dict[str, Any
 
 
 async def open_deliveries(ctx: Context) -> list[Delivery]:
-    """Every entry not yet acknowledged or failed."""
+    """Every entry not yet acknowledged or failed, in the order they were queued (a stay's
+    discharge notice never overtakes its admission within one pass)."""
     query = await build_query(
         searcher(ctx),
         "Task",
@@ -237,15 +238,18 @@ async def open_deliveries(ctx: Context) -> list[Delivery]:
         default_count=1000,
         max_count=1000,
     )
-    return [_delivery(s) for s in await every(ctx, query)]
+    found = [_delivery(s) for s in await every(ctx, query)]
+    return sorted(found, key=lambda d: str(d.task.get("authoredOn", "")))
 
 
 def _delivery(stored: StoredResource) -> Delivery:
     return Delivery(orjson.loads(stored.content or b"{}"), stored.version)
 
 
-async def about(ctx: Context, reference: str) -> list[dict[str, Any]]:
-    """The messages of the outbox entries based on ``reference``, oldest first."""
+async def about(ctx: Context, reference: str, receiver: str) -> list[dict[str, Any]]:
+    """The messages of the outbox entries based on ``reference`` sent to ``receiver``
+    (``Organization/id``), oldest first: each receiver's notifications about a stay are their
+    own sequence (an admission to the GP is an admission, whatever the municipality got)."""
     query = await build_query(
         searcher(ctx),
         "Task",
@@ -258,7 +262,8 @@ async def about(ctx: Context, reference: str) -> list[dict[str, Any]]:
         (orjson.loads(s.content or b"{}") for s in await every(ctx, query)),
         key=lambda t: str(t.get("authoredOn", "")),
     )
-    return [Delivery(task, 0).message() for task in tasks]
+    deliveries = (Delivery(task, 0) for task in tasks)
+    return [d.message() for d in deliveries if d.receiver == receiver]
 
 
 async def read(ctx: Context, header_id: str) -> Delivery | None:

@@ -427,6 +427,8 @@ async def _lifted(
         copy["meta"] = {"profile": [profile.get(copy["resourceType"], CORE_ORGANIZATION)]}
         have[key] = copy
         out.append(copy)
+        if copy["resourceType"] != "PractitionerRole":
+            return key  # only a role names its practitioner and organization
         for name in ("practitioner", "organization"):
             inner = (copy.get(name) or {}).get("reference")
             lifted = await lift(inner) if inner else None

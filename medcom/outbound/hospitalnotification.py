@@ -161,9 +161,6 @@ async def build(
 ) -> tuple[dict[str, Any], str, str, str, str]:
     """(message, MessageHeader.id, patient id, receiver id, its endpoint key). ``activity`` None:
     derived from the change since the stay's last notification sent (`derive`)."""
-    earlier = await about(
-        worker_context(ctx.store, ctx.settings, ctx.services), f"Encounter/{encounter['id']}"
-    )
     sender = sender_id(ctx)
     sender_org = parts.organization(
         await parts.own(ctx, "Organization", sender, "sender"), "sender"
@@ -174,6 +171,11 @@ async def build(
         await parts.visible(ctx, "Organization", receiver_id, "receiver"), "receiver"
     )
     assert receiver_id is not None
+    earlier = await about(
+        worker_context(ctx.store, ctx.settings, ctx.services),
+        f"Encounter/{encounter['id']}",
+        f"Organization/{receiver_id}",
+    )
     receiver_sor = parts.identifier(receiver_org, SOR_SYSTEM) or ""
     pid = parts.reference_id(encounter.get("subject"), "Patient")
     patient = parts.patient(

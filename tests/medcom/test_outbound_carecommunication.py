@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fhir_server.write_checks import profile_issues
+from fhir_server.write_checks import validation_issues
 from medcom.codes import CC_DEFINITION, CC_MESSAGE
 from tests.medcom.record import ASK, GLN, RECEIVER_SOR, SENDER_SOR, SETTINGS, load, parameters
 from tests.medcom.record import resources as of
@@ -35,7 +35,7 @@ def assert_well_formed(bundle: dict[str, Any]) -> None:
     versioned definition, Danish narrative with the id on every resource, every reference
     resolved inside the Bundle, organizations by SOR and EAN (https GLN system)."""
     assert bundle["type"] == "message" and bundle["meta"]["profile"] == [CC_MESSAGE]
-    assert [i for i in profile_issues(bundle, [CC_MESSAGE]) if i.severity == "error"] == []
+    assert [i for _, i in validation_issues(bundle, [CC_MESSAGE]) if i.severity == "error"] == []
     header = bundle["entry"][0]["resource"]
     assert header["resourceType"] == "MessageHeader"
     assert header["definition"] == CC_DEFINITION

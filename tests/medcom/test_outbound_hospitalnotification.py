@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fhir_server.write_checks import profile_issues
+from fhir_server.write_checks import validation_issues
 from medcom.codes import HN_LEAVE_PERIOD, HN_MESSAGE, HN_REPORT_OF_ADMISSION
 from tests.medcom.record import RECORD, SETTINGS, load, parameters
 from tests.medcom.record import resources as of
@@ -32,7 +32,7 @@ async def notify(client: Any, **extra: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     bundle = response.json()
     assert bundle["meta"]["profile"] == [HN_MESSAGE]
-    assert [i for i in profile_issues(bundle, [HN_MESSAGE]) if i.severity == "error"] == []
+    assert [i for _, i in validation_issues(bundle, [HN_MESSAGE]) if i.severity == "error"] == []
     assert "definition" not in bundle["entry"][0]["resource"]
     for entry in bundle["entry"]:
         assert entry["resource"]["id"] in entry["resource"]["text"]["div"]

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fhir_server.write_checks import profile_issues
+from fhir_server.write_checks import validation_issues
 from medcom.codes import CC_MESSAGE, MESSAGE_HEADER_ID
 from medcom.delivery import DeliveryWorker
 from medcom.outbox import DELIVERY_STATUS_EXTENSION, acknowledge, worker_context
@@ -134,7 +134,7 @@ async def test_delivered_and_acknowledged(client: Any) -> None:
     assert got["id"] == message["id"]  # the first attempt goes in the envelope built
     assert got["meta"] == {"profile": [CC_MESSAGE]}
     assert got["entry"][0]["resource"]["id"] == message["entry"][0]["resource"]["id"]
-    assert [i for i in profile_issues(got, [CC_MESSAGE]) if i.severity == "error"] == []
+    assert [i for _, i in validation_issues(got, [CC_MESSAGE]) if i.severity == "error"] == []
     assert await state(client, message) == ("completed", "acknowledged", "completed")
     clock.now += 10 * RESEND
     await worker(client, receiver, clock).run_once()
