@@ -19,14 +19,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fhir_server.numbers import parse_count
 from fhir_server.search.terms import SearchQuery
-from fhir_server.store.base import DatabaseTenant, HistoryQuery, Indexer, Page, Store, UnitOfWork
+from fhir_server.store.base import (
+    DatabaseTenant,
+    HistoryQuery,
+    Indexer,
+    Page,
+    Store,
+    UnitOfWork,
+    search_types,
+)
 from fhir_server.store.sqlite import relationships
 from fhir_server.store.sqlite.connection import connect
 from fhir_server.store.sqlite.group_commit import GroupCommit
@@ -156,6 +164,7 @@ class SqliteStore(Store):
         process, has committed since, and ``data_change.n`` whether that commit changed more
         than adding AuditEvents (then they are all dropped), so a read-mostly server answers
         most reads without a query, audited or not."""
+        await self.drain_deferred((type_,))
         snapshot = self.snapshot
         key = (type_, id_)
         found = self.current.get(key)
@@ -166,6 +175,7 @@ class SqliteStore(Store):
         return found
 
     async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
+        await self.drain_deferred((type_,))
         row = self.snapshot.execute(
             f"SELECT {COLUMNS} FROM version WHERE type = ? AND id = ? AND version = ?",
             (type_, id_, version),
@@ -173,6 +183,7 @@ class SqliteStore(Store):
         return stored(row) if row else None
 
     async def history(self, query: HistoryQuery) -> Page:
+        await self.drain_deferred(None if query.type is None else (query.type,))
         where: list[str] = ["1"]
         args: list[Any] = []
         for column, value in (("type", query.type), ("id", query.id)):
@@ -205,6 +216,7 @@ class SqliteStore(Store):
         )
 
     async def search(self, query: SearchQuery) -> Page:
+        await self.drain_deferred(search_types(query))
         return search_page(self.snapshot, query)
 
     async def last_written(self, types: Sequence[str]) -> tuple[str | None, ...]:
@@ -217,6 +229,7 @@ class SqliteStore(Store):
         return tuple(None if seq is None else str(seq) for seq in row)
 
     async def count(self, query: SearchQuery) -> int:
+        await self.drain_deferred(search_types(query))
         sql, args = compile_count(query)
         return int(self.snapshot.execute(sql, args).fetchone()[0])
 
@@ -228,3 +241,12 @@ class SqliteStore(Store):
 
     def transaction(self) -> UnitOfWork:
         return SqliteUnitOfWork(self)
+
+    async def has_deferred(self, types: Collection[str] | None) -> bool:
+        """One probe of ``deferred_by_type`` (or of the table), in the read snapshot."""
+        if types is None:
+            sql, args = "SELECT 1 FROM deferred LIMIT 1", []
+        else:
+            marks = ", ".join("?" for _ in types)
+            sql, args = f"SELECT 1 FROM deferred WHERE type IN ({marks}) LIMIT 1", list(types)
+        return self.snapshot.execute(sql, args).fetchone() is not None
