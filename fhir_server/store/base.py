@@ -425,6 +425,7 @@ class Store(abc.ABC):
 
     _deferred_indexers: dict[str, DeferredIndexer] | None = None
     _drain_lock: asyncio.Lock | None = None
+    _index_lock: asyncio.Lock | None = None
 
     def index_deferred_with(self, type_: str, make: DeferredIndexer) -> None:
         """Make the index of deferred ``type_`` resources with ``make`` (a cheaper way than the
@@ -437,10 +438,16 @@ class Store(abc.ABC):
         """Store up to ``limit`` of the oldest deferred resources as ordinary first versions,
         with their search index, and remove their journal rows, in one unit of work: a crash
         before its commit leaves them all in the journal, after it none, so each is stored
-        exactly once. Returns how many were stored (0: none waited)."""
-        if not await self.has_deferred(None):
-            return 0
-        return await in_transaction(self, partial(_index_deferred_batch, self, limit))
+        exactly once. Returns how many were stored (0: none waited). One at a time per process
+        (takers of the same rows would only conflict); other processes take their turn at the
+        write lock (SQLite) or conflict and retry (MongoDB: `RetryableConflict` if they keep
+        winning)."""
+        if self._index_lock is None:
+            self._index_lock = asyncio.Lock()
+        async with self._index_lock:
+            if not await self.has_deferred(None):
+                return 0
+            return await in_transaction(self, partial(_index_deferred_batch, self, limit))
 
     async def drain_deferred(self, types: Collection[str] | None) -> None:
         """Before a read that may answer with ``types`` (None: any type): store every deferred
@@ -453,8 +460,11 @@ class Store(abc.ABC):
             self._drain_lock = asyncio.Lock()
         async with self._drain_lock:
             for _ in range(DEFERRED_ROUNDS):
-                if await self.index_deferred() < DEFERRED_BATCH:
-                    return
+                try:
+                    if await self.index_deferred() < DEFERRED_BATCH:
+                        return
+                except RetryableConflict:  # another process is storing them: look again
+                    await asyncio.sleep(random.uniform(0, 0.01))
 
     async def reindex_type(
         self, type_: str, batch: int = 500, search_index: bool = True
