@@ -10,8 +10,8 @@ import logging
 from fhir_server.store.base import DEFERRED_BATCH, Store, StoreBusy
 
 PAUSE_SECONDS = 0.25
-"""How long the indexer rests when the journal held less than a batch: a read load of a
-thousand audited requests a second then gives batches of some 250 events."""
+"""How long the indexer rests when the journal held less than a batch (`DEFERRED_BATCH`): under
+a read load of a thousand audited requests a second it works batch after batch."""
 
 _log = logging.getLogger(__name__)
 
