@@ -91,3 +91,17 @@ async def test_a_writes_events_are_stored_with_the_write(quiet: Server) -> None:
     assert not await _journaled(quiet)
     page = await quiet.app.store.search(SearchQuery("AuditEvent", count=1000))
     assert any(b'"action":"C"' in (s.content or b"") for s in page.items)
+
+
+async def test_a_transactions_search_of_audit_events_sees_the_journal(quiet: Server) -> None:
+    await _read_lab1(quiet, 4)
+    assert await _journaled(quiet)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "GET", "url": "AuditEvent?patient=p1&action=R"}}],
+    }
+    resp = await quiet.send("POST", "", SYSTEM, bundle)
+    assert resp.status_code == 200, resp.text
+    found = resp.json()["entry"][0]["resource"]
+    assert len(found.get("entry", [])) == 4
