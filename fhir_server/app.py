@@ -4,6 +4,8 @@ info). The lifespan opens and closes the store and the authorization server's st
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -30,6 +32,7 @@ from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.interactions.routes import OPERATIONS
 from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store
+from fhir_server.store.deferred import index_all, keep_indexing
 from fhir_server.store.factory import make_store
 from medcom import OPERATIONS as MEDCOM_OPERATIONS
 from medcom.delivery import DeliveryWorker
@@ -156,12 +159,25 @@ class ServerApp:
             log.warning(OFF_WARNING)
         self.fhir.hosts.announce()
         _settle_garbage_collector()
+        self._indexer = asyncio.ensure_future(keep_indexing(self.store))
         if self.delivery is not None:
             self.delivery.start()
+
+    _indexer: asyncio.Future[None] | None = None
+    """The background indexer of the store's deferred journal (the reads' AuditEvents)."""
 
     async def shutdown(self) -> None:
         if self.delivery is not None:
             await self.delivery.stop()
+        if self._indexer is not None:
+            self._indexer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._indexer
+            self._indexer = None
+            try:  # what is left waits in the journal for the next start otherwise
+                await index_all(self.store)
+            except Exception:
+                log.exception("indexing the deferred journal at shutdown failed")
         await self.services.custom.close()
         if self.smart is not None:
             await self.smart.close()

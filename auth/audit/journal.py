@@ -1,12 +1,16 @@
 """The durable audit trail of reads: AuditEvents appended in batches, each request answered
 only after its events are committed (docs/audit.md).
 
-A request's `append` queues its events and waits; one drain task per store writes everything
-queued in one unit of work (one SQLite transaction, whose COMMIT the group commit may share
-with other writers; one MongoDB transaction), then wakes every request of the batch. Requests
-arriving while a batch commits form the next one, so under load a commit carries the events of
-many requests and a request waits for at most about two commits. Writes do not come here: their
-events join the write's own unit of work (`auth.audit.access`).
+A request's `append` queues its events and waits; one drain task per store appends everything
+queued in one unit of work to the store's deferred journal (`UnitOfWork.append_deferred`: one
+compact row per event, its id given now; one SQLite transaction, whose COMMIT the group commit
+may share with other writers; one MongoDB transaction), then wakes every request of the batch.
+Requests arriving while a batch commits form the next one, so under load a commit carries the
+events of many requests and a request waits for at most about two commits. The store turns the
+journal into ordinary AuditEvents with their search index later, in big batches
+(`Store.index_deferred`: the server's background indexer, and every read of AuditEvents first),
+with the index `event_index` makes. Writes do not come here: their events join the write's own
+unit of work (`auth.audit.access`), as stored AuditEvents.
 """
 
 from __future__ import annotations
@@ -60,10 +64,12 @@ class AuditJournal:
 
 
 async def _append_batch(events: list[dict[str, Any]], uow: UnitOfWork) -> None:
-    """A batch's events; its commit may sync off the event loop (`UnitOfWork.sync_off_loop`):
-    the requests it answers wait for it anyway, the others need not."""
+    """A batch's events, journaled; its commit may sync off the event loop
+    (`UnitOfWork.sync_off_loop`): the requests it answers wait for it anyway, the others need
+    not."""
     uow.sync_off_loop = True
-    await append_all(events, uow)
+    for event in events:
+        await uow.append_deferred("AuditEvent", event.get("id") or ordered_id(), event)
 
 
 async def append_all(events: list[dict[str, Any]], uow: UnitOfWork) -> None:
@@ -102,4 +108,5 @@ def journal_for(store: Store) -> AuditJournal:
     journal = _JOURNALS.get(store)
     if journal is None:
         journal = _JOURNALS[store] = AuditJournal(store)
+        store.index_deferred_with("AuditEvent", event_index)
     return journal

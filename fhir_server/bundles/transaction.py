@@ -170,6 +170,9 @@ async def transaction(
             results[e.index] = response_entry(ctx, e.request, result, prefer)
         return [results[e.index] for e in todo]
 
+    if any(e.request.method in ("GET", "HEAD") for e in entries):
+        # its reads run inside its unit of work, where the store's journal is not drained
+        await ctx.store.drain_deferred(None)
     out = await ctx.write(work)
     return FhirResult(200, body=bundle("transaction-response", out, []))
 

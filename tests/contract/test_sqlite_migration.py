@@ -131,7 +131,7 @@ async def test_version_2_file_gets_the_composite_index(tmp_path: Path) -> None:
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     assert conn.execute("SELECT * FROM idx_token ORDER BY rk, p, code").fetchall() == tokens
     assert conn.execute("SELECT count(*) FROM idx_composite").fetchone()[0] == 4  # 2 params
     conn.close()
@@ -281,4 +281,31 @@ async def test_version_5_file_gets_the_present_rows_of_its_index(tmp_path: Path)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT * FROM idx_present ORDER BY rk, p").fetchall() == present
+    conn.close()
+
+
+async def test_version_6_file_gets_the_deferred_journal(tmp_path: Path) -> None:
+    """Version 6 had no ``deferred`` table: opening such a file adds it, keeping the data; a
+    file of version 7 is refused by a server that would not drain it (the newer-file check)."""
+    path = tmp_path / "fhir.db"
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    async with store.transaction() as uow:
+        await uow.write("Patient", "a", {"resourceType": "Patient"}, method="PUT")
+    await store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE deferred")
+    conn.execute("PRAGMA user_version=6")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    try:
+        async with store.transaction() as uow:
+            await uow.append_deferred("Patient", "b", {"resourceType": "Patient"})
+        assert [r.id for r in (await store.search(SearchQuery("Patient"))).items] == ["a", "b"]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     conn.close()

@@ -44,6 +44,11 @@ VERSIONS = "versions"
 RELATIONSHIPS = "care_relationships"
 """One document per care relationship: ``{holder, patient, lo, hi, kind, src, rec}`` — derived
 from the resource ``src`` (``Type/id``), or recorded for it (``rec``: `UnitOfWork.relate`)."""
+DEFERRED = "deferred"
+"""One document per resource appended to be stored and indexed later
+(`UnitOfWork.append_deferred`): ``{_id: "Type/id", type, id, t: µs appended, content}``, taken
+oldest first (`DEFERRED_INDEXES`) by `Store.index_deferred`."""
+DEFERRED_INDEXES = [IndexModel([("t", ASCENDING)]), IndexModel([("type", ASCENDING)])]
 LOCKS = "locks"
 """One document per locked key (the resource type of a conditional match); every transaction
 that decides a write by a match of that type writes it, so racing deciders conflict."""

@@ -12,11 +12,12 @@ in-process stand-in); this module never branches on which.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
+import orjson
 from pymongo import DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
@@ -44,6 +45,7 @@ from fhir_server.store.base import (
     VersionConflict,
     derives_relationships,
     keyset_page,
+    search_types,
 )
 from fhir_server.store.mongo.query import (
     compile_history,
@@ -54,6 +56,8 @@ from fhir_server.store.mongo.query import (
     sorted_cursor,
 )
 from fhir_server.store.mongo.schema import (
+    DEFERRED,
+    DEFERRED_INDEXES,
     INDEX_ARRAYS,
     LOCKS,
     RELATIONSHIP_INDEXES,
@@ -71,7 +75,7 @@ from fhir_server.store.mongo.schema import (
     version_doc,
     version_key,
 )
-from fhir_server.stored import StoredResource
+from fhir_server.stored import StoredResource, now_us
 
 T = TypeVar("T")
 
@@ -110,6 +114,7 @@ class MongoStore(Store):
         self.versions = db[VERSIONS]
         self.relationships = db[RELATIONSHIPS]
         self.locks = db[LOCKS]
+        self.deferred = db[DEFERRED]
 
     @classmethod
     def from_url(cls, url: str, indexer: Indexer, database: str) -> MongoStore:
@@ -124,6 +129,7 @@ class MongoStore(Store):
         await self.resources.create_indexes(RESOURCE_INDEXES)
         await self.versions.create_indexes(VERSIONS_INDEXES)
         await self.relationships.create_indexes(RELATIONSHIP_INDEXES)
+        await self.deferred.create_indexes(DEFERRED_INDEXES)
         await self.locks.update_one({"_id": "init"}, {"$set": {"n": 0}}, upsert=True)
 
     async def close(self) -> None:
@@ -134,15 +140,18 @@ class MongoStore(Store):
             await self.client.close()
 
     async def read(self, type_: str, id_: str) -> StoredResource | None:
+        await self.drain_deferred((type_,))
         return await _read(self, type_, id_, None)
 
     async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
+        await self.drain_deferred((type_,))
         doc = await self.versions.find_one(
             {"type": type_, "id": id_, "version": version}, VERSION_PROJECTION
         )
         return stored(doc) if doc else None
 
     async def history(self, query: HistoryQuery) -> Page:
+        await self.drain_deferred(None if query.type is None else (query.type,))
         where, sort, limit = compile_history(query)
         cursor = self.versions.find(where, VERSION_PROJECTION).sort(sort).limit(limit)
         docs = await cursor.to_list(None)
@@ -155,6 +164,7 @@ class MongoStore(Store):
         )
 
     async def search(self, query: SearchQuery) -> Page:
+        await self.drain_deferred(search_types(query))
         return await _search(self, query, None)
 
     async def last_written(self, types: Sequence[str]) -> tuple[str | None, ...]:
@@ -171,6 +181,7 @@ class MongoStore(Store):
         return tuple(out)
 
     async def count(self, query: SearchQuery) -> int:
+        await self.drain_deferred(search_types(query))
         query = await _resolved(self, query, None)
         return int(await self.resources.count_documents(compile_where(query)))
 
@@ -182,6 +193,10 @@ class MongoStore(Store):
 
     def transaction(self) -> UnitOfWork:
         return MongoUnitOfWork(self)
+
+    async def has_deferred(self, types: Collection[str] | None) -> bool:
+        where = {} if types is None else {"type": {"$in": list(types)}}
+        return await self.deferred.find_one(where, {"_id": 1}) is not None
 
 
 def _holding(holders: Sequence[str], at: str) -> dict[str, Any]:
@@ -390,6 +405,33 @@ class MongoUnitOfWork(UnitOfWork):
             await self.store.locks.update_one(
                 {"_id": key}, {"$inc": {"n": 1}}, upsert=True, session=self.session
             )
+
+    async def append_deferred(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
+        doc = {
+            "_id": f"{type_}/{id_}",
+            "type": type_,
+            "id": id_,
+            "t": now_us(),
+            "content": orjson.dumps(resource),
+        }
+        with _conflicts():
+            await self.store.deferred.insert_one(doc, session=self.session)
+
+    async def take_deferred(self, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
+        """A concurrent taker of the same documents makes the deletes conflict (a write
+        conflict, retried whole); one that committed first leaves fewer to delete: retried too."""
+        with _conflicts():
+            cursor = self.store.deferred.find({}, session=self.session).sort("t").limit(limit)
+            docs = await cursor.to_list(None)
+            if not docs:
+                return []
+            ids = [d["_id"] for d in docs]
+            gone = await self.store.deferred.delete_many(
+                {"_id": {"$in": ids}}, session=self.session
+            )
+        if gone.deleted_count != len(ids):
+            raise RetryableConflict("deferred resources taken concurrently")
+        return [(d["type"], d["id"], orjson.loads(d["content"])) for d in docs]
 
     async def _put(
         self,

@@ -14,10 +14,11 @@ from hashlib import blake2b
 
 from fhir_server.search.registry import builtin_params
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """In ``PRAGMA user_version``. 1: index keyed by type and id; 2: clustered by ``rk``; 3: adds
 ``idx_composite``; 4: custom parameters keyed apart from the specification's (`param_key`);
-5: adds ``care_relationship``; 6: adds ``idx_present`` (`Index.present`, for ``:missing``).
+5: adds ``care_relationship``; 6: adds ``idx_present`` (`Index.present`, for ``:missing``);
+7: adds ``deferred`` (`DEFERRED`; a server that did not drain it must not open the file).
 Opening an older file upgrades it and rebuilds what of the
 search index changed."""
 
@@ -124,6 +125,12 @@ CREATE TABLE IF NOT EXISTS care_relationship (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS care_relationship_by_source ON care_relationship (rk, recorded);
 
+CREATE TABLE IF NOT EXISTS deferred (
+    seq INTEGER PRIMARY KEY,
+    type TEXT NOT NULL, id TEXT NOT NULL, content BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deferred_by_type ON deferred (type);
+
 CREATE TABLE IF NOT EXISTS data_change (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     n   INTEGER NOT NULL
@@ -142,6 +149,10 @@ CREATE TRIGGER IF NOT EXISTS data_change_on_relationship AFTER INSERT ON care_re
 CREATE TRIGGER IF NOT EXISTS data_change_on_relationship_delete AFTER DELETE ON care_relationship
     BEGIN UPDATE data_change SET n = n + 1; END;
 """
+DEFERRED = """``deferred``: resources appended to be stored and indexed later
+(`UnitOfWork.append_deferred`), one row each (the JSON, no index rows), in append order; taken
+oldest first by `Store.index_deferred`, which deletes the rows in the unit of work that stores
+them. No trigger counts them in ``data_change``: they are new resources of their own kind."""
 DATA_CHANGE = """``data_change.n``: counts the commits that changed data other than by adding a new
 AuditEvent (triggers, so every process's writes and every write path count, an older server's
 too). What a process keeps of the data (the current versions, `read_cache`; what decisions

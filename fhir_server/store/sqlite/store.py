@@ -19,14 +19,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fhir_server.numbers import parse_count
 from fhir_server.search.terms import SearchQuery
-from fhir_server.store.base import DatabaseTenant, HistoryQuery, Indexer, Page, Store, UnitOfWork
+from fhir_server.store.base import (
+    DEFERRED_BATCH,
+    DatabaseTenant,
+    HistoryQuery,
+    Indexer,
+    Page,
+    Store,
+    UnitOfWork,
+    search_types,
+)
 from fhir_server.store.sqlite import relationships
 from fhir_server.store.sqlite.connection import connect
 from fhir_server.store.sqlite.group_commit import GroupCommit
@@ -63,6 +72,9 @@ class SqliteStore(Store):
         self.generation = -1
         """What the snapshot saw of ``data_change.n`` (`schema.DATA_CHANGE`)."""
         self.current = CurrentVersions(kept)
+        self._indexing: SqliteStore | None = None
+        """The deferred journal's indexer: this file through connections of its own that commit
+        without syncing (`index_deferred`)."""
 
     @classmethod
     def from_url(
@@ -101,6 +113,9 @@ class SqliteStore(Store):
                 pass
 
     async def close(self) -> None:
+        if self._indexing is not None:
+            await self._indexing.close()
+            self._indexing = None
         self.end_snapshot()
         if self._reader:
             self._reader.close()
@@ -156,6 +171,7 @@ class SqliteStore(Store):
         process, has committed since, and ``data_change.n`` whether that commit changed more
         than adding AuditEvents (then they are all dropped), so a read-mostly server answers
         most reads without a query, audited or not."""
+        await self.drain_deferred((type_,))
         snapshot = self.snapshot
         key = (type_, id_)
         found = self.current.get(key)
@@ -166,6 +182,7 @@ class SqliteStore(Store):
         return found
 
     async def vread(self, type_: str, id_: str, version: int) -> StoredResource | None:
+        await self.drain_deferred((type_,))
         row = self.snapshot.execute(
             f"SELECT {COLUMNS} FROM version WHERE type = ? AND id = ? AND version = ?",
             (type_, id_, version),
@@ -173,6 +190,7 @@ class SqliteStore(Store):
         return stored(row) if row else None
 
     async def history(self, query: HistoryQuery) -> Page:
+        await self.drain_deferred(None if query.type is None else (query.type,))
         where: list[str] = ["1"]
         args: list[Any] = []
         for column, value in (("type", query.type), ("id", query.id)):
@@ -205,6 +223,7 @@ class SqliteStore(Store):
         )
 
     async def search(self, query: SearchQuery) -> Page:
+        await self.drain_deferred(search_types(query))
         return search_page(self.snapshot, query)
 
     async def last_written(self, types: Sequence[str]) -> tuple[str | None, ...]:
@@ -217,6 +236,7 @@ class SqliteStore(Store):
         return tuple(None if seq is None else str(seq) for seq in row)
 
     async def count(self, query: SearchQuery) -> int:
+        await self.drain_deferred(search_types(query))
         sql, args = compile_count(query)
         return int(self.snapshot.execute(sql, args).fetchone()[0])
 
@@ -228,3 +248,36 @@ class SqliteStore(Store):
 
     def transaction(self) -> UnitOfWork:
         return SqliteUnitOfWork(self)
+
+    async def index_deferred(self, limit: int = DEFERRED_BATCH) -> int:
+        """As `Store.index_deferred`, through connections of its own with ``synchronous=NORMAL``:
+        its COMMIT does not wait for the disk (with ``FULL`` every indexer batch cost the
+        audited reads queued behind the write lock a second fsync). Nothing acknowledged can be
+        lost by that: the commit only moves journal rows into stored resources, and a WAL
+        transaction is lost on power failure only whole, with every later one — the next
+        synced commit (any write, any audit batch, a checkpoint) syncs it too. An in-memory
+        database has no second connection: indexed on this one."""
+        if self.path == ":memory:":
+            return await super().index_deferred(limit)
+        if self._indexing is None:
+            indexing = SqliteStore(self.path, self.indexer, "NORMAL", kept=0)
+            await indexing.open()
+            self._indexing = indexing
+        self._indexing.indexer = self.indexer
+        self._indexing.base_url = self.base_url
+        self._indexing._deferred_indexers = self._deferred_indexers
+        done = await self._indexing.index_deferred_here(limit)
+        self.end_snapshot()  # this store's next read sees what was stored
+        return done
+
+    async def index_deferred_here(self, limit: int) -> int:
+        return await super().index_deferred(limit)
+
+    async def has_deferred(self, types: Collection[str] | None) -> bool:
+        """One probe of ``deferred_by_type`` (or of the table), in the read snapshot."""
+        if types is None:
+            sql, args = "SELECT 1 FROM deferred LIMIT 1", []
+        else:
+            marks = ", ".join("?" for _ in types)
+            sql, args = f"SELECT 1 FROM deferred WHERE type IN ({marks}) LIMIT 1", list(types)
+        return self.snapshot.execute(sql, args).fetchone() is not None

@@ -11,6 +11,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from fhir_server.care_relationships import CareRelationship
 from fhir_server.search.terms import Index, SearchQuery
 from fhir_server.store.base import (
@@ -175,6 +177,22 @@ class SqliteUnitOfWork(UnitOfWork):
     async def relate(self, patient: str, holder: str, kind: str, start: str) -> None:
         # no resource written: a create that records its creator still shares a COMMIT
         _relationships.record(self.store.writer, patient, holder, kind, start)
+
+    async def append_deferred(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
+        self._writes += 1
+        self.store.writer.execute(
+            "INSERT INTO deferred (type, id, content) VALUES (?, ?, ?)",
+            (type_, id_, orjson.dumps(resource)),
+        )
+
+    async def take_deferred(self, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
+        db = self.store.writer
+        rows = db.execute(
+            "SELECT seq, type, id, content FROM deferred ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        if rows:  # the oldest: every row up to the last one taken
+            db.execute("DELETE FROM deferred WHERE seq <= ?", (rows[-1][0],))
+        return [(type_, id_, orjson.loads(content)) for _, type_, id_, content in rows]
 
     async def _put(
         self,
