@@ -126,6 +126,10 @@ async def test_a_plain_permitted_access_records_no_consent_decision(world: Serve
 
 
 async def test_consent_decisions_are_valid_r4_audit_events(world: Server) -> None:
+    """Each kind of decision made here (not relying on other tests' events), then every
+    AuthZ-Consent event checked against R4."""
+    await _events_of(world, "Observation?patient=Patient/dorte", PRINCIPALS["nurse"].token, 200)
+    await _events_of(world, "CarePlan/cp-emil", PRINCIPALS["ppr"].token, 200)
     check_resource = create_services(Settings()).checks.check_resource
     events = _authz(await audit_events(world))
     assert events
