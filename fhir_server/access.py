@@ -117,6 +117,13 @@ class Access(Protocol):
         ...
 
     @property
+    def acts_for(self) -> str | None:
+        """``Organization/x`` the caller acts for (a practitioner's role's, a backend's
+        registered one), or None for a caller bound to no organization (a platform client,
+        ``FHIR_AUTH=off``): what a claim in a body — a message's sender — is checked against."""
+        ...
+
+    @property
     def notes(self) -> list[Issue]:
         """What the caller is told about data withheld from it, when it is allowed to know
         (a search adds them as an OperationOutcome with ``search.mode`` outcome); never
@@ -238,6 +245,7 @@ class _Unrestricted:
     subject = "anonymous (FHIR_AUTH=off)"
     client_id = None
     unrestricted = True
+    acts_for = None
     notes: list[Issue] = []
 
     def __init__(self, reader: Reader | None = None) -> None:

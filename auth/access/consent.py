@@ -231,6 +231,10 @@ class ConsentAccess:
         return False
 
     @property
+    def acts_for(self) -> str | None:
+        return self.inner.acts_for
+
+    @property
     def notes(self) -> list[Issue]:
         """What a caller allowed to know is told about what it does not see (item 6): that
         information is withheld under a citizen's consent and that break-the-glass is

@@ -457,6 +457,10 @@ class ScopeAccess:
         return self.principal.unrestricted
 
     @property
+    def acts_for(self) -> str | None:
+        return self.principal.organization
+
+    @property
     def notes(self) -> list[Issue]:
         return []
 

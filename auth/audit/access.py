@@ -146,6 +146,10 @@ class AuditingAccess:
         return self.inner.unrestricted
 
     @property
+    def acts_for(self) -> str | None:
+        return self.inner.acts_for
+
+    @property
     def notes(self) -> list[Issue]:
         return self.inner.notes
 

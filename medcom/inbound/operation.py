@@ -28,7 +28,12 @@ from medcom import reliable
 from medcom.acknowledgement import FATAL, OK, TRANSIENT, acknowledgement
 from medcom.codes import ACKNOWLEDGEMENT, OPERATION_OUTCOME_CODES
 from medcom.inbound import Handler, handler_for
-from medcom.inbound.checks import envelope_problems, profile_problems, receiver_problems
+from medcom.inbound.checks import (
+    envelope_problems,
+    profile_problems,
+    receiver_problems,
+    sender_refusal,
+)
 from medcom.inbound.message import Message, Problem, Rejected, processing
 
 log = logging.getLogger("medcom")
@@ -46,6 +51,9 @@ async def process_message(
             ["Bundle.entry.resource.ofType(MessageHeader).id"],
         )
     processing(message)
+    refusal = await sender_refusal(ctx, message)
+    if refusal is not None:
+        raise refusal  # before anything is looked up for it: not even a known answer
     if message.event == ACKNOWLEDGEMENT:
         return await _acknowledgement(ctx, message)
     seen = await reliable.answered(ctx, message.header_id)

@@ -65,8 +65,14 @@ def care_teams() -> list[dict[str, Any]]:
 
 def sender_token(bundle: Any) -> dict[str, str]:
     organization = f"Organization/{HOSPITAL}"
+    if isinstance(bundle, dict) and bundle.get("resourceType") == "Parameters":
+        bundle = next((p.get("resource") for p in bundle.get("parameter", [])), bundle)
     try:
-        header = bundle["entry"][0]["resource"]
+        header = next(
+            e["resource"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "MessageHeader"
+        )
         ref = header["sender"]["reference"]
         sender = next(e["resource"] for e in bundle["entry"] if e.get("fullUrl", "").endswith(ref))
         sor = next(i["value"] for i in sender["identifier"] if i["system"] == SOR)
