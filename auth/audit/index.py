@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from fhir_server.search.extract import Indexer, Plan, ResourceIndexer, Rows
+from fhir_server.search.extract import INDEX_FIELDS, Indexer, Plan, ResourceIndexer, Rows
 from fhir_server.search.fhirpath import Evaluator
 from fhir_server.search.terms import Index
 
@@ -33,16 +33,6 @@ AUDIT_EVENT = "AuditEvent"
 CHANGING = frozenset({"id", "recorded", "entity"})
 """The elements that differ from event to event (everything else repeats per caller)."""
 _PLAIN_PATH = re.compile(r"^AuditEvent\.([a-zA-Z]+)(?:\.[a-zA-Z]+)*$")
-_FIELDS = (
-    "tokens",
-    "strings",
-    "dates",
-    "numbers",
-    "quantities",
-    "references",
-    "uris",
-    "composites",
-)
 Entry = tuple[str, Evaluator, Indexer]
 _KEPT = 4096
 """Distinct repeating parts remembered at most (then all are forgotten and relearnt)."""
@@ -82,7 +72,7 @@ class EventIndexer:
         if known is None:
             if len(self._known) >= _KEPT:
                 self._known.clear()
-            known = self._known[key] = _rows(self._stable, event, {f: [] for f in _FIELDS}, [])
+            known = self._known[key] = _rows(self._stable, event, {f: [] for f in INDEX_FIELDS}, [])
         out, present = _rows(
             self._changing,
             event,

@@ -54,7 +54,7 @@ _INDEXERS: dict[str, Indexer] = {
     "reference": _reference,
     "uri": lambda name, values: {"uris": uri.index(name, values)},
 }
-_FIELDS = (
+INDEX_FIELDS = (
     "tokens",
     "strings",
     "dates",
@@ -64,6 +64,7 @@ _FIELDS = (
     "uris",
     "composites",
 )
+"""The kinds of index rows a resource's search values make (one list each in `Rows`)."""
 
 
 Plan = tuple[tuple[str, Evaluator, Indexer], ...]
@@ -91,7 +92,7 @@ class ResourceIndexer:
 
     def __call__(self, type_: str, resource: dict[str, Any]) -> Index:
         """Everything but ``_lastUpdated`` (see `with_last_updated`)."""
-        out: Rows = {field: [] for field in _FIELDS}
+        out: Rows = {field: [] for field in INDEX_FIELDS}
         present: list[str] = []
         for name, evaluate, indexer in self.plan(type_):
             values = evaluate(resource)
