@@ -201,7 +201,7 @@ class TokenVerifier:
             for issuer in self.issuers:
                 if (base if issuer.issuer == SELF else issuer.issuer) == wanted:
                     return issuer
-        raise TokenError("invalid", f"Tokens issued by {iss!r} are not accepted here")
+        raise TokenError("invalid", f"Tokens issued by {iss!r} are not accepted here{_at(base)}")
 
     async def _key(self, issuer: Issuer, kid: Any, now: float) -> Any:
         cached = self._keys.get(issuer.issuer)
@@ -286,7 +286,19 @@ def _check_audience(aud: Any, audience: str) -> None:
     wanted = audience.rstrip("/")
     found = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
     if not any(isinstance(a, str) and a.rstrip("/") == wanted for a in found):
-        raise TokenError("invalid", f"The access token is not meant for {audience} (aud)")
+        raise TokenError(
+            "invalid", f"The access token is not meant for {audience} (aud){_at(audience)}"
+        )
+
+
+def _at(base: str) -> str:
+    """What to do when a token was made for another base (``127.0.0.1`` used on ``localhost``
+    is the usual case): tokens are bound to the base they were issued for."""
+    return (
+        f"; this server's FHIR base here is {base}: get a token issued for it, or call the"
+        " base the token was issued for (set FHIR_BASE_URL to give the server one base"
+        " whatever the host name)"
+    )
 
 
 _OURS = (

@@ -18,6 +18,7 @@ from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, TooLarge
 from fhir_server.http import codecs
 from fhir_server.http.access_log import CLIENT_KEY
+from fhir_server.http.compression import chosen_coding
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
 from fhir_server.http.negotiation import FHIR_JSON, FHIR_XML, JSON, answer_type, request_kind
 from fhir_server.http.respond import respond, respond_crash, respond_error, send_response
@@ -68,6 +69,7 @@ class Head(NamedTuple):
     if_modified_since: str | None = None
     if_none_exist: str | None = None
     prefer: str | None = None
+    accept_encoding: str | None = None
 
 
 _HEAD_FIELDS: dict[bytes, int] = {
@@ -180,9 +182,13 @@ class FhirApp:
         `respond_error` (`http/respond.py`), so a failed plain read is answered once, not tried
         again on the general branch."""
         head = _head(scope)
+        is_head = head.method == "HEAD"
+        if is_head:  # HEAD is GET without the body (RFC 9110 §9.3.2), on every GET route
+            head = head._replace(method="GET")
         plain = _plain_read(head)
         base = self.hosts.base(scope, head.host) if plain is not None else None
         media = plain.media if plain is not None and base is not None else FHIR_JSON
+        pretty = False
         try:
             if plain is not None and base is not None:  # else also an untrusted Host's 400
                 req = FhirRequest("GET", [plain.type, plain.id])
@@ -191,6 +197,7 @@ class FhirApp:
                 base = self.base_url(scope, head.host)
                 qs = head.query
                 params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
+                pretty = _param(params, "_pretty") == "true"
                 media = answer_type(head.accept, _param(params, "_format"), head.content_type)
                 principal = await self._principal(head, base)
                 scope[CLIENT_KEY] = principal.client_id
@@ -202,11 +209,11 @@ class FhirApp:
             log.info("client disconnected before the body was complete; nothing was done")
             return
         except FhirError as err:
-            response = respond_error(err, media)
+            response = respond_error(err, media, pretty)
         except Exception:
             log.exception("unhandled error on %s %s", head.method, head.path)
             response = respond_crash(media)
-        await send_response(send, response)
+        await send_response(send, response, chosen_coding(head.accept_encoding), is_head)
 
     async def _read(
         self, plain: PlainRead, head: Head, base: str, req: FhirRequest, scope: Scope

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhir_server.errors import FhirError, Issue, error_headers, outcome_bytes
-from fhir_server.http import codecs
+from fhir_server.http import codecs, compression
 from fhir_server.http.headers import NOSNIFF
 from fhir_server.http.negotiation import FHIR_JSON, JSON, XML_TYPES
 from fhir_server.interactions.context import FhirRequest, FhirResult
@@ -94,10 +94,10 @@ def respond(req: FhirRequest, result: FhirResult, base_url: str, media: str) -> 
     return _response(status, headers, body, media)
 
 
-def respond_error(err: FhirError, media: str) -> Response:
+def respond_error(err: FhirError, media: str, pretty: bool = False) -> Response:
     """The HTTP response for an error: its status and headers from `errors.ANSWERS`, its issues
-    as an OperationOutcome."""
-    body = _written(outcome_bytes(err.issues), media, False)
+    as an OperationOutcome (indented when the request asked for ``_pretty``)."""
+    body = _written(outcome_bytes(err.issues), media, pretty)
     return _response(err.status, _encoded(error_headers(err)), body, media)
 
 
@@ -107,8 +107,19 @@ def respond_crash(media: str) -> Response:
     return _response(500, [], _written(_CRASH, media, False), media)
 
 
-async def send_response(send: Any, response: Response) -> None:
-    await send(
-        {"type": "http.response.start", "status": response.status, "headers": response.headers}
-    )
-    await send({"type": "http.response.body", "body": response.body})
+async def send_response(
+    send: Any, response: Response, coding: str | None = None, head: bool = False
+) -> None:
+    """Send ``response``, its body coded in ``coding`` (`compression.chosen_coding` of the
+    request's Accept-Encoding) when it is worth it; for ``HEAD`` the headers a GET would get
+    (Content-Length included) and no body (RFC 9110 §9.3.2)."""
+    headers, body = response.headers, response.body
+    if compression.compressible(response.status, body):
+        headers.append(compression.VARY)
+        if coding is not None:
+            body = compression.encode(coding, body)
+            headers = [h for h in headers if h[0] != b"content-length"]
+            headers.append((b"content-encoding", coding.encode()))
+            headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})

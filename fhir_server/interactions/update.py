@@ -17,14 +17,22 @@ async def update(ctx: Context, req: FhirRequest, type_: str, id_: str) -> FhirRe
     ctx.access.require(type_, "cu")
     resource = body_resource(ctx, req, type_)
     if resource.get("id") != id_:
-        raise Invalid(
-            f"The id in the body ({resource.get('id')!r}) must equal the id in the URL ({id_!r})",
-            [f"{type_}.id"],
-        )
+        raise Invalid(_id_mismatch(resource.get("id"), id_), [f"{type_}.id"])
     if_match = parse_version(req.if_match, "If-Match") if req.if_match else None
     create_only = (req.if_none_match or "").strip() == "*"
     index = req.index or ctx.store.indexer(type_, resource)
     return await write_version(ctx, type_, id_, resource, if_match, create_only, index=index)
+
+
+def _id_mismatch(body_id: object, id_: str) -> str:
+    """Say what to do: an update names its resource twice (http.html#update), and a body
+    without an id is the usual slip (a create's body sent with PUT)."""
+    if body_id is None:
+        return (
+            f"The resource in the body has no id; an update needs it equal to the id in the URL:"
+            f' add "id": "{id_}" to the body (or POST it to create a new resource)'
+        )
+    return f"The id in the body ({body_id!r}) must equal the id in the URL ({id_!r})"
 
 
 async def write_version(

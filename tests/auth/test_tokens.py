@@ -209,3 +209,14 @@ def test_issuer_settings_claim_names() -> None:
     assert issuer.algorithms == ("RS256",)  # HMAC is never accepted
     with pytest.raises(ValueError, match="jwks_uri"):
         external_issuer({"issuer": "https://idp.example.dk"})
+
+
+async def test_a_token_for_another_base_names_this_base_and_fhir_base_url(server: Server) -> None:
+    """A token issued on ``127.0.0.1`` used on another host name (here ``testserver``): the
+    answer says which base this request has and how to make the two agree."""
+    other = "http://127.0.0.1:8000/fhir"
+    resp = await server.get("Patient/p1", mint(READ, iss=other, aud=other))
+    assert resp.status_code == 401
+    said = issue(resp)["diagnostics"]
+    assert other in said and BASE in said and "FHIR_BASE_URL" in said
+    assert "FHIR_BASE_URL" in resp.headers["www-authenticate"]

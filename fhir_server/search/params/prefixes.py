@@ -20,7 +20,13 @@ def split_prefix(raw: str, param: str) -> tuple[str, str]:
     if m:
         return m.group(1), raw[2:]
     if raw[:2].isalpha():
-        raise Invalid(f"{param}: unknown comparison prefix {raw[:2]!r}", [param])
+        raise Invalid(
+            f"{param}: unknown comparison prefix {raw[:2]!r} in {raw!r}; write the value itself"
+            " (a date as YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+zz:zz, a number as"
+            " digits), optionally after one of the prefixes eq, ne, gt, lt, ge, le, sa, eb, ap"
+            " (e.g. ge2020-01-01 or lt5)",
+            [param],
+        )
     return "eq", raw
 
 
