@@ -31,6 +31,7 @@ import threading
 from functools import lru_cache
 from html.entities import name2codepoint
 from typing import Any
+from xml.parsers import expat
 
 import orjson
 from lxml import etree
@@ -454,21 +455,24 @@ def render(doc: Any, pretty: bool = False) -> bytes:
     return "".join(out).encode()
 
 
-# What `_Writer.children` does with one element of an object, decided once per object shape.
-_SIMPLE = 0  # a primitive without a ``_name``: ``<name value="…"/>`` (each, if a list)
+# What `_Writer.elements` does with one element of an object, decided once per object shape.
+_SIMPLE = 0  # a primitive without a ``_name``: ``<name value="…"/>`` (arg: ``<name value="``)
 _WITH_EXTRA = 1  # a primitive with a ``_name`` (id, extensions): `_Writer.primitive`
-_OBJECT = 2  # a complex element (arg: its children's slots, and which are attributes)
-_NESTED = 3  # a resource inside a resource
+_OBJECT = 2  # a complex element (arg: its children's slots, its open and close tags)
+_NESTED = 3  # a resource inside a resource (arg: the open and close tags)
 _DIV = 4  # the narrative's XHTML
 _GUESSED = 5  # a name R4 does not define there
 
 Op = tuple[int, str, Any]
+Plan = tuple[tuple[str, ...], list[Op]]
+"""An object's attributes present (``id``, an Extension's ``url``; in R4 order) and its
+elements to write, in R4 order."""
 
-_PLANS: dict[tuple[int, tuple[str, ...]], list[Op]] = {}
+_PLANS: dict[tuple[int, tuple[str, ...]], Plan] = {}
 """What to write for an object, by its path's slots (`Layout.children`, kept for the process's
 life, so its id is stable) and its keys: resources of one kind have a handful of shapes, so an
-object's keys are sorted into R4 order and classified once per shape. Bounded by
-`_MAX_PLANS`."""
+object's keys are sorted into R4 order and classified once per shape, and the tags each element
+is written with made then. Bounded by `_MAX_PLANS`."""
 _MAX_PLANS = 20_000
 
 
@@ -476,12 +480,13 @@ def _first(item: tuple[int, str, Slot | None]) -> int:
     return item[0]
 
 
-def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> list[Op]:
+def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> Plan:
     """``keys`` (an object's) as the elements to write, in R4 order: a primitive's
     ``_name`` with it, names R4 does not define there (only in content stored without
     validation) after the others, as JSON had them; attributes (``id``, ``url``) are the
-    element's own (`_Writer.complex`)."""
+    element's own (`_Writer.elements`)."""
     found: list[tuple[int, str, Slot | None]] = []
+    attrs: list[tuple[int, str, Slot | None]] = []
     seen: set[str] = set()
     unknown = 1_000_000
     for key in keys:
@@ -500,22 +505,26 @@ def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> list
             found.append((unknown, key, None))
         elif slot.form is not _ATTRIBUTE:
             found.append((slot.order, key, slot))
+        elif key in keys:
+            attrs.append((slot.order, key, slot))
     found.sort(key=_first)
+    attrs.sort(key=_first)
     ops: list[Op] = []
     for _, name, slot in found:
         if slot is None:
             ops.append((_GUESSED, name, None))
         elif slot.form is _PRIMITIVE:
-            ops.append((_SIMPLE if "_" + name not in keys else _WITH_EXTRA, name, None))
+            if "_" + name in keys:
+                ops.append((_WITH_EXTRA, name, None))
+            else:
+                ops.append((_SIMPLE, name, f'<{name} value="'))
         elif slot.form is _COMPLEX:
-            inner = layout.children(slot.path)
-            attrs = tuple(n for n, s in inner.items() if s.form is _ATTRIBUTE)
-            ops.append((_OBJECT, name, (inner, attrs)))
+            ops.append((_OBJECT, name, (layout.children(slot.path), f"<{name}", f"</{name}>")))
         elif slot.form is _RESOURCE:
-            ops.append((_NESTED, name, None))
+            ops.append((_NESTED, name, (f"<{name}>", f"</{name}>")))
         else:
             ops.append((_DIV, name, None))
-    return ops
+    return tuple(name for _, name, _ in attrs), ops
 
 
 class _Writer:
@@ -532,6 +541,15 @@ class _Writer:
     def _inner(self, pad: str) -> str:
         return (pad or "\n") + self.step if self.step else ""
 
+    def plan(self, doc: dict[str, Any], slots: dict[str, Slot]) -> Plan:
+        keys = tuple(doc)
+        plan = _PLANS.get((id(slots), keys))
+        if plan is None:
+            plan = _plan(self.layout, slots, keys)
+            if len(_PLANS) < _MAX_PLANS:
+                _PLANS[id(slots), keys] = plan
+        return plan
+
     def resource(self, doc: dict[str, Any], ns: str, pad: str) -> None:
         type_ = doc["resourceType"]
         if _XML_NAME.fullmatch(type_) is None:  # content stored unvalidated: no element
@@ -542,49 +560,62 @@ class _Writer:
 
     def children(self, doc: dict[str, Any], slots: dict[str, Slot], pad: str) -> None:
         """``doc``'s elements in R4 order (`_plan`)."""
-        keys = tuple(doc)
-        plan = _PLANS.get((id(slots), keys))
-        if plan is None:
-            plan = _plan(self.layout, slots, keys)
-            if len(_PLANS) < _MAX_PLANS:
-                _PLANS[id(slots), keys] = plan
+        self.elements(doc, self.plan(doc, slots)[1], pad)
+
+    def elements(self, doc: dict[str, Any], ops: list[Op], pad: str) -> None:
+        """``doc``'s elements as ``ops`` (its plan) says; the hot loop of a render, so a
+        complex element is written here rather than by a call per element."""
         out = self.out
-        inner_pad = self._inner(pad) if self.step else ""
-        for op, name, arg in plan:
+        append = out.append
+        inner_pad = self._inner(pad)
+        for op, name, arg in ops:
             if op == _SIMPLE:
                 value = doc[name]
                 kind = type(value)
                 if kind is str:
                     if _ATTR_SPECIAL.search(value) is not None:
                         value = _attr(value)
-                    out.append(f'{pad}<{name} value="{value}"/>')
+                    append(f'{pad}{arg}{value}"/>')
                 elif kind is list:
                     for item in value:
                         if item is not None:
-                            out.append(f'{pad}<{name} value="{_text(item)}"/>')
+                            append(f'{pad}{arg}{_text(item)}"/>')
                 elif value is not None:
-                    out.append(f'{pad}<{name} value="{_text(value)}"/>')
+                    append(f'{pad}{arg}{_text(value)}"/>')
             elif op == _OBJECT:
                 value = doc[name]
-                inner, attrs = arg
-                if type(value) is list:
-                    for item in value:
-                        self.complex(name, item, inner, attrs, pad, inner_pad)
-                else:
-                    self.complex(name, value, inner, attrs, pad, inner_pad)
+                inner, open_, close = arg
+                for item in value if type(value) is list else (value,):
+                    if type(item) is not dict:
+                        self.guessed(name, item, None, pad)
+                        continue
+                    attrs, item_ops = self.plan(item, inner)
+                    head = pad + open_
+                    for attr in attrs:  # id, and an Extension's url
+                        text = item[attr]
+                        if type(text) is str:
+                            head += f' {attr}="{_attr(text)}"'
+                    start = len(out)
+                    append(head + ">")
+                    self.elements(item, item_ops, inner_pad)
+                    if len(out) == start + 1:
+                        out[start] = head + "/>"
+                    else:
+                        append(pad + close)
             elif op == _WITH_EXTRA:
                 self.primitive(name, doc.get(name), doc.get("_" + name), pad)
             elif op == _NESTED:
                 value = doc[name]
+                open_, close = arg
                 for item in value if type(value) is list else (value,):
                     if type(item) is dict and type(item.get("resourceType")) is str:
-                        out.append(f"{pad}<{name}>")
+                        append(pad + open_)
                         self.resource(item, "", inner_pad)
-                        out.append(f"{pad}</{name}>")
+                        append(pad + close)
             elif op == _DIV:
                 value = doc[name]
                 if type(value) is str:
-                    out.append(pad + _xhtml(value))
+                    append(pad + _xhtml(value))
             else:
                 self.guessed(name, doc.get(name), doc.get("_" + name), pad)
 
@@ -615,32 +646,6 @@ class _Writer:
         self.children(inner, self.layout.children("Element"), self._inner(pad))
         self.out.append(f"{pad}</{name}>")
 
-    def complex(
-        self,
-        name: str,
-        doc: Any,
-        slots: dict[str, Slot],
-        attrs: tuple[str, ...],
-        pad: str,
-        inner_pad: str,
-    ) -> None:
-        if type(doc) is not dict:
-            self.guessed(name, doc, None, pad)
-            return
-        head = f"{pad}<{name}"
-        for attr in attrs:  # id, and an Extension's url
-            value = doc.get(attr)
-            if type(value) is str:
-                head += f' {attr}="{_attr(value)}"'
-        out = self.out
-        start = len(out)
-        out.append(head + ">")
-        self.children(doc, slots, inner_pad)
-        if len(out) == start + 1:
-            out[start] = head + "/>"
-        else:
-            out.append(f"{pad}</{name}>")
-
     def guessed(self, name: str, value: Any, extra: Any, pad: str) -> None:
         """An element R4 does not define here (content stored without validation): written
         by the shape of its JSON, so the XML stays well-formed and shows what JSON would."""
@@ -653,7 +658,14 @@ class _Writer:
                 self.resource(value, "", self._inner(pad))
                 self.out.append(f"{pad}</{name}>")
             else:
-                self.complex(name, value, {}, (), pad, self._inner(pad))
+                head = f"{pad}<{name}"
+                start = len(self.out)
+                self.out.append(head + ">")
+                self.children(value, {}, self._inner(pad))
+                if len(self.out) == start + 1:
+                    self.out[start] = head + "/>"
+                else:
+                    self.out.append(f"{pad}</{name}>")
         elif value is not None or extra is not None:
             self.primitive(name, value, extra, pad)
 
@@ -681,6 +693,42 @@ def _entity(match: re.Match[str]) -> str:
 
 
 def _well_formed_div(div: str) -> bool:
+    """Whether ``div`` is one XHTML ``div`` that is well-formed XML with no DOCTYPE: what lxml
+    reads back. Checked by expat (no tree built: half the cost of lxml's parse, and a first read
+    of a version pays it for its narrative). Where the two could disagree lxml decides: a div
+    with so much markup that it could nest deeper than libxml2's limit (256 levels without
+    ``huge_tree``), and one with an XML declaration (expat reads ``version="2.0"``).
+    tests/unit/test_fhir_xml.py holds the two to the same answers."""
+    if "<?xml" in div or div.count("<") >= _LIBXML2_DEPTH:
+        return _well_formed_div_lxml(div)
+    parser = expat.ParserCreate(None, " ")
+    root: list[str] = []
+
+    def start(name: str, attrs: Any) -> None:
+        root.append(name)
+        parser.StartElementHandler = None
+
+    def doctype(*_: Any) -> None:
+        raise _Refused
+
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        parser.Parse(div.encode(), True)
+    except (expat.ExpatError, _Refused):
+        return False
+    return root == [_EXPAT_XHTML_DIV]
+
+
+_LIBXML2_DEPTH = 256
+_EXPAT_XHTML_DIV = XHTML_NS + " div"
+
+
+class _Refused(Exception):
+    """A DOCTYPE met while checking a narrative: stop reading (R4's XHTML never has one)."""
+
+
+def _well_formed_div_lxml(div: str) -> bool:
     try:
         root = etree.fromstring(div.encode(), _parser())
     except etree.XMLSyntaxError:
