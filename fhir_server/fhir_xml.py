@@ -417,29 +417,22 @@ def _text(value: Any) -> str:
 def render_json(body: bytes, pretty: bool = False) -> bytes:
     """A FHIR JSON document's bytes (a stored resource, a Bundle, an OperationOutcome) as FHIR
     XML. A resource's XML is a function of its bytes alone, so small ones are remembered
-    (`_remembered`): a version read again is not written again."""
+    (`_remembered`): a version read again is not written again. Read by `fhir_json.loads`:
+    orjson, and the exact slow path only when orjson would not write the body back as it is
+    (a regex scan for numbers that might not, tried before, cost more than orjson's parse)."""
     if len(body) <= _REMEMBER_BYTES:
         return _remembered(body, pretty)
-    return render(_loads(body), pretty)
+    return render(fhir_json.loads(body), pretty)
 
 
 _REMEMBER_BYTES = 16 * 1024
-_INEXACT = re.compile(rb"[:\[,]-?[0-9]+[.eE]|[:\[,]-?[0-9]{19}")
-"""A number token of compact JSON that orjson's float might not write back as written (a
-fraction, an exponent, an integer of 19 digits or more); a string holding such text only
-sends the body the slower, exact way."""
-
-
-def _loads(body: bytes) -> Any:
-    """Stored JSON as `fhir_json.loads` gives it; orjson alone when no number needs its text."""
-    return fhir_json.loads(body) if _INEXACT.search(body) else orjson.loads(body)
 
 
 @lru_cache(maxsize=512)
 def _remembered(body: bytes, pretty: bool) -> bytes:
     """At most 512 documents of at most 16 KiB each (a few MB at the sizes resources have);
     the key is the content itself, so what one caller is shown can never be another's."""
-    return render(_loads(body), pretty)
+    return render(fhir_json.loads(body), pretty)
 
 
 def render(doc: Any, pretty: bool = False) -> bytes:
@@ -448,11 +441,17 @@ def render(doc: Any, pretty: bool = False) -> bytes:
     if not isinstance(type_, str) or _XML_NAME.fullmatch(type_) is None:
         raise ValueError("only a resource can be written as FHIR XML")
     out: list[str] = []
-    writer = _Writer(out, Layout.default(), "  " if pretty else "")
+    if not _LAYOUT:
+        _LAYOUT.append(Layout.default())
+    writer = _Writer(out, _LAYOUT[0], "  " if pretty else "")
     writer.resource(doc, f' xmlns="{FHIR_NS}"', "")
     if pretty:
         out.append("\n")
     return "".join(out).encode()
+
+
+_LAYOUT: list[Layout] = []
+"""`Layout.default`, kept at hand: the class method's cache costs a microsecond a call."""
 
 
 # What `_Writer.elements` does with one element of an object, decided once per object shape.
@@ -567,7 +566,8 @@ class _Writer:
         complex element is written here rather than by a call per element."""
         out = self.out
         append = out.append
-        inner_pad = self._inner(pad)
+        step = self.step
+        inner_pad = (pad or "\n") + step if step else ""
         for op, name, arg in ops:
             if op == _SIMPLE:
                 value = doc[name]
@@ -589,7 +589,8 @@ class _Writer:
                     if type(item) is not dict:
                         self.guessed(name, item, None, pad)
                         continue
-                    attrs, item_ops = self.plan(item, inner)
+                    plan = _PLANS.get((id(inner), tuple(item)))
+                    attrs, item_ops = plan if plan is not None else self.plan(item, inner)
                     head = pad + open_
                     for attr in attrs:  # id, and an Extension's url
                         text = item[attr]
