@@ -375,7 +375,11 @@ def _contained(elem: Any, layout: _Reading, where: str) -> dict[str, Any]:
 # JSON → XML
 
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+_ATTR_SPECIAL = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold at all, not even as references: a string stored with
+validation off may carry them; written as U+FFFD so the document still parses."""
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 _NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 
@@ -386,7 +390,8 @@ def _attr(value: str) -> str:
     if _ATTR_SPECIAL.search(value) is None:
         return value
     return (
-        value.replace("&", "&amp;")
+        _NOT_XML.sub("\ufffd", value)
+        .replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace('"', "&quot;")
@@ -676,7 +681,9 @@ def _xhtml(div: str) -> str:
     """The narrative as XHTML that an XML parser reads back: the stored text as it is when it
     is well-formed XML (what R4 requires of it); HTML's named entities (``&nbsp;``, which the
     JSON narrative rules allow) as character references; markup that is not XML at all as the
-    text of an empty ``div`` (R4's XML can hold nothing else)."""
+    text of an empty ``div`` (R4's XML can hold nothing else). An XML declaration before the
+    div is dropped: inside a document none may stand."""
+    div = _DECLARATION.sub("", div)
     if _well_formed_div(div):
         return div
     fixed = _NAMED_ENTITY.sub(_entity, div)
