@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -179,7 +180,7 @@ async def server_rows(rounds: int) -> list[str]:
 START, END = "<!-- xml -->", "<!-- /xml -->"
 
 
-def _write(codec: list[str], server: list[str]) -> None:
+def _write(codec: list[str], server: list[str], load: str) -> None:
     args = " ".join(sys.argv[1:])
     ratio = float(server[2].split("|")[-2])
     cold, verdict = f"{ratio:.2f} x", "above" if ratio > TARGET else "within"
@@ -190,6 +191,7 @@ def _write(codec: list[str], server: list[str]) -> None:
 - **Machine:** {machine()} (a shared VM)
 - **Code:** {revision()}
 - **Command:** `{f".venv/bin/python -m bench.xml_codec {args}".strip()}`
+- **Load average** (1 min, at start and end): {load}
 
 FHIR XML (`fhir_server/fhir_xml.py`) is a codec at the edge: an XML body is read into the JSON
 document the JSON codec would give, and a response is built as JSON and written as XML last.
@@ -204,7 +206,7 @@ In process, CPU time (`time.process_time`), best of alternating passes. A JSON r
 stored bytes as they are ("write JSON" 0 µs; "parse" is reading a request body), so the first
 XML read of a version pays the whole render on top: orjson's parse, then the elements written
 in R4 order in Python (each object's order and treatment planned once per shape,
-`profiles/layout.py`), the narrative checked to be well-formed XHTML by lxml. That is {cold}
+`profiles/layout.py`), the narrative checked to be well-formed XHTML by expat. That is {cold}
 the JSON read, {verdict} the target; a version read again is answered from the XML remembered
 for its bytes (512 documents of at most 16 KiB), as cheap as JSON. The cold row clears both
 caches before every request. An XML write costs lxml's parse and the walk that turns elements
@@ -221,12 +223,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="server alternations (best kept)")
     parser.add_argument("--no-write", action="store_true", help="print, leave the doc alone")
     args = parser.parse_args()
+    start_load = os.getloadavg()[0]
     codec = codec_rows(args.reps)
     print("\n".join(codec), end="\n\n")
     server = asyncio.run(server_rows(args.rounds))
     print("\n".join(server))
     if not args.no_write:
-        _write(codec, server)
+        _write(codec, server, f"{start_load:.2f} / {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

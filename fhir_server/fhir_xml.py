@@ -31,6 +31,7 @@ import threading
 from functools import lru_cache
 from html.entities import name2codepoint
 from typing import Any
+from xml.parsers import expat
 
 import orjson
 from lxml import etree
@@ -374,7 +375,11 @@ def _contained(elem: Any, layout: _Reading, where: str) -> dict[str, Any]:
 # JSON → XML
 
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+_ATTR_SPECIAL = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold at all, not even as references: a string stored with
+validation off may carry them; written as U+FFFD so the document still parses."""
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 _NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 
@@ -385,7 +390,8 @@ def _attr(value: str) -> str:
     if _ATTR_SPECIAL.search(value) is None:
         return value
     return (
-        value.replace("&", "&amp;")
+        _NOT_XML.sub("\ufffd", value)
+        .replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace('"', "&quot;")
@@ -416,29 +422,22 @@ def _text(value: Any) -> str:
 def render_json(body: bytes, pretty: bool = False) -> bytes:
     """A FHIR JSON document's bytes (a stored resource, a Bundle, an OperationOutcome) as FHIR
     XML. A resource's XML is a function of its bytes alone, so small ones are remembered
-    (`_remembered`): a version read again is not written again."""
+    (`_remembered`): a version read again is not written again. Read by `fhir_json.loads`:
+    orjson, and the exact slow path only when orjson would not write the body back as it is
+    (a regex scan for numbers that might not, tried before, cost more than orjson's parse)."""
     if len(body) <= _REMEMBER_BYTES:
         return _remembered(body, pretty)
-    return render(_loads(body), pretty)
+    return render(fhir_json.loads(body), pretty)
 
 
 _REMEMBER_BYTES = 16 * 1024
-_INEXACT = re.compile(rb"[:\[,]-?[0-9]+[.eE]|[:\[,]-?[0-9]{19}")
-"""A number token of compact JSON that orjson's float might not write back as written (a
-fraction, an exponent, an integer of 19 digits or more); a string holding such text only
-sends the body the slower, exact way."""
-
-
-def _loads(body: bytes) -> Any:
-    """Stored JSON as `fhir_json.loads` gives it; orjson alone when no number needs its text."""
-    return fhir_json.loads(body) if _INEXACT.search(body) else orjson.loads(body)
 
 
 @lru_cache(maxsize=512)
 def _remembered(body: bytes, pretty: bool) -> bytes:
     """At most 512 documents of at most 16 KiB each (a few MB at the sizes resources have);
     the key is the content itself, so what one caller is shown can never be another's."""
-    return render(_loads(body), pretty)
+    return render(fhir_json.loads(body), pretty)
 
 
 def render(doc: Any, pretty: bool = False) -> bytes:
@@ -447,28 +446,37 @@ def render(doc: Any, pretty: bool = False) -> bytes:
     if not isinstance(type_, str) or _XML_NAME.fullmatch(type_) is None:
         raise ValueError("only a resource can be written as FHIR XML")
     out: list[str] = []
-    writer = _Writer(out, Layout.default(), "  " if pretty else "")
+    if not _LAYOUT:
+        _LAYOUT.append(Layout.default())
+    writer = _Writer(out, _LAYOUT[0], "  " if pretty else "")
     writer.resource(doc, f' xmlns="{FHIR_NS}"', "")
     if pretty:
         out.append("\n")
     return "".join(out).encode()
 
 
-# What `_Writer.children` does with one element of an object, decided once per object shape.
-_SIMPLE = 0  # a primitive without a ``_name``: ``<name value="…"/>`` (each, if a list)
+_LAYOUT: list[Layout] = []
+"""`Layout.default`, kept at hand: the class method's cache costs a microsecond a call."""
+
+
+# What `_Writer.elements` does with one element of an object, decided once per object shape.
+_SIMPLE = 0  # a primitive without a ``_name``: ``<name value="…"/>`` (arg: ``<name value="``)
 _WITH_EXTRA = 1  # a primitive with a ``_name`` (id, extensions): `_Writer.primitive`
-_OBJECT = 2  # a complex element (arg: its children's slots, and which are attributes)
-_NESTED = 3  # a resource inside a resource
+_OBJECT = 2  # a complex element (arg: its children's slots, its open and close tags)
+_NESTED = 3  # a resource inside a resource (arg: the open and close tags)
 _DIV = 4  # the narrative's XHTML
 _GUESSED = 5  # a name R4 does not define there
 
 Op = tuple[int, str, Any]
+Plan = tuple[tuple[str, ...], list[Op]]
+"""An object's attributes present (``id``, an Extension's ``url``; in R4 order) and its
+elements to write, in R4 order."""
 
-_PLANS: dict[tuple[int, tuple[str, ...]], list[Op]] = {}
+_PLANS: dict[tuple[int, tuple[str, ...]], Plan] = {}
 """What to write for an object, by its path's slots (`Layout.children`, kept for the process's
 life, so its id is stable) and its keys: resources of one kind have a handful of shapes, so an
-object's keys are sorted into R4 order and classified once per shape. Bounded by
-`_MAX_PLANS`."""
+object's keys are sorted into R4 order and classified once per shape, and the tags each element
+is written with made then. Bounded by `_MAX_PLANS`."""
 _MAX_PLANS = 20_000
 
 
@@ -476,12 +484,13 @@ def _first(item: tuple[int, str, Slot | None]) -> int:
     return item[0]
 
 
-def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> list[Op]:
+def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> Plan:
     """``keys`` (an object's) as the elements to write, in R4 order: a primitive's
     ``_name`` with it, names R4 does not define there (only in content stored without
     validation) after the others, as JSON had them; attributes (``id``, ``url``) are the
-    element's own (`_Writer.complex`)."""
+    element's own (`_Writer.elements`)."""
     found: list[tuple[int, str, Slot | None]] = []
+    attrs: list[tuple[int, str, Slot | None]] = []
     seen: set[str] = set()
     unknown = 1_000_000
     for key in keys:
@@ -500,22 +509,26 @@ def _plan(layout: Layout, slots: dict[str, Slot], keys: tuple[str, ...]) -> list
             found.append((unknown, key, None))
         elif slot.form is not _ATTRIBUTE:
             found.append((slot.order, key, slot))
+        elif key in keys:
+            attrs.append((slot.order, key, slot))
     found.sort(key=_first)
+    attrs.sort(key=_first)
     ops: list[Op] = []
     for _, name, slot in found:
         if slot is None:
             ops.append((_GUESSED, name, None))
         elif slot.form is _PRIMITIVE:
-            ops.append((_SIMPLE if "_" + name not in keys else _WITH_EXTRA, name, None))
+            if "_" + name in keys:
+                ops.append((_WITH_EXTRA, name, None))
+            else:
+                ops.append((_SIMPLE, name, f'<{name} value="'))
         elif slot.form is _COMPLEX:
-            inner = layout.children(slot.path)
-            attrs = tuple(n for n, s in inner.items() if s.form is _ATTRIBUTE)
-            ops.append((_OBJECT, name, (inner, attrs)))
+            ops.append((_OBJECT, name, (layout.children(slot.path), f"<{name}", f"</{name}>")))
         elif slot.form is _RESOURCE:
-            ops.append((_NESTED, name, None))
+            ops.append((_NESTED, name, (f"<{name}>", f"</{name}>")))
         else:
             ops.append((_DIV, name, None))
-    return ops
+    return tuple(name for _, name, _ in attrs), ops
 
 
 class _Writer:
@@ -532,6 +545,15 @@ class _Writer:
     def _inner(self, pad: str) -> str:
         return (pad or "\n") + self.step if self.step else ""
 
+    def plan(self, doc: dict[str, Any], slots: dict[str, Slot]) -> Plan:
+        keys = tuple(doc)
+        plan = _PLANS.get((id(slots), keys))
+        if plan is None:
+            plan = _plan(self.layout, slots, keys)
+            if len(_PLANS) < _MAX_PLANS:
+                _PLANS[id(slots), keys] = plan
+        return plan
+
     def resource(self, doc: dict[str, Any], ns: str, pad: str) -> None:
         type_ = doc["resourceType"]
         if _XML_NAME.fullmatch(type_) is None:  # content stored unvalidated: no element
@@ -542,49 +564,64 @@ class _Writer:
 
     def children(self, doc: dict[str, Any], slots: dict[str, Slot], pad: str) -> None:
         """``doc``'s elements in R4 order (`_plan`)."""
-        keys = tuple(doc)
-        plan = _PLANS.get((id(slots), keys))
-        if plan is None:
-            plan = _plan(self.layout, slots, keys)
-            if len(_PLANS) < _MAX_PLANS:
-                _PLANS[id(slots), keys] = plan
+        self.elements(doc, self.plan(doc, slots)[1], pad)
+
+    def elements(self, doc: dict[str, Any], ops: list[Op], pad: str) -> None:
+        """``doc``'s elements as ``ops`` (its plan) says; the hot loop of a render, so a
+        complex element is written here rather than by a call per element."""
         out = self.out
-        inner_pad = self._inner(pad) if self.step else ""
-        for op, name, arg in plan:
+        append = out.append
+        step = self.step
+        inner_pad = (pad or "\n") + step if step else ""
+        for op, name, arg in ops:
             if op == _SIMPLE:
                 value = doc[name]
                 kind = type(value)
                 if kind is str:
                     if _ATTR_SPECIAL.search(value) is not None:
                         value = _attr(value)
-                    out.append(f'{pad}<{name} value="{value}"/>')
+                    append(f'{pad}{arg}{value}"/>')
                 elif kind is list:
                     for item in value:
                         if item is not None:
-                            out.append(f'{pad}<{name} value="{_text(item)}"/>')
+                            append(f'{pad}{arg}{_text(item)}"/>')
                 elif value is not None:
-                    out.append(f'{pad}<{name} value="{_text(value)}"/>')
+                    append(f'{pad}{arg}{_text(value)}"/>')
             elif op == _OBJECT:
                 value = doc[name]
-                inner, attrs = arg
-                if type(value) is list:
-                    for item in value:
-                        self.complex(name, item, inner, attrs, pad, inner_pad)
-                else:
-                    self.complex(name, value, inner, attrs, pad, inner_pad)
+                inner, open_, close = arg
+                for item in value if type(value) is list else (value,):
+                    if type(item) is not dict:
+                        self.guessed(name, item, None, pad)
+                        continue
+                    plan = _PLANS.get((id(inner), tuple(item)))
+                    attrs, item_ops = plan if plan is not None else self.plan(item, inner)
+                    head = pad + open_
+                    for attr in attrs:  # id, and an Extension's url
+                        text = item[attr]
+                        if type(text) is str:
+                            head += f' {attr}="{_attr(text)}"'
+                    start = len(out)
+                    append(head + ">")
+                    self.elements(item, item_ops, inner_pad)
+                    if len(out) == start + 1:
+                        out[start] = head + "/>"
+                    else:
+                        append(pad + close)
             elif op == _WITH_EXTRA:
                 self.primitive(name, doc.get(name), doc.get("_" + name), pad)
             elif op == _NESTED:
                 value = doc[name]
+                open_, close = arg
                 for item in value if type(value) is list else (value,):
                     if type(item) is dict and type(item.get("resourceType")) is str:
-                        out.append(f"{pad}<{name}>")
+                        append(pad + open_)
                         self.resource(item, "", inner_pad)
-                        out.append(f"{pad}</{name}>")
+                        append(pad + close)
             elif op == _DIV:
                 value = doc[name]
                 if type(value) is str:
-                    out.append(pad + _xhtml(value))
+                    append(pad + _xhtml(value))
             else:
                 self.guessed(name, doc.get(name), doc.get("_" + name), pad)
 
@@ -615,32 +652,6 @@ class _Writer:
         self.children(inner, self.layout.children("Element"), self._inner(pad))
         self.out.append(f"{pad}</{name}>")
 
-    def complex(
-        self,
-        name: str,
-        doc: Any,
-        slots: dict[str, Slot],
-        attrs: tuple[str, ...],
-        pad: str,
-        inner_pad: str,
-    ) -> None:
-        if type(doc) is not dict:
-            self.guessed(name, doc, None, pad)
-            return
-        head = f"{pad}<{name}"
-        for attr in attrs:  # id, and an Extension's url
-            value = doc.get(attr)
-            if type(value) is str:
-                head += f' {attr}="{_attr(value)}"'
-        out = self.out
-        start = len(out)
-        out.append(head + ">")
-        self.children(doc, slots, inner_pad)
-        if len(out) == start + 1:
-            out[start] = head + "/>"
-        else:
-            out.append(f"{pad}</{name}>")
-
     def guessed(self, name: str, value: Any, extra: Any, pad: str) -> None:
         """An element R4 does not define here (content stored without validation): written
         by the shape of its JSON, so the XML stays well-formed and shows what JSON would."""
@@ -653,7 +664,14 @@ class _Writer:
                 self.resource(value, "", self._inner(pad))
                 self.out.append(f"{pad}</{name}>")
             else:
-                self.complex(name, value, {}, (), pad, self._inner(pad))
+                head = f"{pad}<{name}"
+                start = len(self.out)
+                self.out.append(head + ">")
+                self.children(value, {}, self._inner(pad))
+                if len(self.out) == start + 1:
+                    self.out[start] = head + "/>"
+                else:
+                    self.out.append(f"{pad}</{name}>")
         elif value is not None or extra is not None:
             self.primitive(name, value, extra, pad)
 
@@ -663,7 +681,9 @@ def _xhtml(div: str) -> str:
     """The narrative as XHTML that an XML parser reads back: the stored text as it is when it
     is well-formed XML (what R4 requires of it); HTML's named entities (``&nbsp;``, which the
     JSON narrative rules allow) as character references; markup that is not XML at all as the
-    text of an empty ``div`` (R4's XML can hold nothing else)."""
+    text of an empty ``div`` (R4's XML can hold nothing else). An XML declaration before the
+    div is dropped: inside a document none may stand."""
+    div = _DECLARATION.sub("", div)
     if _well_formed_div(div):
         return div
     fixed = _NAMED_ENTITY.sub(_entity, div)
@@ -681,6 +701,42 @@ def _entity(match: re.Match[str]) -> str:
 
 
 def _well_formed_div(div: str) -> bool:
+    """Whether ``div`` is one XHTML ``div`` that is well-formed XML with no DOCTYPE: what lxml
+    reads back. Checked by expat (no tree built: half the cost of lxml's parse, and a first read
+    of a version pays it for its narrative). Where the two could disagree lxml decides: a div
+    with so much markup that it could nest deeper than libxml2's limit (256 levels without
+    ``huge_tree``), and one with an XML declaration (expat reads ``version="2.0"``).
+    tests/unit/test_fhir_xml.py holds the two to the same answers."""
+    if "<?xml" in div or div.count("<") >= _LIBXML2_DEPTH:
+        return _well_formed_div_lxml(div)
+    parser = expat.ParserCreate(None, " ")
+    root: list[str] = []
+
+    def start(name: str, attrs: Any) -> None:
+        root.append(name)
+        parser.StartElementHandler = None
+
+    def doctype(*_: Any) -> None:
+        raise _Refused
+
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        parser.Parse(div.encode(), True)
+    except (expat.ExpatError, _Refused):
+        return False
+    return root == [_EXPAT_XHTML_DIV]
+
+
+_LIBXML2_DEPTH = 256
+_EXPAT_XHTML_DIV = XHTML_NS + " div"
+
+
+class _Refused(Exception):
+    """A DOCTYPE met while checking a narrative: stop reading (R4's XHTML never has one)."""
+
+
+def _well_formed_div_lxml(div: str) -> bool:
     try:
         root = etree.fromstring(div.encode(), _parser())
     except etree.XMLSyntaxError:
