@@ -14,6 +14,9 @@
   costliest rule of a message; natively it is the same walk and the same ``resolve()``, and it
   hands anything but a plain string ``reference`` back to the FHIRPath expression (a native
   returning None defers; such natives keep their compiled expression).
+- ``bdl-3``/``bdl-4`` (an entry has ``request``/``response`` exactly when the Bundle's type
+  calls for it) are a FHIRPath ``all()`` over the entries; natively one loop, deferring to the
+  expression on anything but plain objects and a string type.
 - GUARDS lists R4 invariants that hold trivially when a property is absent (``per-1`` without
   ``start`` or ``end``); the walker then skips them.
 Everything else goes through :class:`FhirPathEngine` (compiled closures, fhirpathpy fallback).
@@ -141,6 +144,35 @@ def _message_bundled(bundle: Any, ctx: Context) -> bool | None:
     return True
 
 
+def _entry_part_matches_type(
+    part: str, types: frozenset[str]
+) -> Callable[[Any, Context], bool | None]:
+    """bdl-3 (``part`` request) and bdl-4 (response): every entry has ``part`` exactly when
+    ``%resource.type`` is one of ``types``; None (defer) unless it is that plain."""
+
+    def check(bundle: Any, ctx: Context) -> bool | None:
+        kind = ctx.resource.get("type") if isinstance(ctx.resource, dict) else None
+        entries = bundle.get("entry") if isinstance(bundle, dict) else None
+        if not isinstance(kind, str) or "_type" in ctx.resource:
+            return None
+        if entries is None and "_entry" not in bundle:
+            return True
+        if not isinstance(entries, list):
+            return None
+        wanted = kind in types
+        for entry in entries:
+            if not isinstance(entry, dict) or "_" + part in entry:
+                return None
+            value = entry.get(part)
+            if isinstance(value, list):
+                return None
+            if (value is not None) != wanted:
+                return False
+        return True
+
+    return check
+
+
 DOM_3 = (
     "contained.where((('#'+id in (%resource.descendants().reference | "
     "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
@@ -151,6 +183,14 @@ DOM_3 = (
 REF_1 = (
     "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
     "%rootResource.contained.id.trace('ids'))"
+)
+BDL_3 = (
+    "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' "
+    "or %resource.type = 'history'))"
+)
+BDL_4 = (
+    "entry.all(response.exists() = (%resource.type = 'batch-response' or "
+    "%resource.type = 'transaction-response' or %resource.type = 'history'))"
 )
 MEDCOM_BUNDLED = (
     "entry.resource.where(is(Provenance).not()).descendants()"
@@ -164,6 +204,12 @@ equal)."""
 # None (only the natives in DEFERRING) leaves the verdict to the compiled expression.
 NATIVE: dict[tuple[str, str], Callable[[Any, Context], bool | str | None]] = {
     ("medcom-messaging-bundled", MEDCOM_BUNDLED): _message_bundled,
+    ("bdl-3", BDL_3): _entry_part_matches_type(
+        "request", frozenset({"batch", "transaction", "history"})
+    ),
+    ("bdl-4", BDL_4): _entry_part_matches_type(
+        "response", frozenset({"batch-response", "transaction-response", "history"})
+    ),
     ("dom-3", DOM_3): _contained_referenced,
     ("dom-6", "text.`div`.exists()"): _has_narrative,
     ("ref-1", REF_1): _local_reference_resolves,
@@ -171,7 +217,9 @@ NATIVE: dict[tuple[str, str], Callable[[Any, Context], bool | str | None]] = {
     ("txt-2", "htmlChecks()"): _narrative_has_content,
 }
 
-DEFERRING = frozenset({("medcom-messaging-bundled", MEDCOM_BUNDLED)})
+DEFERRING = frozenset(
+    {("medcom-messaging-bundled", MEDCOM_BUNDLED), ("bdl-3", BDL_3), ("bdl-4", BDL_4)}
+)
 
 
 # R4 invariants that hold whenever one of these properties is absent: skipping the evaluation

@@ -1,5 +1,6 @@
-"""``medcom-messaging-bundled`` checked natively (profiles.validation.invariants) gives the
-verdict its FHIRPath expression gives: on MedCom's example messages, on each of them with one
+"""``medcom-messaging-bundled``, ``bdl-3`` and ``bdl-4`` checked natively
+(profiles.validation.invariants) give the verdicts their FHIRPath expressions give (bdl-3/4 on
+Bundles of every kind of entry): on MedCom's example messages, on each of them with one
 reference broken, with a Provenance agent unresolved, and with a reference the native hands
 back to the expression (not a string)."""
 
@@ -15,7 +16,7 @@ import pytest
 from profiles.src.medcom_messaging import BUNDLED
 from profiles.validation import Validator
 from profiles.validation.context import Context
-from profiles.validation.invariants import MEDCOM_BUNDLED, NATIVE
+from profiles.validation.invariants import BDL_3, BDL_4, MEDCOM_BUNDLED, NATIVE
 from tests.support import medcom_examples
 
 NATIVE_CHECK = NATIVE[("medcom-messaging-bundled", MEDCOM_BUNDLED)]
@@ -62,3 +63,43 @@ def test_the_native_verdict_is_the_expression_verdict(name: str) -> None:
             assert expected == "error EvaluationError"
         else:
             assert native == expected
+
+
+def _bundles() -> Iterator[dict[str, Any]]:
+    kinds = ["message", "batch", "transaction", "history", "batch-response", "searchset"]
+    entries: list[list[Any] | None] = [
+        None,
+        [],
+        [{"fullUrl": "urn:uuid:a"}],
+        [{"request": {"method": "GET", "url": "Patient"}}],
+        [{"response": {"status": "200"}}],
+        [{"request": {"method": "GET", "url": "x"}, "response": {"status": "200"}}, {}],
+        [{"request": [{"method": "GET"}]}],
+        ["not an entry"],
+    ]
+    for kind in [*kinds, None]:
+        for entry in entries:
+            bundle: dict[str, Any] = {"resourceType": "Bundle"}
+            if kind is not None:
+                bundle["type"] = kind
+            if entry is not None:
+                bundle["entry"] = entry
+            yield bundle
+
+
+@pytest.mark.parametrize("key", ["bdl-3", "bdl-4"])
+def test_the_native_entry_rules_are_the_expressions(key: str) -> None:
+    expression = BDL_3 if key == "bdl-3" else BDL_4
+    native_check = NATIVE[(key, expression)]
+    compiled = Validator.default().fhirpath.compile(expression, "Bundle")
+    decided = 0
+    for bundle in _bundles():
+        native = native_check(bundle, Context(Validator.default(), bundle, None))
+        try:
+            expected: object = compiled.evaluate(bundle, bundle, bundle) == [True]
+        except Exception as exc:
+            expected = type(exc).__name__
+        if native is not None:
+            assert native == expected, bundle
+            decided += 1
+    assert decided >= 36  # all but the odd entries and the missing type
