@@ -153,8 +153,9 @@ def check_invariant(invariant: Invariant, focus: Any, path: str, ctx: Context) -
             if key not in focus and "_" + key not in focus:
                 return  # the invariant holds trivially without this element
     try:
-        if invariant.native is not None:
-            ok: bool | str = invariant.native(focus, ctx)
+        native = invariant.native(focus, ctx) if invariant.native is not None else None
+        if native is not None:
+            ok: bool | str = native
         else:
             assert invariant.expression is not None
             result = invariant.expression.evaluate(focus, ctx.resource, ctx.root)

@@ -9,6 +9,14 @@
   :mod:`profiles.validation.narrative`.
 - ``ref-1`` (a ``#id`` reference finds its contained resource) and ``dom-6`` (narrative present)
   are one-liners natively; they run for every Reference and every resource.
+- ``medcom-messaging-bundled`` (every reference in a MedCom message resolves to one of its
+  entries) walks ``descendants()`` of every entry and filters each through ``where()``: the
+  costliest rule of a message; natively it is the same walk and the same ``resolve()``, and it
+  hands anything but a plain string ``reference`` back to the FHIRPath expression (a native
+  returning None defers; such natives keep their compiled expression).
+- ``bdl-3``/``bdl-4`` (an entry has ``request``/``response`` exactly when the Bundle's type
+  calls for it) are a FHIRPath ``all()`` over the entries; natively one loop, deferring to the
+  expression on anything but plain objects and a string type.
 - GUARDS lists R4 invariants that hold trivially when a property is absent (``per-1`` without
   ``start`` or ``end``); the walker then skips them.
 Everything else goes through :class:`FhirPathEngine` (compiled closures, fhirpathpy fallback).
@@ -22,6 +30,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from profiles.validation.fhirpath import FhirPathEngine, UserFunction
+from profiles.validation.fhirpath.functions import descendants_of
+from profiles.validation.fhirpath.navigation import resolve_in
 from profiles.validation.narrative import has_content, xhtml_problem
 from profiles.validation.rules import Invariant
 
@@ -85,6 +95,84 @@ def _narrative_has_content(div: Any, ctx: Context) -> bool:
     return not isinstance(div, str) or has_content(div)
 
 
+def _resolves(item: Any, root: Any) -> bool:
+    return resolve_in(item, root) is not None
+
+
+def _message_bundled(bundle: Any, ctx: Context) -> bool | None:
+    """``medcom-messaging-bundled`` (`MEDCOM_BUNDLED`), or None to let the expression decide
+    (a ``reference`` that is not a string: the expression's own verdict or error stands)."""
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    if not isinstance(entries, list):
+        return None
+    resources = [e["resource"] for e in entries if isinstance(e, dict) and "resource" in e]
+    if any(
+        not isinstance(r, dict) or not isinstance(r.get("resourceType"), str) for r in resources
+    ):
+        return None
+    others = [r for r in resources if r.get("resourceType") != "Provenance"]
+    references = []
+    for item in descendants_of(others):
+        if not isinstance(item, dict):
+            continue
+        ref = item.get("reference")
+        if ref is None:
+            if "_reference" in item:
+                return None
+            continue
+        if not isinstance(ref, str):
+            return None  # the expression's startsWith() fails on it: its error stands
+        if not ref.startswith("#"):
+            references.append(item)
+    if not all(_resolves(item, ctx.root) for item in references):
+        return False
+    for provenance in resources:
+        if provenance.get("resourceType") != "Provenance":
+            continue
+        targets, agents = provenance.get("target"), provenance.get("agent")
+        targets = targets if isinstance(targets, list) else [targets]
+        if not any(_resolves(t, ctx.root) for t in targets if t is not None):
+            continue
+        agents = agents if isinstance(agents, list) else [agents]
+        for agent in agents:
+            if not isinstance(agent, dict):
+                continue
+            if "_who" in agent or isinstance(agent.get("who"), list):
+                return None
+            if agent.get("who") is not None and not _resolves(agent["who"], ctx.root):
+                return False
+    return True
+
+
+def _entry_part_matches_type(
+    part: str, types: frozenset[str]
+) -> Callable[[Any, Context], bool | None]:
+    """bdl-3 (``part`` request) and bdl-4 (response): every entry has ``part`` exactly when
+    ``%resource.type`` is one of ``types``; None (defer) unless it is that plain."""
+
+    def check(bundle: Any, ctx: Context) -> bool | None:
+        kind = ctx.resource.get("type") if isinstance(ctx.resource, dict) else None
+        entries = bundle.get("entry") if isinstance(bundle, dict) else None
+        if not isinstance(kind, str) or "_type" in ctx.resource:
+            return None
+        if entries is None and "_entry" not in bundle:
+            return True
+        if not isinstance(entries, list):
+            return None
+        wanted = kind in types
+        for entry in entries:
+            if not isinstance(entry, dict) or "_" + part in entry:
+                return None
+            value = entry.get(part)
+            if isinstance(value, list):
+                return None
+            if (value is not None) != wanted:
+                return False
+        return True
+
+    return check
+
+
 DOM_3 = (
     "contained.where((('#'+id in (%resource.descendants().reference | "
     "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
@@ -96,14 +184,42 @@ REF_1 = (
     "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
     "%rootResource.contained.id.trace('ids'))"
 )
-# A native check returns True when the invariant holds, else False or the reason it fails.
-NATIVE: dict[tuple[str, str], Callable[[Any, Context], bool | str]] = {
+BDL_3 = (
+    "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' "
+    "or %resource.type = 'history'))"
+)
+BDL_4 = (
+    "entry.all(response.exists() = (%resource.type = 'batch-response' or "
+    "%resource.type = 'transaction-response' or %resource.type = 'history'))"
+)
+MEDCOM_BUNDLED = (
+    "entry.resource.where(is(Provenance).not()).descendants()"
+    ".where(reference.exists() and reference.startsWith('#').not()).all(resolve().exists()) "
+    "and entry.resource.ofType(Provenance).where(target.resolve().exists()).agent.who"
+    ".all(resolve().exists())"
+)
+"""MedCom Messaging's rule as profiles/src/medcom_messaging.py writes it (a test keeps the two
+equal)."""
+# A native check returns True when the invariant holds, else False or the reason it fails;
+# None (only the natives in DEFERRING) leaves the verdict to the compiled expression.
+NATIVE: dict[tuple[str, str], Callable[[Any, Context], bool | str | None]] = {
+    ("medcom-messaging-bundled", MEDCOM_BUNDLED): _message_bundled,
+    ("bdl-3", BDL_3): _entry_part_matches_type(
+        "request", frozenset({"batch", "transaction", "history"})
+    ),
+    ("bdl-4", BDL_4): _entry_part_matches_type(
+        "response", frozenset({"batch-response", "transaction-response", "history"})
+    ),
     ("dom-3", DOM_3): _contained_referenced,
     ("dom-6", "text.`div`.exists()"): _has_narrative,
     ("ref-1", REF_1): _local_reference_resolves,
     ("txt-1", "htmlChecks()"): _narrative_valid,
     ("txt-2", "htmlChecks()"): _narrative_has_content,
 }
+
+DEFERRING = frozenset(
+    {("medcom-messaging-bundled", MEDCOM_BUNDLED), ("bdl-3", BDL_3), ("bdl-4", BDL_4)}
+)
 
 
 # R4 invariants that hold whenever one of these properties is absent: skipping the evaluation
@@ -153,7 +269,7 @@ def compile_invariants(
         native = NATIVE.get((key, expression))
         invariant = Invariant(key, severity, c.get("human", key), profile, native=native)
         invariant.guard = GUARDS.get((key, expression), ())
-        if native is None:
+        if native is None or (key, expression) in DEFERRING:
             invariant.expression = engine.compile(expression, base)
         out.append(invariant)
     return tuple(out)

@@ -31,7 +31,7 @@ class Invariant:
     human: str
     profile: str | None
     expression: Expression | None = None
-    native: Callable[[Any, Context], bool | str] | None = None
+    native: Callable[[Any, Context], bool | str | None] | None = None
     # holds trivially when any of these properties is absent from the focus object
     guard: tuple[str, ...] = ()
 

@@ -165,6 +165,10 @@ def _descendants(items: Items) -> Items:
     return out
 
 
+descendants_of = _descendants
+"""``descendants()`` for a native check that must walk exactly what the function walks."""
+
+
 def _extension(items: Items, url: Items) -> Items:
     wanted = _arg_string(url)
     out: Items = []

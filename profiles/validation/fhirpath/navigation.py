@@ -73,11 +73,16 @@ def resolve(item: Any, env: Env) -> Any:
     being validated), a reference finds the entry it names, or nothing; elsewhere ``Type/id`` gives
     a stand-in holding only ``resourceType`` and ``id`` (enough for type tests); anything else is
     empty."""
+    return resolve_in(item, env.root)
+
+
+def resolve_in(item: Any, root: Any) -> Any:
+    """``resolve()`` of ``item`` inside the resource ``root`` (`resolve`; for native checks)."""
     ref = item.get("reference") if isinstance(item, dict) else item
     if not isinstance(ref, str):
         return None
     if ref.startswith("#"):
-        root = env.root if isinstance(env.root, dict) else {}
+        root = root if isinstance(root, dict) else {}
         if ref == "#":
             return root
         found = root.get("contained")
@@ -85,7 +90,6 @@ def resolve(item: Any, env: Env) -> Any:
             if isinstance(contained, dict) and contained.get("id") == ref[1:]:
                 return contained
         return None
-    root = env.root
     if isinstance(root, dict) and root.get("resourceType") == "Bundle":
         return _in_bundle(root, ref)  # inside a Bundle, a reference resolves to an entry or not
     m = _LITERAL.fullmatch(ref)
