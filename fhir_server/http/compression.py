@@ -13,6 +13,8 @@ from __future__ import annotations
 import zlib
 from functools import lru_cache
 
+from fhir_server.http.negotiation import weighted
+
 MIN_SIZE = 1024
 """Bodies shorter than this go out uncoded (below about one TCP segment coding saves nothing
 the client notices)."""
@@ -36,17 +38,9 @@ def chosen_coding(accept_encoding: str | None) -> str | None:
         return None
     weights: dict[str, float] = {}
     for item in accept_encoding.split(","):
-        name, *params = (part.strip() for part in item.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+        name, q = weighted(item)
         if name:
-            weights[name.lower()] = q
+            weights[name] = q
     star = weights.get("*", 0.0)
     best, best_q = None, 0.0
     for coding in _PREFERENCE:

@@ -37,7 +37,9 @@ XML_TYPES = frozenset({FHIR_XML, XML, "text/xml"})
 """The media types answered in XML (`codecs.encode` ``xml``)."""
 
 
-def _mime(value: str) -> tuple[str, float]:
+def weighted(value: str) -> tuple[str, float]:
+    """One item of an ``Accept``-style header (``Accept``, ``Accept-Encoding``): its name in
+    lower case and its q-value (1 when absent, 0 when not a number)."""
     parts = [p.strip() for p in value.split(";")]
     q = 1.0
     for param in parts[1:]:
@@ -64,7 +66,7 @@ def response_type(accept: str | None, format_param: str | None) -> str:
         return chosen
     if not accept:
         return FHIR_JSON
-    ranges = sorted((_mime(v) for v in accept.split(",") if v.strip()), key=lambda m: -m[1])
+    ranges = sorted((weighted(v) for v in accept.split(",") if v.strip()), key=lambda m: -m[1])
     for mime, q in ranges:
         if q <= 0:
             continue
@@ -83,7 +85,7 @@ def answer_type(accept: str | None, format_param: str | None, content_type: str 
         format_param is None
         and accept in (None, "*/*")
         and content_type is not None
-        and _mime(content_type)[0] in _XML_REQUEST
+        and weighted(content_type)[0] in _XML_REQUEST
     ):
         return FHIR_XML
     return response_type(accept, format_param)
@@ -97,7 +99,7 @@ def request_kind(content_type: str | None, method: str, is_search: bool) -> Wire
     anything else is a 415."""
     if not content_type:
         return "json"
-    mime = _mime(content_type)[0]
+    mime = weighted(content_type)[0]
     if mime in _JSON_ALIASES:
         return "json"
     if mime in _XML_REQUEST:
