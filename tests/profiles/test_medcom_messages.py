@@ -1,6 +1,6 @@
 """MedCom's published example messages against the MedCom message profiles (issue 13 item 1).
 
-The examples are MedCom's own (/work/shared/medcom-examples or tests/data; README there): the
+The examples are MedCom's own (tests/support/medcom_examples.py says where; README there): the
 current ones validate, the defective and retired ones fail with the rule that catches them.
 """
 
