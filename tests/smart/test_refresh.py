@@ -73,6 +73,19 @@ async def test_refresh_with_a_narrower_scope(smart: Smart) -> None:
     assert full.json()["scope"] == SCOPE
 
 
+async def test_refresh_with_a_scope_the_grant_implies_is_narrower(smart: Smart) -> None:
+    """``patient/CarePlan.rs`` (or ``patient/CarePlan.r``) under a ``patient/*.rs`` grant is a
+    narrower scope, as docs/security.md says, though not one of the grant's scope strings."""
+    first = await start(smart)
+    resp = await refresh(smart, first["refresh_token"], "patient/CarePlan.rs patient/Goal.r")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["scope"] == "patient/CarePlan.rs patient/Goal.r"
+    claims = decode(resp.json()["access_token"], await smart.jwks())
+    assert claims["scope"] == "patient/CarePlan.rs patient/Goal.r"
+    wider = await refresh(smart, resp.json()["refresh_token"], "patient/CarePlan.cruds")
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+
+
 async def test_refresh_with_a_wider_scope_is_refused_and_the_token_still_works(
     smart: Smart,
 ) -> None:
