@@ -71,6 +71,8 @@ async def expand(ctx: Context, inputs: Inputs, type_: str | None, id_: str | Non
         filter=flt,
         count=_int(inputs, "count"),
         offset=_int(inputs, "offset") or 0,
+        display_language=inputs.value("displayLanguage", "Code"),
+        include_designations=_boolean(inputs, "includeDesignations"),
     )
     return FhirResult(200, body=orjson.dumps(out))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -166,13 +166,24 @@ class Terminology:
         )
 
     def expand(
-        self, url: str, filter: str | None = None, count: int | None = None, offset: int = 0
+        self,
+        url: str,
+        filter: str | None = None,
+        count: int | None = None,
+        offset: int = 0,
+        display_language: str | None = None,
+        include_designations: bool = False,
     ) -> Resource:
-        """``ValueSet/$expand``: the ValueSet with ``expansion`` (filtered, paged)."""
+        """``ValueSet/$expand``: the ValueSet with ``expansion`` (filtered, paged). With
+        ``display_language`` each concept's display is its designation in that language where
+        the CodeSystem has one (citizen apps read "Tovholder", not "Coordinator"), and the
+        filter matches it; ``include_designations`` lists every designation."""
         content = self.content(url)
         if content.concepts is None:
             raise NotEnumerable(f"ValueSet {content.url} cannot be expanded: {content.reason}")
         concepts = list(content.concepts)
+        if display_language:
+            concepts = [self._in_language(c, display_language) for c in concepts]
         if filter:
             needle = filter.casefold()
             concepts = [
@@ -194,6 +205,10 @@ class Terminology:
             parameters.append({"name": "count", "valueInteger": count})
         if offset:
             parameters.append({"name": "offset", "valueInteger": offset})
+        if display_language:
+            parameters.append({"name": "displayLanguage", "valueCode": display_language})
+        if include_designations:
+            parameters.append({"name": "includeDesignations", "valueBoolean": True})
         expansion: Resource = {
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
             "total": len(concepts),
@@ -202,9 +217,29 @@ class Terminology:
             expansion["offset"] = offset
         if parameters:
             expansion["parameter"] = parameters
-        expansion["contains"] = expansion_contains(page)
+        contains = expansion_contains(page)
+        if include_designations:
+            for concept, entry in zip(page, contains, strict=True):
+                found = self._designations(concept.system, concept.code)
+                if found:
+                    entry["designation"] = found
+        expansion["contains"] = contains
         out["expansion"] = expansion
         return out
+
+    def _designations(self, system: str, code: str) -> list[Resource]:
+        found = self._concept_index(system).get(code, {}).get("designation", [])
+        return [dict(d) for d in found if isinstance(d, dict) and d.get("value")]
+
+    def _in_language(self, concept: Concept, language: str) -> Concept:
+        """``concept`` with its designation in ``language`` (``da`` also matches ``da-DK``)
+        as display, if it has one."""
+        wanted = language.lower()
+        for d in self._designations(concept.system, concept.code):
+            said = str(d.get("language", "")).lower()
+            if said == wanted or said.startswith(wanted + "-"):
+                return replace(concept, display=str(d["value"]))
+        return concept
 
     def validate_code(
         self, url: str, system: str | None, code: str, display: str | None = None

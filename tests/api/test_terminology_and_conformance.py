@@ -162,3 +162,29 @@ async def test_medcom_terminology(client: httpx.AsyncClient) -> None:
         },
     )
     assert [p["valueBoolean"] for p in cc.json()["parameter"] if p["name"] == "result"] == [False]
+
+
+async def test_expand_in_danish_with_designations(client: httpx.AsyncClient) -> None:
+    """Citizen apps ask for the Danish words: ``displayLanguage`` picks a concept's designation
+    in that language for ``display`` (the CodeSystem's display where it has none), and
+    ``includeDesignations`` lists them; a filter matches the Danish word too."""
+    params = {"url": ROLES, "displayLanguage": "da", "filter": "tovholder"}
+    resp = await client.get("ValueSet/$expand", params=params)
+    assert resp.status_code == 200, resp.text
+    expansion = resp.json()["expansion"]
+    [coordinator] = expansion["contains"]
+    assert (coordinator["code"], coordinator["display"]) == ("coordinator", "Tovholder")
+    assert "designation" not in coordinator
+    assert {"name": "displayLanguage", "valueCode": "da"} in expansion["parameter"]
+    resp = await client.get(
+        "ValueSet/$expand", params={"url": ROLES, "includeDesignations": "true"}
+    )
+    entry = next(c for c in resp.json()["expansion"]["contains"] if c["code"] == "coordinator")
+    assert entry["display"] == "Coordinator"
+    assert entry["designation"] == [{"language": "da", "value": "Tovholder"}]
+    assert_outcome(
+        await client.get("ValueSet/$expand", params={"url": ROLES, "includeDesignations": "x"}),
+        400,
+        "invalid",
+        ["includeDesignations"],
+    )
