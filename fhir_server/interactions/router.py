@@ -163,13 +163,19 @@ async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> F
 
 async def _check_operation(ctx: Context, letters: str, type_: str | None, id_: str | None) -> None:
     """An operation on a type needs one of its permissions there; on an instance, the instance
-    must be one the principal may see (else it is answered as unknown)."""
-    if ctx.access.unrestricted or type_ is None:
+    must exist and be one the principal may see — absent, deleted and hidden are answered
+    alike, as unknown, so no operation's own answer for a missing instance tells them apart."""
+    if type_ is None:
         return
-    ctx.access.require(type_, letters)
+    if not ctx.access.unrestricted:
+        ctx.access.require(type_, letters)
     if id_ is not None:
         stored = await ctx.read(type_, id_)
-        if stored is not None and await ctx.access.admit(stored, "r" + letters) is None:
+        if stored is None or stored.deleted or ctx.access.unrestricted:
+            admitted = None if stored is None or stored.deleted else stored
+        else:
+            admitted = await ctx.access.admit(stored, "r" + letters)
+        if admitted is None:
             raise NotFound(f"{type_}/{id_} is not known", [f"{type_}/{id_}"])
 
 

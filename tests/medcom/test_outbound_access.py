@@ -87,3 +87,33 @@ async def test_sending_a_clinicians_communication_needs_update_on_it(client: Any
         client, READ_ALL + " system/Communication.u", "Communication/note", send=True
     )
     assert response.status_code == 200, response.text
+
+
+async def _as(client: Any, token: str, path: str) -> Any:
+    return await client.post(path, json=parameters(**ASK), headers=bearer(token))
+
+
+@pytest.mark.parametrize(
+    ("existing", "missing"),
+    [
+        ("CarePlan/plan/$medcom-carecommunication", "CarePlan/nope/$medcom-carecommunication"),
+        (
+            "Encounter/stay/$medcom-hospitalnotification",
+            "Encounter/nope/$medcom-hospitalnotification",
+        ),
+    ],
+)
+async def test_another_citizens_token_learns_nothing_of_what_exists(
+    client: Any, existing: str, missing: str
+) -> None:
+    """A citizen's token for another patient (and a clinician with no care relationship with
+    the citizen) gets the answer a never-existing id gets: same status, same body."""
+    others = [
+        mint("patient/*.rs patient/*.c", patient="someone-else", fhirUser="Patient/someone-else"),
+        mint("user/*.rs user/*.c", fhirUser="Practitioner/stranger"),
+    ]
+    for token in others:
+        seen, unseen = await _as(client, token, existing), await _as(client, token, missing)
+        assert seen.status_code == unseen.status_code, (seen.text, unseen.text)
+        named = existing.split("/")[1]  # each answer names the id it was asked about
+        assert seen.text.replace(f"/{named}", "/nope") == unseen.text
