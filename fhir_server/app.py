@@ -31,7 +31,7 @@ from fhir_server.http.cors import cors
 from fhir_server.http.headers import NOSNIFF, adding
 from fhir_server.interactions.routes import OPERATIONS
 from fhir_server.services import Services, create_services
-from fhir_server.store.base import Store
+from fhir_server.store.base import Store, StoreUnusable
 from fhir_server.store.deferred import index_all, keep_indexing
 from fhir_server.store.factory import make_store
 from medcom import OPERATIONS as MEDCOM_OPERATIONS
@@ -211,6 +211,10 @@ class ServerApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except StoreUnusable as err:  # what to do, not a traceback
+                    log.error("start-up failed: %s", err)
+                    await send({"type": "lifespan.startup.failed", "message": str(err)})
+                    return
                 except Exception as err:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(err)})

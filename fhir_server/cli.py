@@ -370,6 +370,16 @@ def main(argv: list[str] | None = None) -> int:
 
     add_parsers(sub)
     args = parser.parse_args(argv)
+    from fhir_server.store.base import StoreUnusable
+
+    try:
+        return _run(args)
+    except StoreUnusable as err:  # a deployment problem, told as such: no traceback
+        print(f"fhir-server: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "packages":

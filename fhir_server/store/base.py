@@ -65,6 +65,11 @@ class StoreBusy(Exception):
     """The store could not start a write in time (another process held its write lock)."""
 
 
+class StoreUnusable(Exception):
+    """The configured store cannot serve this server at all (a MongoDB that is not a replica
+    set): the message says why and what to do; the server does not start."""
+
+
 class RetryableConflict(Exception):
     """Two transactions touched the same data; the caller may retry the whole unit of work."""
 

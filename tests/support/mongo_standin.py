@@ -506,12 +506,25 @@ class StandInDatabase:
     def get_collection(self, name: str) -> StandInCollection:
         return StandInCollection(self._client, self._client._sync[self.name][name])
 
+    async def command(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """``hello`` only: a primary of the replica set ``rs0``, or a standalone ``mongod``
+        (``AsyncMongoStandIn(replica_set=False)``)."""
+        await asyncio.sleep(0)
+        if name != "hello":
+            raise OperationFailure(f"no such command: '{name}'")
+        answer: dict[str, Any] = {"isWritablePrimary": True, "ok": 1.0}
+        if self._client.replica_set:
+            answer["setName"] = "rs0"
+        return answer
+
 
 class AsyncMongoStandIn:
     """``AsyncMongoStandIn()`` where the code under test expects ``AsyncMongoClient(url)``."""
 
-    def __init__(self, snapshot_isolation: bool = False) -> None:
+    def __init__(self, snapshot_isolation: bool = False, replica_set: bool = True) -> None:
         self._sync = mongomock.MongoClient()
+        self.replica_set = replica_set
+        """What ``hello`` reports: a replica set member (transactions work) or a standalone."""
         self._transaction_lock = asyncio.Lock()
         self._closed = False
         self.snapshot_isolation = snapshot_isolation
@@ -548,6 +561,10 @@ class AsyncMongoStandIn:
 
     def get_database(self, name: str) -> StandInDatabase:
         return StandInDatabase(self, name)
+
+    @property
+    def admin(self) -> StandInDatabase:
+        return StandInDatabase(self, "admin")
 
     def start_session(self, **kwargs: Any) -> StandInSession:
         if self._closed:

@@ -75,6 +75,7 @@ from fhir_server.store.mongo.schema import (
     version_doc,
     version_key,
 )
+from fhir_server.store.mongo.topology import require_replica_set
 from fhir_server.stored import StoredResource, now_us
 
 T = TypeVar("T")
@@ -125,7 +126,9 @@ class MongoStore(Store):
         return tenant.mongodb_database(self.client[self.database])
 
     async def open(self) -> None:
-        """Creating the indexes also creates the collections, which transactions need up front."""
+        """Creating the indexes also creates the collections, which transactions need up front;
+        first, whether the deployment can run transactions at all (`require_replica_set`)."""
+        await require_replica_set(self.client)
         await self.resources.create_indexes(RESOURCE_INDEXES)
         await self.versions.create_indexes(VERSIONS_INDEXES)
         await self.relationships.create_indexes(RELATIONSHIP_INDEXES)
