@@ -13,28 +13,34 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from auth.principal import authenticator_for
 from auth.smart.cors import AppOrigins, public_cors
-from auth.smart.discovery import capability_security
+from auth.smart.discovery import capability_security, smart_configuration
 from auth.smart.routes import AuthRoutes
 from auth.smart.server import SmartServer
 from auth.storage import auth_store_for
 from auth.verify import KeySource, Revoked
 from fhir_server import __version__, bundled_definitions
 from fhir_server.config import Settings
-from fhir_server.http import openapi
+from fhir_server.http import api_pages, openapi
 from fhir_server.http.access_log import AccessLog
+from fhir_server.http.api_pages import ASSETS
 from fhir_server.http.asgi import PREFIX, FhirApp
 from fhir_server.http.cors import cors
 from fhir_server.http.headers import NOSNIFF, adding
+from fhir_server.http.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from fhir_server.http.metrics import Depth, Metrics
 from fhir_server.interactions.routes import OPERATIONS
 from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store, StoreUnusable
 from fhir_server.store.deferred import index_all, keep_indexing
 from fhir_server.store.factory import make_store
 from medcom import OPERATIONS as MEDCOM_OPERATIONS
+from medcom import outbox
 from medcom.delivery import DeliveryWorker
 
 log = logging.getLogger("fhir_server")
@@ -52,16 +58,26 @@ OFF_WARNING = (
 )
 
 
-def _service_api(settings: Settings, services: Services, fhir: FhirApp) -> FastAPI:
+def _service_api(
+    settings: Settings, services: Services, fhir: FhirApp, metrics: Metrics | None
+) -> FastAPI:
     # FastAPI's own description would list only these service routes: /openapi.json describes
     # the FHIR API instead (the pages below show it)
     api = FastAPI(
         title="fhir-server", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
     )
+    api.mount(ASSETS, StaticFiles(directory=api_pages.ASSET_DIRECTORY), name="assets")
 
     @api.get("/")
-    async def info() -> dict[str, Any]:
-        return {"service": "fhir-server", "version": __version__, "fhir_base": PREFIX}
+    async def info(request: Request) -> Response:
+        """What this server is and where to go next: a page of links for a browser, JSON for
+        everyone else."""
+        root = request.scope.get("root_path", "")
+        links = api_pages.links(root, PREFIX, metrics is not None)
+        if api_pages.wants_html(request.headers.get("accept")):
+            return HTMLResponse(api_pages.index_html(__version__, links))
+        body = {"service": "fhir-server", "version": __version__, "fhir_base": PREFIX, **links}
+        return JSONResponse(body)
 
     @api.get("/health")
     async def health() -> dict[str, str]:
@@ -74,18 +90,34 @@ def _service_api(settings: Settings, services: Services, fhir: FhirApp) -> FastA
         base = fhir.base_url(request.scope, request.headers.get("host"))
         root = request.scope.get("root_path", "")
         security = capability_security(settings, base)
+        smart = smart_configuration(settings, base) or {}
         body = openapi.document(
-            services.capabilities.statement(settings, base, security), root + PREFIX
+            services.capabilities.statement(settings, base, security),
+            root + PREFIX,
+            root,
+            tuple(smart.get("scopes_supported", ())),
+            tuple(smart.get("grant_types_supported", ())),
+            metrics is not None,
         )
         return Response(body, media_type="application/json")
 
     @api.get("/docs", include_in_schema=False)
-    async def swagger() -> Response:
-        return get_swagger_ui_html(openapi_url="openapi.json", title="fhir-server")
+    async def swagger(request: Request) -> Response:
+        return api_pages.swagger_ui(request.scope.get("root_path", ""))
+
+    @api.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_redirect() -> Response:
+        return get_swagger_ui_oauth2_redirect_html()
 
     @api.get("/redoc", include_in_schema=False)
-    async def redoc() -> Response:
-        return get_redoc_html(openapi_url="openapi.json", title="fhir-server")
+    async def redoc(request: Request) -> Response:
+        return api_pages.redoc(request.scope.get("root_path", ""))
+
+    if metrics is not None:
+
+        @api.get("/metrics", include_in_schema=False)
+        async def prometheus() -> Response:
+            return Response(await metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     return api
 
@@ -130,20 +162,34 @@ class ServerApp:
             security=partial(capability_security, self.settings),
             services=self.services,
         )
-        self.api = _service_api(self.settings, self.services, self.fhir)
+        self.metrics = Metrics(self._route, self._queues()) if self.settings.metrics else None
+        """Prometheus metrics (``FHIR_METRICS``): counts and times every request; None when
+        off, and then nothing wraps the requests."""
+        self.api = _service_api(self.settings, self.services, self.fhir, self.metrics)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
         self.origins = AppOrigins(
             self.settings.cors_origins, self.smart.clients if self.smart else None
         )
         """Browser origins answered with CORS (registered apps', ``FHIR_CORS_ORIGINS``)."""
-        self.http = self._route if self.settings.access_log == "off" else AccessLog(self._route)
-        """Every HTTP request: routed, and logged unless the access log is off."""
+        routed = self.metrics or self._route
+        self.http = routed if self.settings.access_log == "off" else AccessLog(routed)
+        """Every HTTP request: routed, measured when metrics are on, and logged unless the
+        access log is off."""
         self.delivery = (
             DeliveryWorker(self.store, self.settings, self.services)
             if self.settings.medcom_sender
             else None
         )
         """The MedCom outbox's delivery worker (medcom/delivery.py), when this server sends."""
+
+    def _queues(self) -> dict[str, Depth]:
+        """The queues whose depth ``/metrics`` reports; a further queue (subscription
+        notifications) adds itself to ``self.metrics.queues`` under its own name."""
+        store, settings, services = self.store, self.settings, self.services
+        return {
+            "deferred_journal": store.deferred_depth,
+            "medcom_outbox": partial(outbox.depth, store, settings, services),
+        }
 
     async def startup(self) -> None:
         await self.store.open()

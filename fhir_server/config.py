@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     client id; never query values, bodies or tokens (``fhir_server.http.access_log``).
     ``off``: none (``fhir-server serve --no-access-log``)."""
 
+    metrics: bool = False
+    """Prometheus metrics at ``/metrics`` (``fhir_server.http.metrics``): requests by FHIR
+    interaction and status, latency histograms, queue depths; no ids or other personal data in
+    any label. Off by default: they cost a little on every request, and ``/metrics`` needs no
+    token — expose it to your monitoring only (docs/operations.md)."""
+
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Request bodies over this size are refused with 413."""
 

@@ -242,6 +242,21 @@ async def open_deliveries(ctx: Context) -> list[Delivery]:
     return sorted(found, key=lambda d: str(d.task.get("authoredOn", "")))
 
 
+async def depth(store: Store, settings: Settings, services: Services) -> int:
+    """How many entries wait (not yet acknowledged or failed): the server's metrics. A count,
+    not `open_deliveries`' reading of each."""
+    ctx = worker_context(store, settings, services)
+    query = await build_query(
+        searcher(ctx),
+        "Task",
+        [("code", f"{OUTBOX}|deliver"), ("status", "requested,in-progress")],
+        params=ctx.params,
+        default_count=1,
+        max_count=1,
+    )
+    return await store.count(query)
+
+
 def _delivery(stored: StoredResource) -> Delivery:
     return Delivery(orjson.loads(stored.content or b"{}"), stored.version)
 

@@ -8,6 +8,12 @@ is itself generated from the route table, so both describe the same server.
 The request body schemas are "FHIR-shaped", not full FHIR: per type, ``resourceType`` fixed to the
 type, the top-level elements with their JSON types (from the R4 definitions, `profiles.elements`)
 and the required ones. Errors are described as OperationOutcomes.
+
+Security, when the CapabilityStatement declares it: the SMART authorization server as an OAuth 2
+scheme (the authorization code flow with the statement's ``authorize`` and ``token`` URIs, and
+client credentials for backend services when the server grants them), and a plain bearer scheme
+for a token got elsewhere (``fhir-server token``). The service endpoints outside the FHIR base
+(``/health``, ``/metrics`` when on) are described with a server of their own.
 """
 
 from __future__ import annotations
@@ -28,16 +34,39 @@ _INCLUDES = ("_include", "_revinclude", "_include:iterate", "_revinclude:iterate
 _HISTORY = ("_since", "_at", "_count")
 
 
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+
+
 @lru_cache(maxsize=8)
-def document(statement: bytes, base_path: str) -> bytes:
+def document(
+    statement: bytes,
+    base_path: str,
+    service_path: str = "",
+    scopes: tuple[str, ...] = (),
+    grant_types: tuple[str, ...] = (),
+    metrics: bool = False,
+) -> bytes:
     """`describe` as JSON bytes, for a CapabilityStatement as `capabilities.statement` gives it
     (it changes only with custom search parameters or the configured base)."""
-    return orjson.dumps(describe(orjson.loads(statement), base_path))
+    return orjson.dumps(
+        describe(orjson.loads(statement), base_path, service_path, scopes, grant_types, metrics)
+    )
 
 
-def describe(capabilities: dict[str, Any], base_path: str) -> dict[str, Any]:
+def describe(
+    capabilities: dict[str, Any],
+    base_path: str,
+    service_path: str = "",
+    scopes: tuple[str, ...] = (),
+    grant_types: tuple[str, ...] = (),
+    metrics: bool = False,
+) -> dict[str, Any]:
     """The OpenAPI document for the server that ``capabilities`` (a CapabilityStatement) states,
-    with the FHIR base at ``base_path`` (``/fhir``)."""
+    with the FHIR base at ``base_path`` (``/fhir``) and the service endpoints (``/health``,
+    ``/metrics`` when ``metrics``) under ``service_path`` (the ASGI root path, usually empty).
+    ``scopes`` and ``grant_types``: what the authorization server offers (its
+    smart-configuration's ``scopes_supported`` and ``grant_types_supported``), for the OAuth 2
+    flows of the security scheme."""
     rest = capabilities["rest"][0]
     types = [r["type"] for r in rest.get("resource", [])]
     paths: dict[str, dict[str, Any]] = {}
@@ -63,13 +92,137 @@ def describe(capabilities: dict[str, Any], base_path: str) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas},
     }
+    _service_paths(paths, service_path, metrics)
     if "security" in rest:
-        doc["components"]["securitySchemes"] = {
-            "smart": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-        }
-        doc["security"] = [{"smart": []}]
+        schemes = _security_schemes(rest["security"], base_path, scopes, grant_types)
+        doc["components"]["securitySchemes"] = schemes
+        doc["security"] = [{name: []} for name in schemes]  # any one of them
         doc["paths"]["/metadata"]["get"]["security"] = []  # public, as SMART discovery needs
+        for path in ("/health", "/metrics"):
+            if path in paths:
+                paths[path]["get"]["security"] = []
     return doc
+
+
+def _security_schemes(
+    security: dict[str, Any],
+    base_path: str,
+    scopes: tuple[str, ...],
+    grant_types: tuple[str, ...],
+) -> dict[str, Any]:
+    """``smart`` (OAuth 2, from the statement's ``oauth-uris``) when it names the endpoints,
+    and ``bearer`` (a token from anywhere, e.g. ``fhir-server token``)."""
+    uris = {
+        e["url"]: e.get("valueUri")
+        for ext in security.get("extension", [])
+        if ext.get("url") == OAUTH_URIS
+        for e in ext.get("extension", [])
+    }
+    schemes: dict[str, Any] = {}
+    authorize, token = uris.get("authorize"), uris.get("token")
+    if authorize and token:
+        flows: dict[str, Any] = {
+            "authorizationCode": {
+                "authorizationUrl": authorize,
+                "tokenUrl": token,
+                "refreshUrl": token,
+                "scopes": _scope_descriptions(s for s in scopes if not s.startswith("system/")),
+            }
+        }
+        if "client_credentials" in grant_types:
+            flows["clientCredentials"] = {
+                "tokenUrl": token,
+                "scopes": _scope_descriptions(s for s in scopes if s.startswith("system/")),
+            }
+        schemes["smart"] = {
+            "type": "oauth2",
+            "description": "SMART App Launch 2.2 (authorization code with PKCE; backend "
+            "services: client credentials). Discovery: "
+            f"{base_path}/.well-known/smart-configuration",
+            "flows": flows,
+        }
+    schemes["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token got elsewhere (`fhir-server token <client>` prints one).",
+    }
+    return schemes
+
+
+def _scope_descriptions(scopes: Any) -> dict[str, str]:
+    """OpenAPI wants a description per scope: SMART's grammar says what each one grants."""
+    out = {}
+    for scope in scopes:
+        context, _, rest = scope.partition("/")
+        if rest and context in _CONTEXTS:
+            type_, _, perms = rest.partition(".")
+            what = "every type" if type_ == "*" else type_
+            out[scope] = f"{_CONTEXTS[context]}: {_PERMISSIONS.get(perms, perms)} {what}"
+        else:
+            out[scope] = _SPECIAL_SCOPES.get(scope, scope)
+    return out
+
+
+_CONTEXTS = {
+    "patient": "the patient in context",
+    "user": "what the signed-in user may see",
+    "system": "a backend service",
+}
+_PERMISSIONS = {
+    "cruds": "create, read, update, delete, search",
+    "rs": "read and search",
+    "*": "read and write",
+    "read": "read and search",
+    "write": "create, update, delete",
+}
+_SPECIAL_SCOPES = {
+    "openid": "OpenID Connect: an id_token",
+    "fhirUser": "the id_token names the user's FHIR resource",
+    "profile": "the user's name in the id_token",
+    "launch": "EHR launch: the EHR's context",
+    "launch/patient": "standalone launch: pick a patient",
+    "offline_access": "a refresh token that outlives the session",
+    "online_access": "a refresh token while the session lasts",
+}
+
+
+def _service_paths(paths: dict[str, dict[str, Any]], service_path: str, metrics: bool) -> None:
+    """``/health`` (and ``/metrics``) live beside the FHIR base, not under it."""
+    servers = [{"url": service_path or "/"}]
+    paths["/health"] = {
+        "servers": servers,
+        "get": {
+            "summary": "Liveness: 200 while the server answers (for load balancers, containers)",
+            "responses": {
+                "200": {
+                    "description": "The server is up",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"status": {"const": "ok"}},
+                            }
+                        }
+                    },
+                }
+            },
+        },
+    }
+    if metrics:
+        paths["/metrics"] = {
+            "servers": servers,
+            "get": {
+                "summary": "Prometheus metrics: requests by interaction and status, latencies, "
+                "queue depths (FHIR_METRICS=true)",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            },
+        }
 
 
 def _op(summary: str, ok: str, params: list[dict[str, Any]] | None = None) -> dict[str, Any]:

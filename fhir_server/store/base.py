@@ -431,6 +431,12 @@ class Store(abc.ABC):
         """Whether resources of any of ``types`` (None: of any type) wait in the deferred
         journal (`UnitOfWork.append_deferred`), appended by any process, as committed."""
 
+    async def deferred_depth(self) -> int:
+        """How many resources wait in the deferred journal, appended by any process, as
+        committed (the server's metrics: the background indexer keeps it near zero).
+        Backends override it with a count; this default says only whether any wait."""
+        return int(await self.has_deferred(None))
+
     _deferred_indexers: dict[str, DeferredIndexer] | None = None
     _drain_lock: asyncio.Lock | None = None
     _index_lock: asyncio.Lock | None = None

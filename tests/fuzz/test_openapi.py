@@ -63,5 +63,19 @@ async def test_openapi_is_public_metadata_with_smart_on(tmp_path: Path, path: st
     assert resp.status_code == 200
     if path == "/openapi.json":
         doc = resp.json()
-        assert doc["security"] == [{"smart": []}]
+        assert doc["security"] == [{"smart": []}, {"bearer": []}]  # either one
         assert doc["paths"]["/metadata"]["get"]["security"] == []
+        assert doc["paths"]["/health"]["get"]["security"] == []
+        smart = doc["components"]["securitySchemes"]["smart"]
+        assert smart["type"] == "oauth2"
+        code = smart["flows"]["authorizationCode"]
+        assert code["authorizationUrl"] == "http://testserver/fhir/auth/authorize"
+        assert code["tokenUrl"] == "http://testserver/fhir/auth/token"
+        assert {"launch/patient", "patient/*.rs", "openid"} <= set(code["scopes"])
+        assert not any(s.startswith("system/") for s in code["scopes"])
+        backend = smart["flows"]["clientCredentials"]
+        assert backend["tokenUrl"] == "http://testserver/fhir/auth/token"
+        assert "system/*.rs" in backend["scopes"]
+        bearer = doc["components"]["securitySchemes"]["bearer"]
+        assert bearer == {**bearer, "type": "http", "scheme": "bearer"}
+        schemathesis.openapi.from_dict(doc).validate()

@@ -201,3 +201,12 @@ async def test_sigkill_while_indexing_loses_and_duplicates_nothing(tmp_path: Pat
         assert not await store.has_deferred(None)
     finally:
         await store.close()
+
+
+async def test_the_depth_counts_what_waits_until_it_is_indexed(store: Store) -> None:
+    """What ``/metrics`` reports as ``fhir_queue_depth{queue="deferred_journal"}``."""
+    assert await store.deferred_depth() == 0
+    await _journal(store, range(7))
+    assert await store.deferred_depth() == 7
+    await index_all(store)
+    assert await store.deferred_depth() == 0

@@ -197,6 +197,9 @@ class MongoStore(Store):
     def transaction(self) -> UnitOfWork:
         return MongoUnitOfWork(self)
 
+    async def deferred_depth(self) -> int:
+        return int(await self.deferred.count_documents({}))
+
     async def has_deferred(self, types: Collection[str] | None) -> bool:
         where = {} if types is None else {"type": {"$in": list(types)}}
         return await self.deferred.find_one(where, {"_id": 1}) is not None

@@ -273,6 +273,9 @@ class SqliteStore(Store):
     async def index_deferred_here(self, limit: int) -> int:
         return await super().index_deferred(limit)
 
+    async def deferred_depth(self) -> int:
+        return int(self.snapshot.execute("SELECT count(*) FROM deferred").fetchone()[0])
+
     async def has_deferred(self, types: Collection[str] | None) -> bool:
         """One probe of ``deferred_by_type`` (or of the table), in the read snapshot."""
         if types is None:
