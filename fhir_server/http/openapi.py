@@ -93,6 +93,7 @@ def describe(
         "components": {"schemas": schemas},
     }
     _service_paths(paths, service_path, metrics)
+    _tag(paths, set(types))
     if "security" in rest:
         schemes = _security_schemes(rest["security"], base_path, scopes, grant_types)
         doc["components"]["securitySchemes"] = schemes
@@ -185,6 +186,17 @@ _SPECIAL_SCOPES = {
     "offline_access": "a refresh token that outlives the session",
     "online_access": "a refresh token while the session lasts",
 }
+
+
+def _tag(paths: dict[str, dict[str, Any]], types: set[str]) -> None:
+    """Group the operations as API explorers show them: by resource type, then ``system``
+    (whole-server interactions) and ``service`` (outside the FHIR base)."""
+    for path, item in paths.items():
+        first = path.strip("/").split("/")[0]
+        tag = first if first in types else "service" if "servers" in item else "system"
+        for key, operation in item.items():
+            if key != "servers":
+                operation["tags"] = [tag]
 
 
 def _service_paths(paths: dict[str, dict[str, Any]], service_path: str, metrics: bool) -> None:
