@@ -45,10 +45,24 @@ def add_parsers(sub: Any) -> None:
     clients = sub.add_parser("clients", help="register SMART apps, EHRs and backend services")
     csub = clients.add_subparsers(dest="action", required=True)
     add = csub.add_parser("add", help="register a client (a secret is printed once)")
-    add.add_argument("client_id")
-    add.add_argument("--type", dest="kind", choices=KINDS, required=True)
-    add.add_argument("--name", default="")
-    add.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
+    add.add_argument("client_id", help="the client's id (letters, digits, . _ -)")
+    add.add_argument(
+        "--type",
+        dest="kind",
+        choices=KINDS,
+        required=True,
+        help="public (a browser or native app, no secret), confidential-symmetric (a secret"
+        " is printed once) or confidential-asymmetric (signs with its own key: --jwks)",
+    )
+    add.add_argument("--name", default="", help="a name shown on the approval page")
+    add.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        dest="redirect_uris",
+        help="where the authorization server sends the app back to (repeatable; an app needs"
+        " one; its origin is also answered with CORS)",
+    )
     add.add_argument("--scope", help="the scopes it may be granted (space separated)")
     add.add_argument("--backend", action="store_true", help="client_credentials (system-to-system)")
     add.add_argument("--jwks", type=Path, help="file with the client's public JWKS")
@@ -62,21 +76,21 @@ def add_parsers(sub: Any) -> None:
         " identifier system|value)",
     )
     add.add_argument("--replace", action="store_true", help="re-register (new secret)")
-    csub.add_parser("list", help="list the registered clients")
+    csub.add_parser("list", help="list the registered clients, their scopes and redirect URIs")
     remove = csub.add_parser("remove", help="remove a client")
-    remove.add_argument("client_id")
+    remove.add_argument("client_id", help="the client to remove")
 
     users = sub.add_parser("users", help="register test users of the embedded login")
     usub = users.add_subparsers(dest="action", required=True)
     uadd = usub.add_parser("add", help="register a user (a generated password is printed)")
-    uadd.add_argument("username")
+    uadd.add_argument("username", help="the name to sign in with")
     uadd.add_argument("--fhir-user", required=True, help="e.g. Practitioner/abc or Patient/123")
-    uadd.add_argument("--name", default="")
-    uadd.add_argument("--password", help="(default: generate one)")
-    uadd.add_argument("--replace", action="store_true")
+    uadd.add_argument("--name", default="", help="the user's display name")
+    uadd.add_argument("--password", help="(default: generate one, printed once)")
+    uadd.add_argument("--replace", action="store_true", help="re-register an existing user")
     usub.add_parser("list", help="list the users")
     uremove = usub.add_parser("remove", help="remove a user")
-    uremove.add_argument("username")
+    uremove.add_argument("username", help="the user to remove")
 
     token = sub.add_parser(
         "token",
@@ -165,6 +179,10 @@ async def _client_list(args: argparse.Namespace, settings: Settings) -> int:
             extras = [name for name, on in flags if on]
             extras += [c.organization] if c.organization else []
             print(f"{c.client_id}\t{c.kind}\t{' '.join(c.grant_types)}\t{' '.join(extras)}")
+            print(f"  scopes: {' '.join(c.scopes) or '(none)'}")
+            print(f"  redirect URIs: {' '.join(c.redirect_uris) or '(none)'}")
+            if c.launch_uri:
+                print(f"  launch URI: {c.launch_uri}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """The ``fhir-server`` command: serve, load, reindex, packages, demo, generate, and the
-authorization server's clients, users and keys (``auth/cli.py``)."""
+authorization server's clients, users and keys (their commands are ``auth.cli``'s)."""
 
 from __future__ import annotations
 
@@ -152,6 +152,7 @@ async def _reindex(progress: bool) -> int:
     from tqdm import tqdm
 
     from fhir_server.resource_types import SERVED_TYPES
+    from fhir_server.search.terms import SearchQuery
     from fhir_server.services import create_services
     from fhir_server.store.factory import make_store
 
@@ -162,9 +163,17 @@ async def _reindex(progress: bool) -> int:
     await services.custom.sync(store)
     total = 0
     try:
-        with tqdm(unit=" resources", disable=not progress, dynamic_ncols=True) as bar:
-            for type_ in sorted(SERVED_TYPES):
-                bar.set_description(type_)
+        types = sorted(SERVED_TYPES)
+        expected = sum([await store.count(SearchQuery(t)) for t in types]) if progress else None
+        with tqdm(
+            total=expected,
+            desc="reindex",
+            unit=" resources",
+            disable=not progress,
+            dynamic_ncols=True,
+        ) as bar:
+            for type_ in types:
+                bar.set_postfix_str(type_, refresh=False)  # the type under way, after the rate
                 async for done in store.reindex_type(type_):
                     total += done
                     bar.update(done)
@@ -314,15 +323,56 @@ def _positive(value: str) -> int:
     return n
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fhir-server", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+STORE_EPILOG = (
+    "Environment: FHIR_STORE_URL names the store (default sqlite:///./data/fhir.db;"
+    " mongodb://… for a MongoDB replica set, database FHIR_MONGODB_DATABASE); the other"
+    " FHIR_* settings are the server's (README: Configuration)."
+)
+"""Every command that opens the store says which one (the help's last paragraph)."""
+_PROGRESS = "no progress bar (for logs and scripts); by default one on stderr"
 
-    serve = sub.add_parser("serve", help="run the FHIR server (uvicorn)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
-    serve.add_argument("--log-level", default="info")
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: every command, option and its help (each option names the
+    environment variable it defaults from, or says it has none)."""
+    parser = argparse.ArgumentParser(
+        prog="fhir-server",
+        description="A FHIR R4 server: serve it, load data into its store, and register the"
+        " SMART authorization server's clients, users and keys.",
+        epilog="`fhir-server COMMAND --help` tells each command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the FHIR server",
+        description="Serve the FHIR API at /fhir, the API page at /docs and /health (uvicorn).",
+        epilog=STORE_EPILOG,
+    )
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "127.0.0.1"),
+        help="the interface to listen on (HOST; default 127.0.0.1, this machine only;"
+        " 0.0.0.0 for every interface)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8080")),
+        help="the port to listen on (PORT; default 8080)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS", "1")),
+        help="server processes sharing the port (WORKERS; default 1)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="which server log messages to write (no environment variable; default info)",
+    )
     serve.add_argument(
         "--no-access-log",
         dest="access_log",
@@ -332,44 +382,99 @@ def main(argv: list[str] | None = None) -> int:
         " stderr: method, path, status, duration, client id — never query values or tokens",
     )
 
-    load = sub.add_parser("load", help="load ndjson / Bundle JSON files or directories")
-    load.add_argument("paths", nargs="+", type=Path)
-    load.add_argument("--no-progress", dest="progress", action="store_false")
-
-    reindex = sub.add_parser("reindex", help="rebuild the search index of every resource")
-    reindex.add_argument("--no-progress", dest="progress", action="store_false")
-
-    packages = sub.add_parser("packages", help="install or list FHIR packages (.tgz)")
-    actions = packages.add_subparsers(dest="action", required=True)
-    install = actions.add_parser(
-        "install", help="a package's StructureDefinitions, ValueSets and CodeSystems"
+    load = sub.add_parser(
+        "load",
+        help="load ndjson / Bundle JSON files or directories",
+        description="Load resources into the store, each validated as a write through the API"
+        " is; a transaction Bundle loads whole or not at all. Each failure is reported with its"
+        " file and line (or entry); the exit status is 1 if anything failed.",
+        epilog=STORE_EPILOG,
     )
-    install.add_argument("file", type=Path)
+    load.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="an .ndjson file (a resource per line), a .json Bundle or resource, or a"
+        " directory of them (searched recursively)",
+    )
+    load.add_argument("--no-progress", dest="progress", action="store_false", help=_PROGRESS)
+
+    reindex = sub.add_parser(
+        "reindex",
+        help="rebuild the search index of every resource",
+        description="Rebuild the search index of every current resource (after an upgrade"
+        " that indexes more).",
+        epilog=STORE_EPILOG,
+    )
+    reindex.add_argument("--no-progress", dest="progress", action="store_false", help=_PROGRESS)
+
+    packages = sub.add_parser(
+        "packages", help="install or list FHIR packages (.tgz)", epilog=STORE_EPILOG
+    )
+    actions = packages.add_subparsers(dest="action", required=True, metavar="ACTION")
+    install = actions.add_parser(
+        "install",
+        help="a package's StructureDefinitions, ValueSets and CodeSystems",
+        epilog=STORE_EPILOG,
+    )
+    install.add_argument("file", type=Path, help="the package (.tgz), e.g. an IG's package.tgz")
     install.add_argument(
         "--skip-unusable",
         action="store_true",
         help="install the rest when some resources cannot be used (default: all or nothing)",
     )
-    actions.add_parser("list", help="the packages installed in the store")
+    actions.add_parser("list", help="the packages installed in the store", epilog=STORE_EPILOG)
 
-    demo = sub.add_parser("demo", help="load the demo data set (scenarios S1-S7) into the store")
-    demo.add_argument("--no-progress", dest="progress", action="store_false")
+    demo = sub.add_parser(
+        "demo",
+        help="load the demo data set (scenarios S1-S7) into the store",
+        description="Load the demo data set, register the demo's SMART users and clients (with"
+        " SMART on) and print working commands for the server it targets: FHIR_BASE_URL, else"
+        " http://127.0.0.1:$PORT/fhir.",
+        epilog=STORE_EPILOG,
+    )
+    demo.add_argument("--no-progress", dest="progress", action="store_false", help=_PROGRESS)
     demo.add_argument(
         "--rotate",
         action="store_true",
         help="new passwords, client secrets and backend key for the demo's users and clients"
-        " (otherwise each run keeps those of the run before)",
+        " (otherwise each run keeps those of the run before; no environment variable)",
     )
 
-    generate = sub.add_parser("generate", help="write a synthetic data set as ndjson files")
-    generate.add_argument("--patients", type=_positive, required=True)
-    generate.add_argument("--seed", type=int, default=1)
-    generate.add_argument("--out", type=Path, default=Path("synthetic"))
+    generate = sub.add_parser(
+        "generate",
+        help="write a synthetic data set as ndjson files",
+        description="Write a deterministic synthetic data set (about 11 resources per citizen)"
+        " as ndjson files, for `fhir-server load`. Touches no store.",
+    )
+    generate.add_argument(
+        "--patients",
+        type=_positive,
+        required=True,
+        help="how many citizens (at least 1; no environment variable)",
+    )
+    generate.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="the random seed: the same seed writes the same data (default 1)",
+    )
+    generate.add_argument(
+        "--out",
+        type=Path,
+        default=Path("synthetic"),
+        help="the directory to write the ndjson files to (default ./synthetic)",
+    )
 
     from auth.cli import add_parsers
 
     add_parsers(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     from fhir_server.store.base import StoreUnusable
 
     try:

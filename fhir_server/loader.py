@@ -7,7 +7,7 @@ the transaction processor whole: if any entry fails, nothing of it is loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,8 +43,37 @@ def files_under(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
+def count(paths: list[Path]) -> int:
+    """How many resources `Loader.load` will go through (loaded or failed), for its progress
+    bar's total: a pass over the files first — non-blank lines of ndjson, a Bundle's entries,
+    one for any other document, for a path that is not there, for a file that is not JSON."""
+    total = 0
+    for path in files_under(paths):
+        if not path.is_file():
+            total += 1
+        elif path.suffix == ".ndjson":
+            with path.open("rb") as fh:
+                total += sum(1 for line in fh if line.strip())
+        else:
+            try:
+                doc = orjson.loads(path.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                total += 1
+                continue
+            bundle = isinstance(doc, dict) and doc.get("resourceType") == "Bundle"
+            total += len(doc.get("entry") or []) if bundle else 1
+    return total
+
+
 def _items(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, parsed JSON or the error) for each resource line / whole-file document."""
+    """(where, parsed JSON or the error) for each resource line / whole-file document; a path
+    that cannot be read is one failure, reported as any other."""
+    if not path.exists():
+        yield str(path), ValueError("no such file or directory")
+        return
+    if not path.is_file():
+        yield str(path), ValueError("not a file")
+        return
     if path.suffix == ".ndjson":
         with path.open("rb") as fh:
             for n, line in enumerate(fh, 1):
@@ -76,7 +105,9 @@ class Loader:
         self._pending: list[tuple[str, dict[str, Any]]] = []
 
     async def load(self, paths: list[Path], progress: bool = True) -> Report:
-        bar = tqdm(unit=" resources", disable=not progress, dynamic_ncols=True)
+        """Load every resource under ``paths``; the progress bar's total is `count`ed first."""
+        total = count(paths) if progress else None
+        bar = tqdm(total=total, unit=" resources", disable=not progress, dynamic_ncols=True)
         for path in files_under(paths):
             for where, doc in _items(path):
                 await self._one(where, doc, bar)
@@ -89,7 +120,8 @@ class Loader:
     ) -> Report:
         """Load resources held in memory, each named by ``where`` in failures (``fhir-server
         demo``), exactly as `load` loads a file's."""
-        bar = tqdm(unit=" resources", disable=not progress, dynamic_ncols=True)
+        total = len(items) if isinstance(items, Sized) else None
+        bar = tqdm(total=total, unit=" resources", disable=not progress, dynamic_ncols=True)
         for where, doc in items:
             await self._one(where, doc, bar)
         await self._flush(bar)
@@ -99,6 +131,7 @@ class Loader:
     async def _one(self, where: str, doc: Any, bar: tqdm) -> None:
         if isinstance(doc, Exception):
             self.report.failures.append(f"{where}: {doc}")
+            bar.update(1)
             return
         if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
             await self._bundle(where, doc, bar)
@@ -108,6 +141,7 @@ class Loader:
             self._pending.append((where, self.services.checks.check_resource(type_, doc)))
         except FhirError as err:
             self.report.failures.append(f"{where}: {_describe(err)}")
+            bar.update(1)
             return
         if len(self._pending) >= CHUNK:
             await self._flush(bar)
@@ -115,15 +149,16 @@ class Loader:
     async def _bundle(self, where: str, doc: dict[str, Any], bar: tqdm) -> None:
         if doc.get("type") in ("transaction", "batch"):
             await self._flush(bar)
+            entries = len(doc.get("entry") or [])
             try:
                 request = FhirRequest("POST", [], body=doc, content_type="fhir")
                 await self.services.router.dispatch(self.ctx, request)
             except FhirError as err:
                 self.report.failures.append(f"{where}: {_describe(err)}")
+                bar.update(entries)
                 return
-            count = len(doc.get("entry", []))
-            self.report.loaded += count
-            bar.update(count)
+            self.report.loaded += entries
+            bar.update(entries)
             return
         for i, entry in enumerate(doc.get("entry", [])):
             await self._one(f"{where}#entry[{i}]", (entry or {}).get("resource"), bar)
@@ -142,6 +177,7 @@ class Loader:
             await in_transaction(self.store, work)
         except FhirError as err:
             self.report.failures.extend(f"{w}: {_describe(err)}" for w, _ in pending)
+            bar.update(len(pending))
             return
         self.report.loaded += len(pending)
         bar.update(len(pending))

@@ -72,7 +72,8 @@ def test_clients(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
                      "--redirect-uri", REDIRECT)  # fmt: skip
     assert code == 0
     code, out, _ = run(capsys, "clients", "list")
-    assert [line.split("\t")[:2] for line in out.splitlines()] == [
+    clients = [line for line in out.splitlines() if not line.startswith(" ")]  # then details
+    assert [line.split("\t")[:2] for line in clients] == [
         ["robot", "confidential-asymmetric"], ["svc", "confidential-symmetric"], ["web", "public"]
     ]  # fmt: skip
 
