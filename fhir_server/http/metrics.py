@@ -116,6 +116,10 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
+        """Each label combination's counter and histogram, looked up once (``labels()`` takes
+        a lock and builds a key on every call)."""
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -132,9 +136,17 @@ class Metrics:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            interaction = interaction_of(scope["method"], scope["path"])
-            self.requests.labels(interaction, str(status)).inc()
-            self.latency.labels(interaction).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            key = (interaction_of(scope["method"], scope["path"]), status)
+            series = self._series.get(key)
+            if series is None:  # a bounded set: each interaction with each status code
+                interaction = key[0]
+                series = self._series[key] = (
+                    self.requests.labels(interaction, str(status)),
+                    self.latency.labels(interaction),
+                )
+            series[0].inc()
+            series[1].observe(elapsed)
 
     async def exposition(self) -> bytes:
         """The Prometheus text format, with each queue's depth measured now (a queue that
