@@ -16,6 +16,9 @@ in any order and a refusal leaves nothing written:
   index's reference entries, `UnitOfWork.referrers`: past versions reference nothing, as in
   HAPI, whose check reads its current-version link table). Otherwise 409 naming the first few.
 
+AuditEvents (`RECORDS`) are records of what happened, written by the server: neither checked
+nor counted as referrers.
+
 Existence is no secret the check may tell: a target the writer may not read is answered exactly
 as an absent one (docs/security.md, "Referential integrity and existence"); a referrer the
 caller may not read is not named.
@@ -42,6 +45,11 @@ read and other servers' absolute URLs are left out."""
 
 Key = tuple[str, str]
 
+RECORDS = frozenset({"AuditEvent"})
+"""Types that record what happened, written by the server (the audit joins a write's unit of
+work): they name what has been deleted since — a delete's own record names it — so their
+references are not checked, and they never keep a resource from being deleted."""
+
 
 async def check_unit(ctx: Context, uow: UnitOfWork) -> None:
     """Raise `UnresolvedReference` or `StillReferenced` if what ``uow`` changed breaks
@@ -58,7 +66,7 @@ async def check_unit(ctx: Context, uow: UnitOfWork) -> None:
 async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any]) -> None:
     cited: dict[Key, list[tuple[Key, dict[str, Any], dict[str, Any]]]] = {}
     for source, resource in changed.items():
-        if resource is None:
+        if resource is None or source[0] in RECORDS:
             continue
         for holder in reference_holders(resource):
             target = local_reference(holder, ctx.base_url)
@@ -109,7 +117,7 @@ def referring_params(ctx: Context, target_type: str) -> list[tuple[str, str]]:
     """(source type, parameter) of every reference parameter that may name a ``target_type``:
     where the search index keeps references to it."""
     out = []
-    for type_ in sorted(SERVED_TYPES):
+    for type_ in sorted(SERVED_TYPES - RECORDS):
         for name, param in ctx.params.params_for(type_).items():
             if param.type == "reference" and (not param.targets or target_type in param.targets):
                 out.append((type_, name))
