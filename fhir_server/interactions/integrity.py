@@ -65,11 +65,16 @@ async def check_unit(ctx: Context, uow: UnitOfWork) -> None:
 
 async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any]) -> None:
     cited: dict[Key, list[tuple[Key, dict[str, Any], dict[str, Any]]]] = {}
+    read: dict[str, Key | None] = {}  # reference text → what it names (most repeat)
     for source, resource in changed.items():
         if resource is None or source[0] in RECORDS:
             continue
         for holder in reference_holders(resource):
-            target = local_reference(holder, ctx.base_url)
+            text = holder["reference"]
+            if text in read:
+                target = read[text]
+            else:
+                target = read[text] = local_reference(holder, ctx.base_url)
             if target is not None:
                 cited.setdefault(target, []).append((source, resource, holder))
     if not cited:
@@ -80,10 +85,10 @@ async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any])
     if not access.unrestricted:
         # a target the writer may not read is answered as an absent one; what this unit of
         # work wrote itself the write rules judged already
-        read = access.reader(VISIBLE)
+        reader = access.reader(VISIBLE)
         for key in cited:
             judged = key in found and key not in changed and not access.sees_every(key[0])
-            if judged and await read(*key) is None:
+            if judged and await reader(*key) is None:
                 missing.append(key)
     if missing:
         raise _unresolved(missing, cited)
