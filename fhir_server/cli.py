@@ -83,7 +83,7 @@ async def _has_clients(settings: Settings) -> bool:
         return bool(await Clients(records).all())
 
 
-async def _load(paths: list[Path], progress: bool) -> int:
+async def _load(paths: list[Path], progress: bool, check_references: bool = False) -> int:
     from fhir_server.loader import Loader
     from fhir_server.services import create_services
     from fhir_server.store.factory import make_store
@@ -95,7 +95,8 @@ async def _load(paths: list[Path], progress: bool) -> int:
     await services.custom.sync(store)  # the server's own SearchParameters are indexed too
     await services.conformance.sync(store)  # and its stored profiles validate
     try:
-        report = await Loader(store, settings, services).load(paths, progress)
+        loader = Loader(store, settings, services, check_references)
+        report = await loader.load(paths, progress)
     finally:
         await store.close()
     for failure in report.failures:
@@ -399,6 +400,14 @@ def parser() -> argparse.ArgumentParser:
         " directory of them (searched recursively)",
     )
     load.add_argument("--no-progress", dest="progress", action="store_false", help=_PROGRESS)
+    load.add_argument(
+        "--referential-integrity",
+        dest="check_references",
+        action="store_true",
+        help="refuse what references a local resource not loaded before it or with it (as the"
+        " server refuses such a write; the server's FHIR_REFERENTIAL_INTEGRITY does not apply to"
+        " load); off by default: files may reference each other in any order",
+    )
 
     reindex = sub.add_parser(
         "reindex",
@@ -499,7 +508,7 @@ def _run(args: argparse.Namespace) -> int:
         from auth.cli import run
 
         return run(args)
-    return asyncio.run(_load(args.paths, args.progress))
+    return asyncio.run(_load(args.paths, args.progress, args.check_references))
 
 
 if __name__ == "__main__":

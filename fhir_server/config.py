@@ -179,6 +179,16 @@ class Settings(BaseSettings):
     checked (``required_profiles`` is then not enforced). The R4 definition of its type
     (cardinality, types, required bindings, invariants) is checked either way: 400."""
 
+    referential_integrity: bool = True
+    """Refuse a write that references a local resource (``Type/id``, or an absolute URL under
+    this server's base) that does not exist, is deleted or that the writer may not read (400
+    naming the element), and a delete of a resource that current versions of others still
+    reference (409 naming them), as HAPI does by default. Checked once per unit of work, before
+    its commit, so a transaction's entries may reference each other in any order.
+    ``fhir-server load`` does not check by default (a bulk load's files reference each other in
+    any order; ``--referential-integrity`` checks its transaction Bundles).
+    docs/conformance.md#referential-integrity."""
+
     unknown_profiles: Literal["accept", "refuse"] = "accept"
     """A profile in ``meta.profile`` this server has no definition of (a profile of another
     system, e.g. MedCom's): ``accept`` stores the resource (checked against its R4 type and the

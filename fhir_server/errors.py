@@ -121,6 +121,24 @@ class Conflict(FhirError):
     pass
 
 
+@dataclass
+class UnresolvedReference(FhirError):
+    """A write's reference to a local resource that does not exist, is deleted or that the
+    writer may not read (400, ``processing``, naming the element; referential integrity).
+    ``sources``: the (type, id) of the written resource each issue is about, in issue order, so
+    a transaction can name its entry."""
+
+    sources: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class StillReferenced(FhirError):
+    """A delete of a resource that current versions of others still reference (409, naming
+    them; referential integrity). ``targets``: the (type, id) each issue is about."""
+
+    targets: list[tuple[str, str]] = field(default_factory=list)
+
+
 class PreconditionFailed(FhirError):
     pass
 
@@ -197,6 +215,8 @@ ANSWERS: dict[type[FhirError], Answer] = {
     NotAcceptable: Answer(406, "not-supported"),
     Conflict: Answer(409, "conflict"),
     Gone: Answer(410, "deleted"),
+    UnresolvedReference: Answer(400, "processing"),
+    StillReferenced: Answer(409, "processing"),
     PreconditionFailed: Answer(412, "conflict"),
     MultipleMatches: Answer(412, "multiple-matches"),
     TooLarge: Answer(413, "too-long"),

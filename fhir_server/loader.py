@@ -3,6 +3,12 @@
 Each resource is validated on its own so a failure names its file and line (or entry); the valid
 ones of a file go to the store in chunks, one unit of work each. A transaction Bundle goes through
 the transaction processor whole: if any entry fails, nothing of it is loaded.
+
+Referential integrity (``FHIR_REFERENTIAL_INTEGRITY``) is not checked by default: a bulk load's
+files reference each other in any order (a CarePlan's file before its Patients'), and the check
+would cost every chunk a look-up. ``check_references`` (``fhir-server load
+--referential-integrity``) checks each chunk and each transaction Bundle as the server checks a
+write: each may then reference only what was loaded before it or is in it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from fhir_server.errors import FhirError
 from fhir_server.fhir_json import parse_body
 from fhir_server.interactions.common import check_type, new_id
 from fhir_server.interactions.context import Context, FhirRequest
+from fhir_server.interactions.integrity import check_unit
 from fhir_server.store.base import Store, UnitOfWork, in_transaction
 
 if TYPE_CHECKING:
@@ -93,11 +100,20 @@ def _parse(raw: bytes) -> Any:
 
 
 class Loader:
-    def __init__(self, store: Store, settings: Settings, services: Services) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        services: Services,
+        check_references: bool = False,
+    ) -> None:
         """``services``: those of the server the data is for (its checks, custom search
-        parameters and router); ``store`` indexes with their ``indexer``."""
+        parameters and router); ``store`` indexes with their ``indexer``.
+        ``check_references``: referential integrity, off by default (see the module)."""
         self.store = store
         self.services = services
+        self.check_references = check_references
+        settings = settings.model_copy(update={"referential_integrity": check_references})
         self.ctx = Context(
             store, settings, UNRESTRICTED, settings.base_url or "", services=services
         )
@@ -172,6 +188,8 @@ class Loader:
             for _, resource in pending:
                 rid = resource.get("id") or new_id()
                 await uow.write(resource["resourceType"], rid, resource, method="PUT")
+            if self.check_references:
+                await check_unit(self.ctx, uow)
 
         try:
             await in_transaction(self.store, work)

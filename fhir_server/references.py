@@ -93,3 +93,21 @@ def _collect(node: Any, out: list[dict[str, Any]]) -> None:
         kind = type(value)
         if kind is dict or kind is list:
             _collect(value, out)
+
+
+def path_to(node: Any, target: dict[str, Any], here: str = "") -> str | None:
+    """Where ``target`` (an object inside ``node``) is, as ``.subject`` or ``.performer[1]``
+    (only on error paths: a walk of the body)."""
+    if node is target:
+        return here
+    if isinstance(node, dict):
+        items: Any = ((f"{here}.{k}", v) for k, v in node.items())
+    elif isinstance(node, list):
+        items = ((f"{here}[{i}]", v) for i, v in enumerate(node))
+    else:
+        return None
+    for where, value in items:
+        found = path_to(value, target, where)
+        if found is not None:
+            return found
+    return None

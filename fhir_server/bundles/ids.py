@@ -20,6 +20,7 @@ from fhir_server.interactions.common import (
     new_id,
 )
 from fhir_server.interactions.context import Context
+from fhir_server.references import path_to
 
 
 async def assign_ids(ctx: Context, entries: list[Entry]) -> tuple[dict[str, str], dict[int, Any]]:
@@ -86,30 +87,12 @@ URN_UUID = "urn:uuid:"
 def unresolved(index: int, body: dict[str, Any], holder: dict[str, Any]) -> FhirError:
     """A ``urn:uuid:`` reference that is the fullUrl of no resource the transaction writes:
     stored as it is, it would point nowhere (http.html#trules resolves them all)."""
-    at = f"Bundle.entry[{index}].resource{_path_to(body, holder) or ''}.reference"
+    at = f"Bundle.entry[{index}].resource{path_to(body, holder) or ''}.reference"
     return Invalid(
         f"Bundle.entry[{index}]: the reference {holder['reference']!r} is the fullUrl of no"
         " resource this transaction creates or updates",
         [at],
     )
-
-
-def _path_to(node: Any, target: dict[str, Any], here: str = "") -> str | None:
-    """Where ``target`` (an object inside ``node``) is, as ``.subject`` or ``.performer[1]``
-    (only on the error path: a walk of the body)."""
-    if node is target:
-        return here
-    if isinstance(node, dict):
-        items: Any = ((f"{here}.{k}", v) for k, v in node.items())
-    elif isinstance(node, list):
-        items = ((f"{here}[{i}]", v) for i, v in enumerate(node))
-    else:
-        return None
-    for where, value in items:
-        found = _path_to(value, target, where)
-        if found is not None:
-            return found
-    return None
 
 
 async def _conditional_reference(ctx: Context, ref: str) -> str:

@@ -18,7 +18,7 @@ from fhir_server.bundles.references import (
     is_conditional_reference,
     reference_holders,
 )
-from fhir_server.errors import FhirError, Invalid
+from fhir_server.errors import FhirError, Invalid, Issue, StillReferenced, UnresolvedReference
 from fhir_server.interactions.common import (
     check_type,
     new_id,
@@ -138,7 +138,10 @@ async def transaction(
     holders = await _check_bodies(ctx, entries)
     early_ids = await _prepare(ctx, entries, holders)
 
+    written_by: dict[tuple[str, str], int] = {}  # (type, id) → the entry that wrote it
+
     async def work(uow: UnitOfWork) -> list[dict[str, Any]]:
+        written_by.clear()
         todo = [_fresh(e) for e in entries] if ctx.store.retries_work else entries
         ids: dict[str, str] = dict(early_ids)
         matched: dict[int, Any] = {}
@@ -163,6 +166,8 @@ async def transaction(
                 ):
                     e.request.index = None
                 result = await _run(ctx, e, matched, dispatch)
+                if result.stored is not None:
+                    written_by[(result.stored.type, result.stored.id)] = e.index
                 if ORDER[e.request.method] < 3 and result.stored is not None:
                     _check_overlap(changed, result.stored.reference, e.index)
             except FhirError as err:
@@ -173,8 +178,37 @@ async def transaction(
     if any(e.request.method in ("GET", "HEAD") for e in entries):
         # its reads run inside its unit of work, where the store's journal is not drained
         await ctx.store.drain_deferred(None)
-    out = await ctx.write(work)
+    try:
+        out = await ctx.write(work)
+    except UnresolvedReference as err:
+        raise _entries_named(err, err.sources, written_by, ".resource") from None
+    except StillReferenced as err:
+        raise _entries_named(err, err.targets, written_by, "") from None
     return FhirResult(200, body=bundle("transaction-response", out, []))
+
+
+def _entries_named(
+    err: FhirError, about: list[tuple[str, str]], written_by: dict[tuple[str, str], int], at: str
+) -> FhirError:
+    """Referential integrity is checked after the last entry: each issue is told which entry
+    wrote the resource it is about — ``at`` ``.resource``: the element in that entry's resource
+    (``CarePlan.subject`` → ``Bundle.entry[1].resource.subject``); ``''``: the entry."""
+    issues = []
+    for issue, key in zip(err.issues, about, strict=False):
+        index = written_by.get(key)
+        if index is None:
+            issues.append(issue)
+            continue
+        where = f"Bundle.entry[{index}]"
+        if at:
+            expression = tuple(where + at + e[len(key[0]) :] for e in issue.expression)
+        else:
+            expression = (where,)
+        issues.append(
+            Issue(issue.code, f"{where}: {issue.diagnostics}", expression, issue.severity)
+        )
+    err.issues = issues
+    return err
 
 
 async def _run(ctx: Context, e: Entry, matched: dict[int, Any], dispatch: Handler) -> FhirResult:

@@ -22,12 +22,19 @@ if TYPE_CHECKING:
     from fhir_server.stored_conformance import StoredConformance
 
 
+REFERENCE_POLICY = ("literal", "logical", "local")
+"""What every type accepts (ReferenceHandlingPolicy): literal and logical (identifier only)
+references, and local ones (``Type/id``); ``enforced`` is added while referential integrity is
+(`fhir_server.interactions.integrity`)."""
+
+
 def _resource(
     router: Router,
     params: KnownParameters,
     type_: str,
     multiple_delete: bool,
     stored: Callable[[str], list[str]] | None = None,
+    enforced: bool = False,
 ) -> dict[str, Any]:
     profiles = supported_profiles(type_)
     profiles += [p for p in (stored(type_) if stored else []) if p not in profiles]
@@ -46,6 +53,7 @@ def _resource(
             if router.routed("type", "DELETE")
             else "not-supported"
         ),
+        "referencePolicy": [*REFERENCE_POLICY, *(["enforced"] if enforced else [])],
         "supportedProfile": profiles,
         "operation": [
             {"name": op.name, "definition": op.definition}
@@ -69,6 +77,7 @@ def _statement(
     params: KnownParameters,
     stored: Callable[[str], list[str]] | None,
     multiple_delete: bool,
+    enforced: bool,
     base_url: str,
     security: bytes | None,
 ) -> bytes:
@@ -109,7 +118,7 @@ def _statement(
             {
                 **rest,
                 "resource": [
-                    _resource(router, params, t, multiple_delete, stored)
+                    _resource(router, params, t, multiple_delete, stored, enforced)
                     for t in sorted(SERVED_TYPES)
                 ],
                 "interaction": [{"code": code} for code in router.codes("system")],
@@ -133,7 +142,7 @@ class CapabilityStatements:
         self.router = router
         self.params = params
         self.conformance = conformance
-        self._kept: dict[tuple[bool, str, bytes | None], bytes] = {}
+        self._kept: dict[tuple[bool, bool, str, bytes | None], bytes] = {}
         params.on_change(self._kept.clear)
         if conformance is not None:  # the stored profiles are supported profiles too
             conformance.on_change(self._kept.clear)
@@ -145,7 +154,7 @@ class CapabilityStatements:
         this ``rest.security``; also the source of the OpenAPI description
         (`fhir_server.http.openapi`)."""
         raw = orjson.dumps(security) if security is not None else None
-        key = (settings.allow_multiple_delete, base_url, raw)
+        key = (settings.allow_multiple_delete, settings.referential_integrity, base_url, raw)
         found = self._kept.get(key)
         if found is None:
             stored = self.conformance.profiles_for if self.conformance is not None else None

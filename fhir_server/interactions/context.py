@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fhir_server.access import Access, Grant, Security
 from fhir_server.config import Settings
 from fhir_server.errors import Conflict, Invalid, Issue, Unavailable
+from fhir_server.interactions.integrity import check_unit
 from fhir_server.numbers import parse_count
 from fhir_server.search.registry import KnownParameters
 from fhir_server.search.terms import Index, SearchQuery
@@ -169,7 +170,10 @@ class Context:
         async def joined(uow: UnitOfWork) -> T:
             self.uow = uow
             try:
-                return await work(uow)
+                result = await work(uow)
+                if self.settings.referential_integrity:  # once, after the unit's last write
+                    await check_unit(self, uow)
+                return result
             finally:
                 self.uow = None
 

@@ -150,6 +150,20 @@ def stamp(resource: dict[str, Any], rid: str, version: int, ts: int) -> bytes:
     return fhir_json.dumps(resource)
 
 
+@dataclass(frozen=True, slots=True)
+class Referrer:
+    """A current resource whose reference index names a target: `UnitOfWork.referrers`."""
+
+    type: str
+    id: str
+    param: str
+    """The parameter (of ``type``) whose reference names the target."""
+    target: tuple[str, str]
+    url: str
+    """The reference as written when it is an absolute URL (whose base the caller judges), else
+    ``''``."""
+
+
 class UnitOfWork(abc.ABC):
     """One atomic set of reads and writes; rolled back unless committed."""
 
@@ -237,6 +251,21 @@ class UnitOfWork(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def live(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of ``keys`` (type, id) name a current, not deleted resource, as this unit of
+        work sees them (its own writes included): one look-up for all of them (referential
+        integrity, `fhir_server.interactions.integrity`)."""
+
+    @abc.abstractmethod
+    async def referrers(
+        self, targets: Collection[tuple[str, str]], params: Sequence[tuple[str, str]], limit: int
+    ) -> list[Referrer]:
+        """Up to ``limit`` current, not deleted resources whose reference index, under one of
+        ``params`` (source type, parameter name), names one of ``targets`` (type, id), as this
+        unit of work sees them: the search index's reference entries, so current versions
+        only (a past version references nothing)."""
+
+    @abc.abstractmethod
     async def append_deferred(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
         """Make ``resource`` (a new ``type_`` with id ``id_``, an id nobody else uses) durable in
         this unit of work as one compact row, to be stored and indexed later
@@ -297,6 +326,7 @@ class UnitOfWork(abc.ABC):
             if minted:  # no concurrent writer made this id up too: it exists, a retry won't help
                 raise VersionConflict(None) from None
             raise
+        self.changed[(type_, id_)] = resource
         return new, current is None or current.deleted
 
     async def delete(
@@ -309,7 +339,19 @@ class UnitOfWork(abc.ABC):
             return None
         tomb = StoredResource(type_, id_, current.version + 1, now_us(), True, "DELETE", None)
         await self._put(current, tomb, None)
+        self.changed[(type_, id_)] = None
         return tomb
+
+    _changed: dict[tuple[str, str], dict[str, Any] | None] | None = None
+
+    @property
+    def changed(self) -> dict[tuple[str, str], dict[str, Any] | None]:
+        """What this unit of work wrote, by (type, id): the resource as stored, or None for a
+        deletion (the last write of each wins) — what is checked before the commit
+        (referential integrity)."""
+        if self._changed is None:
+            self._changed = {}
+        return self._changed
 
     indexer: Indexer
     base_url: str | None = None

@@ -38,7 +38,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
         "recorded": "2024-01-01T00:00:00Z",
         "agent": [{"requestor": True}],
-        "source": {"observer": {"reference": "Device/d"}},
+        "source": {"observer": {"display": "a test device"}},
     },
     "CarePlan": {"status": "active", "intent": "plan", "subject": SUBJECT},
     "CareTeam": {},
@@ -96,6 +96,36 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "expression": "Patient.gender",
     },
 }
+
+
+REFERENCED = (
+    {"resourceType": "Patient", "id": "example"},
+    {"resourceType": "Practitioner", "id": "p"},
+)
+"""The resources `MINIMAL` references: a local reference must name a stored resource
+(referential integrity, ``FHIR_REFERENTIAL_INTEGRITY``); `store_referenced` stores them."""
+
+
+async def store_referenced(client: httpx.AsyncClient) -> None:
+    """Store the resources `MINIMAL`'s references name (`REFERENCED`)."""
+    for resource in REFERENCED:
+        resp = await put(client, resource)
+        assert resp.status_code in (200, 201), resp.text
+
+
+EXAMPLE_TARGETS = (
+    {"resourceType": "Organization", "id": "dk-org-gp-noerregade", "name": "Lægerne Nørregade"},
+    {"resourceType": "PractitionerRole", "id": "dk-practitionerrole-home-nurse"},
+)
+"""The resources the Danish profile examples (``profiles/examples``) reference, but for the
+Patient, which is an example itself (``dk-core-patient-valid-cpr``)."""
+
+
+async def store_example_targets(client: httpx.AsyncClient) -> None:
+    """Store `EXAMPLE_TARGETS`: a write of an example then passes referential integrity."""
+    for resource in EXAMPLE_TARGETS:
+        resp = await put(client, resource)
+        assert resp.status_code in (200, 201), resp.text
 
 
 def minimal(type_: str, **extra: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import httpx
 
 from fhir_server.config import Settings
 from tests.api.conftest import MakeClient
-from tests.api.support import app_of, assert_outcome, create
+from tests.api.support import app_of, assert_outcome, create, store_example_targets
 from tests.api.test_custom_search_parameters import colour_param, coloured, ids
 from tests.api.test_profile_enforcement import example, without_profile
 
@@ -35,6 +35,7 @@ async def test_each_server_requires_its_own_profiles(make_client: MakeClient) ->
     """The server started last does not decide what the first one requires."""
     danish = await make_client(required_profiles=Settings().required_profiles)
     plain: httpx.AsyncClient = await make_client()
+    await store_example_targets(plain)
     bare = without_profile(example("dk-core-patient-valid-cpr"))
     del bare["identifier"]
     assert_outcome(await danish.post("Patient", json=bare), 422, "required")

@@ -67,6 +67,8 @@ async def all_ids(client: httpx.AsyncClient, type_: str) -> list[str]:
 
 
 async def test_transaction_rewrites_urn_uuid_references(client: httpx.AsyncClient) -> None:
+    # a local reference outside the bundle must name a stored resource (referential integrity)
+    await put_ok(client, minimal("Encounter", id="other"))
     out = await transaction(
         client,
         # refers to a resource created by a later entry, and to itself through a contained ref

@@ -17,12 +17,14 @@ from tests.api.support import (
     BASE,
     CPR,
     FHIR_JSON,
+    REFERENCED,
     assert_outcome,
     create,
     expressions,
     minimal,
     patient,
     put,
+    store_referenced,
 )
 from tests.support.r4b_models import check_structure
 
@@ -422,6 +424,7 @@ def _identifier(type_: str) -> Any:
 
 async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> None:
     """Call each interaction the CapabilityStatement claims, for every type: none is a 404/405."""
+    await store_referenced(client)
     cs = (await client.get("metadata")).json()
     json_patch = {"Content-Type": "application/json-patch+json"}
     for r in cs["rest"][0]["resource"]:
@@ -476,11 +479,12 @@ async def test_every_claimed_interaction_works(client: httpx.AsyncClient) -> Non
         assert resp.json()["type"] == f"{kind}-response"
     resp = await client.get("_history", params={"_count": "100"})
     assert resp.status_code == 200
-    assert len(resp.json()["entry"]) == len(SERVED_TYPES) * 4
+    assert len(resp.json()["entry"]) == len(SERVED_TYPES) * 4 + len(REFERENCED)
     await create(client, minimal("Patient"))
     found = await client.get("", params={"_type": "Patient,CarePlan", "_count": "100"})
     assert found.status_code == 200  # everything else was deleted above
-    assert [e["resource"]["resourceType"] for e in found.json()["entry"]] == ["Patient"]
+    kept = [e["resource"]["resourceType"] for e in found.json()["entry"]]
+    assert kept == ["Patient", "Patient"]  # and Patient/example, which the others referenced
 
 
 async def test_every_response_body_is_valid_fhir(client: httpx.AsyncClient) -> None:

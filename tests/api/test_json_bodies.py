@@ -49,6 +49,11 @@ def with_id(text: str, id_: str) -> str:
 
 
 async def create_observation(client: httpx.AsyncClient) -> str:
+    if (await client.get("Patient/p1")).status_code == 404:  # the subject must exist
+        made = await client.put(
+            "Patient/p1", content='{"resourceType":"Patient","id":"p1"}', headers=FHIR
+        )
+        assert made.status_code == 201, made.text
     resp = await client.post("Observation", content=OBSERVATION, headers=FHIR)
     assert resp.status_code == 201, resp.text
     assert_exact(resp.content)

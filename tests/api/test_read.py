@@ -187,6 +187,7 @@ async def test_summary_modes(client: httpx.AsyncClient) -> None:
 
 
 async def test_summary_text_keeps_mandatory_elements(client: httpx.AsyncClient) -> None:
+    await put_ok(client, {"resourceType": "Patient", "id": "p"})  # the subject must exist
     made = await create(
         client, minimal("Observation", subject={"reference": "Patient/p"}, valueString="x")
     )

@@ -141,3 +141,25 @@ def test_load_keeps_decimals_as_written_and_refuses_what_http_refuses(
 
     raw = asyncio.run(content())
     assert b'"valueDecimal":70.10}' in raw and b'"valueDecimal":1.8e0}' in raw
+
+
+def test_load_checks_references_only_when_asked(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bulk load does not check referential integrity by default (its files reference each
+    other in any order); ``--referential-integrity`` refuses what references nothing loaded."""
+    plan = {
+        "resourceType": "CarePlan",
+        "id": "cp",
+        "status": "active",
+        "intent": "plan",
+        "subject": {"reference": "Patient/later"},
+    }
+    src = _ndjson(tmp_path / "plans.ndjson", [plan])
+    assert main(["load", "--no-progress", "--referential-integrity", str(src)]) == 1
+    out, err = capsys.readouterr()
+    assert "loaded 0, failed 1" in out
+    assert "CarePlan.subject" in err and "Patient/later" in err
+    assert main(["load", "--no-progress", str(src)]) == 0
+    assert "loaded 1, failed 0" in capsys.readouterr().out
+    assert asyncio.run(_ids(db, "CarePlan")) == ["cp"]

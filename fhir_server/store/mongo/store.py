@@ -39,6 +39,7 @@ from fhir_server.store.base import (
     Indexer,
     InvalidCursor,
     Page,
+    Referrer,
     RetryableConflict,
     Store,
     UnitOfWork,
@@ -411,6 +412,43 @@ class MongoUnitOfWork(UnitOfWork):
             await self.store.locks.update_one(
                 {"_id": key}, {"$inc": {"n": 1}}, upsert=True, session=self.session
             )
+
+    async def live(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        wanted = [resource_key(t, i) for t, i in set(keys)]
+        if not wanted:
+            return set()
+        where = {"_id": {"$in": wanted}, "deleted": False}
+        with _conflicts():
+            cursor = self.store.resources.find(where, {"type": 1, "id": 1}, session=self.session)
+            return {(d["type"], d["id"]) for d in await cursor.to_list(None)}
+
+    async def referrers(
+        self, targets: Collection[tuple[str, str]], params: Sequence[tuple[str, str]], limit: int
+    ) -> list[Referrer]:
+        out: list[Referrer] = []
+        for rtype, rid in sorted(set(targets)):
+            if len(out) >= limit or not params:
+                break
+            # a branch per (type, parameter): each one bounded by the by_reference index
+            branches = [
+                {"type": t, "ref": {"$elemMatch": {"p": p, "i": rid, "t": rtype}}}
+                for t, p in params
+            ]
+            where = {"$or": branches, "deleted": False}
+            with _conflicts():
+                cursor = self.store.resources.find(
+                    where, {"type": 1, "id": 1, "ref": 1}, session=self.session
+                ).limit(limit - len(out))
+                docs = await cursor.to_list(None)
+            for d in docs:
+                for entry in d.get("ref") or ():
+                    if entry.get("i") == rid and entry.get("t") == rtype:
+                        referrer = Referrer(
+                            d["type"], d["id"], entry["p"], (rtype, rid), entry.get("u") or ""
+                        )
+                        out.append(referrer)
+                        break
+        return out[:limit]
 
     async def append_deferred(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
         doc = {

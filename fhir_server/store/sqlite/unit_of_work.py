@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -17,6 +17,7 @@ from fhir_server.care_relationships import CareRelationship
 from fhir_server.search.terms import Index, SearchQuery
 from fhir_server.store.base import (
     Page,
+    Referrer,
     StoreBusy,
     UnitOfWork,
     VersionConflict,
@@ -34,10 +35,14 @@ from fhir_server.store.sqlite.index_rows import (
     index_rows,
 )
 from fhir_server.store.sqlite.rows import read_current, search_page
+from fhir_server.store.sqlite.schema import param_key
 from fhir_server.stored import StoredResource
 
 if TYPE_CHECKING:
     from fhir_server.store.sqlite.store import SqliteStore
+
+_KEYS_PER_QUERY = 400
+"""(type, id) pairs one existence look-up asks for: well under SQLite's limit of bound values."""
 
 LOCK_WAIT_SECONDS = 30.0
 """How long a unit of work waits for another process to let go of SQLite's write lock."""
@@ -177,6 +182,43 @@ class SqliteUnitOfWork(UnitOfWork):
     async def relate(self, patient: str, holder: str, kind: str, start: str) -> None:
         # no resource written: a create that records its creator still shares a COMMIT
         _relationships.record(self.store.writer, patient, holder, kind, start)
+
+    async def live(self, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        db = self.store.writer
+        out: set[tuple[str, str]] = set()
+        ordered = sorted(set(keys))
+        for i in range(0, len(ordered), _KEYS_PER_QUERY):
+            chunk = ordered[i : i + _KEYS_PER_QUERY]
+            by_type: dict[str, list[str]] = {}
+            for type_, id_ in chunk:
+                by_type.setdefault(type_, []).append(id_)
+            # one statement: a range of the primary key per type
+            where = " OR ".join(
+                f"(type = ? AND id IN ({','.join('?' * len(ids))}))" for ids in by_type.values()
+            )
+            args = [v for type_, ids in by_type.items() for v in (type_, *ids)]
+            sql = f"SELECT type, id FROM resource WHERE deleted = 0 AND ({where})"
+            out.update(db.execute(sql, args))
+        return out
+
+    async def referrers(
+        self, targets: Collection[tuple[str, str]], params: Sequence[tuple[str, str]], limit: int
+    ) -> list[Referrer]:
+        self._flush()  # the index rows this unit has buffered count too
+        keys = {param_key(type_, name): name for type_, name in params}
+        marks = ",".join("?" * len(keys))
+        sql = (
+            "SELECT r.type, r.id, x.p, x.url FROM idx_reference x JOIN resource r ON r.rk = x.rk"
+            f" WHERE x.p IN ({marks}) AND x.rid = ? AND x.rtype = ? AND x.rid <> ''"
+            " AND r.deleted = 0 LIMIT ?"
+        )
+        out: list[Referrer] = []
+        for rtype, rid in sorted(set(targets)):
+            if len(out) >= limit or not keys:
+                break
+            rows = self.store.writer.execute(sql, (*keys, rid, rtype, limit - len(out)))
+            out += [Referrer(t, i, keys[p], (rtype, rid), url) for t, i, p, url in rows]
+        return out
 
     async def append_deferred(self, type_: str, id_: str, resource: dict[str, Any]) -> None:
         self._writes += 1
