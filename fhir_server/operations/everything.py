@@ -134,6 +134,8 @@ def _values(inputs: Inputs, name: str) -> list[str]:
 
 
 def _asked(ctx: Context, inputs: Inputs, record: _Record) -> _Asked:
+    if inputs.body is not None:
+        raise Invalid("$everything takes a Parameters resource (or none) in the body")
     names = {k for k, _ in inputs.query if k.startswith("_")}
     names |= {str(p.get("name")) for p in inputs.params}
     known = _ACCEPTED | ({"start", "end"} if record.dated else set())
@@ -201,7 +203,7 @@ async def _referenced_ids(
     (every member, whatever ``_type`` and ``_since`` keep: a practitioner changed since is news
     even when the Observation naming them is not)."""
     found: dict[str, set[str]] = {t: set() for t in wanted}
-    types = {t for t in SERVED_TYPES if record.members(t)}
+    types = {t for t in SERVED_TYPES - TRAIL if record.members(t)}  # who read it is no part
     for type_ in sorted(t for t in types if ctx.access.decide(t, VISIBLE).permit):
         pairs = _care_dates(ctx, type_, asked) if record.dated else []
         query = await _query(ctx, type_, record.members(type_), pairs)

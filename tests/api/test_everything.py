@@ -218,6 +218,23 @@ async def test_type_filter(client: httpx.AsyncClient) -> None:
     assert _ids(await _get(client, "Patient/p1/$everything", _type="ValueSet")) == []
 
 
+async def test_the_audit_trail_only_when_asked_for(client: httpx.AsyncClient) -> None:
+    await _seed(client)
+    trail = {  # who read p1's record: not the record, and its reader is no part of it
+        "resourceType": "AuditEvent",
+        "id": "a1",
+        "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+        "recorded": "2024-01-01T00:00:00Z",
+        "agent": [{"requestor": True, "who": _ref("Practitioner/doc2")}],
+        "source": {"observer": _ref("Organization/org2")},
+        "entity": [{"what": _ref("Patient/p1")}],
+    }
+    assert (await client.put("AuditEvent/a1", json=trail)).status_code == 201
+    assert _ids(await _get(client, "Patient/p1/$everything")) == P1
+    found = _ids(await _get(client, "Patient/p1/$everything", _type="AuditEvent,Practitioner"))
+    assert found == ["AuditEvent/a1", "Practitioner/doc1"]
+
+
 async def test_since(client: httpx.AsyncClient) -> None:
     await _seed(client)
     changed = dict(RECORD[10], status="amended")  # Observation/o2
@@ -305,6 +322,8 @@ async def test_bad_parameters_are_named(client: httpx.AsyncClient) -> None:
     # an Encounter's record has no care-date range (R4 Encounter-everything)
     resp = await client.get("Encounter/e1/$everything", params={"start": "2020"})
     assert_outcome(resp, 400, "invalid", ["start"])
+    resp = await client.post("Patient/p1/$everything", json={"resourceType": "Patient"})
+    assert_outcome(resp, 400, "invalid")
     # other types have no $everything
     resp = await client.get("Observation/o1/$everything")
     assert_outcome(resp, 400, "not-supported")
