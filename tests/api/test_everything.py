@@ -190,6 +190,14 @@ async def test_paging_across_types_repeats_and_skips_nothing(client: httpx.Async
     assert pages == [["Encounter/e1", "Encounter/e2", "Observation/o1", "Observation/o2"]]
     pages = await _pages(client, "Encounter/e1/$everything", _count=5)
     assert pages == [E1[:5], E1[5:]]
+    first = await _get(client, "Patient/p1/$everything", _count=3)
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    second = await _get(client, links["next"].removeprefix(BASE + "/"))
+    links = {link["relation"]: link["url"] for link in second["link"]}
+    back = await _get(client, links["previous"].removeprefix(BASE + "/"))
+    assert _ids(back) == P1[0:3]
+    last = await _get(client, links["last"].removeprefix(BASE + "/"))
+    assert _ids(last) == P1[8:11]
 
 
 async def test_next_link_keeps_the_parameters_and_is_bound_to_the_instance(
