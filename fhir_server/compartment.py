@@ -25,6 +25,45 @@ def params(owner: str, type_: str) -> tuple[str, ...]:
     return patient_compartment().get(type_, ()) if owner == "Patient" else ()
 
 
+_ENCOUNTER: dict[str, tuple[str, ...]] = {
+    "CarePlan": ("encounter",),
+    "CareTeam": ("encounter",),
+    "ChargeItem": ("context",),
+    "Claim": ("encounter",),
+    "ClinicalImpression": ("encounter",),
+    "Communication": ("encounter",),
+    "CommunicationRequest": ("encounter",),
+    "Composition": ("encounter",),
+    "Condition": ("encounter",),
+    "DeviceRequest": ("encounter",),
+    "DiagnosticReport": ("encounter",),
+    "DocumentReference": ("encounter",),
+    "ExplanationOfBenefit": ("encounter",),
+    "List": ("encounter",),
+    "Media": ("encounter",),
+    "MedicationAdministration": ("context",),
+    "MedicationRequest": ("encounter",),
+    "NutritionOrder": ("encounter",),
+    "Observation": ("encounter",),
+    "Procedure": ("encounter",),
+    "QuestionnaireResponse": ("encounter",),
+    "RequestGroup": ("encounter",),
+    "RiskAssessment": ("encounter",),
+    "ServiceRequest": ("encounter",),
+    "VisionPrescription": ("encounter",),
+}
+"""R4 CompartmentDefinition/encounter: type → the parameters that put a resource in an
+Encounter's compartment (the Encounter itself is its own member). Only ``Encounter/[id]/
+$everything`` asks it (`encounter_params`); compartment search serves the Patient's only."""
+
+
+def encounter_params(type_: str) -> tuple[str, ...]:
+    """The reference parameters that put a ``type_`` in an Encounter's compartment (those of
+    them this server knows for the type); empty when it has none."""
+    known = builtin_params(type_)
+    return tuple(p for p in _ENCOUNTER.get(type_, ()) if p in known)
+
+
 def has_compartment(type_: str) -> bool:
     """Whether a ``type_`` resource can be in a patient's compartment (a Patient is its own)."""
     return type_ == "Patient" or bool(params("Patient", type_))

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from fhir_server.errors import FhirError, MethodNotAllowed, NotFound, NotSupported
 from fhir_server.interactions.common import check_type
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, Handler, warned
-from fhir_server.operations import Operation, find
+from fhir_server.operations import Operation, clashing, find
 from fhir_server.operations.inputs import Inputs
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.stored_conformance import TYPES as CONFORMANCE_TYPES
@@ -105,9 +105,9 @@ class Router:
             if route.method in methods:
                 raise ValueError(f"two routes for {route.method} {route.shape}")
             methods[route.method] = route.handler
-        names = [op.name for op in operations]
-        if len(set(names)) != len(names):
-            raise ValueError(f"an operation is listed twice: {names}")
+        twice = clashing(operations)
+        if twice:
+            raise ValueError(f"an operation is listed twice: {twice}")
 
     def codes(self, level: str) -> list[str]:
         """The interaction codes routed at ``level`` (``type`` or ``system``), in route order."""

@@ -16,7 +16,7 @@ from fhir_server.interactions import (
     update,
 )
 from fhir_server.interactions.router import Route, operation
-from fhir_server.operations import Operation, terminology, validate
+from fhir_server.operations import Operation, everything, terminology, validate
 
 ROUTES: tuple[Route, ...] = (
     Route("instance", "GET", read.read, ("read",)),
@@ -47,4 +47,6 @@ OPERATIONS: tuple[Operation, ...] = (
     terminology.TRANSLATE,
     terminology.VALIDATE_CODE,
     terminology.LOOKUP,
+    everything.PATIENT_EVERYTHING,
+    everything.ENCOUNTER_EVERYTHING,
 )

@@ -197,11 +197,8 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     if any(k == "_sort" for k, _ in rest):
         raise Invalid("_sort is not supported in a search across types", ["_sort"])
     binding = _binding("", pairs)
-    backward, after = False, None
     signed_here = next((v for k, v in rest if k == "_cursor"), None)
-    if signed_here is not None:
-        backward, position = cursor.read_page_token(signed_here, binding)
-        after = _type_position(position, types)
+    position = _position(signed_here, binding, types)
     rest = [(k, v) for k, v in rest if k != "_cursor"]
     queries = {t: await query_for(ctx, t, rest) for t in types}
     for query in queries.values():
@@ -213,9 +210,10 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
     links = [("self", page_url(ctx.base_url, pairs, signed_here))]
     matches: list[StoredResource] = []
     if first.summary != "count" and first.count > 0:
-        matches, more = await _across_types(ctx, queries, types, first.count, after, backward)
-        page = edge_page(matches, lambda s: s, _key, more, after is not None, backward)
-        links += _paging_links(ctx.base_url, pairs, binding, signed_here, page)
+        matches, paging, more = await page_across_types(
+            ctx, queries, first.count, ctx.base_url, pairs, binding, signed_here, position
+        )
+        links += paging
         if _whole(first, signed_here, more):
             extra["total"] = len(matches)
     entries = [_entry(ctx, first, s, "match") for s in matches]
@@ -236,6 +234,45 @@ async def system_search(ctx: Context, req: FhirRequest) -> FhirResult:
 
 def _key(stored: StoredResource) -> str:
     return f"{stored.type}/{stored.id}"
+
+
+Position = tuple[bool, tuple[str, str] | None]
+"""Where a page across types starts: (backward, the ``(type, id)`` it starts after or before;
+None from an end)."""
+
+
+def _position(signed_here: str | None, binding: str, types: list[str]) -> Position:
+    if signed_here is None:
+        return False, None
+    backward, position = cursor.read_page_token(signed_here, binding)
+    return backward, _type_position(position, types)
+
+
+def binding_of(here: str, pairs: list[tuple[str, str]]) -> str:
+    """What a cursor of the search at ``here`` (``Patient/1/$everything``) with ``pairs`` is
+    bound to: it is refused anywhere else."""
+    return _binding(here, pairs)
+
+
+async def page_across_types(
+    ctx: Context,
+    queries: dict[str, SearchQuery],
+    count: int,
+    url: str,
+    shown: list[tuple[str, str]],
+    binding: str,
+    signed_here: str | None,
+    position: Position | None = None,
+) -> tuple[list[StoredResource], list[tuple[str, str]], bool]:
+    """A page of ``count`` matches of ``queries`` (one per type, each already narrowed by the
+    caller's access) in (type, id) order, from the signed cursor ``signed_here`` (None: the
+    first page); its paging links (``first``, ``previous``, ``next``, ``last``) on ``url`` with
+    ``shown``; and whether more follow. The system search and ``$everything`` page so."""
+    types = sorted(queries)
+    backward, after = position or _position(signed_here, binding, types)
+    matches, more = await _across_types(ctx, queries, types, count, after, backward)
+    page = edge_page(matches, lambda s: s, _key, more, after is not None, backward)
+    return matches, _paging_links(url, shown, binding, signed_here, page), more
 
 
 def _type_position(position: str | None, types: list[str]) -> tuple[str, str] | None:

@@ -35,10 +35,25 @@ class Operation:
 def find(
     operations: tuple[Operation, ...], name: str, level: str, type_: str | None
 ) -> Operation | None:
-    """The operation of ``operations`` called ``name`` that runs at ``level`` on ``type_``."""
-    op = next((o for o in operations if o.name == name), None)
-    if op is None or level not in op.levels:
-        return None
-    if type_ is not None and op.types is not None and type_ not in op.types:
-        return None
-    return op
+    """The operation of ``operations`` called ``name`` that runs at ``level`` on ``type_`` (one
+    name may be several operations on disjoint types, each with its own definition:
+    ``Patient/$everything``, ``Encounter/$everything``)."""
+    for op in operations:
+        if op.name != name or level not in op.levels:
+            continue
+        if type_ is None or op.types is None or type_ in op.types:
+            return op
+    return None
+
+
+def clashing(operations: tuple[Operation, ...]) -> list[str]:
+    """The names listed twice for a type they share (or both for every type): which of the two
+    answers would be a matter of order."""
+    out = []
+    for i, op in enumerate(operations):
+        for other in operations[i + 1 :]:
+            if op.name != other.name:
+                continue
+            if op.types is None or other.types is None or op.types & other.types:
+                out.append(op.name)
+    return out

@@ -17,23 +17,27 @@ class Inputs:
     """``Parameters.parameter`` entries (query parameters become ``valueString`` entries)."""
     body: dict[str, Any] | None = None
     """A POSTed resource that is not a Parameters resource (e.g. ``$validate`` of a resource)."""
+    query: list[tuple[str, str]] = field(default_factory=list)
+    """The query string as sent, ``_`` parameters included (``$everything``'s ``_since``,
+    ``_type``, ``_count`` and the paging ``_cursor``, which are no inputs of most operations)."""
 
     @classmethod
     def from_request(cls, req: FhirRequest, op: str) -> Inputs:
         query = [{"name": k, "valueString": v} for k, v in req.params if not k.startswith("_")]
+        raw = list(req.params)
         doc = None if req.method == "GET" else req.document()
         if doc is None:
-            return cls(query)
+            return cls(query, query=raw)
         if not isinstance(doc, dict):
             raise Invalid(f"{op} takes a Parameters resource or a resource in the body")
         if doc.get("resourceType") != "Parameters":
-            return cls(query, body=doc)
+            return cls(query, body=doc, query=raw)
         entries = doc.get("parameter", [])
         if not isinstance(entries, list) or not all(isinstance(p, dict) for p in entries):
             raise Invalid(
                 "Parameters.parameter must be a list of objects", ["Parameters.parameter"]
             )
-        return cls(query + entries)
+        return cls(query + entries, query=raw)
 
     def all(self, name: str) -> list[dict[str, Any]]:
         return [p for p in self.params if p.get("name") == name]
