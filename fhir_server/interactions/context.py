@@ -122,6 +122,12 @@ class Context:
     services: Services = field(kw_only=True)
     """The server's own router, search parameters and write checks (app-scoped)."""
     _access: Access | None = field(default=None, init=False, repr=False)
+    settling: list[Callable[[], Awaitable[None]]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    """Work the unit of work under way does last, after all its writes (a transaction's
+    entries included), before it commits: what a write implies once the whole unit is known
+    (`fhir_server.handover`: the Task a ServiceRequest hands over, unless one came with it)."""
 
     @property
     def access(self) -> Access:
@@ -168,10 +174,15 @@ class Context:
 
         async def joined(uow: UnitOfWork) -> T:
             self.uow = uow
+            self.settling = []  # a retried unit starts again from nothing
             try:
-                return await work(uow)
+                result = await work(uow)
+                while self.settling:
+                    await self.settling.pop(0)()
+                return result
             finally:
                 self.uow = None
+                self.settling = []
 
         try:
             return await in_transaction(self.store, joined)
