@@ -224,7 +224,9 @@ async def _check_mover(
     ctx: Context, prior: dict[str, Any], task: dict[str, Any], status: str
 ) -> None:
     """403 unless the caller may move the Task into ``status`` (`task_states.MOVED_BY`); a
-    Task created in a requester's status (draft, requested) is anyone's to create."""
+    Task created in a requester's status (draft, requested) is anyone's to create, and a Task
+    naming no owner (requester) is no handover: anyone who may write it makes the owner's
+    (requester's) moves."""
     party = MOVED_BY.get(status)
     if party is None or (party == "requester" and prior is task):
         return
@@ -233,6 +235,8 @@ async def _check_mover(
     sides = {"owner": ("owner",), "requester": ("requester",), "either": ("owner", "requester")}
     for side in sides[party]:
         held = owner if side == "owner" else prior.get("requester")
+        if held is None:  # no such party: no handover to protect on this side
+            return
         if await speaks_for(ctx.access, ctx, await _organization(ctx, held)):
             return
     who = {"owner": "the owner", "requester": "the requester", "either": "the requester or owner"}

@@ -442,6 +442,29 @@ async def test_the_requester_may_readdress_a_requested_task(table: Server) -> No
     assert resp.status_code == 200, resp.text
 
 
+async def test_a_task_without_owner_is_claimed_by_the_organization_that_takes_it(
+    table: Server,
+) -> None:
+    """A Task addressed to no one is no handover yet: an organization claims it by naming
+    itself as owner (never another), and then it is that owner's to move."""
+    body: Json = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "focus": ref("ServiceRequest/sr-table"),
+        "for": ref("Patient/pt"),
+        "requester": ref("PractitionerRole/doc-role"),
+    }
+    task = await created(await table.send("POST", "Task", DOCTOR, body))
+    resp = await move(table, task, "accepted", NURSE, owner=ref("Organization/region"))
+    assert (resp.status_code, issue(resp)["expression"]) == (403, ["Task.owner"])
+    resp = await move(table, task, "accepted", NURSE, owner=ref("Organization/home-nursing"))
+    assert resp.status_code == 200, resp.text
+    claimed = resp.json()
+    assert (await move(table, claimed, "in-progress", DOCTOR)).status_code == 403
+    assert (await move(table, claimed, "in-progress", NURSE)).status_code == 200
+
+
 # ---- responsibility: the care team and the care plan -------------------------------------
 
 
