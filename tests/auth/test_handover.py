@@ -574,3 +574,42 @@ async def test_a_refused_acceptance_changes_no_team(world: Server) -> None:
     team = (await world.get("CareTeam/team-dora", DOCTOR)).json()
     assert team["meta"]["versionId"] == "1"
     assert (await world.get(f"Task/{task['id']}", DOCTOR)).json()["status"] == "requested"
+
+
+async def test_s4_discharge_home_task_accepted_by_home_nursing(world: Server) -> None:
+    """S4: the hospital discharges the citizen; the care team's organization is told by a Task
+    (as a received HospitalNotification files it: focus the stay, no requester); home nursing
+    accepts it and the plan shows the follow-up as theirs, the team their responsibility — the
+    hospital doctor still holding the medical one."""
+    await citizen(world, "erik")
+    stay = {
+        "resourceType": "Encounter",
+        "id": "stay-erik",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": ref("Patient/erik"),
+        "serviceProvider": ref("Organization/ward"),
+        "period": {"start": "2026-11-28T08:00:00+01:00", "end": "2026-12-03T11:00:00+01:00"},
+    }
+    await created(await world.send("PUT", "Encounter/stay-erik", mint(ADMIN), stay))
+    told = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "code": {"text": "Advis om sygehusophold"},
+        "description": "Opfølgende hjemmebesøg efter udskrivelse",
+        "focus": ref("Encounter/stay-erik"),
+        "for": ref("Patient/erik"),
+        "owner": ref("Organization/home-nursing"),
+    }
+    task = await created(await world.send("POST", "Task", mint(ADMIN), told))
+    assert (await move(world, task, "accepted", NURSE)).status_code == 200
+    (activity,) = (await world.get("CarePlan/plan-erik", DOCTOR)).json()["activity"]
+    assert activity["detail"]["performer"] == [ref("Organization/home-nursing")]
+    assert activity["detail"]["description"] == "Opfølgende hjemmebesøg efter udskrivelse"
+    assert (activity["detail"]["kind"], activity["detail"]["status"]) == ("Task", "scheduled")
+    team = (await world.get("CareTeam/team-erik", DOCTOR)).json()
+    assert _roles(team) == [
+        ("PractitionerRole/doc-role", "ff:patient-responsible-doctor", False),
+        ("Organization/home-nursing", "ff:member,handover:task", False),
+    ]
