@@ -90,10 +90,12 @@ async def written(ctx: Context, stored: StoredResource, before: StoredResource |
     if stored.deleted or stored.type not in WATCHED:
         return
     if stored.type == "ServiceRequest":
-        request_id = stored.id
-        if _is_handover(_content(stored)):
-            # once the unit of work's writes are done: a transaction may carry its own Task
+        request_id, request = stored.id, _content(stored)
+        # once the unit of work's writes are done: a transaction may carry its own Task
+        if _is_handover(request):
             ctx.settling.append(lambda: _hand_over(ctx, request_id))
+        elif request.get("status") in _WITHDRAWN:
+            ctx.settling.append(lambda: _withdraw(ctx, request_id))
         return
     prior = _content(before) if before is not None and not before.deleted else None
     await _task_written(ctx, _content(stored), prior, stored.id)
@@ -133,6 +135,43 @@ async def _hand_over(ctx: Context, request_id: str) -> None:
     task = _task_for(request, reference, f"Organization/{receiver}")
     checked = ctx.services.checks.check_resource("Task", task)
     await ctx.uow.write("Task", new_id(), checked, method="POST", minted=True)
+
+
+_WITHDRAWN = frozenset({"completed", "revoked", "entered-in-error"})
+_FINAL = frozenset({"rejected", "cancelled", "completed", "failed", "entered-in-error"})
+
+
+async def _withdraw(ctx: Context, request_id: str) -> None:
+    """The request ended: its open Tasks follow. Revoked (the placer no longer wants it),
+    every open one is cancelled; entered in error, marked so; completed, those the owner has
+    not taken on are cancelled (the ones it has are its to complete). Each with the reason."""
+    assert ctx.uow is not None
+    stored = await ctx.uow.read("ServiceRequest", request_id)
+    status = _content(stored).get("status") if stored is not None and not stored.deleted else None
+    if status not in _WITHDRAWN:
+        return
+    reference = f"ServiceRequest/{request_id}"
+    found = {
+        t.id: t for p in ("focus", "based-on") for t in await _search(ctx, "Task", [(p, reference)])
+    }
+    new = "entered-in-error" if status == "entered-in-error" else "cancelled"
+    reason = {"text": f"Anmodningen er {_REQUEST_STATUS_TEXT[status]} (the request was {status})"}
+    for task in found.values():
+        content = _content(task)
+        old = str(content.get("status"))
+        if old in _FINAL or (status == "completed" and old in RESPONSIBLE):
+            continue
+        changed = {**content, "status": new, "statusReason": reason, "lastModified": _now()}
+        await _replace(ctx, task, changed)
+        if old in RESPONSIBLE:
+            await _follow(ctx, task.id, new)
+
+
+_REQUEST_STATUS_TEXT = {
+    "completed": "afsluttet",
+    "revoked": "tilbagekaldt",
+    "entered-in-error": "registreret ved en fejl",
+}
 
 
 def _task_for(request: dict[str, Any], reference: str, owner: str) -> dict[str, Any]:
@@ -206,7 +245,11 @@ async def _task_written(
     if status != old:
         if status in NEEDS_REASON and not _has_reason(task):
             raise _rule(f"A Task becomes {status!r} only with a statusReason", "Task.statusReason")
-        await _check_mover(ctx, prior or task, task, status)
+        # a create names its parties as a claim in the body, asked (as a MedCom sender is) of a
+        # caller bound to an organization only: one bound to none (a platform client loading
+        # records) is not asked; moving a Task is acting as a party, asked of every caller
+        if old is not None or ctx.access.acts_for is not None:
+            await _check_mover(ctx, prior or task, task, status)
     if old is None or status == old:
         return
     if status in RESPONSIBLE and old not in RESPONSIBLE:
@@ -241,8 +284,8 @@ async def _check_mover(
             return
     who = {"owner": "the owner", "requester": "the requester", "either": "the requester or owner"}
     raise Forbidden(
-        f"Only {who[party]} of the Task (an organization the caller acts for, or one it is"
-        f" part of) may make it {status!r}",
+        f"Only {who[party]} of the Task (a caller acting for that organization or one in its"
+        f" partOf line) may make it {status!r}",
         ["Task.status"],
     )
 

@@ -315,6 +315,40 @@ async def test_a_refused_transaction_leaves_neither_request_nor_task(world: Serv
     assert not tasks.json().get("entry")
 
 
+@pytest.mark.parametrize(
+    ("ended", "accepted", "expected"),
+    [
+        ("revoked", False, "cancelled"),
+        ("revoked", True, "cancelled"),
+        ("completed", False, "cancelled"),
+        ("completed", True, "accepted"),  # the owner's to complete
+        ("entered-in-error", False, "entered-in-error"),
+    ],
+)
+async def test_an_ended_request_ends_its_open_task(
+    world: Server, ended: str, accepted: bool, expected: str
+) -> None:
+    await citizen(world, "pc6")
+    request = await created(
+        await world.send("POST", "ServiceRequest", DOCTOR, service_request("pc6"))
+    )
+    (task,) = await tasks_for(world, request["id"])
+    if accepted:
+        assert (await move(world, task, "accepted", NURSE)).status_code == 200
+    done = {**request, "status": ended}
+    done.pop("meta")
+    await created(await world.send("PUT", f"ServiceRequest/{request['id']}", DOCTOR, done))
+    seen = (await world.get(f"Task/{task['id']}", DOCTOR)).json()
+    assert seen["status"] == expected
+    if expected != "accepted":
+        assert ended in seen["statusReason"]["text"]
+    if accepted:
+        team = (await world.get("CareTeam/team-pc6", DOCTOR)).json()
+        mine = [p for p in team["participant"] if p.get("extension")]
+        assert mine[-1]["member"] == ref("Organization/home-nursing")
+        assert bool(mine[-1]["period"].get("end")) == (expected == "cancelled")
+
+
 # ---- the state machine: every transition, by the party allowed ----------------------------
 
 
@@ -401,6 +435,23 @@ async def test_only_the_right_party_moves_a_task(
     assert resp.status_code == 403, resp.text
     assert issue(resp)["expression"] == ["Task.status"]
     assert (await table.get(f"Task/{task['id']}", DOCTOR)).json()["status"] == before
+
+
+async def test_a_sender_cannot_create_a_task_already_accepted_for_the_receiver(
+    table: Server,
+) -> None:
+    body: Json = {
+        "resourceType": "Task",
+        "status": "accepted",
+        "intent": "order",
+        "focus": ref("ServiceRequest/sr-table"),
+        "for": ref("Patient/pt"),
+        "requester": ref("PractitionerRole/doc-role"),
+        "owner": ref("Organization/home-nursing"),
+    }
+    resp = await table.send("POST", "Task", DOCTOR, body)
+    assert (resp.status_code, issue(resp)["expression"]) == (403, ["Task.status"])
+    assert (await table.send("POST", "Task", NURSE, body)).status_code == 201
 
 
 async def test_a_unit_accepts_for_the_organization_it_is_part_of(table: Server) -> None:
