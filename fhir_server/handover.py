@@ -129,6 +129,7 @@ async def _hand_over(ctx: Context, request_id: str) -> None:
     if sender == receiver:
         return
     reference = f"ServiceRequest/{request_id}"
+    await ctx.uow.lock("Task")  # two units handing one request over at once must conflict
     for param in ("focus", "based-on"):
         if await _search(ctx, "Task", [(param, reference)], limit=1):
             return  # it came with its Task
