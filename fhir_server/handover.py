@@ -306,7 +306,10 @@ async def _check_parties(
     claim = prior.get("owner") is None and await speaks_for(
         ctx.access, ctx, await _organization(ctx, task.get("owner"))
     )
-    if claim or await speaks_for(ctx.access, ctx, await _organization(ctx, prior.get("requester"))):
+    requester = prior.get("requester")
+    if claim or requester is None:  # a Task naming no requester: anyone's to re-address
+        return
+    if await speaks_for(ctx.access, ctx, await _organization(ctx, requester)):
         return
     raise Forbidden(
         "Only the requester of the Task may address it to another owner", ["Task.owner"]
