@@ -203,6 +203,48 @@ async def judged_content(reader: Reader, stored: StoredResource) -> dict[str, An
     return await judged_content(reader, before) if before is not None else None
 
 
+PART_OF_DEPTH = 10
+"""How far up ``Organization.partOf`` an organization is followed (a department of a hospital
+of a region is three); a longer or cyclic chain is not the caller's."""
+
+
+async def within(reader: Reader, organization: str | None, ancestor: str) -> bool:
+    """Whether Organization ``organization`` (an id) is ``ancestor`` (``Organization/x``) or one
+    of its sub-units (its ``partOf`` chain reaches it). The one reading of "an organization
+    acts for its sub-units": a MedCom sender's, a Task owner's and requester's."""
+    current = organization
+    for _ in range(PART_OF_DEPTH):
+        if current is None:
+            return False
+        if f"Organization/{current}" == ancestor:
+            return True
+        stored = await reader.read("Organization", current)
+        content = orjson.loads(stored.content or b"{}") if stored and not stored.deleted else {}
+        parent = str((content.get("partOf") or {}).get("reference") or "")
+        current = (
+            parent.removeprefix("Organization/") if parent.startswith("Organization/") else None
+        )
+    return False
+
+
+async def speaks_for(access: Access, reader: Reader, organization: str | None) -> bool:
+    """Whether the caller may act in the name of Organization ``organization`` (an id): it acts
+    for it, for an organization it is part of (the parent answers for its units, as a MedCom
+    sender's does), or for one of its units (a unit acts within its parents, as its care
+    relationships do: `Principal.holders`); never for a sibling. A caller bound to no
+    organization (a citizen, a practitioner whose token names none of its organizations, a
+    platform client) speaks for none; the server's own work (`UNRESTRICTED`) for every one."""
+    if access.unrestricted:
+        return True
+    acts_for = access.acts_for
+    if acts_for is None or organization is None:
+        return False
+    if await within(reader, organization, acts_for):
+        return True
+    own = acts_for.removeprefix("Organization/")
+    return await within(reader, own, f"Organization/{organization}")
+
+
 class Grant(Protocol):
     """What authentication yields for one caller: bound to a `Reader`, it answers as `Access`."""
 

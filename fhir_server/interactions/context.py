@@ -123,6 +123,12 @@ class Context:
     services: Services = field(kw_only=True)
     """The server's own router, search parameters and write checks (app-scoped)."""
     _access: Access | None = field(default=None, init=False, repr=False)
+    settling: list[Callable[[], Awaitable[None]]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    """Work the unit of work under way does last, after all its writes (a transaction's
+    entries included), before it commits: what a write implies once the whole unit is known
+    (`fhir_server.handover`: the Task a ServiceRequest hands over, unless one came with it)."""
 
     @property
     def access(self) -> Access:
@@ -169,13 +175,17 @@ class Context:
 
         async def joined(uow: UnitOfWork) -> T:
             self.uow = uow
+            self.settling = []  # a retried unit starts again from nothing
             try:
                 result = await work(uow)
+                while self.settling:  # what the unit's writes imply, written in the unit
+                    await self.settling.pop(0)()
                 if self.settings.referential_integrity:  # once, after the unit's last write
                     await check_unit(self, uow)
                 return result
             finally:
                 self.uow = None
+                self.settling = []
 
         try:
             return await in_transaction(self.store, joined)

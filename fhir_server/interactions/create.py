@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fhir_server import handover
 from fhir_server.interactions.common import body_resource, criteria_pairs, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult
 from fhir_server.search.terms import Index
@@ -44,6 +45,7 @@ async def create_resource(
             minted=True,
         )
         await ctx.access.check_written(stored, "c")  # as written: a refusal rolls the write back
+        await handover.written(ctx, stored, None)
         return FhirResult(201, stored, location=True)
 
     return await ctx.write(work)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fhir_server import handover
 from fhir_server.errors import Invalid, MethodNotAllowed, PreconditionFailed
 from fhir_server.interactions.common import body_resource, check_id, match_one, new_id
 from fhir_server.interactions.context import Context, FhirRequest, FhirResult, parse_version
@@ -50,8 +51,10 @@ async def write_version(
     update's match or new id, a patch of a resource already checked)."""
 
     async def work(uow: UnitOfWork) -> FhirResult:
+        watched = type_ in handover.WATCHED
+        current = await uow.read(type_, id_) if watched or not ctx.access.unrestricted else None
         if not ctx.access.unrestricted:
-            await _check_replaced(ctx, type_, id_, await uow.read(type_, id_), chosen)
+            await _check_replaced(ctx, type_, id_, current, chosen)
         stored, created = await uow.write(
             type_,
             id_,
@@ -62,6 +65,7 @@ async def write_version(
             index=index,
         )
         await ctx.access.check_written(stored, "c" if created else "u")  # as written
+        await handover.written(ctx, stored, current)
         return FhirResult(201 if created else 200, stored, location=created)
 
     try:

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
+from fhir_server.access import within
 from fhir_server.errors import Forbidden
 from fhir_server.interactions.context import Context
 from fhir_server.search.parse import parse_search
@@ -106,11 +105,6 @@ async def receiver_problems(ctx: Context, message: Message) -> tuple[list[Proble
     return [], found
 
 
-_PART_OF_DEPTH = 10
-"""How far up ``Organization.partOf`` a sender is followed (a department of a hospital of a
-region is three); a longer or cyclic chain is not the caller's."""
-
-
 async def sender_refusal(ctx: Context, message: Message) -> Forbidden | None:
     """Why the caller may not deliver ``message``, or None. Its MessageHeader.sender is a claim
     in the body: a caller bound to an organization delivers only its own organization's messages
@@ -119,18 +113,8 @@ async def sender_refusal(ctx: Context, message: Message) -> Forbidden | None:
     acts_for = ctx.access.acts_for
     if acts_for is None:
         return None
-    current = await organization_of(ctx, message, message.sender)
-    for _ in range(_PART_OF_DEPTH):
-        if current is None:
-            break
-        if f"Organization/{current}" == acts_for:
-            return None
-        stored = await ctx.read("Organization", current)
-        content = orjson.loads(stored.content or b"{}") if stored and not stored.deleted else {}
-        parent = str((content.get("partOf") or {}).get("reference") or "")
-        current = (
-            parent.removeprefix("Organization/") if parent.startswith("Organization/") else None
-        )
+    if await within(ctx, await organization_of(ctx, message, message.sender), acts_for):
+        return None
     return Forbidden(
         "The caller does not act for the message's sender (or an organization it is part of)",
         [f"Bundle.entry[{message.header_index}].resource.sender"],
