@@ -17,23 +17,26 @@ class Inputs:
     """``Parameters.parameter`` entries (query parameters become ``valueString`` entries)."""
     body: dict[str, Any] | None = None
     """A POSTed resource that is not a Parameters resource (e.g. ``$validate`` of a resource)."""
+    request: FhirRequest | None = None
+    """The request itself, for what the parameters above leave out: the method and the query's
+    ``_``-parameters and preferences (``$export``'s ``_type``, ``Prefer: respond-async``)."""
 
     @classmethod
     def from_request(cls, req: FhirRequest, op: str) -> Inputs:
         query = [{"name": k, "valueString": v} for k, v in req.params if not k.startswith("_")]
         doc = None if req.method == "GET" else req.document()
         if doc is None:
-            return cls(query)
+            return cls(query, request=req)
         if not isinstance(doc, dict):
             raise Invalid(f"{op} takes a Parameters resource or a resource in the body")
         if doc.get("resourceType") != "Parameters":
-            return cls(query, body=doc)
+            return cls(query, body=doc, request=req)
         entries = doc.get("parameter", [])
         if not isinstance(entries, list) or not all(isinstance(p, dict) for p in entries):
             raise Invalid(
                 "Parameters.parameter must be a list of objects", ["Parameters.parameter"]
             )
-        return cls(query + entries)
+        return cls(query + entries, request=req)
 
     def all(self, name: str) -> list[dict[str, Any]]:
         return [p for p in self.params if p.get("name") == name]
