@@ -263,3 +263,30 @@ async def test_group_is_served_and_searchable(smart: Smart) -> None:
     assert [e["resource"]["id"] for e in found.json()["entry"]] == ["caseload"]
     found = await smart.client.get("Group?type=person&actual=true", headers=bearer(token))
     assert [e["resource"]["id"] for e in found.json()["entry"]] == ["caseload"]
+
+
+async def test_a_stopped_job_is_taken_over_with_its_requesters_grant(smart: Smart) -> None:
+    """The job's task stops after its first page (as in a crash: nothing more is saved); once
+    its lease runs out the worker takes it over, makes the requester's grant again from the
+    kept claims, cuts the file back to the saved length and goes on: each resource once."""
+    settings = smart.app.settings
+    settings.export_page_size, settings.export_lease_seconds = 1, 0.3
+    token = await backend_token(smart)
+    status = await kick_off(smart.client, token, "$export?_type=Patient,Observation")
+    job_id = status.rsplit("=", 1)[1]
+    exporter = smart.app.exporter
+    for _ in range(500):
+        job = await exporter.jobs.get(job_id)
+        assert job is not None and job.state != "complete"
+        if job.progress.cursor is not None:
+            break
+        await asyncio.sleep(0.001)
+    exporter._tasks[job_id].cancel()
+    with (exporter.directory / job_id / "Patient.ndjson").open("ab") as half_written:
+        half_written.write(b'{"half": ')  # a page written after the last save
+    body = await manifest(smart.client, token, status)
+    counts = {o["type"]: o["count"] for o in body["output"]}
+    assert counts == {"Patient": 3, "Observation": 3}
+    for output in body["output"]:
+        lines = await download(smart.client, token, output["url"])
+        assert sorted(r["id"] for r in lines) == sorted({r["id"] for r in lines})
