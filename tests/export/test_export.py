@@ -51,12 +51,25 @@ MORE: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-@pytest.fixture(params=BACKENDS)
-async def smart(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Smart]:
-    async for running in make_smart(str(request.param), tmp_path):
+async def _running(backend: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[Smart]:
+    async for running in make_smart(backend, tmp_path, **overrides):
         async with running.app.store.transaction() as uow:
             for resource in MORE:
                 await uow.write(resource["resourceType"], resource["id"], resource, method="PUT")
+        yield running
+
+
+@pytest.fixture(params=BACKENDS)
+async def smart(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Smart]:
+    async for running in _running(str(request.param), tmp_path):
+        yield running
+
+
+@pytest.fixture(params=BACKENDS)
+async def hasty(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Smart]:
+    """A server whose export worker looks for jobs to take over or expire every 0.1 s."""
+    overrides = {"export_lease_seconds": 0.2}
+    async for running in _running(str(request.param), tmp_path, **overrides):
         yield running
 
 
@@ -268,14 +281,14 @@ async def test_group_is_served_and_searchable(smart: Smart) -> None:
 
 
 async def test_a_stopped_job_is_taken_over_with_its_requesters_grant(
-    smart: Smart, monkeypatch: pytest.MonkeyPatch
+    hasty: Smart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The job's task stops right after saving its first page (as in a crash: nothing more is
     saved, and a half page was written after the save); once its lease runs out the worker takes
     it over, makes the requester's grant again from the kept claims, cuts the file back to the
     saved length and goes on: each resource once."""
-    settings = smart.app.settings
-    settings.export_page_size, settings.export_lease_seconds = 1, 0.3
+    smart = hasty
+    smart.app.settings.export_page_size = 1
     monkeypatch.setattr(runner, "SAVE_SECONDS", 0.0)  # a save after every page
     original = runner.Exporter._save
     stopped: list[str] = []
@@ -298,3 +311,38 @@ async def test_a_stopped_job_is_taken_over_with_its_requesters_grant(
     for output in body["output"]:
         lines = await download(smart.client, token, output["url"])
         assert sorted(r["id"] for r in lines) == sorted({r["id"] for r in lines})
+
+
+async def test_kick_off_by_post_with_parameters(smart: Smart) -> None:
+    token = await backend_token(smart)
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "_type", "valueString": "Observation"},
+            {"name": "_typeFilter", "valueString": "Observation?code=8310-5"},
+            {"name": "_outputFormat", "valueString": "application/fhir+ndjson"},
+        ],
+    }
+    resp = await smart.client.post("$export", json=parameters, headers=bearer(token, **ASYNC))
+    assert resp.status_code == 202, resp.text
+    body = await manifest(smart.client, token, relative(resp.headers["content-location"]))
+    assert [(o["type"], o["count"]) for o in body["output"]] == [("Observation", 1)]
+    assert [r["id"] for r in await download(smart.client, token, body["output"][0]["url"])] == [
+        "o2"
+    ]
+
+
+async def test_a_finished_export_expires(hasty: Smart) -> None:
+    smart = hasty
+    smart.app.settings.export_expire_seconds = 1
+    token = await backend_token(smart)
+    status = await kick_off(smart.client, token, "$export?_type=Patient")
+    body = await manifest(smart.client, token, status)
+    url = relative(body["output"][0]["url"])
+    for _ in range(300):
+        if (await smart.client.get(status, headers=bearer(token))).status_code == 404:
+            break
+        await asyncio.sleep(0.02)
+    assert (await smart.client.get(status, headers=bearer(token))).status_code == 404
+    assert (await smart.client.get(url, headers=bearer(token))).status_code == 404
+    assert not any(smart.app.exporter.directory.rglob("*.ndjson"))
