@@ -2,8 +2,8 @@
 
 A job exports, type after type, exactly what its requester's search of that type would find —
 the same query, narrowed by the same access (`Access.narrow`: scopes, care relationships,
-consents), audited as that search would be — with nothing written after the kick-off
-(``_lastUpdated`` at most the job's transaction time) and, with ``_since``, nothing before it.
+consents), audited as that search would be — with nothing written after the kick-off (a version
+newer than the job's transaction time is left out) and, with ``_since``, nothing before it.
 Pages are read in the store's keyset order and appended to the type's file; after each page the
 job's progress (the keyset position and the file's length) is saved with its lease renewed. A
 job whose process stopped is taken over by the next one that looks (`JobStore.claim`, at start
@@ -31,6 +31,7 @@ import orjson
 
 from fhir_server import compartment
 from fhir_server.access import Authenticator, Grant
+from fhir_server.care_relationships import instant_us
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError
 from fhir_server.export.jobs import (
@@ -271,7 +272,7 @@ class Exporter:
 
     async def _query(self, ctx: Context, job: Job, type_: str, filter_: str | None) -> SearchQuery:
         """The requester's search of ``type_`` for this job, narrowed by their access."""
-        pairs = [("_lastUpdated", f"le{job.transaction_time}")]
+        pairs: list[tuple[str, str]] = []  # "written by the transaction time": `_kept`
         if job.since is not None:
             pairs.append(("_lastUpdated", f"gt{job.since}"))
         if filter_ is not None:
@@ -336,7 +337,10 @@ def _kept(
     job: Job, type_: str, items: list[StoredResource], seen: set[str] | None
 ) -> list[StoredResource]:
     """The page's resources this job exports: a Patient export only what is in some patient's
-    compartment; each resource once."""
+    compartment; nothing written after the transaction time (compared with each version's
+    timestamp here: as a query condition it costs an index probe per row); each resource once."""
+    until = instant_us(job.transaction_time)
+    items = [s for s in items if s.ts <= until]
     if job.level == "patient" and type_ != "Patient":
         items = [s for s in items if compartment.patients(type_, orjson.loads(s.content or b"{}"))]
     if seen is not None:
