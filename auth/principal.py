@@ -118,6 +118,16 @@ class Principal:
     """Patient ids of the children a national token says the user has custody of."""
     decisions: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """`auth.access.scopes`'s answers per (type, permission), worked out once per principal."""
+    claims: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
+    """The verified access token's claims it was made from (None: not made from a token)."""
+
+    @property
+    def held(self) -> dict[str, Any] | None:
+        """What `Authenticator.regrant` makes this principal again from (`Grant.held`): its
+        token's claims; ``{}`` when authorization is off; None for any other."""
+        if self.unrestricted:
+            return {}
+        return dict(self.claims) if self.claims is not None else None
 
     @property
     def user_kind(self) -> str | None:
@@ -256,6 +266,20 @@ class Authenticator:
         self._principals[token] = (until, principal)
         return principal
 
+    async def regrant(self, held: dict[str, Any] | None, base: str) -> Principal:
+        """The principal of a token's claims kept by `Principal.held`, as the data places its
+        user now (work started by a request that outlives it: a bulk export's resumption).
+        Claims that no longer make a principal (a break-the-glass without its reason) are
+        refused (401)."""
+        if self.mode == "off":
+            return ANONYMOUS_UNRESTRICTED
+        if held is None:
+            raise Unauthorized("The grant this work was started with cannot be restored")
+        try:
+            return await self._build(held, base, self.clock())
+        except PurposeError as err:
+            raise _unauthorized(TokenError("invalid", str(err))) from None
+
     async def _build(self, claims: dict[str, Any], base: str, now: float) -> Principal:
         assert self.directory is not None
         fhir_user = fhir_user_reference(claims.get("fhirUser"), base)
@@ -282,6 +306,7 @@ class Authenticator:
             btg_until=btg_until,
             is_over_15=user.is_over_15 if over_15 is None else over_15,
             children_in_custody=await self.directory.patients_by_cpr(custody) if custody else (),
+            claims=claims,
         )
 
     def _purpose(

@@ -260,6 +260,14 @@ class Grant(Protocol):
     @property
     def unrestricted(self) -> bool: ...
 
+    @property
+    def held(self) -> dict[str, Any] | None:
+        """What `Authenticator.regrant` makes this grant again from, for work that outlives the
+        request and the process (a bulk export resumed after a restart): the verified token's
+        claims — never the token itself —, ``{}`` for `UNRESTRICTED`; None when it cannot be
+        made again (the public grant)."""
+        ...
+
     def bind(self, reader: Reader) -> Access: ...
 
 
@@ -279,6 +287,11 @@ class Authenticator(Protocol):
 
     async def authenticate(self, authorization: str | None, base: str) -> Grant: ...
 
+    async def regrant(self, held: dict[str, Any] | None, base: str) -> Grant:
+        """The grant `Grant.held` described, as the caller's data places them now (their
+        organization, roles); 401 when it cannot be made again."""
+        ...
+
 
 class _Unrestricted:
     """Everything permitted: ``FHIR_AUTH=off``, and the server's own work (loading data)."""
@@ -287,6 +300,7 @@ class _Unrestricted:
     subject = "anonymous (FHIR_AUTH=off)"
     client_id = None
     unrestricted = True
+    held: dict[str, Any] | None = {}
     acts_for = None
     notes: list[Issue] = []
 
@@ -351,4 +365,7 @@ class Open:
     public: Grant = UNRESTRICTED
 
     async def authenticate(self, authorization: str | None, base: str) -> Grant:
+        return UNRESTRICTED
+
+    async def regrant(self, held: dict[str, Any] | None, base: str) -> Grant:
         return UNRESTRICTED

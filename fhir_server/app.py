@@ -26,6 +26,7 @@ from auth.storage import auth_store_for
 from auth.verify import KeySource, Revoked
 from fhir_server import __version__, bundled_definitions
 from fhir_server.config import Settings
+from fhir_server.export.runner import Exporter
 from fhir_server.http import api_pages, openapi
 from fhir_server.http.access_log import AccessLog
 from fhir_server.http.api_pages import ASSETS
@@ -165,6 +166,9 @@ class ServerApp:
         self.metrics = Metrics(self._route, self._queues()) if self.settings.metrics else None
         """Prometheus metrics (``FHIR_METRICS``): counts and times every request; None when
         off, and then nothing wraps the requests."""
+        self.exporter = Exporter(self.store, self.settings, self.services, auth)
+        """Bulk ``$export`` jobs (fhir_server/export): run, resumed and expired here."""
+        self.services.exports.exporter = self.exporter
         self.api = _service_api(self.settings, self.services, self.fhir, self.metrics)
         self.auth = AuthRoutes(self.settings, self.smart) if self.settings.auth != "off" else None
         self.origins = AppOrigins(
@@ -208,11 +212,13 @@ class ServerApp:
         self._indexer = asyncio.ensure_future(keep_indexing(self.store))
         if self.delivery is not None:
             self.delivery.start()
+        await self.exporter.open()
 
     _indexer: asyncio.Future[None] | None = None
     """The background indexer of the store's deferred journal (the reads' AuditEvents)."""
 
     async def shutdown(self) -> None:
+        await self.exporter.close()
         if self.delivery is not None:
             await self.delivery.stop()
         if self._indexer is not None:

@@ -210,6 +210,22 @@ class Settings(BaseSettings):
     default); set to ``{}`` to require none. JSON in the environment:
     ``FHIR_REQUIRED_PROFILES='{"Patient": "http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"}'``."""
 
+    # --- Bulk Data $export (fhir_server/export; docs/bulk-export.md) ---
+
+    export_dir: str | None = None
+    """Where bulk export files are written (a directory per job); unset, ``exports`` beside the
+    SQLite file (``./data/exports`` with MongoDB). Several server processes must share it."""
+
+    export_expire_seconds: int = Field(default=3600, ge=1)
+    """How long a finished export's files stay downloadable; then the job and its files go."""
+
+    export_lease_seconds: float = Field(default=30.0, gt=0)
+    """How long a running export stays with its server process without news from it: after a
+    crash, another process (or the restarted one) takes the job over after this long."""
+
+    export_page_size: int = Field(default=1000, ge=1, le=10_000)
+    """Resources an export reads per store query (and per saved step of its progress)."""
+
     # --- MedCom outbound messaging (medcom/outbox.py, medcom/delivery.py; docs/medcom.md) ---
 
     medcom_sender: str | None = None

@@ -21,6 +21,7 @@ SERVED_TYPES: frozenset[str] = frozenset(
         "Observation",
         "Provenance",
         "AuditEvent",
+        "Group",
         # conformance resources: the Danish profiles and terminology, custom search parameters
         "SearchParameter",
         "StructureDefinition",

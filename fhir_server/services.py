@@ -9,9 +9,10 @@ indexer that evaluates them on each write, the write checks (profile settings), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fhir_server.config import Settings
+from fhir_server.export.runner import ExportSlot
 from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.interactions.router import Route, Router
 from fhir_server.interactions.routes import OPERATIONS, ROUTES
@@ -35,6 +36,8 @@ class Services:
     checks: WriteChecks
     router: Router
     capabilities: CapabilityStatements
+    exports: ExportSlot = field(default_factory=ExportSlot)
+    """The bulk export worker (`fhir_server.export`), which the bootstrap starts with the store."""
 
 
 def create_services(

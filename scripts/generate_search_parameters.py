@@ -53,6 +53,7 @@ SERVED_TYPES: tuple[str, ...] = (
     "Consent",
     "Encounter",
     "Goal",
+    "Group",
     "Medication",
     "MedicationStatement",
     "Observation",

@@ -265,6 +265,7 @@ class FhirApp:
             if_none_exist=head.if_none_exist,
             prefer_return=_prefer(head.prefer, "return"),
             prefer_handling=_prefer(head.prefer, "handling"),
+            prefer_async=_prefer(head.prefer, "respond-async") is not None,
         )
 
     async def _body(self, receive: Any, declared: str | None) -> bytes:

@@ -30,9 +30,12 @@ _ACCEPT_ALIASES = {
     "text/json": "text/json",
     **_XML_ALIASES,
     "text/xml": "text/xml",
+    "application/fhir+ndjson": FHIR_JSON,
+    "application/ndjson": FHIR_JSON,
 }
 """http.html#mime-type: a generic ``text/json`` or ``text/xml`` in Accept is answered in that
-type."""
+type. ndjson — a bulk export's files (`FhirResult.media`) — is FHIR JSON wherever else it is
+asked for (an error downloading a file is an OperationOutcome)."""
 XML_TYPES = frozenset({FHIR_XML, XML, "text/xml"})
 """The media types answered in XML (`codecs.encode` ``xml``)."""
 

@@ -8,6 +8,8 @@ one thing whatever the format) or ``_pretty``."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +22,12 @@ from fhir_server.representation import WHOLE, Shape, returned
 from fhir_server.stored import http_date
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NDJSON = "application/fhir+ndjson"
 _CONTENT_TYPES = {
-    m: f"{m}; charset=utf-8".encode() for m in (FHIR_JSON, JSON, "text/json", *XML_TYPES)
+    m: f"{m}; charset=utf-8".encode() for m in (FHIR_JSON, JSON, "text/json", NDJSON, *XML_TYPES)
 }
+_CHUNK = 256 * 1024
+"""How much of a file (a bulk export's) is sent at a time."""
 _ETAG, _LAST_MODIFIED = b"etag", b"last-modified"
 _CRASH = outcome_bytes([Issue("exception", "Internal server error")])
 
@@ -34,6 +39,8 @@ class Response:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    file: str | None = None
+    """A file sent as the body, read a chunk at a time (``body`` is then empty)."""
 
 
 def _response(
@@ -85,10 +92,18 @@ def respond(req: FhirRequest, result: FhirResult, base_url: str, media: str) -> 
                 headers.append((b"location", versioned.encode("latin-1")))
             if req.method in _WRITE_METHODS and not stored.deleted:
                 headers.append((b"content-location", versioned.encode("latin-1")))
+    headers += _encoded(result.headers)
+    if result.file is not None:
+        size = os.path.getsize(result.file)
+        headers.append((b"content-type", _CONTENT_TYPES[result.media or media]))
+        headers += [(b"content-length", str(size).encode()), NOSNIFF]
+        return Response(status, headers, b"", result.file)
     if body is None:
         status, body = _body(req, result)
     if status == 304:
         body = None
+    if result.media is not None:  # a body of its own format (a bulk export's manifest)
+        return _response(status, headers, body, result.media)
     if body is not None:
         body = _written(body, media, bool(req.params) and req.param("_pretty") == "true")
     return _response(status, headers, body, media)
@@ -114,6 +129,9 @@ async def send_response(
     request's Accept-Encoding) when it is worth it; for ``HEAD`` the headers a GET would get
     (Content-Length included) and no body (RFC 9110 §9.3.2)."""
     headers, body = response.headers, response.body
+    if response.file is not None:
+        await _send_file(send, response, head)
+        return
     if compression.compressible(response.status, body):
         headers.append(compression.VARY)
         if coding is not None:
@@ -123,3 +141,21 @@ async def send_response(
             headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def _send_file(send: Any, response: Response, head: bool) -> None:
+    """A file as the body, a chunk at a time (never whole in memory), read on a worker thread
+    so the event loop goes on meanwhile."""
+    await send(
+        {"type": "http.response.start", "status": response.status, "headers": response.headers}
+    )
+    if head or response.file is None:
+        await send({"type": "http.response.body", "body": b""})
+        return
+    with open(response.file, "rb") as source:
+        while True:
+            chunk = await asyncio.to_thread(source.read, _CHUNK)
+            more = len(chunk) == _CHUNK
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            if not more:
+                return

@@ -56,9 +56,11 @@ def _resource(
         "referencePolicy": [*REFERENCE_POLICY, *(["enforced"] if enforced else [])],
         "supportedProfile": profiles,
         "operation": [
-            {"name": op.name, "definition": op.definition}
+            {"name": op.name, "definition": dict(op.type_definitions).get(type_, op.definition)}
             for op in sorted(router.operations, key=lambda o: o.name)
-            if (op.types is None or type_ in op.types) and op.levels & {"type", "instance"}
+            if (op.types is None or type_ in op.types)
+            and op.levels & {"type", "instance"}
+            and op.declared
         ],
         "searchParam": [
             {
@@ -84,16 +86,18 @@ def _statement(
     rest: dict[str, Any] = {"mode": "server"}
     if security is not None:  # SMART: discovery of the OAuth endpoints (docs/security.md)
         rest["security"] = orjson.loads(security)
-    system_operations = [  # those that run at the system level only ([base]/$name)
+    system_operations = [  # those that run at the system level ([base]/$name)
         {"name": op.name, "definition": op.definition}
         for op in sorted(router.operations, key=lambda o: o.name)
-        if op.levels == {"system"}
+        if "system" in op.levels and op.declared
     ]
+    instantiates = sorted({op.instantiates for op in router.operations if op.instantiates})
     if system_operations:
         rest["operation"] = system_operations
     doc = {
         "resourceType": "CapabilityStatement",
         "status": "active",
+        **({"instantiates": instantiates} if instantiates else {}),
         "date": instant(now_us())[:10],
         "publisher": "fhir-server",
         "kind": "instance",

@@ -53,6 +53,8 @@ class FhirRequest:
     prefer_return: str | None = None
     prefer_handling: str | None = None
     """``lenient``: unknown search parameters are ignored (and reported) instead of refused."""
+    prefer_async: bool = False
+    """``Prefer: respond-async``: the client expects the asynchronous pattern (``$export``)."""
     body_checked: bool = False
     """The body is a resource already validated structurally (a transaction validates every
     entry before it takes the write lock, so validation never holds it)."""
@@ -93,6 +95,14 @@ class FhirResult:
     location: bool = False
     issues: list[Issue] = field(default_factory=list)
     """Informational outcome, returned when the client prefers an OperationOutcome."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Headers of the answer an interaction chooses itself (an asynchronous request's
+    ``Content-Location``, ``Retry-After``, ``X-Progress``, ``Expires``)."""
+    media: str | None = None
+    """The body's media type whatever the request negotiated (a bulk export's manifest is
+    plain JSON, its files ndjson); None: the negotiated FHIR format."""
+    file: str | None = None
+    """A file the body is streamed from (a bulk export's ndjson), instead of ``body``."""
 
 
 def warned(req: FhirRequest, result: FhirResult) -> FhirResult:

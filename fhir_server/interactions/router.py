@@ -60,6 +60,7 @@ INTERACTIONS: dict[tuple[str, str], str] = {
     ("metadata", "GET"): "capabilities",
     ("operation", "GET"): "operation",
     ("operation", "POST"): "operation",
+    ("operation", "DELETE"): "operation",
 }
 """Each route's interaction, as http://hl7.org/fhir/restful-interaction names it (``batch``
 covers transaction too): what the audit records (`Access.settle`)."""
@@ -154,6 +155,9 @@ async def operation(ctx: Context, req: FhirRequest, level: str, *path: str) -> F
     if op is None:
         where = "/".join(path)
         raise NotSupported(f"Operation ${name} is not supported at {where}", [f"${name}"])
+    if req.method not in op.methods:
+        allowed = tuple(sorted(op.methods))
+        raise MethodNotAllowed(f"${name} takes {', '.join(allowed)}", allowed=allowed)
     if req.method == "GET" and op.affects_state:
         raise MethodNotAllowed(f"${name} changes data: use POST", allowed=("POST",))
     id_ = path[1] if level == "instance" else None

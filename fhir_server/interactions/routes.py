@@ -5,6 +5,7 @@ serves. Adding an interaction or an operation is adding it here."""
 from __future__ import annotations
 
 from fhir_server.bundles import processor
+from fhir_server.export import operation as export
 from fhir_server.interactions import (
     capabilities,
     create,
@@ -39,6 +40,7 @@ ROUTES: tuple[Route, ...] = (
     Route("metadata", "GET", capabilities.capabilities),
     Route("operation", "GET", operation),
     Route("operation", "POST", operation),
+    Route("operation", "DELETE", operation),  # a bulk export's status URL: cancel
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -49,4 +51,5 @@ OPERATIONS: tuple[Operation, ...] = (
     terminology.LOOKUP,
     everything.PATIENT_EVERYTHING,
     everything.ENCOUNTER_EVERYTHING,
+    *export.OPERATIONS,
 )

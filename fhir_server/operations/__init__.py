@@ -30,6 +30,16 @@ class Operation:
     """Canonical URL of the OperationDefinition (for the CapabilityStatement)."""
     scope_letters: str = "r"
     """The SMART permissions (any of them) on the type that let a caller run it."""
+    methods: frozenset[str] = frozenset({"GET", "POST"})
+    """The HTTP methods it answers (a bulk export's status URL also takes ``DELETE``)."""
+    declared: bool = True
+    """Whether the CapabilityStatement lists it: False for the URLs of an asynchronous
+    operation's status and files, which are no operations of their own."""
+    type_definitions: tuple[tuple[str, str], ...] = ()
+    """(type, canonical) where the OperationDefinition differs by type (``Patient/$export`` is
+    the Bulk Data IG's ``patient-export``)."""
+    instantiates: str | None = None
+    """A CapabilityStatement the server instantiates when it offers this operation."""
 
 
 def find(

@@ -20,6 +20,9 @@ class Inputs:
     query: list[tuple[str, str]] = field(default_factory=list)
     """The query string as sent, ``_`` parameters included (``$everything``'s ``_since``,
     ``_type``, ``_count`` and the paging ``_cursor``, which are no inputs of most operations)."""
+    request: FhirRequest | None = None
+    """The request itself, for what the parameters above leave out: the method and the query's
+    ``_``-parameters and preferences (``$export``'s ``_type``, ``Prefer: respond-async``)."""
 
     @classmethod
     def from_request(cls, req: FhirRequest, op: str) -> Inputs:
@@ -27,17 +30,17 @@ class Inputs:
         raw = list(req.params)
         doc = None if req.method == "GET" else req.document()
         if doc is None:
-            return cls(query, query=raw)
+            return cls(query, query=raw, request=req)
         if not isinstance(doc, dict):
             raise Invalid(f"{op} takes a Parameters resource or a resource in the body")
         if doc.get("resourceType") != "Parameters":
-            return cls(query, body=doc, query=raw)
+            return cls(query, body=doc, query=raw, request=req)
         entries = doc.get("parameter", [])
         if not isinstance(entries, list) or not all(isinstance(p, dict) for p in entries):
             raise Invalid(
                 "Parameters.parameter must be a list of objects", ["Parameters.parameter"]
             )
-        return cls(query + entries, query=raw)
+        return cls(query + entries, query=raw, request=req)
 
     def all(self, name: str) -> list[dict[str, Any]]:
         return [p for p in self.params if p.get("name") == name]

@@ -58,6 +58,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "medicationCodeableConcept": {"text": "aspirin"},
         "subject": SUBJECT,
     },
+    "Group": {"type": "person", "actual": True},
     "Observation": {"status": "final", "code": {"text": "pulse"}},
     "Organization": {},
     "Patient": {},
