@@ -14,7 +14,7 @@ read or search, which lets a resource appear as an include or a conditional oper
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -237,6 +237,12 @@ class Authenticator(Protocol):
 
     async def authenticate(self, authorization: str | None, base: str) -> Grant: ...
 
+    async def grant_of(self, identity: Mapping[str, str]) -> Grant:
+        """The grant of the caller a Subscription recorded as its owner (the server's
+        ``urn:fhir-server:subscription-owner`` extension), as it is now: what its notifications
+        may carry is decided by it (docs/subscriptions.md)."""
+        ...
+
 
 class _Unrestricted:
     """Everything permitted: ``FHIR_AUTH=off``, and the server's own work (loading data)."""
@@ -309,4 +315,7 @@ class Open:
     public: Grant = UNRESTRICTED
 
     async def authenticate(self, authorization: str | None, base: str) -> Grant:
+        return UNRESTRICTED
+
+    async def grant_of(self, identity: Mapping[str, str]) -> Grant:
         return UNRESTRICTED

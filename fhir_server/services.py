@@ -9,7 +9,7 @@ indexer that evaluates them on each write, the write checks (profile settings), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fhir_server.config import Settings
 from fhir_server.interactions.capabilities import CapabilityStatements
@@ -20,6 +20,7 @@ from fhir_server.search.custom import CustomParameters
 from fhir_server.search.extract import ResourceIndexer
 from fhir_server.search.registry import SearchParameters
 from fhir_server.stored_conformance import StoredConformance
+from fhir_server.subscriptions.hub import Hub
 from fhir_server.write_checks import WriteChecks
 
 
@@ -35,6 +36,8 @@ class Services:
     checks: WriteChecks
     router: Router
     capabilities: CapabilityStatements
+    subscriptions: Hub = field(default_factory=Hub)
+    """The subscriptions' worker and websocket bindings of this server (`fhir_server.app`)."""
 
 
 def create_services(

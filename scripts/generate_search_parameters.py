@@ -65,6 +65,7 @@ SERVED_TYPES: tuple[str, ...] = (
     "SearchParameter",
     "ServiceRequest",
     "StructureDefinition",
+    "Subscription",
     "Task",
     "ValueSet",
 )

@@ -17,9 +17,17 @@ from fhir_server.interactions.router import Router
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import KnownParameters
 from fhir_server.stored import instant, now_us
+from fhir_server.subscriptions.spec import PROFILE
+from fhir_server.subscriptions.topics import TOPICS
 
 if TYPE_CHECKING:
     from fhir_server.stored_conformance import StoredConformance
+
+
+TOPIC_CANONICAL = (
+    "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+    "capabilitystatement-subscriptiontopic-canonical"
+)
 
 
 def _resource(
@@ -61,6 +69,11 @@ def _resource(
             for p in params.params_for(type_).values()
         ],
     }
+    if type_ == "Subscription":  # the backport IG's declaration of topics on R4
+        out["extension"] = [
+            {"url": TOPIC_CANONICAL, "valueCanonical": url} for url in sorted(TOPICS)
+        ]
+        out["supportedProfile"] = [*profiles, PROFILE]
     return {k: v for k, v in out.items() if v != []}  # FHIR JSON has no empty arrays
 
 

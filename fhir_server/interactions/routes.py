@@ -17,6 +17,7 @@ from fhir_server.interactions import (
 )
 from fhir_server.interactions.router import Route, operation
 from fhir_server.operations import Operation, terminology, validate
+from fhir_server.subscriptions import operations as subscriptions
 
 ROUTES: tuple[Route, ...] = (
     Route("instance", "GET", read.read, ("read",)),
@@ -47,4 +48,5 @@ OPERATIONS: tuple[Operation, ...] = (
     terminology.TRANSLATE,
     terminology.VALIDATE_CODE,
     terminology.LOOKUP,
+    *subscriptions.OPERATIONS,
 )
