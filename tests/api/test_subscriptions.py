@@ -278,3 +278,52 @@ async def test_heartbeat_when_nothing_happens(fast: httpx.AsyncClient) -> None:
         await create(fast, sub)
         await receiver.wait_for(1, "heartbeat")
         assert notification_type(receiver.taken()[0]) == "handshake"
+
+
+async def test_the_capability_statement_declares_topics_and_operations(
+    client: httpx.AsyncClient,
+) -> None:
+    cs = (await client.get("metadata")).json()
+    sub = next(r for r in cs["rest"][0]["resource"] if r["type"] == "Subscription")
+    topics = {e["valueCanonical"] for e in sub["extension"]}
+    assert topics == {TOPIC_BASE + name for name in TOPIC_NAMES}
+    assert all(
+        e["url"].endswith("capabilitystatement-subscriptiontopic-canonical")
+        for e in sub["extension"]
+    )
+    assert any(p.endswith("/backport-subscription") for p in sub["supportedProfile"])
+    ops = {o["name"]: o["definition"] for o in sub["operation"]}
+    assert ops["status"].endswith("/OperationDefinition/backport-subscription-status")
+    assert ops["events"].endswith("/OperationDefinition/backport-subscription-events")
+    assert "get-ws-binding-token" in ops
+
+
+TOPIC_NAMES = {
+    "careplan-changed",
+    "servicerequest-for-performer",
+    "task-owner",
+    "encounter-admission",
+    "communication-for-recipient",
+    "medicationstatement-changed",
+}
+
+
+async def test_events_takes_numbers_and_content(fast: httpx.AsyncClient) -> None:
+    a = await create(fast, {"resourceType": "Patient"})
+    async with Receiver() as receiver:
+        sid = await subscribe(fast, receiver, "careplan-changed")
+        plans = [await create(fast, careplan(a)) for _ in range(3)]
+        await receiver.wait_for(3)
+        r = await fast.get(
+            f"Subscription/{sid}/$events",
+            params={"eventsSinceNumber": "2", "eventsUntilNumber": "3", "content": "full-resource"},
+        )
+        assert r.status_code == 200
+        assert event_numbers(r.json()) == [2, 3]
+        assert [e["resource"]["id"] for e in r.json()["entry"][1:]] == plans[1:]
+        bad = await fast.get(f"Subscription/{sid}/$events", params={"eventsSinceNumber": "x"})
+        assert bad.status_code == 400
+        assert bad.json()["issue"][0]["expression"] == ["eventsSinceNumber"]
+        token = await fast.post(f"Subscription/{sid}/$get-ws-binding-token")
+        assert token.status_code == 400  # a rest-hook subscription binds no websocket
+        assert (await fast.get("Subscription/nope/$status")).status_code == 404
