@@ -99,7 +99,7 @@ async def events(ctx: Context, inputs: Inputs, type_: str | None, id_: str | Non
         return n, await uow.outbox_items(queue_of(spec.id), since - 1, MAX_EVENTS, until)
 
     n, items = await in_transaction(ctx.store, read)
-    found = await worker.events(spec, items, {})
+    found = await worker.events(ctx.access, items)  # the caller's: the owner (audited so)
     return _ok(bundle(spec, ctx.base_url, "query-event", spec.status, n, found, content))
 
 

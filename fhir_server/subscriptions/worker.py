@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 
-from fhir_server.access import READ, UNRESTRICTED, Authenticator, Grant
+from fhir_server.access import READ, UNRESTRICTED, Access, Authenticator, Grant
 from fhir_server.config import Settings, console_base
 from fhir_server.interactions.common import every
 from fhir_server.interactions.context import Context
@@ -186,6 +186,8 @@ class SubscriptionWorker:
             for _, change in changes:
                 if change["type"] == "Subscription":
                     refresh = True
+                    if change["deleted"]:  # its events go with it
+                        await uow.drop_outbox(queue_of(change["id"]))
                     continue
                 await self._dispatch_one(uow, change, specs, grants)
             return last
@@ -255,7 +257,9 @@ class SubscriptionWorker:
         n, mark = head
         if n > mark:
             await self._deliver(spec, state, mark)
-        elif spec.heartbeat and now - state.last_sent >= spec.heartbeat:
+        elif spec.status == "error" or (
+            spec.heartbeat and now - state.last_sent >= spec.heartbeat
+        ):  # an endpoint in error is tried again with a heartbeat when nothing waits
             await self._attempt(spec, state, "heartbeat", [], n)
 
     async def _deliver(self, spec: Spec, state: _State, mark: int) -> None:
@@ -265,23 +269,25 @@ class SubscriptionWorker:
         items = await in_transaction(self.store, read)
         if not items:
             return
-        events = await self.events(spec, items, {})
-        await self._attempt(spec, state, "event-notification", events, items[-1][0])
+        access = self.context(await self.authenticator.grant_of(spec.owner)).access
+        events = await self.events(access, items)
+        if await self._attempt(spec, state, "event-notification", events, items[-1][0]):
+            # the owner's audit trail records what the notification disclosed, as for a read
+            await access.settle("read", spec.topic.type, "", 200)
 
-    async def events(
-        self, spec: Spec, items: list[tuple[int, dict[str, Any]]], grants: dict[str, Grant]
-    ) -> list[Event]:
-        """The events of ``items`` as the owner may see them now."""
+    async def events(self, access: Access, items: list[tuple[int, dict[str, Any]]]) -> list[Event]:
+        """The events of ``items`` as ``access`` (the owner's) may see them now."""
         out = []
         for n, item in items:
             stored = await self.store.vread(item["type"], item["id"], item["version"])
-            shown = await self._visible(spec, stored, grants) if stored is not None else None
+            shown = await access.admit(stored, READ) if stored is not None else None
             out.append(Event(n, int(item["ts"]), shown))
         return out
 
     async def _attempt(
         self, spec: Spec, state: _State, kind: str, events: list[Event], upto: int
-    ) -> None:
+    ) -> bool:
+        """Send one notification and record the outcome; whether the receiver took it."""
         status = "active" if spec.status == "requested" else spec.status
         body = bundle(spec, self.base, kind, status, upto, events)
         send = self.channels.get(spec.channel)
@@ -297,6 +303,7 @@ class SubscriptionWorker:
                 delay, self.settings.subscription_retry_max_seconds
             )
             await self._settle(spec, "error", None)
+        return ok
 
     async def _settle(self, spec: Spec, status: str, delivered: int | None) -> None:
         """Record a delivery (the mark; old events beyond what ``$events`` keeps trimmed) and the

@@ -4,6 +4,7 @@ when it is delivered), and a client manages its own Subscriptions only."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fhir_server.subscriptions.spec import OWNER
@@ -15,8 +16,6 @@ OWN = "system/Subscription.cruds"
 
 
 async def _active(server: Server, token: str, sid: str) -> None:
-    import asyncio
-
     for _ in range(500):
         if (await server.get(f"Subscription/{sid}", token)).json()["status"] == "active":
             return
@@ -42,6 +41,24 @@ async def test_a_citizen_is_notified_of_their_own_care_plans_only(server: Server
         assert focus(got[0]) == [f"CarePlan/{shown.json()['id']}"]
         events = await server.get(f"Subscription/{sid}/$events", citizen)
         assert event_numbers(events.json()) == [1]
+        # the notification is in the citizen's audit trail as a read of the care plan (the
+        # worker records it once the receiver took it)
+        for _ in range(250):
+            if "user-1" in await _readers(server, admin, f"CarePlan/{shown.json()['id']}"):
+                break
+            await asyncio.sleep(0.02)
+        assert "user-1" in await _readers(server, admin, f"CarePlan/{shown.json()['id']}")
+
+
+async def _readers(server: Server, token: str, ref: str) -> set[str]:
+    """Who the audit trail says read ``ref``."""
+    trail = (await server.get("AuditEvent", token, params={"entity": ref})).json()
+    return {
+        a.get("who", {}).get("identifier", {}).get("value")
+        for e in trail.get("entry", [])
+        if any(c.get("code") == "read" for c in e["resource"].get("subtype", []))
+        for a in e["resource"]["agent"]
+    }
 
 
 async def test_a_client_manages_its_own_subscriptions_only(server: Server) -> None:
