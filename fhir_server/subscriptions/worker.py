@@ -93,6 +93,7 @@ class SubscriptionWorker:
         self._specs_at = -REFRESH_SECONDS
         self._states: dict[str, _State] = {}
         self._task: asyncio.Future[None] | None = None
+        self._serving: dict[str, asyncio.Future[None]] = {}
         self.wake = asyncio.Event()
         store.journal_changes(TOPIC_TYPES | {"Subscription"})
 
@@ -103,11 +104,14 @@ class SubscriptionWorker:
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [t for t in (self._task, *self._serving.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._task = None
+        self._serving.clear()
         await self.client.aclose()
 
     async def _run(self) -> None:
@@ -130,7 +134,19 @@ class SubscriptionWorker:
             mark = await self.dispatch()
             heads = await self.store.outbox_heads()
         for spec in await self.subscriptions():
-            await self._serve(spec, heads.get(queue_of(spec.id), (0, 0)))
+            busy = self._serving.get(spec.id)
+            if busy is not None and not busy.done():
+                continue  # its last delivery is still under way (a slow endpoint)
+            head = heads.get(queue_of(spec.id), (0, 0))
+            self._serving[spec.id] = asyncio.ensure_future(self._serve_logged(spec, head))
+
+    async def _serve_logged(self, spec: Spec, head: tuple[int, int]) -> None:
+        """Each subscription is served by a task of its own, one at a time (so in order), and
+        a slow endpoint holds up no other subscription."""
+        try:
+            await self._serve(spec, head)
+        except Exception:  # tried again next round; its events stay queued meanwhile
+            _log.exception("delivering subscription %s failed", spec.id)
 
     async def subscriptions(self, refresh: bool = False) -> list[Spec]:
         if refresh or time.monotonic() - self._specs_at >= REFRESH_SECONDS:

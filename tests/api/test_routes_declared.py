@@ -100,7 +100,8 @@ async def _check(
                 assert (resp.status_code != 405) == ((shape, method) in routed), (method, path)
         for op in OPERATIONS:  # declared exactly where served
             type_ = sorted(op.types or {"Patient"})[0]
-            resp = await client.post(f"{type_}/${op.name}", json={"resourceType": "Parameters"})
+            at = type_ if op.levels - {"instance"} else f"{type_}/x"  # instance-only: on one
+            resp = await client.post(f"{at}/${op.name}", json={"resourceType": "Parameters"})
             unsupported = resp.status_code == 400 and any(
                 i["code"] == "not-supported" and i.get("expression") == [f"${op.name}"]
                 for i in resp.json()["issue"]
