@@ -116,6 +116,10 @@ class Principal:
     """A citizen's age as the token (``is_over_15``) or their birth date says; None: unknown."""
     children_in_custody: tuple[str, ...] = ()
     """Patient ids of the children a national token says the user has custody of."""
+    identity: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    """What of the token's claims makes this principal again without the token (`Authenticator
+    .grant_of`): recorded with a Subscription it writes, so its notifications are read as it
+    may read (client, subject, user, organization, scopes, patient; never the token)."""
     decisions: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """`auth.access.scopes`'s answers per (type, permission), worked out once per principal."""
     claims: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
@@ -307,7 +311,18 @@ class Authenticator:
             is_over_15=user.is_over_15 if over_15 is None else over_15,
             children_in_custody=await self.directory.patients_by_cpr(custody) if custody else (),
             claims=claims,
+            identity=_identity(claims, fhir_user, client_id),
         )
+
+    async def grant_of(self, identity: Mapping[str, str]) -> Principal:
+        """The principal ``identity`` (`Principal.identity`) describes, as it is now: its user
+        placed by today's directory, its recorded scopes, no break-the-glass (an emergency
+        ends with its token). Nothing is granted for an empty identity unless auth is off."""
+        if self.mode == "off":
+            return ANONYMOUS_UNRESTRICTED
+        if not identity:
+            return PUBLIC
+        return await self._build(dict(identity), "", self.clock())
 
     def _purpose(
         self, claims: dict[str, Any], user: UserContext, now: float
@@ -374,6 +389,20 @@ def fhir_user_reference(claim: Any, base: str) -> str | None:
             return None
         text = text[len(prefix) :]
     return text if _FHIR_USER.fullmatch(text) else None
+
+
+def _identity(
+    claims: dict[str, Any], fhir_user: str | None, client_id: str | None
+) -> dict[str, str]:
+    found = {
+        "sub": _text(claims.get("sub")),
+        "client_id": client_id,
+        "fhirUser": fhir_user,
+        "organization_id": _text(claims.get("organization_id")),
+        "scope": _text(claims.get("scope")),
+        "patient": _text(claims.get("patient")),
+    }
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def _text(value: Any) -> str | None:

@@ -14,7 +14,7 @@ read or search, which lets a resource appear as an include or a conditional oper
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -292,6 +292,12 @@ class Authenticator(Protocol):
         organization, roles); 401 when it cannot be made again."""
         ...
 
+    async def grant_of(self, identity: Mapping[str, str]) -> Grant:
+        """The grant of the caller a Subscription recorded as its owner (the server's
+        ``urn:fhir-server:subscription-owner`` extension), as it is now: what its notifications
+        may carry is decided by it (docs/subscriptions.md)."""
+        ...
+
 
 class _Unrestricted:
     """Everything permitted: ``FHIR_AUTH=off``, and the server's own work (loading data)."""
@@ -368,4 +374,7 @@ class Open:
         return UNRESTRICTED
 
     async def regrant(self, held: dict[str, Any] | None, base: str) -> Grant:
+        return UNRESTRICTED
+
+    async def grant_of(self, identity: Mapping[str, str]) -> Grant:
         return UNRESTRICTED

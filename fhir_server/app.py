@@ -40,6 +40,9 @@ from fhir_server.services import Services, create_services
 from fhir_server.store.base import Store, StoreUnusable
 from fhir_server.store.deferred import index_all, keep_indexing
 from fhir_server.store.factory import make_store
+from fhir_server.subscriptions import websocket
+from fhir_server.subscriptions.hub import WEBSOCKET_PATH
+from fhir_server.subscriptions.worker import SubscriptionWorker
 from medcom import OPERATIONS as MEDCOM_OPERATIONS
 from medcom import outbox
 from medcom.delivery import DeliveryWorker
@@ -185,6 +188,17 @@ class ServerApp:
             else None
         )
         """The MedCom outbox's delivery worker (medcom/delivery.py), when this server sends."""
+        self.subscriptions = (
+            SubscriptionWorker(self.store, self.settings, self.services, auth)
+            if self.settings.subscriptions
+            else None
+        )
+        """Turns the journal of changes into subscriptions' events and delivers them."""
+        if self.subscriptions is not None:
+            hub = self.services.subscriptions
+            hub.worker = self.subscriptions
+            self.subscriptions.channels["websocket"] = hub.send
+            self.subscriptions.ready["websocket"] = hub.bound
 
     def _queues(self) -> dict[str, Depth]:
         """The queues whose depth ``/metrics`` reports; a further queue (subscription
@@ -213,6 +227,8 @@ class ServerApp:
         if self.delivery is not None:
             self.delivery.start()
         await self.exporter.open()
+        if self.subscriptions is not None:
+            self.subscriptions.start()
 
     _indexer: asyncio.Future[None] | None = None
     """The background indexer of the store's deferred journal (the reads' AuditEvents)."""
@@ -221,6 +237,8 @@ class ServerApp:
         await self.exporter.close()
         if self.delivery is not None:
             await self.delivery.stop()
+        if self.subscriptions is not None:
+            await self.subscriptions.stop()
         if self._indexer is not None:
             self._indexer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -240,6 +258,10 @@ class ServerApp:
             await self.http(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+        elif scope["type"] == "websocket" and scope["path"] == PREFIX + WEBSOCKET_PATH:
+            await websocket.serve(self.services.subscriptions, scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
 
     async def _route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope["path"]

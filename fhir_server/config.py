@@ -258,6 +258,23 @@ class Settings(BaseSettings):
     it before this one takes it over (a crashed worker's attempt is delivered again, with the
     same Bundle.id, so the receiver sees a redelivery, never a second message)."""
 
+    # --- Subscriptions (fhir_server/subscriptions; docs/subscriptions.md) ---
+
+    subscriptions: bool = True
+    """Whether the server journals changes of the topics' types and delivers notifications."""
+
+    subscription_poll_seconds: float = Field(default=0.05, gt=0)
+    """How often the delivery worker looks for journalled changes and undelivered events."""
+
+    subscription_retry_seconds: float = Field(default=1.0, gt=0)
+    """The first retry's delay after a failed delivery; doubled per failure up to
+    ``subscription_retry_max_seconds``."""
+
+    subscription_retry_max_seconds: float = Field(default=300.0, gt=0)
+
+    subscription_keep_events: int = Field(default=1000, ge=1)
+    """Delivered events kept per subscription for ``$events``."""
+
 
 def console_base(settings: Settings) -> str:
     """The FHIR base the command line prints commands for and issues tokens for: ``base_url``

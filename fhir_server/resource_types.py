@@ -22,6 +22,8 @@ SERVED_TYPES: frozenset[str] = frozenset(
         "Provenance",
         "AuditEvent",
         "Group",
+        # topic-based subscriptions (R4 Subscriptions Backport IG, docs/subscriptions.md)
+        "Subscription",
         # conformance resources: the Danish profiles and terminology, custom search parameters
         "SearchParameter",
         "StructureDefinition",
@@ -47,12 +49,12 @@ CONFORMANCE_TYPES: frozenset[str] = frozenset(
         "GraphDefinition",
         "MessageDefinition",
         "TerminologyCapabilities",
-        "Subscription",
     }
 )
-"""Resources that change what the server does (how it searches, validates, expands codes or
-notifies), served or not: written only by administrators (``system/`` scopes), see
-`auth.access.scopes`. The one list of them."""
+"""Resources that change what the server does (how it searches, validates or expands codes),
+served or not: written only by administrators (``system/`` scopes), see
+`auth.access.scopes`. The one list of them. (A Subscription is a client's own: see
+`auth.access.scopes`, docs/subscriptions.md.)"""
 
 DIRECTORY_TYPES: frozenset[str] = frozenset(
     {

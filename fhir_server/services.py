@@ -21,6 +21,7 @@ from fhir_server.search.custom import CustomParameters
 from fhir_server.search.extract import ResourceIndexer
 from fhir_server.search.registry import SearchParameters
 from fhir_server.stored_conformance import StoredConformance
+from fhir_server.subscriptions.hub import Hub
 from fhir_server.write_checks import WriteChecks
 
 
@@ -38,6 +39,8 @@ class Services:
     capabilities: CapabilityStatements
     exports: ExportSlot = field(default_factory=ExportSlot)
     """The bulk export worker (`fhir_server.export`), which the bootstrap starts with the store."""
+    subscriptions: Hub = field(default_factory=Hub)
+    """The subscriptions' worker and websocket bindings of this server (`fhir_server.app`)."""
 
 
 def create_services(

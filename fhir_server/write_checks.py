@@ -36,6 +36,7 @@ from fhir_server.errors import (
 )
 from fhir_server.search import custom
 from fhir_server.search.registry import KnownParameters
+from fhir_server.subscriptions import spec as subscription_spec
 from profiles.elements import Definitions
 
 if TYPE_CHECKING:
@@ -97,6 +98,8 @@ class WriteChecks:
             raise InvalidStructure(structure[0].diagnostics, issues=structure + cut)
         if type_ == "SearchParameter":
             custom.check(self.params, resource)
+        if type_ == "Subscription":
+            subscription_spec.check(resource)
         if type_ == "StructureDefinition" and self.conformance is not None:
             refused = self.conformance.refusal(resource, also)
             if refused is not None:

@@ -66,6 +66,7 @@ SERVED_TYPES: tuple[str, ...] = (
     "SearchParameter",
     "ServiceRequest",
     "StructureDefinition",
+    "Subscription",
     "Task",
     "ValueSet",
 )

@@ -29,6 +29,7 @@ history) is judged by its resource's current version for the query part.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -44,6 +45,7 @@ from fhir_server.search.registry import builtin_params
 from fhir_server.search.resolve import INNER_LIMIT, TooCostly, build_query
 from fhir_server.search.terms import NOTHING, Criterion, SearchQuery, ids_filter
 from fhir_server.stored import StoredResource
+from fhir_server.subscriptions.spec import OWNER
 
 _NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 _READING = frozenset("rs")
@@ -112,6 +114,8 @@ _UNKNOWN = object()
 
 def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | None:
     kind = principal.user_kind
+    if type_ == "Subscription":
+        return _own_subscriptions(principal, letters)
     has_compartment = compartment.has_compartment(type_)
     out: list[Clause] = []
     for scope in usable(principal, type_, letters):
@@ -130,6 +134,41 @@ def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | N
         if clause not in out:
             out.append(clause)
     return out
+
+
+def _own_subscriptions(principal: Principal, letters: str) -> list[Clause]:
+    """A client manages its own Subscriptions only (whatever its scopes' context: ``system/``
+    or a placed user's ``user/``; a ``patient/`` scope none): those whose owner tag is its
+    own (`prepare` sets it on every write), a query the store matches like a scope's."""
+    for scope in usable(principal, "Subscription", letters):
+        if scope.context == "system" or (scope.context == "user" and principal.user_kind):
+            return [Clause(None, (("_tag", f"{OWNER}|{owner_tag(principal)}"),))]
+    return []
+
+
+def owner_tag(principal: Principal) -> str:
+    """The owner tag of a principal's Subscriptions: a hash of its client and subject (no
+    personal data in an index)."""
+    text = f"{principal.client_id or ''}\n{principal.subject}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def owned(principal: Principal, resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` (a Subscription) recording ``principal`` as its owner: the extension
+    delivery rebuilds its grant from and the tag its searches are narrowed by; whatever the
+    caller sent in their place is dropped."""
+    meta = dict(resource.get("meta") or {})
+    tags = [
+        t for t in meta.get("tag", []) if not (isinstance(t, dict) and t.get("system") == OWNER)
+    ]
+    meta["tag"] = [*tags, {"system": OWNER, "code": owner_tag(principal)}]
+    extension = [
+        e
+        for e in resource.get("extension", [])
+        if not (isinstance(e, dict) and e.get("url") == OWNER)
+    ]
+    parts = [{"url": k, "valueString": v} for k, v in sorted(principal.identity.items())]
+    return {**resource, "meta": meta, "extension": [*extension, {"url": OWNER, "extension": parts}]}
 
 
 def _may_write(
@@ -490,6 +529,8 @@ class ScopeAccess:
         await restrict(self, query, action, quiet)
 
     def prepare(self, type_: str, resource: dict[str, Any]) -> dict[str, Any]:
+        if type_ == "Subscription":
+            return owned(self.principal, resource)
         return resource
 
     async def check_written(self, stored: StoredResource, action: Action) -> None:

@@ -17,6 +17,8 @@ from fhir_server.interactions.router import Router
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import KnownParameters
 from fhir_server.stored import instant, now_us
+from fhir_server.subscriptions.spec import PROFILE
+from fhir_server.subscriptions.topics import TOPICS
 
 if TYPE_CHECKING:
     from fhir_server.stored_conformance import StoredConformance
@@ -26,6 +28,11 @@ REFERENCE_POLICY = ("literal", "logical", "local")
 """What every type accepts (ReferenceHandlingPolicy): literal and logical (identifier only)
 references, and local ones (``Type/id``); ``enforced`` is added while referential integrity is
 (`fhir_server.interactions.integrity`)."""
+
+TOPIC_CANONICAL = (
+    "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+    "capabilitystatement-subscriptiontopic-canonical"
+)
 
 
 def _resource(
@@ -71,6 +78,11 @@ def _resource(
             for p in params.params_for(type_).values()
         ],
     }
+    if type_ == "Subscription":  # the backport IG's declaration of topics on R4
+        out["extension"] = [
+            {"url": TOPIC_CANONICAL, "valueCanonical": url} for url in sorted(TOPICS)
+        ]
+        out["supportedProfile"] = [*profiles, PROFILE]
     return {k: v for k, v in out.items() if v != []}  # FHIR JSON has no empty arrays
 
 

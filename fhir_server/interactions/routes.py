@@ -18,6 +18,7 @@ from fhir_server.interactions import (
 )
 from fhir_server.interactions.router import Route, operation
 from fhir_server.operations import Operation, everything, terminology, validate
+from fhir_server.subscriptions import operations as subscriptions
 
 ROUTES: tuple[Route, ...] = (
     Route("instance", "GET", read.read, ("read",)),
@@ -52,4 +53,5 @@ OPERATIONS: tuple[Operation, ...] = (
     everything.PATIENT_EVERYTHING,
     everything.ENCOUNTER_EVERYTHING,
     *export.OPERATIONS,
+    *subscriptions.OPERATIONS,
 )

@@ -49,6 +49,12 @@ _IN_UNIT: contextvars.ContextVar[bool] = contextvars.ContextVar("in_unit_of_work
 would wait for the lock this one holds)."""
 
 
+CHANGES = "changes"
+"""The outbox queue of journalled changes (`UnitOfWork.append_outbox`, `Store.journal_changes`):
+``{type, id, version, before, deleted, ts}`` per change of a watched type, ``before`` the
+version it replaced (0: none, or a deleted one)."""
+
+
 class VersionConflict(Exception):
     """The expected version is not the current one (If-Match), or the resource must not exist."""
 
@@ -280,6 +286,51 @@ class UnitOfWork(abc.ABC):
         (SQLite: writers are serialized; MongoDB: the deletes conflict and one retries)."""
 
     @abc.abstractmethod
+    async def append_outbox(self, queue: str, item: dict[str, Any]) -> int:
+        """Append ``item`` to the durable queue ``queue`` in this unit of work (kept if and only
+        if the unit commits) and return its number there: 1, 2, … in append order, never
+        reused even after `trim_outbox` (subscription event numbers are these)."""
+
+    @abc.abstractmethod
+    async def outbox_items(
+        self, queue: str, after: int, limit: int, until: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``limit`` items of ``queue`` numbered above ``after`` (and at most ``until``),
+        in order; they stay (`trim_outbox` removes)."""
+
+    @abc.abstractmethod
+    async def trim_outbox(self, queue: str, upto: int) -> int:
+        """Remove the items of ``queue`` numbered ``upto`` and below; how many were there. Of
+        two units of work trimming the same items one conflicts (SQLite: writers are
+        serialized, so the second finds them gone)."""
+
+    @abc.abstractmethod
+    async def outbox_state(self, queue: str) -> tuple[int, int]:
+        """(the last number `append_outbox` gave in ``queue``, the mark `mark_outbox` set);
+        (0, 0) for a queue never used."""
+
+    @abc.abstractmethod
+    async def mark_outbox(self, queue: str, mark: int) -> None:
+        """Remember ``mark`` for ``queue`` (a consumer's position: delivered up to)."""
+
+    @abc.abstractmethod
+    async def drop_outbox(self, queue: str) -> None:
+        """Forget ``queue``: its items, its numbering and its mark."""
+
+    async def _journal_change(self, current: StoredResource | None, new: StoredResource) -> None:
+        """Append a change of a watched type (`Store.journal_changes`) to the `CHANGES` queue,
+        in the unit of work of the change itself: a change that commits is journalled, one
+        that rolls back never (the subscriptions' outbox, docs/subscriptions.md)."""
+        if new.type not in self.changes_of:
+            return
+        before = current.version if current is not None and not current.deleted else 0
+        item = {"type": new.type, "id": new.id, "version": new.version, "before": before}
+        await self.append_outbox(CHANGES, {**item, "deleted": new.deleted, "ts": new.ts})
+
+    changes_of: frozenset[str] = frozenset()
+    """The types whose changes this unit of work journals (`Store.journal_changes`)."""
+
+    @abc.abstractmethod
     async def _put(
         self,
         current: StoredResource | None,
@@ -327,6 +378,7 @@ class UnitOfWork(abc.ABC):
                 raise VersionConflict(None) from None
             raise
         self.changed[(type_, id_)] = resource
+        await self._journal_change(current, new)
         return new, current is None or current.deleted
 
     async def delete(
@@ -340,6 +392,7 @@ class UnitOfWork(abc.ABC):
         tomb = StoredResource(type_, id_, current.version + 1, now_us(), True, "DELETE", None)
         await self._put(current, tomb, None)
         self.changed[(type_, id_)] = None
+        await self._journal_change(current, tomb)
         return tomb
 
     _changed: dict[tuple[str, str], dict[str, Any] | None] | None = None
@@ -480,6 +533,20 @@ class Store(abc.ABC):
         return int(await self.has_deferred(None))
 
     _deferred_indexers: dict[str, DeferredIndexer] | None = None
+
+    changes_of: frozenset[str] = frozenset()
+    """The types whose changes every unit of work journals (`journal_changes`)."""
+
+    @abc.abstractmethod
+    async def outbox_heads(self) -> dict[str, tuple[int, int]]:
+        """Per outbox queue in use: (the last number given, its mark), as committed — one cheap
+        look, so a consumer polls without taking the write lock."""
+
+    def journal_changes(self, types: Collection[str]) -> None:
+        """Journal every change of ``types`` in the `CHANGES` outbox queue, in the unit of work
+        that makes it (whatever writes it: a request, a transaction, a MedCom message)."""
+        self.changes_of = frozenset(types)
+
     _drain_lock: asyncio.Lock | None = None
     _index_lock: asyncio.Lock | None = None
 

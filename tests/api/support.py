@@ -72,6 +72,12 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "RelatedPerson": {"patient": SUBJECT},
     "ServiceRequest": {"status": "active", "intent": "order", "subject": SUBJECT},
     "Task": {"status": "requested", "intent": "order"},
+    "Subscription": {  # off: the server sends nothing (tests/api/test_subscriptions.py does)
+        "status": "off",
+        "reason": "test",
+        "criteria": "urn:fhir-server:subscription-topic:careplan-changed",
+        "channel": {"type": "rest-hook", "endpoint": "http://127.0.0.1:9/hook"},
+    },
     "CodeSystem": {"status": "draft", "content": "not-present"},
     "ValueSet": {"status": "draft"},
     "ConceptMap": {"status": "draft"},

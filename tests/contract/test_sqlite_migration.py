@@ -16,6 +16,7 @@ from fhir_server.search.extract import index_resource
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import SPECIFICATION
 from fhir_server.search.terms import ANY, Filter, ReferenceValue, SearchQuery, TokenValue
+from fhir_server.store.base import CHANGES
 from fhir_server.store.sqlite.schema import SCHEMA_VERSION, param_key
 from fhir_server.store.sqlite.store import SqliteStore
 
@@ -131,7 +132,7 @@ async def test_version_2_file_gets_the_composite_index(tmp_path: Path) -> None:
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     assert conn.execute("SELECT * FROM idx_token ORDER BY rk, p, code").fetchall() == tokens
     assert conn.execute("SELECT count(*) FROM idx_composite").fetchone()[0] == 4  # 2 params
     conn.close()
@@ -307,5 +308,37 @@ async def test_version_6_file_gets_the_deferred_journal(tmp_path: Path) -> None:
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+    conn.close()
+
+
+async def test_version_7_file_gets_the_outbox(tmp_path: Path) -> None:
+    """Version 7 had no ``outbox`` tables: opening such a file adds them, keeping the data, and
+    the changes of watched types are journalled from then on."""
+    path = tmp_path / "fhir.db"
+    store = SqliteStore(str(path), index_resource)
+    await store.open()
+    async with store.transaction() as uow:
+        await uow.write("Patient", "a", {"resourceType": "Patient"}, method="PUT")
+    await store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE outbox")
+    conn.execute("DROP TABLE outbox_queue")
+    conn.execute("PRAGMA user_version=7")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(str(path), index_resource)
+    store.journal_changes({"Patient"})
+    await store.open()
+    try:
+        async with store.transaction() as uow:
+            await uow.write("Patient", "a", {"resourceType": "Patient"}, method="PUT")
+        assert await store.outbox_heads() == {CHANGES: (1, 0)}
+        async with store.transaction() as uow:
+            [(n, item)] = await uow.outbox_items(CHANGES, 0, 10)
+        assert (n, item["id"], item["version"], item["before"]) == (1, "a", 2, 1)
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     conn.close()

@@ -49,6 +49,12 @@ DEFERRED = "deferred"
 (`UnitOfWork.append_deferred`): ``{_id: "Type/id", type, id, t: µs appended, content}``, taken
 oldest first (`DEFERRED_INDEXES`) by `Store.index_deferred`."""
 DEFERRED_INDEXES = [IndexModel([("t", ASCENDING)]), IndexModel([("type", ASCENDING)])]
+OUTBOX = "outbox"
+"""One document per item of a durable queue (`UnitOfWork.append_outbox`):
+``{_id: "queue#n", q: queue, n, item}``; `OUTBOX_QUEUES` per queue ``{_id: queue, n, mark}``
+(the last number given; a consumer's mark)."""
+OUTBOX_QUEUES = "outbox_queues"
+OUTBOX_INDEXES = [IndexModel([("q", ASCENDING), ("n", ASCENDING)], unique=True)]
 LOCKS = "locks"
 """One document per locked key (the resource type of a conditional match); every transaction
 that decides a write by a match of that type writes it, so racing deciders conflict."""

@@ -61,6 +61,9 @@ from fhir_server.store.mongo.schema import (
     DEFERRED_INDEXES,
     INDEX_ARRAYS,
     LOCKS,
+    OUTBOX,
+    OUTBOX_INDEXES,
+    OUTBOX_QUEUES,
     RELATIONSHIP_INDEXES,
     RELATIONSHIPS,
     RESOURCE_INDEXES,
@@ -117,6 +120,8 @@ class MongoStore(Store):
         self.relationships = db[RELATIONSHIPS]
         self.locks = db[LOCKS]
         self.deferred = db[DEFERRED]
+        self.outbox = db[OUTBOX]
+        self.outbox_queues = db[OUTBOX_QUEUES]
 
     @classmethod
     def from_url(cls, url: str, indexer: Indexer, database: str) -> MongoStore:
@@ -134,6 +139,8 @@ class MongoStore(Store):
         await self.versions.create_indexes(VERSIONS_INDEXES)
         await self.relationships.create_indexes(RELATIONSHIP_INDEXES)
         await self.deferred.create_indexes(DEFERRED_INDEXES)
+        await self.outbox.create_indexes(OUTBOX_INDEXES)
+        await self.outbox_queues.update_one({"_id": "init"}, {"$set": {"n": 0}}, upsert=True)
         await self.locks.update_one({"_id": "init"}, {"$set": {"n": 0}}, upsert=True)
 
     async def close(self) -> None:
@@ -200,6 +207,10 @@ class MongoStore(Store):
 
     async def deferred_depth(self) -> int:
         return int(await self.deferred.count_documents({}))
+
+    async def outbox_heads(self) -> dict[str, tuple[int, int]]:
+        docs = await self.outbox_queues.find({"_id": {"$ne": "init"}}).to_list(None)
+        return {str(d["_id"]): (int(d.get("n", 0)), int(d.get("mark", 0))) for d in docs}
 
     async def has_deferred(self, types: Collection[str] | None) -> bool:
         where = {} if types is None else {"type": {"$in": list(types)}}
@@ -299,6 +310,7 @@ class MongoUnitOfWork(UnitOfWork):
         self.indexer = store.indexer
         self.base_url = store.base_url
         self._session: Session = None
+        self.changes_of = store.changes_of
 
     @property
     def session(self) -> Session:
@@ -476,6 +488,59 @@ class MongoUnitOfWork(UnitOfWork):
         if gone.deleted_count != len(ids):
             raise RetryableConflict("deferred resources taken concurrently")
         return [(d["type"], d["id"], orjson.loads(d["content"])) for d in docs]
+
+    async def append_outbox(self, queue: str, item: dict[str, Any]) -> int:
+        """The queue's counter is incremented in the transaction: two appenders conflict."""
+        with _conflicts():
+            counters = self.store.outbox_queues
+            await counters.update_one(
+                {"_id": queue},
+                {"$inc": {"n": 1}, "$setOnInsert": {"mark": 0}},
+                upsert=True,
+                session=self.session,
+            )
+            doc = await counters.find_one({"_id": queue}, session=self.session)
+            n = int(doc["n"]) if doc else 1
+            entry = {"_id": f"{queue}#{n}", "q": queue, "n": n, "item": orjson.dumps(item)}
+            await self.store.outbox.insert_one(entry, session=self.session)
+        return n
+
+    async def outbox_items(
+        self, queue: str, after: int, limit: int, until: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        bound: dict[str, Any] = {"$gt": after}
+        if until is not None:
+            bound["$lte"] = until
+        with _conflicts():
+            cursor = self.store.outbox.find({"q": queue, "n": bound}, session=self.session)
+            docs = await cursor.sort("n").limit(limit).to_list(None)
+        return [(int(d["n"]), orjson.loads(d["item"])) for d in docs]
+
+    async def trim_outbox(self, queue: str, upto: int) -> int:
+        with _conflicts():
+            gone = await self.store.outbox.delete_many(
+                {"q": queue, "n": {"$lte": upto}}, session=self.session
+            )
+        return int(gone.deleted_count)
+
+    async def outbox_state(self, queue: str) -> tuple[int, int]:
+        with _conflicts():
+            doc = await self.store.outbox_queues.find_one({"_id": queue}, session=self.session)
+        return (int(doc.get("n", 0)), int(doc.get("mark", 0))) if doc else (0, 0)
+
+    async def mark_outbox(self, queue: str, mark: int) -> None:
+        with _conflicts():
+            await self.store.outbox_queues.update_one(
+                {"_id": queue},
+                {"$set": {"mark": mark}, "$setOnInsert": {"n": 0}},
+                upsert=True,
+                session=self.session,
+            )
+
+    async def drop_outbox(self, queue: str) -> None:
+        with _conflicts():
+            await self.store.outbox.delete_many({"q": queue}, session=self.session)
+            await self.store.outbox_queues.delete_many({"_id": queue}, session=self.session)
 
     async def _put(
         self,

@@ -53,7 +53,7 @@ def create_or_migrate(conn: sqlite3.Connection) -> Rebuild:
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resource'"
             ).fetchone()
         )
-        if found not in (0, 2, 3, 4, 5, 6, SCHEMA_VERSION):
+        if found not in (0, 2, 3, 4, 5, 6, 7, SCHEMA_VERSION):
             raise RuntimeError(f"{found=}: this server knows SQLite schema {SCHEMA_VERSION}")
         if old:
             for table in OLD_TABLES:

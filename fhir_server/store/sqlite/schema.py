@@ -14,11 +14,12 @@ from hashlib import blake2b
 
 from fhir_server.search.registry import builtin_params
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """In ``PRAGMA user_version``. 1: index keyed by type and id; 2: clustered by ``rk``; 3: adds
 ``idx_composite``; 4: custom parameters keyed apart from the specification's (`param_key`);
 5: adds ``care_relationship``; 6: adds ``idx_present`` (`Index.present`, for ``:missing``);
-7: adds ``deferred`` (`DEFERRED`; a server that did not drain it must not open the file).
+7: adds ``deferred`` (`DEFERRED`; a server that did not drain it must not open the file);
+8: adds ``outbox`` and ``outbox_queue`` (`OUTBOX`; an older server would not journal changes).
 Opening an older file upgrades it and rebuilds what of the
 search index changed."""
 
@@ -131,6 +132,14 @@ CREATE TABLE IF NOT EXISTS deferred (
 );
 CREATE INDEX IF NOT EXISTS deferred_by_type ON deferred (type);
 
+CREATE TABLE IF NOT EXISTS outbox (
+    queue TEXT NOT NULL, n INTEGER NOT NULL, item BLOB NOT NULL,
+    PRIMARY KEY (queue, n)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox_queue (
+    queue TEXT PRIMARY KEY, n INTEGER NOT NULL, mark INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS data_change (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     n   INTEGER NOT NULL
@@ -153,6 +162,10 @@ DEFERRED = """``deferred``: resources appended to be stored and indexed later
 (`UnitOfWork.append_deferred`), one row each (the JSON, no index rows), in append order; taken
 oldest first by `Store.index_deferred`, which deletes the rows in the unit of work that stores
 them. No trigger counts them in ``data_change``: they are new resources of their own kind."""
+OUTBOX = """``outbox``: the items of durable queues (`UnitOfWork.append_outbox`), numbered per
+queue; ``outbox_queue``: per queue the last number given and a consumer's mark. Written in the
+unit of work of what they record (a journalled change, a subscription's event), so they are
+kept exactly when it is. No trigger counts them in ``data_change``: they change no resource."""
 DATA_CHANGE = """``data_change.n``: counts the commits that changed data other than by adding a new
 AuditEvent (triggers, so every process's writes and every write path count, an older server's
 too). What a process keeps of the data (the current versions, `read_cache`; what decisions

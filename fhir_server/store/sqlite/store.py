@@ -276,6 +276,10 @@ class SqliteStore(Store):
     async def deferred_depth(self) -> int:
         return int(self.snapshot.execute("SELECT count(*) FROM deferred").fetchone()[0])
 
+    async def outbox_heads(self) -> dict[str, tuple[int, int]]:
+        rows = self.snapshot.execute("SELECT queue, n, mark FROM outbox_queue").fetchall()
+        return {str(q): (int(n), int(m)) for q, n, m in rows}
+
     async def has_deferred(self, types: Collection[str] | None) -> bool:
         """One probe of ``deferred_by_type`` (or of the table), in the read snapshot."""
         if types is None:

@@ -61,6 +61,7 @@ class SqliteUnitOfWork(UnitOfWork):
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
         self._pending_rks: set[int] = set()
         self._writes = 0
+        self.changes_of = store.changes_of
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, {}
@@ -235,6 +236,54 @@ class SqliteUnitOfWork(UnitOfWork):
         if rows:  # the oldest: every row up to the last one taken
             db.execute("DELETE FROM deferred WHERE seq <= ?", (rows[-1][0],))
         return [(type_, id_, orjson.loads(content)) for _, type_, id_, content in rows]
+
+    async def append_outbox(self, queue: str, item: dict[str, Any]) -> int:
+        self._writes += 1
+        db = self.store.writer
+        (n,) = db.execute(
+            "INSERT INTO outbox_queue (queue, n, mark) VALUES (?, 1, 0)"
+            " ON CONFLICT (queue) DO UPDATE SET n = n + 1 RETURNING n",
+            (queue,),
+        ).fetchone()
+        db.execute(
+            "INSERT INTO outbox (queue, n, item) VALUES (?, ?, ?)", (queue, n, orjson.dumps(item))
+        )
+        return int(n)
+
+    async def outbox_items(
+        self, queue: str, after: int, limit: int, until: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        rows = self.store.writer.execute(
+            "SELECT n, item FROM outbox WHERE queue = ? AND n > ? AND n <= ? ORDER BY n LIMIT ?",
+            (queue, after, until if until is not None else 2**62, limit),
+        ).fetchall()
+        return [(int(n), orjson.loads(item)) for n, item in rows]
+
+    async def trim_outbox(self, queue: str, upto: int) -> int:
+        self._writes += 1
+        cur = self.store.writer.execute(
+            "DELETE FROM outbox WHERE queue = ? AND n <= ?", (queue, upto)
+        )
+        return int(cur.rowcount)
+
+    async def outbox_state(self, queue: str) -> tuple[int, int]:
+        row = self.store.writer.execute(
+            "SELECT n, mark FROM outbox_queue WHERE queue = ?", (queue,)
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def mark_outbox(self, queue: str, mark: int) -> None:
+        self._writes += 1
+        self.store.writer.execute(
+            "INSERT INTO outbox_queue (queue, n, mark) VALUES (?, 0, ?)"
+            " ON CONFLICT (queue) DO UPDATE SET mark = excluded.mark",
+            (queue, mark),
+        )
+
+    async def drop_outbox(self, queue: str) -> None:
+        self._writes += 1
+        self.store.writer.execute("DELETE FROM outbox WHERE queue = ?", (queue,))
+        self.store.writer.execute("DELETE FROM outbox_queue WHERE queue = ?", (queue,))
 
     async def _put(
         self,
