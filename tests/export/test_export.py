@@ -346,3 +346,24 @@ async def test_a_finished_export_expires(hasty: Smart) -> None:
     assert (await smart.client.get(status, headers=bearer(token))).status_code == 404
     assert (await smart.client.get(url, headers=bearer(token))).status_code == 404
     assert not any(smart.app.exporter.directory.rglob("*.ndjson"))
+
+
+async def test_group_members_looked_up_in_chunks_export_each_resource_once(
+    smart: Smart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resource in two members' compartments (subject one, performer the other) is found by
+    both chunks of members and written once."""
+    monkeypatch.setattr(runner, "MEMBERS_PER_QUERY", 1)
+    both = {"resourceType": "Group", "id": "both", "type": "person", "actual": True,
+            "member": [{"entity": {"reference": "Patient/p1"}},
+                       {"entity": {"reference": "Patient/p2"}}]}  # fmt: skip
+    shared = {"resourceType": "Observation", "id": "o4", "status": "final",
+              "code": {"coding": [{"system": OBS, "code": "8867-4"}]},
+              "subject": {"reference": "Patient/p1"},
+              "performer": [{"reference": "Patient/p2"}]}  # fmt: skip
+    async with smart.app.store.transaction() as uow:
+        for resource in (both, shared):
+            await uow.write(resource["resourceType"], resource["id"], resource, method="PUT")
+    token = await backend_token(smart)
+    _, ids = await exported(smart.client, token, "Group/both/$export?_type=Patient,Observation")
+    assert ids == {"Patient": {"p1", "p2"}, "Observation": {"o1", "o2", "o4"}}
