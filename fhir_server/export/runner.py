@@ -124,7 +124,9 @@ class Exporter:
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def close(self) -> None:
-        """Stop every job where it is (its saved progress is where the next start goes on)."""
+        """Stop every job where it is (its saved progress is where the next start goes on) and
+        give up its lease, so the next start — or another process — takes it over at once."""
+        running = list(self._tasks)
         tasks = [t for t in (self._sweeper, *self._tasks.values()) if t is not None]
         for task in tasks:
             task.cancel()
@@ -132,6 +134,11 @@ class Exporter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._sweeper = None
+        for id_ in running:
+            try:
+                await self.jobs.release(id_, self.worker)
+            except Exception:  # its lease runs out instead
+                log.exception("releasing export job %s failed", id_)
         await self.jobs.close()
 
     async def submit(self, job: Job, grant: Grant) -> None:

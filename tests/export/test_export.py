@@ -367,3 +367,31 @@ async def test_group_members_looked_up_in_chunks_export_each_resource_once(
     token = await backend_token(smart)
     _, ids = await exported(smart.client, token, "Group/both/$export?_type=Patient,Observation")
     assert ids == {"Patient": {"p1", "p2"}, "Observation": {"o1", "o2", "o4"}}
+
+
+async def test_a_job_stopped_by_a_shutdown_goes_on_at_the_next_start(
+    smart: Smart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutting the worker down mid-export gives up the job's lease: the next start takes it
+    over at once (not after `FHIR_EXPORT_LEASE_SECONDS`, 30 s here) and finishes it."""
+    smart.app.settings.export_page_size = 1
+    monkeypatch.setattr(runner, "SAVE_SECONDS", 0.0)
+    original = runner.Exporter._save
+    stalled = asyncio.Event()
+
+    async def stall_after_first_page(self: runner.Exporter, job: Job) -> None:
+        await original(self, job)
+        if job.progress.cursor is not None:
+            stalled.set()
+            await asyncio.Event().wait()  # until the shutdown cancels it
+
+    monkeypatch.setattr(runner.Exporter, "_save", stall_after_first_page)
+    token = await backend_token(smart)
+    status = await kick_off(smart.client, token, "$export?_type=Patient,Observation")
+    await asyncio.wait_for(stalled.wait(), 30)
+    exporter = smart.app.exporter
+    await exporter.close()
+    monkeypatch.setattr(runner.Exporter, "_save", original)
+    await exporter.open()
+    body = await asyncio.wait_for(manifest(smart.client, token, status), 10)  # not 30 s
+    assert {o["type"]: o["count"] for o in body["output"]} == {"Patient": 3, "Observation": 3}
