@@ -128,6 +128,11 @@ class JobStore(abc.ABC):
         """Take every unfinished job whose lease ran out before ``now``."""
 
     @abc.abstractmethod
+    async def release(self, id_: str, worker: str) -> None:
+        """Give up the lease of an unfinished job ``worker`` holds (it stops): the next worker
+        that looks takes it over at once instead of after the lease."""
+
+    @abc.abstractmethod
     async def remove(self, id_: str) -> bool:
         """Delete the job (cancelled or expired); False when there was none."""
 
@@ -236,6 +241,14 @@ class SqliteJobStore(JobStore):
 
         return await self._run(run)
 
+    async def release(self, id_: str, worker: str) -> None:
+        await self._run(
+            lambda c: c.execute(
+                f"UPDATE export_job SET lease = 0 WHERE id = ? AND worker = ? AND {_OPEN}",
+                (id_, worker),
+            )
+        )
+
     async def remove(self, id_: str) -> bool:
         return await self._run(
             lambda c: c.execute("DELETE FROM export_job WHERE id = ?", (id_,)).rowcount == 1
@@ -311,6 +324,12 @@ class MongoJobStore(JobStore):
                 if job is not None:
                     taken.append(job)
         return taken
+
+    async def release(self, id_: str, worker: str) -> None:
+        await self.jobs.update_one(
+            {"_id": id_, "worker": worker, "state": {"$in": list(UNFINISHED)}},
+            {"$set": {"lease": 0}},
+        )
 
     async def remove(self, id_: str) -> bool:
         result = await self.jobs.delete_many({"_id": id_})

@@ -124,7 +124,9 @@ class Exporter:
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def close(self) -> None:
-        """Stop every job where it is (its saved progress is where the next start goes on)."""
+        """Stop every job where it is (its saved progress is where the next start goes on) and
+        give up its lease, so the next start — or another process — takes it over at once."""
+        running = list(self._tasks)
         tasks = [t for t in (self._sweeper, *self._tasks.values()) if t is not None]
         for task in tasks:
             task.cancel()
@@ -132,6 +134,11 @@ class Exporter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._sweeper = None
+        for id_ in running:
+            try:
+                await self.jobs.release(id_, self.worker)
+            except Exception:  # its lease runs out instead
+                log.exception("releasing export job %s failed", id_)
         await self.jobs.close()
 
     async def submit(self, job: Job, grant: Grant) -> None:
@@ -235,7 +242,7 @@ class Exporter:
         if job.members is not None:
             chunks = list(_chunks(job.members))
         seen: set[str] | None = None
-        if len(filters) > 1 or len(chunks) > 1:  # a resource found twice is written once
+        if len(filters) > 1:  # a resource more than one filter finds is written once
             seen = _ids_written(out, progress.bytes)
         saved = time.monotonic()
         while progress.filter_index < len(filters):
@@ -249,6 +256,8 @@ class Exporter:
                     query.after_id = progress.cursor
                     page = await ctx.search(query)
                     items = _kept(job, type_, page.items, seen)
+                    if progress.chunk_index > 0 and type_ != "Patient":
+                        items = _not_earlier(type_, items, chunks[: progress.chunk_index])
                     out.write(_lines(items))
                     ctx.access.disclose(items)
                     await ctx.access.settle("$export", type_, "", 200)
@@ -311,11 +320,33 @@ def _opened(path: Path, length: int) -> Iterator[IO[bytes]]:
 
 
 def _ids_written(out: IO[bytes], length: int) -> set[str]:
-    """The ids in the first ``length`` bytes of a type's file (a resumed job's dedup set)."""
+    """The ids in the first ``length`` bytes of a type's file (a resumed job's dedup set), read
+    a line at a time."""
     out.seek(0)
-    ids = {str(orjson.loads(line).get("id")) for line in out.read(length).splitlines() if line}
+    ids: set[str] = set()
+    read = 0
+    for line in out:
+        read += len(line)
+        if read > length:
+            break
+        if line.strip():
+            ids.add(str(orjson.loads(line).get("id")))
     out.seek(length)
     return ids
+
+
+def _not_earlier(
+    type_: str, items: list[StoredResource], earlier: Sequence[list[str] | None]
+) -> list[StoredResource]:
+    """Leave out what an earlier chunk of a Group's members found already: a resource in the
+    compartment of a member of an earlier chunk (one referring to patients of two chunks). Read
+    from each resource rather than remembered, so memory does not grow with the export."""
+    before = {p for chunk in earlier for p in chunk or ()}
+    return [
+        s
+        for s in items
+        if not before & compartment.patients(type_, orjson.loads(s.content or b"{}"))
+    ]
 
 
 def _chunks(members: list[str]) -> list[list[str]]:

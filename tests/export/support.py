@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import orjson
 
+from profiles.validation import Validator
 from tests.smart.conftest import Smart
 from tests.smart.support import BASE, basic
 
+VALIDATOR = Validator.default()
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 
 
@@ -74,7 +76,11 @@ async def download(client: httpx.AsyncClient, token: str, url: str) -> list[dict
     assert resp.headers["content-type"].startswith("application/fhir+ndjson")
     lines = resp.content.split(b"\n")
     assert lines[-1] == b""  # every line ends with a newline
-    return [orjson.loads(line) for line in lines[:-1]]
+    resources = [orjson.loads(line) for line in lines[:-1]]
+    for resource in resources:  # each line a valid R4 resource
+        errors = [i for i in VALIDATOR.validate(resource, claimed=False) if i.severity == "error"]
+        assert not errors, (resource["resourceType"], resource.get("id"), errors)
+    return resources
 
 
 async def exported(

@@ -346,3 +346,52 @@ async def test_a_finished_export_expires(hasty: Smart) -> None:
     assert (await smart.client.get(status, headers=bearer(token))).status_code == 404
     assert (await smart.client.get(url, headers=bearer(token))).status_code == 404
     assert not any(smart.app.exporter.directory.rglob("*.ndjson"))
+
+
+async def test_group_members_looked_up_in_chunks_export_each_resource_once(
+    smart: Smart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resource in two members' compartments (subject one, performer the other) is found by
+    both chunks of members and written once."""
+    monkeypatch.setattr(runner, "MEMBERS_PER_QUERY", 1)
+    both = {"resourceType": "Group", "id": "both", "type": "person", "actual": True,
+            "member": [{"entity": {"reference": "Patient/p1"}},
+                       {"entity": {"reference": "Patient/p2"}}]}  # fmt: skip
+    shared = {"resourceType": "Observation", "id": "o4", "status": "final",
+              "code": {"coding": [{"system": OBS, "code": "8867-4"}]},
+              "subject": {"reference": "Patient/p1"},
+              "performer": [{"reference": "Patient/p2"}]}  # fmt: skip
+    async with smart.app.store.transaction() as uow:
+        for resource in (both, shared):
+            await uow.write(resource["resourceType"], resource["id"], resource, method="PUT")
+    token = await backend_token(smart)
+    _, ids = await exported(smart.client, token, "Group/both/$export?_type=Patient,Observation")
+    assert ids == {"Patient": {"p1", "p2"}, "Observation": {"o1", "o2", "o4"}}
+
+
+async def test_a_job_stopped_by_a_shutdown_goes_on_at_the_next_start(
+    smart: Smart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutting the worker down mid-export gives up the job's lease: the next start takes it
+    over at once (not after `FHIR_EXPORT_LEASE_SECONDS`, 30 s here) and finishes it."""
+    smart.app.settings.export_page_size = 1
+    monkeypatch.setattr(runner, "SAVE_SECONDS", 0.0)
+    original = runner.Exporter._save
+    stalled = asyncio.Event()
+
+    async def stall_after_first_page(self: runner.Exporter, job: Job) -> None:
+        await original(self, job)
+        if job.progress.cursor is not None:
+            stalled.set()
+            await asyncio.Event().wait()  # until the shutdown cancels it
+
+    monkeypatch.setattr(runner.Exporter, "_save", stall_after_first_page)
+    token = await backend_token(smart)
+    status = await kick_off(smart.client, token, "$export?_type=Patient,Observation")
+    await asyncio.wait_for(stalled.wait(), 30)
+    exporter = smart.app.exporter
+    await exporter.close()
+    monkeypatch.setattr(runner.Exporter, "_save", original)
+    await exporter.open()
+    body = await asyncio.wait_for(manifest(smart.client, token, status), 10)  # not 30 s
+    assert {o["type"]: o["count"] for o in body["output"]} == {"Patient": 3, "Observation": 3}
