@@ -76,12 +76,13 @@ def _citizen(scene: Scene, local: str, name: str) -> Json:
 def _mikkel_referred_to_the_blocked_ward(scene: Scene) -> list[Json]:
     region = scene.home.region
     subject = _citizen(scene, "citizen", "Mikkel Holm")
-    requests.service_request(
+    referral = requests.service_request(
         scene, "ecg-request", subject, c.REFERRAL,
         "Somatisk udredning: EKG og blodprøver under antipsykotisk behandling",
         region.outreach.of("doctor").ref(), region.medical.sor_ref(), "routine",
         scene.at(-14, 11),
     )  # fmt: skip
+    requests.handed_over(scene, "ecg-task", referral, "Medicinsk afdeling indkalder til EKG")
     return scene.out
 
 

@@ -92,6 +92,17 @@ def task(
     )
 
 
+def handed_over(scene: Scene, local: str, request: Json, description: str) -> Json:
+    """The Task a request to another organization comes with, not accepted yet (without it the
+    server writes one on the request's write: docs/handover.md)."""
+    what = request["code"].get("text")
+    return task(
+        scene, local, request["subject"], b.ref("ServiceRequest", request["id"], what),
+        description, request["requester"], request["performer"][0], "requested",
+        request["authoredOn"],
+    )  # fmt: skip
+
+
 def communication(
     scene: Scene,
     local: str,

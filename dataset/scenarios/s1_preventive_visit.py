@@ -69,11 +69,12 @@ def build(scene: Scene, person: Person) -> None:
     _medication_review(scene, subject, visit_ref, gp_doctor.ref(), visit)
     if scene.chance(0.7):
         category, what = rng.choice(SERVICES)
-        requests.service_request(
+        services = requests.service_request(
             scene, "services-request", subject, category, what, gp_doctor.ref(),
             home.municipality.org.ref(), "routine", scene.at(visit, 13),
             reasonReference=[ref_of(problems[0])],
         )  # fmt: skip
+        requests.handed_over(scene, "services-task", services, f"Kommunen tager stilling: {what}")
     if scene.chance(0.6):
         requests.communication(
             scene, "care-communication", subject, COORDINATION, gp_doctor.ref(), municipal.ref(),

@@ -73,13 +73,16 @@ def build(scene: Scene, person: Person) -> None:
         "pauseret medicin", doctor.ref(), gp_doctor.ref(),
         rng.choice(("requested", "requested", "accepted")), scene.at(discharged, 12),
     )  # fmt: skip
-    requests.service_request(
+    nursing = requests.service_request(
         scene, "home-nursing-request", subject, c.HOME_NURSING,
         "Hjemmesygepleje efter udskrivelse: medicindispensering og observation",
         ward_nurse.ref(), home.municipality.home_nursing.ref(), rng.choice(("routine", "asap")),
         scene.at(discharged - 1, 11), reasonReference=[ref_of(problem, diagnosis.text)],
         basedOn=[ref_of(plan)], occurrenceDateTime=scene.at(discharged, 18),
     )  # fmt: skip
+    requests.handed_over(
+        scene, "home-nursing-task", nursing, "Hjemmesygeplejen overtager efter udskrivelsen"
+    )
 
 
 def _discharge_medication(

@@ -72,12 +72,13 @@ def build(scene: Scene, person: Person) -> None:
     lines += [(drug, "unchanged") for drug in rng.sample(c.MAINTENANCE, rng.randint(1, 3))]
     for i, (drug, change) in enumerate(lines, 1):
         records.medication(scene, f"medication-{i}", subject, drug, gp_doctor.ref(), start, change)
-    requests.service_request(
+    referral = requests.service_request(
         scene, "memory-clinic-request", subject, c.REFERRAL,
         "Kontrol i hukommelsesklinikken", gp_doctor.ref(), clinic.ref(), "routine",
         scene.at(-rng.randrange(1, 20), 11),
         reasonReference=[ref_of(problem, diagnosis.text)],
     )  # fmt: skip
+    requests.handed_over(scene, "memory-clinic-task", referral, "Hukommelsesklinikken indkalder")
     signed = -rng.randrange(5, 300)  # a disclosure consent lasts at most a year
     plans.consent(
         scene, "consent", subject, "disclosure-permit", [subject], [daughter_ref], signed,

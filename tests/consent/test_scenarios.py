@@ -194,7 +194,10 @@ async def test_s1_the_municipality_and_the_gp_see_the_citizen_of_the_preventive_
         assert await seen(demo, INGE, token) == data_of(INGE)
     # the GP who accepted (Task) and made the visit
     laura = clinician("laura")
-    assert await search(demo, f"Task?patient=Patient/{INGE}", laura) == ["Task/demo-s1-visit-task"]
+    assert await search(demo, f"Task?patient=Patient/{INGE}", laura) == [
+        "Task/demo-s1-services-task",  # and the request for services she sent the municipality
+        "Task/demo-s1-visit-task",
+    ]
     assert await search(demo, "Communication?category=carecoordination", laura) == [
         "Communication/demo-s1-care-communication",
         "Communication/demo-s6-course-ended",
@@ -311,9 +314,12 @@ async def test_s3_a_referral_to_a_ward_mikkel_blocked_opens_only_the_doctor_he_p
 async def test_s4_the_discharge_gives_ward_gp_and_home_nursing_the_citizen(demo: Server) -> None:
     for username in ("freja", "kirsten", "anders", "laura", "karen"):
         assert await seen(demo, KNUD, clinician(username)) == data_of(KNUD), username
-    # the hand-over the GP has not accepted yet, in the receiving GP's work list
+    # the hand-overs not accepted yet that the clinic sees: Knud's to the GP and to home
+    # nursing, Inge's request for services the clinic sent the municipality (docs/handover.md)
     assert await search(demo, "Task?status=requested", clinician("anders")) == [
-        "Task/demo-s4-handover-task"
+        "Task/demo-s1-services-task",
+        "Task/demo-s4-handover-task",
+        "Task/demo-s4-home-nursing-task",
     ]
     # home nursing's open requests: Knud's follow-up and Birthe's IV treatment (S5)
     karen = clinician("karen")
@@ -390,7 +396,9 @@ async def test_s6_a_new_referral_gives_the_acute_function_the_citizen(fresh_demo
     assert resp.status_code == 201, resp.text
     new = f"ServiceRequest/{resp.json()['id']}"
     assert await status(fresh_demo, f"Patient/{POUL}", jan) == 200
-    assert await seen(fresh_demo, POUL, jan) == sorted([*data_of(POUL), new])
+    # the referral hands itself over to the acute function by a Task (docs/handover.md)
+    (handover,) = await search(fresh_demo, f"Task?focus={new}", jan)
+    assert await seen(fresh_demo, POUL, jan) == sorted([*data_of(POUL), new, handover])
     assert await seen(fresh_demo, POUL, clinician("pia")) == []
 
 

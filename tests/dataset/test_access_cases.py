@@ -173,7 +173,7 @@ karen     municipality-health  all   -     -     all   9/11  -     all   -
 jan       municipality-health  all   -     -     -     -     -     -     -
 kim       municipality-social  -     4/11  -     -     -     -     -     -
 niels     municipality-social  -     4/11  -     -     -     -     -     -
-marianne  municipality-social  -     -     5/15  -     -     -     -     -
+marianne  municipality-social  -     -     5/16  -     -     -     -     -
 laura     general-practice     all   all   -     all   -     all   -     5/8
 anders    general-practice     all   all   -     all   -     -     -     5/8
 frida     general-practice     -     -     all   -     9/11  -     all   -
