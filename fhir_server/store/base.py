@@ -576,8 +576,16 @@ class Store(abc.ABC):
         """Before a read that may answer with ``types`` (None: any type): store every deferred
         resource of those types appended before it (by any process), so the read is exact.
         Bounded (`DEFERRED_ROUNDS`); nothing inside a unit of work (its reads see what it
-        wrote, not the journal). Concurrent readers of one process share one drain."""
-        if _IN_UNIT.get() or not await self.has_deferred(types):
+        wrote, not the journal). Concurrent readers of one process share one drain. A batch
+        this process is storing right now may already be out of the journal and not yet
+        committed where a backend shows a unit's writes before its commit (the MongoDB
+        stand-in's serial transactions): then the read waits for that batch."""
+        if _IN_UNIT.get():
+            return
+        if not await self.has_deferred(types):
+            if self._index_lock is not None and self._index_lock.locked():
+                async with self._index_lock:
+                    pass
             return
         if self._drain_lock is None:
             self._drain_lock = asyncio.Lock()

@@ -210,3 +210,40 @@ async def test_the_depth_counts_what_waits_until_it_is_indexed(store: Store) -> 
     assert await store.deferred_depth() == 7
     await index_all(store)
     assert await store.deferred_depth() == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_read_while_this_process_indexes_a_batch_sees_the_batch(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background indexer has taken a batch out of the journal and not yet committed it: a
+    read of the type must wait for that batch, not answer without it (the stand-in's serial
+    transactions show the taking at once; the consent suite's audit tests missed events)."""
+    from fhir_server.store import base
+
+    store = make_store(backend, tmp_path)
+    await store.open()
+    try:
+        await _journal(store, range(10))
+        taken = asyncio.Event()
+        real = base._index_deferred_batch
+
+        async def slow(on: Store, limit: int, uow: UnitOfWork) -> int:
+            take = uow.take_deferred
+
+            async def take_then_pause(n: int) -> Any:
+                items = await take(n)
+                taken.set()
+                await asyncio.sleep(0.05)
+                return items
+
+            uow.take_deferred = take_then_pause  # type: ignore[method-assign]
+            return await real(on, limit, uow)
+
+        monkeypatch.setattr(base, "_index_deferred_batch", slow)
+        indexing = asyncio.ensure_future(store.index_deferred())
+        await taken.wait()
+        assert await _stored_ids(store) == sorted(f"e{i}" for i in range(10))
+        assert await indexing == 10
+    finally:
+        await store.close()
