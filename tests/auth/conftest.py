@@ -213,16 +213,22 @@ async def _seed(store: Store | None, store_url: str) -> None:
         await app.shutdown()
 
 
-@pytest.fixture(scope="session")
-def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
-    return Templates(tmp_path_factory.mktemp("seeded"))
+_TEMPLATES = pytest.StashKey[Templates]()
+
+
+def _templates(request: pytest.FixtureRequest) -> Templates:
+    """The session's templates (kept on the config, not as a fixture: other suites import
+    `server` alone, e.g. tests/consent/conftest.py)."""
+    if _TEMPLATES not in request.config.stash:
+        factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+        request.config.stash[_TEMPLATES] = Templates(factory.mktemp("seeded"))
+    return request.config.stash[_TEMPLATES]
 
 
 @pytest.fixture(params=BACKENDS)
-async def server(
-    request: pytest.FixtureRequest, tmp_path: Path, templates: Templates
-) -> AsyncIterator[Server]:
+async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
     """A new app over its own copy of a store holding `DATA` (tests/support/backends.py)."""
+    templates = _templates(request)
     store, store_url, seeded = await templates.copy("auth", str(request.param), tmp_path, _seed)
     revocations = Revocations()
     app = ServerApp(_settings(store_url), store, keys=TestKeys(), is_revoked=revocations.is_revoked)
