@@ -17,8 +17,10 @@ $(BIN)/.installed: pyproject.toml
 serve: $(BIN)/.installed
 	$(BIN)/fhir-server serve --port $(PORT)
 
+# the suite runs on every core (pytest-xdist; docs/testing.md): TEST_WORKERS=0 runs it in one process
+TEST_WORKERS ?= auto
 test: $(BIN)/.installed lint typecheck
-	$(BIN)/pytest -q -rs
+	$(BIN)/pytest -q -rs -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -10,8 +10,10 @@ the database file (or MongoDB access) as you would the key itself.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 from joserfc.jwk import KeySet, KeySetSerialization, RSAKey
@@ -35,6 +37,15 @@ def _new_key() -> dict[str, Any]:
     return {"jwk": key.as_dict(private=True), "created": time.time()}
 
 
+@lru_cache(maxsize=64)
+def _imported(jwk: str) -> RSAKey:
+    """The key of a stored JWK (JSON text). Importing a private RSA key checks it, tens of
+    milliseconds of CPU; a process re-reads its keys every few seconds (``_RELOAD_SECONDS``) and
+    the test suite starts thousands of apps over the same few stored keys, so each distinct key
+    is imported once per process."""
+    return RSAKey.import_key(json.loads(jwk))
+
+
 class KeyStore:
     """The signing keys of one authorization server (one database)."""
 
@@ -52,7 +63,9 @@ class KeyStore:
             await self.records.add(KIND, fresh["jwk"]["kid"], fresh)
             found = await self.records.all(KIND)
         keys = [
-            SigningKey(r.key, float(r.doc["created"]), RSAKey.import_key(r.doc["jwk"]))
+            SigningKey(
+                r.key, float(r.doc["created"]), _imported(json.dumps(r.doc["jwk"], sort_keys=True))
+            )
             for r in found
         ]
         keys.sort(key=lambda k: (k.created, k.kid), reverse=True)

@@ -22,8 +22,9 @@ from joserfc.jwk import RSAKey
 
 from fhir_server.app import ServerApp
 from fhir_server.config import Settings
+from fhir_server.store.base import Store
 from tests.api.support import BASE
-from tests.support.backends import BACKENDS, app_store
+from tests.support.backends import BACKENDS, Templates
 
 KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1"}, private=True)
 OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1"}, private=True)
@@ -186,27 +187,57 @@ class Server:
         return await self.client.request(method, url, headers=h, json=body)
 
 
-@pytest.fixture(params=BACKENDS)
-async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
-    settings = Settings(
-        store_url=f"sqlite:///{tmp_path / 'fhir.db'}",
-        auth="smart",
-        required_profiles={},
-        install_conformance=False,
+def _settings(store_url: str) -> Settings:
+    return Settings(
+        store_url=store_url, auth="smart", required_profiles={}, install_conformance=False
     )
-    revocations = Revocations()
-    app = ServerApp(
-        settings, app_store(str(request.param)), keys=TestKeys(), is_revoked=revocations.is_revoked
-    )
+
+
+async def _write_data(client: httpx.AsyncClient) -> None:
+    admin = bearer(mint(ADMIN))
+    for resource in DATA:
+        url = f"{resource['resourceType']}/{resource['id']}"
+        resp = await client.put(url, json=resource, headers=admin)
+        assert resp.status_code == 201, (url, resp.text)
+
+
+async def _seed(store: Store | None, store_url: str) -> None:
+    """`DATA` written as the tests' own app would write it, into the session's template."""
+    app = ServerApp(_settings(store_url), store, keys=TestKeys())
     await app.startup()
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            admin = bearer(mint(ADMIN))
-            for resource in DATA:
-                url = f"{resource['resourceType']}/{resource['id']}"
-                resp = await client.put(url, json=resource, headers=admin)
-                assert resp.status_code == 201, (url, resp.text)
+            await _write_data(client)
+    finally:
+        await app.shutdown()
+
+
+_TEMPLATES = pytest.StashKey[Templates]()
+
+
+def _templates(request: pytest.FixtureRequest) -> Templates:
+    """The session's templates (kept on the config, not as a fixture: other suites import
+    `server` alone, e.g. tests/consent/conftest.py)."""
+    if _TEMPLATES not in request.config.stash:
+        factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+        request.config.stash[_TEMPLATES] = Templates(factory.mktemp("seeded"))
+    return request.config.stash[_TEMPLATES]
+
+
+@pytest.fixture(params=BACKENDS)
+async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
+    """A new app over its own copy of a store holding `DATA` (tests/support/backends.py)."""
+    templates = _templates(request)
+    store, store_url, seeded = await templates.copy("auth", str(request.param), tmp_path, _seed)
+    revocations = Revocations()
+    app = ServerApp(_settings(store_url), store, keys=TestKeys(), is_revoked=revocations.is_revoked)
+    await app.startup()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            if not seeded:
+                await _write_data(client)
             yield Server(client, revocations, app)
     finally:
         await app.shutdown()
