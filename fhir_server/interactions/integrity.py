@@ -17,11 +17,12 @@ in any order and a refusal leaves nothing written:
   HAPI, whose check reads its current-version link table). Otherwise 409 naming the first few.
 
 AuditEvents (`RECORDS`) are records of what happened, written by the server: neither checked
-nor counted as referrers.
+nor counted as referrers. A stored Bundle's references (a MedCom message's) resolve within it,
+not here: not checked (`UNCHECKED`).
 
-Existence is no secret the check may tell: a target the writer may not read is answered exactly
-as an absent one (docs/security.md, "Referential integrity and existence"); a referrer the
-caller may not read is not named.
+Existence is no secret the check may tell: a patient's resource the writer may not read is
+answered exactly as an absent one (docs/security.md, "Referential integrity and existence"); a
+patient's resource the caller may not read is not named as a referrer.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fhir_server.access import VISIBLE
+from fhir_server.compartment import has_compartment
 from fhir_server.errors import MAX_ISSUES, Issue, StillReferenced, UnresolvedReference
 from fhir_server.references import local_reference, path_to, reference_holders
 from fhir_server.resource_types import SERVED_TYPES
@@ -50,6 +52,12 @@ RECORDS = frozenset({"AuditEvent"})
 work): they name what has been deleted since — a delete's own record names it — so their
 references are not checked, and they never keep a resource from being deleted."""
 
+UNCHECKED = RECORDS | {"Bundle"}
+"""Types whose references are not checked on write: `RECORDS`, and Bundles (a MedCom message
+received or sent, kept as it is), whose entries' references resolve within the Bundle against
+its fullUrls, relative to the server that made it (bundle.html#references), not against this
+one."""
+
 
 async def check_unit(ctx: Context, uow: UnitOfWork) -> None:
     """Raise `UnresolvedReference` or `StillReferenced` if what ``uow`` changed breaks
@@ -67,7 +75,7 @@ async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any])
     cited: dict[Key, list[tuple[Key, dict[str, Any], dict[str, Any]]]] = {}
     read: dict[str, Key | None] = {}  # reference text → what it names (most repeat)
     for source, resource in changed.items():
-        if resource is None or source[0] in RECORDS:
+        if resource is None or source[0] in UNCHECKED:
             continue
         for holder in reference_holders(resource):
             text = holder["reference"]
@@ -83,11 +91,11 @@ async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any])
     missing = [key for key in cited if key not in found]
     access = ctx.access
     if not access.unrestricted:
-        # a target the writer may not read is answered as an absent one; what this unit of
+        # a patient's data the writer may not read is answered as absent; what this unit of
         # work wrote itself the write rules judged already
         reader = access.reader(VISIBLE)
         for key in cited:
-            judged = key in found and key not in changed and not access.sees_every(key[0])
+            judged = key in found and key not in changed and _secret(ctx, key[0])
             if judged and await reader(*key) is None:
                 missing.append(key)
     if missing:
@@ -154,11 +162,19 @@ def _is_local(ctx: Context, r: Referrer) -> bool:
 async def _nameable(ctx: Context, found: list[Referrer]) -> list[Referrer]:
     """The referrers the caller may read: only they are named (one it may not read is no
     business of its)."""
-    access = ctx.access
-    if access.unrestricted:
+    if ctx.access.unrestricted:
         return found
-    read = access.reader(VISIBLE)
-    return [r for r in found if access.sees_every(r.type) or await read(r.type, r.id) is not None]
+    read = ctx.access.reader(VISIBLE)
+    return [r for r in found if not _secret(ctx, r.type) or await read(r.type, r.id) is not None]
+
+
+def _secret(ctx: Context, type_: str) -> bool:
+    """Whether the existence of a ``type_`` resource may be hidden from the caller: a patient's
+    data (a type with a patient compartment) of which it does not see every one. The directory
+    and shared types (Organization, Practitioner, Medication, …) are no citizen's secret: a
+    MedCom partner's backend files a message naming this server's Organizations without a
+    scope to read them (docs/security.md)."""
+    return has_compartment(type_) and not ctx.access.sees_every(type_)
 
 
 def _still_referenced(target: Key, named: list[Referrer], hidden: bool) -> Issue:
