@@ -153,9 +153,25 @@ def type_closure(by_id: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(seen)
 
 
+NOT_R4_ELEMENTS = ("Binary.url", "DeviceDefinition.bodySite", "DeviceDefinition.classification")
+NOT_R4_ELEMENTS_R5 = ("HealthcareService.offeredIn",)
+"""Elements the package adds to R4's definitions (later versions' elements Medplum backports;
+``HealthcareService.offeredIn`` says so in its comment): dropped with their children, so a
+resource using them is refused as R4 refuses it. ResearchStudy and
+EvidenceVariable.characteristic the package replaces by their R5 shapes wholesale; those are
+kept as shipped (docs/conformance.md says so)."""
+
+
+def _r4_element(path: str) -> bool:
+    return not any(
+        path == p or path.startswith(p + ".") for p in (*NOT_R4_ELEMENTS, *NOT_R4_ELEMENTS_R5)
+    )
+
+
 def trim_structure(sd: dict[str, Any]) -> dict[str, Any]:
     out = {k: sd[k] for k in SD_KEYS if k in sd}
-    out["snapshot"] = {"element": [_trim_element(e) for e in sd["snapshot"]["element"]]}
+    elements = [e for e in sd["snapshot"]["element"] if _r4_element(e["path"])]
+    out["snapshot"] = {"element": [_trim_element(e) for e in elements]}
     return out
 
 
@@ -200,6 +216,18 @@ def required_value_sets(structures: list[dict[str, Any]]) -> dict[str, list[str]
     return {url: sorted(set(paths)) for url, paths in sorted(out.items())}
 
 
+MISSING_VALUE_SETS = frozenset(
+    {
+        "http://loinc.org/vs/LL379-9",
+        "http://hl7.org/fhir/ValueSet/characteristic-combination",
+    }
+)
+"""Required bindings to ValueSets the package does not ship (MolecularSequence.type binds a LOINC
+answer list; EvidenceVariable.characteristic one of R4's unpublished ValueSets): listed in the
+manifest as not bundled; the validator leaves such a binding unchecked, as it does one it cannot
+expand. Any other missing ValueSet stops the generation."""
+
+
 def terminology_closure(
     wanted: list[str], value_sets: dict[str, dict[str, Any]]
 ) -> tuple[list[str], list[str]]:
@@ -212,6 +240,8 @@ def terminology_closure(
         if url in vs_urls:
             continue
         value_set = value_sets.get(url)
+        if value_set is None and url in MISSING_VALUE_SETS:
+            continue
         if value_set is None:
             raise GenerationError(f"ValueSet {url} is not in {PACKAGE}")
         vs_urls.append(url)
@@ -273,6 +303,7 @@ def build(raws: dict[str, bytes]) -> dict[str, str]:
         "valueSets": vs_urls,
         "codeSystems": sorted(kept_systems),
         "systemsNotBundled": sorted(set(systems) - set(kept_systems)),
+        "valueSetsNotBundled": sorted(set(bound) - set(vs_urls)),
         "notExpandable": not_expandable,
     }
     return {
