@@ -62,11 +62,22 @@ Patients where a type has both. The others (performer, recipient, …) name othe
 def owner_param(type_: str) -> str | None:
     """The parameter naming the patient a ``type_`` resource is about — ``_id`` for a Patient —
     or None when the type has no patient compartment. One per type, so a search can be narrowed
-    to "about one of these patients" by one parameter, exactly as `owners` reads a resource."""
+    to "about one of these patients" by one parameter, exactly as `owners` reads a resource.
+
+    Every type in the compartment has one, so none of them counts as "about no patient" (which
+    consent would not guard): ``patient`` or ``subject`` where the compartment names them; else
+    the type's own ``patient`` parameter (an Appointment's or AppointmentResponse's Patient
+    actor, a Coverage's beneficiary, a ResearchSubject's individual); else the compartment's
+    one parameter (a Group's members, a Schedule's actors — each Patient among them owns it)."""
     if type_ == "Patient":
         return "_id"
     found = params("Patient", type_)
-    return next((p for p in _OWNER_PARAMS if p in found), None)
+    if not found:
+        return None
+    named = next((p for p in _OWNER_PARAMS if p in found), None)
+    if named is None and "patient" in builtin_params(type_):
+        named = "patient"
+    return named or found[0]
 
 
 @cache
