@@ -29,20 +29,30 @@ CarePlan           status active or on-hold                 ``author`` (care-pla
                                                             contributor), ``activity.detail.
                                                             performer`` (care-plan-performer);
                                                             ``period``
+EpisodeOfCare      status waitlist, active or onhold        ``managingOrganization`` (episode-
+                                                            organization), ``careManager``
+                                                            (episode-care-manager); ``period``
 =================  =======================================  ====================================
+
+The other resource types show none: who appears in an Appointment, a DocumentReference or an
+Immunization takes part in a single act, not in the current treatment (§42a), and reaches the
+citizen's data through the Encounter, referral or care team the act belongs to.
 
 Why these statuses: a draft request has not reached its performer yet (its requester needed a
 relationship to write it anyway); on-hold is care paused, not ended, so it keeps the
 relationship; completed, revoked, cancelled, finished and entered-in-error end it. Triaged is
-between arrived and in-progress. A CareTeam without a status is not known to be active.
+between arrived and in-progress. A CareTeam without a status is not known to be active. An
+EpisodeOfCare on the waitlist already has its organization caring for the citizen (assessing,
+planning).
 
-The patient is the source's ``subject`` (``for`` of a Task; the Patient itself), and only a
-reference to a Patient; holders only Practitioner, PractitionerRole and Organization references
-(a caller's `holders` are its person, role and organizations). A CarePlan's ``careTeam`` gives
+The patient is the source's ``subject`` (``for`` of a Task, ``patient`` of an EpisodeOfCare;
+the Patient itself), and only a reference to a Patient; holders only Practitioner,
+PractitionerRole and Organization references (a caller's `holders` are its person, role and
+organizations). A CarePlan's ``careTeam`` gives
 nothing itself: the team's members hold their relationship through the CareTeam, while it is
-active. References are read as `references.local_reference` reads them: relative ones, and
-absolute ones under the server's base when it is known; contained, logical and other servers'
-references give no relationship.
+active (an EpisodeOfCare's ``team`` likewise). References are read as
+`references.local_reference` reads them: relative ones, and absolute ones under the server's
+base when it is known; contained, logical and other servers' references give no relationship.
 """
 
 from __future__ import annotations
@@ -70,6 +80,8 @@ ENCOUNTER_PARTICIPANT = "encounter-participant"
 CARE_PLAN_AUTHOR = "care-plan-author"
 CARE_PLAN_CONTRIBUTOR = "care-plan-contributor"
 CARE_PLAN_PERFORMER = "care-plan-performer"
+EPISODE_ORGANIZATION = "episode-organization"
+EPISODE_CARE_MANAGER = "episode-care-manager"
 PATIENT_CREATOR = "patient-creator"
 """Not derived: recorded (`UnitOfWork.relate`) for the organization that created a Patient."""
 
@@ -113,6 +125,7 @@ _CARE_TEAM = frozenset({"proposed", "active"})
 _REQUEST = frozenset({"active", "on-hold"})
 _TASK = frozenset({"requested", "received", "accepted", "ready", "in-progress", "on-hold"})
 _ENCOUNTER = frozenset({"arrived", "triaged", "in-progress", "onleave"})
+_EPISODE = frozenset({"waitlist", "active", "onhold"})
 
 Period = tuple[str | None, str | None]
 _OPEN: Period = (None, None)
@@ -248,6 +261,16 @@ def _care_plan(r: dict[str, Any], base: str | None) -> Derived:
         yield from _emit(patient, _holders(performers, base), CARE_PLAN_PERFORMER, plan)
 
 
+def _episode_of_care(r: dict[str, Any], base: str | None) -> Derived:
+    patient = _patient(r.get("patient"), base)
+    if patient is None or r.get("status") not in _EPISODE:
+        return
+    episode = _period(r.get("period"))
+    managers = _holders(r.get("managingOrganization"), base)
+    yield from _emit(patient, managers, EPISODE_ORGANIZATION, episode)
+    yield from _emit(patient, _holders(r.get("careManager"), base), EPISODE_CARE_MANAGER, episode)
+
+
 _RULES = {
     "Patient": _patient_rules,
     "CareTeam": _care_team,
@@ -255,6 +278,7 @@ _RULES = {
     "Task": _task,
     "Encounter": _encounter,
     "CarePlan": _care_plan,
+    "EpisodeOfCare": _episode_of_care,
 }
 
 SOURCE_TYPES = frozenset(_RULES)

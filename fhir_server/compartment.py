@@ -101,11 +101,23 @@ Patients where a type has both. The others (performer, recipient, …) name othe
 def owner_param(type_: str) -> str | None:
     """The parameter naming the patient a ``type_`` resource is about — ``_id`` for a Patient —
     or None when the type has no patient compartment. One per type, so a search can be narrowed
-    to "about one of these patients" by one parameter, exactly as `owners` reads a resource."""
+    to "about one of these patients" by one parameter, exactly as `owners` reads a resource.
+
+    ``patient`` or ``subject`` where the compartment names them; else the type's own
+    ``patient`` parameter (an Appointment's or AppointmentResponse's Patient actor, a
+    Coverage's beneficiary, a ResearchSubject's individual), so these count as about their
+    patient (consent guards them; a citizen writes only their own). A Group (members) and a
+    Schedule (actors) are in the compartment of each Patient they name, but about none of them:
+    a practitioner's Schedule, a Group of practitioners, must not need a citizen."""
     if type_ == "Patient":
         return "_id"
     found = params("Patient", type_)
-    return next((p for p in _OWNER_PARAMS if p in found), None)
+    if not found:
+        return None
+    named = next((p for p in _OWNER_PARAMS if p in found), None)
+    if named is None and "patient" in builtin_params(type_):
+        named = "patient"
+    return named
 
 
 @cache

@@ -62,9 +62,10 @@ MEMBERS = {
 # The abstract bases every resource and element inherits from, and the types every resource uses
 # whether or not an element names them (contained resources, narrative, meta, extensions).
 ALWAYS = ("Resource", "DomainResource", "Element", "BackboneElement", "Extension", "Narrative")
-# Types the validator must know without the server serving them: MedCom messages are Bundles of
+# Types the validator must know whatever the server serves: MedCom messages are Bundles of
 # type message with a MessageHeader first, and an Acknowledgement carries an OperationOutcome
-# (issue 13); they are validated (``$process-message``), not stored as REST resources.
+# (``$process-message``). Every R4 type is served now, so this adds nothing, and stays as a
+# statement of what MedCom needs.
 VALIDATED_ONLY = ("Bundle", "MessageHeader", "OperationOutcome")
 # The FHIR build's date (version.info), so the expansions' timestamp is stable between runs.
 EXPANSION_TIMESTAMP = "2019-11-01T09:29:23+11:00"
@@ -153,9 +154,25 @@ def type_closure(by_id: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(seen)
 
 
+NOT_R4_ELEMENTS = ("Binary.url", "DeviceDefinition.bodySite", "DeviceDefinition.classification")
+NOT_R4_ELEMENTS_R5 = ("HealthcareService.offeredIn",)
+"""Elements the package adds to R4's definitions (later versions' elements Medplum backports;
+``HealthcareService.offeredIn`` says so in its comment): dropped with their children, so a
+resource using them is refused as R4 refuses it. ResearchStudy and
+EvidenceVariable.characteristic the package replaces by their R5 shapes wholesale; those are
+kept as shipped (docs/conformance.md says so)."""
+
+
+def _r4_element(path: str) -> bool:
+    return not any(
+        path == p or path.startswith(p + ".") for p in (*NOT_R4_ELEMENTS, *NOT_R4_ELEMENTS_R5)
+    )
+
+
 def trim_structure(sd: dict[str, Any]) -> dict[str, Any]:
     out = {k: sd[k] for k in SD_KEYS if k in sd}
-    out["snapshot"] = {"element": [_trim_element(e) for e in sd["snapshot"]["element"]]}
+    elements = [e for e in sd["snapshot"]["element"] if _r4_element(e["path"])]
+    out["snapshot"] = {"element": [_trim_element(e) for e in elements]}
     return out
 
 
@@ -200,6 +217,18 @@ def required_value_sets(structures: list[dict[str, Any]]) -> dict[str, list[str]
     return {url: sorted(set(paths)) for url, paths in sorted(out.items())}
 
 
+MISSING_VALUE_SETS = frozenset(
+    {
+        "http://loinc.org/vs/LL379-9",
+        "http://hl7.org/fhir/ValueSet/characteristic-combination",
+    }
+)
+"""Required bindings to ValueSets the package does not ship (MolecularSequence.type binds a LOINC
+answer list; EvidenceVariable.characteristic one of R4's unpublished ValueSets): listed in the
+manifest as not bundled; the validator leaves such a binding unchecked, as it does one it cannot
+expand. Any other missing ValueSet stops the generation."""
+
+
 def terminology_closure(
     wanted: list[str], value_sets: dict[str, dict[str, Any]]
 ) -> tuple[list[str], list[str]]:
@@ -212,6 +241,8 @@ def terminology_closure(
         if url in vs_urls:
             continue
         value_set = value_sets.get(url)
+        if value_set is None and url in MISSING_VALUE_SETS:
+            continue
         if value_set is None:
             raise GenerationError(f"ValueSet {url} is not in {PACKAGE}")
         vs_urls.append(url)
@@ -273,6 +304,7 @@ def build(raws: dict[str, bytes]) -> dict[str, str]:
         "valueSets": vs_urls,
         "codeSystems": sorted(kept_systems),
         "systemsNotBundled": sorted(set(systems) - set(kept_systems)),
+        "valueSetsNotBundled": sorted(set(bound) - set(vs_urls)),
         "notExpandable": not_expandable,
     }
     return {

@@ -42,42 +42,33 @@ FHIR_VERSION = "4.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = REPO_ROOT / "fhir_server" / "search" / "definitions" / "r4_search_parameters.json"
 
-SERVED_TYPES: tuple[str, ...] = (
-    "AuditEvent",
-    "CarePlan",
-    "CareTeam",
-    "CodeSystem",
-    "Communication",
-    "ConceptMap",
-    "Condition",
-    "Consent",
-    "Encounter",
-    "Goal",
-    "Group",
-    "Medication",
-    "MedicationStatement",
-    "Observation",
-    "Organization",
-    "Patient",
-    "Practitioner",
-    "PractitionerRole",
-    "Provenance",
-    "RelatedPerson",
-    "SearchParameter",
-    "ServiceRequest",
-    "StructureDefinition",
-    "Subscription",
-    "Task",
-    "ValueSet",
+sys.path.insert(0, str(REPO_ROOT))
+from fhir_server.resource_types import (  # noqa: E402  (a stdlib-only module: the one list)
+    NOT_DOMAIN_RESOURCES,
 )
+from fhir_server.resource_types import SERVED_TYPES as _SERVED  # noqa: E402
 
-# Abstract bases whose parameters apply to every served type (all served types are
-# DomainResources).
+SERVED_TYPES: tuple[str, ...] = tuple(sorted(_SERVED))
+
+# Abstract bases whose parameters apply to every served type; those of DomainResource (``_text``)
+# not to a Binary or a Bundle, which are Resources only.
 COMMON_BASES = ("Resource", "DomainResource")
+
+
+def _common_targets(bases: set[str]) -> list[str]:
+    if "Resource" in bases:
+        return list(SERVED_TYPES)
+    return [t for t in SERVED_TYPES if t not in NOT_DOMAIN_RESOURCES]
+
 
 SEARCH_TYPES = frozenset(
     {"number", "date", "string", "token", "reference", "composite", "quantity", "uri", "special"}
 )
+
+
+NOT_R4 = frozenset({"http://hl7.org/fhir/SearchParameter/DeviceDefinition-classification"})
+"""Parameters of a later FHIR version the package ships among the R4 ones (version
+5.0.0-snapshot1): left out, as an R4 server does not have them."""
 
 
 class GenerationError(Exception):
@@ -175,9 +166,17 @@ def alternative_root(alternative: str) -> str:
     return text[:end]
 
 
+RESOURCE_ROOTS = frozenset({*SERVED_TYPES, *COMMON_BASES, "Parameters", "OperationOutcome"})
+
+
 def narrow_expression(expression: str, type_: str) -> str:
-    """Keep only the top-level union alternatives rooted at `type_`."""
-    kept = [alt for alt in split_top_level_union(expression) if alternative_root(alt) == type_]
+    """Keep only the top-level union alternatives rooted at `type_`. The spec writes one
+    parameter's alternatives relative to its type (InsurancePlan-name: ``name | alias``); those
+    are rooted at it here."""
+    alternatives = split_top_level_union(expression)
+    if all(alternative_root(alt) not in RESOURCE_ROOTS for alt in alternatives):
+        alternatives = [f"{type_}.{alt}" for alt in alternatives]
+    kept = [alt for alt in alternatives if alternative_root(alt) == type_]
     return " | ".join(kept)
 
 
@@ -206,10 +205,12 @@ def build_table(search_params: list[dict[str, Any]]) -> dict[str, dict[str, dict
     for sp in search_params:
         bases = set(sp.get("base", []))
         common = bool(bases & set(COMMON_BASES))
-        targets = SERVED_TYPES if common else sorted(bases & set(SERVED_TYPES))
+        targets = _common_targets(bases) if common else sorted(bases & set(SERVED_TYPES))
         if not targets:
             continue
         if sp.get("version") not in (None, FHIR_VERSION):
+            if sp["url"] in NOT_R4:
+                continue
             raise GenerationError(f"{sp['url']} has version {sp.get('version')!r}")
         if sp["type"] not in SEARCH_TYPES:
             raise GenerationError(f"{sp['url']} has unknown type {sp['type']!r}")

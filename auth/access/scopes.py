@@ -11,7 +11,9 @@
 How scopes combine: a resource is permitted when *any* scope granting the letter permits it.
 A ``patient/`` scope limits to the patient's compartment (R4 CompartmentDefinition/patient) only
 for types that have one; ``patient/Medication.rs``, ``patient/Practitioner.rs`` and the like
-grant those shared resources outright (as SMART apps expect). A ``user/`` scope of a citizen
+grant those shared resources outright (as SMART apps expect: `SHARED_TYPES`) — but no resource
+of the other types outside the compartment (a Binary, a Bundle, a Device), which may hold a
+person's data the compartment cannot place. A ``user/`` scope of a citizen
 (``fhirUser`` a Patient or RelatedPerson) is limited to their patient's compartment too; a
 ``user/`` scope of a user of unknown kind (no ``fhirUser``, or one we cannot place) grants nothing.
 
@@ -38,7 +40,7 @@ from auth.principal import CITIZEN, CLINICIAN, Principal, usable
 from fhir_server import compartment
 from fhir_server.access import VISIBLE, Action, Decision, ReadById, Reader, judged_content
 from fhir_server.errors import Forbidden, Issue
-from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES
+from fhir_server.resource_types import CONFORMANCE_TYPES, DIRECTORY_TYPES, SHARED_TYPES
 from fhir_server.search.fhirpath import Evaluator, compile_expression
 from fhir_server.search.params.reference import split_reference
 from fhir_server.search.registry import builtin_params
@@ -49,9 +51,6 @@ from fhir_server.subscriptions.spec import OWNER
 
 _NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 _READING = frozenset("rs")
-_OWNER_PARAMS = frozenset({"patient", "subject"})
-"""The compartment parameters that name *the* patient a resource is about (R4 names them so in
-CompartmentDefinition/patient); the others (performer, recipient, focus, …) name other roles."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +68,16 @@ def _roles(type_: str) -> tuple[tuple[str, bool, Evaluator], ...]:
     """(element, names the patient, evaluator) of each parameter that puts a ``type_`` in a
     patient's compartment; the element is for messages (``CarePlan.subject``)."""
     known = builtin_params(type_)
+    owner = compartment.owner_param(type_)
     out = []
-    for param in compartment.params("Patient", type_):
+    found = compartment.params("Patient", type_)
+    extra = (owner,) if owner is not None and owner != "_id" and owner not in found else ()
+    for param in (*found, *extra):
         expression = known[param].expression if param in known else None
         if expression:
             element = expression.split(" | ")[0].split(".where(")[0]
             evaluate = compile_expression(expression, type_)
-            out.append((element, param in _OWNER_PARAMS, evaluate))
+            out.append((element, param == owner, evaluate))
     return tuple(out)
 
 
@@ -124,6 +126,8 @@ def _clauses(principal: Principal, type_: str, letters: str) -> list[Clause] | N
         limited = scope.context == "patient" or (scope.context == "user" and kind == CITIZEN)
         if limited and principal.patient is None:
             continue  # a citizen without a known patient may see nobody's data
+        if limited and not has_compartment and type_ not in SHARED_TYPES:
+            continue  # may hold someone's data the compartment cannot place (a Binary)
         writing = _READING.isdisjoint(scope.letters.intersection(letters))
         if writing and not _may_write(scope.context, kind, type_, limited, has_compartment):
             continue
@@ -190,6 +194,11 @@ def _why_not(principal: Principal, type_: str, letters: str) -> str:
     if principal.user_kind is None and any(s.context == "user" for s in scopes):
         unknown = "; user/ scopes need a fhirUser naming a Patient, RelatedPerson, Practitioner"
         return unknown + " or PractitionerRole"
+    if not compartment.has_compartment(type_) and type_ not in SHARED_TYPES:
+        return (
+            f"; {type_} may hold a person's data outside the Patient compartment: patient/"
+            " scopes and citizens' user/ scopes grant none"
+        )
     if not _READING.isdisjoint(letters):
         return ""
     if type_ in CONFORMANCE_TYPES:
@@ -457,8 +466,10 @@ async def _clause_ids(ctx: ScopeAccess, type_: str, clause: Clause) -> set[str]:
     ids: set[str] = set()
     if type_ == "Patient":
         ids |= await _ids(ctx, type_, [("_id", clause.patient), *query])
-    for param in compartment.params("Patient", type_):
-        if not clause.owner or param in _OWNER_PARAMS:  # a write's look-up: the own only
+    owner = compartment.owner_param(type_)
+    found = compartment.params("Patient", type_)
+    for param in (owner,) if clause.owner else found:  # a write's look-up: the own only
+        if param is not None and param != "_id":
             ids |= await _ids(ctx, type_, [(param, f"Patient/{clause.patient}"), *query])
     return ids
 

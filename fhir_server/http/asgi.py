@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote
 from fhir_server.access import Authenticator, Grant, Open, Security
 from fhir_server.config import Settings
 from fhir_server.errors import FhirError, Invalid, TooLarge
-from fhir_server.http import codecs
+from fhir_server.http import binary, codecs
 from fhir_server.http.access_log import CLIENT_KEY
 from fhir_server.http.compression import chosen_coding
 from fhir_server.http.hosts import UNTRUSTED, HostTrust
@@ -198,12 +198,22 @@ class FhirApp:
                 qs = head.query
                 params = parse_qsl(qs.decode("latin-1"), keep_blank_values=True) if qs else []
                 pretty = _param(params, "_pretty") == "true"
-                media = answer_type(head.accept, _param(params, "_format"), head.content_type)
+                native = head.method == "GET" and binary.native_read(
+                    head.method, _segments(head), head.accept, _param(params, "_format")
+                )
+                media = (
+                    FHIR_JSON  # its errors
+                    if native
+                    else answer_type(head.accept, _param(params, "_format"), head.content_type)
+                )
                 principal = await self._principal(head, base)
                 scope[CLIENT_KEY] = principal.client_id
                 req = await self._request(head, receive, params)
                 ctx = self._context(principal, base)
                 result = await self.services.router.dispatch(ctx, req)
+                if native and (raw := binary.native_response(result)) is not None:
+                    await send_response(send, raw, chosen_coding(head.accept_encoding), is_head)
+                    return
             response = respond(req, result, base, media)
         except Disconnected:
             log.info("client disconnected before the body was complete; nothing was done")
@@ -250,7 +260,10 @@ class FhirApp:
         kind = decode = None
         if method in _BODY_METHODS:
             raw = await self._body(receive, head.content_length)
-            if raw:
+            native = binary.native_body(method, path, head.content_type, raw) if raw else None
+            if native is not None:  # a Binary sent as its content
+                kind, decode = "fhir", native
+            elif raw:
                 wire = request_kind(head.content_type, method, bool(path) and path[-1] == "_search")
                 kind, decode = codecs.document_kind(wire), partial(codecs.decode, wire, raw)
         return FhirRequest(

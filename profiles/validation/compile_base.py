@@ -142,6 +142,10 @@ class BaseCompiler:
                 self.rule(sd["type"])
         return self._rules
 
+    def done(self) -> dict[str, ComplexRule]:
+        """The rules compiled so far (whole once the outermost `rule` call returned)."""
+        return dict(self._rules)
+
     def rule(self, type_name: str) -> ComplexRule | None:
         found = self._rules.get(type_name)
         if found is not None:

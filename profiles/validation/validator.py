@@ -79,6 +79,9 @@ def member_of(terminology: Terminology) -> UserFunction:
     return UserFunction(run, (1,))
 
 
+_MISSING: Any = object()
+
+
 class Validator:
     def __init__(
         self,
@@ -99,7 +102,10 @@ class Validator:
         self.fhirpath: FhirPathEngine = FhirPathEngine(model, functions)
         self._definitions = Definitions(library, self.terminology, self.fhirpath)
         self._profile_compiler = ProfileCompiler(self._definitions, model.type_suffixes)
-        self._base: dict[str, ComplexRule] | None = None
+        self._base: dict[str, ComplexRule | None] = {}
+        """The R4 base rules compiled so far, by type: each type's on its first use, as the
+        145 types' rules take seconds to build and most servers see a few dozen types."""
+        self._base_compiler = BaseCompiler(self._definitions)
         self._profiles: dict[str, ComplexRule | ProfileError | None] = {}
         self._lock = threading.RLock()
 
@@ -138,13 +144,16 @@ class Validator:
     def base_rule(self, type_name: str) -> ComplexRule | None:
         if self._parent is not None:
             return self._parent.base_rule(type_name)
-        base = self._base
-        if base is None:
+        found = self._base.get(type_name, _MISSING)
+        if found is _MISSING:
             with self._lock:
-                if self._base is None:
-                    self._base = dict(BaseCompiler(self._definitions).compile_all())
-                base = self._base
-        return base.get(type_name)
+                found = self._base.get(type_name, _MISSING)
+                if found is _MISSING:
+                    found = self._base_compiler.rule(type_name)
+                    # a rule is published once the outermost compilation has filled it (and
+                    # every rule it reached), so a reader without the lock sees whole rules
+                    self._base = {**self._base, **self._base_compiler.done(), type_name: found}
+        return found if isinstance(found, ComplexRule) else None
 
     def _profile(self, url: str) -> ComplexRule | ProfileError | None:
         if url in self._profiles:

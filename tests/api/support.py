@@ -8,6 +8,8 @@ from weakref import WeakKeyDictionary
 
 import httpx
 
+from tests.api.minimal_resources import MORE_MINIMAL
+
 if TYPE_CHECKING:
     from fhir_server.app import ServerApp
 
@@ -103,6 +105,9 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "expression": "Patient.gender",
     },
 }
+
+
+MINIMAL.update(MORE_MINIMAL)  # every other served type
 
 
 REFERENCED = (

@@ -405,6 +405,12 @@ def test_unconditional_views_need_no_search_condition() -> None:
 def test_every_data_date_is_a_date_parameter_of_its_type() -> None:
     assert {t: data_date(t) for t in DATA_DATE} == DATA_DATE
     assert data_date("Patient") is None
+    # the clinical types served since issue 15 item 7 are matched on their clinical date
+    assert data_date("AllergyIntolerance") == "date"  # recordedDate
+    assert data_date("Immunization") == "date"  # occurrence
+    assert data_date("Appointment") == "date"  # start
+    assert data_date("DocumentReference") == "date"
+    assert data_date("QuestionnaireResponse") == "authored"
 
 
 # ---- age 15, custody and who writes a Consent ---------------------------------------------

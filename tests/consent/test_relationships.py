@@ -329,6 +329,35 @@ CASES: list[tuple[str, str, dict[str, Any], list[CareRelationship]]] = [
         },
         [rel("Organization/h", "referral-performer")],
     ),
+    # --- EpisodeOfCare: its managing organization and care manager, for the episode's period
+    (
+        "active episode of care",
+        "EpisodeOfCare",
+        {
+            "status": "active",
+            "patient": P,
+            "period": {"start": "2024-01-01"},
+            "managingOrganization": ref("Organization/home-care"),
+            "careManager": ref("Practitioner/coordinator"),
+            "team": [ref("CareTeam/t")],
+        },
+        [
+            rel("Organization/home-care", "episode-organization", "2024-01-01"),
+            rel("Practitioner/coordinator", "episode-care-manager", "2024-01-01"),
+        ],
+    ),
+    (
+        "episode of care on the waitlist",
+        "EpisodeOfCare",
+        {"status": "waitlist", "patient": P, "managingOrganization": ref("Organization/o")},
+        [rel("Organization/o", "episode-organization")],
+    ),
+    (
+        "finished episode of care",
+        "EpisodeOfCare",
+        {"status": "finished", "patient": P, "managingOrganization": ref("Organization/o")},
+        [],
+    ),
     (
         "a type that shows none",
         "Observation",

@@ -16,6 +16,20 @@ from profiles.elements import Definitions
 
 DEFINITIONS = Definitions.default()
 
+NOT_COMPARABLE = {
+    # R4B redefined these (or dropped them: no R4B model), so its models are no second opinion
+    "Evidence", "EvidenceVariable", "EffectEvidenceSynthesis", "RiskEvidenceSynthesis",
+    "MedicinalProduct", "MedicinalProductAuthorization", "MedicinalProductContraindication",
+    "MedicinalProductIndication", "MedicinalProductIngredient", "MedicinalProductInteraction",
+    "MedicinalProductManufactured", "MedicinalProductPackaged", "MedicinalProductPharmaceutical",
+    "MedicinalProductUndesirableEffect", "SubstanceNucleicAcid", "SubstancePolymer",
+    "SubstanceProtein", "SubstanceReferenceInformation", "SubstanceSourceMaterial",
+    "SubstanceSpecification",
+    # the definitions' package ships R5's shape (docs/conformance.md)
+    "ResearchStudy",
+}  # fmt: skip
+COMPARED = sorted(SERVED_TYPES - NOT_COMPARABLE)
+
 
 def _flagged(type_: str, flag: str) -> set[str]:
     fields = get_fhir_model_class(type_).model_fields.items()
@@ -36,12 +50,12 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
-@pytest.mark.parametrize("type_", sorted(SERVED_TYPES))
+@pytest.mark.parametrize("type_", COMPARED)
 def test_summary_elements_match_the_models(type_: str) -> None:
     assert DEFINITIONS.summary_elements(type_) == _flagged(type_, "summary_element_property")
 
 
-@pytest.mark.parametrize("type_", sorted(SERVED_TYPES))
+@pytest.mark.parametrize("type_", COMPARED)
 def test_required_elements_match_the_models(type_: str) -> None:
     """The models mark a required choice (MedicationStatement.medication[x]) with a root
     validator, not on its fields; the definitions name each of its JSON names."""
@@ -52,7 +66,7 @@ def test_required_elements_match_the_models(type_: str) -> None:
     assert DEFINITIONS.required_elements(type_) - choices == required
 
 
-@pytest.mark.parametrize("type_", sorted(SERVED_TYPES))
+@pytest.mark.parametrize("type_", COMPARED)
 def test_repeating_elements_match_the_models(type_: str) -> None:
     model = get_fhir_model_class(type_).model_fields
     lists = {f.alias or n for n, f in model.items() if _is_list(f.annotation)}
