@@ -98,8 +98,9 @@ async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any])
             judged = key in found and key not in changed and _secret(ctx, key[0])
             if judged and await reader(*key) is None:
                 missing.append(key)
-    if missing:
-        raise _unresolved(missing, cited)
+    if missing:  # in the body's order, so the order tells hidden from absent no more
+        gone = set(missing)
+        raise _unresolved([key for key in cited if key in gone], cited)
 
 
 def _unresolved(
