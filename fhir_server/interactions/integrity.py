@@ -98,8 +98,9 @@ async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any])
             judged = key in found and key not in changed and _secret(ctx, key[0])
             if judged and await reader(*key) is None:
                 missing.append(key)
-    if missing:
-        raise _unresolved(missing, cited)
+    if missing:  # in the body's order, so the order tells hidden from absent no more
+        gone = set(missing)
+        raise _unresolved([key for key in cited if key in gone], cited)
 
 
 def _unresolved(
@@ -173,8 +174,10 @@ def _secret(ctx: Context, type_: str) -> bool:
     data (a type with a patient compartment) of which it does not see every one. The directory
     and shared types (Organization, Practitioner, Medication, …) are no citizen's secret: a
     MedCom partner's backend files a message naming this server's Organizations without a
-    scope to read them (docs/security.md)."""
-    return has_compartment(type_) and not ctx.access.sees_every(type_)
+    scope to read them (docs/security.md). Nor is a Patient judged so: which patient a write
+    may be about the write rules decide (`Access.check_written`: a citizen's token only its
+    own), and a write-only token (``patient/Observation.c``) must name its patient."""
+    return type_ != "Patient" and has_compartment(type_) and not ctx.access.sees_every(type_)
 
 
 def _still_referenced(target: Key, named: list[Referrer], hidden: bool) -> Issue:

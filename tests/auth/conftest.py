@@ -256,3 +256,13 @@ def issue(resp: httpx.Response) -> dict[str, Any]:
     body = resp.json()
     assert body["resourceType"] == "OperationOutcome", body
     return body["issue"][0]  # type: ignore[no-any-return]
+
+
+async def delete_cp2(server: Server) -> None:
+    """Delete p2's CarePlan cp2 as the administrator: cp3 (which `replaces` it) is updated to
+    drop that reference first, as referential integrity refuses deleting what is referenced."""
+    admin = mint(ADMIN)
+    cp3 = next(r for r in DATA if r["id"] == "cp3")
+    freed = {k: v for k, v in cp3.items() if k != "replaces"}
+    assert (await server.send("PUT", "CarePlan/cp3", admin, freed)).status_code == 200
+    assert (await server.send("DELETE", "CarePlan/cp2", admin)).status_code == 204

@@ -29,6 +29,19 @@ async def test_a_hidden_target_is_answered_as_an_absent_one(server: Server) -> N
     assert issue(never)["code"] == "processing"
     assert issue(never)["expression"] == ["CarePlan.basedOn[0]"]
     same(hidden, never)
+    # with two references, the issues come in the body's order whichever is hidden
+    two = {**plan("p1"), "basedOn": [{"reference": "CarePlan/cp2"}, {"reference": "CarePlan/x"}]}
+    swapped = {**two, "basedOn": [{"reference": "CarePlan/y"}, {"reference": "CarePlan/x"}]}
+    hidden = await server.send("POST", "CarePlan", P1, two)
+    never = await server.send("POST", "CarePlan", P1, swapped)
+    assert [i["expression"] for i in never.json()["issue"]] == [
+        ["CarePlan.basedOn[0]"],
+        ["CarePlan.basedOn[1]"],
+    ]
+    assert [i["expression"] for i in hidden.json()["issue"]] == [
+        ["CarePlan.basedOn[0]"],
+        ["CarePlan.basedOn[1]"],
+    ]
     # in a transaction too
     bundles = [
         {

@@ -34,6 +34,7 @@ from fhir_server.store.sqlite.query import compile_count, compile_search, compil
 from fhir_server.store.sqlite.store import SqliteStore
 from tests.api.support import BASE
 from tests.support.backends import BACKENDS, app_store
+from tests.support.targets import store_targets
 
 HOME = "Organization/home-care"
 OTHER = "Organization/other"
@@ -90,6 +91,7 @@ def observation(patient: str) -> Any:
 
 
 async def put(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> None:
+    await store_targets(client, {**body, "id": path.split("/")[1]})  # what it references
     response = await client.put(path, json={**body, "id": path.split("/")[1]})
     assert response.status_code in (200, 201), response.text
 

@@ -28,6 +28,7 @@ from fhir_server.store.sqlite import relationships as sqlite_relationships
 from fhir_server.store.sqlite.store import SqliteStore
 from tests.api.support import BASE
 from tests.support.backends import BACKENDS, app_store
+from tests.support.targets import store_targets
 
 NOW = "2026-06-01T12:00:00Z"
 HOME = "Organization/home-care"
@@ -70,6 +71,7 @@ def plan(patient: str, status: str = "active", **more: Any) -> dict[str, Any]:
 
 
 async def put(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> None:
+    await store_targets(client, {**body, "id": path.split("/")[1]})  # what it references
     response = await client.put(path, json={**body, "id": path.split("/")[1]})
     assert response.status_code in (200, 201), response.text
 
@@ -136,9 +138,9 @@ async def test_a_created_patient_relates_to_its_gp(
 ) -> None:
     """The id is the server's, given inside the unit of work: the rows carry it."""
     client, store = server
-    response = await client.post(
-        "Patient", json={"resourceType": "Patient", "generalPractitioner": [ref(GP)]}
-    )
+    created = {"resourceType": "Patient", "generalPractitioner": [ref(GP)]}
+    await store_targets(client, created)  # the GP must exist
+    response = await client.post("Patient", json=created)
     assert response.status_code == 201
     pid = response.json()["id"]
     assert await related(store, GP) == {pid}
@@ -169,6 +171,8 @@ async def test_a_failed_transaction_leaves_no_rows(
             },
         ],
     }
+    for entry in bundle["entry"]:
+        await store_targets(client, entry["resource"])
     response = await client.post("", json=bundle)
     assert response.status_code in (409, 412), response.text
     assert await related(store, HOME) == set()
@@ -331,6 +335,8 @@ async def test_the_context_asks_the_unit_of_work_under_way(
     ctx = Context(store, Settings(), UNRESTRICTED, BASE, services=create_services(Settings()))
     with pytest.raises(RuntimeError):
         await ctx.relate("p1", "Organization/creator", PATIENT_CREATOR, NOW)
+
+    await store_targets(client, {**plan("p1"), "id": "cp1"})
 
     async def work(uow: UnitOfWork) -> tuple[set[str], bool]:
         await uow.write("CarePlan", "cp1", plan("p1"), method="PUT")
