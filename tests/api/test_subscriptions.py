@@ -348,3 +348,14 @@ async def test_a_burst_of_concurrent_writes_is_notified_whole_and_in_order(
         numbers = [n for b in got for n in event_numbers(b)]
         assert numbers == list(range(1, len(made) + 1))
         assert sorted(f for b in got for f in focus(b)) == sorted(f"CarePlan/{m}" for m in made)
+
+
+async def test_empty_payload_tells_numbers_only(fast: httpx.AsyncClient) -> None:
+    a = await create(fast, {"resourceType": "Patient"})
+    async with Receiver() as receiver:
+        await subscribe(fast, receiver, "careplan-changed", content="empty")
+        await create(fast, careplan(a))
+        got = await receiver.wait_for(1)
+        assert event_numbers(got[0]) == [1]
+        assert focus(got[0]) == []
+        assert len(got[0]["entry"]) == 1  # the status Parameters only
