@@ -8,7 +8,7 @@ from typing import Any
 
 from fhir_server.subscriptions.hub import Hub
 
-_log_prefix = "bind-with-token "
+_BIND = "bind-with-token "
 
 
 async def serve(hub: Hub, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -28,10 +28,10 @@ async def serve(hub: Hub, scope: dict[str, Any], receive: Any, send: Any) -> Non
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
-            if not text.startswith(_log_prefix):
+            if not text.startswith(_BIND):
                 await send_text('{"error": "send bind-with-token <token>"}')
                 continue
-            subscription = hub.redeem(text[len(_log_prefix) :].strip())
+            subscription = hub.redeem(text[len(_BIND) :].strip())
             if subscription is None:
                 await send_text('{"error": "unknown or expired binding token"}')
                 continue

@@ -56,6 +56,9 @@ BATCH = 200
 REFRESH_SECONDS = 1.0
 """How long the list of subscriptions is reused (another process's new one waits that long)."""
 LIVE = ("requested", "active", "error")
+UNREADABLE_ROUNDS = 200
+"""Rounds a journalled change whose versions cannot be read waits before it is skipped (a
+version removed from the store since; normally the next round reads it)."""
 
 Send = Callable[[Spec, dict[str, Any]], Awaitable[bool]]
 """Deliver a notification Bundle over a channel; whether the receiver took it."""
@@ -94,6 +97,8 @@ class SubscriptionWorker:
         self._states: dict[str, _State] = {}
         self._task: asyncio.Future[None] | None = None
         self._serving: dict[str, asyncio.Future[None]] = {}
+        self._unreadable: dict[int, int] = {}
+        """Journalled change number → rounds its versions could not be read in."""
         self.wake = asyncio.Event()
         store.journal_changes(TOPIC_TYPES | {"Subscription"})
 
@@ -131,7 +136,10 @@ class SubscriptionWorker:
         heads = await self.store.outbox_heads()
         n, mark = heads.get(CHANGES, (0, 0))
         while n > mark:
-            mark = await self.dispatch()
+            taken = await self.dispatch()
+            if taken is None:
+                break  # what waits is not readable yet: next round
+            mark = taken
             heads = await self.store.outbox_heads()
         for spec in await self.subscriptions():
             busy = self._serving.get(spec.id)
@@ -185,28 +193,32 @@ class SubscriptionWorker:
 
     # ---- dispatch -------------------------------------------------------------------------
 
-    async def dispatch(self) -> int:
-        """Turn a batch of journalled changes into events; returns the journal's new mark."""
+    async def dispatch(self) -> int | None:
+        """Turn a batch of journalled changes into events; returns the journal's new mark, or
+        None when nothing could be taken yet (below)."""
         specs = await self.subscriptions()
         grants: dict[str, Grant] = {}
         refresh = False
 
-        async def work(uow: UnitOfWork) -> int:
+        async def work(uow: UnitOfWork) -> int | None:
             nonlocal refresh
-            changes = await uow.outbox_items(CHANGES, 0, BATCH)
-            if not changes:
-                return (await uow.outbox_state(CHANGES))[0]
-            last = changes[-1][0]
-            await uow.trim_outbox(CHANGES, last)
-            await uow.mark_outbox(CHANGES, last)
-            for _, change in changes:
+            taken = None
+            for n, change in await uow.outbox_items(CHANGES, 0, BATCH):
                 if change["type"] == "Subscription":
                     refresh = True
                     if change["deleted"]:  # its events go with it
                         await uow.drop_outbox(queue_of(change["id"]))
-                    continue
-                await self._dispatch_one(uow, change, specs, grants)
-            return last
+                elif not await self._dispatch_one(uow, change, specs, grants):
+                    tries = self._unreadable[n] = self._unreadable.get(n, 0) + 1
+                    if tries < UNREADABLE_ROUNDS:
+                        break  # not readable yet: it and those after it wait for the next round
+                    _log.warning("journalled change %d has no readable version: skipped", n)
+                self._unreadable.pop(n, None)
+                taken = n
+            if taken is not None:
+                await uow.trim_outbox(CHANGES, taken)
+                await uow.mark_outbox(CHANGES, taken)
+            return taken
 
         mark = await in_transaction(self.store, work)
         if refresh:
@@ -215,13 +227,18 @@ class SubscriptionWorker:
 
     async def _dispatch_one(
         self, uow: UnitOfWork, change: dict[str, Any], specs: list[Spec], grants: dict[str, Grant]
-    ) -> None:
+    ) -> bool:
+        """Append the events of one change; False (and nothing appended) when its versions
+        cannot be read yet: the store's reads may lag the unit of work by the commits of this
+        loop iteration (SQLite's read snapshot), and a change is never dropped for that."""
         type_, id_ = change["type"], change["id"]
         interested = [s for s in specs if s.topic.type == type_ and s.status != "requested"]
         if not interested:
-            return
+            return True
         after = None if change["deleted"] else await self.store.vread(type_, id_, change["version"])
         before = await self.store.vread(type_, id_, change["before"]) if change["before"] else None
+        if (after is None and not change["deleted"]) or (before is None and change["before"]):
+            return False
         after_doc = _doc(after)
         before_doc = _doc(before)
         for spec in interested:
@@ -238,6 +255,7 @@ class SubscriptionWorker:
             if change["deleted"]:
                 item["deleted"] = True
             await uow.append_outbox(queue_of(spec.id), item)
+        return True
 
     async def _grant(self, spec: Spec, grants: dict[str, Grant]) -> Grant:
         grant = grants.get(spec.id)

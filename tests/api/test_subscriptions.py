@@ -327,3 +327,35 @@ async def test_events_takes_numbers_and_content(fast: httpx.AsyncClient) -> None
         token = await fast.post(f"Subscription/{sid}/$get-ws-binding-token")
         assert token.status_code == 400  # a rest-hook subscription binds no websocket
         assert (await fast.get("Subscription/nope/$status")).status_code == 404
+
+
+async def test_a_burst_of_concurrent_writes_is_notified_whole_and_in_order(
+    fast: httpx.AsyncClient,
+) -> None:
+    """Writes committing while the worker dispatches: none is dropped for not being readable
+    yet by the worker's reads (it waits for the next round), and the numbers follow the order
+    of the commits."""
+    import asyncio
+
+    a = await create(fast, {"resourceType": "Patient"})
+    async with Receiver() as receiver:
+        await subscribe(fast, receiver, "careplan-changed")
+        made: list[str] = []
+        for _ in range(4):
+            made += await asyncio.gather(*(create(fast, careplan(a)) for _ in range(25)))
+            await asyncio.sleep(0.01)
+        got = await receiver.wait_for(len(made))
+        numbers = [n for b in got for n in event_numbers(b)]
+        assert numbers == list(range(1, len(made) + 1))
+        assert sorted(f for b in got for f in focus(b)) == sorted(f"CarePlan/{m}" for m in made)
+
+
+async def test_empty_payload_tells_numbers_only(fast: httpx.AsyncClient) -> None:
+    a = await create(fast, {"resourceType": "Patient"})
+    async with Receiver() as receiver:
+        await subscribe(fast, receiver, "careplan-changed", content="empty")
+        await create(fast, careplan(a))
+        got = await receiver.wait_for(1)
+        assert event_numbers(got[0]) == [1]
+        assert focus(got[0]) == []
+        assert len(got[0]["entry"]) == 1  # the status Parameters only
