@@ -139,6 +139,10 @@ class Context:
     """Work the unit of work under way does last, after all its writes (a transaction's
     entries included), before it commits: what a write implies once the whole unit is known
     (`fhir_server.handover`: the Task a ServiceRequest hands over, unless one came with it)."""
+    vouched: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
+    """(type, id) of resources the server itself linked a write to on the caller's behalf
+    (a MedCom reply's earlier Communication, found by its message id): referential integrity
+    asks only that they exist, not that the caller may read them (`interactions.integrity`)."""
 
     @property
     def access(self) -> Access:

@@ -21,7 +21,8 @@ nor counted as referrers. A stored Bundle's references (a MedCom message's) reso
 not here: not checked (`UNCHECKED`).
 
 Existence is no secret the check may tell: a patient's resource the writer may not read is
-answered exactly as an absent one (docs/security.md, "Referential integrity and existence"); a
+answered exactly as an absent one (but for what the server itself linked the write to,
+`Context.vouched`) (docs/security.md, "Referential integrity and existence"); a
 patient's resource the caller may not read is not named as a referrer.
 """
 
@@ -95,7 +96,12 @@ async def _check_targets(ctx: Context, uow: UnitOfWork, changed: dict[Key, Any])
         # work wrote itself the write rules judged already
         reader = access.reader(VISIBLE)
         for key in cited:
-            judged = key in found and key not in changed and _secret(ctx, key[0])
+            judged = (
+                key in found
+                and key not in changed
+                and key not in ctx.vouched
+                and _secret(ctx, key[0])
+            )
             if judged and await reader(*key) is None:
                 missing.append(key)
     if missing:  # in the body's order, so the order tells hidden from absent no more

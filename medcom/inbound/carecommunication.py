@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from fhir_server.interactions.context import Context
+from fhir_server.references import local_reference
 from medcom.acknowledgement import now_instant
 from medcom.codes import CARE_COMMUNICATION, MESSAGE_HEADER_ID, OPERATION_OUTCOME_CODES
 from medcom.inbound import HandlerResult, register
@@ -81,9 +82,14 @@ async def care_communication(ctx: Context, bundle: dict[str, Any]) -> HandlerRes
     if earlier is not None and message.activity == "reply-message":
         before = orjson.loads(earlier.content or b"{}")
         communication["inResponseTo"] = [{"reference": f"Communication/{earlier.id}"}]
+        ctx.vouched.add(("Communication", earlier.id))
         for key in ("basedOn", "about", "partOf"):
             if before.get(key):
                 communication[key] = before[key]
+                for link in before[key]:  # the server's own link, as the earlier one had it
+                    target = local_reference(link, ctx.base_url) if isinstance(link, dict) else None
+                    if target is not None:
+                        ctx.vouched.add(target)
 
     encounter = message.resolve(incoming.get("encounter"))
     if encounter is not None:
@@ -175,9 +181,26 @@ async def _payload(payload: dict[str, Any], ref: Any) -> dict[str, Any]:
             if local is None:
                 continue
             ext = {**ext, "valueReference": local}
+        elif isinstance(ext, dict) and isinstance(ext.get("valueIdentifier"), dict):
+            ext = {**ext, "valueIdentifier": await _identifier(ext["valueIdentifier"], ref)}
         extensions.append(ext)
     if extensions:
         out["extension"] = extensions
+    return out
+
+
+async def _identifier(identifier: dict[str, Any], ref: Any) -> dict[str, Any]:
+    """A segment identifier whose ``assigner`` names the message's Organization: the assigner
+    as stored here (by SOR/EAN, or contained), or none — a reference into the message would
+    name no resource on this server."""
+    if "assigner" not in identifier:
+        return identifier
+    out = dict(identifier)
+    assigner = out.pop("assigner")
+    if isinstance(assigner, dict) and "reference" not in assigner:
+        out["assigner"] = assigner  # display or identifier only: kept as it came
+    elif (local := await ref(assigner)) is not None:
+        out["assigner"] = local
     return out
 
 

@@ -107,7 +107,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
 }
 
 
-MINIMAL.update(MORE_MINIMAL)  # every other served type
+MINIMAL.update({k: v for k, v in MORE_MINIMAL.items() if k not in MINIMAL})  # every other type
 
 
 REFERENCED = (

@@ -11,7 +11,7 @@ import httpx
 
 from fhir_server.resource_types import SERVED_TYPES
 from fhir_server.search.registry import builtin_params
-from tests.api.support import assert_outcome, create, minimal
+from tests.api.support import assert_outcome, create, minimal, store_referenced
 
 FHIR_JSON = "application/fhir+json"
 
@@ -24,6 +24,7 @@ def test_one_hundred_and_forty_five_types() -> None:
 
 
 async def test_every_type_is_created_read_and_searched(client: httpx.AsyncClient) -> None:
+    await store_referenced(client)  # what the minimal resources reference
     failures: list[str] = []
     for type_ in sorted(SERVED_TYPES):
         extra = {"name": "Ward"} if type_ == "Organization" else {}  # org-1: a name or identifier
