@@ -7,16 +7,13 @@ is atomic on its own, and other server processes on the same file are serialized
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
 from auth.storage import AuthStore, Claim, Doc, Record, now
+from fhir_server.store.side_sqlite import SideConnection
 
 T = TypeVar("T")
 
@@ -42,39 +39,9 @@ def _record(row: tuple[Any, ...]) -> Record:
     return Record(row[0], orjson.loads(row[1]), row[2], bool(row[3]), row[4])
 
 
-class SqliteAuthStore(AuthStore):
+class SqliteAuthStore(SideConnection, AuthStore):
     def __init__(self, path: str) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._executor is not None and self._conn is not None, "store not open"
-        conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
-
-    async def open(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-auth")
-
-        def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA journal_mode=WAL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            return conn
-
-        self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            await self._run(lambda c: c.close())
-            self._conn = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        SideConnection.__init__(self, path, _SCHEMA, "sqlite-auth")
 
     async def get(self, kind: str, key: str) -> Record | None:
         def run(c: sqlite3.Connection) -> Record | None:

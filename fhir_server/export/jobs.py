@@ -15,18 +15,15 @@ the SQLite file, a collection ``export_jobs`` in MongoDB.
 from __future__ import annotations
 
 import abc
-import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
 from fhir_server.store.base import Store
+from fhir_server.store.side_sqlite import SideConnection
 
 T = TypeVar("T")
 
@@ -155,42 +152,12 @@ _SCHEMA = (
 _OPEN = "state IN ('accepted', 'in-progress')"
 
 
-class SqliteJobStore(JobStore):
+class SqliteJobStore(SideConnection, JobStore):
     """Jobs in the store's SQLite file, on their own connection and worker thread (a few
     statements per page of an export, never on a request's path but the kick-off's)."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._executor is not None and self._conn is not None, "job store not open"
-        conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
-
-    async def open(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-export")
-
-        def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA journal_mode=WAL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            return conn
-
-        self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            await self._run(lambda c: c.close())
-            self._conn = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        SideConnection.__init__(self, path, _SCHEMA, "sqlite-export")
 
     async def add(self, job: Job, worker: str, lease_until: float) -> None:
         args = (job.id, job.state, worker, lease_until, job.expires, orjson.dumps(job.doc()))
