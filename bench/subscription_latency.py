@@ -59,8 +59,8 @@ class Receiver:
                 writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
                 await writer.drain()
                 del line
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the server's keep-alive connection, cut when the bench ends
         finally:
             writer.close()
 
