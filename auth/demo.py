@@ -93,6 +93,47 @@ USERS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class DemoApp:
+    """An app this server ships under ``/apps/<client_id>/`` (fhir_server/http/apps.py),
+    registered here like any third-party SMART app: a public client with PKCE, its own
+    redirect and launch URIs on this server, and only the scopes it needs."""
+
+    client_id: str
+    name: str
+    scope: str
+    try_as: str
+    """The demo user to try it with (for the console)."""
+
+    def url(self, base: str) -> str:
+        return f"{_origin(base)}/apps/{self.client_id}/"
+
+
+APPS = (
+    DemoApp(
+        "min-plan", "Min plan (the citizen's app)",
+        "openid fhirUser launch/patient patient/*.rs patient/Goal.cu patient/Consent.cud",
+        "else",
+    ),
+    DemoApp(
+        "faelles-plan", "Fælles plan (the care team's app)",
+        "openid fhirUser launch launch/patient patient/*.rs patient/Goal.cu patient/CarePlan.u"
+        " patient/Task.u patient/Communication.c",
+        "karen",
+    ),
+    DemoApp(
+        "indikatorer", "Indikatorer (the health agreement's dashboard)",
+        "openid fhirUser user/Measure.rs user/MeasureReport.rs", "laura",
+    ),
+)  # fmt: skip
+
+
+def _origin(base: str) -> str:
+    """The server's root from its FHIR base (``http://host:8000/fhir`` → ``http://host:8000``):
+    the apps are served beside the FHIR API, not under it."""
+    return base.removesuffix("/fhir")
+
+
 WRITER = "demo-writer"
 """The demo's read-write backend service (``system/*.cruds``): the client the demo's first
 requests use (``fhir-server token demo-writer``)."""
@@ -168,6 +209,14 @@ async def register_demo(records: AuthStore, base: str, rotate: bool = False) -> 
         ),
         True,
     )  # fmt: skip
+    for shipped in APPS:
+        await clients.add(
+            Registration(
+                shipped.client_id, "public", shipped.name, scope=shipped.scope,
+                redirect_uris=[shipped.url(base)], launch_uri=f"{shipped.url(base)}launch.html",
+            ),
+            True,
+        )  # fmt: skip
     assert confidential is not None and ehr is not None and writer is not None
     return DemoCredentials(passwords, confidential, ehr, key.as_dict(private=True), writer)
 
@@ -219,6 +268,8 @@ def usage(base: str, creds: DemoCredentials, program: str = "fhir-server") -> li
         f" -d 'redirect_uri={shown}' -d code_verifier={verifier} -d code=<the code>"
         f" {base}/auth/token",
         f"  (an app of your own at {APP_REDIRECT} is registered too: demo-app's redirect URIs)",
+        "The apps this server ships (SMART apps, registered as public clients):",
+        *(f"  {a.url(base):44} {a.name}; try as {a.try_as}" for a in APPS),
         "EHR launch for demo-app with Emil (S2) as the patient:",
         f"  curl -u demo-ehr:{creds.ehr_secret} -H 'Content-Type: application/json' \\",
         f'    -d \'{{"patient": "demo-s2-child", "client_id": "demo-app"}}\' {base}/auth/launch',

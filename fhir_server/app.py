@@ -30,6 +30,8 @@ from fhir_server.export.runner import Exporter
 from fhir_server.http import api_pages, openapi
 from fhir_server.http.access_log import AccessLog
 from fhir_server.http.api_pages import ASSETS
+from fhir_server.http.apps import MOUNT as APPS
+from fhir_server.http.apps import AppFiles
 from fhir_server.http.asgi import PREFIX, FhirApp
 from fhir_server.http.cors import cors
 from fhir_server.http.headers import NOSNIFF, adding
@@ -71,6 +73,7 @@ def _service_api(
         title="fhir-server", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
     )
     api.mount(ASSETS, StaticFiles(directory=api_pages.ASSET_DIRECTORY), name="assets")
+    api.mount(APPS, AppFiles(), name="apps")
 
     @api.get("/")
     async def info(request: Request) -> Response:
